@@ -1,0 +1,60 @@
+// sshkey: parse, normalise, fingerprint and generate SSH public keys.
+//
+// Pure functions over value types; no I/O, no global state beyond OpenSSL's, safe to
+// call from any thread. OpenSSL types never appear in this header.
+//
+// ParsePublicKey accepts exactly the inputs of API.md "Keys": one OpenSSH public key
+// line, an RFC 4716 "SSH2 PUBLIC KEY" block or a PEM SubjectPublicKeyInfo, of types
+// ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (2048..16384 bits),
+// sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com. Everything else
+// is rejected with StatusCode::kInvalidArgument and a message that says what is wrong
+// (the message never echoes the input: it might be a private key).
+#ifndef KEYPAIRD_SSHKEY_SSHKEY_H_
+#define KEYPAIRD_SSHKEY_SSHKEY_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/secret.h"
+#include "common/status.h"
+
+namespace keypaird::sshkey {
+
+// Largest accepted input to ParsePublicKey, in bytes.
+inline constexpr size_t kMaxPublicKeyInput = 16 * 1024;
+
+struct PublicKey {
+  std::string type;         // e.g. "ssh-ed25519" (the declared and inner type, equal)
+  std::string blob;         // the decoded SSH wire-format key blob
+  std::string comment;      // may be empty; never contains control characters
+  std::string line;         // normalised "TYPE BASE64[ COMMENT]", no trailing newline
+  std::string fingerprint;  // MD5 of blob as "aa:bb:...", as `ssh-keygen -l -E md5`
+  int bits = 0;             // key size as ssh-keygen reports it (RSA modulus bits, 256 for ed25519)
+};
+
+// Parses and validates `input` and returns the normalised key.
+StatusOr<PublicKey> ParsePublicKey(std::string_view input);
+
+// MD5 fingerprint of a key blob: 16 lowercase hex pairs joined by ':'.
+std::string FingerprintMd5(std::string_view blob);
+
+struct GeneratedKey {
+  PublicKey public_key;      // comment = the comment given to the generator
+  SecretString private_key;  // unencrypted "-----BEGIN OPENSSH PRIVATE KEY-----" ... "\n"
+};
+
+// Generates a fresh Ed25519 keypair from the OS CSPRNG. `comment` goes into both the
+// public key line and the private key's comment field; it must be free of control
+// characters (callers pass a validated key name). CPU work of about 50 µs: callers on
+// I/O threads should hand it to a worker.
+StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment);
+
+// Strict RFC 4648 base64 (standard alphabet, '=' padding required, no whitespace,
+// unused bits zero). Exposed for the token and test code.
+bool Base64DecodeStrict(std::string_view in, std::string* out);
+std::string Base64Encode(std::string_view in);
+
+}  // namespace keypaird::sshkey
+
+#endif  // KEYPAIRD_SSHKEY_SSHKEY_H_

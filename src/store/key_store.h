@@ -1,0 +1,132 @@
+// KeyStore: persistence of SSH keys and API tokens.
+//
+// A small abstract interface; backends are `final` classes in their own .cc files,
+// reached only through the factories at the bottom (OpenStore for URLs, NewMemoryStore
+// for the in-memory fake used by unit tests). Nothing above store/ knows about SQL.
+//
+// Threading: every method may be called concurrently from any thread; a backend does
+// its own locking/pooling. Methods block on I/O, so callers keep them off I/O threads.
+//
+// Errors: each method documents the codes it returns. Every method may additionally
+// return kUnavailable (database unreachable / busy past the timeout) or kInternal
+// (anything else); their messages never contain SQL, paths or secrets.
+//
+// What is stored: public data only. Private keys are never passed to a store; tokens
+// are stored as a hash of their secret.
+#ifndef KEYPAIRD_STORE_KEY_STORE_H_
+#define KEYPAIRD_STORE_KEY_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace keypaird::store {
+
+struct KeyRecord {
+  std::string id;  // UUIDv4, lowercase, globally unique
+  int64_t project_id = 0;
+  int64_t user_id = 0;     // owner: the user of the token that created it
+  std::string name;        // unique within project_id (case-sensitive)
+  std::string public_key;  // normalised one-line form
+  std::string fingerprint;
+  bool shared_in_project = true;
+  int64_t created_at_us = 0;  // microseconds since the Unix epoch, UTC
+
+  bool operator==(const KeyRecord&) const = default;
+};
+
+enum class OrderBy { kCreatedAtAsc, kCreatedAtDesc, kNameAsc, kNameDesc };
+
+struct ListQuery {
+  std::optional<int64_t> project_id;  // unset: every project
+  std::optional<int64_t> owner_id;    // only keys owned by this user
+  // Visibility: when set, only keys that are shared_in_project or owned by this user.
+  std::optional<int64_t> visible_to_user;
+  std::string name_contains;  // case-insensitive (ASCII) substring of the name; "" = any
+  OrderBy order = OrderBy::kCreatedAtAsc;  // ties are always broken by id, ascending
+  int64_t offset = 0;                      // >= 0
+  int64_t limit = -1;                      // -1 = no limit
+};
+
+struct KeyPage {
+  int64_t total = 0;  // number of keys matching the filters, ignoring offset/limit
+  std::vector<KeyRecord> keys;
+};
+
+struct TokenRecord {
+  std::string id;  // public token id (16 lowercase hex characters)
+  int64_t user_id = 0;
+  bool admin = false;
+  std::vector<int64_t> projects;  // ascending; empty for admin tokens
+  std::string secret_hash;        // SHA-256 of the secret, 32 raw bytes
+  int64_t created_at_us = 0;
+  std::optional<int64_t> revoked_at_us;
+
+  bool operator==(const TokenRecord&) const = default;
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // Inserts a new key. OK; kAlreadyExists if the (project_id, name) pair or the id is
+  // already taken. The uniqueness is enforced atomically by the backend (a unique
+  // constraint), never by a check-then-insert race.
+  virtual Status InsertKey(const KeyRecord& key) = 0;
+
+  // OK; kNotFound if no key has this id.
+  virtual StatusOr<KeyRecord> GetKey(std::string_view id) = 0;
+
+  // OK; kNotFound if the project has no key of this name.
+  virtual StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) = 0;
+
+  // OK (possibly empty page). Uses indexes: a page costs O(offset + limit), not a scan
+  // of the project, for a query without name_contains.
+  virtual StatusOr<KeyPage> ListKeys(const ListQuery& query) = 0;
+
+  // OK; kNotFound if no key has this id.
+  virtual Status DeleteKey(std::string_view id) = 0;
+
+  // Sets shared_in_project and returns the updated key. OK; kNotFound.
+  virtual StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) = 0;
+
+  // OK; kAlreadyExists if the id is taken.
+  virtual Status InsertToken(const TokenRecord& token) = 0;
+  // OK (revoked tokens too: the caller decides); kNotFound.
+  virtual StatusOr<TokenRecord> GetToken(std::string_view id) = 0;
+  // OK; ordered by created_at, then id.
+  virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
+  // Marks the token revoked at `at_us`. OK (also if it was revoked already: idempotent,
+  // the first revocation time is kept); kNotFound.
+  virtual Status RevokeToken(std::string_view id, int64_t at_us) = 0;
+
+  // OK if the database answers now; kUnavailable otherwise. Cheap.
+  virtual Status Ping() = 0;
+};
+
+struct StoreOptions {
+  // Apply pending schema migrations when opening (serve does; tests do). When false and
+  // the schema is not current, OpenStore fails with a message that says to run
+  // `keypaird migrate`.
+  bool apply_migrations = true;
+  // Connections kept open (SQLite: readers; the backend serialises writers).
+  int pool_size = 4;
+};
+
+// Opens a store by URL: "sqlite:PATH" (PATH's parent directory is created; the file is
+// created on first open), "sqlite::memory:" for a private in-memory database.
+// kInvalidArgument for an unknown scheme or bad URL; kUnavailable if it cannot open.
+StatusOr<std::unique_ptr<KeyStore>> OpenStore(const std::string& url,
+                                              const StoreOptions& options = {});
+
+// The in-memory fake: same contract, no persistence. For unit tests.
+std::unique_ptr<KeyStore> NewMemoryStore();
+
+}  // namespace keypaird::store
+
+#endif  // KEYPAIRD_STORE_KEY_STORE_H_
