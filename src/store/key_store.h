@@ -47,10 +47,17 @@ struct ListQuery {
   std::optional<int64_t> owner_id;    // only keys owned by this user
   // Visibility: when set, only keys that are shared_in_project or owned by this user.
   std::optional<int64_t> visible_to_user;
-  std::string name_contains;  // case-insensitive (ASCII) substring of the name; "" = any
-  OrderBy order = OrderBy::kCreatedAtAsc;  // ties are always broken by id, ascending
-  int64_t offset = 0;                      // >= 0
-  int64_t limit = -1;                      // -1 = no limit
+  // Case-insensitive (ASCII letters only) literal substring of the name: '%', '_' and a
+  // backslash match only themselves. "" = any.
+  std::string name_contains;
+  // Ties are always broken by id ascending, in the descending orders too: kCreatedAtDesc
+  // is (created_at DESC, id ASC) and kNameDesc is (name DESC, id ASC). Every order is
+  // total, so paging with offset += page size visits each key exactly once. Strings
+  // compare bytewise (memcmp). Within one project these are index walks (names are
+  // unique there); a query without project_id sorts.
+  OrderBy order = OrderBy::kCreatedAtAsc;
+  int64_t offset = 0;  // >= 0
+  int64_t limit = -1;  // -1 = no limit; 0 = only the total
 };
 
 struct KeyPage {
@@ -85,8 +92,10 @@ class KeyStore {
   // OK; kNotFound if the project has no key of this name.
   virtual StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) = 0;
 
-  // OK (possibly empty page). Uses indexes: a page costs O(offset + limit), not a scan
-  // of the project, for a query without name_contains.
+  // OK (possibly empty page); kInvalidArgument if offset < 0 or limit < -1. Uses
+  // indexes: a page costs O(offset + limit), not a scan of the project, for a query with
+  // project_id and without name_contains (`total` still counts the project's matches).
+  // The page and its total come from one consistent snapshot.
   virtual StatusOr<KeyPage> ListKeys(const ListQuery& query) = 0;
 
   // OK; kNotFound if no key has this id.
@@ -120,7 +129,10 @@ struct StoreOptions {
 
 // Opens a store by URL: "sqlite:PATH" (PATH's parent directory is created; the file is
 // created on first open), "sqlite::memory:" for a private in-memory database.
-// kInvalidArgument for an unknown scheme or bad URL; kUnavailable if it cannot open.
+// kInvalidArgument for an unknown scheme, bad URL or pool_size < 1 (the message never
+// echoes the URL: it may hold a password); kUnavailable if it cannot open, if the schema
+// is behind and apply_migrations is false ("run `keypaird migrate`"), or if the database
+// was migrated by a newer keypaird (unknown migration versions).
 StatusOr<std::unique_ptr<KeyStore>> OpenStore(const std::string& url,
                                               const StoreOptions& options = {});
 

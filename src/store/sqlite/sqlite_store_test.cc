@@ -1,0 +1,323 @@
+// SQLite-specific behaviour: files, pragmas, migrations, query plans. The shared
+// KeyStore behaviour is in store/store_contract_test.cc.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/key_store.h"
+#include "store/sqlite/sqlite_store_testing.h"
+
+namespace keypaird::store {
+namespace {
+
+using ::testing::Each;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace fs = std::filesystem;
+
+// Direct access to the database file, bypassing the store.
+class RawDb {
+ public:
+  explicit RawDb(const fs::path& path) {
+    EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+
+  void Exec(const std::string& sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+        << (err ? err : "");
+    sqlite3_free(err);
+  }
+  // Every row's first column, as text.
+  std::vector<std::string> Column(const std::string& sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, 0);
+      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "sqlite-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    db_path_ = dir_ / "keys.db";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  StatusOr<std::unique_ptr<KeyStore>> Open(const fs::path& path, bool apply = true,
+                                           int pool_size = 4) {
+    StoreOptions options;
+    options.apply_migrations = apply;
+    options.pool_size = pool_size;
+    return OpenStore("sqlite:" + path.string(), options);
+  }
+
+  std::unique_ptr<KeyStore> MustOpen(const fs::path& path) {
+    auto store = Open(path);
+    EXPECT_TRUE(store.ok()) << store.status().message();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  static std::vector<std::string> AllVersions() {
+    std::vector<std::string> v;
+    for (int i = 1; i <= SqliteLatestSchemaVersionForTesting(); ++i) v.push_back(std::to_string(i));
+    return v;
+  }
+
+  static KeyRecord Key(std::string id, std::string name) {
+    KeyRecord key;
+    key.id = std::move(id);
+    key.project_id = 1;
+    key.user_id = 2;
+    key.name = std::move(name);
+    key.public_key = "ssh-ed25519 AAAA x";
+    key.fingerprint = "00:11";
+    key.created_at_us = 3;
+    return key;
+  }
+
+  static mode_t Mode(const fs::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  }
+
+  fs::path dir_;
+  fs::path db_path_;
+};
+
+TEST_F(SqliteStoreTest, CreatesMissingParentDirectoriesAndFileWithPrivateModes) {
+  const fs::path path = dir_ / "a" / "b" / "keys.db";
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Mode(dir_ / "a"), 0700u);
+  EXPECT_EQ(Mode(dir_ / "a" / "b"), 0700u);
+  EXPECT_EQ(Mode(path), 0600u);
+  ASSERT_TRUE(store->InsertKey(Key("id", "k")).ok());
+  EXPECT_EQ(Mode(path.string() + "-wal"), 0600u);
+  EXPECT_EQ(Mode(path.string() + "-shm"), 0600u);
+}
+
+TEST_F(SqliteStoreTest, RelativePathWithoutDirectoryWorks) {
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  {
+    auto store = OpenStore("sqlite:plain.db");
+    EXPECT_TRUE(store.ok()) << store.status().message();
+  }
+  fs::current_path(cwd);
+  EXPECT_TRUE(fs::exists(dir_ / "plain.db"));
+}
+
+TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {
+  TokenRecord token;
+  token.id = "0123456789abcdef";
+  token.user_id = 9;
+  token.projects = {1, 2};
+  token.secret_hash = std::string(32, '\0');
+  token.created_at_us = 77;
+  {
+    auto store = MustOpen(db_path_);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->InsertKey(Key("id-1", "kept")).ok());
+    ASSERT_TRUE(store->InsertToken(token).ok());
+  }
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  auto key = store->GetKey("id-1");
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  EXPECT_EQ(*key, Key("id-1", "kept"));
+  auto got = store->GetToken(token.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, token);
+}
+
+TEST_F(SqliteStoreTest, FileIsInWalMode) {
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(db_path_);
+  EXPECT_THAT(raw.Column("PRAGMA journal_mode"), ::testing::ElementsAre("wal"));
+}
+
+TEST_F(SqliteStoreTest, EveryConnectionHasWalFullSyncForeignKeysAndBusyTimeout) {
+  auto store = Open(db_path_, true, /*pool_size=*/3);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto settings = SqliteConnectionSettingsForTesting(**store);
+  ASSERT_TRUE(settings.ok()) << settings.status().message();
+  ASSERT_EQ(settings->size(), 4u);  // the writer and three readers
+  for (const auto& s : *settings) {
+    EXPECT_EQ(s.journal_mode, "wal");
+    EXPECT_EQ(s.synchronous, 2);  // FULL
+    EXPECT_EQ(s.foreign_keys, 1);
+    EXPECT_EQ(s.busy_timeout_ms, 5000);
+  }
+}
+
+TEST_F(SqliteStoreTest, TestingHooksRejectOtherBackends) {
+  auto memory = NewMemoryStore();
+  EXPECT_EQ(SqliteConnectionSettingsForTesting(*memory).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqliteListKeysPlanForTesting(*memory, {}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceAfterTwoOpens) {
+  ASSERT_NE(MustOpen(db_path_), nullptr);
+  ASSERT_NE(MustOpen(db_path_), nullptr);
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.Column("SELECT version FROM schema_migrations ORDER BY version"), AllVersions());
+  EXPECT_THAT(raw.Column("SELECT applied_at FROM schema_migrations"), Each(HasSubstr("T")));
+}
+
+TEST_F(SqliteStoreTest, ConcurrentOpenersMigrateOnce) {
+  constexpr int kOpeners = 8;
+  std::vector<std::thread> threads;
+  std::vector<Status> results(kOpeners);
+  for (int i = 0; i < kOpeners; ++i) {
+    threads.emplace_back([&, i] { results[i] = Open(db_path_).status(); });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.message();
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.Column("SELECT version FROM schema_migrations ORDER BY version"), AllVersions());
+}
+
+TEST_F(SqliteStoreTest, FreshDatabaseWithoutApplyingMigrationsAsksToRunMigrate) {
+  auto store = Open(db_path_, /*apply=*/false);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), HasSubstr("run `keypaird migrate`"));
+
+  ASSERT_NE(MustOpen(db_path_), nullptr);  // what `keypaird migrate` does
+  auto again = Open(db_path_, /*apply=*/false);
+  EXPECT_TRUE(again.ok()) << again.status().message();
+}
+
+TEST_F(SqliteStoreTest, PartlyMigratedDatabaseGetsOnlyTheMissingSteps) {
+  ASSERT_NE(MustOpen(db_path_), nullptr);
+  const int latest = SqliteLatestSchemaVersionForTesting();
+  ASSERT_GE(latest, 2);
+  {
+    RawDb raw(db_path_);  // roll the last step (tokens) back by hand
+    raw.Exec("DROP TABLE tokens; DELETE FROM schema_migrations WHERE version = " +
+             std::to_string(latest));
+  }
+  auto behind = Open(db_path_, /*apply=*/false);
+  ASSERT_FALSE(behind.ok());
+  EXPECT_THAT(behind.status().message(), HasSubstr("keypaird migrate"));
+
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->ListTokens().ok());
+  RawDb raw(db_path_);
+  EXPECT_EQ(raw.Column("SELECT version FROM schema_migrations ORDER BY version"), AllVersions());
+}
+
+TEST_F(SqliteStoreTest, DatabaseFromANewerVersionIsRefused) {
+  ASSERT_NE(MustOpen(db_path_), nullptr);
+  {
+    RawDb raw(db_path_);
+    raw.Exec("INSERT INTO schema_migrations VALUES (999, '2030-01-01T00:00:00Z')");
+  }
+  for (bool apply : {true, false}) {
+    auto store = Open(db_path_, apply);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+    EXPECT_THAT(store.status().message(), HasSubstr("newer keypaird"));
+  }
+}
+
+TEST_F(SqliteStoreTest, UnknownSchemeOrBadUrlIsInvalidArgument) {
+  for (const char* url :
+       {"", "mysql://db/keys", "postgresql://u:secret@h/db", "sqlite", "sqlite:", "file:keys.db"}) {
+    auto store = OpenStore(url);
+    ASSERT_FALSE(store.ok()) << url;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << url;
+    EXPECT_THAT(store.status().message(), Not(HasSubstr("secret")));
+  }
+  StoreOptions no_pool;
+  no_pool.pool_size = 0;
+  EXPECT_EQ(OpenStore("sqlite::memory:", no_pool).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, UncreatableDirectoryIsUnavailableWithoutThePath) {
+  { std::ofstream(dir_ / "file") << "x"; }
+  const fs::path path = dir_ / "file" / "sub" / "keys.db";  // parent is a regular file
+  auto store = Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), Not(HasSubstr(dir_.string())));
+}
+
+TEST_F(SqliteStoreTest, FileThatIsNotADatabaseIsUnavailableWithoutThePath) {
+  { std::ofstream(db_path_) << std::string(4096, 'x'); }
+  auto store = Open(db_path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(store.status().message(), Not(HasSubstr(dir_.string())));
+}
+
+TEST_F(SqliteStoreTest, MemoryDatabasesArePrivate) {
+  auto a = OpenStore("sqlite::memory:");
+  auto b = OpenStore("sqlite::memory:");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->InsertKey(Key("id", "only-in-a")).ok());
+  EXPECT_TRUE((*a)->GetKey("id").ok());
+  EXPECT_EQ((*b)->GetKey("id").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(":memory:"));
+}
+
+// A page of one project, in any order and with the visibility/owner filters, walks an
+// index: no sort step (a "TEMP B-TREE") and no full scan.
+TEST_F(SqliteStoreTest, ProjectPagesAreIndexWalksInEveryOrder) {
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  for (OrderBy order :
+       {OrderBy::kCreatedAtAsc, OrderBy::kCreatedAtDesc, OrderBy::kNameAsc, OrderBy::kNameDesc}) {
+    for (int filters = 0; filters < 4; ++filters) {
+      ListQuery q;
+      q.project_id = 5;
+      q.order = order;
+      q.offset = 20;
+      q.limit = 10;
+      if (filters & 1) q.visible_to_user = 3;
+      if (filters & 2) q.owner_id = 3;
+      auto plan = SqliteListKeysPlanForTesting(*store, q);
+      ASSERT_TRUE(plan.ok()) << plan.status().message();
+      std::string joined;
+      for (const auto& line : *plan) joined += line + "\n";
+      SCOPED_TRACE("order " + std::to_string(static_cast<int>(order)) + " filters " +
+                   std::to_string(filters) + ":\n" + joined);
+      EXPECT_THAT(joined, HasSubstr("USING INDEX"));
+      EXPECT_THAT(joined, Not(HasSubstr("TEMP B-TREE")));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keypaird::store

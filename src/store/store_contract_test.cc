@@ -1,0 +1,567 @@
+// The KeyStore contract: one suite, instantiated for every backend at the bottom of
+// this file. A new backend (PostgreSQL) adds a StoreHarness and one more entry to
+// kBackends; a harness that cannot run here (no server configured) returns nullptr
+// from its factory and the suite is skipped for it.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/key_store.h"
+
+namespace keypaird::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::IsEmpty;
+
+// Owns one empty store of some backend and whatever it needs (a temp dir, ...).
+class StoreHarness {
+ public:
+  virtual ~StoreHarness() = default;
+  virtual KeyStore& store() = 0;
+};
+
+struct Backend {
+  std::string name;
+  // nullptr + a reason in *skip: the backend is not available in this environment.
+  std::function<std::unique_ptr<StoreHarness>(std::string* skip)> make;
+};
+
+class MemoryHarness final : public StoreHarness {
+ public:
+  MemoryHarness() : store_(NewMemoryStore()) {}
+  KeyStore& store() override { return *store_; }
+
+ private:
+  std::unique_ptr<KeyStore> store_;
+};
+
+class SqliteHarness final : public StoreHarness {
+ public:
+  // `in_memory`: "sqlite::memory:"; otherwise a file in a fresh temp dir.
+  explicit SqliteHarness(bool in_memory) {
+    std::string url = "sqlite::memory:";
+    if (!in_memory) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "keystore-XXXXXX").string();
+      dir_ = mkdtemp(tmpl.data());
+      url = "sqlite:" + (dir_ / "keys.db").string();
+    }
+    auto store = OpenStore(url);
+    EXPECT_TRUE(store.ok()) << store.status().message();
+    if (store.ok()) store_ = std::move(*store);
+  }
+  ~SqliteHarness() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  KeyStore& store() override { return *store_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<KeyStore> store_;
+};
+
+class KeyStoreContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    std::string skip;
+    harness_ = GetParam().make(&skip);
+    if (harness_ == nullptr) GTEST_SKIP() << skip;
+  }
+
+  KeyStore& store() { return harness_->store(); }
+
+  static KeyRecord Key(std::string id, int64_t project, std::string name, int64_t created = 1000,
+                       int64_t user = 7, bool shared = true) {
+    KeyRecord key;
+    key.id = std::move(id);
+    key.project_id = project;
+    key.user_id = user;
+    key.name = std::move(name);
+    key.public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB comment with spaces";
+    key.fingerprint = "aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99";
+    key.shared_in_project = shared;
+    key.created_at_us = created;
+    return key;
+  }
+
+  void MustInsert(const KeyRecord& key) {
+    Status s = store().InsertKey(key);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+
+  // Lists and returns the ids of the page (asserting success).
+  std::vector<std::string> Ids(const ListQuery& query, int64_t* total = nullptr) {
+    auto page = store().ListKeys(query);
+    EXPECT_TRUE(page.ok()) << page.status().message();
+    if (!page.ok()) return {};
+    if (total != nullptr) *total = page->total;
+    std::vector<std::string> ids;
+    for (const auto& key : page->keys) ids.push_back(key.id);
+    return ids;
+  }
+
+  // Keys with equal created_at and names that sort differently from their ids.
+  void InsertOrderingSet() {
+    MustInsert(Key("c", 1, "bravo", 200));
+    MustInsert(Key("a", 1, "delta", 200));
+    MustInsert(Key("e", 1, "alpha", 100));
+    MustInsert(Key("b", 1, "charlie", 300));
+    MustInsert(Key("d", 1, "echo", 200));
+    MustInsert(Key("z", 2, "alpha", 150));  // another project, same name as "e"
+  }
+
+  static TokenRecord Token(std::string id, int64_t created, bool admin = false,
+                           std::vector<int64_t> projects = {1, 5, 12}) {
+    TokenRecord token;
+    token.id = std::move(id);
+    token.user_id = 42;
+    token.admin = admin;
+    token.projects = admin ? std::vector<int64_t>{} : std::move(projects);
+    token.secret_hash = std::string("\x00\x01\xff\x7f", 4) + std::string(28, '\x80');
+    token.created_at_us = created;
+    return token;
+  }
+
+ private:
+  std::unique_ptr<StoreHarness> harness_;
+};
+
+// --- keys: single-record operations -------------------------------------------------------
+
+TEST_P(KeyStoreContractTest, InsertedKeyReadsBackWithEveryField) {
+  KeyRecord key = Key("5f0c0d52-6d3a-4b8e-9d1e-0a2b3c4d5e6f", 3, "my key_1.a-b", 1715000000123456,
+                      99, /*shared=*/false);
+  MustInsert(key);
+
+  auto by_id = store().GetKey(key.id);
+  ASSERT_TRUE(by_id.ok()) << by_id.status().message();
+  EXPECT_EQ(*by_id, key);
+
+  auto by_name = store().GetKeyByName(3, "my key_1.a-b");
+  ASSERT_TRUE(by_name.ok()) << by_name.status().message();
+  EXPECT_EQ(*by_name, key);
+}
+
+TEST_P(KeyStoreContractTest, DuplicateNameInProjectIsAlreadyExists) {
+  MustInsert(Key("id-1", 1, "dup"));
+  Status s = store().InsertKey(Key("id-2", 1, "dup"));
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "a key with this name already exists in the project");
+  EXPECT_EQ(store().GetKey("id-2").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, SameNameInAnotherProjectIsAllowed) {
+  MustInsert(Key("id-1", 1, "same"));
+  MustInsert(Key("id-2", 2, "same"));
+  EXPECT_EQ(store().GetKeyByName(1, "same")->id, "id-1");
+  EXPECT_EQ(store().GetKeyByName(2, "same")->id, "id-2");
+}
+
+TEST_P(KeyStoreContractTest, DuplicateIdIsAlreadyExists) {
+  MustInsert(Key("id-1", 1, "first"));
+  Status s = store().InsertKey(Key("id-1", 2, "second"));
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "a key with this id already exists");
+  EXPECT_EQ(store().GetKey("id-1")->name, "first");
+}
+
+TEST_P(KeyStoreContractTest, NamesAreCaseSensitive) {
+  MustInsert(Key("id-1", 1, "Key"));
+  MustInsert(Key("id-2", 1, "key"));
+  EXPECT_EQ(store().GetKeyByName(1, "Key")->id, "id-1");
+  EXPECT_EQ(store().GetKeyByName(1, "key")->id, "id-2");
+  EXPECT_EQ(store().GetKeyByName(1, "KEY").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, MissingKeyIsNotFoundEverywhere) {
+  MustInsert(Key("id-1", 1, "present"));
+  EXPECT_EQ(store().GetKey("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyByName(1, "absent").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyByName(2, "present").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DeleteKey("nope").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().SetShared("nope", false).status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, DeleteRemovesTheKeyAndFreesItsName) {
+  MustInsert(Key("id-1", 1, "gone"));
+  ASSERT_TRUE(store().DeleteKey("id-1").ok());
+  EXPECT_EQ(store().GetKey("id-1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyByName(1, "gone").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DeleteKey("id-1").code(), StatusCode::kNotFound);
+  MustInsert(Key("id-2", 1, "gone"));
+}
+
+TEST_P(KeyStoreContractTest, SetSharedReturnsAndStoresTheUpdatedKey) {
+  KeyRecord key = Key("id-1", 1, "k", 5, 7, /*shared=*/true);
+  MustInsert(key);
+
+  auto off = store().SetShared("id-1", false);
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  key.shared_in_project = false;
+  EXPECT_EQ(*off, key);
+  EXPECT_EQ(*store().GetKey("id-1"), key);
+
+  auto again = store().SetShared("id-1", false);  // no change is still OK
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, key);
+
+  auto on = store().SetShared("id-1", true);
+  ASSERT_TRUE(on.ok());
+  EXPECT_TRUE(on->shared_in_project);
+  EXPECT_TRUE(store().GetKey("id-1")->shared_in_project);
+}
+
+// --- keys: listing ----------------------------------------------------------------------
+
+TEST_P(KeyStoreContractTest, ListOrdersByCreatedAtAscendingWithIdTieBreak) {
+  InsertOrderingSet();
+  ListQuery q;
+  q.project_id = 1;
+  q.order = OrderBy::kCreatedAtAsc;
+  EXPECT_THAT(Ids(q), ElementsAre("e", "a", "c", "d", "b"));
+}
+
+TEST_P(KeyStoreContractTest, ListOrdersByCreatedAtDescendingWithIdAscendingTieBreak) {
+  InsertOrderingSet();
+  ListQuery q;
+  q.project_id = 1;
+  q.order = OrderBy::kCreatedAtDesc;
+  EXPECT_THAT(Ids(q), ElementsAre("b", "a", "c", "d", "e"));
+}
+
+TEST_P(KeyStoreContractTest, ListOrdersByName) {
+  InsertOrderingSet();
+  ListQuery q;
+  q.project_id = 1;
+  q.order = OrderBy::kNameAsc;
+  EXPECT_THAT(Ids(q), ElementsAre("e", "c", "b", "a", "d"));
+  q.order = OrderBy::kNameDesc;
+  EXPECT_THAT(Ids(q), ElementsAre("d", "a", "b", "c", "e"));
+}
+
+TEST_P(KeyStoreContractTest, ListNameTiesAcrossProjectsAreBrokenByIdAscending) {
+  InsertOrderingSet();
+  ListQuery q;  // every project: "alpha" exists in projects 1 (id e) and 2 (id z)
+  q.order = OrderBy::kNameAsc;
+  EXPECT_THAT(Ids(q), ElementsAre("e", "z", "c", "b", "a", "d"));
+  q.order = OrderBy::kNameDesc;
+  EXPECT_THAT(Ids(q), ElementsAre("d", "a", "b", "c", "e", "z"));
+}
+
+TEST_P(KeyStoreContractTest, ListWithoutProjectCoversEveryProject) {
+  InsertOrderingSet();
+  int64_t total = -1;
+  EXPECT_THAT(Ids(ListQuery{}, &total), ElementsAre("e", "z", "a", "c", "d", "b"));
+  EXPECT_EQ(total, 6);
+  ListQuery q;
+  q.project_id = 2;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("z"));
+  EXPECT_EQ(total, 1);
+  q.project_id = 3;
+  EXPECT_THAT(Ids(q, &total), IsEmpty());
+  EXPECT_EQ(total, 0);
+}
+
+TEST_P(KeyStoreContractTest, PagingReachesEveryKeyExactlyOnceInEveryOrder) {
+  // 23 keys, created_at in runs of 3 equal values, to make ties cross page borders.
+  std::vector<std::string> all;
+  for (int i = 0; i < 23; ++i) {
+    std::string id = "id-" + std::to_string(100 + (i * 7) % 23);
+    MustInsert(Key(id, 1, "name-" + std::to_string(1000 - i), int64_t{10} * (i / 3)));
+    all.push_back(id);
+  }
+  MustInsert(Key("other", 2, "elsewhere"));
+  for (OrderBy order :
+       {OrderBy::kCreatedAtAsc, OrderBy::kCreatedAtDesc, OrderBy::kNameAsc, OrderBy::kNameDesc}) {
+    ListQuery q;
+    q.project_id = 1;
+    q.order = order;
+    const std::vector<std::string> expected = Ids(q);
+    ASSERT_EQ(expected.size(), 23u);
+
+    std::vector<std::string> paged;
+    q.limit = 4;
+    for (q.offset = 0;; q.offset += q.limit) {
+      int64_t total = -1;
+      std::vector<std::string> page = Ids(q, &total);
+      EXPECT_EQ(total, 23) << "offset " << q.offset;
+      if (page.empty()) break;
+      EXPECT_LE(page.size(), 4u);
+      paged.insert(paged.end(), page.begin(), page.end());
+    }
+    EXPECT_EQ(paged, expected) << "order " << static_cast<int>(order);
+    EXPECT_EQ(std::set<std::string>(paged.begin(), paged.end()),
+              std::set<std::string>(all.begin(), all.end()));
+  }
+}
+
+TEST_P(KeyStoreContractTest, TotalIgnoresOffsetAndLimit) {
+  for (int i = 0; i < 5; ++i) {
+    MustInsert(Key("id-" + std::to_string(i), 1, "k" + std::to_string(i), i));
+  }
+  ListQuery q;
+  q.project_id = 1;
+  q.limit = 0;
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), IsEmpty());
+  EXPECT_EQ(total, 5);
+  q.limit = 2;
+  q.offset = 4;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("id-4"));
+  EXPECT_EQ(total, 5);
+  q.offset = 50;
+  EXPECT_THAT(Ids(q, &total), IsEmpty());
+  EXPECT_EQ(total, 5);
+  q.offset = 1;
+  q.limit = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("id-1", "id-2", "id-3", "id-4"));
+  EXPECT_EQ(total, 5);
+}
+
+TEST_P(KeyStoreContractTest, ListRejectsNegativeOffsetAndLimitBelowMinusOne) {
+  ListQuery q;
+  q.offset = -1;
+  EXPECT_EQ(store().ListKeys(q).status().code(), StatusCode::kInvalidArgument);
+  q.offset = 0;
+  q.limit = -2;
+  EXPECT_EQ(store().ListKeys(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(KeyStoreContractTest, NameContainsIsACaseInsensitiveSubstring) {
+  MustInsert(Key("1", 1, "Production-Web", 1));
+  MustInsert(Key("2", 1, "staging web", 2));
+  MustInsert(Key("3", 1, "laptop", 3));
+  MustInsert(Key("4", 2, "WEBSERVER", 4));
+  ListQuery q;
+  q.project_id = 1;
+  q.name_contains = "WeB";
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("1", "2"));
+  EXPECT_EQ(total, 2);
+  q.name_contains = "production-web";  // the whole name
+  EXPECT_THAT(Ids(q), ElementsAre("1"));
+  q.name_contains = "g w";
+  EXPECT_THAT(Ids(q), ElementsAre("2"));
+  q.name_contains = "nothing";
+  EXPECT_THAT(Ids(q, &total), IsEmpty());
+  EXPECT_EQ(total, 0);
+  q.project_id.reset();
+  q.name_contains = "web";
+  EXPECT_THAT(Ids(q), ElementsAre("1", "2", "4"));
+}
+
+TEST_P(KeyStoreContractTest, NameContainsMatchesWildcardCharactersLiterally) {
+  MustInsert(Key("1", 1, "a_b", 1));
+  MustInsert(Key("2", 1, "axb", 2));
+  MustInsert(Key("3", 1, "100%", 3));
+  MustInsert(Key("4", 1, "1000", 4));
+  MustInsert(Key("5", 1, "back\\slash", 5));
+  MustInsert(Key("6", 1, "backXslash", 6));
+  MustInsert(Key("7", 1, "dots.and.dashes-x", 7));
+  ListQuery q;
+  q.project_id = 1;
+  q.name_contains = "a_b";
+  EXPECT_THAT(Ids(q), ElementsAre("1"));
+  q.name_contains = "_";
+  EXPECT_THAT(Ids(q), ElementsAre("1"));
+  q.name_contains = "0%";
+  EXPECT_THAT(Ids(q), ElementsAre("3"));
+  q.name_contains = "%";
+  EXPECT_THAT(Ids(q), ElementsAre("3"));
+  q.name_contains = "k\\s";
+  EXPECT_THAT(Ids(q), ElementsAre("5"));
+  q.name_contains = "\\";
+  EXPECT_THAT(Ids(q), ElementsAre("5"));
+  q.name_contains = "s.a";
+  EXPECT_THAT(Ids(q), ElementsAre("7"));
+  q.name_contains = "S-X";
+  EXPECT_THAT(Ids(q), ElementsAre("7"));
+}
+
+TEST_P(KeyStoreContractTest, OwnerFilterKeepsOnlyThatUsersKeys) {
+  MustInsert(Key("1", 1, "a", 1, /*user=*/10));
+  MustInsert(Key("2", 1, "b", 2, /*user=*/11));
+  MustInsert(Key("3", 2, "c", 3, /*user=*/10, /*shared=*/false));
+  ListQuery q;
+  q.owner_id = 10;
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("1", "3"));
+  EXPECT_EQ(total, 2);
+  q.project_id = 1;
+  EXPECT_THAT(Ids(q), ElementsAre("1"));
+  q.owner_id = 12;
+  EXPECT_THAT(Ids(q, &total), IsEmpty());
+  EXPECT_EQ(total, 0);
+}
+
+TEST_P(KeyStoreContractTest, VisibilityShowsSharedKeysAndOwnUnsharedKeys) {
+  MustInsert(Key("1", 1, "shared-by-10", 1, 10, true));
+  MustInsert(Key("2", 1, "private-of-10", 2, 10, false));
+  MustInsert(Key("3", 1, "private-of-11", 3, 11, false));
+  MustInsert(Key("4", 1, "shared-by-11", 4, 11, true));
+  ListQuery q;
+  q.project_id = 1;
+  q.visible_to_user = 10;
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("1", "2", "4"));
+  EXPECT_EQ(total, 3);
+  q.visible_to_user = 12;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("1", "4"));
+  EXPECT_EQ(total, 2);
+  q.visible_to_user = 11;
+  q.owner_id = 11;
+  q.name_contains = "PRIVATE";
+  EXPECT_THAT(Ids(q, &total), ElementsAre("3"));
+  EXPECT_EQ(total, 1);
+  q.visible_to_user.reset();
+  q.owner_id.reset();
+  EXPECT_THAT(Ids(q, &total), ElementsAre("2", "3"));  // no visibility filter: all
+}
+
+// --- tokens ---------------------------------------------------------------------------------
+
+TEST_P(KeyStoreContractTest, InsertedTokensReadBackWithEveryField) {
+  TokenRecord scoped = Token("0123456789abcdef", 100);
+  TokenRecord admin = Token("fedcba9876543210", 200, /*admin=*/true);
+  TokenRecord single = Token("00000000000000aa", 300, false, {77});
+  TokenRecord revoked = Token("00000000000000bb", 400);
+  revoked.revoked_at_us = 450;
+  for (const auto* t : {&scoped, &admin, &single, &revoked}) {
+    Status s = store().InsertToken(*t);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  for (const auto* t : {&scoped, &admin, &single, &revoked}) {
+    auto got = store().GetToken(t->id);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_EQ(*got, *t);
+  }
+}
+
+TEST_P(KeyStoreContractTest, DuplicateTokenIdIsAlreadyExists) {
+  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1)).ok());
+  Status s = store().InsertToken(Token("0123456789abcdef", 2, true));
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "a token with this id already exists");
+  EXPECT_EQ(store().GetToken("0123456789abcdef")->created_at_us, 1);
+}
+
+TEST_P(KeyStoreContractTest, MissingTokenIsNotFound) {
+  EXPECT_EQ(store().GetToken("0123456789abcdef").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().RevokeToken("0123456789abcdef", 5).code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, TokensAreListedByCreatedAtThenId) {
+  auto empty = store().ListTokens();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_THAT(*empty, IsEmpty());
+  for (const auto& [id, created] :
+       std::vector<std::pair<std::string, int64_t>>{{"cccccccccccccccc", 20},
+                                                    {"bbbbbbbbbbbbbbbb", 30},
+                                                    {"aaaaaaaaaaaaaaaa", 20},
+                                                    {"dddddddddddddddd", 10}}) {
+    ASSERT_TRUE(store().InsertToken(Token(id, created)).ok());
+  }
+  auto tokens = store().ListTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status().message();
+  std::vector<std::string> ids;
+  for (const auto& t : *tokens) ids.push_back(t.id);
+  EXPECT_THAT(ids, ElementsAre("dddddddddddddddd", "aaaaaaaaaaaaaaaa", "cccccccccccccccc",
+                               "bbbbbbbbbbbbbbbb"));
+  EXPECT_EQ((*tokens)[0], Token("dddddddddddddddd", 10));
+}
+
+TEST_P(KeyStoreContractTest, RevokeIsIdempotentAndKeepsTheFirstTime) {
+  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1)).ok());
+  ASSERT_TRUE(store().InsertToken(Token("1123456789abcdef", 2)).ok());
+  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 500).ok());
+  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 900).ok());
+  EXPECT_EQ(store().GetToken("0123456789abcdef")->revoked_at_us, 500);
+  EXPECT_EQ(store().GetToken("1123456789abcdef")->revoked_at_us, std::nullopt);
+}
+
+TEST_P(KeyStoreContractTest, PingIsOk) { EXPECT_TRUE(store().Ping().ok()); }
+
+// --- concurrency -------------------------------------------------------------------------
+
+TEST_P(KeyStoreContractTest, ConcurrentInsertsOfOneNameHaveExactlyOneWinner) {
+  constexpr int kThreads = 200;
+  std::latch start(kThreads);
+  std::atomic<int> ok{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      Status s = store().InsertKey(Key("id-" + std::to_string(i), 1, "contested", i));
+      if (s.ok()) {
+        ++ok;
+      } else if (s.code() == StatusCode::kAlreadyExists) {
+        ++exists;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(exists.load(), kThreads - 1);
+  EXPECT_EQ(other.load(), 0);
+  int64_t total = -1;
+  EXPECT_EQ(Ids(ListQuery{}, &total).size(), 1u);
+  EXPECT_EQ(total, 1);
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentDistinctInsertsAreAllStored) {
+  constexpr int kThreads = 500;
+  std::latch start(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kThreads; ++i) ids.push_back("id-" + std::to_string(10000 + i));
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      // Readers run alongside the writers.
+      if (i % 10 == 0) {
+        ListQuery q;
+        q.project_id = i % 3;
+        q.limit = 5;
+        if (!store().ListKeys(q).ok()) ++failures;
+      }
+      if (!store().InsertKey(Key(ids[i], i % 3, "key-" + std::to_string(i), i)).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  int64_t total = -1;
+  EXPECT_THAT(Ids(ListQuery{}, &total), ElementsAreArray(ids));  // created_at = i
+  EXPECT_EQ(total, kThreads);
+}
+
+// --- backends -----------------------------------------------------------------------------
+
+const Backend kBackends[] = {
+    {"Memory", [](std::string*) { return std::make_unique<MemoryHarness>(); }},
+    {"SqliteFile", [](std::string*) { return std::make_unique<SqliteHarness>(false); }},
+    {"SqliteMemory", [](std::string*) { return std::make_unique<SqliteHarness>(true); }},
+};
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, KeyStoreContractTest, ::testing::ValuesIn(kBackends),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace keypaird::store

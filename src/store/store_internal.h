@@ -1,0 +1,30 @@
+// Shared by the KeyStore backends only (not part of the store/ interface): the status
+// messages every backend returns, so that callers and the contract test see the same
+// text whichever backend is in use, and the ListQuery argument check.
+#ifndef KEYPAIRD_STORE_STORE_INTERNAL_H_
+#define KEYPAIRD_STORE_STORE_INTERNAL_H_
+
+#include <string_view>
+
+#include "common/status.h"
+#include "store/key_store.h"
+
+namespace keypaird::store {
+
+inline constexpr std::string_view kKeyIdTaken = "a key with this id already exists";
+inline constexpr std::string_view kKeyNameTaken =
+    "a key with this name already exists in the project";
+inline constexpr std::string_view kKeyNotFound = "key not found";
+inline constexpr std::string_view kTokenIdTaken = "a token with this id already exists";
+inline constexpr std::string_view kTokenNotFound = "token not found";
+
+// kInvalidArgument unless offset >= 0 and limit >= -1.
+inline Status ValidateListQuery(const ListQuery& query) {
+  if (query.offset < 0) return InvalidArgument("list offset must not be negative");
+  if (query.limit < -1) return InvalidArgument("list limit must be -1 (no limit) or >= 0");
+  return Status::Ok();
+}
+
+}  // namespace keypaird::store
+
+#endif  // KEYPAIRD_STORE_STORE_INTERNAL_H_
