@@ -1,0 +1,137 @@
+#include "auth/tokens.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace keypaird::auth {
+namespace {
+
+constexpr std::string_view kPrefix = "kpd_";
+constexpr size_t kIdHexLen = 16;
+constexpr size_t kSecretHexLen = 64;
+
+bool IsLowerHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Random bytes as lowercase hex, into `out` (wiped by the caller when secret).
+bool RandomHex(size_t bytes, std::string* out) {
+  std::array<unsigned char, 64> buf{};
+  if (bytes > buf.size() || RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) return false;
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->clear();
+  out->reserve(bytes * 2);
+  for (size_t i = 0; i < bytes; ++i) {
+    out->push_back(kHex[buf[i] >> 4]);
+    out->push_back(kHex[buf[i] & 0xf]);
+  }
+  OPENSSL_cleanse(buf.data(), buf.size());
+  return true;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+bool Principal::MayUseProject(int64_t project_id) const {
+  return admin || std::binary_search(projects.begin(), projects.end(), project_id);
+}
+
+std::string HashSecret(std::string_view secret) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret) {
+  if (token.size() != kPrefix.size() + kIdHexLen + 1 + kSecretHexLen) return false;
+  if (token.substr(0, kPrefix.size()) != kPrefix) return false;
+  std::string_view rest = token.substr(kPrefix.size());
+  if (rest[kIdHexLen] != '_') return false;
+  *id = rest.substr(0, kIdHexLen);
+  *secret = rest.substr(kIdHexLen + 1);
+  return IsLowerHex(*id) && IsLowerHex(*secret);
+}
+
+StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t> projects,
+                                int64_t now_us) {
+  if (user_id < 1) return InvalidArgument("the user id must be an integer >= 1");
+  if (admin && !projects.empty()) {
+    return InvalidArgument("a token is either admin or scoped to projects, not both");
+  }
+  if (!admin && projects.empty()) {
+    return InvalidArgument("a non-admin token needs at least one project");
+  }
+  for (int64_t p : projects) {
+    if (p < 1) return InvalidArgument("project ids must be integers >= 1");
+  }
+  std::sort(projects.begin(), projects.end());
+  projects.erase(std::unique(projects.begin(), projects.end()), projects.end());
+
+  std::string id;
+  std::string secret;
+  if (!RandomHex(kIdHexLen / 2, &id) || !RandomHex(kSecretHexLen / 2, &secret)) {
+    WipeString(secret);
+    return Internal("the random number generator failed");
+  }
+  MintedToken minted;
+  minted.record.id = id;
+  minted.record.user_id = user_id;
+  minted.record.admin = admin;
+  minted.record.projects = std::move(projects);
+  minted.record.secret_hash = HashSecret(secret);
+  minted.record.created_at_us = now_us;
+  std::string token;
+  token.reserve(kPrefix.size() + id.size() + 1 + secret.size());
+  token.append(kPrefix).append(id).append("_").append(secret);
+  WipeString(secret);
+  minted.token = SecretString(std::move(token));
+  return minted;
+}
+
+StatusOr<Principal> Authenticator::Authenticate(std::string_view header) const {
+  if (header.empty()) return Unauthenticated("Authentication credentials were not provided.");
+  const size_t space = header.find(' ');
+  if (space == std::string_view::npos || !EqualsIgnoreCase(header.substr(0, space), "apikey")) {
+    return Unauthenticated("The Authorization header must be 'APIKey <token>'.");
+  }
+  std::string_view token = header.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+
+  std::string_view id;
+  std::string_view secret;
+  if (!SplitToken(token, &id, &secret)) return Unauthenticated("Invalid token.");
+  StatusOr<store::TokenRecord> record = store_->GetToken(id);
+  if (!record.ok()) {
+    if (record.status().code() == StatusCode::kNotFound) return Unauthenticated("Invalid token.");
+    return record.status();
+  }
+  const std::string hash = HashSecret(secret);
+  if (record->secret_hash.size() != hash.size() ||
+      CRYPTO_memcmp(record->secret_hash.data(), hash.data(), hash.size()) != 0) {
+    return Unauthenticated("Invalid token.");
+  }
+  if (record->revoked_at_us.has_value()) return Unauthenticated("Invalid token.");
+  Principal p;
+  p.token_id = record->id;
+  p.user_id = record->user_id;
+  p.admin = record->admin;
+  p.projects = record->projects;
+  return p;
+}
+
+}  // namespace keypaird::auth

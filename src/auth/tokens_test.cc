@@ -1,0 +1,92 @@
+#include "auth/tokens.h"
+
+#include <gtest/gtest.h>
+
+namespace keypaird::auth {
+namespace {
+
+class TokensTest : public ::testing::Test {
+ protected:
+  std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects) {
+    StatusOr<MintedToken> m = MintToken(user, admin, std::move(projects), 1000);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    last_id_ = m->record.id;
+    return std::string(m->token.view());
+  }
+
+  std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
+  Authenticator auth_{store_.get()};
+  std::string last_id_;
+};
+
+TEST_F(TokensTest, MintedTokenHasTheDocumentedShapeAndOnlyItsHashIsStored) {
+  StatusOr<MintedToken> m = MintToken(7, false, {3, 1, 3}, 42);
+  ASSERT_TRUE(m.ok());
+  const std::string token(m->token.view());
+  ASSERT_EQ(token.size(), 4u + 16 + 1 + 64);
+  EXPECT_EQ(token.substr(0, 4), "kpd_");
+  std::string_view id, secret;
+  ASSERT_TRUE(SplitToken(token, &id, &secret));
+  EXPECT_EQ(id, m->record.id);
+  EXPECT_EQ(m->record.secret_hash, HashSecret(secret));
+  EXPECT_EQ(m->record.secret_hash.size(), 32u);
+  EXPECT_EQ(m->record.secret_hash.find(secret), std::string::npos);
+  EXPECT_EQ(m->record.projects, (std::vector<int64_t>{1, 3}));  // sorted, deduplicated
+  EXPECT_EQ(m->record.created_at_us, 42);
+}
+
+TEST_F(TokensTest, TwoTokensNeverShareIdOrSecret) {
+  StatusOr<MintedToken> a = MintToken(1, true, {}, 0);
+  StatusOr<MintedToken> b = MintToken(1, true, {}, 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->record.id, b->record.id);
+  EXPECT_NE(a->record.secret_hash, b->record.secret_hash);
+}
+
+TEST_F(TokensTest, MintRejectsBadScopes) {
+  EXPECT_EQ(MintToken(0, true, {}, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MintToken(1, false, {}, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MintToken(1, true, {1}, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(MintToken(1, false, {0}, 0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(TokensTest, AuthenticatesWithAnyCaseOfTheSchemeWord) {
+  const std::string token = Mint(5, false, {10, 20});
+  for (const char* scheme : {"APIKey ", "apikey ", "ApiKey ", "APIKEY  "}) {
+    StatusOr<Principal> p = auth_.Authenticate(scheme + token);
+    ASSERT_TRUE(p.ok()) << scheme;
+    EXPECT_EQ(p->user_id, 5);
+    EXPECT_EQ(p->token_id, last_id_);
+    EXPECT_FALSE(p->admin);
+    EXPECT_TRUE(p->MayUseProject(10));
+    EXPECT_TRUE(p->MayUseProject(20));
+    EXPECT_FALSE(p->MayUseProject(15));
+  }
+}
+
+TEST_F(TokensTest, AdminMayUseEveryProject) {
+  StatusOr<Principal> p = auth_.Authenticate("APIKey " + Mint(1, true, {}));
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->admin);
+  EXPECT_TRUE(p->MayUseProject(123456));
+}
+
+TEST_F(TokensTest, RejectsMissingMalformedUnknownWrongAndRevokedTokens) {
+  const std::string token = Mint(5, false, {1});
+  std::string wrong_secret = token;
+  wrong_secret.back() = wrong_secret.back() == '0' ? '1' : '0';
+  std::string unknown_id = token;
+  unknown_id[4] = unknown_id[4] == 'a' ? 'b' : 'a';
+  for (const std::string& header :
+       {std::string(), std::string("APIKey"), "Bearer " + token, token, "APIKey " + wrong_secret,
+        "APIKey " + unknown_id, "APIKey " + token + "x", std::string("APIKey kpd_short_x")}) {
+    StatusOr<Principal> p = auth_.Authenticate(header);
+    EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated) << header;
+  }
+  ASSERT_TRUE(store_->RevokeToken(last_id_, 2000).ok());
+  EXPECT_EQ(auth_.Authenticate("APIKey " + token).status().code(), StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace keypaird::auth

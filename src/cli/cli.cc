@@ -1,0 +1,147 @@
+#include "cli/cli.h"
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "auth/tokens.h"
+#include "config/config.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "service/key_service.h"
+#include "store/key_store.h"
+
+#ifndef KEYPAIRD_VERSION
+#define KEYPAIRD_VERSION "0.0.0"
+#endif
+
+namespace keypaird::cli {
+namespace {
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "keypaird: %s\n", s.message().c_str());
+  return 1;
+}
+
+StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool migrate) {
+  store::StoreOptions options;
+  options.apply_migrations = migrate;
+  options.pool_size = c.db_pool;
+  return store::OpenStore(c.database, options);
+}
+
+std::string FormatTime(int64_t us) {
+  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int Serve(const config::Config& c) {
+  auto store = Open(c, /*migrate=*/true);
+  if (!store.ok()) return Fail(store.status());
+  auth::Authenticator authenticator(store->get());
+  service::KeyService keys(store->get());
+  http::Api api(&keys, &authenticator, store->get());
+
+  http::ServerOptions options;
+  options.address = c.listen_address;
+  options.port = c.listen_port;
+  options.io_threads = c.io_threads;
+  options.workers = c.threads > 0 ? c.threads
+                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (Status s = http::RunServer(options, api); !s.ok()) return Fail(s);
+  return 0;
+}
+
+int TokenCreate(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  StatusOr<auth::MintedToken> minted =
+      auth::MintToken(c.user_id, c.admin, c.projects, service::SystemNowMicros());
+  if (!minted.ok()) return Fail(minted.status());
+  if (Status s = (*store)->InsertToken(minted->record); !s.ok()) return Fail(s);
+  // The one and only time the secret is shown.
+  std::fwrite(minted->token.view().data(), 1, minted->token.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "keypaird: created token %s for user %lld\n", minted->record.id.c_str(),
+               static_cast<long long>(minted->record.user_id));
+  return 0;
+}
+
+int TokenList(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  auto tokens = (*store)->ListTokens();
+  if (!tokens.ok()) return Fail(tokens.status());
+  std::printf("%-16s  %-10s  %-24s  %-20s  %s\n", "ID", "USER", "SCOPE", "CREATED", "REVOKED");
+  for (const auto& t : *tokens) {
+    std::string scope = "admin";
+    if (!t.admin) {
+      scope = "projects:";
+      for (size_t i = 0; i < t.projects.size(); ++i) {
+        scope += (i ? "," : "") + std::to_string(t.projects[i]);
+      }
+    }
+    std::printf("%-16s  %-10lld  %-24s  %-20s  %s\n", t.id.c_str(),
+                static_cast<long long>(t.user_id), scope.c_str(),
+                FormatTime(t.created_at_us).c_str(),
+                t.revoked_at_us ? FormatTime(*t.revoked_at_us).c_str() : "-");
+  }
+  return 0;
+}
+
+int TokenRevoke(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  // Accept the id or a whole token (only its public id part is used).
+  std::string id = c.token_id;
+  std::string_view tid;
+  std::string_view secret;
+  if (auth::SplitToken(id, &tid, &secret)) id = std::string(tid);
+  if (Status s = (*store)->RevokeToken(id, service::SystemNowMicros()); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) {
+      return Fail(NotFound("no token with id " + c.token_id));
+    }
+    return Fail(s);
+  }
+  std::fprintf(stderr, "keypaird: revoked token %s\n", id.c_str());
+  return 0;
+}
+
+int Migrate(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  std::fprintf(stderr, "keypaird: the database schema is current\n");
+  return 0;
+}
+
+}  // namespace
+
+int Main(const std::vector<std::string>& args) {
+  StatusOr<config::Config> c = config::ParseCommandLine(args);
+  if (!c.ok()) {
+    std::fprintf(stderr, "keypaird: %s\n", c.status().message().c_str());
+    return 2;
+  }
+  switch (c->command) {
+    case config::Command::kHelp:
+      std::fputs(config::HelpText().c_str(), stdout);
+      return 0;
+    case config::Command::kVersion:
+      std::printf("keypaird %s\n", KEYPAIRD_VERSION);
+      return 0;
+    case config::Command::kServe: return Serve(*c);
+    case config::Command::kMigrate: return Migrate(*c);
+    case config::Command::kTokenCreate: return TokenCreate(*c);
+    case config::Command::kTokenList: return TokenList(*c);
+    case config::Command::kTokenRevoke: return TokenRevoke(*c);
+  }
+  return 2;
+}
+
+}  // namespace keypaird::cli

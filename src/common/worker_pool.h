@@ -1,0 +1,42 @@
+// WorkerPool: a fixed set of threads running submitted tasks in FIFO order.
+//
+// The HTTP server hands every API request to this pool so that blocking store calls
+// and CPU-bound key generation never run on the I/O threads. Submit is thread-safe.
+// Shutdown (also run by the destructor) stops taking tasks, finishes the queued ones
+// and joins the threads.
+#ifndef KEYPAIRD_COMMON_WORKER_POOL_H_
+#define KEYPAIRD_COMMON_WORKER_POOL_H_
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace keypaird {
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues `task`. Returns false (and drops the task) after Shutdown has begun.
+  bool Submit(std::function<void()> task);
+  void Shutdown();
+
+ private:
+  void Run();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace keypaird
+
+#endif  // KEYPAIRD_COMMON_WORKER_POOL_H_

@@ -1,0 +1,227 @@
+#include "config/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+
+namespace keypaird::config {
+namespace {
+
+bool ParseInt64(const std::string& s, int64_t min, int64_t max, int64_t* out) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+Status Bad(const std::string& flag, const std::string& why) {
+  return InvalidArgument("--" + flag + ": " + why);
+}
+
+Status ParseListen(const std::string& v, Config* c) {
+  const size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Bad("listen", "expected HOST:PORT");
+  std::string host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:8080
+  }
+  int64_t port = 0;
+  if (!ParseInt64(v.substr(colon + 1), 1, 65535, &port)) {
+    return Bad("listen", "the port must be an integer from 1 to 65535");
+  }
+  c->listen_address = host;
+  c->listen_port = static_cast<uint16_t>(port);
+  return Status::Ok();
+}
+
+Status ParseProjects(const std::string& v, Config* c) {
+  c->projects.clear();
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string::npos) comma = v.size();
+    int64_t p = 0;
+    if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &p)) {
+      return Bad("projects", "expected a comma-separated list of project ids (integers >= 1)");
+    }
+    c->projects.push_back(p);
+    pos = comma + 1;
+  }
+  return Status::Ok();
+}
+
+// Which flags each command takes (besides --help).
+const std::map<Command, std::vector<std::string>>& AllowedFlags() {
+  static const std::map<Command, std::vector<std::string>> kFlags = {
+      {Command::kServe, {"database", "db-pool", "listen", "threads", "io-threads"}},
+      {Command::kMigrate, {"database"}},
+      {Command::kTokenCreate, {"database", "user", "admin", "projects"}},
+      {Command::kTokenList, {"database"}},
+      {Command::kTokenRevoke, {"database"}},
+  };
+  return kFlags;
+}
+
+Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
+  int64_t n = 0;
+  if (name == "database") {
+    if (value.empty()) return Bad(name, "must not be empty");
+    c->database = value;
+  } else if (name == "db-pool") {
+    if (!ParseInt64(value, 1, 256, &n)) return Bad(name, "must be an integer from 1 to 256");
+    c->db_pool = static_cast<int>(n);
+  } else if (name == "listen") {
+    return ParseListen(value, c);
+  } else if (name == "threads") {
+    if (!ParseInt64(value, 0, 256, &n)) return Bad(name, "must be an integer from 0 to 256");
+    c->threads = static_cast<int>(n);
+  } else if (name == "io-threads") {
+    if (!ParseInt64(value, 1, 64, &n)) return Bad(name, "must be an integer from 1 to 64");
+    c->io_threads = static_cast<int>(n);
+  } else if (name == "user") {
+    if (!ParseInt64(value, 1, 2147483647, &n)) return Bad(name, "must be an integer >= 1");
+    c->user_id = n;
+  } else if (name == "projects") {
+    return ParseProjects(value, c);
+  } else if (name == "admin") {
+    if (value != "true" && value != "1" && value != "false" && value != "0") {
+      return Bad(name, "takes no value (or true/false in KEYPAIRD_ADMIN)");
+    }
+    c->admin = value == "true" || value == "1";
+  }
+  return Status::Ok();
+}
+
+std::string EnvName(const std::string& flag) {
+  std::string name = "KEYPAIRD_";
+  for (char ch : flag) name.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(ch)));
+  return name;
+}
+
+}  // namespace
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const EnvLookup& env) {
+  Config c;
+  size_t i = 0;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    c.command = Command::kHelp;
+    return c;
+  }
+  if (args[0] == "--version") {
+    c.command = Command::kVersion;
+    return c;
+  }
+  if (args[0] == "serve") {
+    c.command = Command::kServe;
+    i = 1;
+  } else if (args[0] == "migrate") {
+    c.command = Command::kMigrate;
+    i = 1;
+  } else if (args[0] == "token") {
+    if (args.size() < 2) return InvalidArgument("token: expected create, list or revoke");
+    if (args[1] == "create") {
+      c.command = Command::kTokenCreate;
+    } else if (args[1] == "list") {
+      c.command = Command::kTokenList;
+    } else if (args[1] == "revoke") {
+      c.command = Command::kTokenRevoke;
+    } else {
+      return InvalidArgument("token: unknown subcommand '" + args[1] +
+                             "' (expected create, list or revoke)");
+    }
+    i = 2;
+  } else {
+    return InvalidArgument("unknown command '" + args[0] + "' (see keypaird --help)");
+  }
+
+  const std::vector<std::string>& allowed = AllowedFlags().at(c.command);
+  // Environment first, then flags override.
+  for (const std::string& flag : allowed) {
+    if (std::optional<std::string> v = env(EnvName(flag)); v.has_value()) {
+      if (Status s = ApplyFlag(flag, *v, &c); !s.ok()) {
+        return InvalidArgument(EnvName(flag) + " (" + s.message() + ")");
+      }
+    }
+  }
+  std::vector<std::string> positional;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      c.command = Command::kHelp;
+      return c;
+    }
+    if (a.rfind("--", 0) != 0) {
+      positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    bool known = false;
+    for (const std::string& f : allowed) known = known || f == name;
+    if (!known) return InvalidArgument("unknown flag --" + name + " for this command");
+    if (name == "admin") {
+      if (Status s = ApplyFlag(name, value.value_or("true"), &c); !s.ok()) return s;
+      continue;
+    }
+    if (!value.has_value()) {
+      if (i + 1 >= args.size()) return Bad(name, "needs a value");
+      value = args[++i];
+    }
+    if (Status s = ApplyFlag(name, *value, &c); !s.ok()) return s;
+  }
+
+  if (c.command == Command::kTokenRevoke) {
+    if (positional.size() != 1) return InvalidArgument("token revoke: expected one TOKEN_ID");
+    c.token_id = positional[0];
+  } else if (!positional.empty()) {
+    return InvalidArgument("unexpected argument '" + positional[0] + "'");
+  }
+  if (c.command == Command::kTokenCreate) {
+    if (c.user_id == 0) return Bad("user", "is required");
+    if (c.admin == !c.projects.empty()) {
+      return InvalidArgument("token create: give exactly one of --projects or --admin");
+    }
+  }
+  return c;
+}
+
+std::string HelpText() {
+  return R"(keypaird — SSH keypair service (Gcore Cloud API "SSH Keys" compatible)
+
+Usage:
+  keypaird serve [--listen HOST:PORT] [--database URL] [--threads N] [--io-threads N] [--db-pool N]
+  keypaird token create --user ID (--projects 1,2 | --admin)   prints only the new token
+  keypaird token list                                           id, user, scope, created, revoked
+  keypaird token revoke TOKEN_ID
+  keypaird migrate [--database URL]                             apply schema migrations
+  keypaird --version | --help
+
+Flags (each also read from the environment variable shown; a flag wins over it):
+  --listen HOST:PORT   KEYPAIRD_LISTEN      address to serve HTTP on       [127.0.0.1:8080]
+  --database URL       KEYPAIRD_DATABASE    sqlite:PATH                    [sqlite:./data/keypaird.db]
+  --threads N          KEYPAIRD_THREADS     request worker threads, 0 = one per core   [0]
+  --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads               [1]
+  --db-pool N          KEYPAIRD_DB_POOL     database connections           [4]
+  --user ID            KEYPAIRD_USER        token create: the user id (integer >= 1)
+  --projects LIST      KEYPAIRD_PROJECTS    token create: projects the token may use
+  --admin              KEYPAIRD_ADMIN       token create: an admin token (every project)
+
+Unauthenticated endpoints: GET /healthz (process up), GET /readyz (database reachable).
+API calls need the header "Authorization: APIKey <token>".
+)";
+}
+
+}  // namespace keypaird::config

@@ -1,0 +1,55 @@
+// Config: every setting of keypaird in one struct, read from the command line and
+// KEYPAIRD_* environment variables in one place.
+//
+// Precedence: command-line flag > environment variable > default. A bad value stops
+// start-up with a message naming the flag (ParseCommandLine returns kInvalidArgument).
+// Each flag --foo-bar is also read from KEYPAIRD_FOO_BAR.
+#ifndef KEYPAIRD_CONFIG_CONFIG_H_
+#define KEYPAIRD_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace keypaird::config {
+
+enum class Command { kHelp, kVersion, kServe, kMigrate, kTokenCreate, kTokenList, kTokenRevoke };
+
+struct Config {
+  Command command = Command::kHelp;
+
+  // serve / migrate / token *
+  std::string database = "sqlite:./data/keypaird.db";  // --database
+  int db_pool = 4;                                      // --db-pool: store connections
+
+  // serve
+  std::string listen_address = "127.0.0.1";  // --listen HOST:PORT
+  uint16_t listen_port = 8080;
+  int threads = 0;     // --threads: request workers; 0 = one per core
+  int io_threads = 1;  // --io-threads: HTTP I/O threads
+
+  // token create
+  int64_t user_id = 0;             // --user
+  bool admin = false;              // --admin
+  std::vector<int64_t> projects;   // --projects 1,2
+  // token revoke
+  std::string token_id;
+};
+
+// Looks up an environment variable; returns nullopt if unset. Injected for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> ProcessEnv(const std::string& name);
+
+StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args,
+                                  const EnvLookup& env = ProcessEnv);
+
+// The text of `keypaird --help`.
+std::string HelpText();
+
+}  // namespace keypaird::config
+
+#endif  // KEYPAIRD_CONFIG_CONFIG_H_

@@ -1,0 +1,98 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace keypaird::config {
+namespace {
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+StatusOr<Config> Parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  return ParseCommandLine(args, FakeEnv(std::move(env)));
+}
+
+TEST(ConfigTest, ServeDefaults) {
+  StatusOr<Config> c = Parse({"serve"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->command, Command::kServe);
+  EXPECT_EQ(c->database, "sqlite:./data/keypaird.db");
+  EXPECT_EQ(c->listen_address, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 8080);
+}
+
+TEST(ConfigTest, FlagsInBothFormsAndFlagBeatsEnvironment) {
+  StatusOr<Config> c = Parse({"serve", "--listen=0.0.0.0:9000", "--database", "sqlite:/tmp/x.db"},
+                             {{"KEYPAIRD_LISTEN", "127.0.0.1:7000"}, {"KEYPAIRD_THREADS", "3"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listen_address, "0.0.0.0");
+  EXPECT_EQ(c->listen_port, 9000);
+  EXPECT_EQ(c->database, "sqlite:/tmp/x.db");
+  EXPECT_EQ(c->threads, 3);  // from the environment
+}
+
+TEST(ConfigTest, Ipv6ListenAddress) {
+  StatusOr<Config> c = Parse({"serve", "--listen", "[::1]:8081"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen_address, "::1");
+  EXPECT_EQ(c->listen_port, 8081);
+}
+
+TEST(ConfigTest, BadValuesNameTheFlagOrVariable) {
+  EXPECT_NE(Parse({"serve", "--listen", "nope"}).status().message().find("--listen"),
+            std::string::npos);
+  EXPECT_NE(Parse({"serve", "--listen", "h:70000"}).status().message().find("--listen"),
+            std::string::npos);
+  EXPECT_NE(Parse({"serve", "--threads", "-1"}).status().message().find("--threads"),
+            std::string::npos);
+  EXPECT_NE(Parse({"serve"}, {{"KEYPAIRD_THREADS", "lots"}}).status().message().find(
+                "KEYPAIRD_THREADS"),
+            std::string::npos);
+  EXPECT_FALSE(Parse({"serve", "--bogus", "1"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--database"}).ok());
+  EXPECT_FALSE(Parse({"frobnicate"}).ok());
+}
+
+TEST(ConfigTest, TokenCreateNeedsUserAndExactlyOneScope) {
+  StatusOr<Config> c = Parse({"token", "create", "--user", "4", "--projects", "1,2"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->command, Command::kTokenCreate);
+  EXPECT_EQ(c->user_id, 4);
+  EXPECT_EQ(c->projects, (std::vector<int64_t>{1, 2}));
+  StatusOr<Config> admin = Parse({"token", "create", "--user", "1", "--admin"});
+  ASSERT_TRUE(admin.ok());
+  EXPECT_TRUE(admin->admin);
+  EXPECT_FALSE(Parse({"token", "create", "--projects", "1"}).ok());
+  EXPECT_FALSE(Parse({"token", "create", "--user", "1"}).ok());
+  EXPECT_FALSE(Parse({"token", "create", "--user", "1", "--admin", "--projects", "1"}).ok());
+  EXPECT_FALSE(Parse({"token", "create", "--user", "1", "--projects", "1,,2"}).ok());
+}
+
+TEST(ConfigTest, TokenRevokeTakesOneId) {
+  StatusOr<Config> c = Parse({"token", "revoke", "abcdef0123456789"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->token_id, "abcdef0123456789");
+  EXPECT_FALSE(Parse({"token", "revoke"}).ok());
+  EXPECT_FALSE(Parse({"token", "explode"}).ok());
+}
+
+TEST(ConfigTest, HelpAndVersion) {
+  EXPECT_EQ(Parse({}).value().command, Command::kHelp);
+  EXPECT_EQ(Parse({"--help"}).value().command, Command::kHelp);
+  EXPECT_EQ(Parse({"serve", "--help"}).value().command, Command::kHelp);
+  EXPECT_EQ(Parse({"--version"}).value().command, Command::kVersion);
+  for (const char* flag : {"--listen", "--database", "--threads", "--user", "--projects",
+                           "--admin", "KEYPAIRD_DATABASE", "token revoke", "migrate"}) {
+    EXPECT_NE(HelpText().find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace keypaird::config

@@ -1,0 +1,216 @@
+#include "http/api.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace keypaird::http {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kEd25519 =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm "
+    "my-username@my-hostname";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    token_ = Mint(1, false, {1, 2});
+    other_ = Mint(2, false, {1});
+  }
+
+  std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects) {
+    StatusOr<auth::MintedToken> m = auth::MintToken(user, admin, std::move(projects), 0);
+    EXPECT_TRUE(m.ok());
+    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    return "APIKey " + std::string(m->token.view());
+  }
+
+  HttpResponse Call(std::string method, std::string target, std::string body = "",
+                    std::optional<std::string> auth = std::nullopt,
+                    std::optional<std::string> content_type = "application/json") {
+    HttpRequest r;
+    r.method = std::move(method);
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.authorization = auth.has_value() ? auth : std::optional<std::string>(token_);
+    r.content_type = std::move(content_type);
+    r.body = std::move(body);
+    return api_.Handle(r);
+  }
+
+  static json Body(const HttpResponse& r) { return json::parse(r.body->view()); }
+
+  // Checks the Gcore error body and returns it.
+  static json ExpectError(const HttpResponse& r, int status, const std::string& cls) {
+    EXPECT_EQ(r.status, status);
+    json b = Body(r);
+    EXPECT_EQ(b["exception_class"], cls);
+    EXPECT_TRUE(b["message"].is_string());
+    EXPECT_FALSE(b["message"].get<std::string>().empty());
+    EXPECT_EQ(b["request_id"].get<std::string>().size(), 32u);
+    EXPECT_EQ(r.Header("X-Request-ID"), b["request_id"].get<std::string>());
+    EXPECT_EQ(b.contains("invalid_fields"), status == 400);
+    EXPECT_EQ(r.Header("x-should-retry") == "false", status == 400 || status == 409);
+    return b;
+  }
+
+  std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
+  auth::Authenticator auth_{store_.get()};
+  service::KeyService keys_{store_.get()};
+  Api api_{&keys_, &auth_, store_.get()};
+  std::string token_;
+  std::string other_;
+};
+
+TEST_F(ApiTest, ImportReturns200WithExactlyTheKeypairFields) {
+  HttpResponse r = Call("POST", "/cloud/v1/keypairs/1/7",
+                        json{{"sshkey_name", "alice"}, {"public_key", kEd25519}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body->view();
+  json b = Body(r);
+  std::set<std::string> keys;
+  for (auto& [k, v] : b.items()) keys.insert(k);
+  EXPECT_EQ(keys, (std::set<std::string>{"id", "name", "public_key", "fingerprint", "private_key",
+                                         "project_id", "shared_in_project", "state",
+                                         "created_at"}));
+  EXPECT_EQ(b["name"], "alice");
+  EXPECT_EQ(b["public_key"], kEd25519);
+  EXPECT_TRUE(b["private_key"].is_null());
+  EXPECT_EQ(b["project_id"], 1);
+  EXPECT_EQ(b["shared_in_project"], true);
+  EXPECT_EQ(b["state"], "ACTIVE");
+  const std::string created = b["created_at"];
+  EXPECT_EQ(created.back(), 'Z');
+  EXPECT_EQ(created[10], 'T');
+  EXPECT_FALSE(r.Header("X-Request-ID").empty());
+}
+
+TEST_F(ApiTest, GenerateReturnsThePrivateKeyOnlyInTheCreateResponse) {
+  HttpResponse r = Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"gen","public_key":null})");
+  ASSERT_EQ(r.status, 200) << r.body->view();
+  json b = Body(r);
+  ASSERT_TRUE(b["private_key"].is_string());
+  EXPECT_EQ(b["private_key"].get<std::string>().rfind("-----BEGIN OPENSSH PRIVATE KEY-----\n", 0),
+            0u);
+  HttpResponse got = Call("GET", "/cloud/v1/keypairs/1/1/" + b["id"].get<std::string>());
+  ASSERT_EQ(got.status, 200);
+  EXPECT_TRUE(Body(got)["private_key"].is_null());
+  EXPECT_EQ(Body(got)["public_key"], b["public_key"]);
+}
+
+TEST_F(ApiTest, SharedInProjectFalseIsKept) {
+  HttpResponse r = Call("POST", "/cloud/v1/keypairs/1/1",
+                        R"({"sshkey_name":"mine","shared_in_project":false})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Body(r)["shared_in_project"], false);
+}
+
+TEST_F(ApiTest, UnknownRouteIs404Json) {
+  ExpectError(Call("GET", "/cloud/v1/nothing"), 404, "NotFoundError");
+  ExpectError(Call("GET", "/"), 404, "NotFoundError");
+}
+
+TEST_F(ApiTest, WrongMethodIs405WithAllow) {
+  HttpResponse r = Call("PUT", "/cloud/v1/keypairs/1/1", "{}");
+  ExpectError(r, 405, "HTTPError");
+  EXPECT_EQ(r.Header("Allow"), "POST, GET");
+}
+
+TEST_F(ApiTest, BodyOver64KiBIs413) {
+  std::string big = R"({"sshkey_name":"abc","public_key":")" + std::string(kMaxBodyBytes, 'A') + "\"}";
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", big), 413, "PayloadTooLarge");
+}
+
+TEST_F(ApiTest, NonJsonBodyIs415) {
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", "sshkey_name=abc", std::nullopt, "text/plain"),
+              415, "UnsupportedMediaType");
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", "{}", std::nullopt, std::nullopt), 415,
+              "UnsupportedMediaType");
+  EXPECT_EQ(Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"cs1"})", std::nullopt,
+                 "Application/JSON; charset=utf-8")
+                .status,
+            200);
+}
+
+TEST_F(ApiTest, MissingOrBadTokenIs401) {
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"abc"})", ""), 401,
+              "NotAuthenticated");
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"abc"})", "APIKey nope"),
+              401, "NotAuthenticated");
+}
+
+TEST_F(ApiTest, ForeignProjectIs403) {
+  ExpectError(Call("POST", "/cloud/v1/keypairs/3/1", R"({"sshkey_name":"abc"})"), 403,
+              "ForbiddenError");
+}
+
+TEST_F(ApiTest, ValidationErrorsNameTheirFields) {
+  struct Case {
+    std::string target;
+    std::string body;
+    std::string field;
+  };
+  const Case cases[] = {
+      {"/cloud/v1/keypairs/1/1", "{}", "sshkey_name"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":5})", "sshkey_name"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":"-bad"})", "sshkey_name"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":"ok-name","extra":1})", "extra"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":"ok-name","shared_in_project":"yes"})",
+       "shared_in_project"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":"ok-name","public_key":""})", "public_key"},
+      {"/cloud/v1/keypairs/1/1", R"({"sshkey_name":"ok-name","public_key":"ssh-dss AAAA"})",
+       "public_key"},
+      {"/cloud/v1/keypairs/x/1", R"({"sshkey_name":"ok-name"})", "project_id"},
+      {"/cloud/v1/keypairs/1/0", R"({"sshkey_name":"ok-name"})", "region_id"},
+      {"/cloud/v1/keypairs/1/99999999999", R"({"sshkey_name":"ok-name"})", "region_id"},
+  };
+  for (const Case& c : cases) {
+    json b = ExpectError(Call("POST", c.target, c.body), 400, "ValidationError");
+    EXPECT_TRUE(b["invalid_fields"].contains(c.field)) << c.body << " -> " << b.dump();
+  }
+}
+
+TEST_F(ApiTest, MalformedJsonAndNonObjectsAre400) {
+  for (const char* body : {"{", "[]", "\"x\"", "null", ""}) {
+    ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", body), 400, "ValidationError");
+  }
+}
+
+TEST_F(ApiTest, DuplicateNameIs409) {
+  ASSERT_EQ(Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"twice"})").status, 200);
+  ExpectError(Call("POST", "/cloud/v1/keypairs/1/2", R"({"sshkey_name":"twice"})", other_), 409,
+              "ConflictError");
+}
+
+TEST_F(ApiTest, ClientRequestIdIsReusedWhenSane) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/healthz";
+  r.request_id = "0123456789ABCDEF0123456789abcdef";
+  EXPECT_EQ(api_.Handle(r).Header("X-Request-ID"), "0123456789abcdef0123456789abcdef");
+  r.request_id = "36a7a97a-0672-4911-8f2b-92cd4e5b0d91";
+  EXPECT_EQ(api_.Handle(r).Header("X-Request-ID"), "36a7a97a067249118f2b92cd4e5b0d91");
+  r.request_id = "<script>";
+  const std::string_view fresh = api_.Handle(r).Header("X-Request-ID");
+  EXPECT_EQ(fresh.size(), 32u);
+  EXPECT_EQ(fresh.find('<'), std::string_view::npos);
+}
+
+TEST_F(ApiTest, HealthAndReadinessNeedNoToken) {
+  EXPECT_EQ(Call("GET", "/healthz", "", "").status, 200);
+  EXPECT_EQ(Call("GET", "/readyz", "", "").status, 200);
+}
+
+TEST_F(ApiTest, DeleteWithJsonContentTypeAndEmptyBodyIs204) {
+  HttpResponse c = Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"gone"})");
+  ASSERT_EQ(c.status, 200);
+  HttpResponse d = Call("DELETE", "/cloud/v1/keypairs/1/1/" + Body(c)["id"].get<std::string>());
+  EXPECT_EQ(d.status, 204);
+  EXPECT_EQ(d.body, nullptr);
+}
+
+}  // namespace
+}  // namespace keypaird::http

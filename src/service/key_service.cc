@@ -1,0 +1,214 @@
+#include "service/key_service.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <chrono>
+
+#include "sshkey/sshkey.h"
+
+namespace keypaird::service {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+Status ProjectDenied(int64_t project_id) {
+  return PermissionDenied("You do not have access to project " + std::to_string(project_id) +
+                          ".");
+}
+
+Status KeyNotFound(std::string_view ref) {
+  return NotFound("The keypair " + std::string(ref) + " does not exist");
+}
+
+bool Visible(const auth::Principal& caller, const store::KeyRecord& key) {
+  if (!caller.MayUseProject(key.project_id)) return false;
+  return caller.admin || key.shared_in_project || key.user_id == caller.user_id;
+}
+
+}  // namespace
+
+int64_t SystemNowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NewUuid4() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    // The CSPRNG failing is not recoverable in any sensible way for an id generator.
+    std::abort();
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status ValidateKeyName(std::string_view name) {
+  // ^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$
+  auto bad = [](std::string message) {
+    return InvalidArgument("Invalid key name.").WithField("name", std::move(message));
+  };
+  if (name.size() < 3 || name.size() > 63) {
+    return bad("The name must be 3 to 63 characters long.");
+  }
+  if (!IsAlnum(name.front())) return bad("The name must start with a letter or a digit.");
+  const char last = name.back();
+  if (!IsAlnum(last) && last != '.' && last != '_') {
+    return bad("The name must end with a letter, a digit, '.' or '_'.");
+  }
+  for (char c : name.substr(1, name.size() - 2)) {
+    if (!IsAlnum(c) && c != ' ' && c != '.' && c != '_' && c != '-') {
+      return bad("The name may contain only letters, digits, spaces, '.', '_' and '-'.");
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
+                                        CreateKeyRequest request) const {
+  if (!caller.MayUseProject(request.project_id)) return ProjectDenied(request.project_id);
+  if (Status s = ValidateKeyName(request.name); !s.ok()) return s;
+
+  CreatedKey created;
+  if (request.public_key.has_value()) {
+    StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(*request.public_key);
+    if (!parsed.ok()) {
+      return InvalidArgument("Invalid public key.").WithField("public_key",
+                                                              parsed.status().message());
+    }
+    created.key.public_key = std::move(parsed->line);
+    created.key.fingerprint = std::move(parsed->fingerprint);
+  } else {
+    StatusOr<sshkey::GeneratedKey> generated = sshkey::GenerateEd25519(request.name);
+    if (!generated.ok()) return generated.status();
+    created.key.public_key = std::move(generated->public_key.line);
+    created.key.fingerprint = std::move(generated->public_key.fingerprint);
+    created.private_key = std::move(generated->private_key);
+  }
+  created.key.id = NewUuid4();
+  created.key.project_id = request.project_id;
+  created.key.user_id = caller.user_id;
+  created.key.name = std::move(request.name);
+  created.key.shared_in_project = request.shared_in_project;
+  created.key.created_at_us = now_();
+
+  if (Status s = store_->InsertKey(created.key); !s.ok()) {
+    if (s.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("A keypair named '" + created.key.name + "' already exists in project " +
+                           std::to_string(created.key.project_id) + ".")
+          .WithField("name", "This name is already used in the project.");
+    }
+    return s;
+  }
+  return created;
+}
+
+StatusOr<store::KeyRecord> KeyService::FindVisible(const auth::Principal& caller,
+                                                   std::optional<int64_t> project_id,
+                                                   KeyRef ref) const {
+  if (project_id.has_value() && !caller.MayUseProject(*project_id)) {
+    return ProjectDenied(*project_id);
+  }
+  StatusOr<store::KeyRecord> key = NotFound("");
+  if (IsUuid(ref.value)) {
+    std::string id(ref.value);
+    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    key = store_->GetKey(id);
+  }
+  if (!key.ok() && key.status().code() == StatusCode::kNotFound && ref.allow_name &&
+      project_id.has_value()) {
+    key = store_->GetKeyByName(*project_id, ref.value);
+  }
+  if (!key.ok()) {
+    return key.status().code() == StatusCode::kNotFound ? KeyNotFound(ref.value) : key.status();
+  }
+  if ((project_id.has_value() && key->project_id != *project_id) || !Visible(caller, *key)) {
+    return KeyNotFound(ref.value);
+  }
+  return key;
+}
+
+StatusOr<store::KeyRecord> KeyService::FindOwned(const auth::Principal& caller,
+                                                 std::optional<int64_t> project_id,
+                                                 KeyRef ref) const {
+  StatusOr<store::KeyRecord> key = FindVisible(caller, project_id, ref);
+  if (key.ok() && !caller.admin && key->user_id != caller.user_id) {
+    return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
+                            " or an administrator may change or delete it.");
+  }
+  return key;
+}
+
+StatusOr<store::KeyRecord> KeyService::Get(const auth::Principal& caller,
+                                           std::optional<int64_t> project_id, KeyRef ref) const {
+  return FindVisible(caller, project_id, ref);
+}
+
+StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
+                                          const ListKeysRequest& request) const {
+  if (!request.project_id.has_value() && !caller.admin) {
+    return InvalidArgument("project_id is required unless the token is an administrator's.")
+        .WithField("project_id", "This field is required.");
+  }
+  if (request.project_id.has_value() && !caller.MayUseProject(*request.project_id)) {
+    return ProjectDenied(*request.project_id);
+  }
+  store::ListQuery q;
+  q.project_id = request.project_id;
+  q.owner_id = request.owner_id;
+  if (!caller.admin) q.visible_to_user = caller.user_id;
+  q.name_contains = request.name_contains;
+  q.order = request.order;
+  q.offset = request.offset;
+  q.limit = request.limit;
+  return store_->ListKeys(q);
+}
+
+Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> project_id,
+                          KeyRef ref) const {
+  StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
+  if (!key.ok()) return key.status();
+  Status s = store_->DeleteKey(key->id);
+  // A concurrent delete won the race: the key is gone, as the caller asked.
+  if (s.code() == StatusCode::kNotFound) return KeyNotFound(ref.value);
+  return s;
+}
+
+StatusOr<store::KeyRecord> KeyService::SetShared(const auth::Principal& caller,
+                                                 std::optional<int64_t> project_id, KeyRef ref,
+                                                 bool shared) const {
+  StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
+  if (!key.ok()) return key.status();
+  StatusOr<store::KeyRecord> updated = store_->SetShared(key->id, shared);
+  if (!updated.ok() && updated.status().code() == StatusCode::kNotFound) {
+    return KeyNotFound(ref.value);
+  }
+  return updated;
+}
+
+}  // namespace keypaird::service

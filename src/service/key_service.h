@@ -1,0 +1,103 @@
+// KeyService: the rules of the SSH Keys API, independent of HTTP and SQL.
+//
+// It validates names and keys, generates keypairs, assigns ids and creation times,
+// and enforces projects, ownership and visibility (API.md "Identity, projects,
+// visibility") on top of a KeyStore. Every method takes the verified caller and
+// returns a Status whose code http/ maps to a status line and error body; messages are
+// written for API users. Field errors use the service's field names ("name",
+// "public_key"); http/ renames them to each family's wire names.
+//
+// Threading: stateless apart from the store pointer; safe to call concurrently. Methods
+// block on the store and Create may spend CPU on key generation: call them from worker
+// threads, not I/O threads.
+#ifndef KEYPAIRD_SERVICE_KEY_SERVICE_H_
+#define KEYPAIRD_SERVICE_KEY_SERVICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/tokens.h"
+#include "common/secret.h"
+#include "common/status.h"
+#include "store/key_store.h"
+
+namespace keypaird::service {
+
+struct CreateKeyRequest {
+  int64_t project_id = 0;
+  std::string name;
+  std::optional<std::string> public_key;  // absent: generate an Ed25519 keypair
+  bool shared_in_project = true;
+};
+
+struct CreatedKey {
+  store::KeyRecord key;
+  SecretString private_key;  // empty unless the key was generated
+};
+
+// How a request names a key: v1/v2 keypair ids also accept the key's name.
+struct KeyRef {
+  std::string_view value;
+  bool allow_name = false;
+};
+
+struct ListKeysRequest {
+  std::optional<int64_t> project_id;  // required unless the caller is an admin
+  std::optional<int64_t> owner_id;
+  std::string name_contains;
+  store::OrderBy order = store::OrderBy::kCreatedAtAsc;
+  int64_t offset = 0;
+  int64_t limit = -1;
+};
+
+// Returns the current time in microseconds since the Unix epoch.
+using Clock = std::function<int64_t()>;
+int64_t SystemNowMicros();
+
+// A fresh random (version 4) UUID in canonical lowercase form.
+std::string NewUuid4();
+bool IsUuid(std::string_view s);
+
+// OK or kInvalidArgument with a field error on "name".
+Status ValidateKeyName(std::string_view name);
+
+class KeyService {
+ public:
+  explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros)
+      : store_(store), now_(std::move(now)) {}
+
+  // Imports or generates a key owned by the caller. kInvalidArgument (bad name or key),
+  // kPermissionDenied (project), kAlreadyExists (name taken in the project).
+  StatusOr<CreatedKey> Create(const auth::Principal& caller, CreateKeyRequest request) const;
+
+  // `project_id` unset: any project the caller may use (v2). kPermissionDenied if the
+  // caller may not use `project_id`; kNotFound if the key does not exist for the caller.
+  StatusOr<store::KeyRecord> Get(const auth::Principal& caller, std::optional<int64_t> project_id,
+                                 KeyRef ref) const;
+
+  // Keys visible to the caller. kInvalidArgument if a non-admin gives no project;
+  // kPermissionDenied for a project the caller may not use.
+  StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request) const;
+
+  // Like Get, and then kPermissionDenied unless the caller owns the key or is an admin.
+  Status Delete(const auth::Principal& caller, std::optional<int64_t> project_id, KeyRef ref) const;
+  StatusOr<store::KeyRecord> SetShared(const auth::Principal& caller,
+                                       std::optional<int64_t> project_id, KeyRef ref,
+                                       bool shared) const;
+
+ private:
+  StatusOr<store::KeyRecord> FindVisible(const auth::Principal& caller,
+                                         std::optional<int64_t> project_id, KeyRef ref) const;
+  StatusOr<store::KeyRecord> FindOwned(const auth::Principal& caller,
+                                       std::optional<int64_t> project_id, KeyRef ref) const;
+
+  store::KeyStore* store_;  // not owned
+  Clock now_;
+};
+
+}  // namespace keypaird::service
+
+#endif  // KEYPAIRD_SERVICE_KEY_SERVICE_H_

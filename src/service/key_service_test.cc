@@ -1,0 +1,176 @@
+#include "service/key_service.h"
+
+#include <gtest/gtest.h>
+
+namespace keypaird::service {
+namespace {
+
+constexpr const char* kEd25519 =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm "
+    "my-username@my-hostname";
+
+auth::Principal User(int64_t id, std::vector<int64_t> projects) {
+  auth::Principal p;
+  p.user_id = id;
+  p.projects = std::move(projects);
+  return p;
+}
+
+auth::Principal Admin() {
+  auth::Principal p;
+  p.user_id = 99;
+  p.admin = true;
+  return p;
+}
+
+class KeyServiceTest : public ::testing::Test {
+ protected:
+  CreateKeyRequest Req(std::string name, std::optional<std::string> pub = kEd25519,
+                       int64_t project = 1, bool shared = true) {
+    return CreateKeyRequest{project, std::move(name), std::move(pub), shared};
+  }
+
+  int64_t now_ = 1'700'000'000'000'000;
+  std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
+  KeyService svc_{store_.get(), [this] { return now_++; }};
+  auth::Principal alice_ = User(1, {1, 2});
+  auth::Principal bob_ = User(2, {1});
+};
+
+TEST_F(KeyServiceTest, ImportStoresTheNormalisedKeyOwnedByTheCaller) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("alice-key", std::string("  ") + kEd25519 + "\r\n"));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(IsUuid(c->key.id));
+  EXPECT_EQ(c->key.id[14], '4');  // version 4
+  EXPECT_EQ(c->key.public_key, kEd25519);
+  EXPECT_EQ(c->key.fingerprint.size(), 47u);
+  EXPECT_EQ(c->key.user_id, 1);
+  EXPECT_EQ(c->key.project_id, 1);
+  EXPECT_EQ(c->key.created_at_us, 1'700'000'000'000'000);
+  EXPECT_TRUE(c->private_key.empty());
+  StatusOr<store::KeyRecord> stored = store_->GetKey(c->key.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(*stored, c->key);
+}
+
+TEST_F(KeyServiceTest, GenerateReturnsAnOpenSshPrivateKeyOnceAndStoresOnlyThePublicPart) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("gen-key", std::nullopt));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->private_key.view().substr(0, 35), "-----BEGIN OPENSSH PRIVATE KEY-----");
+  EXPECT_EQ(c->private_key.view().back(), '\n');
+  EXPECT_EQ(c->key.public_key.substr(0, 12), "ssh-ed25519 ");
+  EXPECT_EQ(c->key.public_key.substr(c->key.public_key.size() - 8), " gen-key");
+  StatusOr<store::KeyRecord> stored = store_->GetKey(c->key.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->public_key, c->key.public_key);
+}
+
+TEST_F(KeyServiceTest, NameRules) {
+  struct Case {
+    std::string name;
+    bool ok;
+  };
+  const Case cases[] = {
+      {"abc", true},          {"a-b", true},
+      {"My key 1.pub", true}, {"key_", true},
+      {"key.", true},         {std::string(63, 'a'), true},
+      {"ab", false},          {std::string(64, 'a'), false},
+      {"-abc", false},        {" abc", false},
+      {"abc-", false},        {"abc ", false},
+      {"a/bc", false},        {"a\nbc", false},
+      {"ключ", false},        {"", false},
+  };
+  for (const Case& c : cases) {
+    Status s = ValidateKeyName(c.name);
+    EXPECT_EQ(s.ok(), c.ok) << "'" << c.name << "'";
+    if (!s.ok()) {
+      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(s.field_errors().count("name"), 1u);
+    }
+  }
+}
+
+TEST_F(KeyServiceTest, BadPublicKeyIsAFieldError) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("k-bad", std::string("ssh-dss AAAA")));
+  ASSERT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().field_errors().count("public_key"), 1u);
+  EXPECT_EQ(c.status().field_errors().count("name"), 0u);
+}
+
+TEST_F(KeyServiceTest, NamesAreUniquePerProjectAndCaseSensitive) {
+  ASSERT_TRUE(svc_.Create(alice_, Req("dup")).ok());
+  StatusOr<CreatedKey> again = svc_.Create(bob_, Req("dup"));
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(svc_.Create(alice_, Req("DUP")).ok());
+  EXPECT_TRUE(svc_.Create(alice_, Req("dup", kEd25519, 2)).ok());
+}
+
+TEST_F(KeyServiceTest, ProjectsOutsideTheTokenAreForbidden) {
+  EXPECT_EQ(svc_.Create(bob_, Req("k-p2", kEd25519, 2)).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(svc_.Create(Admin(), Req("k-p9", kEd25519, 9)).ok());
+}
+
+ListKeysRequest InProject(int64_t project_id) {
+  ListKeysRequest r;
+  r.project_id = project_id;
+  return r;
+}
+
+TEST_F(KeyServiceTest, UnsharedKeysAreInvisibleToOtherUsersButNotToAdmins) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("private-one", kEd25519, 1, false));
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(svc_.Get(alice_, 1, {c->key.id}).ok());
+  EXPECT_EQ(svc_.Get(bob_, 1, {c->key.id}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(svc_.Get(bob_, 1, {"private-one", true}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(svc_.Get(Admin(), 1, {c->key.id}).ok());
+  EXPECT_EQ(svc_.Delete(bob_, 1, {c->key.id}).code(), StatusCode::kNotFound);
+
+  StatusOr<store::KeyPage> bobs = svc_.List(bob_, InProject(1));
+  ASSERT_TRUE(bobs.ok());
+  EXPECT_EQ(bobs->total, 0);
+  StatusOr<store::KeyPage> admins = svc_.List(Admin(), {});
+  ASSERT_TRUE(admins.ok());
+  EXPECT_EQ(admins->total, 1);
+}
+
+TEST_F(KeyServiceTest, OnlyOwnerOrAdminMayDeleteOrShare) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("shared-one"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(svc_.Delete(bob_, 1, {c->key.id}).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(svc_.SetShared(bob_, 1, {c->key.id}, false).status().code(),
+            StatusCode::kPermissionDenied);
+  StatusOr<store::KeyRecord> unshared = svc_.SetShared(alice_, 1, {"shared-one", true}, false);
+  ASSERT_TRUE(unshared.ok());
+  EXPECT_FALSE(unshared->shared_in_project);
+  EXPECT_TRUE(svc_.Delete(Admin(), 1, {c->key.id}).ok());
+  EXPECT_EQ(svc_.Get(alice_, 1, {c->key.id}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(KeyServiceTest, KeyInAnotherProjectIsNotFoundThroughThisOne) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("in-two", kEd25519, 2));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(svc_.Get(alice_, 1, {c->key.id}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(svc_.Get(alice_, std::nullopt, {c->key.id}).ok());
+  EXPECT_EQ(svc_.Get(bob_, std::nullopt, {c->key.id}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(KeyServiceTest, ListWithoutProjectNeedsAnAdmin) {
+  EXPECT_EQ(svc_.List(alice_, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(svc_.List(bob_, InProject(2)).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(UuidTest, Shape) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string u = NewUuid4();
+    ASSERT_TRUE(IsUuid(u)) << u;
+    EXPECT_EQ(u[14], '4');
+    EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos);
+  }
+  EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9"));
+  EXPECT_FALSE(IsUuid("36a7a97a+0672-4911-8f2b-92cd4e5b0d91"));
+  EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9g"));
+}
+
+}  // namespace
+}  // namespace keypaird::service

@@ -1,0 +1,202 @@
+"""Fixtures for the black-box tests: the real keypaird binary, a Prism validation proxy
+over the shared OpenAPI spec, and helpers to call them. Every process is started on a
+free loopback port with a fresh database and stopped at the end."""
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = os.environ.get("KEYPAIRD_BIN", str(REPO / "build" / "keypaird"))
+SPEC_DIR = Path(os.environ.get("KEYPAIRD_SPEC_DIR", REPO.parent / "shared" / "spec"))
+PRISM = REPO / "tools" / "node_modules" / ".bin" / "prism"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc=None, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def __repr__(self):
+        return f"<{self.status} {self.body[:300]!r}>"
+
+
+def request(port, method, path, body=None, token=None, headers=None, raw_body=None,
+            content_type="application/json", timeout=30):
+    """One HTTP request on a fresh connection. `body` is JSON-encoded; `raw_body` is sent
+    as is."""
+    h = {}
+    if token is not None:
+        h["Authorization"] = f"APIKey {token}"
+    data = raw_body
+    if body is not None:
+        data = json.dumps(body).encode()
+    if data is not None and content_type is not None:
+        h["Content-Type"] = content_type
+    h.update(headers or {})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        return Response(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+class Server:
+    """A keypaird process on a database file of its own."""
+
+    def __init__(self, workdir, database=None):
+        self.workdir = Path(workdir)
+        self.database = database or f"sqlite:{self.workdir / 'data' / 'keypaird.db'}"
+        self.port = None
+        self.proc = None
+        self.log_path = self.workdir / "server.log"
+
+    def cli(self, *args, check=True):
+        env = dict(os.environ, KEYPAIRD_DATABASE=self.database)
+        r = subprocess.run([BIN, *args], env=env, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"keypaird {' '.join(args)} failed: {r.stderr}")
+        return r
+
+    def token(self, user, projects=None, admin=False):
+        args = ["token", "create", "--user", str(user)]
+        args += ["--admin"] if admin else ["--projects", ",".join(map(str, projects))]
+        return self.cli(*args).stdout.strip()
+
+    def start(self):
+        self.port = free_port()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.database],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+    def request(self, method, path, body=None, token=None, **kw):
+        return request(self.port, method, path, body, token, **kw)
+
+
+class Prism:
+    """`prism proxy SPEC UPSTREAM` on a free port: forwards every call and reports any
+    response that breaks the spec in the `sl-violations` header."""
+
+    def __init__(self, spec, upstream_port, workdir):
+        self.port = free_port()
+        self.log = open(Path(workdir) / f"prism-{spec.stem}.log", "ab")
+        self.proc = subprocess.Popen(
+            [str(PRISM), "proxy", str(spec), f"http://127.0.0.1:{upstream_port}",
+             "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.proc, timeout=90)
+
+    def request(self, method, path, body=None, token=None, **kw):
+        r = request(self.port, method, path, body, token, **kw)
+        violations = r.header("sl-violations")
+        assert violations is None, f"{method} {path}: Prism reports {violations}"
+        return r
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="keypaird-test-") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="session")
+def server(workdir):
+    d = workdir / "main"
+    d.mkdir()
+    s = Server(d).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(server):
+    """user1: projects 1 and 2; user2: project 1; admin."""
+    return {
+        "user1": server.token(1, [1, 2]),
+        "user2": server.token(2, [1]),
+        "admin": server.token(100, admin=True),
+    }
+
+
+@pytest.fixture(scope="session")
+def prism_v1(server, workdir):
+    p = Prism(SPEC_DIR / "keypairs-v1.yaml", server.port, workdir)
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.stop(signal.SIGKILL)
+
+
+_counter = [0]
+
+
+def unique_name(prefix="key"):
+    _counter[0] += 1
+    return f"{prefix}-{os.getpid()}-{_counter[0]}"
