@@ -296,8 +296,10 @@ TEST(SshKeygenRejectTest, DsaIsRejected) {
   ASSERT_TRUE(dir.ok());
   std::vector<std::string> gen = {"ssh-keygen", "-q", "-t", "dsa", "-N", "", "-f", dir / "key"};
   RunResult r = RunCommand(gen);
+  // Debian bookworm's OpenSSH 9.2 still makes DSA keys; a newer one that refuses needs
+  // this test rewritten around a stored DSA key, not skipped.
   if (r.exit_code != 0) {
-    GTEST_SKIP() << "ssh-keygen no longer makes DSA keys: " << r.err;
+    FAIL() << "ssh-keygen did not make a DSA key: " << r.err;
   }
   StatusOr<PublicKey> parsed = ParsePublicKey(ReadFile(dir / "key.pub"));
   ASSERT_FALSE(parsed.ok());

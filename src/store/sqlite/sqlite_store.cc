@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -199,7 +200,17 @@ class Connection {
     // synchronous and foreign_keys are per connection; journal_mode=WAL persists in the
     // file but setting it again is a cheap check that it took.
     if (!in_memory) {
+      // Switching a fresh file to WAL takes an exclusive lock, and SQLite answers BUSY at
+      // once (no busy handler) when another process is opening the same new file — as
+      // when `serve` and `token create` start together. Retry within the busy timeout.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
       auto mode = conn->QueryText("PRAGMA journal_mode=WAL");
+      while (!mode.ok() && mode.status().code() == StatusCode::kUnavailable &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        mode = conn->QueryText("PRAGMA journal_mode=WAL");
+      }
       if (!mode.ok()) return OpenFailure(mode.status());
       if (*mode != "wal") return Unavailable("cannot switch the database to WAL mode");
     }
