@@ -200,3 +200,20 @@ _counter = [0]
 def unique_name(prefix="key"):
     _counter[0] += 1
     return f"{prefix}-{os.getpid()}-{_counter[0]}"
+
+
+@pytest.fixture(scope="session")
+def prism_all(server, workdir):
+    """Prism over the whole SSH Keys family (ssh-keys.yaml)."""
+    p = Prism(SPEC_DIR / "ssh-keys.yaml", server.port, workdir)
+    yield p
+    p.stop()
+
+
+_project = [1000]
+
+
+def new_project():
+    """A project number no other test uses, for tests that count keys."""
+    _project[0] += 1
+    return _project[0]
