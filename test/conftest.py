@@ -102,11 +102,13 @@ class Server:
         args += ["--admin"] if admin else ["--projects", ",".join(map(str, projects))]
         return self.cli(*args).stdout.strip()
 
-    def start(self):
+    def start(self, *extra_args):
+        """Starts `keypaird serve` on a free port; `extra_args` are more serve flags."""
         self.port = free_port()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.database],
+            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.database,
+             *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, self.proc)
         return self

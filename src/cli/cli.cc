@@ -1,15 +1,20 @@
 #include "cli/cli.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <thread>
 
 #include "auth/tokens.h"
+#include "common/log.h"
+#include "common/metrics.h"
 #include "config/config.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "service/key_service.h"
+#include "service/observed_store.h"
 #include "store/key_store.h"
 
 #ifndef KEYPAIRD_VERSION
@@ -41,11 +46,19 @@ std::string FormatTime(int64_t us) {
 }
 
 int Serve(const config::Config& c) {
-  auto store = Open(c, /*migrate=*/true);
-  if (!store.ok()) return Fail(store.status());
-  auth::Authenticator authenticator(store->get());
-  service::KeyService keys(store->get());
-  http::Api api(&keys, &authenticator, store->get());
+  SetLogLevel(ParseLogLevel(c.log_level).value_or(LogLevel::kInfo));
+  auto opened = Open(c, /*migrate=*/true);
+  if (!opened.ok()) return Fail(opened.status());
+  Metrics metrics;
+  std::unique_ptr<store::KeyStore> store = service::NewObservedStore(opened->get(), &metrics);
+  auth::Authenticator authenticator(store.get());
+  service::KeyService keys(store.get(), service::SystemNowMicros, &metrics);
+  std::unique_ptr<http::RateLimiter> limiter;
+  if (c.rate_limit > 0) {
+    const double burst = c.rate_burst > 0 ? c.rate_burst : std::max(1.0, 2 * c.rate_limit);
+    limiter = std::make_unique<http::RateLimiter>(c.rate_limit, burst);
+  }
+  http::Api api(&keys, &authenticator, store.get(), {&metrics, limiter.get()});
 
   http::ServerOptions options;
   options.address = c.listen_address;
@@ -53,8 +66,14 @@ int Serve(const config::Config& c) {
   options.io_threads = c.io_threads;
   options.workers = c.threads > 0 ? c.threads
                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.max_connections = static_cast<size_t>(c.max_connections);
+  options.read_timeout = std::chrono::seconds(c.read_timeout_s);
+  options.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_s);
+  options.tls_cert_file = c.tls_cert;
+  options.tls_key_file = c.tls_key;
+  options.metrics = &metrics;
   if (Status s = http::RunServer(options, api); !s.ok()) return Fail(s);
-  return 0;
+  return 0;  // the store closes cleanly as `opened` goes out of scope
 }
 
 int TokenCreate(const config::Config& c) {

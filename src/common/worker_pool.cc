@@ -20,6 +20,11 @@ bool WorkerPool::Submit(std::function<void()> task) {
   return true;
 }
 
+bool WorkerPool::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_cv_.wait_until(lock, deadline, [this] { return queue_.empty() && running_ == 0; });
+}
+
 void WorkerPool::Shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -40,8 +45,15 @@ void WorkerPool::Run() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
     task();
+    task = nullptr;  // release what the task captured before reporting idle
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+      if (queue_.empty() && running_ == 0) idle_cv_.notify_all();
+    }
   }
 }
 

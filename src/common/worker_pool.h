@@ -7,6 +7,7 @@
 #ifndef KEYPAIRD_COMMON_WORKER_POOL_H_
 #define KEYPAIRD_COMMON_WORKER_POOL_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -25,6 +26,8 @@ class WorkerPool {
 
   // Queues `task`. Returns false (and drops the task) after Shutdown has begun.
   bool Submit(std::function<void()> task);
+  // Waits until no task is queued or running, or until `deadline`; true if idle.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline);
   void Shutdown();
 
  private:
@@ -32,7 +35,9 @@ class WorkerPool {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;
   std::deque<std::function<void()>> queue_;
+  int running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

@@ -44,3 +44,62 @@ TEST(SecretStringTest, WipeStringZeroesTheWholeAllocation) {
 
 }  // namespace
 }  // namespace keypaird
+
+namespace keypaird {
+namespace {
+
+TEST(WorkerPoolTest, WaitIdleReturnsOnceQueuedWorkIsDone) {
+  std::atomic<int> done{0};
+  WorkerPool pool(2);
+  for (int i = 0; i < 50; ++i) {
+    pool.Submit([&done] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++done;
+    });
+  }
+  EXPECT_TRUE(pool.WaitIdle(std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  EXPECT_EQ(done.load(), 50);
+}
+
+TEST(WorkerPoolTest, WaitIdleGivesUpAtTheDeadline) {
+  std::atomic<bool> release{false};
+  WorkerPool pool(1);
+  pool.Submit([&release] {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  EXPECT_FALSE(pool.WaitIdle(std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+  release = true;
+}
+
+}  // namespace
+}  // namespace keypaird
+
+#include "common/metrics.h"
+
+namespace keypaird {
+namespace {
+
+TEST(MetricsTest, RendersCountersHistogramsAndGauges) {
+  Metrics m;
+  m.ObserveRequest("/cloud/v1/ssh_keys/{project_id}", "GET", 200, 0.002);
+  m.ObserveRequest("/cloud/v1/ssh_keys/{project_id}", "GET", 200, 0.2);
+  m.ObserveKeyGeneration("ed25519", 0.00005);
+  m.ObserveStoreError("insert_key");
+  m.ConnectionOpened();
+  const std::string text = m.Render();
+  EXPECT_NE(text.find("keypaird_http_requests_total{route=\"/cloud/v1/ssh_keys/{project_id}\","
+                      "method=\"GET\",status=\"200\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("keypaird_http_request_duration_seconds_bucket{route=\"/cloud/v1/ssh_keys/"
+                      "{project_id}\",method=\"GET\",le=\"0.0025\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("le=\"+Inf\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("keypaird_key_generations_total{type=\"ed25519\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("keypaird_store_errors_total{operation=\"insert_key\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("keypaird_open_connections 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keypaird

@@ -56,7 +56,10 @@ Status ParseProjects(const std::string& v, Config* c) {
 // Which flags each command takes (besides --help).
 const std::map<Command, std::vector<std::string>>& AllowedFlags() {
   static const std::map<Command, std::vector<std::string>> kFlags = {
-      {Command::kServe, {"database", "db-pool", "listen", "threads", "io-threads"}},
+      {Command::kServe,
+       {"database", "db-pool", "listen", "threads", "io-threads", "max-connections",
+        "read-timeout", "shutdown-timeout", "rate-limit", "rate-burst", "tls-cert", "tls-key",
+        "allow-plaintext", "log-level"}},
       {Command::kMigrate, {"database"}},
       {Command::kTokenCreate, {"database", "user", "admin", "projects"}},
       {Command::kTokenList, {"database"}},
@@ -81,6 +84,39 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
   } else if (name == "io-threads") {
     if (!ParseInt64(value, 1, 64, &n)) return Bad(name, "must be an integer from 1 to 64");
     c->io_threads = static_cast<int>(n);
+  } else if (name == "max-connections") {
+    if (!ParseInt64(value, 1, 1000000, &n)) return Bad(name, "must be an integer from 1 to 1000000");
+    c->max_connections = static_cast<int>(n);
+  } else if (name == "read-timeout") {
+    if (!ParseInt64(value, 1, 3600, &n)) return Bad(name, "must be seconds from 1 to 3600");
+    c->read_timeout_s = static_cast<int>(n);
+  } else if (name == "shutdown-timeout") {
+    if (!ParseInt64(value, 0, 3600, &n)) return Bad(name, "must be seconds from 0 to 3600");
+    c->shutdown_timeout_s = static_cast<int>(n);
+  } else if (name == "rate-limit") {
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !(v >= 0) || v > 1e6) {
+      return Bad(name, "must be a number of requests per second from 0 (off) to 1000000");
+    }
+    c->rate_limit = v;
+  } else if (name == "rate-burst") {
+    if (!ParseInt64(value, 0, 1000000, &n)) return Bad(name, "must be an integer from 0 to 1000000");
+    c->rate_burst = static_cast<int>(n);
+  } else if (name == "tls-cert") {
+    c->tls_cert = value;
+  } else if (name == "tls-key") {
+    c->tls_key = value;
+  } else if (name == "log-level") {
+    if (value != "debug" && value != "info" && value != "warn" && value != "error") {
+      return Bad(name, "must be one of debug, info, warn, error");
+    }
+    c->log_level = value;
+  } else if (name == "allow-plaintext") {
+    if (value != "true" && value != "1" && value != "false" && value != "0") {
+      return Bad(name, "takes no value (or true/false in KEYPAIRD_ALLOW_PLAINTEXT)");
+    }
+    c->allow_plaintext = value == "true" || value == "1";
   } else if (name == "user") {
     if (!ParseInt64(value, 1, 2147483647, &n)) return Bad(name, "must be an integer >= 1");
     c->user_id = n;
@@ -172,7 +208,7 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     bool known = false;
     for (const std::string& f : allowed) known = known || f == name;
     if (!known) return InvalidArgument("unknown flag --" + name + " for this command");
-    if (name == "admin") {
+    if (name == "admin" || name == "allow-plaintext") {  // switches: no separate value
       if (Status s = ApplyFlag(name, value.value_or("true"), &c); !s.ok()) return s;
       continue;
     }
@@ -189,6 +225,20 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
   } else if (!positional.empty()) {
     return InvalidArgument("unexpected argument '" + positional[0] + "'");
   }
+  if (c.command == Command::kServe) {
+    if (c.tls_cert.empty() != c.tls_key.empty()) {
+      return InvalidArgument("--tls-cert and --tls-key go together");
+    }
+    const bool loopback = c.listen_address == "127.0.0.1" || c.listen_address == "::1" ||
+                          c.listen_address == "localhost" ||
+                          c.listen_address.rfind("127.", 0) == 0;
+    if (!loopback && c.tls_cert.empty() && !c.allow_plaintext) {
+      return InvalidArgument("--listen " + c.listen_address +
+                             " is not a loopback address: serve TLS (--tls-cert, --tls-key) or, "
+                             "behind a TLS-terminating proxy on a private network, pass "
+                             "--allow-plaintext");
+    }
+  }
   if (c.command == Command::kTokenCreate) {
     if (c.user_id == 0) return Bad("user", "is required");
     if (c.admin == !c.projects.empty()) {
@@ -202,7 +252,7 @@ std::string HelpText() {
   return R"(keypaird — SSH keypair service (Gcore Cloud API "SSH Keys" compatible)
 
 Usage:
-  keypaird serve [--listen HOST:PORT] [--database URL] [--threads N] [--io-threads N] [--db-pool N]
+  keypaird serve [--listen HOST:PORT] [--database URL] [--threads N] [--tls-cert F --tls-key F] ...
   keypaird token create --user ID (--projects 1,2 | --admin)   prints only the new token
   keypaird token list                                           id, user, scope, created, revoked
   keypaird token revoke TOKEN_ID
@@ -215,11 +265,23 @@ Flags (each also read from the environment variable shown; a flag wins over it):
   --threads N          KEYPAIRD_THREADS     request worker threads, 0 = one per core   [0]
   --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads               [1]
   --db-pool N          KEYPAIRD_DB_POOL     database connections           [4]
+  --max-connections N  KEYPAIRD_MAX_CONNECTIONS  open HTTP connections at most [1024]
+  --read-timeout S     KEYPAIRD_READ_TIMEOUT     seconds to read one request; also closes
+                                                 idle keep-alive connections  [15]
+  --shutdown-timeout S KEYPAIRD_SHUTDOWN_TIMEOUT seconds in-flight requests get at stop [10]
+  --rate-limit R       KEYPAIRD_RATE_LIMIT  requests per second per token, per node; 0 = off [0]
+  --rate-burst N       KEYPAIRD_RATE_BURST  requests a token may make at once [2 x rate]
+  --tls-cert FILE      KEYPAIRD_TLS_CERT    serve HTTPS (TLS 1.2+) with this PEM chain
+  --tls-key FILE       KEYPAIRD_TLS_KEY     ... and this PEM key
+  --allow-plaintext    KEYPAIRD_ALLOW_PLAINTEXT  plain HTTP on a non-loopback address (only
+                                                 behind a TLS-terminating proxy)
+  --log-level L        KEYPAIRD_LOG_LEVEL   debug, info, warn or error     [info]
   --user ID            KEYPAIRD_USER        token create: the user id (integer >= 1)
   --projects LIST      KEYPAIRD_PROJECTS    token create: projects the token may use
   --admin              KEYPAIRD_ADMIN       token create: an admin token (every project)
 
-Unauthenticated endpoints: GET /healthz (process up), GET /readyz (database reachable).
+Unauthenticated endpoints: GET /healthz (process up), GET /readyz (database reachable),
+GET /metrics (Prometheus text format). Logs: one JSON object per line on stderr.
 API calls need the header "Authorization: APIKey <token>".
 )";
 }

@@ -31,6 +31,15 @@ struct Config {
   uint16_t listen_port = 8080;
   int threads = 0;     // --threads: request workers; 0 = one per core
   int io_threads = 1;  // --io-threads: HTTP I/O threads
+  int max_connections = 1024;  // --max-connections
+  int read_timeout_s = 15;     // --read-timeout: seconds to read a request / idle keep-alive
+  int shutdown_timeout_s = 10; // --shutdown-timeout: seconds for in-flight requests at stop
+  double rate_limit = 0;       // --rate-limit: requests/s per token, 0 = off
+  int rate_burst = 0;          // --rate-burst: bucket size; 0 = max(1, 2 x rate)
+  std::string tls_cert;        // --tls-cert PEM chain
+  std::string tls_key;         // --tls-key PEM key
+  bool allow_plaintext = false;  // --allow-plaintext: plain HTTP on a non-loopback address
+  std::string log_level = "info";  // --log-level debug|info|warn|error
 
   // token create
   int64_t user_id = 0;             // --user

@@ -29,13 +29,43 @@ TEST(ConfigTest, ServeDefaults) {
 }
 
 TEST(ConfigTest, FlagsInBothFormsAndFlagBeatsEnvironment) {
-  StatusOr<Config> c = Parse({"serve", "--listen=0.0.0.0:9000", "--database", "sqlite:/tmp/x.db"},
+  StatusOr<Config> c = Parse({"serve", "--listen=0.0.0.0:9000", "--allow-plaintext", "--database",
+                              "sqlite:/tmp/x.db"},
                              {{"KEYPAIRD_LISTEN", "127.0.0.1:7000"}, {"KEYPAIRD_THREADS", "3"}});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->listen_address, "0.0.0.0");
   EXPECT_EQ(c->listen_port, 9000);
   EXPECT_EQ(c->database, "sqlite:/tmp/x.db");
   EXPECT_EQ(c->threads, 3);  // from the environment
+}
+
+TEST(ConfigTest, NonLoopbackPlainHttpNeedsTlsOrAnExplicitSwitch) {
+  Status refused = Parse({"serve", "--listen", "0.0.0.0:8080"}).status();
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("--tls-cert"), std::string::npos);
+  EXPECT_TRUE(Parse({"serve", "--listen", "0.0.0.0:8080", "--tls-cert", "c.pem", "--tls-key",
+                     "k.pem"})
+                  .ok());
+  EXPECT_TRUE(Parse({"serve", "--listen", "10.1.2.3:8080"}, {{"KEYPAIRD_ALLOW_PLAINTEXT", "1"}}).ok());
+  EXPECT_TRUE(Parse({"serve", "--listen", "127.0.0.5:8080"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--tls-cert", "c.pem"}).ok());  // key missing
+}
+
+TEST(ConfigTest, OperationalFlags) {
+  StatusOr<Config> c = Parse({"serve", "--rate-limit", "2.5", "--rate-burst", "7", "--log-level",
+                              "warn", "--max-connections", "50", "--read-timeout", "3",
+                              "--shutdown-timeout", "4"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_DOUBLE_EQ(c->rate_limit, 2.5);
+  EXPECT_EQ(c->rate_burst, 7);
+  EXPECT_EQ(c->log_level, "warn");
+  EXPECT_EQ(c->max_connections, 50);
+  EXPECT_EQ(c->read_timeout_s, 3);
+  EXPECT_EQ(c->shutdown_timeout_s, 4);
+  EXPECT_FALSE(Parse({"serve", "--rate-limit", "-1"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--rate-limit", "fast"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--log-level", "loud"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--read-timeout", "0"}).ok());
 }
 
 TEST(ConfigTest, Ipv6ListenAddress) {
@@ -88,8 +118,11 @@ TEST(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Parse({"--help"}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"serve", "--help"}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"--version"}).value().command, Command::kVersion);
-  for (const char* flag : {"--listen", "--database", "--threads", "--user", "--projects",
-                           "--admin", "KEYPAIRD_DATABASE", "token revoke", "migrate"}) {
+  for (const char* flag :
+       {"--listen", "--database", "--threads", "--io-threads", "--db-pool", "--max-connections",
+        "--read-timeout", "--shutdown-timeout", "--rate-limit", "--rate-burst", "--tls-cert",
+        "--tls-key", "--allow-plaintext", "--log-level", "--user", "--projects", "--admin",
+        "KEYPAIRD_DATABASE", "KEYPAIRD_TLS_CERT", "token revoke", "migrate", "/metrics"}) {
     EXPECT_NE(HelpText().find(flag), std::string::npos) << flag;
   }
 }

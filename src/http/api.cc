@@ -7,8 +7,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/log.h"
 #include "common/secret.h"
-#include "http/json_writer.h"
+#include "common/json_writer.h"
 
 namespace keypaird::http {
 namespace {
@@ -56,8 +57,15 @@ HttpResponse ErrorResponse(const Status& status, const std::string& request_id,
                            Family family = Family::kNone) {
   const ErrorKind kind = KindOf(status.code());
   std::string message = status.message();
-  if (kind.status == 500) message = "An internal error occurred.";  // never leak internals
-  if (kind.status == 503 && message.empty()) message = "The service is unavailable.";
+  if (kind.status >= 500) {
+    // Never hand internals to clients; operators find them in the log.
+    LogLine(LogLevel::kWarn, "request failed")
+        .Str("request_id", request_id)
+        .Int("status", kind.status)
+        .Str("detail", status.message());
+    message = kind.status == 503 ? "The service is temporarily unavailable; try again later."
+                                 : "An internal error occurred.";
+  }
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
@@ -384,6 +392,15 @@ bool IsJsonMediaType(std::string_view ct) {
   return lower == "application/json";
 }
 
+// Labels a response with its route template and the caller's token id (for the access
+// log and metrics).
+template <typename R>
+HttpResponse Routed(HttpResponse response, const R& route, std::string token_id) {
+  response.route = route.pattern;
+  response.token_id = std::move(token_id);
+  return response;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------
@@ -412,6 +429,7 @@ const std::vector<Api::Route>& Api::Routes() {
   static const std::vector<Route> kRoutes = {
       {"GET", "/healthz", false, &Api::Healthz},
       {"GET", "/readyz", false, &Api::Readyz},
+      {"GET", "/metrics", false, &Api::MetricsText},
       {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1Create},
       {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1List},
       {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true, &Api::V1Get},
@@ -487,32 +505,54 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
   }
 
   if (request.body.size() > kMaxBodyBytes) {
-    return PlainError(413, "PayloadTooLarge", "The request body is larger than 65536 bytes.",
-                      call.request_id);
+    return Routed(PlainError(413, "PayloadTooLarge",
+                             "The request body is larger than 65536 bytes.", call.request_id),
+                  *route, "");
   }
 
   if (route->authenticated) {
     StatusOr<auth::Principal> caller = auth_->Authenticate(request.authorization.value_or(""));
-    if (!caller.ok()) return ErrorResponse(caller.status(), call.request_id);
+    if (!caller.ok()) return Routed(ErrorResponse(caller.status(), call.request_id), *route, "");
     call.caller = std::move(caller).value();
+    if (extras_.rate_limiter != nullptr) {
+      if (int wait = extras_.rate_limiter->Acquire(call.caller.token_id); wait > 0) {
+        HttpResponse r = ErrorResponse(
+            Status(StatusCode::kResourceExhausted,
+                   "Too many requests for this token; retry after " + std::to_string(wait) +
+                       " s."),
+            call.request_id);
+        r.headers.emplace_back("Retry-After", std::to_string(wait));
+        return Routed(std::move(r), *route, call.caller.token_id);
+      }
+    }
   }
 
   if (request.method == "POST" || request.method == "PATCH") {
     if (!request.content_type.has_value() || !IsJsonMediaType(*request.content_type)) {
-      return PlainError(415, "UnsupportedMediaType",
-                        "The request body must be JSON (Content-Type: application/json).",
-                        call.request_id);
+      return Routed(PlainError(415, "UnsupportedMediaType",
+                               "The request body must be JSON (Content-Type: application/json).",
+                               call.request_id),
+                    *route, call.caller.token_id);
     }
     call.body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (call.body.is_discarded()) {
-      return ErrorResponse(InvalidArgument("The request body is not valid JSON."), call.request_id);
+      return Routed(
+          ErrorResponse(InvalidArgument("The request body is not valid JSON."), call.request_id),
+          *route, call.caller.token_id);
     }
   }
-  return (this->*route->handler)(call);
+  return Routed((this->*route->handler)(call), *route, call.caller.token_id);
 }
 
 HttpResponse Api::Healthz(const Call& call) const {
   return MakeResponse(200, R"({"status":"ok"})", call.request_id);
+}
+
+HttpResponse Api::MetricsText(const Call& call) const {
+  HttpResponse r = MakeResponse(200, extras_.metrics ? extras_.metrics->Render() : "",
+                                call.request_id);
+  r.content_type = "text/plain; version=0.0.4";
+  return r;
 }
 
 HttpResponse Api::Readyz(const Call& call) const {

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "auth/tokens.h"
+#include "common/metrics.h"
+#include "http/rate_limiter.h"
 #include "service/key_service.h"
 #include "store/key_store.h"
 
@@ -63,6 +65,12 @@ struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
   std::shared_ptr<ResponseBody> body;                        // null: no body (204)
+  const char* content_type = "application/json";
+
+  // For the access log and metrics: the matched route template ("" if none) and the
+  // id (never the secret) of the token that was verified ("" if none).
+  const char* route = "";
+  std::string token_id;
 
   std::string_view Header(std::string_view name) const;  // "" if absent; exact name
 };
@@ -85,10 +93,17 @@ struct KeyTarget {
   service::KeyRef ref;
 };
 
+// Optional collaborators; null ones are simply not used.
+struct ApiExtras {
+  const Metrics* metrics = nullptr;  // rendered at GET /metrics
+  RateLimiter* rate_limiter = nullptr;  // per-token limit; 429 RateLimitError when hit
+};
+
 class Api {
  public:
-  Api(service::KeyService* keys, auth::Authenticator* auth, store::KeyStore* store)
-      : keys_(keys), auth_(auth), store_(store) {}
+  Api(service::KeyService* keys, auth::Authenticator* auth, store::KeyStore* store,
+      ApiExtras extras = {})
+      : keys_(keys), auth_(auth), store_(store), extras_(extras) {}
 
   HttpResponse Handle(const HttpRequest& request) const;
 
@@ -101,6 +116,7 @@ class Api {
  private:
   HttpResponse Healthz(const Call& call) const;
   HttpResponse Readyz(const Call& call) const;
+  HttpResponse MetricsText(const Call& call) const;
   HttpResponse V1Create(const Call& call) const;
   HttpResponse V1List(const Call& call) const;
   HttpResponse V1Get(const Call& call) const;
@@ -136,6 +152,7 @@ class Api {
   service::KeyService* keys_;
   auth::Authenticator* auth_;
   store::KeyStore* store_;
+  ApiExtras extras_;
 };
 
 }  // namespace keypaird::http

@@ -214,3 +214,91 @@ TEST_F(ApiTest, DeleteWithJsonContentTypeAndEmptyBodyIs204) {
 
 }  // namespace
 }  // namespace keypaird::http
+
+namespace keypaird::http {
+namespace {
+
+// A store whose every call fails as an unreachable database would.
+class DownStore final : public store::KeyStore {
+ public:
+  Status InsertKey(const store::KeyRecord&) override { return Down(); }
+  StatusOr<store::KeyRecord> GetKey(std::string_view) override { return Down(); }
+  StatusOr<store::KeyRecord> GetKeyByName(int64_t, std::string_view) override { return Down(); }
+  StatusOr<store::KeyPage> ListKeys(const store::ListQuery&) override { return Down(); }
+  Status DeleteKey(std::string_view) override { return Down(); }
+  StatusOr<store::KeyRecord> SetShared(std::string_view, bool) override { return Down(); }
+  Status InsertToken(const store::TokenRecord&) override { return Down(); }
+  StatusOr<store::TokenRecord> GetToken(std::string_view) override { return Down(); }
+  StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return Down(); }
+  Status RevokeToken(std::string_view, int64_t) override { return Down(); }
+  Status Ping() override { return Down(); }
+
+ private:
+  static Status Down() { return Unavailable("secret detail: host db.internal:5432 refused"); }
+};
+
+TEST(ApiFaultTest, UnreachableStoreIs503WithoutInternals) {
+  DownStore store;
+  auth::Authenticator authn(&store);
+  service::KeyService keys(&store);
+  Api api(&keys, &authn, &store);
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/readyz";
+  HttpResponse ready = api.Handle(r);
+  EXPECT_EQ(ready.status, 503);
+  r.path = "/cloud/v1/ssh_keys/1";
+  r.authorization = "APIKey kpd_0123456789abcdef_" + std::string(64, 'a');
+  HttpResponse listed = api.Handle(r);
+  EXPECT_EQ(listed.status, 503);
+  json b = json::parse(listed.body->view());
+  EXPECT_EQ(b["exception_class"], "ServiceUnavailable");
+  EXPECT_EQ(listed.body->view().find("db.internal"), std::string_view::npos);
+}
+
+TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
+  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
+  auth::Authenticator authn(store.get());
+  service::KeyService keys(store.get());
+  RateLimiter limiter(1, 2);
+  Metrics metrics;
+  Api api(&keys, &authn, store.get(), {&metrics, &limiter});
+  StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
+  ASSERT_TRUE(m.ok() && store->InsertToken(m->record).ok());
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/cloud/v1/ssh_keys/1";
+  r.authorization = "APIKey " + std::string(m->token.view());
+  EXPECT_EQ(api.Handle(r).status, 200);
+  EXPECT_EQ(api.Handle(r).status, 200);
+  HttpResponse limited = api.Handle(r);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("Retry-After"), "1");
+  EXPECT_EQ(json::parse(limited.body->view())["exception_class"], "RateLimitError");
+  EXPECT_EQ(limited.token_id, m->record.id);
+  EXPECT_STREQ(limited.route, "/cloud/v1/ssh_keys/{project_id}");
+
+  r.path = "/metrics";
+  r.authorization.reset();
+  HttpResponse text = api.Handle(r);
+  EXPECT_EQ(text.status, 200);
+  EXPECT_STREQ(text.content_type, "text/plain; version=0.0.4");
+  EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
+}
+
+TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
+  auto now = std::chrono::steady_clock::time_point{};
+  RateLimiter limiter(2, 3, [&now] { return now; });
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
+  EXPECT_EQ(limiter.Acquire("t"), 1);
+  EXPECT_EQ(limiter.Acquire("other"), 0);  // buckets are per token
+  now += std::chrono::milliseconds(500);    // one token back at 2/s
+  EXPECT_EQ(limiter.Acquire("t"), 0);
+  EXPECT_EQ(limiter.Acquire("t"), 1);
+  now += std::chrono::seconds(10);  // never more than the burst
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
+  EXPECT_EQ(limiter.Acquire("t"), 1);
+}
+
+}  // namespace
+}  // namespace keypaird::http

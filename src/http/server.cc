@@ -1,21 +1,53 @@
 #include "http/server.h"
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <restinio/all.hpp>
+#include <restinio/tls.hpp>
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "common/worker_pool.h"
 
 namespace keypaird::http {
 namespace {
 
-using Traits = restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t>;
+// Counts open connections for /metrics.
+class ConnectionCounter {
+ public:
+  explicit ConnectionCounter(Metrics* metrics) : metrics_(metrics) {}
+
+  void state_changed(const restinio::connection_state::notice_t& notice) noexcept {
+    if (metrics_ == nullptr) return;
+    restinio::visit(
+        [this](const auto& cause) {
+          using T = std::decay_t<decltype(cause)>;
+          if constexpr (std::is_same_v<T, restinio::connection_state::accepted_t>) {
+            metrics_->ConnectionOpened();
+          } else if constexpr (std::is_same_v<T, restinio::connection_state::closed_t>) {
+            metrics_->ConnectionClosed();
+          }
+        },
+        notice.cause());
+  }
+
+ private:
+  Metrics* metrics_;
+};
+
+template <typename Base>
+struct Traits : public Base {
+  static constexpr bool use_connection_count_limiter = true;
+  using connection_state_listener_t = ConnectionCounter;
+};
+using PlainTraits = Traits<restinio::default_traits_t>;
+using TlsTraits = Traits<restinio::default_tls_traits_t>;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -56,25 +88,60 @@ HttpRequest ToHttpRequest(const restinio::request_handle_t& req) {
   return r;
 }
 
-void Send(const restinio::request_handle_t& req, HttpResponse response) {
+// Writes the response; takes only its body (which may be a secret, wiped once sent).
+void Send(const restinio::request_handle_t& req, HttpResponse& response) {
   auto builder = req->create_response(restinio::http_status_line_t{
       restinio::http_status_code_t{static_cast<std::uint16_t>(response.status)},
       ReasonPhrase(response.status)});
-  for (auto& [name, value] : response.headers) builder.append_header(name, std::move(value));
+  for (const auto& [name, value] : response.headers) builder.append_header(name, value);
   if (response.body) {
-    builder.append_header(restinio::http_field::content_type, "application/json");
+    builder.append_header(restinio::http_field::content_type, response.content_type);
     builder.set_body(std::move(response.body));  // shared: wiped when RESTinio lets go
   }
   builder.done();
 }
 
-}  // namespace
+// One access-log line and the request metrics, after the response is on its way.
+void Record(Metrics* metrics, const HttpRequest& request, const HttpResponse& response,
+            std::chrono::steady_clock::time_point started) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const char* route = response.route[0] != '\0' ? response.route : "unmatched";
+  if (metrics != nullptr) metrics->ObserveRequest(route, request.method, response.status, seconds);
+  LogLine(LogLevel::kInfo, "request")
+      .Str("request_id", response.Header("X-Request-ID"))
+      .Str("method", request.method)
+      .Str("route", route)
+      .Int("status", response.status)
+      .Num("duration_ms", seconds * 1000)
+      .Str("token_id", response.token_id);
+}
 
-Status RunServer(const ServerOptions& options, const Api& api) {
+Status MakeTlsContext(const ServerOptions& options, asio::ssl::context* ctx) {
+  try {
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    // TLS 1.2: forward-secret AEAD suites only; TLS 1.3 suites are all modern.
+    SSL_CTX_set_cipher_list(ctx->native_handle(),
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    ctx->use_certificate_chain_file(options.tls_cert_file);
+    ctx->use_private_key_file(options.tls_key_file, asio::ssl::context::pem);
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("cannot use the TLS certificate or key: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+template <typename T>
+Status Run(const ServerOptions& options, const Api& api, restinio::server_settings_t<T> settings) {
   WorkerPool workers(options.workers);
   asio::io_context ioctx;
+  Metrics* metrics = options.metrics;
 
-  restinio::server_settings_t<Traits> settings;
   settings.address(options.address)
       .port(options.port)
       // RESTinio drops connections past these; Api answers 413 for bodies over 64 KiB
@@ -85,41 +152,51 @@ Status RunServer(const ServerOptions& options, const Api& api) {
                                     .max_field_value_size(16 * 1024)
                                     .max_field_count(100)
                                     .max_body_size(1024 * 1024))
-      .read_next_http_message_timelimit(std::chrono::seconds(60))
+      .max_parallel_connections(options.max_connections)
+      .read_next_http_message_timelimit(options.read_timeout)
       .write_http_response_timelimit(std::chrono::seconds(30))
-      .handle_request_timeout(std::chrono::seconds(30))
-      .request_handler([&api, &workers](restinio::request_handle_t req) {
-        HttpRequest request = ToHttpRequest(req);
-        const bool queued = workers.Submit(
-            [&api, req, request = std::move(request)] { Send(req, api.Handle(request)); });
+      .handle_request_timeout(std::chrono::seconds(60))
+      .connection_state_listener(std::make_shared<ConnectionCounter>(metrics))
+      .request_handler([&api, &workers, metrics](restinio::request_handle_t req) {
+        const auto started = std::chrono::steady_clock::now();
+        const bool queued = workers.Submit([&api, metrics, req, started] {
+          const HttpRequest request = ToHttpRequest(req);
+          HttpResponse response = api.Handle(request);
+          Send(req, response);
+          Record(metrics, request, response, started);
+        });
         return queued ? restinio::request_accepted() : restinio::request_rejected();
       });
 
-  restinio::http_server_t<Traits> server{restinio::external_io_context(ioctx),
-                                         std::move(settings)};
+  restinio::http_server_t<T> server{restinio::external_io_context(ioctx), std::move(settings)};
 
   std::exception_ptr open_error;
   server.open_async(
       [&options] {
-        std::fprintf(stderr, "keypaird: listening on http://%s:%u\n", options.address.c_str(),
-                     static_cast<unsigned>(options.port));
+        LogLine(LogLevel::kInfo, "listening")
+            .Str("address", options.address)
+            .Int("port", options.port)
+            .Str("scheme", options.tls_cert_file.empty() ? "http" : "https");
       },
       [&](std::exception_ptr ex) {
         open_error = ex;
         ioctx.stop();
       });
 
-  // Stop: close the listener, let queued requests finish and their responses go out,
-  // then stop the I/O threads.
+  // Stop: close the listener, let requests already handed to workers finish and their
+  // responses go out (bounded by shutdown_timeout), then stop the I/O threads.
   std::thread stopper;
   asio::signal_set signals(ioctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const asio::error_code& ec, int) {
+  signals.async_wait([&](const asio::error_code& ec, int signal_number) {
     if (ec) return;
-    std::fprintf(stderr, "keypaird: stopping\n");
+    LogLine(LogLevel::kInfo, "stopping").Int("signal", signal_number);
     server.close_async([] {}, [](std::exception_ptr) {});
     stopper = std::thread([&] {
-      workers.Shutdown();
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let writes flush
+      const auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
+      if (!workers.WaitIdle(deadline)) {
+        LogLine(LogLevel::kWarn, "shutdown timeout: in-flight requests abandoned");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let writes flush
       ioctx.stop();
     });
   });
@@ -140,7 +217,24 @@ Status RunServer(const ServerOptions& options, const Api& api) {
     }
     return Unavailable(what);
   }
+  LogLine(LogLevel::kInfo, "stopped");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunServer(const ServerOptions& options, const Api& api) {
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidArgument("TLS needs both a certificate and a key");
+  }
+  if (options.tls_cert_file.empty()) {
+    return Run<PlainTraits>(options, api, restinio::server_settings_t<PlainTraits>{});
+  }
+  asio::ssl::context ctx{asio::ssl::context::tls_server};
+  if (Status s = MakeTlsContext(options, &ctx); !s.ok()) return s;
+  restinio::server_settings_t<TlsTraits> settings;
+  settings.tls_context(std::move(ctx));
+  return Run<TlsTraits>(options, api, std::move(settings));
 }
 
 }  // namespace keypaird::http

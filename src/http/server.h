@@ -2,14 +2,20 @@
 //
 // I/O threads (RESTinio on one asio io_context) only parse requests and write
 // responses; each request is handed to a WorkerPool that calls Api::Handle and posts
-// the response back. On a stop signal the listener closes, queued requests finish,
-// and RunServer returns.
+// the response back, then records metrics and one JSON access-log line. Limits hold
+// under hostile clients: header sizes and counts, body size, a read timeout for every
+// message (slowloris) and idle keep-alive connections, and a cap on open connections.
+// On a stop signal the listener closes, in-flight requests finish (up to
+// shutdown_timeout), and RunServer returns so that the caller closes the store.
 #ifndef KEYPAIRD_HTTP_SERVER_H_
 #define KEYPAIRD_HTTP_SERVER_H_
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "http/api.h"
 
@@ -20,9 +26,17 @@ struct ServerOptions {
   uint16_t port = 8080;
   int io_threads = 1;
   int workers = 2;
+  size_t max_connections = 1024;
+  std::chrono::seconds read_timeout{15};  // to read a whole request, incl. idle keep-alive
+  std::chrono::seconds shutdown_timeout{10};
+  // TLS: both set, or neither (plain HTTP).
+  std::string tls_cert_file;  // PEM certificate chain
+  std::string tls_key_file;   // PEM private key
+  Metrics* metrics = nullptr;  // optional, not owned
 };
 
-// Blocks until a stop signal. kUnavailable if the address cannot be bound.
+// Blocks until a stop signal. kUnavailable if the address cannot be bound;
+// kInvalidArgument if the TLS files cannot be used.
 Status RunServer(const ServerOptions& options, const Api& api);
 
 }  // namespace keypaird::http

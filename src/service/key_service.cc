@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 
 #include "sshkey/sshkey.h"
 
@@ -104,8 +106,14 @@ StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
     created.key.public_key = std::move(parsed->line);
     created.key.fingerprint = std::move(parsed->fingerprint);
   } else {
+    const auto started = std::chrono::steady_clock::now();
     StatusOr<sshkey::GeneratedKey> generated = sshkey::GenerateEd25519(request.name);
     if (!generated.ok()) return generated.status();
+    if (metrics_ != nullptr) {
+      metrics_->ObserveKeyGeneration(
+          "ed25519",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     created.key.public_key = std::move(generated->public_key.line);
     created.key.fingerprint = std::move(generated->public_key.fingerprint);
     created.private_key = std::move(generated->private_key);
@@ -194,7 +202,7 @@ Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> 
   StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
   if (!key.ok()) return key.status();
   Status s = store_->DeleteKey(key->id);
-  // A concurrent delete won the race: the key is gone, as the caller asked.
+  // A concurrent delete got there first: to this caller the key no longer exists.
   if (s.code() == StatusCode::kNotFound) return KeyNotFound(ref.value);
   return s;
 }

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "auth/tokens.h"
+#include "common/metrics.h"
 #include "common/secret.h"
 #include "common/status.h"
 #include "store/key_store.h"
@@ -66,8 +67,10 @@ Status ValidateKeyName(std::string_view name);
 
 class KeyService {
  public:
-  explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros)
-      : store_(store), now_(std::move(now)) {}
+  // `metrics` (optional, not owned) receives key generation counts and durations.
+  explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros,
+                      Metrics* metrics = nullptr)
+      : store_(store), now_(std::move(now)), metrics_(metrics) {}
 
   // Imports or generates a key owned by the caller. kInvalidArgument (bad name or key),
   // kPermissionDenied (project), kAlreadyExists (name taken in the project).
@@ -96,6 +99,7 @@ class KeyService {
 
   store::KeyStore* store_;  // not owned
   Clock now_;
+  Metrics* metrics_;  // not owned, may be null
 };
 
 }  // namespace keypaird::service

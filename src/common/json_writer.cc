@@ -1,6 +1,6 @@
-#include "http/json_writer.h"
+#include "common/json_writer.h"
 
-namespace keypaird::http {
+namespace keypaird {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -89,4 +89,4 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
-}  // namespace keypaird::http
+}  // namespace keypaird

@@ -6,14 +6,14 @@
 // intermediate copies (a DOM would hold its own copy of the secret). The caller
 // sequences keys and values correctly; the writer handles commas and escaping.
 // Input strings must be valid UTF-8 (everything we emit was validated on the way in).
-#ifndef KEYPAIRD_HTTP_JSON_WRITER_H_
-#define KEYPAIRD_HTTP_JSON_WRITER_H_
+#ifndef KEYPAIRD_COMMON_JSON_WRITER_H_
+#define KEYPAIRD_COMMON_JSON_WRITER_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace keypaird::http {
+namespace keypaird {
 
 class JsonWriter {
  public:
@@ -39,6 +39,6 @@ class JsonWriter {
 // Appends `s` as a quoted JSON string.
 void AppendJsonString(std::string* out, std::string_view s);
 
-}  // namespace keypaird::http
+}  // namespace keypaird
 
-#endif  // KEYPAIRD_HTTP_JSON_WRITER_H_
+#endif  // KEYPAIRD_COMMON_JSON_WRITER_H_

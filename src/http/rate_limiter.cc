@@ -1,0 +1,28 @@
+#include "http/rate_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keypaird::http {
+
+RateLimiter::RateLimiter(double rate, double burst, Clock now)
+    : rate_(rate), burst_(std::max(1.0, burst)), now_(std::move(now)) {}
+
+int RateLimiter::Acquire(std::string_view key) {
+  const auto now = now_();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = buckets_.try_emplace(std::string(key), Bucket{burst_, now});
+  Bucket& b = it->second;
+  if (!inserted) {
+    const double elapsed = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+    b.last = now;
+  }
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return 0;
+  }
+  return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
+}
+
+}  // namespace keypaird::http

@@ -1,0 +1,68 @@
+#include "service/observed_store.h"
+
+namespace keypaird::service {
+namespace {
+
+class ObservedStore final : public store::KeyStore {
+ public:
+  ObservedStore(store::KeyStore* inner, Metrics* metrics) : inner_(inner), metrics_(metrics) {}
+
+  Status InsertKey(const store::KeyRecord& key) override {
+    return Seen("insert_key", inner_->InsertKey(key));
+  }
+  StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
+    return Seen("get_key", inner_->GetKey(id));
+  }
+  StatusOr<store::KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
+    return Seen("get_key_by_name", inner_->GetKeyByName(project_id, name));
+  }
+  StatusOr<store::KeyPage> ListKeys(const store::ListQuery& query) override {
+    return Seen("list_keys", inner_->ListKeys(query));
+  }
+  Status DeleteKey(std::string_view id) override {
+    return Seen("delete_key", inner_->DeleteKey(id));
+  }
+  StatusOr<store::KeyRecord> SetShared(std::string_view id, bool shared) override {
+    return Seen("set_shared", inner_->SetShared(id, shared));
+  }
+  Status InsertToken(const store::TokenRecord& token) override {
+    return Seen("insert_token", inner_->InsertToken(token));
+  }
+  StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
+    return Seen("get_token", inner_->GetToken(id));
+  }
+  StatusOr<std::vector<store::TokenRecord>> ListTokens() override {
+    return Seen("list_tokens", inner_->ListTokens());
+  }
+  Status RevokeToken(std::string_view id, int64_t at_us) override {
+    return Seen("revoke_token", inner_->RevokeToken(id, at_us));
+  }
+  Status Ping() override { return Seen("ping", inner_->Ping()); }
+
+ private:
+  void Count(const char* operation, StatusCode code) {
+    if (code == StatusCode::kUnavailable || code == StatusCode::kInternal) {
+      metrics_->ObserveStoreError(operation);
+    }
+  }
+  Status Seen(const char* operation, Status s) {
+    Count(operation, s.code());
+    return s;
+  }
+  template <typename T>
+  StatusOr<T> Seen(const char* operation, StatusOr<T> s) {
+    if (!s.ok()) Count(operation, s.status().code());
+    return s;
+  }
+
+  store::KeyStore* inner_;
+  Metrics* metrics_;
+};
+
+}  // namespace
+
+std::unique_ptr<store::KeyStore> NewObservedStore(store::KeyStore* inner, Metrics* metrics) {
+  return std::make_unique<ObservedStore>(inner, metrics);
+}
+
+}  // namespace keypaird::service
