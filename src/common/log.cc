@@ -91,6 +91,8 @@ LogLine& LogLine::Num(std::string_view key, double value) {
   return *this;
 }
 
+void LogMessage(LogLevel level, std::string_view message) { LogLine line(level, message); }
+
 LogLine::~LogLine() {
   if (!enabled_) return;
   line_ += "}\n";

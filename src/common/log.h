@@ -23,6 +23,9 @@ std::optional<LogLevel> ParseLogLevel(std::string_view name);
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 
+// A line with no fields but the message.
+void LogMessage(LogLevel level, std::string_view message);
+
 class LogLine {
  public:
   LogLine(LogLevel level, std::string_view message);

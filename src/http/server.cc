@@ -25,6 +25,14 @@ class ConnectionCounter {
 
   void state_changed(const restinio::connection_state::notice_t& notice) noexcept {
     if (metrics_ == nullptr) return;
+    try {
+      Count(notice);
+    } catch (...) {  // a listener must not throw into RESTinio; a missed count is harmless
+    }
+  }
+
+ private:
+  void Count(const restinio::connection_state::notice_t& notice) {
     restinio::visit(
         [this](const auto& cause) {
           using T = std::decay_t<decltype(cause)>;
@@ -37,7 +45,6 @@ class ConnectionCounter {
         notice.cause());
   }
 
- private:
   Metrics* metrics_;
 };
 
@@ -194,7 +201,7 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
     stopper = std::thread([&] {
       const auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
       if (!workers.WaitIdle(deadline)) {
-        LogLine(LogLevel::kWarn, "shutdown timeout: in-flight requests abandoned");
+        LogMessage(LogLevel::kWarn, "shutdown timeout: in-flight requests abandoned");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let writes flush
       ioctx.stop();
@@ -217,7 +224,7 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
     }
     return Unavailable(what);
   }
-  LogLine(LogLevel::kInfo, "stopped");
+  LogMessage(LogLevel::kInfo, "stopped");
   return Status::Ok();
 }
 
