@@ -8,6 +8,8 @@
 #define KEYPAIRD_COMMON_WORKER_POOL_H_
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -19,12 +21,14 @@ namespace keypaird {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);
+  // `max_queued`: tasks waiting (not yet running) at most; Submit refuses more.
+  explicit WorkerPool(int threads, size_t max_queued = SIZE_MAX);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues `task`. Returns false (and drops the task) after Shutdown has begun.
+  // Queues `task`. Returns false (and drops the task) when the queue is full or after
+  // Shutdown has begun.
   bool Submit(std::function<void()> task);
   // Waits until no task is queued or running, or until `deadline`; true if idle.
   bool WaitIdle(std::chrono::steady_clock::time_point deadline);
@@ -37,6 +41,7 @@ class WorkerPool {
   std::condition_variable cv_;
   std::condition_variable idle_cv_;
   std::deque<std::function<void()>> queue_;
+  size_t max_queued_;
   int running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "common/secret.h"
 
@@ -15,6 +17,21 @@ TEST(WorkerPoolTest, RunsEveryQueuedTaskBeforeShutdownReturns) {
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(pool.Submit([&done] { ++done; }));
   pool.Shutdown();
   EXPECT_EQ(done.load(), 1000);
+}
+
+TEST(WorkerPoolTest, RefusesTasksPastTheQueueBound) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> started{false};
+  WorkerPool pool(1, 2);
+  ASSERT_TRUE(pool.Submit([&] {
+    started = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }));
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(pool.Submit([] {}));
+  EXPECT_TRUE(pool.Submit([] {}));
+  EXPECT_FALSE(pool.Submit([] {}));  // two waiting already
+  release = true;
 }
 
 TEST(WorkerPoolTest, RefusesTasksAfterShutdown) {

@@ -44,6 +44,39 @@ std::string WireField(const std::string& field, Family family) {
   return field;
 }
 
+// Error messages and field names can quote client text (a key id or name decoded from the
+// path, a query parameter name), which may be any bytes; JsonWriter needs valid UTF-8, so
+// every byte that does not start a well-formed sequence becomes U+FFFD.
+std::string ValidUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80                ? 1
+                       : c >= 0xc2 && c <= 0xdf ? 2
+                       : c >= 0xe0 && c <= 0xef ? 3
+                       : c >= 0xf0 && c <= 0xf4 ? 4
+                                                : 0;
+    bool ok = len != 0 && len <= s.size() - i;
+    for (size_t j = 1; ok && j < len; ++j) {
+      ok = (static_cast<unsigned char>(s[i + j]) & 0xc0) == 0x80;
+    }
+    if (ok && len > 2) {  // no overlong forms, surrogates or code points above U+10FFFF
+      const auto c1 = static_cast<unsigned char>(s[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0) && !(c == 0xf0 && c1 < 0x90) &&
+           !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
 HttpResponse MakeResponse(int status, std::string body, const std::string& request_id,
                           bool secret = false) {
   HttpResponse r;
@@ -70,13 +103,13 @@ HttpResponse ErrorResponse(const Status& status, const std::string& request_id,
   JsonWriter w(&body);
   w.BeginObject();
   w.Key("exception_class").String(kind.exception_class);
-  w.Key("message").String(message);
+  w.Key("message").String(ValidUtf8(message));
   w.Key("request_id").String(request_id);
   if (kind.status == 400) {
     w.Key("invalid_fields").BeginObject();
     for (const auto& [field, messages] : status.field_errors()) {
-      w.Key(WireField(field, family)).BeginArray();
-      for (const auto& m : messages) w.String(m);
+      w.Key(ValidUtf8(WireField(field, family))).BeginArray();
+      for (const auto& m : messages) w.String(ValidUtf8(m));
       w.EndArray();
     }
     w.EndObject();
@@ -94,7 +127,7 @@ HttpResponse PlainError(int status, const char* exception_class, const std::stri
   JsonWriter w(&body);
   w.BeginObject();
   w.Key("exception_class").String(exception_class);
-  w.Key("message").String(message);
+  w.Key("message").String(ValidUtf8(message));
   w.Key("request_id").String(request_id);
   w.EndObject();
   return MakeResponse(status, std::move(body), request_id);
@@ -542,6 +575,14 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
     }
   }
   return Routed((this->*route->handler)(call), *route, call.caller.token_id);
+}
+
+HttpResponse Api::Overloaded(const HttpRequest& request) {
+  HttpResponse r = PlainError(503, "ServiceUnavailable",
+                              "The server is busy; try again shortly.",
+                              RequestIdFor(request.request_id));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 HttpResponse Api::Healthz(const Call& call) const {

@@ -107,6 +107,9 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const;
 
+  // The 503 answered without handling when the server is saturated or stopping.
+  static HttpResponse Overloaded(const HttpRequest& request);
+
   // A request id for this request: the client's X-Request-ID if it is 32 hex digits or
   // a UUID (normalised to 32 lowercase hex), otherwise a fresh random one.
   static std::string RequestIdFor(const std::optional<std::string>& client_id);

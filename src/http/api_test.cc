@@ -194,7 +194,8 @@ TEST_F(ApiTest, ClientRequestIdIsReusedWhenSane) {
   r.request_id = "36a7a97a-0672-4911-8f2b-92cd4e5b0d91";
   EXPECT_EQ(api_.Handle(r).Header("X-Request-ID"), "36a7a97a067249118f2b92cd4e5b0d91");
   r.request_id = "<script>";
-  const std::string_view fresh = api_.Handle(r).Header("X-Request-ID");
+  // A copy: the response is a temporary (a string_view here dangled; found by ASan).
+  const std::string fresh(api_.Handle(r).Header("X-Request-ID"));
   EXPECT_EQ(fresh.size(), 32u);
   EXPECT_EQ(fresh.find('<'), std::string_view::npos);
 }
@@ -210,6 +211,25 @@ TEST_F(ApiTest, DeleteWithJsonContentTypeAndEmptyBodyIs204) {
   HttpResponse d = Call("DELETE", "/cloud/v1/keypairs/1/1/" + Body(c)["id"].get<std::string>());
   EXPECT_EQ(d.status, 204);
   EXPECT_EQ(d.body, nullptr);
+}
+
+// Found by fuzz/fuzz_request: client bytes that are not UTF-8 were echoed into error
+// messages and field names, making the body invalid JSON.
+TEST_F(ApiTest, InvalidUtf8KeyRefInPathGives404WithValidJson) {
+  json b = ExpectError(Call("GET", "/cloud/v1/keypairs/1/1/%FFab%C0%AF%ED%A0%80"), 404,
+                       "NotFoundError");
+  EXPECT_EQ(b["message"], "The keypair \uFFFDab\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD does not exist");
+}
+
+TEST_F(ApiTest, InvalidUtf8QueryParameterNameGives400WithValidJson) {
+  json b = ExpectError(Call("GET", "/cloud/v2/keypairs?%FF=1&%FF=2"), 400, "ValidationError");
+  EXPECT_TRUE(b["invalid_fields"].contains("\uFFFD"));
+}
+
+TEST_F(ApiTest, ValidUtf8InErrorMessagesIsKept) {
+  json b = ExpectError(Call("GET", "/cloud/v1/keypairs/1/1/caf%C3%A9%F0%9F%94%91"), 404,
+                       "NotFoundError");
+  EXPECT_EQ(b["message"], "The keypair caf\u00e9\U0001F511 does not exist");
 }
 
 }  // namespace
@@ -284,6 +304,16 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   EXPECT_EQ(text.status, 200);
   EXPECT_STREQ(text.content_type, "text/plain; version=0.0.4");
   EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
+}
+
+TEST(ApiFaultTest, OverloadedIs503WithRetryAfterAndTheClientsRequestId) {
+  HttpRequest r;
+  r.request_id = "0123456789abcdef0123456789abcdef";
+  HttpResponse busy = Api::Overloaded(r);
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.Header("Retry-After"), "1");
+  EXPECT_EQ(busy.Header("X-Request-ID"), "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(json::parse(busy.body->view())["exception_class"], "ServiceUnavailable");
 }
 
 TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {

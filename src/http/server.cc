@@ -108,20 +108,40 @@ void Send(const restinio::request_handle_t& req, HttpResponse& response) {
   builder.done();
 }
 
-// One access-log line and the request metrics, after the response is on its way.
-void Record(Metrics* metrics, const HttpRequest& request, const HttpResponse& response,
-            std::chrono::steady_clock::time_point started) {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const char* route = response.route[0] != '\0' ? response.route : "unmatched";
-  if (metrics != nullptr) metrics->ObserveRequest(route, request.method, response.status, seconds);
-  LogLine(LogLevel::kInfo, "request")
-      .Str("request_id", response.Header("X-Request-ID"))
-      .Str("method", request.method)
-      .Str("route", route)
-      .Int("status", response.status)
-      .Num("duration_ms", seconds * 1000)
-      .Str("token_id", response.token_id);
+// The request's metrics, before its response goes out (so that a client that has its
+// answer also sees it counted), and then its access-log line, after (a write to stderr
+// need not delay the client).
+struct Recorder {
+  Metrics* metrics;
+  const HttpRequest& request;
+  std::chrono::steady_clock::time_point started;
+  const char* route = "unmatched";
+  double seconds = 0;
+
+  void Count(const HttpResponse& response) {
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (response.route[0] != '\0') route = response.route;
+    if (metrics != nullptr) metrics->ObserveRequest(route, request.method, response.status, seconds);
+  }
+
+  void Log(const HttpResponse& response) const {
+    LogLine(LogLevel::kInfo, "request")
+        .Str("request_id", response.Header("X-Request-ID"))
+        .Str("method", request.method)
+        .Str("route", route)
+        .Int("status", response.status)
+        .Num("duration_ms", seconds * 1000)
+        .Str("token_id", response.token_id);
+  }
+};
+
+// Answers one request: metrics, response, access log.
+void Answer(const restinio::request_handle_t& req, const HttpRequest& request,
+            HttpResponse response, Metrics* metrics, std::chrono::steady_clock::time_point started) {
+  Recorder recorder{metrics, request, started};
+  recorder.Count(response);
+  Send(req, response);
+  recorder.Log(response);
 }
 
 Status MakeTlsContext(const ServerOptions& options, asio::ssl::context* ctx) {
@@ -145,7 +165,7 @@ Status MakeTlsContext(const ServerOptions& options, asio::ssl::context* ctx) {
 
 template <typename T>
 Status Run(const ServerOptions& options, const Api& api, restinio::server_settings_t<T> settings) {
-  WorkerPool workers(options.workers);
+  WorkerPool workers(options.workers, options.max_queued_requests);
   asio::io_context ioctx;
   Metrics* metrics = options.metrics;
 
@@ -168,11 +188,13 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
         const auto started = std::chrono::steady_clock::now();
         const bool queued = workers.Submit([&api, metrics, req, started] {
           const HttpRequest request = ToHttpRequest(req);
-          HttpResponse response = api.Handle(request);
-          Send(req, response);
-          Record(metrics, request, response, started);
+          Answer(req, request, api.Handle(request), metrics, started);
         });
-        return queued ? restinio::request_accepted() : restinio::request_rejected();
+        if (!queued) {  // saturated or stopping: answer at once, cheaply, on this thread
+          const HttpRequest request = ToHttpRequest(req);
+          Answer(req, request, Api::Overloaded(request), metrics, started);
+        }
+        return restinio::request_accepted();
       });
 
   restinio::http_server_t<T> server{restinio::external_io_context(ioctx), std::move(settings)};

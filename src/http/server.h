@@ -27,6 +27,8 @@ struct ServerOptions {
   int io_threads = 1;
   int workers = 2;
   size_t max_connections = 1024;
+  // Requests received but not yet picked up by a worker; past it: 503 with Retry-After.
+  size_t max_queued_requests = 4096;
   std::chrono::seconds read_timeout{15};  // to read a whole request, incl. idle keep-alive
   std::chrono::seconds shutdown_timeout{10};
   // TLS: both set, or neither (plain HTTP).
