@@ -261,8 +261,9 @@ Usage:
 
 Flags (each also read from the environment variable shown; a flag wins over it):
   --listen HOST:PORT   KEYPAIRD_LISTEN      address to serve HTTP on       [127.0.0.1:8080]
-  --database URL       KEYPAIRD_DATABASE    sqlite:PATH                    [sqlite:./data/keypaird.db]
-  --threads N          KEYPAIRD_THREADS     request worker threads, 0 = one per core   [0]
+  --database URL       KEYPAIRD_DATABASE    sqlite:PATH or postgresql://USER@HOST:PORT/DB [sqlite:./data/keypaird.db]
+  --threads N          KEYPAIRD_THREADS     request workers, 0 = max(16, 8 x cores); key
+                                            generation uses at most one per core   [0]
   --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads               [1]
   --db-pool N          KEYPAIRD_DB_POOL     database connections           [4]
   --max-connections N  KEYPAIRD_MAX_CONNECTIONS  open HTTP connections at most [1024]

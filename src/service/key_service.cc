@@ -2,10 +2,12 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "sshkey/sshkey.h"
 
@@ -91,6 +93,15 @@ Status ValidateKeyName(std::string_view name) {
   return Status::Ok();
 }
 
+KeyService::KeyService(store::KeyStore* store, Clock now, Metrics* metrics,
+                       int max_parallel_generations)
+    : store_(store), now_(std::move(now)), metrics_(metrics) {
+  if (max_parallel_generations <= 0) {
+    max_parallel_generations = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  generation_slots_ = std::make_unique<std::counting_semaphore<>>(max_parallel_generations);
+}
+
 StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
                                         CreateKeyRequest request) const {
   if (!caller.MayUseProject(request.project_id)) return ProjectDenied(request.project_id);
@@ -106,8 +117,10 @@ StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
     created.key.public_key = std::move(parsed->line);
     created.key.fingerprint = std::move(parsed->fingerprint);
   } else {
+    generation_slots_->acquire();
     const auto started = std::chrono::steady_clock::now();
     StatusOr<sshkey::GeneratedKey> generated = sshkey::GenerateEd25519(request.name);
+    generation_slots_->release();
     if (!generated.ok()) return generated.status();
     if (metrics_ != nullptr) {
       metrics_->ObserveKeyGeneration(

@@ -15,7 +15,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <string_view>
 
@@ -68,9 +70,11 @@ Status ValidateKeyName(std::string_view name);
 class KeyService {
  public:
   // `metrics` (optional, not owned) receives key generation counts and durations.
+  // At most `max_parallel_generations` keys (default: one per core) are generated at
+  // once, however many request workers call Create: generation is CPU work, while the
+  // workers are sized for blocking store calls.
   explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros,
-                      Metrics* metrics = nullptr)
-      : store_(store), now_(std::move(now)), metrics_(metrics) {}
+                      Metrics* metrics = nullptr, int max_parallel_generations = 0);
 
   // Imports or generates a key owned by the caller. kInvalidArgument (bad name or key),
   // kPermissionDenied (project), kAlreadyExists (name taken in the project).
@@ -100,6 +104,7 @@ class KeyService {
   store::KeyStore* store_;  // not owned
   Clock now_;
   Metrics* metrics_;  // not owned, may be null
+  std::unique_ptr<std::counting_semaphore<>> generation_slots_;
 };
 
 }  // namespace keypaird::service
