@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,77 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = os.environ.get("KEYPAIRD_BIN", str(REPO / "build" / "keypaird"))
 SPEC_DIR = Path(os.environ.get("KEYPAIRD_SPEC_DIR", REPO.parent / "shared" / "spec"))
 PRISM = REPO / "tools" / "node_modules" / ".bin" / "prism"
+
+# Which database the servers use: "sqlite" (default: a file per server) or "postgres" (a
+# fresh database per server on the cluster at KEYPAIRD_TEST_POSTGRES_URL, which
+# scripts/test.sh starts with scripts/postgres.sh in KEYPAIRD_TEST_POSTGRES_DIR).
+BACKEND = os.environ.get("KEYPAIRD_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("KEYPAIRD_TEST_POSTGRES_URL", "")
+PG_DIR = os.environ.get("KEYPAIRD_TEST_POSTGRES_DIR", "")
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"KEYPAIRD_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
+
+# Tests about PostgreSQL itself (several nodes, database outages) exist only in the
+# PostgreSQL pass: not collected at all in the SQLite pass (nothing is skipped).
+collect_ignore = [] if BACKEND == "postgres" else ["test_multinode.py"]
+
+# Tests about the SQLite file itself; the PostgreSQL pass deselects them (its own
+# counterparts are in test_multinode.py). Mark new ones @pytest.mark.sqlite_only.
+SQLITE_ONLY = {"test_database_is_wal_and_holds_no_secrets"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: runs only when the backend is SQLite")
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND != "postgres":
+        return
+    keep, drop = [], []
+    for item in items:
+        sqlite_only = item.get_closest_marker("sqlite_only") or item.name in SQLITE_ONLY
+        (drop if sqlite_only else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pg_url_with_database(url, name):
+    """`url` with its database (the URI path) replaced by `name`."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def psql(url, sql):
+    """Runs `sql` with psql against `url`; returns stdout (unaligned, tuples only)."""
+    r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+_pg_databases = []
+
+
+def new_postgres_database():
+    """A fresh, empty database on the test cluster (dropped at the end of the session)."""
+    if not PG_URL:
+        raise RuntimeError("KEYPAIRD_TEST_BACKEND=postgres needs KEYPAIRD_TEST_POSTGRES_URL "
+                           "(scripts/test.sh starts a cluster with scripts/postgres.sh)")
+    name = f"kpd_{uuid.uuid4().hex}"
+    psql(PG_URL, f"CREATE DATABASE {name}")
+    _pg_databases.append(name)
+    return pg_url_with_database(PG_URL, name)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for name in _pg_databases:
+        try:
+            psql(PG_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except Exception:  # the cluster is thrown away anyway
+            pass
 
 
 def free_port():
@@ -81,11 +153,15 @@ def request(port, method, path, body=None, token=None, headers=None, raw_body=No
 
 
 class Server:
-    """A keypaird process on a database file of its own."""
+    """A keypaird process on a database of its own (a SQLite file, or a fresh PostgreSQL
+    database when BACKEND is postgres), unless `database` names one."""
 
     def __init__(self, workdir, database=None):
         self.workdir = Path(workdir)
-        self.database = database or f"sqlite:{self.workdir / 'data' / 'keypaird.db'}"
+        if database is None:
+            database = (new_postgres_database() if BACKEND == "postgres"
+                        else f"sqlite:{self.workdir / 'data' / 'keypaird.db'}")
+        self.database = database
         self.port = None
         self.proc = None
         self.log_path = self.workdir / "server.log"

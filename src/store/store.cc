@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "store/key_store.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace keypaird::store {
@@ -17,8 +18,13 @@ StatusOr<std::unique_ptr<KeyStore>> OpenStore(const std::string& url, const Stor
     path.remove_prefix(kSqliteScheme.size());
     return OpenSqliteStore(path, options);
   }
-  // The URL itself is not echoed: other schemes' URLs may carry a password.
-  return InvalidArgument("unsupported database URL: expected sqlite:PATH or sqlite::memory:");
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return OpenPostgresStore(url, options);
+  }
+  // The URL itself is not echoed: it may carry a password.
+  return InvalidArgument(
+      "unsupported database URL: expected sqlite:PATH, sqlite::memory: or "
+      "postgresql://USER@HOST:PORT/DB");
 }
 
 }  // namespace keypaird::store

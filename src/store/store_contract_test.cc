@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/key_store.h"
+#include "store/postgres/postgres_store_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -74,6 +75,42 @@ class SqliteHarness final : public StoreHarness {
 
  private:
   std::filesystem::path dir_;
+  std::unique_ptr<KeyStore> store_;
+};
+
+// A database of its own on the test cluster named by KEYPAIRD_TEST_POSTGRES_URL, dropped
+// afterwards. Without the variable the harness cannot be made: the tests fail.
+class PostgresHarness final : public StoreHarness {
+ public:
+  static std::unique_ptr<StoreHarness> Make(std::string* why) {
+    const char* url = std::getenv(kTestPostgresUrlVariable);
+    if (url == nullptr || *url == '\0') {
+      *why = std::string(kTestPostgresUrlVariable) +
+             " is not set: run the tests with scripts/test.sh, which starts a PostgreSQL "
+             "cluster (scripts/postgres.sh) and sets it";
+      return nullptr;
+    }
+    auto db = PostgresTestDatabase::Create(url);
+    if (!db.ok()) {
+      *why = db.status().message();
+      return nullptr;
+    }
+    auto store = OpenStore((*db)->url());
+    if (!store.ok()) {
+      *why = store.status().message();
+      return nullptr;
+    }
+    auto harness = std::unique_ptr<PostgresHarness>(new PostgresHarness());
+    harness->db_ = std::move(*db);
+    harness->store_ = std::move(*store);
+    return harness;
+  }
+  ~PostgresHarness() override { store_.reset(); }  // before the database is dropped
+  KeyStore& store() override { return *store_; }
+
+ private:
+  PostgresHarness() = default;
+  std::unique_ptr<PostgresTestDatabase> db_;
   std::unique_ptr<KeyStore> store_;
 };
 
@@ -560,6 +597,7 @@ const Backend kBackends[] = {
     {"Memory", [](std::string*) { return std::make_unique<MemoryHarness>(); }},
     {"SqliteFile", [](std::string*) { return std::make_unique<SqliteHarness>(false); }},
     {"SqliteMemory", [](std::string*) { return std::make_unique<SqliteHarness>(true); }},
+    {"Postgres", &PostgresHarness::Make},
 };
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, KeyStoreContractTest, ::testing::ValuesIn(kBackends),

@@ -30,6 +30,16 @@ StatusOr<std::vector<SqliteConnectionSettings>> SqliteConnectionSettingsForTesti
 StatusOr<std::vector<std::string>> SqliteListKeysPlanForTesting(KeyStore& store,
                                                                 const ListQuery& query);
 
+// What the group-committing writer has done since the store was opened: committed
+// write transactions and the ops (InsertKey, DeleteKey, SetShared, InsertToken,
+// RevokeToken; successful or not) they carried. Migrations are not counted.
+struct SqliteWriteStats {
+  int64_t transactions = 0;
+  int64_t operations = 0;
+  int64_t largest_batch = 0;  // most ops in one transaction
+};
+StatusOr<SqliteWriteStats> SqliteWriteStatsForTesting(KeyStore& store);
+
 // The newest schema version this build knows (= the number of migration steps).
 int SqliteLatestSchemaVersionForTesting();
 
