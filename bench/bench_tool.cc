@@ -1,0 +1,206 @@
+// keypaird_bench_tool: helpers for the load harness (bench/run_bench.py).
+//
+//   keys N OUT                 N distinct real Ed25519 public key lines ("ssh-ed25519 B64")
+//                              for the import scenario, made on every core.
+//   seed DB PROJECT USER N IDS [SAMPLE]
+//                              appends N valid key rows (real Ed25519 keys, MD5 fingerprints,
+//                              UUIDv4 ids, unique names) to PROJECT in the SQLite database
+//                              DB (schema created through the store, so it is the shipped
+//                              one), and writes up to SAMPLE (default 10000) of their ids,
+//                              spread over the whole range, to IDS.
+//   keygen-rate THREADS SECONDS
+//                              raw sshkey::GenerateEd25519 rate on THREADS threads; prints
+//                              "keygen_per_s=<float>".
+//
+// Seeding writes with synchronous=OFF in big transactions: it builds a fixture, it does
+// not serve anyone. Real keys are expensive to make, so rows reuse a pool of up to 20000
+// distinct keys (the comment, which is the key's name, makes every line distinct).
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sshkey/sshkey.h"
+#include "store/key_store.h"
+
+namespace keypaird {
+namespace {
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: keypaird_bench_tool keys N OUT\n"
+               "       keypaird_bench_tool seed DB PROJECT USER N IDS [SAMPLE]\n"
+               "       keypaird_bench_tool keygen-rate THREADS SECONDS\n");
+  return 2;
+}
+
+int Threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+// `n` real Ed25519 keys (type and base64 only), generated in parallel.
+std::vector<sshkey::PublicKey> MakeKeys(int64_t n) {
+  std::vector<sshkey::PublicKey> keys(static_cast<size_t>(n));
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < Threads(); ++t) {
+    threads.emplace_back([&] {
+      for (int64_t i; (i = next++) < n;) {
+        auto key = sshkey::GenerateEd25519("");
+        if (!key.ok()) {
+          failed = true;
+          return;
+        }
+        keys[static_cast<size_t>(i)] = std::move(key->public_key);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (failed) {
+    std::fprintf(stderr, "key generation failed\n");
+    std::exit(1);
+  }
+  return keys;
+}
+
+std::string TypeAndBase64(const sshkey::PublicKey& key) {
+  return key.type + " " + sshkey::Base64Encode(key.blob);
+}
+
+int Keys(int64_t n, const char* out_path) {
+  const auto keys = MakeKeys(n);
+  std::ofstream out(out_path);
+  for (const auto& key : keys) out << TypeAndBase64(key) << '\n';
+  return out.good() ? 0 : 1;
+}
+
+std::string Uuid4(std::mt19937_64& rng) {
+  uint64_t hi = rng(), lo = rng();
+  hi = (hi & ~0xf000ull) | 0x4000ull;                                  // version 4
+  lo = (lo & ~(0xc000ull << 48)) | (0x8000ull << 48);                  // RFC 4122 variant
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08llx-%04llx-%04llx-%04llx-%012llx",
+                static_cast<unsigned long long>(hi >> 32),
+                static_cast<unsigned long long>((hi >> 16) & 0xffff),
+                static_cast<unsigned long long>(hi & 0xffff),
+                static_cast<unsigned long long>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xffffffffffffull));
+  return buf;
+}
+
+bool Check(sqlite3* db, int rc, const char* what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
+  std::fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
+  return false;
+}
+
+int Seed(const std::string& db_path, int64_t project, int64_t user, int64_t n,
+         const char* ids_path, int64_t sample) {
+  {
+    // Creates the file and applies the migrations exactly as `serve` would.
+    auto store = store::OpenStore("sqlite:" + db_path);
+    if (!store.ok()) {
+      std::fprintf(stderr, "open: %s\n", store.status().message().c_str());
+      return 1;
+    }
+  }
+  const auto pool = MakeKeys(std::min<int64_t>(n, 20000));
+  std::vector<std::string> pool_lines;
+  for (const auto& key : pool) pool_lines.push_back(TypeAndBase64(key));
+
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) return 1;
+  sqlite3_exec(db, "PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "PRAGMA busy_timeout=5000", nullptr, nullptr, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  if (!Check(db,
+             sqlite3_prepare_v2(db,
+                                "INSERT INTO keys (id, project_id, user_id, name, public_key, "
+                                "fingerprint, shared_in_project, created_at_us) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                                -1, &stmt, nullptr),
+             "prepare")) {
+    return 1;
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const int64_t stride = std::max<int64_t>(1, n / std::max<int64_t>(1, sample));
+  std::ofstream ids(ids_path);
+  const std::string prefix = "seed-" + std::to_string(now_us % 1000000000) + "-";
+  bool ok = Check(db, sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), "begin");
+  for (int64_t i = 0; ok && i < n; ++i) {
+    const size_t k = static_cast<size_t>(i) % pool.size();
+    const std::string id = Uuid4(rng);
+    const std::string name = prefix + std::to_string(i);
+    const std::string line = pool_lines[k] + " " + name;
+    sqlite3_bind_text(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 2, project);
+    sqlite3_bind_int64(stmt, 3, user);
+    sqlite3_bind_text(stmt, 4, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 5, line.data(), static_cast<int>(line.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 6, pool[k].fingerprint.data(),
+                      static_cast<int>(pool[k].fingerprint.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 7, now_us - n + i);
+    ok = Check(db, sqlite3_step(stmt), "insert");
+    sqlite3_reset(stmt);
+    if (i % stride == 0 && i / stride < sample) ids << id << '\n';
+    if (ok && i % 50000 == 49999) {
+      ok = Check(db, sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr), "commit");
+    }
+  }
+  if (ok) ok = Check(db, sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), "commit");
+  sqlite3_finalize(stmt);
+  if (ok) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return ok && ids.good() ? 0 : 1;
+}
+
+int KeygenRate(int threads, double seconds) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> count{0};
+  std::vector<std::thread> workers;
+  const auto start = std::chrono::steady_clock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      int64_t mine = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (sshkey::GenerateEd25519("bench-key").ok()) ++mine;
+      }
+      count += mine;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("keygen_per_s=%.1f\n", static_cast<double>(count.load()) / elapsed);
+  return 0;
+}
+
+}  // namespace
+}  // namespace keypaird
+
+int main(int argc, char** argv) {
+  using namespace keypaird;
+  if (argc < 2) return Usage();
+  const std::string cmd = argv[1];
+  if (cmd == "keys" && argc == 4) return Keys(std::atoll(argv[2]), argv[3]);
+  if (cmd == "seed" && (argc == 7 || argc == 8)) {
+    return Seed(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]), argv[6],
+                argc == 8 ? std::atoll(argv[7]) : 10000);
+  }
+  if (cmd == "keygen-rate" && argc == 4) return KeygenRate(std::atoi(argv[2]), std::atof(argv[3]));
+  return Usage();
+}

@@ -1,0 +1,100 @@
+-- wrk script for the load harness (bench/run_bench.py). One script, four scenarios,
+-- configured through environment variables, so that the floor (nginx) and keypaird get
+-- byte-for-byte the same request stream:
+--   SCENARIO     import | generate | get | list
+--   TOKEN        API token (sent as "Authorization: APIKey <token>")
+--   PROJECT      project id in the paths
+--   NAME_PREFIX  unique per run: key names are NAME_PREFIX-<thread>-<n> (import, generate)
+--   KEYS_FILE    import: one "ssh-ed25519 BASE64" line per key; request i of the run uses
+--                key KEY_OFFSET + i, so every request of a run imports a different key
+--                (while the file lasts; it wraps around after that)
+--   KEY_OFFSET   import: first key to use
+--   IDS_FILE     get: key ids, walked round-robin
+--   WRK_THREADS  the -t given to wrk (for striding over keys and ids)
+-- Statuses are counted in response(); done() prints one machine-readable RESULT line.
+
+local scenario = os.getenv("SCENARIO")
+local token = os.getenv("TOKEN") or ""
+local project = os.getenv("PROJECT") or "1"
+local prefix = os.getenv("NAME_PREFIX") or "bench"
+local nthreads = tonumber(os.getenv("WRK_THREADS") or "1")
+
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local function read_lines(path)
+  local lines = {}
+  for line in io.lines(path) do
+    if #line > 0 then lines[#lines + 1] = line end
+  end
+  return lines
+end
+
+local keys, ids
+local counter = 0
+local headers = {
+  ["Authorization"] = "APIKey " .. token,
+  ["Content-Type"] = "application/json",
+}
+
+function init(args)
+  non2xx = 0
+  first_bad = ""
+  if scenario == "import" then
+    keys = read_lines(os.getenv("KEYS_FILE"))
+    counter = tonumber(os.getenv("KEY_OFFSET") or "0")
+  elseif scenario == "get" then
+    ids = read_lines(os.getenv("IDS_FILE"))
+  end
+end
+
+function request()
+  local n = counter
+  counter = counter + 1
+  if scenario == "import" then
+    local key = keys[((n * nthreads + tid) % #keys) + 1]
+    local body = '{"sshkey_name":"' .. prefix .. "-" .. tid .. "-" .. n ..
+                 '","public_key":"' .. key .. '"}'
+    return wrk.format("POST", "/cloud/v1/keypairs/" .. project .. "/1", headers, body)
+  elseif scenario == "generate" then
+    local body = '{"sshkey_name":"' .. prefix .. "-" .. tid .. "-" .. n .. '"}'
+    return wrk.format("POST", "/cloud/v1/keypairs/" .. project .. "/1", headers, body)
+  elseif scenario == "get" then
+    local id = ids[((n * nthreads + tid) % #ids) + 1]
+    return wrk.format("GET", "/cloud/v1/ssh_keys/" .. project .. "/" .. id, headers)
+  else
+    return wrk.format("GET", "/cloud/v1/ssh_keys/" .. project .. "?limit=10", headers)
+  end
+end
+
+function response(status, hdrs, body)
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    if first_bad == "" then first_bad = status .. " " .. string.sub(body or "", 1, 200) end
+  end
+end
+
+function done(summary, latency, requests)
+  local bad, sample = 0, ""
+  for _, t in ipairs(threads) do
+    bad = bad + (t:get("non2xx") or 0)
+    local fb = t:get("first_bad") or ""
+    if sample == "" and fb ~= "" then sample = fb end
+  end
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT requests=%d seconds=%.3f req_s=%.1f p50_us=%d p99_us=%d non2xx=%d " ..
+    "err_connect=%d err_read=%d err_write=%d err_timeout=%d\n",
+    summary.requests, seconds, summary.requests / seconds, latency:percentile(50),
+    latency:percentile(99), bad, e.connect, e.read, e.write, e.timeout))
+  if sample ~= "" then
+    io.write("FIRST_BAD " .. string.gsub(sample, "\n", " ") .. "\n")
+  end
+end
