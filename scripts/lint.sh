@@ -13,6 +13,8 @@ rc=$?
 if [ "$rc" -ne 0 ] || grep -qE '(error|warning):' "$out"; then
   grep -E '(error|warning):' -A3 "$out"
   echo "lint: clang-tidy found problems"
+  echo "lint: 0 passed, 1 failed"
   exit 1
 fi
 echo "lint: clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
+echo "lint: 1 passed, 0 failed"

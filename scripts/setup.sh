@@ -11,9 +11,11 @@ PACKAGES=(
   build-essential cmake pkg-config
   libssl-dev libsqlite3-dev
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev clang-tidy
   openssh-client openssh-server
   python3 python3-pytest sqlite3 curl ca-certificates
+  postgresql-15 libpq-dev  # PostgreSQL backend (libpq) and its test cluster (scripts/postgres.sh)
+  wrk nginx  # load harness (scripts/bench.sh) and its smoke test
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

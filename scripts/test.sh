@@ -1,37 +1,82 @@
 #!/usr/bin/env bash
 # Sets up and builds keypaird, then runs every test: the GoogleTest unit and OpenSSH
 # cross-check tests (ctest) and the black-box tests against the running binary (pytest;
-# they start their own server, Prism proxy and sshd on free loopback ports and stop them).
-# Ends with one line "N passed, N failed" over both runners.
+# they start their own server, Prism proxy and sshd on free loopback ports and stop them),
+# the black-box tests twice: on SQLite and on PostgreSQL. A throwaway PostgreSQL cluster
+# (scripts/postgres.sh) runs on a free loopback port for the whole run and is always
+# stopped at the end. Ends with one line "N passed, N failed" over all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+pgdir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pgdir/cluster" >/dev/null 2>&1; rm -rf "$logs" "$pgdir"' EXIT
 failed=0
+
+echo "== PostgreSQL test cluster (scripts/postgres.sh)"
+# The PostgreSQL tests read these; without them they fail (never skip).
+if pg_url=$(scripts/postgres.sh start "$pgdir/cluster"); then
+  export KEYPAIRD_TEST_POSTGRES_URL="$pg_url" KEYPAIRD_TEST_POSTGRES_DIR="$pgdir/cluster"
+  echo "$pg_url"
+else
+  failed=1
+fi
 
 echo "== unit and cross-check tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 >"$logs/ctest.log" 2>&1 || failed=1
 grep -v "Passed\|^ *Start " "$logs/ctest.log"
 
-echo "== black-box tests (pytest)"
-KEYPAIRD_BIN="$PWD/build/keypaird" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-  --junitxml="$logs/pytest.xml" test/ || failed=1
+for backend in sqlite postgres; do
+  echo "== black-box tests on $backend (pytest)"
+  KEYPAIRD_TEST_BACKEND=$backend KEYPAIRD_BIN="$PWD/build/keypaird" /usr/bin/python3 -m pytest \
+    -q -p no:cacheprovider --junitxml="$logs/pytest-$backend.xml" test/ || failed=1
+done
+
+# ---- Sanitizers and fuzzing (issue 6; scripts/sanitize.sh, scripts/fuzz.sh, docs/fuzzing.md).
+# An ASan+UBSan build of the unit and black-box (SQLite) tests, then each libFuzzer target
+# for FUZZ_SECONDS (default 30). Each ends with "<name>: N passed, N failed" (a fuzz target
+# counts as one test), added to the totals below. SANITIZE=0 / FUZZ_SECONDS=0 skip them.
+x_passed=0; x_failed=0
+run_counted() {  # run_counted NAME COMMAND...: runs it, adds its "NAME: N passed, N failed"
+  local name=$1 t0 xp xf; shift
+  t0=$(date +%s)
+  "$@" 2>&1 | tee "$logs/$name.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+  read -r xp xf < <(sed -n "s/^$name: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p" "$logs/$name.log" | tail -1)
+  x_passed=$((x_passed + ${xp:-0})); x_failed=$((x_failed + ${xf:-1}))
+  echo "$name: took $(( $(date +%s) - t0 ))s"
+}
+if [ "${SANITIZE:-1}" != 0 ]; then
+  echo "== ASan+UBSan build, unit and black-box tests (scripts/sanitize.sh)"
+  run_counted sanitize scripts/sanitize.sh
+fi
+if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
+  echo "== fuzzers, ${FUZZ_SECONDS:-30}s each (scripts/fuzz.sh)"
+  run_counted fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+fi
+# ---- end of sanitizers and fuzzing
+
+echo "== clang-tidy (scripts/lint.sh)"
+run_counted lint scripts/lint.sh
 
 # Totals: ctest's "x% tests passed, F tests failed out of T" and pytest's junit counts.
 read -r c_failed c_total < <(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\).*/\1 \2/p' "$logs/ctest.log")
-p_counts=$(/usr/bin/python3 - "$logs/pytest.xml" <<'PY' 2>/dev/null || echo "0 0"
+p_counts=$(/usr/bin/python3 - "$logs/pytest-sqlite.xml" "$logs/pytest-postgres.xml" <<'PY' 2>/dev/null || echo "0 0"
 import sys, xml.etree.ElementTree as ET
-root = ET.parse(sys.argv[1]).getroot()
-s = root if root.tag == "testsuite" else root.find("testsuite")
-total, bad = int(s.get("tests")), int(s.get("failures")) + int(s.get("errors"))
-print(total - bad - int(s.get("skipped")), bad)
+passed = failed = 0
+for path in sys.argv[1:]:
+    root = ET.parse(path).getroot()
+    s = root if root.tag == "testsuite" else root.find("testsuite")
+    total, bad = int(s.get("tests")), int(s.get("failures")) + int(s.get("errors"))
+    passed += total - bad - int(s.get("skipped"))
+    failed += bad
+print(passed, failed)
 PY
 )
 read -r p_passed p_failed <<<"$p_counts"
 c_failed=${c_failed:-1}; c_total=${c_total:-0}
-passed=$((c_total - c_failed + p_passed)); nfailed=$((c_failed + p_failed))
+passed=$((c_total - c_failed + p_passed + x_passed)); nfailed=$((c_failed + p_failed + x_failed))
 if [ "$failed" -ne 0 ] && [ "$nfailed" -eq 0 ]; then nfailed=1; fi
 echo "$passed passed, $nfailed failed"
 [ "$failed" -eq 0 ]

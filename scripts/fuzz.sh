@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of fuzz/ with clang into build-fuzz/ (project libraries
+# instrumented with -fsanitize=fuzzer-no-link,address,undefined) and runs each one for a
+# bounded time on its seed corpus fuzz/corpus/<target>/. Exits non-zero if a target
+# crashes (an ASan/UBSan report, a leak, a timeout, or one of the target's invariant
+# checks); the crashing input and the log are kept in build-fuzz/artifacts/.
+# Last line: "fuzz: N passed, N failed".
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     SECONDS per target, default 30
+#
+# Environment:
+#   FUZZ_CORPUS_DIR  keep the working corpora here (new inputs accumulate across runs);
+#                    default: a temporary directory, removed at exit (seeds are never written)
+#   FUZZ_ARTIFACTS   where crash/leak/timeout inputs go (default build-fuzz/artifacts/)
+#   FUZZ_JOBS        parallel fuzzing processes per target (default 1)
+# docs/fuzzing.md says how to run them for hours, merge corpora and reproduce a crash.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-30}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request)
+
+# clang and its runtime (libFuzzer, sanitizers) from Debian, if missing.
+if ! command -v clang++ >/dev/null 2>&1 ||
+   ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+  echo "fuzz: installing clang-14 libclang-rt-14-dev" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    clang-14 libclang-rt-14-dev >/dev/null || exit 1
+fi
+CLANG=$(command -v clang++ || command -v clang++-14)
+CLANG_C=$(command -v clang || command -v clang-14)
+
+BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+# Warnings are the g++ build's business (-Werror there); clang's differ.
+CC=$CLANG_C CXX=$CLANG cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DKEYPAIRD_FUZZ=ON -DKEYPAIRD_WERROR=OFF >/dev/null || exit 1
+cmake --build "$BUILD_DIR" -j2 --target "${targets[@]}" >"$BUILD_DIR/fuzz-build.log" 2>&1 || {
+  tail -40 "$BUILD_DIR/fuzz-build.log"; echo "fuzz: build failed"; echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1; }
+
+artifacts=${FUZZ_ARTIFACTS:-$BUILD_DIR/artifacts}
+mkdir -p "$artifacts"
+work=${FUZZ_CORPUS_DIR:-}
+if [ -z "$work" ]; then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
+
+max_len() {
+  case $1 in
+    fuzz_public_key) echo 20000 ;;   # API.md: keys over 16 KiB are rejected
+    fuzz_request) echo 70000 ;;      # bodies over 64 KiB are 413
+    *) echo 4096 ;;
+  esac
+}
+
+passed=0
+failed=0
+for t in "${targets[@]}"; do
+  bin="$BUILD_DIR/fuzz/$t"
+  mkdir -p "$work/$t"
+  log="$artifacts/$t.log"
+  args=(-max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2560
+        -print_final_stats=1 -artifact_prefix="$artifacts/$t-")
+  [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+  jobs=${FUZZ_JOBS:-1}
+  if [ "$jobs" -gt 1 ]; then args+=(-fork="$jobs" -ignore_crashes=0); fi
+  echo "== $t: ${seconds}s"
+  # The working corpus first: new inputs go there, never into the committed seeds.
+  if "$bin" "${args[@]}" "$work/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    echo "$t: ok, ${execs:-?} runs (${rate:-?}/s); ${stats#*DONE }"
+  else
+    failed=$((failed + 1))
+    grep -E 'ERROR:|invariant violated|SUMMARY|Test unit written|detail:' "$log" | head -20
+    echo "$t: FAILED (full log above is in $log; reproduce: $bin <input>)"
+    tail -60 "$log" >&2
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
