@@ -128,7 +128,8 @@ struct StoreOptions {
 };
 
 // Opens a store by URL: "sqlite:PATH" (PATH's parent directory is created; the file is
-// created on first open), "sqlite::memory:" for a private in-memory database.
+// created on first open), "sqlite::memory:" for a private in-memory database, or
+// "postgresql://USER@HOST:PORT/DB" (also "postgres://"; passed to libpq as is).
 // kInvalidArgument for an unknown scheme, bad URL or pool_size < 1 (the message never
 // echoes the URL: it may hold a password); kUnavailable if it cannot open, if the schema
 // is behind and apply_migrations is false ("run `keypaird migrate`"), or if the database
