@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <thread>
 
 #include "auth/tokens.h"
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/metrics.h"
 #include "config/config.h"
 #include "http/api.h"
@@ -34,15 +34,6 @@ StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool mi
   options.apply_migrations = migrate;
   options.pool_size = c.db_pool;
   return store::OpenStore(c.database, options);
-}
-
-std::string FormatTime(int64_t us) {
-  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 int Serve(const config::Config& c) {
@@ -111,8 +102,8 @@ int TokenList(const config::Config& c) {
     }
     std::printf("%-16s  %-10lld  %-24s  %-20s  %s\n", t.id.c_str(),
                 static_cast<long long>(t.user_id), scope.c_str(),
-                FormatTime(t.created_at_us).c_str(),
-                t.revoked_at_us ? FormatTime(*t.revoked_at_us).c_str() : "-");
+                FormatRfc3339(t.created_at_us).c_str(),
+                t.revoked_at_us ? FormatRfc3339(*t.revoked_at_us).c_str() : "-");
   }
   return 0;
 }

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/rfc3339.h"
 #include "common/secret.h"
 #include "common/json_writer.h"
 
@@ -333,17 +333,6 @@ bool BoolOr(const json& body, const char* key, bool fallback) {
 // ---------------------------------------------------------------------------------
 // Rendering.
 
-std::string FormatTime(int64_t us) {
-  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  const auto micros = static_cast<int>(us % 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-  return buf;
-}
-
 enum class PrivateKeyField { kOmit, kNull, kValue };
 
 // One key object. v1/v2 (KeypairSerializer) always carry private_key; ssh_keys carries
@@ -363,7 +352,7 @@ void RenderKey(JsonWriter& w, const store::KeyRecord& k, PrivateKeyField pk_fiel
   w.Key("project_id").Int(k.project_id);
   w.Key("shared_in_project").Bool(k.shared_in_project);
   w.Key("state").String("ACTIVE");
-  w.Key("created_at").String(FormatTime(k.created_at_us));
+  w.Key("created_at").String(FormatRfc3339(k.created_at_us));
   w.EndObject();
 }
 
