@@ -1006,11 +1006,12 @@ class PostgresStore final : public KeyStore {
   // was lost under a call that is safe to repeat (`retry`: reads, and writes whose repeat
   // has the same effect) and had been open before, the call runs once more on a new
   // connection: the server may simply have been restarted since the connection was
-  // last used.
+  // last used. A stale connection fails fast and is closed by the failure, so retrying
+  // until a failure on a fresh connection visits each stale pooled connection once.
   template <typename Fn>
   auto Call(bool retry, Fn&& fn) -> decltype(fn(std::declval<Connection&>(), Deadline())) {
     using R = decltype(fn(std::declval<Connection&>(), Deadline()));
-    for (int attempt = 0;; ++attempt) {
+    for (;;) {
       auto lease = pool_.Acquire(Clock::now() + kAcquireTimeout);
       if (!lease.ok()) return R(lease.status());
       Connection& conn = **lease;
@@ -1020,7 +1021,9 @@ class PostgresStore final : public KeyStore {
         fresh = true;
       }
       R result = fn(conn, Clock::now() + kQueryTimeout);
-      if (!StatusOf(result).ok() && !conn.open() && retry && !fresh && attempt == 0) continue;
+      // Every pooled connection may have gone stale in one outage: keep going while the
+      // failed one was not fresh (each failure closes it, so this ends within the pool).
+      if (!StatusOf(result).ok() && !conn.open() && retry && !fresh) continue;
       return result;
     }
   }
