@@ -120,16 +120,3 @@ TEST(MetricsTest, RendersCountersHistogramsAndGauges) {
 
 }  // namespace
 }  // namespace keypaird
-
-#include "common/rfc3339.h"
-
-namespace keypaird {
-namespace {
-
-TEST(Rfc3339Test, UtcWithMicrosecondsAndZ) {
-  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000000Z");
-  EXPECT_EQ(FormatRfc3339(1'700'000'000'123'456), "2023-11-14T22:13:20.123456Z");
-}
-
-}  // namespace
-}  // namespace keypaird

@@ -1,15 +1,15 @@
 #include "http/api.h"
 
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/hex.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "common/secret.h"
-#include "common/json_writer.h"
 
 namespace keypaird::http {
 namespace {
@@ -184,9 +184,8 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
-bool Matches(std::string_view pattern, const std::vector<std::string_view>& parts,
+bool Matches(const std::vector<std::string_view>& pat, const std::vector<std::string_view>& parts,
              std::vector<std::string>* params) {
-  std::vector<std::string_view> pat = SplitPath(pattern);
   if (pat.size() != parts.size()) return false;
   params->clear();
   for (size_t i = 0; i < pat.size(); ++i) {
@@ -448,26 +447,31 @@ std::string_view HttpResponse::Header(std::string_view name) const {
 
 const std::vector<Api::Route>& Api::Routes() {
   // Every route of the service, in one place.
-  static const std::vector<Route> kRoutes = {
-      {"GET", "/healthz", false, &Api::Healthz},
-      {"GET", "/readyz", false, &Api::Readyz},
-      {"GET", "/metrics", false, &Api::MetricsText},
-      {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1Create},
-      {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1List},
-      {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true, &Api::V1Get},
-      {"DELETE", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true, &Api::V1Delete},
-      {"PATCH", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}/share", true,
-       &Api::V1Share},
-      {"POST", "/cloud/v2/keypairs", true, &Api::V2Create},
-      {"GET", "/cloud/v2/keypairs", true, &Api::V2List},
-      {"GET", "/cloud/v2/keypairs/{keypair_id}", true, &Api::V2Get},
-      {"DELETE", "/cloud/v2/keypairs/{keypair_id}", true, &Api::V2Delete},
-      {"POST", "/cloud/v1/ssh_keys/{project_id}", true, &Api::SshCreate},
-      {"GET", "/cloud/v1/ssh_keys/{project_id}", true, &Api::SshList},
-      {"GET", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshGet},
-      {"PATCH", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshShare},
-      {"DELETE", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshDelete},
-  };
+  static const std::vector<Route> kRoutes = [] {
+    std::vector<Route> routes = {
+        {"GET", "/healthz", false, &Api::Healthz},
+        {"GET", "/readyz", false, &Api::Readyz},
+        {"GET", "/metrics", false, &Api::MetricsText},
+        {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1Create},
+        {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", true, &Api::V1List},
+        {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true, &Api::V1Get},
+        {"DELETE", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true,
+         &Api::V1Delete},
+        {"PATCH", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}/share", true,
+         &Api::V1Share},
+        {"POST", "/cloud/v2/keypairs", true, &Api::V2Create},
+        {"GET", "/cloud/v2/keypairs", true, &Api::V2List},
+        {"GET", "/cloud/v2/keypairs/{keypair_id}", true, &Api::V2Get},
+        {"DELETE", "/cloud/v2/keypairs/{keypair_id}", true, &Api::V2Delete},
+        {"POST", "/cloud/v1/ssh_keys/{project_id}", true, &Api::SshCreate},
+        {"GET", "/cloud/v1/ssh_keys/{project_id}", true, &Api::SshList},
+        {"GET", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshGet},
+        {"PATCH", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshShare},
+        {"DELETE", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, &Api::SshDelete},
+    };
+    for (Route& r : routes) r.segments = SplitPath(r.pattern);
+    return routes;
+  }();
   return kRoutes;
 }
 
@@ -486,13 +490,9 @@ std::string Api::RequestIdFor(const std::optional<std::string>& client_id) {
     if (hex.size() == 32 && (client_id->size() == 32 || uuid_shape)) return hex;
   }
   unsigned char raw[16];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) std::abort();
+  NonSecretRandom16(raw);
   std::string id;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char b : raw) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 0xf]);
-  }
+  AppendHex(&id, raw, sizeof(raw));
   return id;
 }
 
@@ -505,7 +505,7 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
   std::string allow;
   std::vector<std::string> params;
   for (const Route& r : Routes()) {
-    if (!Matches(r.pattern, parts, &params)) continue;
+    if (!Matches(r.segments, parts, &params)) continue;
     if (request.method == r.method) {
       route = &r;
       call.params = std::move(params);

@@ -107,6 +107,12 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const;
 
+  // True if handling a request with this method only reads, and the store's reads are
+  // local and quick (KeyStore::LocalReads): cheap enough to run on an I/O thread.
+  bool QuickOnIoThread(std::string_view method) const {
+    return store_->LocalReads() && method == "GET";
+  }
+
   // The 503 answered without handling when the server is saturated or stopping.
   static HttpResponse Overloaded(const HttpRequest& request);
 
@@ -149,6 +155,7 @@ class Api {
     const char* pattern;  // segments; "{name}" captures one segment
     bool authenticated;
     HttpResponse (Api::*handler)(const Call&) const;
+    std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
   };
   static const std::vector<Route>& Routes();
 

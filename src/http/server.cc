@@ -165,6 +165,7 @@ Status MakeTlsContext(const ServerOptions& options, asio::ssl::context* ctx) {
 
 template <typename T>
 Status Run(const ServerOptions& options, const Api& api, restinio::server_settings_t<T> settings) {
+  BackgroundLogWriter log_writer;  // first in, last out: drains every line at return
   WorkerPool workers(options.workers, options.max_queued_requests);
   asio::io_context ioctx;
   Metrics* metrics = options.metrics;
@@ -186,6 +187,11 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
       .connection_state_listener(std::make_shared<ConnectionCounter>(metrics))
       .request_handler([&api, &workers, metrics](restinio::request_handle_t req) {
         const auto started = std::chrono::steady_clock::now();
+        if (api.QuickOnIoThread(req->header().method().c_str())) {
+          const HttpRequest request = ToHttpRequest(req);
+          Answer(req, request, api.Handle(request), metrics, started);
+          return restinio::request_accepted();
+        }
         const bool queued = workers.Submit([&api, metrics, req, started] {
           const HttpRequest request = ToHttpRequest(req);
           Answer(req, request, api.Handle(request), metrics, started);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "common/hex.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::service {
@@ -48,13 +49,13 @@ std::string NewUuid4() {
   }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
-  for (size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0xf]);
+  size_t from = 0;
+  for (size_t to : {4, 6, 8, 10, 16}) {  // 8-4-4-4-12 hex digits
+    if (from > 0) out.push_back('-');
+    AppendHex(&out, b.data() + from, to - from);
+    from = to;
   }
   return out;
 }

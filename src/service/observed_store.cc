@@ -37,6 +37,7 @@ class ObservedStore final : public store::KeyStore {
   Status RevokeToken(std::string_view id, int64_t at_us) override {
     return Seen("revoke_token", inner_->RevokeToken(id, at_us));
   }
+  bool LocalReads() const override { return inner_->LocalReads(); }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 
  private:

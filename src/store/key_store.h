@@ -116,6 +116,11 @@ class KeyStore {
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.
   virtual Status Ping() = 0;
+
+  // True if reads (Get*, ListKeys, GetToken, Ping) are answered from local storage in
+  // microseconds and never wait on a network: the server then runs read-only requests
+  // on its I/O threads instead of handing them to a worker (two thread switches saved).
+  virtual bool LocalReads() const { return false; }
 };
 
 struct StoreOptions {

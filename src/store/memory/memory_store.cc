@@ -154,6 +154,7 @@ class MemoryStore final : public KeyStore {
   }
 
   Status Ping() override { return Status::Ok(); }
+  bool LocalReads() const override { return true; }
 
  private:
   using NameKey = std::pair<int64_t, std::string>;

@@ -965,6 +965,9 @@ class SqliteStore final : public KeyStore {
     return Status::Ok();
   }
 
+  // WAL readers never wait for the writer; the file is local.
+  bool LocalReads() const override { return true; }
+
   // For sqlite_store_testing.h.
   StatusOr<std::vector<SqliteConnectionSettings>> ConnectionSettings() {
     std::vector<SqliteConnectionSettings> out;
