@@ -214,9 +214,10 @@ def main():
     # Every request holds a worker while the store commits; with keypaird's default (one
     # worker per core) at most that many creates can share a commit. 64 lets each of the
     # 64 connections wait for its commit on its own worker (docs/BENCHMARKS.md).
-    ap.add_argument("--threads", type=int, default=64,
-                    help="keypaird --threads (0 = keypaird's default, one per core)")
-    ap.add_argument("--io-threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="keypaird --threads (0 = keypaird's default)")
+    ap.add_argument("--io-threads", type=int, default=0,
+                    help="keypaird --io-threads (0 = keypaird's default, one per core)")
     ap.add_argument("--db-pool", type=int, default=4)
     ap.add_argument("--list-keys", type=int, default=100000, help="keys in the listed project")
     ap.add_argument("--key-pool", type=int, default=300000, help="distinct keys for import")
@@ -262,7 +263,7 @@ def bench(opts, scenarios, workdir):
     service = Keypaird(opts, workdir, db, "main")
     results["service_cmdline"] = " ".join(map(str, service.proc.args))
     log(f"floor: nginx on :{nginx.port}; service: keypaird on :{service.port} "
-        f"(threads={opts.threads or 'default'}, io-threads={opts.io_threads}, "
+        f"(threads={opts.threads or 'default'}, io-threads={opts.io_threads or 'default'}, "
         f"db-pool={opts.db_pool})")
 
     key_offset = 0

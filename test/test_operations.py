@@ -178,6 +178,37 @@ def test_plain_http_on_a_public_address_is_refused():
     assert r.returncode == 2 and "--tls-cert" in r.stderr
 
 
+def test_several_io_threads_serve_every_connection(fresh_server):
+    s = fresh_server.start("--io-threads", "3")
+    t = s.token(1, [1])
+    conns = [http.client.HTTPConnection("127.0.0.1", s.port, timeout=10) for _ in range(24)]
+    try:
+        for round_ in range(3):  # keep-alive: the same connections again
+            for c in conns:
+                c.request("GET", "/cloud/v1/ssh_keys/1", headers={"Authorization": f"APIKey {t}"})
+                r = c.getresponse()
+                assert r.status == 200, (round_, r.status)
+                assert json.loads(r.read())["count"] == 0
+    finally:
+        for c in conns:
+            c.close()
+
+
+def test_an_address_already_in_use_is_a_clear_error(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        r = subprocess.run([BIN, "serve", "--listen", f"127.0.0.1:{port}", "--database",
+                            f"sqlite:{tmp_path / 'k.db'}"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode != 0
+        assert f"cannot listen on 127.0.0.1:{port}" in r.stderr, r.stderr
+    finally:
+        taken.close()
+
+
 # --- hostile clients -----------------------------------------------------------------
 
 def test_slow_client_is_cut_off_and_blocks_nobody(fresh_server):

@@ -54,12 +54,12 @@ int Serve(const config::Config& c) {
   http::ServerOptions options;
   options.address = c.listen_address;
   options.port = c.listen_port;
-  options.io_threads = c.io_threads;
   // Workers mostly wait on the store (a durable commit); many of them let concurrent
   // creates share one group commit. CPU-bound key generation is capped at the core
   // count inside KeyService.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  options.workers = c.threads > 0 ? c.threads : std::max(16, 8 * cores);
+  options.io_threads = c.io_threads > 0 ? c.io_threads : cores;
+  options.workers = c.threads > 0 ? c.threads : std::max(64, 8 * cores);
   options.max_connections = static_cast<size_t>(c.max_connections);
   options.read_timeout = std::chrono::seconds(c.read_timeout_s);
   options.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_s);

@@ -82,7 +82,7 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
     if (!ParseInt64(value, 0, 256, &n)) return Bad(name, "must be an integer from 0 to 256");
     c->threads = static_cast<int>(n);
   } else if (name == "io-threads") {
-    if (!ParseInt64(value, 1, 64, &n)) return Bad(name, "must be an integer from 1 to 64");
+    if (!ParseInt64(value, 0, 64, &n)) return Bad(name, "must be an integer from 0 to 64");
     c->io_threads = static_cast<int>(n);
   } else if (name == "max-connections") {
     if (!ParseInt64(value, 1, 1000000, &n)) return Bad(name, "must be an integer from 1 to 1000000");
@@ -262,9 +262,9 @@ Usage:
 Flags (each also read from the environment variable shown; a flag wins over it):
   --listen HOST:PORT   KEYPAIRD_LISTEN      address to serve HTTP on       [127.0.0.1:8080]
   --database URL       KEYPAIRD_DATABASE    sqlite:PATH or postgresql://USER@HOST:PORT/DB [sqlite:./data/keypaird.db]
-  --threads N          KEYPAIRD_THREADS     request workers, 0 = max(16, 8 x cores); key
+  --threads N          KEYPAIRD_THREADS     request workers, 0 = max(64, 8 x cores); key
                                             generation uses at most one per core   [0]
-  --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads               [1]
+  --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads, 0 = one per core [0]
   --db-pool N          KEYPAIRD_DB_POOL     database connections           [4]
   --max-connections N  KEYPAIRD_MAX_CONNECTIONS  open HTTP connections at most [1024]
   --read-timeout S     KEYPAIRD_READ_TIMEOUT     seconds to read one request; also closes

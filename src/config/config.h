@@ -29,8 +29,8 @@ struct Config {
   // serve
   std::string listen_address = "127.0.0.1";  // --listen HOST:PORT
   uint16_t listen_port = 8080;
-  int threads = 0;     // --threads: request workers; 0 = max(16, 8 x cores)
-  int io_threads = 1;  // --io-threads: HTTP I/O threads
+  int threads = 0;     // --threads: request workers; 0 = max(64, 8 x cores)
+  int io_threads = 0;  // --io-threads: HTTP I/O threads, 0 = one per core
   int max_connections = 1024;  // --max-connections
   int read_timeout_s = 15;     // --read-timeout: seconds to read a request / idle keep-alive
   int shutdown_timeout_s = 10; // --shutdown-timeout: seconds for in-flight requests at stop

@@ -1,6 +1,5 @@
 #include "http/api.h"
 
-
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
