@@ -1,15 +1,14 @@
 #include "auth/tokens.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdlib>
-#include <memory>
 
+#include "common/digest.h"
 #include "common/hex.h"
 
 namespace keypaird::auth {
@@ -50,22 +49,10 @@ bool Principal::MayUseProject(int64_t project_id) const {
 }
 
 std::string HashSecret(std::string_view secret) {
-  // Fetched once: OpenSSL 3's one-shot SHA256() looks the algorithm up on every call,
-  // which cost more than the hash itself on every authenticated request.
-  // The context is reused per thread (EVP_Digest would allocate one per call).
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                                 &EVP_MD_CTX_free);
-  std::string out(32, '\0');
-  unsigned int len = 0;
-  if (kSha256 == nullptr || ctx == nullptr ||
-      EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), secret.data(), secret.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
-      len != out.size()) {
-    std::abort();  // SHA-256 missing from libcrypto: nothing can be authenticated
-  }
-  return out;
+  static const Digest kSha256("SHA256");
+  std::string hash = kSha256.Of(secret);
+  if (hash.empty()) std::abort();  // no SHA-256: no token can be minted or checked
+  return hash;
 }
 
 bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret) {

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/digest.h"
+#include "common/hex.h"
+#include "sshkey/ed25519_point.h"
 
 namespace keypaird::sshkey {
 namespace {
@@ -29,7 +34,6 @@ struct OpenSslDeleter {
 };
 using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 using BnCtxPtr = std::unique_ptr<BN_CTX, OpenSslDeleter<BN_CTX, BN_CTX_free>>;
-using EcGroupPtr = std::unique_ptr<EC_GROUP, OpenSslDeleter<EC_GROUP, EC_GROUP_free>>;
 using EcPointPtr = std::unique_ptr<EC_POINT, OpenSslDeleter<EC_POINT, EC_POINT_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
 
@@ -402,82 +406,45 @@ Status ParseMpint(std::string_view m, BnPtr* out) {
 // ---------------------------------------------------------------------------------------
 // Key material checks.
 
-// p = 2^255 - 19 and d = -121665/121666 mod p, computed once (read-only afterwards, so
-// shared by all threads).
-struct Ed25519Field {
-  BIGNUM* p = nullptr;
-  BIGNUM* d = nullptr;
-};
-
-const Ed25519Field* Ed25519Constants() {
-  static const Ed25519Field* field = []() -> const Ed25519Field* {
-    BnCtxPtr ctx(BN_CTX_new());
-    BnPtr p(BN_new()), d(BN_new()), t(BN_new());
-    if (!ctx || !p || !d || !t) return nullptr;
-    const bool ok =
-        BN_set_bit(p.get(), 255) && BN_sub_word(p.get(), 19) && BN_set_word(t.get(), 121666) &&
-        BN_mod_inverse(d.get(), t.get(), p.get(), ctx.get()) && BN_set_word(t.get(), 121665) &&
-        BN_mod_mul(d.get(), d.get(), t.get(), p.get(), ctx.get()) &&
-        BN_sub(d.get(), p.get(), d.get());
-    if (!ok) return nullptr;
-    return new Ed25519Field{p.release(), d.release()};  // lives as long as the process
-  }();
-  return field;
-}
-
-// Whether the 32 bytes decode to a point of edwards25519 (RFC 8032 section 5.1.3): y < p,
-// x^2 = u / v with u = y^2 - 1, v = d y^2 + 1 must be a square mod p, and x = 0 must not
-// carry a sign bit. v is never zero (d is not a square), and u / v is a square exactly
-// when u * v = (u / v) * v^2 is, so one Jacobi symbol decides — no inversion, no
-// exponentiation (this check dominated an import's profile before).
-StatusOr<bool> IsEd25519Point(std::string_view enc) {
-  const Ed25519Field* field = Ed25519Constants();
-  if (field == nullptr) return Internal("ed25519 arithmetic failed");
-  std::array<unsigned char, 32> be;
-  for (size_t i = 0; i < 32; ++i) be[i] = static_cast<unsigned char>(enc[31 - i]);
-  const bool sign = (be[0] & 0x80) != 0;
-  be[0] &= 0x7f;
-
-  BnCtxPtr ctx(BN_CTX_new());
-  BnPtr y(BN_bin2bn(be.data(), 32, nullptr)), y2(BN_new()), u(BN_new()), v(BN_new()),
-      w(BN_new());
-  if (!ctx || !y || !y2 || !u || !v || !w) return Internal("out of memory");
-  if (BN_cmp(y.get(), field->p) >= 0) return false;
-  const bool ok = BN_mod_sqr(y2.get(), y.get(), field->p, ctx.get()) &&
-                  BN_mod_sub(u.get(), y2.get(), BN_value_one(), field->p, ctx.get()) &&
-                  BN_mod_mul(v.get(), field->d, y2.get(), field->p, ctx.get()) &&
-                  BN_mod_add(v.get(), v.get(), BN_value_one(), field->p, ctx.get()) &&
-                  BN_mod_mul(w.get(), u.get(), v.get(), field->p, ctx.get());
-  if (!ok) return Internal("ed25519 arithmetic failed");
-  if (BN_is_zero(u.get())) return !sign;  // x = 0
-  const int jacobi = BN_kronecker(w.get(), field->p, ctx.get());
-  if (jacobi == -2) return Internal("ed25519 arithmetic failed");
-  return jacobi == 1;
-}
-
 Status CheckEd25519(std::string_view pk) {
   if (pk.size() != 32) return InvalidArgument(kMsgEd25519Size);
-  StatusOr<bool> valid = IsEd25519Point(pk);
-  if (!valid.ok()) return valid.status();
-  if (!*valid) return InvalidArgument(kMsgEd25519Point);
+  std::array<uint8_t, 32> encoding;
+  std::copy(pk.begin(), pk.end(), encoding.begin());
+  if (!IsEd25519Point(encoding)) return InvalidArgument(kMsgEd25519Point);
   return Status::Ok();
+}
+
+// The group of a NIST curve, built once per curve (building one per parse cost more than
+// the point check itself) and shared read-only by all threads, as OpenSSL allows.
+const EC_GROUP* GroupOf(int nid) {
+  static const auto* groups = [] {
+    auto* built = new std::vector<std::pair<int, EC_GROUP*>>();  // lives as long as the process
+    for (int n : {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1}) {
+      built->emplace_back(n, EC_GROUP_new_by_curve_name(n));
+    }
+    return built;
+  }();
+  for (const auto& [n, group] : *groups) {
+    if (n == nid) return group;
+  }
+  return nullptr;
 }
 
 Status CheckEcPoint(const KeyType& type, std::string_view curve, std::string_view q) {
   if (curve != type.curve) return InvalidArgument(kMsgCurveMismatch);
-  EcGroupPtr group(EC_GROUP_new_by_curve_name(type.nid));
+  const EC_GROUP* group = GroupOf(type.nid);
   BnCtxPtr ctx(BN_CTX_new());
-  if (!group || !ctx) return Internal("out of memory");
-  size_t field_bytes = (static_cast<size_t>(EC_GROUP_get_degree(group.get())) + 7) / 8;
+  if (group == nullptr || !ctx) return Internal("out of memory");
+  size_t field_bytes = (static_cast<size_t>(EC_GROUP_get_degree(group)) + 7) / 8;
   if (q.size() != 1 + 2 * field_bytes || q[0] != 0x04) {
     return InvalidArgument(kMsgEcNotUncompressed);
   }
-  EcPointPtr point(EC_POINT_new(group.get()));
+  EcPointPtr point(EC_POINT_new(group));
   if (!point) return Internal("out of memory");
-  if (EC_POINT_oct2point(group.get(), point.get(), reinterpret_cast<const unsigned char*>(q.data()),
+  if (EC_POINT_oct2point(group, point.get(), reinterpret_cast<const unsigned char*>(q.data()),
                          q.size(), ctx.get()) != 1 ||
-      EC_POINT_is_on_curve(group.get(), point.get(), ctx.get()) != 1 ||
-      EC_POINT_is_at_infinity(group.get(), point.get())) {
+      EC_POINT_is_on_curve(group, point.get(), ctx.get()) != 1 ||
+      EC_POINT_is_at_infinity(group, point.get())) {
     return InvalidArgument(kMsgEcNotOnCurve);
   }
   return Status::Ok();
@@ -789,15 +756,15 @@ StatusOr<std::string> SpkiToBlob(std::string_view der) {
       return InvalidArgument(kMsgPemInvalid);
     }
     // SPKI may carry a compressed point; SSH wants it uncompressed.
-    EcGroupPtr ec_group(EC_GROUP_new_by_curve_name(type->nid));
+    const EC_GROUP* ec_group = GroupOf(type->nid);
     BnCtxPtr ctx(BN_CTX_new());
-    if (!ec_group || !ctx) return Internal("out of memory");
-    EcPointPtr point(EC_POINT_new(ec_group.get()));
+    if (ec_group == nullptr || !ctx) return Internal("out of memory");
+    EcPointPtr point(EC_POINT_new(ec_group));
     if (!point) return Internal("out of memory");
-    if (EC_POINT_oct2point(ec_group.get(), point.get(), octets, octets_len, ctx.get()) != 1) {
+    if (EC_POINT_oct2point(ec_group, point.get(), octets, octets_len, ctx.get()) != 1) {
       return InvalidArgument(kMsgEcNotOnCurve);
     }
-    octets_len = EC_POINT_point2oct(ec_group.get(), point.get(), POINT_CONVERSION_UNCOMPRESSED,
+    octets_len = EC_POINT_point2oct(ec_group, point.get(), POINT_CONVERSION_UNCOMPRESSED,
                                     octets, sizeof(octets), ctx.get());
     if (octets_len == 0) return InvalidArgument(kMsgEcNotOnCurve);
     AppendString(&blob, type->name);
@@ -874,16 +841,14 @@ std::string Base64Encode(std::string_view in) {
 }
 
 std::string FingerprintMd5(std::string_view blob) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  if (EVP_Digest(blob.data(), blob.size(), md, &md_len, EVP_md5(), nullptr) != 1) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
+  static const Digest kMd5("MD5");
+  const std::string md = kMd5.Of(blob);
+  if (md.empty()) return "";
   std::string out;
-  out.reserve(size_t{md_len} * 3);
-  for (unsigned int i = 0; i < md_len; ++i) {
+  out.reserve(md.size() * 3);
+  for (size_t i = 0; i < md.size(); ++i) {
     if (i > 0) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
+    AppendHex(&out, reinterpret_cast<const unsigned char*>(md.data()) + i, 1);
   }
   return out;
 }
