@@ -108,6 +108,24 @@ def run(args, timeout, **kw):
     return r.stdout
 
 
+def cpu_seconds(pid):
+    """User + system CPU of a process (all its threads) and of its child processes
+    (nginx's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(c) for c in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def rss_kb(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -282,13 +300,18 @@ def bench(opts, scenarios, workdir):
                        "IDS_FILE": str(ids)}
                 if keys_file:
                     env.update(KEYS_FILE=str(keys_file), KEY_OFFSET=str(key_offset))
+                pid = (nginx if target == "floor" else service).proc.pid
+                cpu0 = cpu_seconds(pid)
                 r = wrk(opts, port, scenario, opts.duration, env)
+                r["cpu_us_per_request"] = ((cpu_seconds(pid) - cpu0) * 1e6 /
+                                           max(1.0, r["requests"]))
                 if scenario == "import" and target == "service":
                     key_offset += int(r["requests"]) // opts.wrk_threads + 1
                 r.update(round=rnd, scenario=scenario, target=target)
                 results["runs"].append(r)
                 log(f"  {scenario:8} {target:7} {r['req_s']:9.0f} req/s  p50 "
                     f"{fmt_ms(r['p50_us'])} ms  p99 {fmt_ms(r['p99_us'])} ms  "
+                    f"cpu/request {r['cpu_us_per_request']:.0f} us  "
                     f"non-2xx {int(r['non2xx'])}  errors {int(r['errors'])}")
                 if r["non2xx"] or r["errors"]:
                     failures.append(f"{scenario}/{target} round {rnd + 1}: "
@@ -367,8 +390,8 @@ def report(opts, results, scenarios):
           f"{m['nproc']} x {m['cpu']}")
     print(f"raw Ed25519 keygen on 2 threads (median): {keygen:.0f}/s\n")
     print("| scenario | floor req/s | service req/s | ratio | target | p50 ms | p99 ms | "
-          "floor p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+          "floor p99 ms | CPU us/request floor / service | non-2xx |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     summary = {}
     for s in scenarios:
         fl = [r for r in runs if r["scenario"] == s and r["target"] == "floor"]
@@ -386,7 +409,9 @@ def report(opts, results, scenarios):
                       "p50_us": p50, "p99_us": p99, "met": met}
         print(f"| {s} | {f_rps:.0f} | {s_rps:.0f} | {ratio:.2f} | {target} "
               f"{'(met)' if met else '(MISSED)'} | {fmt_ms(p50)} | {fmt_ms(p99)} | "
-              f"{fmt_ms(median([r['p99_us'] for r in fl]))} | {non2xx} |")
+              f"{fmt_ms(median([r['p99_us'] for r in fl]))} | "
+              f"{median([r['cpu_us_per_request'] for r in fl]):.0f} / "
+              f"{median([r['cpu_us_per_request'] for r in sv]):.0f} | {non2xx} |")
     results["summary"] = summary
     for s in scenarios:
         print(f"ratio {s} service/floor = {summary[s]['ratio']:.3f}")
