@@ -19,9 +19,13 @@ char* Digits(char* p, int64_t value, int width) {
 // By hand rather than gmtime_r + snprintf: this runs for every response body and log
 // line, and those two took a lock and a format parse each time.
 std::string FormatRfc3339(int64_t us) {
-  using namespace std::chrono;
+  using std::chrono::days;
+  using std::chrono::microseconds;
+  using std::chrono::sys_days;
+  using std::chrono::sys_time;
+  using std::chrono::year_month_day;
   const sys_time<microseconds> t{microseconds(us)};
-  const sys_days day = floor<days>(t);
+  const sys_days day = std::chrono::floor<days>(t);
   const year_month_day ymd{day};
   int64_t in_day = (t - day).count();  // microseconds since midnight, UTC
   const int64_t micros = in_day % 1000000;
