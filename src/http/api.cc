@@ -495,6 +495,17 @@ std::string Api::RequestIdFor(const std::optional<std::string>& client_id) {
   return id;
 }
 
+bool Api::QuickOnIoThread(const HttpRequest& request) const {
+  if (request.method != "GET" || !store_->LocalReads()) return false;
+  const std::vector<std::string_view> parts = SplitPath(request.path);
+  std::vector<std::string> params;
+  for (const Route& r : Routes()) {
+    if (std::string_view(r.method) != "GET" || !Matches(r.segments, parts, &params)) continue;
+    return r.handler != &Api::V1List && r.handler != &Api::V2List && r.handler != &Api::SshList;
+  }
+  return true;  // 404 or 405: answered at once
+}
+
 HttpResponse Api::Handle(const HttpRequest& request) const {
   Call call{request, RequestIdFor(request.request_id), {}, {}, nullptr};
 

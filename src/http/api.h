@@ -107,11 +107,12 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const;
 
-  // True if handling a request with this method only reads, and the store's reads are
-  // local and quick (KeyStore::LocalReads): cheap enough to run on an I/O thread.
-  bool QuickOnIoThread(std::string_view method) const {
-    return store_->LocalReads() && method == "GET";
-  }
+  // True if the request is cheap enough to handle on an I/O thread: the store's reads
+  // are local (KeyStore::LocalReads) and it reads one thing (a key by id or name, health,
+  // metrics, or an unknown path). Lists never are: a page costs O(offset), a name filter
+  // or a caller who sees few keys of a big project scans it, and the v1/v2 lists return
+  // every visible key. One slow request on an I/O thread would stall its connections.
+  bool QuickOnIoThread(const HttpRequest& request) const;
 
   // The 503 answered without handling when the server is saturated or stopping.
   static HttpResponse Overloaded(const HttpRequest& request);

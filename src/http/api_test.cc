@@ -330,5 +330,43 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
   EXPECT_EQ(limiter.Acquire("t"), 1);
 }
 
+TEST_F(ApiTest, OnlySingleReadsOnALocalStoreRunOnTheIoThread) {
+  auto quick = [&](std::string method, std::string path) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    return api_.QuickOnIoThread(r);
+  };
+  const std::string id = "0123e456-e89b-42d3-a456-426614174000";
+  EXPECT_TRUE(quick("GET", "/cloud/v1/ssh_keys/1/" + id));
+  EXPECT_TRUE(quick("GET", "/cloud/v1/keypairs/1/1/some-name"));
+  EXPECT_TRUE(quick("GET", "/cloud/v2/keypairs/" + id));
+  EXPECT_TRUE(quick("GET", "/healthz"));
+  EXPECT_TRUE(quick("GET", "/readyz"));
+  EXPECT_TRUE(quick("GET", "/metrics"));
+  EXPECT_TRUE(quick("GET", "/no/such/route"));
+  // Lists can be slow (deep offsets, name filters, whole-project v1/v2 lists): workers.
+  EXPECT_FALSE(quick("GET", "/cloud/v1/ssh_keys/1"));
+  EXPECT_FALSE(quick("GET", "/cloud/v1/keypairs/1/1"));
+  EXPECT_FALSE(quick("GET", "/cloud/v2/keypairs"));
+  // Writes always go to workers.
+  EXPECT_FALSE(quick("POST", "/cloud/v1/ssh_keys/1"));
+  EXPECT_FALSE(quick("DELETE", "/cloud/v1/ssh_keys/1/" + id));
+  EXPECT_FALSE(quick("PATCH", "/cloud/v1/ssh_keys/1/" + id));
+}
+
+TEST(ApiFaultTest, NothingRunsOnTheIoThreadWhenStoreReadsAreRemote) {
+  DownStore store;  // LocalReads() is false, as for PostgreSQL
+  auth::Authenticator authn(&store);
+  service::KeyService keys(&store);
+  Api api(&keys, &authn, &store);
+  HttpRequest r;
+  r.method = "GET";
+  for (const char* path : {"/healthz", "/readyz", "/cloud/v1/ssh_keys/1/x"}) {
+    r.path = path;
+    EXPECT_FALSE(api.QuickOnIoThread(r)) << path;
+  }
+}
+
 }  // namespace
 }  // namespace keypaird::http

@@ -187,18 +187,18 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
       .connection_state_listener(std::make_shared<ConnectionCounter>(metrics))
       .request_handler([&api, &workers, metrics](restinio::request_handle_t req) {
         const auto started = std::chrono::steady_clock::now();
-        if (api.QuickOnIoThread(req->header().method().c_str())) {
-          const HttpRequest request = ToHttpRequest(req);
+        HttpRequest request = ToHttpRequest(req);
+        if (api.QuickOnIoThread(request)) {
           Answer(req, request, api.Handle(request), metrics, started);
           return restinio::request_accepted();
         }
-        const bool queued = workers.Submit([&api, metrics, req, started] {
-          const HttpRequest request = ToHttpRequest(req);
-          Answer(req, request, api.Handle(request), metrics, started);
-        });
+        const bool queued =
+            workers.Submit([&api, metrics, req, started, request = std::move(request)] {
+              Answer(req, request, api.Handle(request), metrics, started);
+            });
         if (!queued) {  // saturated or stopping: answer at once, cheaply, on this thread
-          const HttpRequest request = ToHttpRequest(req);
-          Answer(req, request, Api::Overloaded(request), metrics, started);
+          const HttpRequest again = ToHttpRequest(req);  // the queued copy was dropped
+          Answer(req, again, Api::Overloaded(again), metrics, started);
         }
         return restinio::request_accepted();
       });
