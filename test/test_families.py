@@ -140,6 +140,29 @@ def test_v1_list_get_share_delete_and_regions(prism_all, server):
     assert [k["id"] for k in r.json()["results"]] == ids[1:]
 
 
+def test_a_configured_region_list_makes_other_regions_404(fresh_server):
+    s = fresh_server
+    tok = s.token(1, [1])
+    s.start("--regions", "1,76")
+    r = s.request("POST", v1(1, 76), {"sshkey_name": "in-76"}, tok)
+    assert r.status == 200, r
+    kid = r.json()["id"]
+    assert s.request("GET", v1(1, 1, f"/{kid}"), token=tok).status == 200
+    for method, path, body in [("POST", v1(1, 5), {"sshkey_name": "in-5"}),
+                               ("GET", v1(1, 5), None),
+                               ("GET", v1(1, 5, f"/{kid}"), None),
+                               ("PATCH", v1(1, 5, f"/{kid}/share"), {"shared_in_project": False}),
+                               ("DELETE", v1(1, 5, f"/{kid}"), None)]:
+        r = s.request(method, path, body, tok)
+        expect_error(r, 404, "NotFoundError")
+        assert r.json()["message"] == "The region 5 does not exist", (method, path)
+    r = s.request("GET", v1(1, 1), token=tok)
+    assert [k["name"] for k in r.json()["results"]] == ["in-76"]  # nothing else changed
+    assert r.json()["results"][0]["shared_in_project"] is True
+    # The other families have no region in their paths.
+    assert s.request("GET", ssh(1, f"/{kid}"), token=tok).status == 200
+
+
 def test_errors_of_the_family(server, tokens):
     t = tokens["user1"]
     expect_error(server.request("GET", ssh(1, "/not-a-uuid"), token=t), 400, "ValidationError",

@@ -49,7 +49,8 @@ int Serve(const config::Config& c) {
     const double burst = c.rate_burst > 0 ? c.rate_burst : std::max(1.0, 2 * c.rate_limit);
     limiter = std::make_unique<http::RateLimiter>(c.rate_limit, burst);
   }
-  http::Api api(&keys, &authenticator, store.get(), {&metrics, limiter.get()});
+  http::Api api(&keys, &authenticator, store.get(),
+                {&metrics, limiter.get(), c.regions});
 
   http::ServerOptions options;
   options.address = c.listen_address;

@@ -37,17 +37,19 @@ Status ParseListen(const std::string& v, Config* c) {
   return Status::Ok();
 }
 
-Status ParseProjects(const std::string& v, Config* c) {
-  c->projects.clear();
+// A comma-separated list of ids 1..2147483647 (projects, regions), in the order given.
+Status ParseIdList(const std::string& flag, const std::string& what, const std::string& v,
+                   std::vector<int64_t>* out) {
+  out->clear();
   size_t pos = 0;
   while (pos <= v.size()) {
     size_t comma = v.find(',', pos);
     if (comma == std::string::npos) comma = v.size();
-    int64_t p = 0;
-    if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &p)) {
-      return Bad("projects", "expected a comma-separated list of project ids (integers >= 1)");
+    int64_t id = 0;
+    if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &id)) {
+      return Bad(flag, "expected a comma-separated list of " + what + " ids (integers >= 1)");
     }
-    c->projects.push_back(p);
+    out->push_back(id);
     pos = comma + 1;
   }
   return Status::Ok();
@@ -59,7 +61,7 @@ const std::map<Command, std::vector<std::string>>& AllowedFlags() {
       {Command::kServe,
        {"database", "db-pool", "listen", "threads", "io-threads", "max-connections",
         "read-timeout", "shutdown-timeout", "rate-limit", "rate-burst", "tls-cert", "tls-key",
-        "allow-plaintext", "log-level"}},
+        "allow-plaintext", "log-level", "regions"}},
       {Command::kMigrate, {"database"}},
       {Command::kTokenCreate, {"database", "user", "admin", "projects"}},
       {Command::kTokenList, {"database"}},
@@ -121,7 +123,9 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
     if (!ParseInt64(value, 1, 2147483647, &n)) return Bad(name, "must be an integer >= 1");
     c->user_id = n;
   } else if (name == "projects") {
-    return ParseProjects(value, c);
+    return ParseIdList(name, "project", value, &c->projects);
+  } else if (name == "regions") {
+    return ParseIdList(name, "region", value, &c->regions);
   } else if (name == "admin") {
     if (value != "true" && value != "1" && value != "false" && value != "0") {
       return Bad(name, "takes no value (or true/false in KEYPAIRD_ADMIN)");
@@ -277,6 +281,8 @@ Flags (each also read from the environment variable shown; a flag wins over it):
   --allow-plaintext    KEYPAIRD_ALLOW_PLAINTEXT  plain HTTP on a non-loopback address (only
                                                  behind a TLS-terminating proxy)
   --log-level L        KEYPAIRD_LOG_LEVEL   debug, info, warn or error     [info]
+  --regions LIST       KEYPAIRD_REGIONS     region ids that exist, e.g. 1,76; v1 keypairs
+                                            paths with another region are 404 [any id]
   --user ID            KEYPAIRD_USER        token create: the user id (integer >= 1)
   --projects LIST      KEYPAIRD_PROJECTS    token create: projects the token may use
   --admin              KEYPAIRD_ADMIN       token create: an admin token (every project)

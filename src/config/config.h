@@ -40,6 +40,9 @@ struct Config {
   std::string tls_key;         // --tls-key PEM key
   bool allow_plaintext = false;  // --allow-plaintext: plain HTTP on a non-loopback address
   std::string log_level = "info";  // --log-level debug|info|warn|error
+  // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
+  // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.
+  std::vector<int64_t> regions;
 
   // token create
   int64_t user_id = 0;             // --user

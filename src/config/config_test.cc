@@ -105,6 +105,20 @@ TEST(ConfigTest, TokenCreateNeedsUserAndExactlyOneScope) {
   EXPECT_FALSE(Parse({"token", "create", "--user", "1", "--projects", "1,,2"}).ok());
 }
 
+TEST(ConfigTest, RegionsAreAListOfIdsAndDefaultToAny) {
+  EXPECT_TRUE(Parse({"serve"}).value().regions.empty());
+  EXPECT_EQ(Parse({"serve", "--regions", "76,1"}).value().regions,
+            (std::vector<int64_t>{76, 1}));
+  EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_REGIONS", "3"}}).value().regions,
+            (std::vector<int64_t>{3}));
+  for (const char* bad : {"", "0", "1,", "a", "1,,2", "2147483648"}) {
+    StatusOr<Config> c = Parse({"serve", "--regions", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("--regions"), std::string::npos) << bad;
+  }
+  EXPECT_FALSE(Parse({"token", "list", "--regions", "1"}).ok());
+}
+
 TEST(ConfigTest, TokenRevokeTakesOneId) {
   StatusOr<Config> c = Parse({"token", "revoke", "abcdef0123456789"});
   ASSERT_TRUE(c.ok());
@@ -121,7 +135,8 @@ TEST(ConfigTest, HelpAndVersion) {
   for (const char* flag :
        {"--listen", "--database", "--threads", "--io-threads", "--db-pool", "--max-connections",
         "--read-timeout", "--shutdown-timeout", "--rate-limit", "--rate-burst", "--tls-cert",
-        "--tls-key", "--allow-plaintext", "--log-level", "--user", "--projects", "--admin",
+        "--tls-key", "--allow-plaintext", "--log-level", "--regions", "--user", "--projects",
+        "--admin", "KEYPAIRD_REGIONS",
         "KEYPAIRD_DATABASE", "KEYPAIRD_TLS_CERT", "token revoke", "migrate", "/metrics"}) {
     EXPECT_NE(HelpText().find(flag), std::string::npos) << flag;
   }

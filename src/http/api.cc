@@ -669,24 +669,7 @@ constexpr CreateShape kV1Create{Family::kKeypairs, "sshkey_name", false, 200};
 constexpr CreateShape kV2Create{Family::kKeypairs, "sshkey_name", true, 200};
 constexpr CreateShape kSshCreate{Family::kSshKeys, "name", false, 201};
 
-// The project of a v1 keypairs path; the region must be well-formed (keys are not
-// regional: every region of a project shows the same keys).
-StatusOr<int64_t> V1Project(const std::vector<std::string>& params) {
-  int64_t project_id = 0;
-  int64_t region_id = 0;
-  if (Status s = PathInt(params[0], "project_id", &project_id); !s.ok()) return s;
-  if (Status s = PathInt(params[1], "region_id", &region_id); !s.ok()) return s;
-  return project_id;
-}
-
-StatusOr<KeyTarget> V1Target(const std::vector<std::string>& params) {
-  StatusOr<int64_t> project_id = V1Project(params);
-  if (!project_id.ok()) return project_id.status();
-  return KeyTarget{*project_id, {params[2], /*allow_name=*/true}};
-}
-
-StatusOr<service::ListKeysRequest> V1ListRequest(const std::vector<std::string>& params) {
-  StatusOr<int64_t> project_id = V1Project(params);
+StatusOr<service::ListKeysRequest> V1ListRequest(StatusOr<int64_t> project_id) {
   if (!project_id.ok()) return project_id.status();
   service::ListKeysRequest req;  // every visible key, oldest first
   req.project_id = *project_id;
@@ -695,11 +678,30 @@ StatusOr<service::ListKeysRequest> V1ListRequest(const std::vector<std::string>&
 
 }  // namespace
 
+// Keys are not regional: every region of a project shows the same keys.
+StatusOr<int64_t> Api::V1Project(const std::vector<std::string>& params) const {
+  int64_t project_id = 0;
+  int64_t region_id = 0;
+  if (Status s = PathInt(params[0], "project_id", &project_id); !s.ok()) return s;
+  if (Status s = PathInt(params[1], "region_id", &region_id); !s.ok()) return s;
+  const std::vector<int64_t>& regions = extras_.regions;
+  if (!regions.empty() && !std::binary_search(regions.begin(), regions.end(), region_id)) {
+    return NotFound("The region " + std::to_string(region_id) + " does not exist");
+  }
+  return project_id;
+}
+
+StatusOr<KeyTarget> Api::V1Target(const std::vector<std::string>& params) const {
+  StatusOr<int64_t> project_id = V1Project(params);
+  if (!project_id.ok()) return project_id.status();
+  return KeyTarget{*project_id, {params[2], /*allow_name=*/true}};
+}
+
 HttpResponse Api::V1Create(const Call& call) const {
   return CreateKey(call, kV1Create, V1Project(call.params));
 }
 HttpResponse Api::V1List(const Call& call) const {
-  return ListKeys(call, Family::kKeypairs, V1ListRequest(call.params));
+  return ListKeys(call, Family::kKeypairs, V1ListRequest(V1Project(call.params)));
 }
 HttpResponse Api::V1Get(const Call& call) const {
   return GetKey(call, Family::kKeypairs, V1Target(call.params));

@@ -10,11 +10,14 @@
 // All routes are listed in one table (kRoutes in api.cc).
 //
 // Threading: Handle is const and thread-safe; it blocks on the store and may generate
-// keys, so the server calls it on worker threads, never on I/O threads.
+// keys, so the server calls it on worker threads, except for the requests that
+// QuickOnIoThread says are cheap (single reads on a local store).
 #ifndef KEYPAIRD_HTTP_API_H_
 #define KEYPAIRD_HTTP_API_H_
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,13 +100,18 @@ struct KeyTarget {
 struct ApiExtras {
   const Metrics* metrics = nullptr;  // rendered at GET /metrics
   RateLimiter* rate_limiter = nullptr;  // per-token limit; 429 RateLimitError when hit
+  // The region ids that exist (config --regions); a v1 keypairs path naming another is
+  // 404. Empty: every well-formed region id exists.
+  std::vector<int64_t> regions = {};
 };
 
 class Api {
  public:
   Api(service::KeyService* keys, auth::Authenticator* auth, store::KeyStore* store,
       ApiExtras extras = {})
-      : keys_(keys), auth_(auth), store_(store), extras_(extras) {}
+      : keys_(keys), auth_(auth), store_(store), extras_(std::move(extras)) {
+    std::sort(extras_.regions.begin(), extras_.regions.end());
+  }
 
   HttpResponse Handle(const HttpRequest& request) const;
 
@@ -150,6 +158,11 @@ class Api {
   HttpResponse GetKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
   HttpResponse DeleteKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
   HttpResponse ShareKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
+
+  // v1 keypairs paths: the project of /{project_id}/{region_id}, after checking both
+  // (400 if malformed, 404 if the region is not one of extras_.regions).
+  StatusOr<int64_t> V1Project(const std::vector<std::string>& params) const;
+  StatusOr<KeyTarget> V1Target(const std::vector<std::string>& params) const;
 
   struct Route {
     const char* method;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 namespace keypaird::http {
 namespace {
@@ -328,6 +329,41 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
   now += std::chrono::seconds(10);  // never more than the burst
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
   EXPECT_EQ(limiter.Acquire("t"), 1);
+}
+
+TEST_F(ApiTest, AConfiguredRegionListMakesOtherRegions404) {
+  Api api(&keys_, &auth_, store_.get(), {nullptr, nullptr, {76, 1}});
+  auto call = [&](std::string method, std::string path, std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    r.authorization = token_;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    return api.Handle(r);
+  };
+  HttpResponse created = call("POST", "/cloud/v1/keypairs/1/76", R"({"sshkey_name":"reg"})");
+  ASSERT_EQ(created.status, 200);
+  const std::string id = Body(created)["id"];
+  EXPECT_EQ(call("GET", "/cloud/v1/keypairs/1/1/" + id).status, 200);  // keys are in all
+  for (const auto& [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"POST", "/cloud/v1/keypairs/1/2", R"({"sshkey_name":"other"})"},
+           {"GET", "/cloud/v1/keypairs/1/2", ""},
+           {"GET", "/cloud/v1/keypairs/1/2/" + id, ""},
+           {"GET", "/cloud/v1/keypairs/1/2/reg", ""},
+           {"PATCH", "/cloud/v1/keypairs/1/2/" + id + "/share", R"({"shared_in_project":false})"},
+           {"DELETE", "/cloud/v1/keypairs/1/2/" + id, ""}}) {
+    json b = ExpectError(call(method, path, body), 404, "NotFoundError");
+    EXPECT_EQ(b["message"], "The region 2 does not exist") << method << " " << path;
+  }
+  ExpectError(call("GET", "/cloud/v1/keypairs/1/x"), 400, "ValidationError");
+  // Nothing was changed through the unknown region.
+  HttpResponse still = call("GET", "/cloud/v1/keypairs/1/76/" + id);
+  ASSERT_EQ(still.status, 200);
+  EXPECT_EQ(Body(still)["shared_in_project"], true);
+  EXPECT_EQ(call("GET", "/cloud/v1/keypairs/1/1/other").status, 404);
+  // Without a list every region id exists (the fixture's api_).
+  EXPECT_EQ(Call("GET", "/cloud/v1/keypairs/1/2/" + id).status, 200);
 }
 
 TEST_F(ApiTest, OnlySingleReadsOnALocalStoreRunOnTheIoThread) {
