@@ -506,6 +506,12 @@ bool Api::QuickOnIoThread(const HttpRequest& request) const {
   return true;  // 404 or 405: answered at once
 }
 
+HttpResponse Api::HandleQuick(const HttpRequest& request) const {
+  HttpResponse response;
+  store_->InOneSnapshot([&] { response = Handle(request); });
+  return response;
+}
+
 HttpResponse Api::Handle(const HttpRequest& request) const {
   Call call{request, RequestIdFor(request.request_id), {}, {}, nullptr};
 

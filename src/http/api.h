@@ -122,6 +122,10 @@ class Api {
   // every visible key. One slow request on an I/O thread would stall its connections.
   bool QuickOnIoThread(const HttpRequest& request) const;
 
+  // Handle for a request QuickOnIoThread accepted: its store reads (the token, then the
+  // key) share one snapshot, KeyStore::InOneSnapshot — one SQLite read transaction.
+  HttpResponse HandleQuick(const HttpRequest& request) const;
+
   // The 503 answered without handling when the server is saturated or stopping.
   static HttpResponse Overloaded(const HttpRequest& request);
 

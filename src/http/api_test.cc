@@ -391,6 +391,22 @@ TEST_F(ApiTest, OnlySingleReadsOnALocalStoreRunOnTheIoThread) {
   EXPECT_FALSE(quick("PATCH", "/cloud/v1/ssh_keys/1/" + id));
 }
 
+TEST_F(ApiTest, HandleQuickAnswersLikeHandle) {
+  HttpResponse created = Call("POST", "/cloud/v1/ssh_keys/1", R"({"name":"quick"})");
+  ASSERT_EQ(created.status, 201);
+  const std::string id = Body(created)["id"];
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/cloud/v1/ssh_keys/1/" + id;
+  r.authorization = token_;
+  HttpResponse quick = api_.HandleQuick(r);
+  HttpResponse plain = api_.Handle(r);
+  EXPECT_EQ(quick.status, 200);
+  EXPECT_EQ(Body(quick), Body(plain));
+  r.authorization = "APIKey kpd_0000000000000000_nope";
+  EXPECT_EQ(api_.HandleQuick(r).status, 401);
+}
+
 TEST(ApiFaultTest, NothingRunsOnTheIoThreadWhenStoreReadsAreRemote) {
   DownStore store;  // LocalReads() is false, as for PostgreSQL
   auth::Authenticator authn(&store);

@@ -189,7 +189,7 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
         const auto started = std::chrono::steady_clock::now();
         HttpRequest request = ToHttpRequest(req);
         if (api.QuickOnIoThread(request)) {
-          Answer(req, request, api.Handle(request), metrics, started);
+          Answer(req, request, api.HandleQuick(request), metrics, started);
           return restinio::request_accepted();
         }
         const bool queued =

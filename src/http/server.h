@@ -2,8 +2,9 @@
 //
 // I/O threads (RESTinio on one asio io_context) parse requests and write responses.
 // Reads of one resource on a store whose reads are local (SQLite: KeyStore::LocalReads;
-// Api::QuickOnIoThread) are handled right there; every other request is handed to a WorkerPool that calls
-// Api::Handle and posts the response back. Then metrics and one JSON access-log line
+// Api::QuickOnIoThread) are handled right there, in one read snapshot (Api::HandleQuick);
+// every other request is handed to a WorkerPool that calls Api::Handle and posts the
+// response back. Then metrics and one JSON access-log line
 // (queued to the background log writer). Limits hold
 // under hostile clients: header sizes and counts, body size, a read timeout for every
 // message (slowloris) and idle keep-alive connections, and a cap on open connections.

@@ -38,6 +38,9 @@ class ObservedStore final : public store::KeyStore {
     return Seen("revoke_token", inner_->RevokeToken(id, at_us));
   }
   bool LocalReads() const override { return inner_->LocalReads(); }
+  void InOneSnapshot(const std::function<void()>& reads) override {
+    inner_->InOneSnapshot(reads);
+  }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 
  private:

@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -377,6 +378,20 @@ class ConnectionPool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> all_;
   std::vector<Connection*> free_;
+};
+
+// The connection one read runs on: a lease from the read pool, or the connection a
+// SqliteStore::InOneSnapshot scope pinned to this thread (then already in a transaction).
+class ReadConn {
+ public:
+  explicit ReadConn(ConnectionPool::Lease lease) : lease_(std::move(lease)), conn_(&**lease_) {}
+  explicit ReadConn(Connection* pinned) : conn_(pinned) {}
+  Connection& operator*() const { return *conn_; }
+  Connection* operator->() const { return conn_; }
+
+ private:
+  std::optional<ConnectionPool::Lease> lease_;
+  Connection* conn_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -774,6 +789,16 @@ void BindListParams(Stmt& stmt, const ListQuery& q) {
 
 // ---------------------------------------------------------------------------------------
 
+class SqliteStore;
+
+// The connection a SqliteStore::InOneSnapshot scope pinned to this thread, and its store;
+// set only inside such a scope.
+struct PinnedRead {
+  const SqliteStore* store = nullptr;
+  Connection* conn = nullptr;
+};
+thread_local PinnedRead pinned_read;
+
 class SqliteStore final : public KeyStore {
  public:
   static StatusOr<std::unique_ptr<SqliteStore>> Open(std::string_view path,
@@ -842,15 +867,21 @@ class SqliteStore final : public KeyStore {
 
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
     if (Status s = ValidateListQuery(query); !s.ok()) return s;
-    auto lease = readers().Acquire();
+    auto lease = Reader();
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
-    // One read transaction: the total and the page come from the same snapshot.
-    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+    // One read transaction: the total and the page come from the same snapshot (the
+    // InOneSnapshot scope's, if there is one).
+    const bool own_transaction = !conn.InTransaction();
+    if (own_transaction) {
+      if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+    }
     KeyPage page;
     if (Status s = CountKeys(conn, query, &page.total); !s.ok()) return s;
     if (Status s = ReadPage(conn, query, &page.keys); !s.ok()) return s;
-    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+    if (own_transaction) {
+      if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+    }
     return page;
   }
 
@@ -910,7 +941,7 @@ class SqliteStore final : public KeyStore {
   }
 
   StatusOr<TokenRecord> GetToken(std::string_view id) override {
-    auto lease = readers().Acquire();
+    auto lease = Reader();
     if (!lease.ok()) return lease.status();
     static const std::string kSql =
         std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE id = ?1";
@@ -924,7 +955,7 @@ class SqliteStore final : public KeyStore {
   }
 
   StatusOr<std::vector<TokenRecord>> ListTokens() override {
-    auto lease = readers().Acquire();
+    auto lease = Reader();
     if (!lease.ok()) return lease.status();
     static const std::string kSql =
         std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY created_at_us, id";
@@ -957,12 +988,29 @@ class SqliteStore final : public KeyStore {
   }
 
   Status Ping() override {
-    auto lease = readers().Acquire();
+    auto lease = Reader();
     if (!lease.ok()) return Unavailable("the database does not answer");
     // Reads a page of the file, unlike "SELECT 1".
     auto stmt = (*lease)->Prepare("SELECT version FROM schema_migrations LIMIT 1");
     if (!stmt.ok() || !stmt->Run().ok()) return Unavailable("the database does not answer");
     return Status::Ok();
+  }
+
+  void InOneSnapshot(const std::function<void()>& reads) override {
+    // ":memory:" reads on the writer's only connection: pinning it would block writes.
+    if (in_memory_ || pinned_read.store != nullptr) return reads();
+    auto lease = readers().Acquire();
+    if (!lease.ok() || !(*lease)->ExecCached("BEGIN").ok()) return reads();
+    struct Unpin {
+      ~Unpin() { pinned_read = {}; }
+    };
+    pinned_read = {this, &**lease};
+    {
+      const Unpin unpin;  // before the lease goes back, also if `reads` throws
+      reads();
+    }
+    // Ends a read transaction: nothing to lose. If it fails the lease rolls back.
+    (void)(*lease)->ExecCached("COMMIT");
   }
 
   // WAL readers never wait for the writer; the file is local.
@@ -1025,9 +1073,17 @@ class SqliteStore final : public KeyStore {
   // ":memory:" has one connection, shared with the writer.
   ConnectionPool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }
 
+  // A connection for a read: the one InOneSnapshot pinned to this thread, if any.
+  StatusOr<ReadConn> Reader() {
+    if (pinned_read.store == this) return ReadConn(pinned_read.conn);
+    auto lease = readers().Acquire();
+    if (!lease.ok()) return lease.status();
+    return ReadConn(std::move(*lease));
+  }
+
   template <typename BindFn>
   StatusOr<KeyRecord> ReadOneKey(const std::string& sql, BindFn bind) {
-    auto lease = readers().Acquire();
+    auto lease = Reader();
     if (!lease.ok()) return lease.status();
     auto stmt = (*lease)->Prepare(sql);
     if (!stmt.ok()) return stmt.status();

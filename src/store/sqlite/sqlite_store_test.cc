@@ -114,6 +114,47 @@ class SqliteStoreTest : public ::testing::Test {
   fs::path db_path_;
 };
 
+TEST_F(SqliteStoreTest, ReadsInOneSnapshotShareOneTransactionOnThisThreadOnly) {
+  auto opened = Open(db_path_, true, /*pool_size=*/2);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  KeyStore& store = **opened;
+  ASSERT_TRUE(store.InsertKey(Key("id-1", "first")).ok());
+  int calls = 0;
+  store.InOneSnapshot([&] {
+    ++calls;
+    ASSERT_TRUE(store.GetKey("id-1").ok());  // the snapshot is taken here
+    // A write committed meanwhile is not seen by this thread's reads in the scope...
+    ASSERT_TRUE(store.InsertKey(Key("id-2", "second")).ok());
+    EXPECT_EQ(store.GetKey("id-2").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store.GetKeyByName(1, "second").status().code(), StatusCode::kNotFound);
+    StatusOr<KeyPage> page = store.ListKeys({});  // runs inside the scope's transaction
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    EXPECT_EQ(page->total, 1);
+    EXPECT_TRUE(store.Ping().ok());
+    store.InOneSnapshot([&] {  // nested: still the outer snapshot
+      ++calls;
+      EXPECT_EQ(store.GetKey("id-2").status().code(), StatusCode::kNotFound);
+    });
+    // ... while another thread reads on a connection of its own and sees it.
+    std::thread other([&] { EXPECT_TRUE(store.GetKey("id-2").ok()); });
+    other.join();
+  });
+  EXPECT_EQ(calls, 2);
+  EXPECT_TRUE(store.GetKey("id-2").ok());  // after the scope: a fresh snapshot
+  // Both pooled connections are free again and out of any transaction: two threads can
+  // each hold one for a whole scope at once.
+  std::latch both(2);
+  auto hold = [&] {
+    store.InOneSnapshot([&] {
+      EXPECT_TRUE(store.GetKey("id-1").ok());
+      both.arrive_and_wait();
+    });
+  };
+  std::thread a(hold), b(hold);
+  a.join();
+  b.join();
+}
+
 TEST_F(SqliteStoreTest, CreatesMissingParentDirectoriesAndFileWithPrivateModes) {
   const fs::path path = dir_ / "a" / "b" / "keys.db";
   auto store = MustOpen(path);
