@@ -119,8 +119,9 @@ class KeyStore {
   virtual Status Ping() = 0;
 
   // True if reads (Get*, ListKeys, GetToken, Ping) are answered from local storage in
-  // microseconds and never wait on a network: the server then runs read-only requests
-  // on its I/O threads instead of handing them to a worker (two thread switches saved).
+  // microseconds and never wait on a network: the server then answers reads of one
+  // resource on its I/O threads instead of handing them to a worker (two thread switches
+  // saved; lists still go to workers, see http::Api::QuickOnIoThread).
   virtual bool LocalReads() const { return false; }
 
   // Runs `reads`, letting every read this thread makes through this store meanwhile share
