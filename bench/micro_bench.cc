@@ -176,7 +176,7 @@ void BM_ApiImportInMemory(benchmark::State& state) {
   auto store = store::NewMemoryStore();
   auth::Authenticator auth(store.get());
   service::KeyService keys(store.get());
-  http::Api api(&keys, &auth, store.get());
+  http::Api api(&keys, &auth);
   auto minted = auth::MintToken(1, false, {1}, 0);
   if (!minted.ok() || !store->InsertToken(minted->record).ok()) std::abort();
   const std::string public_key = SampleKeys().at("ed25519");

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "auth/tokens.h"
+#include "common/uuid.h"
 #include "http/api.h"
 #include "service/key_service.h"
 #include "sshkey/sshkey.h"
@@ -236,7 +237,7 @@ bool Decode(std::string_view in, http::HttpRequest* req) {
 void CheckRenderedKey(const json& k, const http::HttpRequest& req, const http::HttpResponse& resp) {
   FUZZ_CHECK(k.is_object());
   FUZZ_CHECK(k.contains("id") && k["id"].is_string() &&
-             service::IsUuid(k["id"].get<std::string>()));
+             IsUuid(k["id"].get<std::string>()));
   FUZZ_CHECK(k.contains("name") && k["name"].is_string());
   FUZZ_CHECK(service::ValidateKeyName(k["name"].get<std::string>()).ok());
   FUZZ_CHECK(k.contains("public_key") && k["public_key"].is_string());
@@ -335,7 +336,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Seed(s.get());
   auth::Authenticator authenticator(s.get());
   service::KeyService keys(s.get(), [] { return kNow; });
-  const http::Api api(&keys, &authenticator, s.get());
+  const http::Api api(&keys, &authenticator);
 
   const http::HttpResponse resp = api.Handle(req);
   if (g->verbose) {  // FUZZ_REQUEST_VERBOSE=1: what each input did (for writing seeds)

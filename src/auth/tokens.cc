@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "common/digest.h"
-#include "common/hex.h"
+#include "common/strings.h"
 
 namespace keypaird::auth {
 namespace {
@@ -17,11 +17,6 @@ namespace {
 constexpr std::string_view kPrefix = "kpd_";
 constexpr size_t kIdHexLen = 16;
 constexpr size_t kSecretHexLen = 64;
-
-bool IsLowerHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
 
 // Random bytes as lowercase hex, into `out` (wiped by the caller when secret).
 bool RandomHex(size_t bytes, std::string* out) {
@@ -32,14 +27,6 @@ bool RandomHex(size_t bytes, std::string* out) {
   AppendHex(out, buf.data(), bytes);
   OPENSSL_cleanse(buf.data(), buf.size());
   return true;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -101,10 +88,11 @@ StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t
   return minted;
 }
 
-StatusOr<Principal> Authenticator::Authenticate(std::string_view header) const {
+StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
+                                                store::KeyReader* reads) const {
   if (header.empty()) return Unauthenticated("Authentication credentials were not provided.");
   const size_t space = header.find(' ');
-  if (space == std::string_view::npos || !EqualsIgnoreCase(header.substr(0, space), "apikey")) {
+  if (space == std::string_view::npos || !EqualsIgnoreAsciiCase(header.substr(0, space), "apikey")) {
     return Unauthenticated("The Authorization header must be 'APIKey <token>'.");
   }
   std::string_view token = header.substr(space + 1);
@@ -114,7 +102,7 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header) const {
   std::string_view id;
   std::string_view secret;
   if (!SplitToken(token, &id, &secret)) return Unauthenticated("Invalid token.");
-  StatusOr<store::TokenRecord> record = store_->GetToken(id);
+  StatusOr<store::TokenRecord> record = (reads != nullptr ? *reads : *store_).GetToken(id);
   if (!record.ok()) {
     if (record.status().code() == StatusCode::kNotFound) return Unauthenticated("Invalid token.");
     return record.status();

@@ -54,8 +54,10 @@ class Authenticator {
 
   // Verifies an `Authorization` header value ("APIKey <token>", scheme word
   // case-insensitive). kUnauthenticated for a missing, malformed, unknown or revoked
-  // token; kUnavailable/kInternal if the store fails.
-  StatusOr<Principal> Authenticate(std::string_view authorization_header) const;
+  // token; kUnavailable/kInternal if the store fails. Reads the token through `reads`
+  // when given (a snapshot the request goes on reading from), else through the store.
+  StatusOr<Principal> Authenticate(std::string_view authorization_header,
+                                   store::KeyReader* reads = nullptr) const;
 
  private:
   store::KeyStore* store_;  // not owned

@@ -8,6 +8,7 @@
 
 #include "auth/tokens.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/rfc3339.h"
 #include "common/metrics.h"
 #include "config/config.h"
@@ -29,28 +30,29 @@ int Fail(const Status& s) {
   return 1;
 }
 
-StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool migrate) {
+StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool migrate,
+                                                Metrics* metrics = nullptr) {
   store::StoreOptions options;
   options.apply_migrations = migrate;
   options.pool_size = c.db_pool;
+  options.metrics = metrics;
   return store::OpenStore(c.database, options);
 }
 
 int Serve(const config::Config& c) {
   SetLogLevel(ParseLogLevel(c.log_level).value_or(LogLevel::kInfo));
-  auto opened = Open(c, /*migrate=*/true);
-  if (!opened.ok()) return Fail(opened.status());
   Metrics metrics;
+  auto opened = Open(c, /*migrate=*/true, &metrics);
+  if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<store::KeyStore> store = service::NewObservedStore(opened->get(), &metrics);
   auth::Authenticator authenticator(store.get());
-  service::KeyService keys(store.get(), service::SystemNowMicros, &metrics);
+  service::KeyService keys(store.get(), SystemNowMicros, &metrics);
   std::unique_ptr<http::RateLimiter> limiter;
   if (c.rate_limit > 0) {
     const double burst = c.rate_burst > 0 ? c.rate_burst : std::max(1.0, 2 * c.rate_limit);
     limiter = std::make_unique<http::RateLimiter>(c.rate_limit, burst);
   }
-  http::Api api(&keys, &authenticator, store.get(),
-                {&metrics, limiter.get(), c.regions});
+  http::Api api(&keys, &authenticator, {&metrics, limiter.get(), c.regions});
 
   http::ServerOptions options;
   options.address = c.listen_address;
@@ -61,6 +63,9 @@ int Serve(const config::Config& c) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.io_threads = c.io_threads > 0 ? c.io_threads : cores;
   options.workers = c.threads > 0 ? c.threads : std::max(64, 8 * cores);
+  options.keygen_threads = cores;
+  // SQLite reads a local file in microseconds; PostgreSQL reads cross the network.
+  options.local_store = c.database.starts_with("sqlite:");
   options.max_connections = static_cast<size_t>(c.max_connections);
   options.read_timeout = std::chrono::seconds(c.read_timeout_s);
   options.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_s);
@@ -75,7 +80,7 @@ int TokenCreate(const config::Config& c) {
   auto store = Open(c, true);
   if (!store.ok()) return Fail(store.status());
   StatusOr<auth::MintedToken> minted =
-      auth::MintToken(c.user_id, c.admin, c.projects, service::SystemNowMicros());
+      auth::MintToken(c.user_id, c.admin, c.projects, SystemNowMicros());
   if (!minted.ok()) return Fail(minted.status());
   if (Status s = (*store)->InsertToken(minted->record); !s.ok()) return Fail(s);
   // The one and only time the secret is shown.
@@ -117,7 +122,7 @@ int TokenRevoke(const config::Config& c) {
   std::string_view tid;
   std::string_view secret;
   if (auth::SplitToken(id, &tid, &secret)) id = std::string(tid);
-  if (Status s = (*store)->RevokeToken(id, service::SystemNowMicros()); !s.ok()) {
+  if (Status s = (*store)->RevokeToken(id, SystemNowMicros()); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) {
       return Fail(NotFound("no token with id " + c.token_id));
     }

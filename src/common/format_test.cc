@@ -7,7 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/hex.h"
+#include "common/random.h"
+#include "common/strings.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "common/rfc3339.h"

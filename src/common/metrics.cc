@@ -11,9 +11,9 @@ std::string Num(double v) {
   return buf;
 }
 
+template <typename Buckets, typename Bounds>
 void AppendHistogram(std::string* out, const char* name, const std::string& labels,
-                     const std::array<uint64_t, 14>& buckets, const std::array<double, 14>& bounds,
-                     uint64_t count, double sum) {
+                     const Buckets& buckets, const Bounds& bounds, uint64_t count, double sum) {
   uint64_t cumulative = 0;
   const std::string sep = labels.empty() ? "" : ",";
   for (size_t i = 0; i < bounds.size(); ++i) {
@@ -38,6 +38,41 @@ void Metrics::Histogram::Observe(double v) {
   }
   ++count;
   sum += v;
+}
+
+template <size_t N>
+void Metrics::AtomicHistogram<N>::Observe(double v) {
+  for (size_t i = 0; i < N; ++i) {
+    if (v <= bounds_[i]) {
+      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(v, std::memory_order_relaxed);
+}
+
+template <size_t N>
+void Metrics::AtomicHistogram<N>::Render(std::string* out, const char* name,
+                                         const char* help) const {
+  std::array<uint64_t, N> buckets{};
+  for (size_t i = 0; i < N; ++i) buckets[i] = buckets_[i].load(std::memory_order_relaxed);
+  *out += std::string("# HELP ") + name + " " + help + "\n";
+  *out += std::string("# TYPE ") + name + " histogram\n";
+  AppendHistogram(out, name, "", buckets, bounds_, count_.load(std::memory_order_relaxed),
+                  sum_.load(std::memory_order_relaxed));
+}
+
+void Metrics::ObserveWriteQueueWait(double seconds) { write_queue_.Observe(seconds); }
+
+void Metrics::ObserveWriteBatch(size_t ops, double seconds) {
+  write_batch_ops_.Observe(static_cast<double>(ops));
+  write_batch_seconds_.Observe(seconds);
+}
+
+void Metrics::ObserveQueueWait(std::string_view pool, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_waits_[std::string(pool)].Observe(seconds);
 }
 
 void Metrics::ObserveRequest(std::string_view route, std::string_view method, int status,
@@ -97,6 +132,18 @@ std::string Metrics::Render() const {
   for (const auto& [op, n] : store_errors_) {
     out += "keypaird_store_errors_total{operation=\"" + op + "\"} " + std::to_string(n) + "\n";
   }
+  out += "# HELP keypaird_request_queue_seconds Time a request waited for a thread, by pool.\n";
+  out += "# TYPE keypaird_request_queue_seconds histogram\n";
+  for (const auto& [pool, h] : queue_waits_) {
+    AppendHistogram(&out, "keypaird_request_queue_seconds", "pool=\"" + pool + "\"", h.buckets,
+                    kBuckets, h.count, h.sum);
+  }
+  write_queue_.Render(&out, "keypaird_store_write_queue_seconds",
+                      "Time a write waited for the SQLite writer (group commit).");
+  write_batch_ops_.Render(&out, "keypaird_store_write_batch_size",
+                          "Writes committed together in one SQLite transaction.");
+  write_batch_seconds_.Render(&out, "keypaird_store_write_batch_seconds",
+                              "Time to run and commit one batch of writes (SQL and fsync).");
   out += "# HELP keypaird_open_connections HTTP connections open now.\n";
   out += "# TYPE keypaird_open_connections gauge\n";
   out += "keypaird_open_connections " +

@@ -26,6 +26,12 @@ class Metrics {
                       double seconds);
   void ObserveKeyGeneration(std::string_view type, double seconds);
   void ObserveStoreError(std::string_view operation);
+  // How long a request waited for a thread of `pool` ("workers" or "keygen").
+  void ObserveQueueWait(std::string_view pool, double seconds);
+  // The SQLite writer: how long an op waited in its queue, and each committed batch's
+  // size and the time it took (SQL and commit).
+  void ObserveWriteQueueWait(double seconds);
+  void ObserveWriteBatch(size_t ops, double seconds);
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -42,11 +48,32 @@ class Metrics {
     void Observe(double v);
   };
 
+  // A histogram of fixed bounds updated without a lock (hot paths).
+  template <size_t N>
+  class AtomicHistogram {
+   public:
+    explicit constexpr AtomicHistogram(const std::array<double, N>& bounds) : bounds_(bounds) {}
+    void Observe(double v);
+    void Render(std::string* out, const char* name, const char* help) const;
+
+   private:
+    const std::array<double, N>& bounds_;
+    std::array<std::atomic<uint64_t>, N> buckets_{};  // non-cumulative
+    std::atomic<uint64_t> count_{0};
+    std::atomic<double> sum_{0};
+  };
+  static constexpr std::array<double, 10> kSizeBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+
+  AtomicHistogram<kBuckets.size()> write_queue_{kBuckets};
+  AtomicHistogram<kSizeBuckets.size()> write_batch_ops_{kSizeBuckets};
+  AtomicHistogram<kBuckets.size()> write_batch_seconds_{kBuckets};
+
   mutable std::mutex mu_;
   // (route, method, status) -> latency
   std::map<std::tuple<std::string, std::string, int>, Histogram> requests_;
   std::map<std::string, Histogram> generations_;
   std::map<std::string, uint64_t> store_errors_;
+  std::map<std::string, Histogram> queue_waits_;  // by pool
   std::atomic<int64_t> open_connections_{0};
 };
 

@@ -1,23 +1,25 @@
-// Api: the HTTP surface of keypaird, independent of the network library.
+// Api: the HTTP surface of keypaird, independent of the network code.
 //
-// Api::Handle takes a parsed HTTP request and returns the complete response: routing
-// (404, 405 with Allow), size and media-type checks (413, 415), authentication (401),
-// JSON decoding and validation (400), the call into KeyService, and rendering — the
-// Gcore error body and status mapping live in one place (error_mapping in api.cc).
-// http/server.cc only moves bytes between RESTinio and this class, which keeps the
-// whole API testable without sockets.
+// Every route is listed once, in the route table (Api::Routes in api.cc), with what it
+// needs: its method and path template, whether it needs a token, and where it runs
+// (Placement). The server matches a request once (Match), runs it where its route says,
+// and Handle answers it: size and media-type checks (413, 415), authentication (401),
+// rate limits (429), JSON decoding and validation (400), the call into KeyService, and
+// rendering. Errors map to statuses and bodies in one place (errors.h). Handle never
+// touches a socket, which keeps the whole API testable without one.
 //
-// All routes are listed in one table (kRoutes in api.cc).
+// Handlers live beside their family's decoding: gcore_keypairs.cc (v1 and v2 keypairs),
+// gcore_ssh_keys.cc (v1 ssh_keys), gcore_operations.cc (what the three share).
 //
-// Threading: Handle is const and thread-safe; it blocks on the store and may generate
-// keys, so the server calls it on worker threads, except for the requests that
-// QuickOnIoThread says are cheap (single reads on a local store).
+// Threading: const and thread-safe. A handler answers through its Responder exactly
+// once: on the calling thread, or — for writes that complete asynchronously — on the
+// thread that finished the write (the SQLite writer).
 #ifndef KEYPAIRD_HTTP_API_H_
 #define KEYPAIRD_HTTP_API_H_
 
 #include <algorithm>
-#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,78 +29,36 @@
 
 #include "auth/tokens.h"
 #include "common/metrics.h"
+#include "common/status.h"
+#include "http/errors.h"
+#include "http/message.h"
 #include "http/rate_limiter.h"
 #include "service/key_service.h"
-#include "store/key_store.h"
 
 namespace keypaird::http {
 
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 
-struct HttpRequest {
-  std::string method;  // upper case, e.g. "POST"
-  std::string path;    // raw (percent-encoded) path, no query
-  std::string query;   // raw query string without '?', may be empty
-  std::optional<std::string> authorization;
-  std::optional<std::string> content_type;
-  std::optional<std::string> request_id;  // the client's X-Request-ID, if any
-  std::string body;
+// Where a route runs. The server maps each to a set of threads; with a store whose reads
+// leave the machine (PostgreSQL) it runs kIoThread and kKeygen routes on the workers
+// instead (ServerOptions::local_store), since there even a single read blocks on the
+// network.
+enum class Placement {
+  // Cheap and never waits long: answered on the I/O thread that read the request. No
+  // store access, or reads of one resource from a local store (microseconds).
+  kIoThread,
+  // May block on the store (lists, deletes, updates, pings): the request workers.
+  kWorker,
+  // CPU work (parsing or generating a key) followed by an asynchronous write: the
+  // key-generation pool, one thread per core; the write's completion answers.
+  kKeygen,
 };
 
-// A response body. When `secret`, the bytes are wiped when the last reference goes —
-// after the network layer has written them. Shape (data()/size()) fits RESTinio's
-// shared buffers.
-class ResponseBody {
- public:
-  ResponseBody(std::string bytes, bool secret) : bytes_(std::move(bytes)), secret_(secret) {}
-  ~ResponseBody();
-  ResponseBody(const ResponseBody&) = delete;
-  ResponseBody& operator=(const ResponseBody&) = delete;
+// Called exactly once with the response, on any thread.
+using Responder = std::function<void(HttpResponse)>;
 
-  const char* data() const noexcept { return bytes_.data(); }
-  std::size_t size() const noexcept { return bytes_.size(); }
-  std::string_view view() const noexcept { return bytes_; }
-
- private:
-  std::string bytes_;
-  bool secret_;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
-  std::shared_ptr<ResponseBody> body;                        // null: no body (204)
-  const char* content_type = "application/json";
-
-  // For the access log and metrics: the matched route template ("" if none) and the
-  // id (never the secret) of the token that was verified ("" if none).
-  const char* route = "";
-  std::string token_id;
-
-  std::string_view Header(std::string_view name) const;  // "" if absent; exact name
-};
-
-// Which family a route belongs to: the wire shapes differ (v1/v2 keypairs call the
-// name "sshkey_name" and always carry private_key; ssh_keys calls it "name").
-enum class Family { kNone, kKeypairs, kSshKeys };
-
-// Family-specific wire shape of a create request.
-struct CreateShape {
-  Family family;
-  const char* name_field;  // "sshkey_name" (v1/v2) or "name" (ssh_keys)
-  bool project_in_body;    // v2: project_id comes in the body
-  int success_status;      // 200 (v1/v2) or 201 (ssh_keys)
-};
-
-// The key a route names, decoded from its path and query.
-struct KeyTarget {
-  std::optional<int64_t> project_id;
-  service::KeyRef ref;
-};
-
-// Optional collaborators; null ones are simply not used.
 struct ApiExtras {
-  const Metrics* metrics = nullptr;  // rendered at GET /metrics
+  const Metrics* metrics = nullptr;     // rendered at GET /metrics
   RateLimiter* rate_limiter = nullptr;  // per-token limit; 429 RateLimitError when hit
   // The region ids that exist (config --regions); a v1 keypairs path naming another is
   // 404. Empty: every well-formed region id exists.
@@ -107,80 +67,107 @@ struct ApiExtras {
 
 class Api {
  public:
-  Api(service::KeyService* keys, auth::Authenticator* auth, store::KeyStore* store,
-      ApiExtras extras = {})
-      : keys_(keys), auth_(auth), store_(store), extras_(std::move(extras)) {
+  struct Call;   // per-request context handed to handlers
+  struct Route;  // one row of the route table
+  // The Gcore families' shared operations' arguments (api_internal.h).
+  struct CreateShape;
+  struct KeyTarget;
+
+  // What a handler returns: the response, or nothing when it has taken the Responder
+  // (Call::TakeResponder) and will answer later from another thread.
+  struct Reply {
+    Reply(HttpResponse r) : response(std::move(r)) {}  // NOLINT(google-explicit-constructor)
+    static Reply Pending() { return Reply(); }
+    std::optional<HttpResponse> response;
+
+   private:
+    Reply() = default;
+  };
+
+  // The route a request names (null: 404, or 405 when `allow` lists other methods) and
+  // its decoded path captures.
+  struct Match {
+    const Route* route = nullptr;
+    std::vector<std::string> params;
+    std::string allow;  // "GET, POST" for a known path with another method
+    Placement placement() const;
+  };
+
+  Api(service::KeyService* keys, auth::Authenticator* auth, ApiExtras extras = {})
+      : keys_(keys), auth_(auth), extras_(std::move(extras)) {
     std::sort(extras_.regions.begin(), extras_.regions.end());
   }
 
+  // Routes the request; cheap (no store, no allocation beyond the captures).
+  Match MatchRoute(const HttpRequest& request) const;
+
+  // Answers a matched request through `respond`, exactly once.
+  void Handle(const HttpRequest& request, Match match, Responder respond) const;
+
+  // MatchRoute + Handle, waiting for the response: for tests and tools.
   HttpResponse Handle(const HttpRequest& request) const;
-
-  // True if the request is cheap enough to handle on an I/O thread: the store's reads
-  // are local (KeyStore::LocalReads) and it reads one thing (a key by id or name, health,
-  // metrics, or an unknown path). Lists never are: a page costs O(offset), a name filter
-  // or a caller who sees few keys of a big project scans it, and the v1/v2 lists return
-  // every visible key. One slow request on an I/O thread would stall its connections.
-  bool QuickOnIoThread(const HttpRequest& request) const;
-
-  // Handle for a request QuickOnIoThread accepted: its store reads (the token, then the
-  // key) share one snapshot, KeyStore::InOneSnapshot — one SQLite read transaction.
-  HttpResponse HandleQuick(const HttpRequest& request) const;
 
   // The 503 answered without handling when the server is saturated or stopping.
   static HttpResponse Overloaded(const HttpRequest& request);
+  // Answers for requests the server could not read: 400 (malformed HTTP), 413 (body
+  // over kMaxBodyBytes, whatever Content-Length says), 431 (header fields too large).
+  static HttpResponse Unreadable(int status, const std::optional<std::string>& request_id);
 
   // A request id for this request: the client's X-Request-ID if it is 32 hex digits or
   // a UUID (normalised to 32 lowercase hex), otherwise a fresh random one.
   static std::string RequestIdFor(const std::optional<std::string>& client_id);
 
-  struct Call;  // per-request context handed to handlers (api.cc)
-
  private:
-  HttpResponse Healthz(const Call& call) const;
-  HttpResponse Readyz(const Call& call) const;
-  HttpResponse MetricsText(const Call& call) const;
-  HttpResponse V1Create(const Call& call) const;
-  HttpResponse V1List(const Call& call) const;
-  HttpResponse V1Get(const Call& call) const;
-  HttpResponse V1Delete(const Call& call) const;
-  HttpResponse V1Share(const Call& call) const;
-  HttpResponse V2Create(const Call& call) const;
-  HttpResponse V2List(const Call& call) const;
-  HttpResponse V2Get(const Call& call) const;
-  HttpResponse V2Delete(const Call& call) const;
-  HttpResponse SshCreate(const Call& call) const;
-  HttpResponse SshList(const Call& call) const;
-  HttpResponse SshGet(const Call& call) const;
-  HttpResponse SshShare(const Call& call) const;
-  HttpResponse SshDelete(const Call& call) const;
+  using Handler = Reply (Api::*)(Call&) const;
 
-  // The operations behind the routes, shared by the three families.
-  HttpResponse CreateKey(const Call& call, const CreateShape& shape,
-                         StatusOr<int64_t> path_project) const;
-  HttpResponse ListKeys(const Call& call, Family family,
-                        const StatusOr<service::ListKeysRequest>& request) const;
-  HttpResponse GetKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
-  HttpResponse DeleteKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
-  HttpResponse ShareKey(const Call& call, Family family, const StatusOr<KeyTarget>& target) const;
+  static const std::vector<Route>& Routes();
 
+  Reply Healthz(Call& call) const;
+  Reply Readyz(Call& call) const;
+  Reply MetricsText(Call& call) const;
+  // gcore_keypairs.cc
+  Reply V1Create(Call& call) const;
+  Reply V1List(Call& call) const;
+  Reply V1Get(Call& call) const;
+  Reply V1Delete(Call& call) const;
+  Reply V1Share(Call& call) const;
+  Reply V2Create(Call& call) const;
+  Reply V2List(Call& call) const;
+  Reply V2Get(Call& call) const;
+  Reply V2Delete(Call& call) const;
+  // gcore_ssh_keys.cc
+  Reply SshCreate(Call& call) const;
+  Reply SshList(Call& call) const;
+  Reply SshGet(Call& call) const;
+  Reply SshShare(Call& call) const;
+  Reply SshDelete(Call& call) const;
+
+  // gcore_operations.cc: the operations behind the routes, shared by the three families.
+  Reply CreateKey(Call& call, const CreateShape& shape, StatusOr<int64_t> path_project) const;
+  Reply ListKeys(Call& call, Family family,
+                 const StatusOr<service::ListKeysRequest>& request) const;
+  Reply GetKey(Call& call, Family family, const StatusOr<KeyTarget>& target) const;
+  Reply DeleteKey(Call& call, Family family, const StatusOr<KeyTarget>& target) const;
+  Reply ShareKey(Call& call, Family family, const StatusOr<KeyTarget>& target) const;
   // v1 keypairs paths: the project of /{project_id}/{region_id}, after checking both
   // (400 if malformed, 404 if the region is not one of extras_.regions).
   StatusOr<int64_t> V1Project(const std::vector<std::string>& params) const;
   StatusOr<KeyTarget> V1Target(const std::vector<std::string>& params) const;
 
-  struct Route {
-    const char* method;
-    const char* pattern;  // segments; "{name}" captures one segment
-    bool authenticated;
-    HttpResponse (Api::*handler)(const Call&) const;
-    std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
-  };
-  static const std::vector<Route>& Routes();
-
   service::KeyService* keys_;
   auth::Authenticator* auth_;
-  store::KeyStore* store_;
   ApiExtras extras_;
+};
+
+struct Api::Route {
+  const char* method;
+  const char* pattern;  // segments; "{name}" captures one segment
+  bool authenticated;
+  Placement placement;
+  Handler handler;
+  // Reads one resource: the token and the resource come from one store snapshot.
+  bool one_snapshot = false;
+  std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 
 }  // namespace keypaird::http

@@ -62,7 +62,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
   auth::Authenticator auth_{store_.get()};
   service::KeyService keys_{store_.get()};
-  Api api_{&keys_, &auth_, store_.get()};
+  Api api_{&keys_, &auth_};
   std::string token_;
   std::string other_;
 };
@@ -262,7 +262,7 @@ TEST(ApiFaultTest, UnreachableStoreIs503WithoutInternals) {
   DownStore store;
   auth::Authenticator authn(&store);
   service::KeyService keys(&store);
-  Api api(&keys, &authn, &store);
+  Api api(&keys, &authn);
   HttpRequest r;
   r.method = "GET";
   r.path = "/readyz";
@@ -283,7 +283,7 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   service::KeyService keys(store.get());
   RateLimiter limiter(1, 2);
   Metrics metrics;
-  Api api(&keys, &authn, store.get(), {&metrics, &limiter});
+  Api api(&keys, &authn, {&metrics, &limiter});
   StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
   ASSERT_TRUE(m.ok() && store->InsertToken(m->record).ok());
   HttpRequest r;
@@ -332,7 +332,7 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
 }
 
 TEST_F(ApiTest, AConfiguredRegionListMakesOtherRegions404) {
-  Api api(&keys_, &auth_, store_.get(), {nullptr, nullptr, {76, 1}});
+  Api api(&keys_, &auth_, {nullptr, nullptr, {76, 1}});
   auto call = [&](std::string method, std::string path, std::string body = "") {
     HttpRequest r;
     r.method = std::move(method);
@@ -366,58 +366,135 @@ TEST_F(ApiTest, AConfiguredRegionListMakesOtherRegions404) {
   EXPECT_EQ(Call("GET", "/cloud/v1/keypairs/1/2/" + id).status, 200);
 }
 
-TEST_F(ApiTest, OnlySingleReadsOnALocalStoreRunOnTheIoThread) {
-  auto quick = [&](std::string method, std::string path) {
+TEST_F(ApiTest, RoutesDeclareWhereTheyRun) {
+  auto placement = [&](std::string method, std::string path) {
     HttpRequest r;
     r.method = std::move(method);
     r.path = std::move(path);
-    return api_.QuickOnIoThread(r);
+    return api_.MatchRoute(r).placement();
   };
   const std::string id = "0123e456-e89b-42d3-a456-426614174000";
-  EXPECT_TRUE(quick("GET", "/cloud/v1/ssh_keys/1/" + id));
-  EXPECT_TRUE(quick("GET", "/cloud/v1/keypairs/1/1/some-name"));
-  EXPECT_TRUE(quick("GET", "/cloud/v2/keypairs/" + id));
-  EXPECT_TRUE(quick("GET", "/healthz"));
-  EXPECT_TRUE(quick("GET", "/readyz"));
-  EXPECT_TRUE(quick("GET", "/metrics"));
-  EXPECT_TRUE(quick("GET", "/no/such/route"));
-  // Lists can be slow (deep offsets, name filters, whole-project v1/v2 lists): workers.
-  EXPECT_FALSE(quick("GET", "/cloud/v1/ssh_keys/1"));
-  EXPECT_FALSE(quick("GET", "/cloud/v1/keypairs/1/1"));
-  EXPECT_FALSE(quick("GET", "/cloud/v2/keypairs"));
-  // Writes always go to workers.
-  EXPECT_FALSE(quick("POST", "/cloud/v1/ssh_keys/1"));
-  EXPECT_FALSE(quick("DELETE", "/cloud/v1/ssh_keys/1/" + id));
-  EXPECT_FALSE(quick("PATCH", "/cloud/v1/ssh_keys/1/" + id));
+  // Reads of one resource, health, metrics and unknown routes: the I/O thread.
+  for (const std::string& path : {"/cloud/v1/ssh_keys/1/" + id,
+                                 std::string("/cloud/v1/keypairs/1/1/some-name"),
+                                 "/cloud/v2/keypairs/" + id, std::string("/healthz"),
+                                 std::string("/metrics"), std::string("/no/such/route")}) {
+    EXPECT_EQ(placement("GET", path), Placement::kIoThread) << path;
+  }
+  EXPECT_EQ(placement("PUT", "/cloud/v1/ssh_keys/1"), Placement::kIoThread);  // 405
+  // Lists can be slow (deep offsets, name filters, whole-project v1/v2 lists), deletes
+  // and updates wait for a commit, readyz for the database: workers.
+  for (const std::string& path : {std::string("/cloud/v1/ssh_keys/1"),
+                                 std::string("/cloud/v1/keypairs/1/1"),
+                                 std::string("/cloud/v2/keypairs"), std::string("/readyz")}) {
+    EXPECT_EQ(placement("GET", path), Placement::kWorker) << path;
+  }
+  EXPECT_EQ(placement("DELETE", "/cloud/v1/ssh_keys/1/" + id), Placement::kWorker);
+  EXPECT_EQ(placement("PATCH", "/cloud/v1/ssh_keys/1/" + id), Placement::kWorker);
+  EXPECT_EQ(placement("PATCH", "/cloud/v1/keypairs/1/1/k/share"), Placement::kWorker);
+  // Creates parse or generate a key, then write asynchronously: the key pool.
+  for (const std::string path :
+       {"/cloud/v1/ssh_keys/1", "/cloud/v1/keypairs/1/1", "/cloud/v2/keypairs"}) {
+    EXPECT_EQ(placement("POST", path), Placement::kKeygen) << path;
+  }
 }
 
-TEST_F(ApiTest, HandleQuickAnswersLikeHandle) {
-  HttpResponse created = Call("POST", "/cloud/v1/ssh_keys/1", R"({"name":"quick"})");
-  ASSERT_EQ(created.status, 201);
-  const std::string id = Body(created)["id"];
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/cloud/v1/ssh_keys/1/" + id;
-  r.authorization = token_;
-  HttpResponse quick = api_.HandleQuick(r);
-  HttpResponse plain = api_.Handle(r);
-  EXPECT_EQ(quick.status, 200);
-  EXPECT_EQ(Body(quick), Body(plain));
-  r.authorization = "APIKey kpd_0000000000000000_nope";
-  EXPECT_EQ(api_.HandleQuick(r).status, 401);
-}
+// Counts the reads made through snapshots and directly, over the in-memory fake.
+class CountingStore final : public store::KeyStore {
+ public:
+  explicit CountingStore(store::KeyStore* inner) : inner_(inner) {}
 
-TEST(ApiFaultTest, NothingRunsOnTheIoThreadWhenStoreReadsAreRemote) {
-  DownStore store;  // LocalReads() is false, as for PostgreSQL
+  int snapshot_reads = 0;
+  int direct_reads = 0;
+
+  std::unique_ptr<store::KeyReader> Snapshot() override {
+    struct Reader final : store::KeyReader {
+      explicit Reader(CountingStore* s) : s(s) {}
+      StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
+        ++s->snapshot_reads;
+        return s->inner_->GetKey(id);
+      }
+      StatusOr<store::KeyRecord> GetKeyByName(int64_t p, std::string_view n) override {
+        ++s->snapshot_reads;
+        return s->inner_->GetKeyByName(p, n);
+      }
+      StatusOr<store::KeyPage> ListKeys(const store::ListQuery& q) override {
+        ++s->snapshot_reads;
+        return s->inner_->ListKeys(q);
+      }
+      StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
+        ++s->snapshot_reads;
+        return s->inner_->GetToken(id);
+      }
+      CountingStore* s;
+    };
+    return std::make_unique<Reader>(this);
+  }
+  StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
+    ++direct_reads;
+    return inner_->GetKey(id);
+  }
+  StatusOr<store::KeyRecord> GetKeyByName(int64_t p, std::string_view n) override {
+    ++direct_reads;
+    return inner_->GetKeyByName(p, n);
+  }
+  StatusOr<store::KeyPage> ListKeys(const store::ListQuery& q) override {
+    ++direct_reads;
+    return inner_->ListKeys(q);
+  }
+  StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
+    ++direct_reads;
+    return inner_->GetToken(id);
+  }
+  Status InsertKey(const store::KeyRecord& k) override { return inner_->InsertKey(k); }
+  Status DeleteKey(std::string_view id) override { return inner_->DeleteKey(id); }
+  StatusOr<store::KeyRecord> SetShared(std::string_view id, bool s) override {
+    return inner_->SetShared(id, s);
+  }
+  Status InsertToken(const store::TokenRecord& t) override { return inner_->InsertToken(t); }
+  StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return inner_->ListTokens(); }
+  Status RevokeToken(std::string_view id, int64_t at) override {
+    return inner_->RevokeToken(id, at);
+  }
+  Status Ping() override { return inner_->Ping(); }
+
+ private:
+  store::KeyStore* inner_;
+};
+
+TEST(ApiSnapshotTest, AReadOfOneKeyReadsTheTokenAndTheKeyFromOneSnapshot) {
+  std::unique_ptr<store::KeyStore> memory = store::NewMemoryStore();
+  CountingStore store(memory.get());
   auth::Authenticator authn(&store);
   service::KeyService keys(&store);
-  Api api(&keys, &authn, &store);
-  HttpRequest r;
-  r.method = "GET";
-  for (const char* path : {"/healthz", "/readyz", "/cloud/v1/ssh_keys/1/x"}) {
-    r.path = path;
-    EXPECT_FALSE(api.QuickOnIoThread(r)) << path;
-  }
+  Api api(&keys, &authn);
+  StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
+  ASSERT_TRUE(m.ok() && store.InsertToken(m->record).ok());
+  HttpRequest create;
+  create.method = "POST";
+  create.path = "/cloud/v1/ssh_keys/1";
+  create.authorization = "APIKey " + std::string(m->token.view());
+  create.content_type = "application/json";
+  create.body = json{{"name", "snap"}, {"public_key", kEd25519}}.dump();
+  HttpResponse created = api.Handle(create);
+  ASSERT_EQ(created.status, 201);
+
+  store.snapshot_reads = store.direct_reads = 0;
+  HttpRequest get;
+  get.method = "GET";
+  get.path = "/cloud/v1/ssh_keys/1/" + json::parse(created.body->view())["id"].get<std::string>();
+  get.authorization = create.authorization;
+  HttpResponse got = api.Handle(get);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(store.snapshot_reads, 2);  // the token, then the key
+  EXPECT_EQ(store.direct_reads, 0);
+
+  // A list reads on its own (one store call, which is consistent in itself).
+  store.snapshot_reads = store.direct_reads = 0;
+  get.path = "/cloud/v1/ssh_keys/1";
+  EXPECT_EQ(api.Handle(get).status, 200);
+  EXPECT_EQ(store.snapshot_reads, 0);
+  EXPECT_EQ(store.direct_reads, 2);  // the token, then the page
 }
 
 }  // namespace

@@ -91,6 +91,8 @@ HttpRequest ToHttpRequest(const restinio::request_handle_t& req) {
   r.authorization = Header(req, "Authorization");
   r.content_type = Header(req, "Content-Type");
   r.request_id = Header(req, "X-Request-ID");
+  r.if_match = Header(req, "If-Match");
+  r.if_none_match = Header(req, "If-None-Match");
   r.body = req->body();
   return r;
 }
@@ -137,7 +139,8 @@ struct Recorder {
 
 // Answers one request: metrics, response, access log.
 void Answer(const restinio::request_handle_t& req, const HttpRequest& request,
-            HttpResponse response, Metrics* metrics, std::chrono::steady_clock::time_point started) {
+            HttpResponse response, Metrics* metrics,
+            std::chrono::steady_clock::time_point started) {
   Recorder recorder{metrics, request, started};
   recorder.Count(response);
   Send(req, response);
@@ -163,12 +166,47 @@ Status MakeTlsContext(const ServerOptions& options, asio::ssl::context* ctx) {
   return Status::Ok();
 }
 
+// Where a route runs (Placement) mapped to threads: with a store whose reads leave the
+// machine, nothing that touches the store may run on an I/O thread or the key pool.
+Placement Effective(Placement p, bool local_store) {
+  return local_store ? p : Placement::kWorker;
+}
+
 template <typename T>
 Status Run(const ServerOptions& options, const Api& api, restinio::server_settings_t<T> settings) {
   BackgroundLogWriter log_writer;  // first in, last out: drains every line at return
   WorkerPool workers(options.workers, options.max_queued_requests);
+  WorkerPool keygen(options.keygen_threads, options.max_queued_requests);
   asio::io_context ioctx;
   Metrics* metrics = options.metrics;
+  // Requests received and not yet answered: a stop waits for them (their answer may come
+  // from a worker, the key pool or the store's writer).
+  std::atomic<int64_t> in_flight{0};
+  auto answer = [metrics, &in_flight](const restinio::request_handle_t& req,
+                                      const HttpRequest& request, HttpResponse r,
+                                      std::chrono::steady_clock::time_point started) {
+    Answer(req, request, std::move(r), metrics, started);
+    in_flight.fetch_sub(1, std::memory_order_acq_rel);
+  };
+
+  // Runs `match` for `request` on `pool`; answers 503 at once if the pool is saturated.
+  auto dispatch = [&api, metrics, answer](WorkerPool& pool, const char* pool_name,
+                                  restinio::request_handle_t req,
+                                  std::shared_ptr<const HttpRequest> request, Api::Match match,
+                                  std::chrono::steady_clock::time_point started) {
+    const bool queued = pool.Submit([&api, metrics, answer, pool_name, req, request, started,
+                                     match = std::move(match)]() mutable {
+      if (metrics != nullptr) {
+        metrics->ObserveQueueWait(
+            pool_name,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+      api.Handle(*request, std::move(match), [answer, req, request, started](HttpResponse r) {
+        answer(req, *request, std::move(r), started);
+      });
+    });
+    if (!queued) answer(req, *request, Api::Overloaded(*request), started);
+  };
 
   settings.address(options.address)
       .port(options.port)
@@ -185,20 +223,24 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
       .write_http_response_timelimit(std::chrono::seconds(30))
       .handle_request_timeout(std::chrono::seconds(60))
       .connection_state_listener(std::make_shared<ConnectionCounter>(metrics))
-      .request_handler([&api, &workers, metrics](restinio::request_handle_t req) {
+      .request_handler([&api, &workers, &keygen, &options, &dispatch, &in_flight,
+                        answer](restinio::request_handle_t req) {
         const auto started = std::chrono::steady_clock::now();
-        HttpRequest request = ToHttpRequest(req);
-        if (api.QuickOnIoThread(request)) {
-          Answer(req, request, api.HandleQuick(request), metrics, started);
-          return restinio::request_accepted();
-        }
-        const bool queued =
-            workers.Submit([&api, metrics, req, started, request = std::move(request)] {
-              Answer(req, request, api.Handle(request), metrics, started);
+        in_flight.fetch_add(1, std::memory_order_acq_rel);
+        auto request = std::make_shared<const HttpRequest>(ToHttpRequest(req));
+        Api::Match match = api.MatchRoute(*request);
+        switch (Effective(match.placement(), options.local_store)) {
+          case Placement::kIoThread:
+            api.Handle(*request, std::move(match), [answer, req, request, started](HttpResponse r) {
+              answer(req, *request, std::move(r), started);
             });
-        if (!queued) {  // saturated or stopping: answer at once, cheaply, on this thread
-          const HttpRequest again = ToHttpRequest(req);  // the queued copy was dropped
-          Answer(req, again, Api::Overloaded(again), metrics, started);
+            break;
+          case Placement::kWorker:
+            dispatch(workers, "workers", req, request, std::move(match), started);
+            break;
+          case Placement::kKeygen:
+            dispatch(keygen, "keygen", req, request, std::move(match), started);
+            break;
         }
         return restinio::request_accepted();
       });
@@ -228,7 +270,11 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
     server.close_async([] {}, [](std::exception_ptr) {});
     stopper = std::thread([&] {
       const auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
-      if (!workers.WaitIdle(deadline)) {
+      while (in_flight.load(std::memory_order_acquire) > 0 &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      if (in_flight.load(std::memory_order_acquire) > 0) {
         LogMessage(LogLevel::kWarn, "shutdown timeout: in-flight requests abandoned");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let writes flush
@@ -241,6 +287,7 @@ Status Run(const ServerOptions& options, const Api& api, restinio::server_settin
   ioctx.run();
   for (auto& t : io_threads) t.join();
   if (stopper.joinable()) stopper.join();
+  keygen.Shutdown();
   workers.Shutdown();
 
   if (open_error) {

@@ -1,10 +1,10 @@
 // Server: runs Api behind RESTinio until SIGINT or SIGTERM.
 //
 // I/O threads (RESTinio on one asio io_context) parse requests and write responses.
-// Reads of one resource on a store whose reads are local (SQLite: KeyStore::LocalReads;
-// Api::QuickOnIoThread) are handled right there, in one read snapshot (Api::HandleQuick);
-// every other request is handed to a WorkerPool that calls Api::Handle and posts the
-// response back. Then metrics and one JSON access-log line
+// Each request is matched once (Api::MatchRoute) and runs where its route's Placement
+// says: on the I/O thread, on the request workers, or on the key-generation pool; its
+// answer (from whichever thread produces it) is written back, then metrics and one JSON
+// access-log line
 // (queued to the background log writer). Limits hold
 // under hostile clients: header sizes and counts, body size, a read timeout for every
 // message (slowloris) and idle keep-alive connections, and a cap on open connections.
@@ -28,7 +28,11 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;
   int io_threads = 1;
-  int workers = 2;
+  int workers = 2;         // request workers (Placement::kWorker)
+  int keygen_threads = 1;  // the key-generation pool (Placement::kKeygen)
+  // The store's reads are local (SQLite): routes placed on the I/O threads or the key pool
+  // run there. False (PostgreSQL): every route that may touch the store runs on a worker.
+  bool local_store = true;
   size_t max_connections = 1024;
   // Requests received but not yet picked up by a worker; past it: 503 with Retry-After.
   size_t max_queued_requests = 4096;

@@ -9,7 +9,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "common/hex.h"
+#include "common/strings.h"
+#include "common/uuid.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::service {
@@ -34,44 +35,6 @@ bool Visible(const auth::Principal& caller, const store::KeyRecord& key) {
 }
 
 }  // namespace
-
-int64_t SystemNowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string NewUuid4() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
-    // The CSPRNG failing is not recoverable in any sensible way for an id generator.
-    std::abort();
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  std::string out;
-  out.reserve(36);
-  size_t from = 0;
-  for (size_t to : {4, 6, 8, 10, 16}) {  // 8-4-4-4-12 hex digits
-    if (from > 0) out.push_back('-');
-    AppendHex(&out, b.data() + from, to - from);
-    from = to;
-  }
-  return out;
-}
-
-bool IsUuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 Status ValidateKeyName(std::string_view name) {
   // ^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$
@@ -103,8 +66,8 @@ KeyService::KeyService(store::KeyStore* store, Clock now, Metrics* metrics,
   generation_slots_ = std::make_unique<std::counting_semaphore<>>(max_parallel_generations);
 }
 
-StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
-                                        CreateKeyRequest request) const {
+StatusOr<CreatedKey> KeyService::Prepare(const auth::Principal& caller,
+                                         CreateKeyRequest request) const {
   if (!caller.MayUseProject(request.project_id)) return ProjectDenied(request.project_id);
   if (Status s = ValidateKeyName(request.name); !s.ok()) return s;
 
@@ -138,33 +101,58 @@ StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
   created.key.name = std::move(request.name);
   created.key.shared_in_project = request.shared_in_project;
   created.key.created_at_us = now_();
-
-  if (Status s = store_->InsertKey(created.key); !s.ok()) {
-    if (s.code() == StatusCode::kAlreadyExists) {
-      return AlreadyExists("A keypair named '" + created.key.name + "' already exists in project " +
-                           std::to_string(created.key.project_id) + ".")
-          .WithField("name", "This name is already used in the project.");
-    }
-    return s;
-  }
   return created;
+}
+
+namespace {
+
+// The store's answer to an insert, in the API's words.
+Status InsertOutcome(Status s, const store::KeyRecord& key) {
+  if (s.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("A keypair named '" + key.name + "' already exists in project " +
+                         std::to_string(key.project_id) + ".")
+        .WithField("name", "This name is already used in the project.");
+  }
+  return s;
+}
+
+}  // namespace
+
+StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
+                                        CreateKeyRequest request) const {
+  StatusOr<CreatedKey> created = Prepare(caller, std::move(request));
+  if (!created.ok()) return created;
+  if (Status s = InsertOutcome(store_->InsertKey(created->key), created->key); !s.ok()) return s;
+  return created;
+}
+
+void KeyService::CreateAsync(const auth::Principal& caller, CreateKeyRequest request,
+                             CreateDone done) const {
+  StatusOr<CreatedKey> prepared = Prepare(caller, std::move(request));
+  if (!prepared.ok()) return done(prepared.status());
+  // The record goes to the store; the private key waits here, in memory only, until
+  // the record is stored (std::function needs copyable captures: hence the shared_ptr).
+  auto created = std::make_shared<CreatedKey>(std::move(*prepared));
+  store::KeyRecord record = created->key;
+  store_->InsertKeyAsync(std::move(record),
+                         [created, done = std::move(done)](Status s) mutable {
+                           s = InsertOutcome(std::move(s), created->key);
+                           if (!s.ok()) return done(std::move(s));
+                           done(std::move(*created));
+                         });
 }
 
 StatusOr<store::KeyRecord> KeyService::FindVisible(const auth::Principal& caller,
                                                    std::optional<int64_t> project_id,
-                                                   KeyRef ref) const {
+                                                   KeyRef ref, store::KeyReader& reads) const {
   if (project_id.has_value() && !caller.MayUseProject(*project_id)) {
     return ProjectDenied(*project_id);
   }
   StatusOr<store::KeyRecord> key = NotFound("");
-  if (IsUuid(ref.value)) {
-    std::string id(ref.value);
-    for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    key = store_->GetKey(id);
-  }
+  if (IsUuid(ref.value)) key = reads.GetKey(AsciiLowered(ref.value));
   if (!key.ok() && key.status().code() == StatusCode::kNotFound && ref.allow_name &&
       project_id.has_value()) {
-    key = store_->GetKeyByName(*project_id, ref.value);
+    key = reads.GetKeyByName(*project_id, ref.value);
   }
   if (!key.ok()) {
     return key.status().code() == StatusCode::kNotFound ? KeyNotFound(ref.value) : key.status();
@@ -178,7 +166,7 @@ StatusOr<store::KeyRecord> KeyService::FindVisible(const auth::Principal& caller
 StatusOr<store::KeyRecord> KeyService::FindOwned(const auth::Principal& caller,
                                                  std::optional<int64_t> project_id,
                                                  KeyRef ref) const {
-  StatusOr<store::KeyRecord> key = FindVisible(caller, project_id, ref);
+  StatusOr<store::KeyRecord> key = FindVisible(caller, project_id, ref, *store_);
   if (key.ok() && !caller.admin && key->user_id != caller.user_id) {
     return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
                             " or an administrator may change or delete it.");
@@ -187,12 +175,14 @@ StatusOr<store::KeyRecord> KeyService::FindOwned(const auth::Principal& caller,
 }
 
 StatusOr<store::KeyRecord> KeyService::Get(const auth::Principal& caller,
-                                           std::optional<int64_t> project_id, KeyRef ref) const {
-  return FindVisible(caller, project_id, ref);
+                                           std::optional<int64_t> project_id, KeyRef ref,
+                                           store::KeyReader* reads) const {
+  return FindVisible(caller, project_id, ref, reads != nullptr ? *reads : *store_);
 }
 
 StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
-                                          const ListKeysRequest& request) const {
+                                          const ListKeysRequest& request,
+                                          store::KeyReader* reads) const {
   if (!request.project_id.has_value() && !caller.admin) {
     return InvalidArgument("project_id is required unless the token is an administrator's.")
         .WithField("project_id", "This field is required.");
@@ -208,7 +198,7 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   q.order = request.order;
   q.offset = request.offset;
   q.limit = request.limit;
-  return store_->ListKeys(q);
+  return (reads != nullptr ? *reads : *store_).ListKeys(q);
 }
 
 Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> project_id,

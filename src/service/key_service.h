@@ -8,8 +8,10 @@
 // "public_key"); http/ renames them to each family's wire names.
 //
 // Threading: stateless apart from the store pointer; safe to call concurrently. Methods
-// block on the store and Create may spend CPU on key generation: call them from worker
-// threads, not I/O threads.
+// block on the store (briefly on SQLite, on the network on PostgreSQL) and Create may
+// spend CPU on key generation; which thread may afford that is the caller's decision (the
+// HTTP route table). Reads can share one snapshot: Snapshot() hands one out, and Get and
+// List read through it when given it.
 #ifndef KEYPAIRD_SERVICE_KEY_SERVICE_H_
 #define KEYPAIRD_SERVICE_KEY_SERVICE_H_
 
@@ -22,6 +24,7 @@
 #include <string_view>
 
 #include "auth/tokens.h"
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/secret.h"
 #include "common/status.h"
@@ -56,14 +59,6 @@ struct ListKeysRequest {
   int64_t limit = -1;
 };
 
-// Returns the current time in microseconds since the Unix epoch.
-using Clock = std::function<int64_t()>;
-int64_t SystemNowMicros();
-
-// A fresh random (version 4) UUID in canonical lowercase form.
-std::string NewUuid4();
-bool IsUuid(std::string_view s);
-
 // OK or kInvalidArgument with a field error on "name".
 Status ValidateKeyName(std::string_view name);
 
@@ -76,18 +71,35 @@ class KeyService {
   explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros,
                       Metrics* metrics = nullptr, int max_parallel_generations = 0);
 
+  // Called once with the outcome of CreateAsync, on whichever thread finished it.
+  using CreateDone = std::function<void(StatusOr<CreatedKey>)>;
+
   // Imports or generates a key owned by the caller. kInvalidArgument (bad name or key),
   // kPermissionDenied (project), kAlreadyExists (name taken in the project).
   StatusOr<CreatedKey> Create(const auth::Principal& caller, CreateKeyRequest request) const;
+  // The same without waiting for the store: validation and generation run on the
+  // calling thread, then `done` runs once the key is durably stored (on SQLite: on the
+  // writer thread, right after the commit) or has failed.
+  void CreateAsync(const auth::Principal& caller, CreateKeyRequest request,
+                   CreateDone done) const;
+
+  // Reads that share one snapshot of the store (KeyStore::Snapshot), for the caller to
+  // pass to Authenticate, Get and List; they hold a pooled connection while it lives.
+  std::unique_ptr<store::KeyReader> Snapshot() const { return store_->Snapshot(); }
 
   // `project_id` unset: any project the caller may use (v2). kPermissionDenied if the
   // caller may not use `project_id`; kNotFound if the key does not exist for the caller.
+  // Reads through `reads` when given, else through the store.
   StatusOr<store::KeyRecord> Get(const auth::Principal& caller, std::optional<int64_t> project_id,
-                                 KeyRef ref) const;
+                                 KeyRef ref, store::KeyReader* reads = nullptr) const;
 
   // Keys visible to the caller. kInvalidArgument if a non-admin gives no project;
   // kPermissionDenied for a project the caller may not use.
-  StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request) const;
+  StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request,
+                                store::KeyReader* reads = nullptr) const;
+
+  // OK if the database answers now; kUnavailable otherwise.
+  Status Ping() const { return store_->Ping(); }
 
   // Like Get, and then kPermissionDenied unless the caller owns the key or is an admin.
   Status Delete(const auth::Principal& caller, std::optional<int64_t> project_id, KeyRef ref) const;
@@ -96,8 +108,12 @@ class KeyService {
                                        bool shared) const;
 
  private:
+  // Validates the request and makes the record (and the private key, if generating);
+  // everything of Create before the store.
+  StatusOr<CreatedKey> Prepare(const auth::Principal& caller, CreateKeyRequest request) const;
   StatusOr<store::KeyRecord> FindVisible(const auth::Principal& caller,
-                                         std::optional<int64_t> project_id, KeyRef ref) const;
+                                         std::optional<int64_t> project_id, KeyRef ref,
+                                         store::KeyReader& reads) const;
   StatusOr<store::KeyRecord> FindOwned(const auth::Principal& caller,
                                        std::optional<int64_t> project_id, KeyRef ref) const;
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/uuid.h"
+
 namespace keypaird::service {
 namespace {
 
@@ -160,16 +162,38 @@ TEST_F(KeyServiceTest, ListWithoutProjectNeedsAnAdmin) {
   EXPECT_EQ(svc_.List(bob_, InProject(2)).status().code(), StatusCode::kPermissionDenied);
 }
 
-TEST(UuidTest, Shape) {
-  for (int i = 0; i < 100; ++i) {
-    const std::string u = NewUuid4();
-    ASSERT_TRUE(IsUuid(u)) << u;
-    EXPECT_EQ(u[14], '4');
-    EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos);
-  }
-  EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9"));
-  EXPECT_FALSE(IsUuid("36a7a97a+0672-4911-8f2b-92cd4e5b0d91"));
-  EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9g"));
+TEST_F(KeyServiceTest, CreateAsyncReportsTheSameOutcomesAsCreate) {
+  std::vector<StatusOr<CreatedKey>> results;
+  auto collect = [&](StatusOr<CreatedKey> r) { results.push_back(std::move(r)); };
+  svc_.CreateAsync(alice_, Req("async-key"), collect);
+  svc_.CreateAsync(alice_, Req("async-key"), collect);               // name taken
+  svc_.CreateAsync(alice_, Req("async-gen", std::nullopt), collect);  // generated
+  svc_.CreateAsync(alice_, Req("x"), collect);                        // bad name
+  svc_.CreateAsync(bob_, Req("elsewhere", kEd25519, 2), collect);     // not bob's project
+  ASSERT_EQ(results.size(), 5u);  // the fake store answers at once
+  ASSERT_TRUE(results[0].ok());
+  EXPECT_TRUE(IsUuid(results[0]->key.id));
+  EXPECT_TRUE(results[0]->private_key.empty());
+  EXPECT_EQ(results[1].status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(results[1].status().field_errors().count("name"), 1u);
+  ASSERT_TRUE(results[2].ok());
+  EXPECT_TRUE(results[2]->private_key.view().starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+  EXPECT_EQ(results[3].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(results[4].status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(store_->GetKey(results[0]->key.id).ok());
+  EXPECT_TRUE(store_->GetKey(results[2]->key.id).ok());
+}
+
+TEST_F(KeyServiceTest, ReadsGoThroughTheSnapshotWhenGiven) {
+  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("snap"));
+  ASSERT_TRUE(c.ok());
+  std::unique_ptr<store::KeyReader> snapshot = svc_.Snapshot();
+  auto got = svc_.Get(alice_, 1, {"snap", /*allow_name=*/true}, snapshot.get());
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->id, c->key.id);
+  auto page = svc_.List(alice_, InProject(1), snapshot.get());
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 1);
 }
 
 }  // namespace

@@ -37,9 +37,11 @@ class ObservedStore final : public store::KeyStore {
   Status RevokeToken(std::string_view id, int64_t at_us) override {
     return Seen("revoke_token", inner_->RevokeToken(id, at_us));
   }
-  bool LocalReads() const override { return inner_->LocalReads(); }
-  void InOneSnapshot(const std::function<void()>& reads) override {
-    inner_->InOneSnapshot(reads);
+  std::unique_ptr<store::KeyReader> Snapshot() override { return inner_->Snapshot(); }
+  void InsertKeyAsync(store::KeyRecord key, WriteDone done) override {
+    inner_->InsertKeyAsync(std::move(key), [this, done = std::move(done)](Status s) {
+      done(Seen("insert_key", std::move(s)));
+    });
   }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 

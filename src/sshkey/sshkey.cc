@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/digest.h"
-#include "common/hex.h"
+#include "common/strings.h"
 #include "sshkey/ed25519_point.h"
 
 namespace keypaird::sshkey {
@@ -218,17 +218,6 @@ std::string_view TakeToken(std::string_view* s) {
   return token;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool LooksLikePrivateKey(std::string_view input) {
   for (std::string_view line : SplitLines(input)) {
     line = TrimSpace(line);
@@ -246,36 +235,10 @@ bool LooksLikePrivateKey(std::string_view input) {
 // The control characters of Unicode: C0, DEL and C1. Also checks that `s` is UTF-8
 // (shortest form, no surrogates, at most U+10FFFF).
 Status ValidateComment(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    uint32_t cp;
-    size_t len;
-    if (c < 0x80) {
-      cp = c;
-      len = 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      cp = c & 0x1f;
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      cp = c & 0x0f;
-      len = 3;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      cp = c & 0x07;
-      len = 4;
-    } else {
-      return InvalidArgument(kMsgCommentUtf8);
-    }
-    if (s.size() - i < len) return InvalidArgument(kMsgCommentUtf8);
-    for (size_t k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return InvalidArgument(kMsgCommentUtf8);
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return InvalidArgument(kMsgCommentUtf8);
-    }
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceAt(s, i, &cp);
+    if (len == 0) return InvalidArgument(kMsgCommentUtf8);
     if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return InvalidArgument(kMsgCommentControl);
     i += len;
   }
@@ -607,7 +570,7 @@ bool HasOptionsPrefix(std::string_view line) {
   if (in_name) names.push_back(line.substr(name_start, end - name_start));
   for (std::string_view name : names) {
     for (std::string_view option : kOptions) {
-      if (EqualsIgnoreCase(name, option)) return true;
+      if (EqualsIgnoreAsciiCase(name, option)) return true;
     }
   }
   std::string_view rest = line.substr(end);
@@ -691,7 +654,7 @@ StatusOr<PublicKey> ParseRfc4716(std::string_view text) {
       size_t colon = header.find(':');
       std::string_view tag = TrimBlanks(std::string_view(header).substr(0, colon));
       std::string_view value = TrimBlanks(std::string_view(header).substr(colon + 1));
-      if (EqualsIgnoreCase(tag, "Comment")) {
+      if (EqualsIgnoreAsciiCase(tag, "Comment")) {
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
           value = value.substr(1, value.size() - 2);
         }

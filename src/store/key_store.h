@@ -5,7 +5,9 @@
 // for the in-memory fake used by unit tests). Nothing above store/ knows about SQL.
 //
 // Threading: every method may be called concurrently from any thread; a backend does
-// its own locking/pooling. Methods block on I/O, so callers keep them off I/O threads.
+// its own locking/pooling. Methods block on I/O (SQLite reads: on a local file, for
+// microseconds; everything on PostgreSQL: on the network); which thread may afford that
+// is decided by the caller (the HTTP route table), never by the store.
 //
 // Errors: each method documents the codes it returns. Every method may additionally
 // return kUnavailable (database unreachable / busy past the timeout) or kInternal
@@ -24,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace keypaird::store {
@@ -78,14 +81,11 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
-class KeyStore {
+// Reads of keys and tokens. Each call of a KeyStore reads its own snapshot of the
+// database; a reader from KeyStore::Snapshot answers every call from one snapshot.
+class KeyReader {
  public:
-  virtual ~KeyStore() = default;
-
-  // Inserts a new key. OK; kAlreadyExists if the (project_id, name) pair or the id is
-  // already taken. The uniqueness is enforced atomically by the backend (a unique
-  // constraint), never by a check-then-insert race.
-  virtual Status InsertKey(const KeyRecord& key) = 0;
+  virtual ~KeyReader() = default;
 
   // OK; kNotFound if no key has this id.
   virtual StatusOr<KeyRecord> GetKey(std::string_view id) = 0;
@@ -99,6 +99,37 @@ class KeyStore {
   // The page and its total come from one consistent snapshot.
   virtual StatusOr<KeyPage> ListKeys(const ListQuery& query) = 0;
 
+  // OK (revoked tokens too: the caller decides); kNotFound.
+  virtual StatusOr<TokenRecord> GetToken(std::string_view id) = 0;
+};
+
+class KeyStore : public KeyReader {
+ public:
+  // Called once with the outcome of an asynchronous write, on whichever thread finished
+  // it (possibly the caller's, before the call returns). It must be quick: on SQLite it
+  // runs on the writer thread, between commits.
+  using WriteDone = std::function<void(Status)>;
+
+  // A reader whose calls all see one snapshot of the database, taken at its first read
+  // and kept until it is destroyed: a request that reads a token and then a key pays
+  // for one read transaction instead of two (SQLite). Writes made meanwhile, through
+  // this store or elsewhere, are not seen by it. Hold it briefly, on one thread at a
+  // time: it may pin a pooled connection. Default (PostgreSQL, the fake): each call reads
+  // on its own, as the store does. Never fails: a reader that cannot get a connection
+  // fails its reads with kUnavailable.
+  virtual std::unique_ptr<KeyReader> Snapshot();
+
+  // Inserts a new key. OK; kAlreadyExists if the (project_id, name) pair or the id is
+  // already taken. The uniqueness is enforced atomically by the backend (a unique
+  // constraint), never by a check-then-insert race.
+  virtual Status InsertKey(const KeyRecord& key) = 0;
+
+  // InsertKey without waiting: `done` gets its status once the key is durably stored
+  // (or not). SQLite queues it for the group-committing writer, which calls `done` after
+  // the commit, so no thread waits for the disk; the default runs InsertKey and then
+  // `done` on the calling thread.
+  virtual void InsertKeyAsync(KeyRecord key, WriteDone done);
+
   // OK; kNotFound if no key has this id.
   virtual Status DeleteKey(std::string_view id) = 0;
 
@@ -107,8 +138,6 @@ class KeyStore {
 
   // OK; kAlreadyExists if the id is taken.
   virtual Status InsertToken(const TokenRecord& token) = 0;
-  // OK (revoked tokens too: the caller decides); kNotFound.
-  virtual StatusOr<TokenRecord> GetToken(std::string_view id) = 0;
   // OK; ordered by created_at, then id.
   virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
   // Marks the token revoked at `at_us`. OK (also if it was revoked already: idempotent,
@@ -117,20 +146,6 @@ class KeyStore {
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.
   virtual Status Ping() = 0;
-
-  // True if reads (Get*, ListKeys, GetToken, Ping) are answered from local storage in
-  // microseconds and never wait on a network: the server then answers reads of one
-  // resource on its I/O threads instead of handing them to a worker (two thread switches
-  // saved; lists still go to workers, see http::Api::QuickOnIoThread).
-  virtual bool LocalReads() const { return false; }
-
-  // Runs `reads`, letting every read this thread makes through this store meanwhile share
-  // one snapshot (SQLite: one read transaction on one pooled connection, so a GET's token
-  // and key cost one set of file locks instead of two). Only for short sequences of
-  // reads: the connection is held until `reads` returns, and a write made inside is not
-  // seen by the reads after it. Nested calls run inside the outer snapshot. Default (and
-  // when no connection can be had: the reads then fail on their own): runs `reads`.
-  virtual void InOneSnapshot(const std::function<void()>& reads) { reads(); }
 };
 
 struct StoreOptions {
@@ -140,6 +155,9 @@ struct StoreOptions {
   bool apply_migrations = true;
   // Connections kept open (SQLite: readers; the backend serialises writers).
   int pool_size = 4;
+  // Optional, not owned: where the SQLite writer reports its queue wait, batch sizes and
+  // commit latency (keypaird_store_write_* on /metrics).
+  Metrics* metrics = nullptr;
 };
 
 // Opens a store by URL: "sqlite:PATH" (PATH's parent directory is created; the file is

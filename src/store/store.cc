@@ -9,6 +9,28 @@
 #include "store/sqlite/sqlite_store.h"
 
 namespace keypaird::store {
+namespace {
+
+// KeyStore::Snapshot's default: every read goes to the store, on its own snapshot.
+class ForwardingReader final : public KeyReader {
+ public:
+  explicit ForwardingReader(KeyReader* store) : store_(store) {}
+  StatusOr<KeyRecord> GetKey(std::string_view id) override { return store_->GetKey(id); }
+  StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
+    return store_->GetKeyByName(project_id, name);
+  }
+  StatusOr<KeyPage> ListKeys(const ListQuery& query) override { return store_->ListKeys(query); }
+  StatusOr<TokenRecord> GetToken(std::string_view id) override { return store_->GetToken(id); }
+
+ private:
+  KeyReader* store_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyReader> KeyStore::Snapshot() { return std::make_unique<ForwardingReader>(this); }
+
+void KeyStore::InsertKeyAsync(KeyRecord key, WriteDone done) { done(InsertKey(key)); }
 
 StatusOr<std::unique_ptr<KeyStore>> OpenStore(const std::string& url, const StoreOptions& options) {
   constexpr std::string_view kSqliteScheme = "sqlite:";

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "store/key_store.h"
-#include "store/postgres/postgres_store_testing.h"
+#include "store/testing/postgres_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -589,6 +589,50 @@ TEST_P(KeyStoreContractTest, ConcurrentDistinctInsertsAreAllStored) {
   int64_t total = -1;
   EXPECT_THAT(Ids(ListQuery{}, &total), ElementsAreArray(ids));  // created_at = i
   EXPECT_EQ(total, kThreads);
+}
+
+// --- snapshots and asynchronous writes --------------------------------------------------
+
+TEST_P(KeyStoreContractTest, ASnapshotReadsWhatTheStoreHolds) {
+  ASSERT_TRUE(store().InsertKey(Key("id-1", 1, "alpha", 10)).ok());
+  const TokenRecord token = Token("0123456789abcdef", 5);
+  ASSERT_TRUE(store().InsertToken(token).ok());
+
+  std::unique_ptr<KeyReader> snapshot = store().Snapshot();
+  auto by_id = snapshot->GetKey("id-1");
+  ASSERT_TRUE(by_id.ok()) << by_id.status().message();
+  EXPECT_EQ(by_id->name, "alpha");
+  auto by_name = snapshot->GetKeyByName(1, "alpha");
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(by_name->id, "id-1");
+  EXPECT_EQ(snapshot->GetKey("id-2").status().code(), StatusCode::kNotFound);
+  auto page = snapshot->ListKeys({});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 1);
+  auto got = snapshot->GetToken(token.id);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, token);
+}
+
+TEST_P(KeyStoreContractTest, AsyncInsertReportsWhatInsertWould) {
+  std::vector<Status> results(3);
+  std::latch done(3);
+  auto record = [&](int i) {
+    return [&, i](Status s) {
+      results[i] = std::move(s);
+      done.count_down();
+    };
+  };
+  store().InsertKeyAsync(Key("id-1", 1, "alpha", 10), record(0));
+  store().InsertKeyAsync(Key("id-2", 1, "alpha", 11), record(1));  // the name is taken
+  store().InsertKeyAsync(Key("id-1", 2, "beta", 12), record(2));   // the id is taken
+  done.wait();
+  EXPECT_TRUE(results[0].ok()) << results[0].message();
+  EXPECT_EQ(results[1].code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(results[2].code(), StatusCode::kAlreadyExists);
+  auto got = store().GetKey("id-1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->name, "alpha");
 }
 
 // --- backends -----------------------------------------------------------------------------

@@ -13,20 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/strings.h"
 #include "store/key_store.h"
 #include "store/store_internal.h"
 
 namespace keypaird::store {
 namespace {
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Case-insensitive (ASCII only, like SQLite's LIKE) substring test.
-bool ContainsIgnoringAsciiCase(std::string_view haystack, std::string_view needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return AsciiLower(a) == AsciiLower(b); });
-  return it != haystack.end() || needle.empty();
-}
 
 // Strict weak order matching the SQL ORDER BY clauses of the SQLite backend. std::string
 // compares like memcmp (char_traits<char> compares as unsigned char), as does SQLite's
@@ -84,7 +76,8 @@ class MemoryStore final : public KeyStore {
             key.user_id != *query.visible_to_user) {
           continue;
         }
-        if (!ContainsIgnoringAsciiCase(key.name, query.name_contains)) continue;
+        // Case-insensitive for ASCII only, like SQLite's LIKE.
+        if (!ContainsIgnoreAsciiCase(key.name, query.name_contains)) continue;
         matches.push_back(key);
       }
     }
@@ -154,7 +147,6 @@ class MemoryStore final : public KeyStore {
   }
 
   Status Ping() override { return Status::Ok(); }
-  bool LocalReads() const override { return true; }
 
  private:
   using NameKey = std::pair<int64_t, std::string>;

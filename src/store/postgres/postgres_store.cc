@@ -9,6 +9,9 @@
 // next use. After a failed connect every call fails at once for a short back-off instead
 // of queueing behind connect attempts. Nothing is cached above the database.
 //
+// Schema, rows and list SQL are shared with SQLite (store/sql/); this file is the libpq
+// driver and the PostgreSQL error mapping.
+//
 // Status messages are fixed text (plus a SQLSTATE for unexpected errors): never SQL,
 // URLs, host names or bound values. libpq's own message of a failed connect is logged
 // (it names host, port, user and database, never the password), once per outage.
@@ -24,23 +27,26 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <iterator>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/log.h"
 #include "store/key_store.h"
-#include "store/postgres/postgres_store_testing.h"
+#include "common/strings.h"
+#include "store/sql/diagnostics.h"
+#include "store/sql/pool.h"
+#include "store/sql/rows.h"
+#include "store/sql/schema.h"
 #include "store/store_internal.h"
 
 namespace keypaird::store {
@@ -69,52 +75,6 @@ constexpr int64_t kMigrationLockKey = 0x6b70645f6d696772;
 
 constexpr std::string_view kDown = "the database is unavailable";
 constexpr std::string_view kSlow = "the database did not answer in time";
-
-// ---------------------------------------------------------------------------------------
-// Schema migrations: the same steps, in meaning, as the SQLite backend's. Append new
-// steps at the end; never edit or reorder applied ones. Step i has version i + 1.
-//
-// Text columns that are compared or sorted use the "C" collation: bytewise order and
-// equality as the contract says, ILIKE case-insensitive for ASCII letters only, and the
-// same behaviour whatever locale the database was created with.
-
-constexpr const char* kMigrations[] = {
-    // 1: keys. The UNIQUE constraint enforces name uniqueness and serves name order
-    // (names are unique in a project, so no id tie-break is needed there); the two
-    // created_at indexes serve "created_at ASC, id ASC" and "created_at DESC, id ASC"
-    // as index walks.
-    R"sql(
-      CREATE TABLE keys (
-        id TEXT COLLATE "C" NOT NULL,
-        project_id BIGINT NOT NULL,
-        user_id BIGINT NOT NULL,
-        name TEXT COLLATE "C" NOT NULL,
-        public_key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        shared_in_project BOOLEAN NOT NULL,
-        created_at_us BIGINT NOT NULL,
-        CONSTRAINT keys_pkey PRIMARY KEY (id),
-        CONSTRAINT keys_by_project_name UNIQUE (project_id, name)
-      );
-      CREATE INDEX keys_by_project_created ON keys (project_id, created_at_us, id);
-      CREATE INDEX keys_by_project_created_desc ON keys (project_id, created_at_us DESC, id);
-    )sql",
-    // 2: API tokens. `projects` ascending; empty for admin tokens.
-    R"sql(
-      CREATE TABLE tokens (
-        id TEXT COLLATE "C" NOT NULL,
-        user_id BIGINT NOT NULL,
-        admin BOOLEAN NOT NULL,
-        projects BIGINT[] NOT NULL,
-        secret_hash BYTEA NOT NULL,
-        created_at_us BIGINT NOT NULL,
-        revoked_at_us BIGINT,
-        CONSTRAINT tokens_pkey PRIMARY KEY (id)
-      );
-      CREATE INDEX tokens_by_created ON tokens (created_at_us, id);
-    )sql",
-};
-constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
 
 // ---------------------------------------------------------------------------------------
 // RAII and small helpers.
@@ -420,61 +380,15 @@ class Connection {
 };
 
 // A fixed set of connection slots, each leased to one caller at a time.
-class ConnectionPool {
- public:
-  class Lease {
-   public:
-    Lease(ConnectionPool* pool, Connection* conn) : pool_(pool), conn_(conn) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(other.conn_) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->Release(conn_);
-    }
-    Connection& operator*() const { return *conn_; }
-    Connection* operator->() const { return conn_; }
+using Pool = sql::ConnectionPool<Connection>;
 
-   private:
-    ConnectionPool* pool_;
-    Connection* conn_;
+// A caller that failed half-way must not leave a transaction open on a pooled
+// connection (callers roll back; this is the backstop).
+std::function<void(Connection&)> CloseIfNotIdle() {
+  return [](Connection& conn) {
+    if (conn.open() && !conn.Idle()) conn.Close();
   };
-
-  explicit ConnectionPool(int size) {
-    for (int i = 0; i < size; ++i) {
-      all_.push_back(std::make_unique<Connection>());
-      free_.push_back(all_.back().get());
-    }
-  }
-
-  StatusOr<Lease> Acquire(Deadline deadline) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_until(lock, deadline, [this] { return !free_.empty(); })) {
-      return Unavailable("all database connections are busy; try again later");
-    }
-    Connection* conn = free_.back();
-    free_.pop_back();
-    return Lease(this, conn);
-  }
-
-  size_t size() const { return all_.size(); }
-
- private:
-  void Release(Connection* conn) {
-    // A caller that failed half-way must not leave a transaction open on a pooled
-    // connection (callers roll back; this is the backstop).
-    if (conn->open() && !conn->Idle()) conn->Close();
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(conn);
-    }
-    cv_.notify_one();
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> all_;
-  std::vector<Connection*> free_;  // guarded by mu_
-};
+}
 
 const Status& StatusOf(const Status& s) { return s; }
 template <typename T>
@@ -483,276 +397,173 @@ Status StatusOf(const StatusOr<T>& s) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Row mapping.
+// Rows and parameters: the shared row mapping (store/sql/rows.h) over libpq's text results.
 
-constexpr const char* kKeyColumns =
-    "id, project_id, user_id, name, public_key, fingerprint, shared_in_project, created_at_us";
-constexpr int kKeyColumnCount = 8;
-
-KeyRecord ReadKey(const Result& r, int row) {
-  KeyRecord key;
-  key.id = r.Text(row, 0);
-  key.project_id = r.Int64(row, 1);
-  key.user_id = r.Int64(row, 2);
-  key.name = r.Text(row, 3);
-  key.public_key = r.Text(row, 4);
-  key.fingerprint = r.Text(row, 5);
-  key.shared_in_project = r.Bool(row, 6);
-  key.created_at_us = r.Int64(row, 7);
-  return key;
-}
-
-constexpr const char* kTokenColumns =
-    "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us";
-
-std::string ProjectsArray(const std::vector<int64_t>& projects) {
-  std::string out = "{";
-  for (int64_t p : projects) {
-    if (out.size() > 1) out += ',';
-    out += std::to_string(p);
+class Row {
+ public:
+  Row(const Result& r, int row) : r_(r), row_(row) {}
+  std::string Text(int col) const { return r_.Text(row_, col); }
+  int64_t Int64(int col) const { return r_.Int64(row_, col); }
+  bool Bool(int col) const { return r_.Bool(row_, col); }
+  bool IsNull(int col) const { return r_.IsNull(row_, col); }
+  StatusOr<std::string> Blob(int col) const {
+    size_t length = 0;
+    unsigned char* raw =
+        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r_.Text(row_, col).c_str()), &length);
+    if (raw == nullptr) return Internal("corrupt record in the database");
+    std::string bytes(reinterpret_cast<const char*>(raw), length);
+    PQfreemem(raw);
+    return bytes;
   }
-  return out + "}";
+
+ private:
+  const Result& r_;
+  int row_;
+};
+
+// A parameter in libpq's text format.
+std::optional<std::string> ToText(const sql::SqlValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::optional<std::string> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, sql::SqlNull>) {
+          return std::nullopt;
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return std::string(v ? "t" : "f");
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return v;
+        } else {
+          std::string out = "\\x";
+          AppendHex(&out, reinterpret_cast<const unsigned char*>(v.bytes.data()), v.bytes.size());
+          return out;
+        }
+      },
+      value);
 }
 
-StatusOr<std::vector<int64_t>> ParseProjectsArray(std::string_view text) {
-  if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
-    return Internal("corrupt token record in the database");
-  }
-  text = text.substr(1, text.size() - 2);
-  std::vector<int64_t> projects;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (ec != std::errc() || end != item.data() + item.size()) {
-      return Internal("corrupt token record in the database");
-    }
-    projects.push_back(value);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return projects;
+Params ToParams(const std::vector<sql::SqlValue>& values) {
+  Params params;
+  params.reserve(values.size());
+  for (const auto& v : values) params.push_back(ToText(v));
+  return params;
 }
-
-std::string ByteaHex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
-}
-
-StatusOr<std::string> UnescapeBytea(const std::string& text) {
-  size_t length = 0;
-  unsigned char* raw =
-      PQunescapeBytea(reinterpret_cast<const unsigned char*>(text.c_str()), &length);
-  if (raw == nullptr) return Internal("corrupt token record in the database");
-  std::string bytes(reinterpret_cast<const char*>(raw), length);
-  PQfreemem(raw);
-  return bytes;
-}
-
-StatusOr<TokenRecord> ReadToken(const Result& r, int row) {
-  TokenRecord token;
-  token.id = r.Text(row, 0);
-  token.user_id = r.Int64(row, 1);
-  token.admin = r.Bool(row, 2);
-  auto projects = ParseProjectsArray(r.Text(row, 3));
-  if (!projects.ok()) return projects.status();
-  token.projects = std::move(*projects);
-  auto hash = UnescapeBytea(r.Text(row, 4));
-  if (!hash.ok()) return hash.status();
-  token.secret_hash = std::move(*hash);
-  token.created_at_us = r.Int64(row, 5);
-  if (!r.IsNull(row, 6)) token.revoked_at_us = r.Int64(row, 6);
-  return token;
-}
-
-std::optional<std::string> Text(int64_t v) { return std::to_string(v); }
-std::optional<std::string> Text(std::string_view v) { return std::string(v); }
-std::optional<std::string> Text(bool v) { return std::string(v ? "t" : "f"); }
 
 // ---------------------------------------------------------------------------------------
 // Statements.
 
-const Statement kInsertKey{"insert_key", std::string("INSERT INTO keys (") + kKeyColumns +
+const Statement kInsertKey{"insert_key", std::string("INSERT INTO keys (") + sql::kKeyColumns +
                                              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
 const Statement kGetKey{"get_key",
-                        std::string("SELECT ") + kKeyColumns + " FROM keys WHERE id = $1"};
-const Statement kGetKeyByName{
-    "get_key_by_name",
-    std::string("SELECT ") + kKeyColumns + " FROM keys WHERE project_id = $1 AND name = $2"};
+                        std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = $1"};
+const Statement kGetKeyByName{"get_key_by_name", std::string("SELECT ") + sql::kKeyColumns +
+                                                     " FROM keys WHERE project_id = $1 AND name = $2"};
 const Statement kDeleteKey{"delete_key", "DELETE FROM keys WHERE id = $1"};
 const Statement kSetShared{"set_shared",
                            std::string("UPDATE keys SET shared_in_project = $2 WHERE id = $1 "
                                        "RETURNING ") +
-                               kKeyColumns};
-const Statement kInsertToken{"insert_token", std::string("INSERT INTO tokens (") + kTokenColumns +
+                               sql::kKeyColumns};
+const Statement kInsertToken{"insert_token", std::string("INSERT INTO tokens (") +
+                                                 sql::kTokenColumns +
                                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-const Statement kGetToken{"get_token",
-                          std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE id = $1"};
-const Statement kListTokens{"list_tokens", std::string("SELECT ") + kTokenColumns +
+const Statement kGetToken{"get_token", std::string("SELECT ") + sql::kTokenColumns +
+                                           " FROM tokens WHERE id = $1"};
+const Statement kListTokens{"list_tokens", std::string("SELECT ") + sql::kTokenColumns +
                                                " FROM tokens ORDER BY created_at_us, id"};
 // coalesce keeps the first revocation time; the row counts as affected either way.
 const Statement kRevokeToken{
     "revoke_token", "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, $2) WHERE id = $1"};
 const Statement kPing{"ping", "SELECT 1"};
 
-// ILIKE pattern for a literal substring: % _ and the escape character are escaped.
-std::string ContainsPattern(std::string_view needle) {
-  std::string pattern = "%";
-  for (char c : needle) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
-}
-
-// The statements of one ListQuery shape (which filters are set, which order) and the
-// filter parameters; limit and offset are the page statement's last two parameters.
+// The statements of one ListQuery shape and its parameters. The page statement carries
+// the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
+// are its last two parameters.
 struct ListStatements {
-  Statement page;   // the page; every row also carries the total (an InitPlan)
+  Statement page;
   Statement count;  // the total alone
   Params filters;
+  Params page_params;
 };
 
 ListStatements MakeListStatements(const ListQuery& q) {
+  const sql::ListSql list = sql::BuildListSql(q, sql::Dialect::kPostgres);
   ListStatements out;
-  std::string where;
-  std::string shape;
-  auto add = [&](const char* term_before, const char* term_after, std::optional<std::string> v,
-                 char tag) {
-    out.filters.push_back(std::move(v));
-    where += where.empty() ? " WHERE " : " AND ";
-    where += term_before + ("$" + std::to_string(out.filters.size())) + term_after;
-    shape += tag;
-  };
-  if (q.project_id) add("project_id = ", "", Text(*q.project_id), 'p');
-  if (q.owner_id) add("user_id = ", "", Text(*q.owner_id), 'o');
-  if (q.visible_to_user)
-    add("(shared_in_project OR user_id = ", ")", Text(*q.visible_to_user), 'v');
-  // ILIKE on a "C"-collation column folds ASCII letters only, as the contract says.
-  if (!q.name_contains.empty()) {
-    add("name ILIKE ", " ESCAPE '\\'", ContainsPattern(q.name_contains), 'n');
-  }
-  // Within one project names are unique: name order needs no tie-break there, which
-  // lets the (project_id, name) index give the order by itself.
-  const char* order = "";
-  switch (q.order) {
-    case OrderBy::kCreatedAtAsc:
-      order = " ORDER BY created_at_us, id";
-      shape += "_ca";
-      break;
-    case OrderBy::kCreatedAtDesc:
-      order = " ORDER BY created_at_us DESC, id";
-      shape += "_cd";
-      break;
-    case OrderBy::kNameAsc:
-      order = q.project_id ? " ORDER BY name" : " ORDER BY name, id";
-      shape += "_na";
-      break;
-    case OrderBy::kNameDesc:
-      order = q.project_id ? " ORDER BY name DESC" : " ORDER BY name DESC, id";
-      shape += "_nd";
-      break;
-  }
-  const size_t n = out.filters.size();
-  out.page.name = "list_" + shape;
-  out.page.sql = std::string("SELECT ") + kKeyColumns + ", (SELECT count(*) FROM keys" + where +
-                 ") FROM keys" + where + order + " LIMIT $" + std::to_string(n + 1) + " OFFSET $" +
-                 std::to_string(n + 2);
-  out.count.name = "count_" + shape;
-  out.count.sql = "SELECT count(*) FROM keys" + where;
+  const size_t n = list.params.size();
+  out.page.name = "list_" + list.shape;
+  out.page.sql = std::string("SELECT ") + sql::kKeyColumns + ", (SELECT count(*) FROM keys" +
+                 list.where + ") FROM keys" + list.where + list.order + " LIMIT " +
+                 sql::Param(sql::Dialect::kPostgres, n + 1) + " OFFSET " +
+                 sql::Param(sql::Dialect::kPostgres, n + 2);
+  out.count.name = "count_" + list.shape;
+  out.count.sql = "SELECT count(*) FROM keys" + list.where;
+  out.filters = ToParams(list.params);
+  out.page_params = out.filters;
+  // LIMIT NULL is no limit.
+  out.page_params.push_back(q.limit < 0 ? std::nullopt : ToText(q.limit));
+  out.page_params.push_back(ToText(q.offset));
   return out;
 }
 
-Params PageParams(const ListStatements& s, const ListQuery& q) {
-  Params params = s.filters;
-  // LIMIT NULL is no limit.
-  params.push_back(q.limit < 0 ? std::nullopt : Text(q.limit));
-  params.push_back(Text(q.offset));
-  return params;
-}
-
 // ---------------------------------------------------------------------------------------
-// Migrations.
+// Migrations: sql::Migrate in one transaction under a transaction-level advisory lock,
+// which serialises the nodes that migrate at the same time.
 
-StatusOr<std::set<int64_t>> AppliedVersions(Connection& conn, Deadline deadline) {
-  std::set<int64_t> versions;
-  auto exists = conn.Exec("SELECT to_regclass('schema_migrations') IS NOT NULL", deadline);
-  if (!exists.ok()) return exists.status();
-  if (exists->rows() != 1 || !exists->Bool(0, 0)) return versions;
-  auto rows = conn.Exec("SELECT version FROM schema_migrations", deadline);
-  if (!rows.ok()) return rows.status();
-  for (int i = 0; i < rows->rows(); ++i) versions.insert(rows->Int64(i, 0));
-  return versions;
-}
+class MigrationSession final : public sql::MigrationSession {
+ public:
+  explicit MigrationSession(Connection* conn) : conn_(conn) {}
 
-Status CheckNotNewer(const std::set<int64_t>& applied) {
-  for (int64_t v : applied) {
-    if (v < 1 || v > kLatestVersion) {
-      return Unavailable("the database schema was written by a newer keypaird (it has migration " +
-                         std::to_string(v) + "; this build knows up to " +
-                         std::to_string(kLatestVersion) + "): upgrade keypaird");
+  StatusOr<std::set<int64_t>> AppliedVersions() override {
+    std::set<int64_t> versions;
+    auto exists = conn_->Exec("SELECT to_regclass('schema_migrations') IS NOT NULL", Deadline());
+    if (!exists.ok()) return exists.status();
+    if (exists->rows() != 1 || !exists->Bool(0, 0)) return versions;
+    auto rows = conn_->Exec("SELECT version FROM schema_migrations", Deadline());
+    if (!rows.ok()) return rows.status();
+    for (int i = 0; i < rows->rows(); ++i) versions.insert(rows->Int64(i, 0));
+    return versions;
+  }
+
+  Status Begin() override {
+    migrating_until_ = Clock::now() + kMigrationTimeout;
+    const std::string steps[] = {
+        "BEGIN",
+        "SET LOCAL statement_timeout = " + std::to_string(kMigrationStatementTimeoutMs),
+        "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")",
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    };
+    for (const std::string& sql : steps) {
+      if (auto r = conn_->Exec(sql, Deadline()); !r.ok()) return r.status();
     }
+    return Status::Ok();
   }
-  return Status::Ok();
-}
 
-// Everything missing, in one transaction, under a lock that serialises the nodes that
-// migrate at the same time; the applied set is re-read under the lock.
-Status ApplyMigrations(Connection& conn, Deadline deadline) {
-  const std::string steps[] = {
-      "BEGIN",
-      "SET LOCAL statement_timeout = " + std::to_string(kMigrationStatementTimeoutMs),
-      "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")",
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-  };
-  for (const std::string& sql : steps) {
-    if (auto r = conn.Exec(sql, deadline); !r.ok()) return r.status();
+  Status Apply(int version, const char* statements) override {
+    if (auto r = conn_->Exec(statements, Deadline()); !r.ok()) return r.status();
+    auto r = conn_->Exec(
+        "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(version) + ")",
+        Deadline());
+    return r.status();
   }
-  auto applied = AppliedVersions(conn, deadline);
-  if (!applied.ok()) return applied.status();
-  if (Status s = CheckNotNewer(*applied); !s.ok()) return s;
-  for (int version = 1; version <= kLatestVersion; ++version) {
-    if (applied->contains(version)) continue;
-    if (auto r = conn.Exec(kMigrations[version - 1], deadline); !r.ok()) return r.status();
-    if (auto r = conn.Exec(
-            "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(version) + ")",
-            deadline);
-        !r.ok()) {
-      return r.status();
-    }
-  }
-  if (auto r = conn.Exec("COMMIT", deadline); !r.ok()) return r.status();
-  return Status::Ok();
-}
 
-// Brings the schema to kLatestVersion (or checks that it is there when !apply).
-Status Migrate(Connection& conn, bool apply) {
-  auto applied = AppliedVersions(conn, Clock::now() + kQueryTimeout);
-  if (!applied.ok()) return applied.status();
-  if (Status s = CheckNotNewer(*applied); !s.ok()) return s;
-  if (static_cast<int>(applied->size()) == kLatestVersion) return Status::Ok();
-  if (!apply) {
-    return Unavailable("the database schema is not current (" + std::to_string(applied->size()) +
-                       " of " + std::to_string(kLatestVersion) +
-                       " migrations applied): run `keypaird migrate`");
+  Status Commit() override { return conn_->Exec("COMMIT", Deadline()).status(); }
+  void Rollback() override { conn_->Rollback(Clock::now() + kQueryTimeout); }
+
+ private:
+  // Inside the migration transaction the deadline covers the wait for another node's
+  // lock; before it, one query's.
+  Clock::time_point Deadline() const {
+    return migrating_until_ ? *migrating_until_ : Clock::now() + kQueryTimeout;
   }
-  const Deadline deadline = Clock::now() + kMigrationTimeout;
-  Status s = ApplyMigrations(conn, deadline);
-  if (!s.ok()) conn.Rollback(Clock::now() + kQueryTimeout);
-  return s;
-}
+
+  Connection* conn_;
+  std::optional<Clock::time_point> migrating_until_;
+};
 
 // ---------------------------------------------------------------------------------------
 
-class PostgresStore final : public KeyStore {
+class PostgresStore final : public KeyStore, public sql::Diagnostics {
  public:
   static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& url,
                                                        const StoreOptions& options) {
@@ -770,17 +581,17 @@ class PostgresStore final : public KeyStore {
           .Str("error", OneLine((*lease)->last_error()));
       return Unavailable("cannot connect to the database");
     }
-    if (Status s = Migrate(**lease, options.apply_migrations); !s.ok()) return s;
+    MigrationSession migration(&**lease);
+    if (Status s = sql::Migrate(migration, sql::Dialect::kPostgres, options.apply_migrations);
+        !s.ok()) {
+      return s;
+    }
     return store;
   }
 
   Status InsertKey(const KeyRecord& key) override {
     return Call(/*retry=*/false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kInsertKey,
-                        {Text(key.id), Text(key.project_id), Text(key.user_id), Text(key.name),
-                         Text(key.public_key), Text(key.fingerprint), Text(key.shared_in_project),
-                         Text(key.created_at_us)},
-                        deadline);
+      auto r = conn.Run(kInsertKey, ToParams(sql::KeyValues(key)), deadline);
       if (r.ok()) return Status::Ok();
       if (r.status().code() == StatusCode::kAlreadyExists) {
         // The only unique constraints: the primary key (id) and (project_id, name).
@@ -792,17 +603,16 @@ class PostgresStore final : public KeyStore {
   }
 
   StatusOr<KeyRecord> GetKey(std::string_view id) override {
-    return ReadOneKey(kGetKey, {Text(id)});
+    return ReadOneKey(kGetKey, {std::string(id)});
   }
 
   StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
-    return ReadOneKey(kGetKeyByName, {Text(project_id), Text(name)});
+    return ReadOneKey(kGetKeyByName, {std::to_string(project_id), std::string(name)});
   }
 
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
     if (Status s = ValidateListQuery(query); !s.ok()) return s;
     const ListStatements statements = MakeListStatements(query);
-    const Params params = PageParams(statements, query);
     return Call(/*retry=*/true, [&](Connection& conn, Deadline deadline) -> StatusOr<KeyPage> {
       KeyPage page;
       if (query.limit == 0) {  // only the total
@@ -811,7 +621,7 @@ class PostgresStore final : public KeyStore {
         page.total = count->Int64(0, 0);
         return page;
       }
-      auto r = conn.Run(statements.page, params, deadline);
+      auto r = conn.Run(statements.page, statements.page_params, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() > 0) return PageOf(*r);
       if (query.offset == 0) return page;  // nothing matched (total 0, same snapshot)
@@ -821,7 +631,7 @@ class PostgresStore final : public KeyStore {
           !b.ok()) {
         return b.status();
       }
-      StatusOr<KeyPage> snapshot = ReadPageInTransaction(conn, statements, params, deadline);
+      StatusOr<KeyPage> snapshot = ReadPageInTransaction(conn, statements, deadline);
       if (snapshot.ok()) {
         if (auto c = conn.Exec("COMMIT", deadline); !c.ok()) snapshot = c.status();
       }
@@ -832,7 +642,7 @@ class PostgresStore final : public KeyStore {
 
   Status DeleteKey(std::string_view id) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kDeleteKey, {Text(id)}, deadline);
+      auto r = conn.Run(kDeleteKey, {std::string(id)}, deadline);
       if (!r.ok()) return r.status();
       if (r->Affected() == 0) return NotFound(std::string(kKeyNotFound));
       return Status::Ok();
@@ -841,21 +651,17 @@ class PostgresStore final : public KeyStore {
 
   StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<KeyRecord> {
-      auto r = conn.Run(kSetShared, {Text(id), Text(shared)}, deadline);
+      auto r = conn.Run(kSetShared, {std::string(id), ToText(shared)}, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return NotFound(std::string(kKeyNotFound));
-      return ReadKey(*r, 0);
+      return sql::ReadKey(Row(*r, 0));
     });
   }
 
   Status InsertToken(const TokenRecord& token) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(
-          kInsertToken,
-          {Text(token.id), Text(token.user_id), Text(token.admin), ProjectsArray(token.projects),
-           ByteaHex(token.secret_hash), Text(token.created_at_us),
-           token.revoked_at_us ? Text(*token.revoked_at_us) : std::nullopt},
-          deadline);
+      auto r = conn.Run(kInsertToken,
+                        ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)), deadline);
       if (r.ok()) return Status::Ok();
       if (r.status().code() == StatusCode::kAlreadyExists) {
         return AlreadyExists(std::string(kTokenIdTaken));
@@ -866,10 +672,10 @@ class PostgresStore final : public KeyStore {
 
   StatusOr<TokenRecord> GetToken(std::string_view id) override {
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<TokenRecord> {
-      auto r = conn.Run(kGetToken, {Text(id)}, deadline);
+      auto r = conn.Run(kGetToken, {std::string(id)}, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return NotFound(std::string(kTokenNotFound));
-      return ReadToken(*r, 0);
+      return sql::ReadToken(Row(*r, 0));
     });
   }
 
@@ -880,7 +686,7 @@ class PostgresStore final : public KeyStore {
                   if (!r.ok()) return r.status();
                   std::vector<TokenRecord> tokens;
                   for (int i = 0; i < r->rows(); ++i) {
-                    auto token = ReadToken(*r, i);
+                    auto token = sql::ReadToken(Row(*r, i));
                     if (!token.ok()) return token.status();
                     tokens.push_back(std::move(*token));
                   }
@@ -891,7 +697,7 @@ class PostgresStore final : public KeyStore {
   Status RevokeToken(std::string_view id, int64_t at_us) override {
     // Idempotent in effect (coalesce), so a retry after a lost connection is safe.
     return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kRevokeToken, {Text(id), Text(at_us)}, deadline);
+      auto r = conn.Run(kRevokeToken, {std::string(id), std::to_string(at_us)}, deadline);
       if (!r.ok()) return r.status();
       if (r->Affected() == 0) return NotFound(std::string(kTokenNotFound));
       return Status::Ok();
@@ -905,11 +711,10 @@ class PostgresStore final : public KeyStore {
     return s.ok() || s.code() == StatusCode::kUnavailable ? s : Unavailable(std::string(kDown));
   }
 
-  // --- for postgres_store_testing.h -----------------------------------------------------
+  // --- sql::Diagnostics
 
-  StatusOr<std::vector<std::string>> ListKeysPlan(const ListQuery& query) {
+  StatusOr<std::vector<std::string>> ExplainListKeys(const ListQuery& query) override {
     const ListStatements statements = MakeListStatements(query);
-    const Params params = PageParams(statements, query);
     return Call(false,
                 [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<std::string>> {
                   std::vector<std::string> lines;
@@ -920,7 +725,8 @@ class PostgresStore final : public KeyStore {
                     if (!s.ok()) break;
                   }
                   if (s.ok()) {
-                    auto r = conn.RunOnce("EXPLAIN " + statements.page.sql, params, deadline);
+                    auto r = conn.RunOnce("EXPLAIN " + statements.page.sql,
+                                          statements.page_params, deadline);
                     if (r.ok()) {
                       for (int i = 0; i < r->rows(); ++i) lines.push_back(r->Text(i, 0));
                     } else {
@@ -933,43 +739,26 @@ class PostgresStore final : public KeyStore {
                 });
   }
 
-  // Runs `sql` on every pooled connection (opening those that are closed).
-  StatusOr<std::vector<std::string>> OnEveryConnection(const std::string& sql) {
-    std::vector<ConnectionPool::Lease> leases;
+  StatusOr<std::vector<std::string>> OnEveryConnection(const std::string& sql) override {
+    auto leases = pool_.AcquireAll(Clock::now() + kAcquireTimeout);
+    if (!leases.ok()) return leases.status();
     std::vector<std::string> out;
-    for (size_t i = 0; i < pool_.size(); ++i) {
-      auto lease = pool_.Acquire(Clock::now() + kAcquireTimeout);
-      if (!lease.ok()) return lease.status();
-      if (!(*lease)->Healthy()) {
-        if (Status s = Connect(**lease); !s.ok()) return s;
+    for (Pool::Lease& lease : *leases) {
+      if (!lease->Healthy()) {
+        if (Status s = Connect(*lease); !s.ok()) return s;
       }
-      auto r = (*lease)->Exec(sql, Clock::now() + kQueryTimeout);
+      auto r = lease->Exec(sql, Clock::now() + kQueryTimeout);
       if (!r.ok()) return r.status();
       out.push_back(r->rows() > 0 ? r->Text(0, 0) : "");
-      leases.push_back(std::move(*lease));  // hold it so the next Acquire gets another
-    }
-    return out;
-  }
-
-  StatusOr<std::vector<std::string>> OpenBackendPids() {
-    std::vector<ConnectionPool::Lease> leases;
-    std::vector<std::string> out;
-    for (size_t i = 0; i < pool_.size(); ++i) {
-      auto lease = pool_.Acquire(Clock::now() + kAcquireTimeout);
-      if (!lease.ok()) return lease.status();
-      if ((*lease)->Healthy()) {
-        auto r = (*lease)->Exec("SELECT pg_backend_pid()", Clock::now() + kQueryTimeout);
-        if (!r.ok()) return r.status();
-        out.push_back(r->Text(0, 0));
-      }
-      leases.push_back(std::move(*lease));
     }
     return out;
   }
 
  private:
   PostgresStore(ConnectSettings settings, int pool_size)
-      : settings_(std::move(settings)), pool_(pool_size) {}
+      : settings_(std::move(settings)), pool_(CloseIfNotIdle()) {
+    for (int i = 0; i < pool_size; ++i) pool_.Add(std::make_unique<Connection>());
+  }
 
   static std::string OneLine(std::string text) {
     for (char& c : text) {
@@ -1033,21 +822,21 @@ class PostgresStore final : public KeyStore {
       auto r = conn.Run(statement, params, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return NotFound(std::string(kKeyNotFound));
-      return ReadKey(*r, 0);
+      return sql::ReadKey(Row(*r, 0));
     });
   }
 
   static KeyPage PageOf(const Result& r) {
     KeyPage page;
-    page.total = r.Int64(0, kKeyColumnCount);
+    page.total = r.Int64(0, sql::kKeyColumnCount);
     page.keys.reserve(static_cast<size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) page.keys.push_back(ReadKey(r, i));
+    for (int i = 0; i < r.rows(); ++i) page.keys.push_back(sql::ReadKey(Row(r, i)));
     return page;
   }
 
   static StatusOr<KeyPage> ReadPageInTransaction(Connection& conn, const ListStatements& s,
-                                                 const Params& params, Deadline deadline) {
-    auto r = conn.Run(s.page, params, deadline);
+                                                 Deadline deadline) {
+    auto r = conn.Run(s.page, s.page_params, deadline);
     if (!r.ok()) return r.status();
     if (r->rows() > 0) return PageOf(*r);
     auto count = conn.Run(s.count, s.filters, deadline);
@@ -1058,34 +847,11 @@ class PostgresStore final : public KeyStore {
   }
 
   const ConnectSettings settings_;
-  ConnectionPool pool_;
+  Pool pool_;
   std::mutex mu_;
   Deadline retry_after_{};  // guarded by mu_
   bool down_ = false;       // guarded by mu_: the last connect failed (logged once)
 };
-
-PostgresStore* AsPostgresStore(KeyStore& store) { return dynamic_cast<PostgresStore*>(&store); }
-
-// A blocking connection for the test helpers.
-StatusOr<ConnPtr> ConnectForTesting(const std::string& url) {
-  auto settings = MakeConnectSettings(url);
-  if (!settings.ok()) return settings.status();
-  std::vector<const char*> keywords, values;
-  for (size_t i = 0; i < settings->keywords.size(); ++i) {
-    keywords.push_back(settings->keywords[i].c_str());
-    values.push_back(settings->values[i].c_str());
-  }
-  keywords.push_back(nullptr);
-  values.push_back(nullptr);
-  ConnPtr conn(PQconnectdbParams(keywords.data(), values.data(), 1));
-  if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
-    return Unavailable("cannot connect to the test database: " +
-                       std::string(conn ? PQerrorMessage(conn.get()) : "out of memory"));
-  }
-  PQsetNoticeProcessor(
-      conn.get(), [](void*, const char*) {}, nullptr);
-  return conn;
-}
 
 }  // namespace
 
@@ -1095,83 +861,5 @@ StatusOr<std::unique_ptr<KeyStore>> OpenPostgresStore(const std::string& url,
   if (!store.ok()) return store.status();
   return std::unique_ptr<KeyStore>(std::move(*store));
 }
-
-// --- testing --------------------------------------------------------------------------------
-
-std::string PostgresUrlWithDatabase(const std::string& url, const std::string& dbname) {
-  const size_t scheme = url.find("://");
-  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  const size_t query = url.find('?', start);
-  const size_t slash = url.find('/', start);
-  const size_t end = query == std::string::npos ? url.size() : query;
-  if (slash != std::string::npos && slash < end) {
-    return url.substr(0, slash + 1) + dbname + url.substr(end);
-  }
-  return url.substr(0, end) + "/" + dbname + url.substr(end);
-}
-
-StatusOr<std::vector<std::string>> PostgresQueryForTesting(const std::string& url,
-                                                           const std::string& sql) {
-  auto conn = ConnectForTesting(url);
-  if (!conn.ok()) return conn.status();
-  ResultPtr r(PQexec(conn->get(), sql.c_str()));
-  const ExecStatusType status = PQresultStatus(r.get());
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-    return Internal("test query failed: " + std::string(PQerrorMessage(conn->get())));
-  }
-  std::vector<std::string> out;
-  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
-  return out;
-}
-
-PostgresTestDatabase::PostgresTestDatabase(std::string maintenance_url, std::string name)
-    : maintenance_url_(std::move(maintenance_url)),
-      name_(std::move(name)),
-      url_(PostgresUrlWithDatabase(maintenance_url_, name_)) {}
-
-StatusOr<std::unique_ptr<PostgresTestDatabase>> PostgresTestDatabase::Create(
-    const std::string& maintenance_url) {
-  std::random_device random;
-  std::string name = "kpd_test_";
-  for (int i = 0; i < 4; ++i) {
-    char buf[9];
-    std::snprintf(buf, sizeof(buf), "%08x", random());
-    name += buf;
-  }
-  auto created = PostgresQueryForTesting(maintenance_url, "CREATE DATABASE " + name);
-  if (!created.ok()) return created.status();
-  return std::unique_ptr<PostgresTestDatabase>(new PostgresTestDatabase(maintenance_url, name));
-}
-
-PostgresTestDatabase::~PostgresTestDatabase() {
-  (void)PostgresQueryForTesting(maintenance_url_,
-                                "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-}
-
-StatusOr<std::vector<std::string>> PostgresTestDatabase::Query(const std::string& sql) const {
-  return PostgresQueryForTesting(url_, sql);
-}
-
-StatusOr<std::vector<std::string>> PostgresListKeysPlanForTesting(KeyStore& store,
-                                                                  const ListQuery& query) {
-  PostgresStore* pg = AsPostgresStore(store);
-  if (pg == nullptr) return InvalidArgument("not a PostgreSQL store");
-  return pg->ListKeysPlan(query);
-}
-
-StatusOr<std::vector<std::string>> PostgresSessionSettingForTesting(KeyStore& store,
-                                                                    const std::string& setting) {
-  PostgresStore* pg = AsPostgresStore(store);
-  if (pg == nullptr) return InvalidArgument("not a PostgreSQL store");
-  return pg->OnEveryConnection("SHOW " + setting);
-}
-
-StatusOr<std::vector<std::string>> PostgresBackendPidsForTesting(KeyStore& store) {
-  PostgresStore* pg = AsPostgresStore(store);
-  if (pg == nullptr) return InvalidArgument("not a PostgreSQL store");
-  return pg->OpenBackendPids();
-}
-
-int PostgresLatestSchemaVersionForTesting() { return kLatestVersion; }
 
 }  // namespace keypaird::store

@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "store/key_store.h"
-#include "store/postgres/postgres_store_testing.h"
+#include "store/sql/diagnostics.h"
+#include "store/sql/schema.h"
+#include "store/testing/postgres_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -112,7 +114,7 @@ TEST_F(PostgresStoreTest, MigrationsRecordEveryVersionAndReopeningChangesNothing
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   std::vector<std::string> expected;
-  for (int v = 1; v <= PostgresLatestSchemaVersionForTesting(); ++v) {
+  for (int v = 1; v <= sql::LatestSchemaVersion(); ++v) {
     expected.push_back(std::to_string(v));
   }
   EXPECT_EQ(Query("SELECT version FROM schema_migrations ORDER BY version"), expected);
@@ -146,7 +148,7 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnceAndAllOpen) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(opened.load(), kNodes) << ::testing::PrintToString(failures);
   EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"),
-            std::vector<std::string>{std::to_string(PostgresLatestSchemaVersionForTesting())});
+            std::vector<std::string>{std::to_string(sql::LatestSchemaVersion())});
 }
 
 TEST_F(PostgresStoreTest, SchemaBehindWithoutApplyingSaysToRunMigrate) {
@@ -163,7 +165,7 @@ TEST_F(PostgresStoreTest, SchemaBehindWithoutApplyingSaysToRunMigrate) {
 TEST_F(PostgresStoreTest, SchemaOfANewerKeypairdIsRefused) {
   ASSERT_NE(MustOpen(), nullptr);
   Query("INSERT INTO schema_migrations (version) VALUES (" +
-        std::to_string(PostgresLatestSchemaVersionForTesting() + 1) + ")");
+        std::to_string(sql::LatestSchemaVersion() + 1) + ")");
   for (bool apply : {true, false}) {
     StoreOptions options;
     options.apply_migrations = apply;
@@ -195,7 +197,7 @@ TEST_F(PostgresStoreTest, EveryOrderOfAProjectPageIsAnIndexWalk) {
       q.offset = 3;
       q.limit = 5;
       if (visibility) q.visible_to_user = 7;
-      auto plan = PostgresListKeysPlanForTesting(*store, q);
+      auto plan = sql::DiagnosticsOf(*store)->ExplainListKeys(q);
       ASSERT_TRUE(plan.ok()) << plan.status().message();
       const std::string text = ::testing::PrintToString(*plan);
       EXPECT_THAT(*plan, Each(Not(HasSubstr("Sort")))) << text;
@@ -245,10 +247,10 @@ TEST_F(PostgresStoreTest, MalformedUrlIsInvalidArgumentWithoutEcho) {
 TEST_F(PostgresStoreTest, EveryPooledConnectionHasTheStatementTimeout) {
   auto store = MustOpen(/*pool_size=*/3);
   ASSERT_NE(store, nullptr);
-  auto timeouts = PostgresSessionSettingForTesting(*store, "statement_timeout");
+  auto timeouts = sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW statement_timeout");
   ASSERT_TRUE(timeouts.ok()) << timeouts.status().message();
   EXPECT_THAT(*timeouts, ElementsAre("5s", "5s", "5s"));
-  auto names = PostgresSessionSettingForTesting(*store, "application_name");
+  auto names = sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW application_name");
   ASSERT_TRUE(names.ok());
   EXPECT_THAT(*names, Each("keypaird"));
 }
@@ -258,7 +260,7 @@ TEST_F(PostgresStoreTest, TheUrlOverridesTheDefaults) {
   options.pool_size = 1;
   auto store = OpenStore(db_->url() + "?application_name=node-a", options);
   ASSERT_TRUE(store.ok()) << store.status().message();
-  auto names = PostgresSessionSettingForTesting(**store, "application_name");
+  auto names = sql::DiagnosticsOf(**store)->OnEveryConnection("SHOW application_name");
   ASSERT_TRUE(names.ok());
   EXPECT_THAT(*names, ElementsAre("node-a"));
 }
@@ -267,9 +269,9 @@ TEST_F(PostgresStoreTest, RecoversByItselfAfterTheServerDropsEveryConnection) {
   auto store = MustOpen(/*pool_size=*/3);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "before")).ok());
-  auto pids = PostgresSessionSettingForTesting(*store, "application_name");  // opens all 3
+  auto pids = sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW application_name");  // opens all 3
   ASSERT_TRUE(pids.ok());
-  auto open = PostgresBackendPidsForTesting(*store);
+  auto open = sql::DiagnosticsOf(*store)->OnEveryConnection("SELECT pg_backend_pid()");
   ASSERT_TRUE(open.ok());
   ASSERT_THAT(*open, SizeIs(3));
 

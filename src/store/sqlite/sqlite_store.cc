@@ -1,6 +1,8 @@
-// The SQLite KeyStore backend.
+// The SQLite KeyStore backend: the SQLite driver (connections, statements, status
+// mapping) and the group-committing writer. Schema, rows and list SQL are shared with
+// PostgreSQL (store/sql/).
 //
-// Connections: one writer connection (all mutations go through Writer, below) and
+// Connections: one writer connection (every mutation goes through Writer, below) and
 // `pool_size` reader connections, each leased exclusively to one call at a time; WAL
 // lets the readers run while the writer commits. ":memory:" has a single connection
 // that serves as both writer and reader (a private in-memory database cannot be shared
@@ -19,7 +21,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -27,7 +28,6 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,90 +38,22 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "store/key_store.h"
-#include "store/sqlite/sqlite_store_testing.h"
+#include "store/sql/diagnostics.h"
+#include "store/sql/pool.h"
+#include "store/sql/rows.h"
+#include "store/sql/schema.h"
 #include "store/store_internal.h"
 
 namespace keypaird::store {
 namespace {
 
+using SteadyClock = std::chrono::steady_clock;
 constexpr int kBusyTimeoutMs = 5000;
-
-// ---------------------------------------------------------------------------------------
-// Schema migrations. Append new steps at the end; never edit or reorder applied ones.
-// Step i has version i + 1.
-
-constexpr const char* kMigrations[] = {
-    // 1: keys. UNIQUE(project_id, name) enforces name uniqueness and serves name order
-    // (names are unique in a project, so the id tie-break is implied); the two
-    // created_at indexes serve "created_at ASC, id ASC" and "created_at DESC, id ASC"
-    // as index walks (one index walked backwards would give "DESC, id DESC").
-    R"sql(
-      CREATE TABLE keys (
-        id TEXT PRIMARY KEY NOT NULL,
-        project_id INTEGER NOT NULL,
-        user_id INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        public_key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        shared_in_project INTEGER NOT NULL CHECK (shared_in_project IN (0, 1)),
-        created_at_us INTEGER NOT NULL,
-        UNIQUE (project_id, name)
-      );
-      CREATE INDEX keys_by_project_created ON keys (project_id, created_at_us, id);
-      CREATE INDEX keys_by_project_created_desc ON keys (project_id, created_at_us DESC, id);
-    )sql",
-    // 2: API tokens. `projects` is a comma-separated ascending list of project ids.
-    R"sql(
-      CREATE TABLE tokens (
-        id TEXT PRIMARY KEY NOT NULL,
-        user_id INTEGER NOT NULL,
-        admin INTEGER NOT NULL CHECK (admin IN (0, 1)),
-        projects TEXT NOT NULL,
-        secret_hash BLOB NOT NULL,
-        created_at_us INTEGER NOT NULL,
-        revoked_at_us INTEGER
-      );
-      CREATE INDEX tokens_by_created ON tokens (created_at_us, id);
-    )sql",
-    // 3: key counts per (project, owner, shared), kept by triggers, so that a list's
-    // total is a sum over a project's few (owner, shared) groups instead of a walk over
-    // every key of the project: counting 100k keys took ~60 ms of CPU per list request.
-    // Rows whose count drops to 0 stay (they add nothing to a sum).
-    R"sql(
-      CREATE TABLE key_counts (
-        project_id INTEGER NOT NULL,
-        user_id INTEGER NOT NULL,
-        shared_in_project INTEGER NOT NULL,
-        n INTEGER NOT NULL,
-        PRIMARY KEY (project_id, user_id, shared_in_project)
-      ) WITHOUT ROWID;
-      INSERT INTO key_counts (project_id, user_id, shared_in_project, n)
-        SELECT project_id, user_id, shared_in_project, count(*) FROM keys GROUP BY 1, 2, 3;
-      CREATE TRIGGER keys_counted_insert AFTER INSERT ON keys BEGIN
-        INSERT INTO key_counts (project_id, user_id, shared_in_project, n)
-          VALUES (NEW.project_id, NEW.user_id, NEW.shared_in_project, 1)
-          ON CONFLICT (project_id, user_id, shared_in_project) DO UPDATE SET n = n + 1;
-      END;
-      CREATE TRIGGER keys_counted_delete AFTER DELETE ON keys BEGIN
-        UPDATE key_counts SET n = n - 1
-          WHERE project_id = OLD.project_id AND user_id = OLD.user_id
-            AND shared_in_project = OLD.shared_in_project;
-      END;
-      CREATE TRIGGER keys_counted_update
-        AFTER UPDATE OF project_id, user_id, shared_in_project ON keys BEGIN
-        UPDATE key_counts SET n = n - 1
-          WHERE project_id = OLD.project_id AND user_id = OLD.user_id
-            AND shared_in_project = OLD.shared_in_project;
-        INSERT INTO key_counts (project_id, user_id, shared_in_project, n)
-          VALUES (NEW.project_id, NEW.user_id, NEW.shared_in_project, 1)
-          ON CONFLICT (project_id, user_id, shared_in_project) DO UPDATE SET n = n + 1;
-      END;
-    )sql",
-};
-constexpr int kLatestVersion = static_cast<int>(std::size(kMigrations));
+constexpr std::chrono::milliseconds kBusyTimeout{kBusyTimeoutMs};
 
 // ---------------------------------------------------------------------------------------
 // Status mapping.
@@ -158,7 +90,8 @@ struct StmtFinalizer {
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
 // A borrowed prepared statement from a Connection's cache; reset and unbound when it
-// goes out of scope so that it holds no read snapshot and no stale values.
+// goes out of scope so that it holds no read snapshot and no stale values. Its current
+// row is an sql::Row.
 class Stmt {
  public:
   explicit Stmt(sqlite3_stmt* stmt) : stmt_(stmt) {}
@@ -172,21 +105,30 @@ class Stmt {
     }
   }
 
-  void Bind(int index, int64_t value) { Check(sqlite3_bind_int64(stmt_, index, value)); }
-  void Bind(int index, std::string_view text) {
-    Check(
-        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  // Binds parameter `index` (1-based).
+  void Bind(int index, const sql::SqlValue& value) {
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, sql::SqlNull>) {
+            Check(sqlite3_bind_null(stmt_, index));
+          } else if constexpr (std::is_same_v<T, int64_t>) {
+            Check(sqlite3_bind_int64(stmt_, index, v));
+          } else if constexpr (std::is_same_v<T, bool>) {
+            Check(sqlite3_bind_int64(stmt_, index, v ? 1 : 0));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            Check(sqlite3_bind_text64(stmt_, index, v.data(), v.size(), SQLITE_TRANSIENT,
+                                      SQLITE_UTF8));
+          } else {
+            Check(sqlite3_bind_blob64(stmt_, index, v.bytes.data(), v.bytes.size(),
+                                      SQLITE_TRANSIENT));
+          }
+        },
+        value);
   }
-  void BindBlob(int index, std::string_view bytes) {
-    Check(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
-  }
-  void BindNull(int index) { Check(sqlite3_bind_null(stmt_, index)); }
-  // Binds by ":name"; a parameter the statement does not use is skipped.
-  void BindNamed(const char* name, int64_t value) {
-    if (int i = sqlite3_bind_parameter_index(stmt_, name); i > 0) Bind(i, value);
-  }
-  void BindNamed(const char* name, std::string_view text) {
-    if (int i = sqlite3_bind_parameter_index(stmt_, name); i > 0) Bind(i, text);
+  // Binds values[i] to parameter i + 1.
+  void BindAll(const std::vector<sql::SqlValue>& values) {
+    for (size_t i = 0; i < values.size(); ++i) Bind(static_cast<int>(i + 1), values[i]);
   }
 
   // SQLITE_ROW, SQLITE_DONE or an error code (also a deferred bind error).
@@ -200,13 +142,15 @@ class Stmt {
     return rc == SQLITE_DONE ? Status::Ok() : FromSqlite(rc);
   }
 
+  // sql::Row
   int64_t Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool Bool(int col) const { return Int64(col) != 0; }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string Text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
   }
-  std::string Blob(int col) const {
+  StatusOr<std::string> Blob(int col) const {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
   }
@@ -241,11 +185,10 @@ class Connection {
       // Switching a fresh file to WAL takes an exclusive lock, and SQLite answers BUSY at
       // once (no busy handler) when another process is opening the same new file — as
       // when `serve` and `token create` start together. Retry within the busy timeout.
-      const auto deadline =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+      const auto deadline = SteadyClock::now() + kBusyTimeout;
       auto mode = conn->QueryText("PRAGMA journal_mode=WAL");
       while (!mode.ok() && mode.status().code() == StatusCode::kUnavailable &&
-             std::chrono::steady_clock::now() < deadline) {
+             SteadyClock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
         mode = conn->QueryText("PRAGMA journal_mode=WAL");
       }
@@ -275,7 +218,7 @@ class Connection {
   }
 
   // Runs a one-statement SQL text without parameters through the statement cache:
-  // the write path's transaction control, parsed once instead of once per op.
+  // transaction control, parsed once instead of once per use.
   Status ExecCached(const std::string& sql) {
     auto stmt = Prepare(sql);
     if (!stmt.ok()) return stmt.status();
@@ -288,7 +231,7 @@ class Connection {
     return rc == SQLITE_OK ? Status::Ok() : FromSqlite(rc);
   }
 
-  // The first column of the first row of a one-statement query.
+  // The first column of the first row of a one-statement query ("" if no row).
   StatusOr<std::string> QueryText(const char* sql) {
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr);
@@ -319,150 +262,199 @@ class Connection {
   std::map<std::string, StmtPtr, std::less<>> cache_;
 };
 
-// A fixed set of connections, each leased to one caller at a time.
-class ConnectionPool {
+using Pool = sql::ConnectionPool<Connection>;
+
+// A caller that failed half-way must not leave a transaction open on a pooled
+// connection.
+std::function<void(Connection&)> RollBackOnRelease() {
+  return [](Connection& conn) { conn.RollbackIfActive(); };
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads, on whichever connection the caller holds (a leased one, or a snapshot's).
+
+template <typename BindFn>
+StatusOr<KeyRecord> ReadOneKey(Connection& conn, const std::string& sql, BindFn bind) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return NotFound(std::string(kKeyNotFound));
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return sql::ReadKey(*stmt);
+}
+
+StatusOr<KeyRecord> GetKeyOn(Connection& conn, std::string_view id) {
+  static const std::string kSql =
+      std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = ?1";
+  return ReadOneKey(conn, kSql, [&](Stmt& stmt) { stmt.Bind(1, std::string(id)); });
+}
+
+StatusOr<KeyRecord> GetKeyByNameOn(Connection& conn, int64_t project_id, std::string_view name) {
+  static const std::string kSql = std::string("SELECT ") + sql::kKeyColumns +
+                                  " FROM keys WHERE project_id = ?1 AND name = ?2";
+  return ReadOneKey(conn, kSql, [&](Stmt& stmt) {
+    stmt.Bind(1, project_id);
+    stmt.Bind(2, std::string(name));
+  });
+}
+
+StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
+  static const std::string kSql =
+      std::string("SELECT ") + sql::kTokenColumns + " FROM tokens WHERE id = ?1";
+  auto stmt = conn.Prepare(kSql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, std::string(id));
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return NotFound(std::string(kTokenNotFound));
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return sql::ReadToken(*stmt);
+}
+
+std::string ListPageSql(const sql::ListSql& list) {
+  const size_t n = list.params.size();
+  // SQLite: a negative LIMIT means no limit.
+  return std::string("SELECT ") + sql::kKeyColumns + " FROM keys" + list.where + list.order +
+         " LIMIT " + sql::Param(sql::Dialect::kSqlite, n + 1) + " OFFSET " +
+         sql::Param(sql::Dialect::kSqlite, n + 2);
+}
+
+StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
+  if (Status s = ValidateListQuery(query); !s.ok()) return s;
+  const sql::ListSql list = sql::BuildListSql(query, sql::Dialect::kSqlite);
+  // One read transaction: the total and the page come from the same snapshot (the
+  // snapshot reader's, if the caller has one).
+  const bool own_transaction = !conn.InTransaction();
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+  }
+  KeyPage page;
+  {
+    // Without a name filter every term of the WHERE clause is on a key_counts column
+    // (project, owner, shared): sum the groups (migration 3) instead of counting keys.
+    auto count = conn.Prepare(list.counted_columns_only
+                                  ? "SELECT coalesce(sum(n), 0) FROM key_counts" + list.where
+                                  : "SELECT count(*) FROM keys" + list.where);
+    if (!count.ok()) return count.status();
+    count->BindAll(list.params);
+    if (int rc = count->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
+    page.total = count->Int64(0);
+  }
+  {
+    auto stmt = conn.Prepare(ListPageSql(list));
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(list.params);
+    const int n = static_cast<int>(list.params.size());
+    stmt->Bind(n + 1, query.limit);
+    stmt->Bind(n + 2, query.offset);
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) page.keys.push_back(sql::ReadKey(*stmt));
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+  }
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+  }
+  return page;
+}
+
+// KeyStore::Snapshot: one leased connection in one read transaction.
+class SnapshotReader final : public KeyReader {
  public:
-  class Lease {
-   public:
-    Lease(ConnectionPool* pool, Connection* conn) : pool_(pool), conn_(conn) {}
-    Lease(Lease&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(other.conn_) {}
-    Lease& operator=(Lease&&) = delete;
-    ~Lease() {
-      if (pool_ != nullptr) pool_->Release(conn_);
-    }
-    Connection& operator*() const { return *conn_; }
-    Connection* operator->() const { return conn_; }
-
-   private:
-    ConnectionPool* pool_;
-    Connection* conn_;
-  };
-
-  void Add(std::unique_ptr<Connection> conn) {
-    std::lock_guard lock(mu_);
-    free_.push_back(conn.get());
-    all_.push_back(std::move(conn));
+  explicit SnapshotReader(StatusOr<Pool::Lease> lease) : lease_(std::move(lease)) {
+    if (lease_.ok()) began_ = (*lease_)->ExecCached("BEGIN");
   }
-
-  // Waits up to the busy timeout for a free connection; kUnavailable after that.
-  StatusOr<Lease> Acquire() {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::milliseconds(kBusyTimeoutMs),
-                      [this] { return !free_.empty(); })) {
-      return Unavailable("all database connections are busy; try again later");
-    }
-    Connection* conn = free_.back();
-    free_.pop_back();
-    return Lease(this, conn);
+  ~SnapshotReader() override {
+    // Ends a read transaction: nothing to lose. If it fails the pool rolls back.
+    if (lease_.ok() && began_.ok()) (void)(*lease_)->ExecCached("COMMIT");
   }
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
 
-  size_t size() const {
-    std::lock_guard lock(mu_);
-    return all_.size();
+  StatusOr<KeyRecord> GetKey(std::string_view id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetKeyOn(**lease_, id);
+  }
+  StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetKeyByNameOn(**lease_, project_id, name);
+  }
+  StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return ListKeysOn(**lease_, query);
+  }
+  StatusOr<TokenRecord> GetToken(std::string_view id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetTokenOn(**lease_, id);
   }
 
  private:
-  void Release(Connection* conn) {
-    // A caller that failed half-way must not leave a transaction open on a pooled
-    // connection.
-    conn->RollbackIfActive();
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(conn);
-    }
-    cv_.notify_one();
-  }
+  Status Usable() const { return lease_.ok() ? began_ : lease_.status(); }
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> all_;
-  std::vector<Connection*> free_;
-};
-
-// The connection one read runs on: a lease from the read pool, or the connection a
-// SqliteStore::InOneSnapshot scope pinned to this thread (then already in a transaction).
-class ReadConn {
- public:
-  explicit ReadConn(ConnectionPool::Lease lease) : lease_(std::move(lease)), conn_(&**lease_) {}
-  explicit ReadConn(Connection* pinned) : conn_(pinned) {}
-  Connection& operator*() const { return *conn_; }
-  Connection* operator->() const { return conn_; }
-
- private:
-  std::optional<ConnectionPool::Lease> lease_;
-  Connection* conn_;
+  StatusOr<Pool::Lease> lease_;
+  Status began_;
 };
 
 // ---------------------------------------------------------------------------------------
-// The write path: every mutation of the database goes through Writer::Run and nowhere
-// else.
+// The write path: every mutation of the database goes through Writer and nowhere else.
 //
 // Group commit. With synchronous=FULL every COMMIT in WAL mode costs an fsync of the
-// -wal file, and that fsync, not the SQL, bounds durable write throughput: one op per
-// transaction runs at the disk's fsync rate (~350-1100/s on the benchmark VM), many per
-// transaction ~30x faster (docs/BENCHMARKS.md).
-// So concurrent callers queue their ops; the first caller to find no batch in flight
-// becomes the leader, takes every op queued so far (up to kMaxBatch), and runs them on
-// the single writer connection in ONE transaction, each inside its own SAVEPOINT so
-// that a failing op (a name clash, a missing row) rolls back alone. After the one
-// COMMIT (the one fsync) it hands every caller its own status, then passes leadership
-// to the oldest op still queued, which gathered company while the fsync ran. A caller
-// returns only once its own op is committed (or has failed): an acknowledged write is
-// as durable as before. With no concurrency a batch is one op and the cost is the same
-// as the plain BEGIN IMMEDIATE/COMMIT it replaces, plus a SAVEPOINT/RELEASE pair.
+// -wal file, and that fsync, not the SQL, bounds durable write throughput when each op
+// commits alone (docs/BENCHMARKS.md). So ops are queued, and one writer thread takes
+// every op queued so far (up to kMaxBatch) and runs them on the single writer connection
+// in ONE transaction, each inside its own SAVEPOINT so that a failing op (a name clash, a
+// missing row) rolls back alone. After the one COMMIT (the one fsync) it calls each op's
+// `done` with its own status — the HTTP layer answers the request right there, so no
+// thread sits waiting for the disk — and starts on the ops that queued meanwhile. An op
+// is reported OK only once committed: an acknowledged write is durable.
 //
-// Ops therefore never begin or end transactions themselves, and an op's side results
-// (SetShared's row) are only meaningful to its caller if the returned status is OK.
-// Other processes (the CLI) are covered by busy_timeout on BEGIN IMMEDIATE.
+// Ops never begin or end transactions themselves, and an op's side results (SetShared's
+// row) are only meaningful to its caller if its status is OK. Other processes (the CLI)
+// are covered by busy_timeout on BEGIN IMMEDIATE.
 class Writer {
  public:
   using Op = std::function<Status(Connection&)>;
 
-  // Counters for sqlite_store_testing.h: how many transactions committed how many ops.
-  struct Stats {
-    int64_t transactions = 0;
-    int64_t operations = 0;
-    int64_t largest_batch = 0;
-  };
-
-  explicit Writer(ConnectionPool* pool) : pool_(pool) {}
-
-  Status Run(const Op& op) {
-    Pending self(&op);
-    std::unique_lock lock(mu_);
-    queue_.push_back(&self);
-    if (leader_active_) {
-      self.cv.wait(lock, [&self] { return self.done || self.leader; });
-      if (self.done) return std::move(self.status);
+  Writer(Pool* pool, Metrics* metrics) : pool_(pool), metrics_(metrics) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  // Runs every op queued so far, then stops.
+  ~Writer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
     }
-    // This caller leads: its op is at the front of the queue (a new leader is always
-    // the oldest waiter, and a caller that found no leader queued into an empty queue).
-    leader_active_ = true;
-    std::vector<Pending*> batch;
-    const size_t n = std::min(queue_.size(), kMaxBatch);
-    batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    lock.unlock();
+    cv_.notify_one();
+    thread_.join();
+  }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
-    RunBatch(batch);
-
-    lock.lock();
-    for (Pending* p : batch) {
-      if (p == &self) continue;
-      p->done = true;
-      p->cv.notify_one();
+  void Submit(Op op, KeyStore::WriteDone done) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back({std::move(op), std::move(done), SteadyClock::now(), Status()});
     }
-    if (queue_.empty()) {
-      leader_active_ = false;
-    } else {
-      queue_.front()->leader = true;
-      queue_.front()->cv.notify_one();
-    }
-    return std::move(self.status);
+    cv_.notify_one();
   }
 
-  Stats stats() const {
+  // Submit and wait for the outcome.
+  Status Run(Op op) {
+    struct Waiter {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::optional<Status> status;
+    } waiter;
+    Submit(std::move(op), [&waiter](Status s) {
+      std::lock_guard lock(waiter.mu);
+      waiter.status = std::move(s);
+      waiter.cv.notify_one();
+    });
+    std::unique_lock lock(waiter.mu);
+    waiter.cv.wait(lock, [&] { return waiter.status.has_value(); });
+    return std::move(*waiter.status);
+  }
+
+  sql::WriteStats stats() const {
     std::lock_guard lock(stats_mu_);
     return stats_;
   }
@@ -472,13 +464,44 @@ class Writer {
   static constexpr size_t kMaxBatch = 256;
 
   struct Pending {
-    explicit Pending(const Op* o) : op(o) {}
-    const Op* op;
+    Op op;
+    KeyStore::WriteDone done;
+    SteadyClock::time_point queued;
     Status status;
-    bool done = false;    // status is final (guarded by mu_)
-    bool leader = false;  // this caller must run the next batch (guarded by mu_)
-    std::condition_variable cv;
   };
+
+  void Loop() {
+    std::vector<Pending> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left to run
+        const size_t n = std::min(queue_.size(), kMaxBatch);
+        batch.assign(std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      const auto started = SteadyClock::now();
+      RunBatch(batch);
+      if (metrics_ != nullptr) {
+        const auto committed = SteadyClock::now();
+        metrics_->ObserveWriteBatch(batch.size(),
+                                    std::chrono::duration<double>(committed - started).count());
+        for (const Pending& p : batch) {
+          metrics_->ObserveWriteQueueWait(
+              std::chrono::duration<double>(started - p.queued).count());
+        }
+      }
+      for (Pending& p : batch) {
+        try {
+          p.done(std::move(p.status));
+        } catch (...) {  // a caller's callback must not take the writer down
+        }
+      }
+      batch.clear();
+    }
+  }
 
   // Runs one op inside a savepoint; the op's own status. `*txn_lost` is set if the op's
   // failure ended the whole transaction (SQLite rolls back by itself on some errors,
@@ -513,10 +536,10 @@ class Writer {
     return s;
   }
 
-  void RunBatch(const std::vector<Pending*>& batch) {
-    auto lease = pool_->Acquire();
+  void RunBatch(std::vector<Pending>& batch) {
+    auto lease = pool_->Acquire(SteadyClock::now() + kBusyTimeout);
     if (!lease.ok()) {
-      for (Pending* p : batch) p->status = lease.status();
+      for (Pending& p : batch) p.status = lease.status();
       return;
     }
     Connection& conn = **lease;
@@ -526,12 +549,12 @@ class Writer {
       // over only if an op's failure took the transaction with it.
       const size_t first = next;
       if (Status s = conn.ExecCached("BEGIN IMMEDIATE"); !s.ok()) {
-        for (size_t i = first; i < batch.size(); ++i) batch[i]->status = s;
+        for (size_t i = first; i < batch.size(); ++i) batch[i].status = s;
         return;
       }
       bool txn_lost = false;
       while (next < batch.size() && !txn_lost) {
-        batch[next]->status = RunOne(conn, *batch[next]->op, &txn_lost);
+        batch[next].status = RunOne(conn, batch[next].op, &txn_lost);
         ++next;
       }
       Status commit = txn_lost ? Status::Ok() : conn.ExecCached("COMMIT");
@@ -539,12 +562,12 @@ class Writer {
       if (txn_lost || !commit.ok()) {
         // The ops of this transaction that succeeded were not committed: they fail with
         // the cause (a generic message if the cause was another op's own error).
-        Status cause = txn_lost ? batch[next - 1]->status : commit;
+        Status cause = txn_lost ? batch[next - 1].status : commit;
         if (cause.code() != StatusCode::kUnavailable && cause.code() != StatusCode::kInternal) {
           cause = Internal("database error: the transaction was aborted");
         }
         for (size_t i = first; i < next; ++i) {
-          if (batch[i]->status.ok()) batch[i]->status = cause;
+          if (batch[i].status.ok()) batch[i].status = cause;
         }
       } else {
         std::lock_guard lock(stats_mu_);
@@ -555,87 +578,63 @@ class Writer {
     }
   }
 
-  ConnectionPool* pool_;
+  Pool* pool_;
+  Metrics* metrics_;
   std::mutex mu_;
-  std::deque<Pending*> queue_;  // waiting ops, oldest first (guarded by mu_)
-  bool leader_active_ = false;  // a batch is being gathered or run (guarded by mu_)
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
   mutable std::mutex stats_mu_;
-  Stats stats_;
+  sql::WriteStats stats_;
+  std::thread thread_;  // last: starts once everything above exists
 };
 
 // ---------------------------------------------------------------------------------------
-// Migrations.
+// Migrations: sql::Migrate on the writer connection. BEGIN IMMEDIATE takes the write
+// lock, so processes that open the same new file at once migrate one after another.
 
-StatusOr<std::set<int64_t>> AppliedVersions(Connection& conn) {
-  std::set<int64_t> versions;
-  auto exists = conn.Prepare(
-      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'");
-  if (!exists.ok()) return exists.status();
-  if (int rc = exists->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
-  if (exists->Int64(0) == 0) return versions;
+class MigrationSession final : public sql::MigrationSession {
+ public:
+  explicit MigrationSession(Connection* conn) : conn_(conn) {}
 
-  auto stmt = conn.Prepare("SELECT version FROM schema_migrations");
-  if (!stmt.ok()) return stmt.status();
-  int rc;
-  while ((rc = stmt->Step()) == SQLITE_ROW) versions.insert(stmt->Int64(0));
-  if (rc != SQLITE_DONE) return FromSqlite(rc);
-  return versions;
-}
-
-Status CheckNotNewer(const std::set<int64_t>& applied) {
-  for (int64_t v : applied) {
-    if (v < 1 || v > kLatestVersion) {
-      return Unavailable("the database schema was written by a newer keypaird (it has migration " +
-                         std::to_string(v) + "; this build knows up to " +
-                         std::to_string(kLatestVersion) + "): upgrade keypaird");
-    }
+  StatusOr<std::set<int64_t>> AppliedVersions() override {
+    std::set<int64_t> versions;
+    auto exists = conn_->Prepare(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'");
+    if (!exists.ok()) return exists.status();
+    if (int rc = exists->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
+    if (exists->Int64(0) == 0) return versions;
+    auto stmt = conn_->Prepare("SELECT version FROM schema_migrations");
+    if (!stmt.ok()) return stmt.status();
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) versions.insert(stmt->Int64(0));
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    return versions;
   }
-  return Status::Ok();
-}
 
-// Brings the schema to kLatestVersion (or checks it is there when !apply).
-Status Migrate(Connection& conn, bool apply) {
-  auto applied = AppliedVersions(conn);
-  if (!applied.ok()) return applied.status();
-  if (Status s = CheckNotNewer(*applied); !s.ok()) return s;
-  if (static_cast<int>(applied->size()) == kLatestVersion) return Status::Ok();
-  if (!apply) {
-    return Unavailable("the database schema is not current (" + std::to_string(applied->size()) +
-                       " of " + std::to_string(kLatestVersion) +
-                       " migrations applied): run `keypaird migrate`");
-  }
-  for (int version = 1; version <= kLatestVersion; ++version) {
-    // Re-read under the write lock: another process may have migrated meanwhile.
-    if (Status s = conn.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-    Status s = conn.Exec(
+  Status Begin() override {
+    if (Status s = conn_->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+    return conn_->Exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-    if (s.ok()) {
-      applied = AppliedVersions(conn);
-      s = applied.ok() ? CheckNotNewer(*applied) : applied.status();
-    }
-    if (s.ok() && !applied->contains(version)) {
-      s = conn.Exec(kMigrations[version - 1]);
-      if (s.ok()) {
-        auto insert = conn.Prepare(
-            "INSERT INTO schema_migrations (version, applied_at) "
-            "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
-        if (insert.ok()) {
-          insert->Bind(1, int64_t{version});
-          s = insert->Run();
-        } else {
-          s = insert.status();
-        }
-      }
-    }
-    if (s.ok()) s = conn.Exec("COMMIT");
-    if (!s.ok()) {
-      conn.RollbackIfActive();
-      return s;
-    }
   }
-  return Status::Ok();
-}
+
+  Status Apply(int version, const char* statements) override {
+    if (Status s = conn_->Exec(statements); !s.ok()) return s;
+    auto insert = conn_->Prepare(
+        "INSERT INTO schema_migrations (version, applied_at) "
+        "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))");
+    if (!insert.ok()) return insert.status();
+    insert->Bind(1, int64_t{version});
+    return insert->Run();
+  }
+
+  Status Commit() override { return conn_->Exec("COMMIT"); }
+  void Rollback() override { conn_->RollbackIfActive(); }
+
+ private:
+  Connection* conn_;
+};
 
 // ---------------------------------------------------------------------------------------
 // Files.
@@ -668,138 +667,8 @@ Status CreateDatabaseFile(const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Row mapping.
 
-constexpr const char* kKeyColumns =
-    "id, project_id, user_id, name, public_key, fingerprint, shared_in_project, created_at_us";
-
-KeyRecord ReadKey(const Stmt& stmt) {
-  KeyRecord key;
-  key.id = stmt.Text(0);
-  key.project_id = stmt.Int64(1);
-  key.user_id = stmt.Int64(2);
-  key.name = stmt.Text(3);
-  key.public_key = stmt.Text(4);
-  key.fingerprint = stmt.Text(5);
-  key.shared_in_project = stmt.Int64(6) != 0;
-  key.created_at_us = stmt.Int64(7);
-  return key;
-}
-
-constexpr const char* kTokenColumns =
-    "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us";
-
-std::string JoinProjects(const std::vector<int64_t>& projects) {
-  std::string out;
-  for (int64_t p : projects) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(p);
-  }
-  return out;
-}
-
-StatusOr<std::vector<int64_t>> SplitProjects(std::string_view text) {
-  std::vector<int64_t> projects;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    int64_t value = 0;
-    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
-    if (ec != std::errc() || end != item.data() + item.size()) {
-      return Internal("corrupt token record in the database");
-    }
-    projects.push_back(value);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-    if (text.empty()) return Internal("corrupt token record in the database");
-  }
-  return projects;
-}
-
-StatusOr<TokenRecord> ReadToken(const Stmt& stmt) {
-  TokenRecord token;
-  token.id = stmt.Text(0);
-  token.user_id = stmt.Int64(1);
-  token.admin = stmt.Int64(2) != 0;
-  auto projects = SplitProjects(stmt.Text(3));
-  if (!projects.ok()) return projects.status();
-  token.projects = std::move(*projects);
-  token.secret_hash = stmt.Blob(4);
-  token.created_at_us = stmt.Int64(5);
-  if (!stmt.IsNull(6)) token.revoked_at_us = stmt.Int64(6);
-  return token;
-}
-
-// ---------------------------------------------------------------------------------------
-// ListKeys SQL. Parameters are named so that the optional filters can be left out.
-
-// LIKE pattern for a literal substring: % _ and the escape character are escaped.
-std::string ContainsPattern(std::string_view needle) {
-  std::string pattern = "%";
-  for (char c : needle) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
-}
-
-std::string ListWhere(const ListQuery& q) {
-  std::vector<const char*> terms;
-  if (q.project_id) terms.push_back("project_id = :project");
-  if (q.owner_id) terms.push_back("user_id = :owner");
-  if (q.visible_to_user) terms.push_back("(shared_in_project = 1 OR user_id = :viewer)");
-  // LIKE is case-insensitive for ASCII letters only, as the contract says.
-  if (!q.name_contains.empty()) terms.push_back("name LIKE :pattern ESCAPE '\\'");
-  std::string where;
-  for (const char* term : terms) {
-    where += where.empty() ? " WHERE " : " AND ";
-    where += term;
-  }
-  return where;
-}
-
-const char* ListOrder(OrderBy order) {
-  switch (order) {
-    case OrderBy::kCreatedAtAsc:
-      return " ORDER BY created_at_us ASC, id ASC";
-    case OrderBy::kCreatedAtDesc:
-      return " ORDER BY created_at_us DESC, id ASC";
-    case OrderBy::kNameAsc:
-      return " ORDER BY name ASC, id ASC";
-    case OrderBy::kNameDesc:
-      return " ORDER BY name DESC, id ASC";
-  }
-  return " ORDER BY created_at_us ASC, id ASC";
-}
-
-std::string ListPageSql(const ListQuery& q) {
-  return std::string("SELECT ") + kKeyColumns + " FROM keys" + ListWhere(q) + ListOrder(q.order) +
-         " LIMIT :limit OFFSET :offset";
-}
-
-void BindListParams(Stmt& stmt, const ListQuery& q) {
-  if (q.project_id) stmt.BindNamed(":project", *q.project_id);
-  if (q.owner_id) stmt.BindNamed(":owner", *q.owner_id);
-  if (q.visible_to_user) stmt.BindNamed(":viewer", *q.visible_to_user);
-  if (!q.name_contains.empty()) stmt.BindNamed(":pattern", ContainsPattern(q.name_contains));
-  stmt.BindNamed(":limit", q.limit);  // SQLite: a negative LIMIT means no limit
-  stmt.BindNamed(":offset", q.offset);
-}
-
-// ---------------------------------------------------------------------------------------
-
-class SqliteStore;
-
-// The connection a SqliteStore::InOneSnapshot scope pinned to this thread, and its store;
-// set only inside such a scope.
-struct PinnedRead {
-  const SqliteStore* store = nullptr;
-  Connection* conn = nullptr;
-};
-thread_local PinnedRead pinned_read;
-
-class SqliteStore final : public KeyStore {
+class SqliteStore final : public KeyStore, public sql::Diagnostics {
  public:
   static StatusOr<std::unique_ptr<SqliteStore>> Open(std::string_view path,
                                                      const StoreOptions& options) {
@@ -810,13 +679,15 @@ class SqliteStore final : public KeyStore {
     if (!in_memory) {
       if (Status s = CreateDatabaseFile(filename); !s.ok()) return s;
     }
-    auto store = std::unique_ptr<SqliteStore>(new SqliteStore(in_memory));
-
     auto writer = Connection::Open(filename, in_memory);
     if (!writer.ok()) return writer.status();
-    if (Status s = Migrate(**writer, options.apply_migrations); !s.ok()) return s;
+    MigrationSession migration(writer->get());
+    if (Status s = sql::Migrate(migration, sql::Dialect::kSqlite, options.apply_migrations);
+        !s.ok()) {
+      return s;
+    }
+    auto store = std::unique_ptr<SqliteStore>(new SqliteStore(in_memory, options.metrics));
     store->write_pool_.Add(std::move(*writer));
-
     if (!in_memory) {
       for (int i = 0; i < options.pool_size; ++i) {
         auto reader = Connection::Open(filename, in_memory);
@@ -827,66 +698,73 @@ class SqliteStore final : public KeyStore {
     return store;
   }
 
-  Status InsertKey(const KeyRecord& key) override {
-    return writer_.Run([&key](Connection& conn) -> Status {
-      static const std::string kSql = std::string("INSERT INTO keys (") + kKeyColumns +
-                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-      auto stmt = conn.Prepare(kSql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, key.id);
-      stmt->Bind(2, key.project_id);
-      stmt->Bind(3, key.user_id);
-      stmt->Bind(4, key.name);
-      stmt->Bind(5, key.public_key);
-      stmt->Bind(6, key.fingerprint);
-      stmt->Bind(7, int64_t{key.shared_in_project ? 1 : 0});
-      stmt->Bind(8, key.created_at_us);
-      const int rc = stmt->Step();
-      if (rc == SQLITE_DONE) return Status::Ok();
-      // The only unique constraints are the primary key (id) and (project_id, name).
-      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kKeyIdTaken));
-      if (rc == SQLITE_CONSTRAINT_UNIQUE) return AlreadyExists(std::string(kKeyNameTaken));
-      return FromSqlite(rc);
-    });
+  // --- reads
+
+  std::unique_ptr<KeyReader> Snapshot() override {
+    return std::make_unique<SnapshotReader>(readers().Acquire(ReadDeadline()));
   }
 
   StatusOr<KeyRecord> GetKey(std::string_view id) override {
-    static const std::string kSql =
-        std::string("SELECT ") + kKeyColumns + " FROM keys WHERE id = ?1";
-    return ReadOneKey(kSql, [&](Stmt& stmt) { stmt.Bind(1, id); });
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return GetKeyOn(**lease, id);
   }
 
   StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
-    static const std::string kSql =
-        std::string("SELECT ") + kKeyColumns + " FROM keys WHERE project_id = ?1 AND name = ?2";
-    return ReadOneKey(kSql, [&](Stmt& stmt) {
-      stmt.Bind(1, project_id);
-      stmt.Bind(2, name);
-    });
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return GetKeyByNameOn(**lease, project_id, name);
   }
 
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
-    if (Status s = ValidateListQuery(query); !s.ok()) return s;
-    auto lease = Reader();
+    auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    Connection& conn = **lease;
-    // One read transaction: the total and the page come from the same snapshot (the
-    // InOneSnapshot scope's, if there is one).
-    const bool own_transaction = !conn.InTransaction();
-    if (own_transaction) {
-      if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+    return ListKeysOn(**lease, query);
+  }
+
+  StatusOr<TokenRecord> GetToken(std::string_view id) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return GetTokenOn(**lease, id);
+  }
+
+  StatusOr<std::vector<TokenRecord>> ListTokens() override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    static const std::string kSql =
+        std::string("SELECT ") + sql::kTokenColumns + " FROM tokens ORDER BY created_at_us, id";
+    auto stmt = (*lease)->Prepare(kSql);
+    if (!stmt.ok()) return stmt.status();
+    std::vector<TokenRecord> tokens;
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      auto token = sql::ReadToken(*stmt);
+      if (!token.ok()) return token.status();
+      tokens.push_back(std::move(*token));
     }
-    KeyPage page;
-    if (Status s = CountKeys(conn, query, &page.total); !s.ok()) return s;
-    if (Status s = ReadPage(conn, query, &page.keys); !s.ok()) return s;
-    if (own_transaction) {
-      if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
-    }
-    return page;
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    return tokens;
+  }
+
+  Status Ping() override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return Unavailable("the database does not answer");
+    // Reads a page of the file, unlike "SELECT 1".
+    auto stmt = (*lease)->Prepare("SELECT version FROM schema_migrations LIMIT 1");
+    if (!stmt.ok() || !stmt->Run().ok()) return Unavailable("the database does not answer");
+    return Status::Ok();
+  }
+
+  // --- writes
+
+  Status InsertKey(const KeyRecord& key) override { return writer_.Run(InsertKeyOp(key)); }
+
+  void InsertKeyAsync(KeyRecord key, WriteDone done) override {
+    writer_.Submit(InsertKeyOp(std::move(key)), std::move(done));
   }
 
   Status DeleteKey(std::string_view id) override {
-    return writer_.Run([id](Connection& conn) -> Status {
+    return writer_.Run([id = std::string(id)](Connection& conn) -> Status {
       auto stmt = conn.Prepare("DELETE FROM keys WHERE id = ?1");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, id);
@@ -901,15 +779,15 @@ class SqliteStore final : public KeyStore {
     Status status = writer_.Run([&](Connection& conn) -> Status {
       static const std::string kSql =
           std::string("UPDATE keys SET shared_in_project = ?2 WHERE id = ?1 RETURNING ") +
-          kKeyColumns;
+          sql::kKeyColumns;
       auto stmt = conn.Prepare(kSql);
       if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, id);
-      stmt->Bind(2, int64_t{shared ? 1 : 0});
+      stmt->Bind(1, std::string(id));
+      stmt->Bind(2, shared);
       const int rc = stmt->Step();
       if (rc == SQLITE_DONE) return NotFound(std::string(kKeyNotFound));
       if (rc != SQLITE_ROW) return FromSqlite(rc);
-      updated = ReadKey(*stmt);
+      updated = sql::ReadKey(*stmt);
       return stmt->Run();  // finish the statement (id is unique: no more rows)
     });
     if (!status.ok()) return status;
@@ -917,63 +795,23 @@ class SqliteStore final : public KeyStore {
   }
 
   Status InsertToken(const TokenRecord& token) override {
-    return writer_.Run([&token](Connection& conn) -> Status {
-      static const std::string kSql = std::string("INSERT INTO tokens (") + kTokenColumns +
-                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-      auto stmt = conn.Prepare(kSql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, token.id);
-      stmt->Bind(2, token.user_id);
-      stmt->Bind(3, int64_t{token.admin ? 1 : 0});
-      stmt->Bind(4, JoinProjects(token.projects));
-      stmt->BindBlob(5, token.secret_hash);
-      stmt->Bind(6, token.created_at_us);
-      if (token.revoked_at_us) {
-        stmt->Bind(7, *token.revoked_at_us);
-      } else {
-        stmt->BindNull(7);
-      }
-      const int rc = stmt->Step();
-      if (rc == SQLITE_DONE) return Status::Ok();
-      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kTokenIdTaken));
-      return FromSqlite(rc);
-    });
-  }
-
-  StatusOr<TokenRecord> GetToken(std::string_view id) override {
-    auto lease = Reader();
-    if (!lease.ok()) return lease.status();
-    static const std::string kSql =
-        std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE id = ?1";
-    auto stmt = (*lease)->Prepare(kSql);
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, id);
-    const int rc = stmt->Step();
-    if (rc == SQLITE_DONE) return NotFound(std::string(kTokenNotFound));
-    if (rc != SQLITE_ROW) return FromSqlite(rc);
-    return ReadToken(*stmt);
-  }
-
-  StatusOr<std::vector<TokenRecord>> ListTokens() override {
-    auto lease = Reader();
-    if (!lease.ok()) return lease.status();
-    static const std::string kSql =
-        std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY created_at_us, id";
-    auto stmt = (*lease)->Prepare(kSql);
-    if (!stmt.ok()) return stmt.status();
-    std::vector<TokenRecord> tokens;
-    int rc;
-    while ((rc = stmt->Step()) == SQLITE_ROW) {
-      auto token = ReadToken(*stmt);
-      if (!token.ok()) return token.status();
-      tokens.push_back(std::move(*token));
-    }
-    if (rc != SQLITE_DONE) return FromSqlite(rc);
-    return tokens;
+    return writer_.Run(
+        [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
+          static const std::string kSql = std::string("INSERT INTO tokens (") +
+                                          sql::kTokenColumns +
+                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+          auto stmt = conn.Prepare(kSql);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(values);
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return Status::Ok();
+          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kTokenIdTaken));
+          return FromSqlite(rc);
+        });
   }
 
   Status RevokeToken(std::string_view id, int64_t at_us) override {
-    return writer_.Run([id, at_us](Connection& conn) -> Status {
+    return writer_.Run([id = std::string(id), at_us](Connection& conn) -> Status {
       // coalesce keeps the first revocation time; changes() counts the matched row
       // even when its value stays the same.
       auto stmt = conn.Prepare(
@@ -987,79 +825,15 @@ class SqliteStore final : public KeyStore {
     });
   }
 
-  Status Ping() override {
-    auto lease = Reader();
-    if (!lease.ok()) return Unavailable("the database does not answer");
-    // Reads a page of the file, unlike "SELECT 1".
-    auto stmt = (*lease)->Prepare("SELECT version FROM schema_migrations LIMIT 1");
-    if (!stmt.ok() || !stmt->Run().ok()) return Unavailable("the database does not answer");
-    return Status::Ok();
-  }
+  // --- sql::Diagnostics
 
-  void InOneSnapshot(const std::function<void()>& reads) override {
-    // ":memory:" reads on the writer's only connection: pinning it would block writes.
-    if (in_memory_ || pinned_read.store != nullptr) return reads();
-    auto lease = readers().Acquire();
-    if (!lease.ok() || !(*lease)->ExecCached("BEGIN").ok()) return reads();
-    struct Unpin {
-      ~Unpin() { pinned_read = {}; }
-    };
-    pinned_read = {this, &**lease};
-    {
-      const Unpin unpin;  // before the lease goes back, also if `reads` throws
-      reads();
-    }
-    // Ends a read transaction: nothing to lose. If it fails the lease rolls back.
-    (void)(*lease)->ExecCached("COMMIT");
-  }
-
-  // WAL readers never wait for the writer; the file is local.
-  bool LocalReads() const override { return true; }
-
-  // For sqlite_store_testing.h.
-  StatusOr<std::vector<SqliteConnectionSettings>> ConnectionSettings() {
-    std::vector<SqliteConnectionSettings> out;
-    std::vector<ConnectionPool::Lease> leases;
-    auto collect = [&](ConnectionPool& pool) -> Status {
-      const size_t n = pool.size();
-      for (size_t i = 0; i < n; ++i) {
-        auto lease = pool.Acquire();
-        if (!lease.ok()) return lease.status();
-        SqliteConnectionSettings settings;
-        auto mode = (*lease)->QueryText("PRAGMA journal_mode");
-        auto sync = (*lease)->QueryText("PRAGMA synchronous");
-        auto fk = (*lease)->QueryText("PRAGMA foreign_keys");
-        auto busy = (*lease)->QueryText("PRAGMA busy_timeout");
-        for (const auto* r : {&mode, &sync, &fk, &busy}) {
-          if (!r->ok()) return r->status();
-        }
-        settings.journal_mode = *mode;
-        settings.synchronous = std::stoll(*sync);
-        settings.foreign_keys = std::stoll(*fk);
-        settings.busy_timeout_ms = std::stoll(*busy);
-        out.push_back(std::move(settings));
-        leases.push_back(std::move(*lease));  // hold it so the next Acquire gets another
-      }
-      return Status::Ok();
-    };
-    if (Status s = collect(write_pool_); !s.ok()) return s;
-    if (!in_memory_) {
-      if (Status s = collect(own_read_pool_); !s.ok()) return s;
-    }
-    return out;
-  }
-
-  SqliteWriteStats WriteStats() const {
-    const Writer::Stats stats = writer_.stats();
-    return {stats.transactions, stats.operations, stats.largest_batch};
-  }
-
-  StatusOr<std::vector<std::string>> ListKeysPlan(const ListQuery& query) {
-    auto lease = readers().Acquire();
+  StatusOr<std::vector<std::string>> ExplainListKeys(const ListQuery& query) override {
+    auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    auto stmt = (*lease)->Prepare("EXPLAIN QUERY PLAN " + ListPageSql(query));
+    const sql::ListSql list = sql::BuildListSql(query, sql::Dialect::kSqlite);
+    auto stmt = (*lease)->Prepare("EXPLAIN QUERY PLAN " + ListPageSql(list));
     if (!stmt.ok()) return stmt.status();
-    BindListParams(*stmt, query);
+    stmt->BindAll(list.params);
     std::vector<std::string> lines;
     int rc;
     while ((rc = stmt->Step()) == SQLITE_ROW) lines.push_back(stmt->Text(3));
@@ -1067,62 +841,58 @@ class SqliteStore final : public KeyStore {
     return lines;
   }
 
+  StatusOr<std::vector<std::string>> OnEveryConnection(const std::string& sql) override {
+    std::vector<std::string> out;
+    const auto deadline = ReadDeadline();
+    std::vector<Pool*> pools = {&write_pool_};
+    if (!in_memory_) pools.push_back(&own_read_pool_);
+    for (Pool* pool : pools) {
+      auto leases = pool->AcquireAll(deadline);
+      if (!leases.ok()) return leases.status();
+      for (Pool::Lease& lease : *leases) {
+        auto value = lease->QueryText(sql.c_str());
+        if (!value.ok()) return value.status();
+        out.push_back(std::move(*value));
+      }
+    }
+    return out;
+  }
+
+  sql::WriteStats write_stats() const override { return writer_.stats(); }
+
  private:
-  explicit SqliteStore(bool in_memory) : in_memory_(in_memory), writer_(&write_pool_) {}
+  SqliteStore(bool in_memory, Metrics* metrics)
+      : in_memory_(in_memory),
+        write_pool_(RollBackOnRelease()),
+        own_read_pool_(RollBackOnRelease()),
+        writer_(&write_pool_, metrics) {}
+
+  static SteadyClock::time_point ReadDeadline() { return SteadyClock::now() + kBusyTimeout; }
 
   // ":memory:" has one connection, shared with the writer.
-  ConnectionPool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }
+  Pool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }
 
-  // A connection for a read: the one InOneSnapshot pinned to this thread, if any.
-  StatusOr<ReadConn> Reader() {
-    if (pinned_read.store == this) return ReadConn(pinned_read.conn);
-    auto lease = readers().Acquire();
-    if (!lease.ok()) return lease.status();
-    return ReadConn(std::move(*lease));
-  }
-
-  template <typename BindFn>
-  StatusOr<KeyRecord> ReadOneKey(const std::string& sql, BindFn bind) {
-    auto lease = Reader();
-    if (!lease.ok()) return lease.status();
-    auto stmt = (*lease)->Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    bind(*stmt);
-    const int rc = stmt->Step();
-    if (rc == SQLITE_DONE) return NotFound(std::string(kKeyNotFound));
-    if (rc != SQLITE_ROW) return FromSqlite(rc);
-    return ReadKey(*stmt);
-  }
-
-  static Status CountKeys(Connection& conn, const ListQuery& query, int64_t* total) {
-    // Without a name filter every term of the WHERE clause is on a key_counts column
-    // (project, owner, shared): sum the groups (migration 3) instead of counting keys.
-    auto stmt = conn.Prepare(query.name_contains.empty()
-                                 ? "SELECT coalesce(sum(n), 0) FROM key_counts" + ListWhere(query)
-                                 : "SELECT count(*) FROM keys" + ListWhere(query));
-    if (!stmt.ok()) return stmt.status();
-    BindListParams(*stmt, query);
-    if (int rc = stmt->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
-    *total = stmt->Int64(0);
-    return Status::Ok();
-  }
-
-  static Status ReadPage(Connection& conn, const ListQuery& query, std::vector<KeyRecord>* keys) {
-    auto stmt = conn.Prepare(ListPageSql(query));
-    if (!stmt.ok()) return stmt.status();
-    BindListParams(*stmt, query);
-    int rc;
-    while ((rc = stmt->Step()) == SQLITE_ROW) keys->push_back(ReadKey(*stmt));
-    return rc == SQLITE_DONE ? Status::Ok() : FromSqlite(rc);
+  static Writer::Op InsertKeyOp(KeyRecord key) {
+    return [values = sql::KeyValues(key)](Connection& conn) -> Status {
+      static const std::string kSql = std::string("INSERT INTO keys (") + sql::kKeyColumns +
+                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+      auto stmt = conn.Prepare(kSql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll(values);
+      const int rc = stmt->Step();
+      if (rc == SQLITE_DONE) return Status::Ok();
+      // The only unique constraints are the primary key (id) and (project_id, name).
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kKeyIdTaken));
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) return AlreadyExists(std::string(kKeyNameTaken));
+      return FromSqlite(rc);
+    };
   }
 
   const bool in_memory_;
-  ConnectionPool write_pool_;     // exactly one connection
-  ConnectionPool own_read_pool_;  // pool_size connections; empty for ":memory:"
-  Writer writer_;
+  Pool write_pool_;     // exactly one connection
+  Pool own_read_pool_;  // pool_size connections; empty for ":memory:"
+  Writer writer_;       // last: its thread stops (after draining) before the pools go
 };
-
-SqliteStore* AsSqliteStore(KeyStore& store) { return dynamic_cast<SqliteStore*>(&store); }
 
 }  // namespace
 
@@ -1132,27 +902,5 @@ StatusOr<std::unique_ptr<KeyStore>> OpenSqliteStore(std::string_view path,
   if (!store.ok()) return store.status();
   return std::unique_ptr<KeyStore>(std::move(*store));
 }
-
-StatusOr<std::vector<SqliteConnectionSettings>> SqliteConnectionSettingsForTesting(
-    KeyStore& store) {
-  SqliteStore* sqlite = AsSqliteStore(store);
-  if (sqlite == nullptr) return InvalidArgument("not a SQLite store");
-  return sqlite->ConnectionSettings();
-}
-
-StatusOr<std::vector<std::string>> SqliteListKeysPlanForTesting(KeyStore& store,
-                                                                const ListQuery& query) {
-  SqliteStore* sqlite = AsSqliteStore(store);
-  if (sqlite == nullptr) return InvalidArgument("not a SQLite store");
-  return sqlite->ListKeysPlan(query);
-}
-
-StatusOr<SqliteWriteStats> SqliteWriteStatsForTesting(KeyStore& store) {
-  SqliteStore* sqlite = AsSqliteStore(store);
-  if (sqlite == nullptr) return InvalidArgument("not a SQLite store");
-  return sqlite->WriteStats();
-}
-
-int SqliteLatestSchemaVersionForTesting() { return kLatestVersion; }
 
 }  // namespace keypaird::store

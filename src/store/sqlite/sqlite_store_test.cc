@@ -10,7 +10,9 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +20,8 @@
 #include <vector>
 
 #include "store/key_store.h"
-#include "store/sqlite/sqlite_store_testing.h"
+#include "store/sql/diagnostics.h"
+#include "store/sql/schema.h"
 
 namespace keypaird::store {
 namespace {
@@ -88,7 +91,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   static std::vector<std::string> AllVersions() {
     std::vector<std::string> v;
-    for (int i = 1; i <= SqliteLatestSchemaVersionForTesting(); ++i) v.push_back(std::to_string(i));
+    for (int i = 1; i <= sql::LatestSchemaVersion(); ++i) v.push_back(std::to_string(i));
     return v;
   }
 
@@ -114,45 +117,73 @@ class SqliteStoreTest : public ::testing::Test {
   fs::path db_path_;
 };
 
-TEST_F(SqliteStoreTest, ReadsInOneSnapshotShareOneTransactionOnThisThreadOnly) {
+TEST_F(SqliteStoreTest, ASnapshotReadsOneTransactionAndGivesItsConnectionBack) {
   auto opened = Open(db_path_, true, /*pool_size=*/2);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   KeyStore& store = **opened;
   ASSERT_TRUE(store.InsertKey(Key("id-1", "first")).ok());
-  int calls = 0;
-  store.InOneSnapshot([&] {
-    ++calls;
-    ASSERT_TRUE(store.GetKey("id-1").ok());  // the snapshot is taken here
-    // A write committed meanwhile is not seen by this thread's reads in the scope...
+  {
+    std::unique_ptr<KeyReader> snapshot = store.Snapshot();
+    ASSERT_TRUE(snapshot->GetKey("id-1").ok());  // the snapshot is taken here
+    // A write committed meanwhile is not seen by the snapshot's reads...
     ASSERT_TRUE(store.InsertKey(Key("id-2", "second")).ok());
-    EXPECT_EQ(store.GetKey("id-2").status().code(), StatusCode::kNotFound);
-    EXPECT_EQ(store.GetKeyByName(1, "second").status().code(), StatusCode::kNotFound);
-    StatusOr<KeyPage> page = store.ListKeys({});  // runs inside the scope's transaction
+    EXPECT_EQ(snapshot->GetKey("id-2").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(snapshot->GetKeyByName(1, "second").status().code(), StatusCode::kNotFound);
+    StatusOr<KeyPage> page = snapshot->ListKeys({});  // runs inside the snapshot's transaction
     ASSERT_TRUE(page.ok()) << page.status().message();
     EXPECT_EQ(page->total, 1);
-    EXPECT_TRUE(store.Ping().ok());
-    store.InOneSnapshot([&] {  // nested: still the outer snapshot
-      ++calls;
-      EXPECT_EQ(store.GetKey("id-2").status().code(), StatusCode::kNotFound);
-    });
-    // ... while another thread reads on a connection of its own and sees it.
-    std::thread other([&] { EXPECT_TRUE(store.GetKey("id-2").ok()); });
-    other.join();
+    EXPECT_EQ(page->keys.size(), 1u);
+    EXPECT_EQ(snapshot->GetToken("none").status().code(), StatusCode::kNotFound);
+    // ... while the store's own reads, on another connection, see it.
+    EXPECT_TRUE(store.GetKey("id-2").ok());
+  }
+  EXPECT_TRUE(store.GetKey("id-2").ok());  // after the snapshot: a fresh one
+  // Both pooled connections are free again and out of any transaction: two snapshots
+  // can be held at once, and each sees the latest state.
+  std::unique_ptr<KeyReader> a = store.Snapshot();
+  std::unique_ptr<KeyReader> b = store.Snapshot();
+  EXPECT_TRUE(a->GetKey("id-2").ok());
+  EXPECT_TRUE(b->GetKey("id-2").ok());
+}
+
+TEST_F(SqliteStoreTest, ASnapshotWithoutAFreeConnectionFailsItsReadsAsUnavailable) {
+  auto opened = Open(db_path_, true, /*pool_size=*/1);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  KeyStore& store = **opened;
+  std::unique_ptr<KeyReader> holder = store.Snapshot();
+  ASSERT_EQ(holder->GetKey("x").status().code(), StatusCode::kNotFound);
+  // The only reader connection is pinned: a second snapshot waits the busy timeout,
+  // then reports kUnavailable on every read instead of failing to exist.
+  std::unique_ptr<KeyReader> starved = store.Snapshot();
+  EXPECT_EQ(starved->GetKey("x").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(starved->GetToken("x").status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(SqliteStoreTest, AsyncInsertReportsOnceAfterTheKeyIsReadable) {
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Status> results;
+  KeyStore* raw = store.get();
+  bool visible_when_done = false;
+  store->InsertKeyAsync(Key("async-1", "async"), [&](Status s) {
+    // Committed before `done`: another connection already sees the key.
+    visible_when_done = raw->GetKey("async-1").ok();
+    std::lock_guard lock(mu);
+    results.push_back(std::move(s));
+    cv.notify_one();
   });
-  EXPECT_EQ(calls, 2);
-  EXPECT_TRUE(store.GetKey("id-2").ok());  // after the scope: a fresh snapshot
-  // Both pooled connections are free again and out of any transaction: two threads can
-  // each hold one for a whole scope at once.
-  std::latch both(2);
-  auto hold = [&] {
-    store.InOneSnapshot([&] {
-      EXPECT_TRUE(store.GetKey("id-1").ok());
-      both.arrive_and_wait();
-    });
-  };
-  std::thread a(hold), b(hold);
-  a.join();
-  b.join();
+  store->InsertKeyAsync(Key("async-2", "async"), [&](Status s) {
+    std::lock_guard lock(mu);
+    results.push_back(std::move(s));
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return results.size() == 2; }));
+  EXPECT_TRUE(results[0].ok()) << results[0].message();
+  EXPECT_EQ(results[1].code(), StatusCode::kAlreadyExists);  // same name, same project
+  EXPECT_TRUE(visible_when_done);
 }
 
 TEST_F(SqliteStoreTest, CreatesMissingParentDirectoriesAndFileWithPrivateModes) {
@@ -211,24 +242,26 @@ TEST_F(SqliteStoreTest, FileIsInWalMode) {
 TEST_F(SqliteStoreTest, EveryConnectionHasWalFullSyncForeignKeysAndBusyTimeout) {
   auto store = Open(db_path_, true, /*pool_size=*/3);
   ASSERT_TRUE(store.ok()) << store.status().message();
-  auto settings = SqliteConnectionSettingsForTesting(**store);
-  ASSERT_TRUE(settings.ok()) << settings.status().message();
-  ASSERT_EQ(settings->size(), 4u);  // the writer and three readers
-  for (const auto& s : *settings) {
-    EXPECT_EQ(s.journal_mode, "wal");
-    EXPECT_EQ(s.synchronous, 2);  // FULL
-    EXPECT_EQ(s.foreign_keys, 1);
-    EXPECT_EQ(s.busy_timeout_ms, 5000);
+  sql::Diagnostics* diagnostics = sql::DiagnosticsOf(**store);
+  ASSERT_NE(diagnostics, nullptr);
+  // The writer and three readers.
+  const std::pair<const char*, const char*> kExpected[] = {{"PRAGMA journal_mode", "wal"},
+                                                           {"PRAGMA synchronous", "2"},  // FULL
+                                                           {"PRAGMA foreign_keys", "1"},
+                                                           {"PRAGMA busy_timeout", "5000"}};
+  for (const auto& [pragma, value] : kExpected) {
+    auto values = diagnostics->OnEveryConnection(pragma);
+    ASSERT_TRUE(values.ok()) << values.status().message();
+    EXPECT_THAT(*values, ::testing::ElementsAre(value, value, value, value)) << pragma;
   }
 }
 
-TEST_F(SqliteStoreTest, TestingHooksRejectOtherBackends) {
+TEST_F(SqliteStoreTest, OnlySqlStoresHaveDiagnostics) {
   auto memory = NewMemoryStore();
-  EXPECT_EQ(SqliteConnectionSettingsForTesting(*memory).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(SqliteListKeysPlanForTesting(*memory, {}).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(SqliteWriteStatsForTesting(*memory).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(sql::DiagnosticsOf(*memory), nullptr);
+  auto sqlite = MustOpen(db_path_);
+  ASSERT_NE(sqlite, nullptr);
+  EXPECT_NE(sql::DiagnosticsOf(*sqlite), nullptr);
 }
 
 TEST_F(SqliteStoreTest, MigrationsAreRecordedOnceAfterTwoOpens) {
@@ -265,7 +298,7 @@ TEST_F(SqliteStoreTest, FreshDatabaseWithoutApplyingMigrationsAsksToRunMigrate) 
 
 TEST_F(SqliteStoreTest, PartlyMigratedDatabaseGetsOnlyTheMissingSteps) {
   ASSERT_NE(MustOpen(db_path_), nullptr);
-  const int latest = SqliteLatestSchemaVersionForTesting();
+  const int latest = sql::LatestSchemaVersion();
   ASSERT_GE(latest, 2);
   {
     RawDb raw(db_path_);  // roll the last step (key_counts) back by hand
@@ -355,7 +388,7 @@ TEST_F(SqliteStoreTest, ProjectPagesAreIndexWalksInEveryOrder) {
       q.limit = 10;
       if (filters & 1) q.visible_to_user = 3;
       if (filters & 2) q.owner_id = 3;
-      auto plan = SqliteListKeysPlanForTesting(*store, q);
+      auto plan = sql::DiagnosticsOf(*store)->ExplainListKeys(q);
       ASSERT_TRUE(plan.ok()) << plan.status().message();
       std::string joined;
       for (const auto& line : *plan) joined += line + "\n";
@@ -425,7 +458,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndEachCallerGetsItsOwnResul
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->InsertKey(Key("taken-id", "taken")).ok());
-  auto before = SqliteWriteStatsForTesting(*store);
+  StatusOr<sql::WriteStats> before = sql::DiagnosticsOf(*store)->write_stats();
   ASSERT_TRUE(before.ok()) << before.status().message();
 
   constexpr int kThreads = 64;
@@ -468,7 +501,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndEachCallerGetsItsOwnResul
     return all;
   }();
 
-  auto after = SqliteWriteStatsForTesting(*store);
+  StatusOr<sql::WriteStats> after = sql::DiagnosticsOf(*store)->write_stats();
   ASSERT_TRUE(after.ok());
   const int64_t ops = after->operations - before->operations;
   const int64_t txns = after->transactions - before->transactions;
@@ -492,7 +525,7 @@ TEST_F(SqliteStoreTest, SequentialWritesCommitOneByOne) {
     ASSERT_TRUE(store->InsertKey(Key("id-" + std::to_string(i), "k-" + std::to_string(i))).ok());
   }
   EXPECT_EQ(store->InsertKey(Key("id-9", "k-0")).code(), StatusCode::kAlreadyExists);
-  auto stats = SqliteWriteStatsForTesting(*store);
+  StatusOr<sql::WriteStats> stats = sql::DiagnosticsOf(*store)->write_stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->operations, 6);
   EXPECT_EQ(stats->transactions, 6);

@@ -1,24 +1,14 @@
-#include "common/hex.h"
+#include "common/random.h"
 
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 
 namespace keypaird {
-
-void AppendHex(std::string* out, const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const size_t at = out->size();
-  out->resize(at + 2 * n);
-  char* p = out->data() + at;
-  for (size_t i = 0; i < n; ++i) {
-    *p++ = kHex[data[i] >> 4];
-    *p++ = kHex[data[i] & 0xf];
-  }
-}
 
 void NonSecretRandom16(unsigned char out[16]) {
   thread_local std::mt19937_64 generator = [] {

@@ -1,13 +1,14 @@
-// Test-only helpers for the PostgreSQL backend: fresh databases on a test cluster and
-// views of a store's internals. Not for production code.
-#ifndef KEYPAIRD_STORE_POSTGRES_POSTGRES_STORE_TESTING_H_
-#define KEYPAIRD_STORE_POSTGRES_POSTGRES_STORE_TESTING_H_
+// Test fixtures for the PostgreSQL backend: fresh databases on the test cluster and raw
+// queries beside the store. Linked only into test binaries (keypaird_store_testing); the
+// production library never creates or drops databases.
+#ifndef KEYPAIRD_STORE_TESTING_POSTGRES_TESTING_H_
+#define KEYPAIRD_STORE_TESTING_POSTGRES_TESTING_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
-#include "store/key_store.h"
 
 namespace keypaird::store {
 
@@ -45,20 +46,6 @@ class PostgresTestDatabase {
 StatusOr<std::vector<std::string>> PostgresQueryForTesting(const std::string& url,
                                                            const std::string& sql);
 
-// EXPLAIN of the statement ListKeys runs for `query` (one line per plan line), planned
-// with sequential scans and sorts disabled unless nothing else can answer it.
-StatusOr<std::vector<std::string>> PostgresListKeysPlanForTesting(KeyStore& store,
-                                                                  const ListQuery& query);
-
-// SHOW `setting` on every pooled connection (opening those not yet open).
-StatusOr<std::vector<std::string>> PostgresSessionSettingForTesting(KeyStore& store,
-                                                                    const std::string& setting);
-
-// The backend pids of the pool's open connections.
-StatusOr<std::vector<std::string>> PostgresBackendPidsForTesting(KeyStore& store);
-
-int PostgresLatestSchemaVersionForTesting();
-
 }  // namespace keypaird::store
 
-#endif  // KEYPAIRD_STORE_POSTGRES_POSTGRES_STORE_TESTING_H_
+#endif  // KEYPAIRD_STORE_TESTING_POSTGRES_TESTING_H_

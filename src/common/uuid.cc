@@ -1,0 +1,43 @@
+#include "common/uuid.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdlib>
+
+#include "common/strings.h"
+
+namespace keypaird {
+
+std::string NewUuid4() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    // The CSPRNG failing is not recoverable in any sensible way for an id generator.
+    std::abort();
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string out;
+  out.reserve(36);
+  size_t from = 0;
+  for (size_t to : {4, 6, 8, 10, 16}) {  // 8-4-4-4-12 hex digits
+    if (from > 0) out.push_back('-');
+    AppendHex(&out, b.data() + from, to - from);
+    from = to;
+  }
+  return out;
+}
+
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+    } else if (HexDigitValue(s[i]) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace keypaird

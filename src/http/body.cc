@@ -1,0 +1,76 @@
+#include "http/body.h"
+
+#include "http/decoding.h"
+
+namespace keypaird::http {
+
+using nlohmann::json;
+
+namespace {
+
+// What is wrong with `v` as a `type`, or nullptr.
+const char* TypeProblem(const json& v, FieldType type) {
+  switch (type) {
+    case FieldType::kString:
+      return v.is_string() ? nullptr : "Must be a string.";
+    case FieldType::kStringOrNull:
+      return v.is_string() || v.is_null() ? nullptr : "Must be a string or null.";
+    case FieldType::kBool:
+      return v.is_boolean() ? nullptr : "Must be a boolean.";
+    case FieldType::kBoolOrNull:
+      return v.is_boolean() || v.is_null() ? nullptr : "Must be a boolean or null.";
+    case FieldType::kProjectId:
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kMaxId ||
+          (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxId))) {
+        return "Must be an integer between 1 and 2147483647.";
+      }
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Status CheckBody(const json& body, std::initializer_list<FieldSpec> fields) {
+  if (!body.is_object()) return InvalidArgument("The request body must be a JSON object.");
+  Status error = InvalidArgument("The request body is not valid.");
+  bool bad = false;
+  for (const auto& [key, value] : body.items()) {
+    bool known = false;
+    for (const FieldSpec& f : fields) known = known || key == f.name;
+    if (!known) {
+      error.WithField(key, "Unknown field.");
+      bad = true;
+    }
+  }
+  for (const FieldSpec& f : fields) {
+    auto it = body.find(f.name);
+    if (it == body.end()) {
+      if (f.required) {
+        error.WithField(f.name, "This field is required.");
+        bad = true;
+      }
+      continue;
+    }
+    if (const char* problem = TypeProblem(*it, f.type); problem != nullptr) {
+      error.WithField(f.name, problem);
+      bad = true;
+    }
+  }
+  if (!bad) return Status::Ok();
+  return error;
+}
+
+std::optional<std::string> OptionalString(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+bool BoolOr(const json& body, const char* key, bool fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  return it->get<bool>();
+}
+
+}  // namespace keypaird::http

@@ -1,0 +1,33 @@
+// Checking a JSON request body against the fields a route accepts: unknown fields,
+// missing required ones and wrong types are each reported under the field's name
+// (400 invalid_fields), all at once.
+#ifndef KEYPAIRD_HTTP_BODY_H_
+#define KEYPAIRD_HTTP_BODY_H_
+
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace keypaird::http {
+
+enum class FieldType { kString, kStringOrNull, kBool, kBoolOrNull, kProjectId };
+
+struct FieldSpec {
+  const char* name;
+  FieldType type;
+  bool required;
+};
+
+// OK if `body` is an object with only the listed fields, each of the right type.
+Status CheckBody(const nlohmann::json& body, std::initializer_list<FieldSpec> fields);
+
+// A checked optional field's value (absent or null: nullopt / `fallback`).
+std::optional<std::string> OptionalString(const nlohmann::json& body, const char* key);
+bool BoolOr(const nlohmann::json& body, const char* key, bool fallback);
+
+}  // namespace keypaird::http
+
+#endif  // KEYPAIRD_HTTP_BODY_H_

@@ -1,0 +1,63 @@
+// HTTP requests and responses as plain values, independent of how they travel: the
+// server (server.cc) parses bytes into an HttpRequest and writes an HttpResponse back;
+// everything in between (api.h) sees only these.
+#ifndef KEYPAIRD_HTTP_MESSAGE_H_
+#define KEYPAIRD_HTTP_MESSAGE_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keypaird::http {
+
+struct HttpRequest {
+  std::string method;  // upper case, e.g. "POST"
+  std::string path;    // raw (percent-encoded) path, no query
+  std::string query;   // raw query string without '?', may be empty
+  std::optional<std::string> authorization;
+  std::optional<std::string> content_type;
+  std::optional<std::string> request_id;  // the client's X-Request-ID, if any
+  std::optional<std::string> if_match;
+  std::optional<std::string> if_none_match;
+  std::string body;
+};
+
+// A response body. When `secret`, the bytes are wiped when the last reference goes —
+// after the network layer has written them.
+class ResponseBody {
+ public:
+  ResponseBody(std::string bytes, bool secret) : bytes_(std::move(bytes)), secret_(secret) {}
+  ~ResponseBody();
+  ResponseBody(const ResponseBody&) = delete;
+  ResponseBody& operator=(const ResponseBody&) = delete;
+
+  const char* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+  std::string_view view() const noexcept { return bytes_; }
+
+ private:
+  std::string bytes_;
+  bool secret_;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
+  std::shared_ptr<ResponseBody> body;                        // null: no body (204, 304)
+  const char* content_type = "application/json";
+
+  // For the access log and metrics: the matched route template ("" if none) and the
+  // id (never the secret) of the token that was verified ("" if none).
+  const char* route = "";
+  std::string token_id;
+
+  std::string_view Header(std::string_view name) const;  // "" if absent; exact name
+};
+
+}  // namespace keypaird::http
+
+#endif  // KEYPAIRD_HTTP_MESSAGE_H_
