@@ -356,26 +356,31 @@ TEST(SshKeygenKrlTest, QueryReportsRevokedCertificatesAndKeys) {
   UserKey c = MakeUserKey(dir, "c");  // plain key revoked by SHA-256; its certificate too
   UserKey d = MakeUserKey(dir, "d");  // nothing revoked
   UserKey e = MakeUserKey(dir, "e");  // serial 5 too, but from the other CA: not revoked
+  UserKey f = MakeUserKey(dir, "f");  // the other CA's serial 77: revoked for every CA
   WriteCertificate(ca, a, Request(a.blob, 5, {"root"}));
   WriteCertificate(ca, b, Request(b.blob, 6, {"root"}));
   WriteCertificate(ca, c, Request(c.blob, 7, {"root"}));
   WriteCertificate(other_ca, e, Request(e.blob, 5, {"root"}));
+  WriteCertificate(other_ca, f, Request(f.blob, 77, {"root"}));
   WriteCertificate(ca, d, Request(d.blob, 1000, {"root"}));  // just past the range 500..999
 
   Krl krl{.krl_version = 3,
           .generated_date = Now(),
           .comment = "keypaird test",
           .certificates = {{std::string(ca.public_blob()), SerialRangesOf({5, 100, 101, 102})},
-                           {std::string(ca.public_blob()), {{500, 999}}}},
+                           {std::string(ca.public_blob()), {{500, 999}}},
+                           {"", {{77, 77}}}},
           .revoked_key_sha256 = {KeySha256(c.blob)}};
   StatusOr<std::string> encoded = EncodeKrl(krl);
   ASSERT_TRUE(encoded.ok()) << encoded.status().message();
   ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
 
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {a.path + "-cert.pub", "REVOKED"}, {b.path + "-cert.pub", "ok"}, {c.path + ".pub", "REVOKED"},
-      {c.path + "-cert.pub", "REVOKED"}, {d.path + ".pub", "ok"},      {d.path + "-cert.pub", "ok"},
+      {a.path + "-cert.pub", "REVOKED"}, {b.path + "-cert.pub", "ok"},
+      {c.path + ".pub", "REVOKED"},      {c.path + "-cert.pub", "REVOKED"},
+      {d.path + ".pub", "ok"},           {d.path + "-cert.pub", "ok"},
       {a.path + ".pub", "ok"},           {e.path + "-cert.pub", "ok"},
+      {f.path + "-cert.pub", "REVOKED"},
   };
   std::vector<std::string> files;
   for (const auto& [file, verdict] : expected) files.push_back(file);

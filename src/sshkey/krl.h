@@ -40,7 +40,7 @@ struct SerialRange {
 // The certificates of one CA revoked by serial.
 struct KrlCaSerials {
   // The CA's plain public key blob (CaKey::public_blob()), one ParsePublicKey accepts;
-  // empty means "any CA" (PROTOCOL.krl allows it; OpenSSH's own tools do not write it).
+  // empty means "any CA" (PROTOCOL.krl; OpenSSH 9.2 applies such serials to every CA).
   std::string ca_key_blob;
   std::vector<SerialRange> serials;
   bool operator==(const KrlCaSerials&) const = default;
