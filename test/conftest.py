@@ -1,6 +1,7 @@
 """Fixtures for the black-box tests: the real keypaird binary, a Prism validation proxy
-over the shared OpenAPI spec, and helpers to call them. Every process is started on a
-free loopback port with a fresh database and stopped at the end."""
+over keypaird's OpenAPI description (openapi/keypaird.yaml), and helpers to call them.
+Every process is started on a free loopback port with a fresh database and stopped at the
+end."""
 
 import http.client
 import json
@@ -17,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = os.environ.get("KEYPAIRD_BIN", str(REPO / "build" / "keypaird"))
-SPEC_DIR = Path(os.environ.get("KEYPAIRD_SPEC_DIR", REPO.parent / "shared" / "spec"))
+OPENAPI_SPEC = REPO / "openapi" / "keypaird.yaml"
 PRISM = REPO / "tools" / "node_modules" / ".bin" / "prism"
 
 # Which database the servers use: "sqlite" (default: a file per server) or "postgres" (a
@@ -211,7 +212,8 @@ class Prism:
 
     def __init__(self, spec, upstream_port, workdir):
         self.port = free_port()
-        self.log = open(Path(workdir) / f"prism-{spec.stem}.log", "ab")
+        self.log_path = Path(workdir) / f"prism-{spec.stem}-{self.port}.log"
+        self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(PRISM), "proxy", str(spec), f"http://127.0.0.1:{upstream_port}",
              "--host", "127.0.0.1", "--port", str(self.port)],
@@ -259,10 +261,17 @@ def tokens(server):
 
 
 @pytest.fixture(scope="session")
-def prism_v1(server, workdir):
-    p = Prism(SPEC_DIR / "keypairs-v1.yaml", server.port, workdir)
+def prism(server, workdir):
+    """Prism over openapi/keypaird.yaml, in front of the session's server."""
+    p = Prism(OPENAPI_SPEC, server.port, workdir)
     yield p
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def prism_v1(prism):
+    """The seed operation's tests' name for `prism` (one proxy serves every route)."""
+    return prism
 
 
 @pytest.fixture
@@ -281,11 +290,9 @@ def unique_name(prefix="key"):
 
 
 @pytest.fixture(scope="session")
-def prism_all(server, workdir):
-    """Prism over the whole SSH Keys family (ssh-keys.yaml)."""
-    p = Prism(SPEC_DIR / "ssh-keys.yaml", server.port, workdir)
-    yield p
-    p.stop()
+def prism_all(prism):
+    """The family tests' name for `prism` (one proxy serves every route)."""
+    return prism
 
 
 _project = [1000]
