@@ -1,6 +1,6 @@
 """Black-box tests of the whole SSH Keys family — v1 keypairs, v2 keypairs, v1 ssh_keys —
 as three views of one set of keys. Every successful response passes through Prism over
-ssh-keys.yaml (no sl-violations); error cases go to the server directly."""
+openapi/keypaird.yaml (no sl-violations); error cases go to the server directly."""
 
 import concurrent.futures
 import uuid

@@ -1,5 +1,5 @@
 """Black-box tests of the seed operation, POST /cloud/v1/keypairs/{project_id}/{region_id},
-against the running binary. Successful calls go through Prism over keypairs-v1.yaml and
+against the running binary. Successful calls go through Prism over openapi/keypaird.yaml and
 fail on any reported violation; bad requests go to the server directly."""
 
 import re
