@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/hex.h"
+#include "common/strings.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::sshkey::testkeys {
