@@ -40,6 +40,7 @@ StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool mi
 }
 
 int Serve(const config::Config& c) {
+  http::BlockStopSignals();  // before the store's writer or any pool starts a thread
   SetLogLevel(ParseLogLevel(c.log_level).value_or(LogLevel::kInfo));
   Metrics metrics;
   auto opened = Open(c, /*migrate=*/true, &metrics);

@@ -10,6 +10,7 @@
 
 #include "common/json_writer.h"
 #include "common/rfc3339.h"
+#include "common/worker_pool.h"
 
 namespace keypaird {
 namespace {
@@ -43,7 +44,10 @@ class Batcher {
   void Start() {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = true;
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      SetThreadName("kpd-log");
+      Loop();
+    });
   }
 
   void Stop() {

@@ -1,11 +1,25 @@
 #include "common/worker_pool.h"
 
+#include <pthread.h>
+
+#include <string>
+
 namespace keypaird {
 
-WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
+void SetThreadName(const char* name) {
+  const std::string truncated = std::string(name).substr(0, 15);
+  pthread_setname_np(pthread_self(), truncated.c_str());
+}
+
+WorkerPool::WorkerPool(int threads, size_t max_queued, const char* name) : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
   threads_.reserve(threads);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, name] {
+      SetThreadName(name);
+      Run();
+    });
+  }
 }
 
 WorkerPool::~WorkerPool() { Shutdown(); }

@@ -19,10 +19,14 @@
 
 namespace keypaird {
 
+// Names the calling thread (as top -H and perf show it); at most 15 characters kept.
+void SetThreadName(const char* name);
+
 class WorkerPool {
  public:
-  // `max_queued`: tasks waiting (not yet running) at most; Submit refuses more.
-  explicit WorkerPool(int threads, size_t max_queued = SIZE_MAX);
+  // `max_queued`: tasks waiting (not yet running) at most; Submit refuses more. `name`
+  // names the threads (at most 15 characters, for top and perf).
+  explicit WorkerPool(int threads, size_t max_queued = SIZE_MAX, const char* name = "kpd-pool");
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;

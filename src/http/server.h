@@ -1,15 +1,25 @@
-// Server: runs Api behind RESTinio until SIGINT or SIGTERM.
+// Server: keypaird's HTTP/1.1 server, on epoll, until SIGINT or SIGTERM.
 //
-// I/O threads (RESTinio on one asio io_context) parse requests and write responses.
-// Each request is matched once (Api::MatchRoute) and runs where its route's Placement
-// says: on the I/O thread, on the request workers, or on the key-generation pool; its
-// answer (from whichever thread produces it) is written back, then metrics and one JSON
-// access-log line
-// (queued to the background log writer). Limits hold
-// under hostile clients: header sizes and counts, body size, a read timeout for every
-// message (slowloris) and idle keep-alive connections, and a cap on open connections.
-// On a stop signal the listener closes, in-flight requests finish (up to
-// shutdown_timeout), and RunServer returns so that the caller closes the store.
+// I/O threads (one epoll loop each; connections are spread over them as they are
+// accepted) read requests with http_parser, optionally through TLS (OpenSSL), and write
+// responses. Each request is matched once (Api::MatchRoute) and runs where its route's
+// Placement says: right there on the I/O thread, on the request workers, or on the
+// key-generation pool. Its answer, from whichever thread produces it (a worker, or the
+// store's writer after a commit), is handed back to the connection's I/O thread, which
+// counts it in the metrics, writes it and logs one JSON access-log line (queued to the
+// background log writer).
+//
+// Limits hold under hostile clients: the request line and header fields (8 KiB target,
+// 1 KiB names, 16 KiB values, 100 fields: 414/431), the body (Api::kMaxBodyBytes: 413,
+// whatever size the client announces or sends), a read timeout for a whole request and
+// for idle keep-alive connections (slowloris), a write timeout, and a cap on open
+// connections (past it, new connections wait in the listen backlog). A connection
+// answered with an error it cannot recover from is closed after the answer, lingering
+// to read what the client is still sending so that the answer is not lost to a reset.
+//
+// On a stop signal the listener closes, requests already received are answered (up to
+// shutdown_timeout) with "Connection: close", and RunServer returns so that the caller
+// closes the store.
 #ifndef KEYPAIRD_HTTP_SERVER_H_
 #define KEYPAIRD_HTTP_SERVER_H_
 
@@ -37,12 +47,21 @@ struct ServerOptions {
   // Requests received but not yet picked up by a worker; past it: 503 with Retry-After.
   size_t max_queued_requests = 4096;
   std::chrono::seconds read_timeout{15};  // to read a whole request, incl. idle keep-alive
+  std::chrono::seconds write_timeout{30};
   std::chrono::seconds shutdown_timeout{10};
   // TLS: both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain
   std::string tls_key_file;   // PEM private key
   Metrics* metrics = nullptr;  // optional, not owned
 };
+
+// Where a route declared to run at `declared` runs on a server with these options.
+Placement RunsOn(Placement declared, bool local_store);
+
+// Blocks SIGINT and SIGTERM in the calling thread and in every thread it starts from
+// then on, so that they reach RunServer (through a signalfd) instead of ending the
+// process. Call it first, before anything starts a thread (the store's writer, pools).
+void BlockStopSignals();
 
 // Blocks until a stop signal. kUnavailable if the address cannot be bound;
 // kInvalidArgument if the TLS files cannot be used.

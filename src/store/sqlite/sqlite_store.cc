@@ -41,6 +41,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/worker_pool.h"
 #include "store/key_store.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/pool.h"
@@ -395,14 +396,84 @@ class SnapshotReader final : public KeyReader {
 };
 
 // ---------------------------------------------------------------------------------------
+// Checkpoints off the commit path. SQLite's automatic checkpoint runs inside a COMMIT
+// once the WAL passes 1000 pages: it copies them into the database file and fsyncs it,
+// stalling the writer (and every request waiting for its commit) for milliseconds. Here
+// the writer connection only reports the WAL's size after each commit (a WAL hook, which
+// replaces the automatic checkpoint), and a thread of its own, on a connection of its
+// own, runs a PASSIVE checkpoint, which never waits for the writer or the readers.
+
+class Checkpointer {
+ public:
+  // 32 MiB of WAL (SQLite's own default is 1000 pages): pages dirtied again and again
+  // between two checkpoints (index roots, key_counts) are copied once.
+  static constexpr int kFramesPerCheckpoint = 8192;
+
+  explicit Checkpointer(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {
+    thread_ = std::thread([this] {
+      SetThreadName("kpd-checkpoint");
+      Loop();
+    });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // Installs the hook on the writer connection.
+  void Watch(Connection& writer) { sqlite3_wal_hook(writer.db(), &Checkpointer::OnCommit, this); }
+
+ private:
+  static int OnCommit(void* self, sqlite3*, const char*, int frames) {
+    if (frames >= kFramesPerCheckpoint) {
+      auto* c = static_cast<Checkpointer*>(self);
+      {
+        std::lock_guard lock(c->mu_);
+        c->due_ = true;
+      }
+      c->cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void Loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || due_; });
+        if (stopping_) return;
+        due_ = false;
+      }
+      // Busy (another checkpoint, the CLI) or failed: the next commit asks again.
+      (void)sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                      nullptr);
+    }
+  }
+
+  std::unique_ptr<Connection> conn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;       // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------
 // The write path: every mutation of the database goes through Writer and nowhere else.
 //
 // Group commit. With synchronous=FULL every COMMIT in WAL mode costs an fsync of the
 // -wal file, and that fsync, not the SQL, bounds durable write throughput when each op
 // commits alone (docs/BENCHMARKS.md). So ops are queued, and one writer thread takes
 // every op queued so far (up to kMaxBatch) and runs them on the single writer connection
-// in ONE transaction, each inside its own SAVEPOINT so that a failing op (a name clash, a
-// missing row) rolls back alone. After the one COMMIT (the one fsync) it calls each op's
+// in ONE transaction, each alone: a failing op (a name clash, a missing row) rolls back
+// alone, by SQLite's statement-level rollback or, for an op of several statements,
+// inside a SAVEPOINT of its own. After the one COMMIT (the one fsync) it calls each op's
 // `done` with its own status — the HTTP layer answers the request right there, so no
 // thread sits waiting for the disk — and starts on the ops that queued meanwhile. An op
 // is reported OK only once committed: an acknowledged write is durable.
@@ -412,10 +483,19 @@ class SnapshotReader final : public KeyReader {
 // are covered by busy_timeout on BEGIN IMMEDIATE.
 class Writer {
  public:
-  using Op = std::function<Status(Connection&)>;
+  using Body = std::function<Status(Connection&)>;
+  struct Op {
+    Body body;
+    // One statement: SQLite undoes a failed statement by itself (a constraint violation
+    // aborts the statement, not the transaction), so it needs no savepoint of its own.
+    bool one_statement = true;
+  };
 
   Writer(Pool* pool, Metrics* metrics) : pool_(pool), metrics_(metrics) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      SetThreadName("kpd-writer");
+      Loop();
+    });
   }
   // Runs every op queued so far, then stops.
   ~Writer() {
@@ -429,26 +509,30 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void Submit(Op op, KeyStore::WriteDone done) {
+  void Submit(Body body, KeyStore::WriteDone done, bool one_statement = true) {
     {
       std::lock_guard lock(mu_);
-      queue_.push_back({std::move(op), std::move(done), SteadyClock::now(), Status()});
+      queue_.push_back(
+          {{std::move(body), one_statement}, std::move(done), SteadyClock::now(), Status()});
     }
     cv_.notify_one();
   }
 
   // Submit and wait for the outcome.
-  Status Run(Op op) {
+  Status Run(Body body, bool one_statement = true) {
     struct Waiter {
       std::mutex mu;
       std::condition_variable cv;
       std::optional<Status> status;
     } waiter;
-    Submit(std::move(op), [&waiter](Status s) {
-      std::lock_guard lock(waiter.mu);
-      waiter.status = std::move(s);
-      waiter.cv.notify_one();
-    });
+    Submit(
+        std::move(body),
+        [&waiter](Status s) {
+          std::lock_guard lock(waiter.mu);
+          waiter.status = std::move(s);
+          waiter.cv.notify_one();
+        },
+        one_statement);
     std::unique_lock lock(waiter.mu);
     waiter.cv.wait(lock, [&] { return waiter.status.has_value(); });
     return std::move(*waiter.status);
@@ -503,17 +587,19 @@ class Writer {
     }
   }
 
-  // Runs one op inside a savepoint; the op's own status. `*txn_lost` is set if the op's
+  // Runs one op (inside a savepoint if it has several statements); the op's own status. `*txn_lost` is set if the op's
   // failure ended the whole transaction (SQLite rolls back by itself on some errors,
   // e.g. SQLITE_FULL or an I/O error), in which case nothing of it is left to commit.
   static Status RunOne(Connection& conn, const Op& op, bool* txn_lost) {
-    if (Status s = conn.ExecCached("SAVEPOINT op"); !s.ok()) {
-      *txn_lost = !conn.InTransaction();
-      return s;
+    if (!op.one_statement) {
+      if (Status s = conn.ExecCached("SAVEPOINT op"); !s.ok()) {
+        *txn_lost = !conn.InTransaction();
+        return s;
+      }
     }
     Status s;
     try {
-      s = op(conn);
+      s = op.body(conn);
     } catch (const std::exception&) {
       s = Internal("database error: unexpected failure");
     }
@@ -521,6 +607,7 @@ class Writer {
       *txn_lost = true;
       return s.ok() ? Internal("database error: the transaction was aborted") : s;
     }
+    if (op.one_statement) return s;
     if (!s.ok()) {
       if (!conn.ExecCached("ROLLBACK TO op").ok() || !conn.ExecCached("RELEASE op").ok()) {
         conn.RollbackIfActive();
@@ -687,6 +774,14 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
       return s;
     }
     auto store = std::unique_ptr<SqliteStore>(new SqliteStore(in_memory, options.metrics));
+    if (!in_memory) {
+      // The writer's cache keeps the index pages it keeps touching (16 MiB).
+      if (Status s = (*writer)->Exec("PRAGMA cache_size=-16384"); !s.ok()) return s;
+      auto checkpoints = Connection::Open(filename, in_memory);
+      if (!checkpoints.ok()) return checkpoints.status();
+      store->checkpointer_ = std::make_unique<Checkpointer>(std::move(*checkpoints));
+      store->checkpointer_->Watch(**writer);
+    }
     store->write_pool_.Add(std::move(*writer));
     if (!in_memory) {
       for (int i = 0; i < options.pool_size; ++i) {
@@ -872,7 +967,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   // ":memory:" has one connection, shared with the writer.
   Pool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }
 
-  static Writer::Op InsertKeyOp(KeyRecord key) {
+  static Writer::Body InsertKeyOp(KeyRecord key) {
     return [values = sql::KeyValues(key)](Connection& conn) -> Status {
       static const std::string kSql = std::string("INSERT INTO keys (") + sql::kKeyColumns +
                                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -889,6 +984,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   const bool in_memory_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:"
   Pool write_pool_;     // exactly one connection
   Pool own_read_pool_;  // pool_size connections; empty for ":memory:"
   Writer writer_;       // last: its thread stops (after draining) before the pools go
