@@ -21,45 +21,11 @@
 #include "common/digest.h"
 #include "common/hex.h"
 #include "sshkey/ed25519_point.h"
+#include "sshkey/openssl_util.h"
+#include "sshkey/wire.h"
 
 namespace keypaird::sshkey {
 namespace {
-
-// ---------------------------------------------------------------------------------------
-// OpenSSL RAII.
-
-template <typename T, void (*F)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { F(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, OpenSslDeleter<BN_CTX, BN_CTX_free>>;
-using EcPointPtr = std::unique_ptr<EC_POINT, OpenSslDeleter<EC_POINT, EC_POINT_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
-
-// Wipes a buffer holding private material when the scope ends, however it ends.
-class ScopedCleanse {
- public:
-  ScopedCleanse(void* p, size_t n) : p_(p), n_(n) {}
-  ~ScopedCleanse() { OPENSSL_cleanse(p_, n_); }
-  ScopedCleanse(const ScopedCleanse&) = delete;
-  ScopedCleanse& operator=(const ScopedCleanse&) = delete;
-
- private:
-  void* p_;
-  size_t n_;
-};
-
-class ScopedWipeString {
- public:
-  explicit ScopedWipeString(std::string* s) : s_(s) {}
-  ~ScopedWipeString() { WipeString(*s_); }
-  ScopedWipeString(const ScopedWipeString&) = delete;
-  ScopedWipeString& operator=(const ScopedWipeString&) = delete;
-
- private:
-  std::string* s_;
-};
 
 // ---------------------------------------------------------------------------------------
 // Messages. They describe the problem and never quote the input (it may be a private key).
@@ -340,55 +306,6 @@ Status DecodeKeyBase64(std::string_view in, std::string* out) {
   const char* reason = DecodeBase64(in, out);
   if (reason == nullptr) return Status::Ok();
   return InvalidArgument(std::string("the key data is not valid base64: ") + reason);
-}
-
-// ---------------------------------------------------------------------------------------
-// SSH wire format (RFC 4251).
-
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : data_(data) {}
-
-  bool ReadString(std::string_view* out) {
-    if (data_.size() < 4) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(data_.data());
-    uint32_t len =
-        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-    if (len > data_.size() - 4) return false;
-    *out = data_.substr(4, len);
-    data_.remove_prefix(4 + static_cast<size_t>(len));
-    return true;
-  }
-  bool empty() const { return data_.empty(); }
-
- private:
-  std::string_view data_;
-};
-
-void AppendU32(std::string* out, uint32_t v) {
-  out->push_back(static_cast<char>(v >> 24));
-  out->push_back(static_cast<char>((v >> 16) & 0xff));
-  out->push_back(static_cast<char>((v >> 8) & 0xff));
-  out->push_back(static_cast<char>(v & 0xff));
-}
-
-void AppendString(std::string* out, std::string_view s) {
-  AppendU32(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-
-void AppendString(std::string* out, const unsigned char* p, size_t n) {
-  AppendString(out, std::string_view(reinterpret_cast<const char*>(p), n));
-}
-
-bool AppendMpint(std::string* out, const BIGNUM* bn) {
-  int n = BN_num_bytes(bn);
-  std::string bytes(static_cast<size_t>(n) + 1, '\0');  // leading zero kept only if needed
-  auto* p = reinterpret_cast<unsigned char*>(bytes.data());
-  if (BN_bn2bin(bn, p + 1) != n) return false;
-  bool need_zero = n > 0 && (p[1] & 0x80) != 0;
-  AppendString(out, std::string_view(bytes).substr(need_zero ? 0 : 1));
-  return true;
 }
 
 // Parses a canonical non-negative mpint (RFC 4251 section 5).
