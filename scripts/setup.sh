@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # pytest for the black-box tests, Node.js for the Prism validation proxy).
 PACKAGES=(
   build-essential cmake pkg-config
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev libargon2-dev  # libargon2: PPK 3 key derivation
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev clang-tidy
   openssh-client openssh-server

@@ -6,7 +6,6 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -681,8 +680,8 @@ StatusOr<std::string> SpkiToBlob(std::string_view der) {
     if (EC_POINT_oct2point(ec_group, point.get(), octets, octets_len, ctx.get()) != 1) {
       return InvalidArgument(kMsgEcNotOnCurve);
     }
-    octets_len = EC_POINT_point2oct(ec_group, point.get(), POINT_CONVERSION_UNCOMPRESSED,
-                                    octets, sizeof(octets), ctx.get());
+    octets_len = EC_POINT_point2oct(ec_group, point.get(), POINT_CONVERSION_UNCOMPRESSED, octets,
+                                    sizeof(octets), ctx.get());
     if (octets_len == 0) return InvalidArgument(kMsgEcNotOnCurve);
     AppendString(&blob, type->name);
     AppendString(&blob, type->curve);
@@ -784,79 +783,6 @@ StatusOr<PublicKey> ParsePublicKey(std::string_view input) {
   return ParseOpenSshLine(text);
 }
 
-StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment) {
-  if (Status s = ValidateComment(comment); !s.ok()) return s;
-
-  PkeyPtr pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!pkey) return Internal("Ed25519 key generation failed");
-  std::array<unsigned char, 32> pub;
-  std::array<unsigned char, 32> seed;
-  ScopedCleanse wipe_seed(seed.data(), seed.size());
-  size_t pub_len = pub.size();
-  size_t seed_len = seed.size();
-  uint32_t check = 0;
-  ScopedCleanse wipe_check(&check, sizeof(check));
-  if (EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &pub_len) != 1 || pub_len != pub.size() ||
-      EVP_PKEY_get_raw_private_key(pkey.get(), seed.data(), &seed_len) != 1 ||
-      seed_len != seed.size() ||
-      RAND_bytes(reinterpret_cast<unsigned char*>(&check), sizeof(check)) != 1) {
-    return Internal("Ed25519 key generation failed");
-  }
-
-  std::string blob;
-  AppendString(&blob, "ssh-ed25519");
-  AppendString(&blob, pub.data(), pub.size());
-
-  // PROTOCOL.key: the private section, padded to the cipher block size (8 for "none").
-  // Every buffer below holds private material, so each is sized up front (no reallocation
-  // may leave an unwiped copy behind) and wiped on the way out.
-  std::string priv;
-  ScopedWipeString wipe_priv(&priv);
-  priv.reserve(8 + (4 + 11) + (4 + 32) + (4 + 64) + (4 + comment.size()) + 8);
-  AppendU32(&priv, check);
-  AppendU32(&priv, check);
-  AppendString(&priv, "ssh-ed25519");
-  AppendString(&priv, pub.data(), pub.size());
-  AppendU32(&priv, 64);
-  priv.append(reinterpret_cast<const char*>(seed.data()), seed.size());
-  priv.append(reinterpret_cast<const char*>(pub.data()), pub.size());
-  AppendString(&priv, comment);
-  for (char pad = 1; priv.size() % 8 != 0; ++pad) priv.push_back(pad);
-
-  constexpr std::string_view kMagic("openssh-key-v1\0", 15);
-  std::string file;
-  ScopedWipeString wipe_file(&file);
-  file.reserve(kMagic.size() + (4 + 4) + (4 + 4) + 4 + 4 + (4 + blob.size()) + (4 + priv.size()));
-  file.append(kMagic);
-  AppendString(&file, "none");  // ciphername
-  AppendString(&file, "none");  // kdfname
-  AppendString(&file, "");      // kdfoptions
-  AppendU32(&file, 1);          // number of keys
-  AppendString(&file, blob);
-  AppendString(&file, priv);
-
-  std::string b64 = Base64Encode(file);
-  ScopedWipeString wipe_b64(&b64);
-
-  constexpr std::string_view kBegin = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
-  constexpr std::string_view kEnd = "-----END OPENSSH PRIVATE KEY-----\n";
-  constexpr size_t kColumns = 70;
-  std::string pem;
-  pem.reserve(kBegin.size() + b64.size() + (b64.size() + kColumns - 1) / kColumns + kEnd.size());
-  pem.append(kBegin);
-  for (size_t i = 0; i < b64.size(); i += kColumns) {
-    pem.append(std::string_view(b64).substr(i, kColumns));
-    pem.push_back('\n');
-  }
-  pem.append(kEnd);
-
-  GeneratedKey out;
-  out.private_key = SecretString(std::move(pem));
-  BlobInfo info{FindKeyType("ssh-ed25519"), 256};
-  StatusOr<PublicKey> public_key = MakePublicKey(info, std::move(blob), std::string(comment));
-  if (!public_key.ok()) return public_key.status();
-  out.public_key = std::move(*public_key);
-  return out;
-}
+Status CheckComment(std::string_view comment) { return ValidateComment(comment); }
 
 }  // namespace keypaird::sshkey
