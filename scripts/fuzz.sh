@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request fuzz_private_key)
 
 # clang and its runtime (libFuzzer, sanitizers) from Debian, if missing.
 if ! command -v clang++ >/dev/null 2>&1 ||
@@ -54,6 +54,7 @@ max_len() {
   case $1 in
     fuzz_public_key) echo 20000 ;;   # API.md: keys over 16 KiB are rejected
     fuzz_request) echo 70000 ;;      # bodies over 64 KiB are 413
+    fuzz_private_key) echo 8192 ;;   # an RSA-4096 OpenSSH key file is about 3.4 KiB
     *) echo 4096 ;;
   esac
 }
