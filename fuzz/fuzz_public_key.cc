@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "sshkey/sshkey.h"
 
 namespace {
@@ -26,25 +27,12 @@ using keypaird::StatusCode;
 using keypaird::StatusOr;
 namespace sshkey = keypaird::sshkey;
 
-[[noreturn]] void Fail(const char* what, std::string_view detail = {}) {
-  std::fprintf(stderr, "fuzz_public_key: invariant violated: %s\n", what);
-  if (!detail.empty()) {
-    std::fprintf(stderr, "  detail: %.*s\n", static_cast<int>(detail.size()), detail.data());
-  }
-  std::abort();
-}
-
-#define FUZZ_CHECK(cond, ...)                            \
-  do {                                                   \
-    if (!(cond)) Fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (0)
-
 // MD5 fingerprint computed here, independently of sshkey::FingerprintMd5.
 std::string ReferenceMd5(std::string_view blob) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_md5(), nullptr) != 1) {
-    Fail("EVP_Digest(MD5) failed");
+    FUZZ_FAIL("EVP_Digest(MD5) failed");
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

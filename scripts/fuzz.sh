@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request fuzz_cert_krl)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request fuzz_cert_krl fuzz_private_key)
 
 # clang and its runtime (libFuzzer, sanitizers) from Debian, if missing.
 if ! command -v clang++ >/dev/null 2>&1 ||
@@ -55,6 +55,7 @@ max_len() {
     fuzz_public_key) echo 20000 ;;   # API.md: keys over 16 KiB are rejected
     fuzz_request) echo 70000 ;;      # bodies over 64 KiB are 413
     fuzz_cert_krl) echo 8192 ;;      # a 16384-bit RSA certificate is about 2.2 KiB
+    fuzz_private_key) echo 8192 ;;   # an RSA-4096 OpenSSH key file is about 3.4 KiB
     *) echo 4096 ;;
   esac
 }

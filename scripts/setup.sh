@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 # pytest for the black-box tests, Node.js for the Prism validation proxy).
 PACKAGES=(
   build-essential cmake pkg-config
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev libargon2-dev  # libargon2: PPK 3 key derivation
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev clang-tidy
-  openssh-client openssh-server
+  openssh-client openssh-server putty-tools  # prove generated keys (ssh-keygen, sshd, puttygen)
   python3 python3-pytest sqlite3 curl ca-certificates
   postgresql-15 libpq-dev  # PostgreSQL backend (libpq) and its test cluster (scripts/postgres.sh)
   wrk nginx  # load harness (scripts/bench.sh) and its smoke test

@@ -6,7 +6,6 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -21,45 +20,11 @@
 #include "common/digest.h"
 #include "common/strings.h"
 #include "sshkey/ed25519_point.h"
+#include "sshkey/openssl_util.h"
+#include "sshkey/wire.h"
 
 namespace keypaird::sshkey {
 namespace {
-
-// ---------------------------------------------------------------------------------------
-// OpenSSL RAII.
-
-template <typename T, void (*F)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { F(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, OpenSslDeleter<BN_CTX, BN_CTX_free>>;
-using EcPointPtr = std::unique_ptr<EC_POINT, OpenSslDeleter<EC_POINT, EC_POINT_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
-
-// Wipes a buffer holding private material when the scope ends, however it ends.
-class ScopedCleanse {
- public:
-  ScopedCleanse(void* p, size_t n) : p_(p), n_(n) {}
-  ~ScopedCleanse() { OPENSSL_cleanse(p_, n_); }
-  ScopedCleanse(const ScopedCleanse&) = delete;
-  ScopedCleanse& operator=(const ScopedCleanse&) = delete;
-
- private:
-  void* p_;
-  size_t n_;
-};
-
-class ScopedWipeString {
- public:
-  explicit ScopedWipeString(std::string* s) : s_(s) {}
-  ~ScopedWipeString() { WipeString(*s_); }
-  ScopedWipeString(const ScopedWipeString&) = delete;
-  ScopedWipeString& operator=(const ScopedWipeString&) = delete;
-
- private:
-  std::string* s_;
-};
 
 // ---------------------------------------------------------------------------------------
 // Messages. They describe the problem and never quote the input (it may be a private key).
@@ -303,55 +268,6 @@ Status DecodeKeyBase64(std::string_view in, std::string* out) {
   const char* reason = DecodeBase64(in, out);
   if (reason == nullptr) return Status::Ok();
   return InvalidArgument(std::string("the key data is not valid base64: ") + reason);
-}
-
-// ---------------------------------------------------------------------------------------
-// SSH wire format (RFC 4251).
-
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : data_(data) {}
-
-  bool ReadString(std::string_view* out) {
-    if (data_.size() < 4) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(data_.data());
-    uint32_t len =
-        (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-    if (len > data_.size() - 4) return false;
-    *out = data_.substr(4, len);
-    data_.remove_prefix(4 + static_cast<size_t>(len));
-    return true;
-  }
-  bool empty() const { return data_.empty(); }
-
- private:
-  std::string_view data_;
-};
-
-void AppendU32(std::string* out, uint32_t v) {
-  out->push_back(static_cast<char>(v >> 24));
-  out->push_back(static_cast<char>((v >> 16) & 0xff));
-  out->push_back(static_cast<char>((v >> 8) & 0xff));
-  out->push_back(static_cast<char>(v & 0xff));
-}
-
-void AppendString(std::string* out, std::string_view s) {
-  AppendU32(out, static_cast<uint32_t>(s.size()));
-  out->append(s);
-}
-
-void AppendString(std::string* out, const unsigned char* p, size_t n) {
-  AppendString(out, std::string_view(reinterpret_cast<const char*>(p), n));
-}
-
-bool AppendMpint(std::string* out, const BIGNUM* bn) {
-  int n = BN_num_bytes(bn);
-  std::string bytes(static_cast<size_t>(n) + 1, '\0');  // leading zero kept only if needed
-  auto* p = reinterpret_cast<unsigned char*>(bytes.data());
-  if (BN_bn2bin(bn, p + 1) != n) return false;
-  bool need_zero = n > 0 && (p[1] & 0x80) != 0;
-  AppendString(out, std::string_view(bytes).substr(need_zero ? 0 : 1));
-  return true;
 }
 
 // Parses a canonical non-negative mpint (RFC 4251 section 5).
@@ -727,8 +643,8 @@ StatusOr<std::string> SpkiToBlob(std::string_view der) {
     if (EC_POINT_oct2point(ec_group, point.get(), octets, octets_len, ctx.get()) != 1) {
       return InvalidArgument(kMsgEcNotOnCurve);
     }
-    octets_len = EC_POINT_point2oct(ec_group, point.get(), POINT_CONVERSION_UNCOMPRESSED,
-                                    octets, sizeof(octets), ctx.get());
+    octets_len = EC_POINT_point2oct(ec_group, point.get(), POINT_CONVERSION_UNCOMPRESSED, octets,
+                                    sizeof(octets), ctx.get());
     if (octets_len == 0) return InvalidArgument(kMsgEcNotOnCurve);
     AppendString(&blob, type->name);
     AppendString(&blob, type->curve);
@@ -830,79 +746,6 @@ StatusOr<PublicKey> ParsePublicKey(std::string_view input) {
   return ParseOpenSshLine(text);
 }
 
-StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment) {
-  if (Status s = ValidateComment(comment); !s.ok()) return s;
-
-  PkeyPtr pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
-  if (!pkey) return Internal("Ed25519 key generation failed");
-  std::array<unsigned char, 32> pub;
-  std::array<unsigned char, 32> seed;
-  ScopedCleanse wipe_seed(seed.data(), seed.size());
-  size_t pub_len = pub.size();
-  size_t seed_len = seed.size();
-  uint32_t check = 0;
-  ScopedCleanse wipe_check(&check, sizeof(check));
-  if (EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &pub_len) != 1 || pub_len != pub.size() ||
-      EVP_PKEY_get_raw_private_key(pkey.get(), seed.data(), &seed_len) != 1 ||
-      seed_len != seed.size() ||
-      RAND_bytes(reinterpret_cast<unsigned char*>(&check), sizeof(check)) != 1) {
-    return Internal("Ed25519 key generation failed");
-  }
-
-  std::string blob;
-  AppendString(&blob, "ssh-ed25519");
-  AppendString(&blob, pub.data(), pub.size());
-
-  // PROTOCOL.key: the private section, padded to the cipher block size (8 for "none").
-  // Every buffer below holds private material, so each is sized up front (no reallocation
-  // may leave an unwiped copy behind) and wiped on the way out.
-  std::string priv;
-  ScopedWipeString wipe_priv(&priv);
-  priv.reserve(8 + (4 + 11) + (4 + 32) + (4 + 64) + (4 + comment.size()) + 8);
-  AppendU32(&priv, check);
-  AppendU32(&priv, check);
-  AppendString(&priv, "ssh-ed25519");
-  AppendString(&priv, pub.data(), pub.size());
-  AppendU32(&priv, 64);
-  priv.append(reinterpret_cast<const char*>(seed.data()), seed.size());
-  priv.append(reinterpret_cast<const char*>(pub.data()), pub.size());
-  AppendString(&priv, comment);
-  for (char pad = 1; priv.size() % 8 != 0; ++pad) priv.push_back(pad);
-
-  constexpr std::string_view kMagic("openssh-key-v1\0", 15);
-  std::string file;
-  ScopedWipeString wipe_file(&file);
-  file.reserve(kMagic.size() + (4 + 4) + (4 + 4) + 4 + 4 + (4 + blob.size()) + (4 + priv.size()));
-  file.append(kMagic);
-  AppendString(&file, "none");  // ciphername
-  AppendString(&file, "none");  // kdfname
-  AppendString(&file, "");      // kdfoptions
-  AppendU32(&file, 1);          // number of keys
-  AppendString(&file, blob);
-  AppendString(&file, priv);
-
-  std::string b64 = Base64Encode(file);
-  ScopedWipeString wipe_b64(&b64);
-
-  constexpr std::string_view kBegin = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
-  constexpr std::string_view kEnd = "-----END OPENSSH PRIVATE KEY-----\n";
-  constexpr size_t kColumns = 70;
-  std::string pem;
-  pem.reserve(kBegin.size() + b64.size() + (b64.size() + kColumns - 1) / kColumns + kEnd.size());
-  pem.append(kBegin);
-  for (size_t i = 0; i < b64.size(); i += kColumns) {
-    pem.append(std::string_view(b64).substr(i, kColumns));
-    pem.push_back('\n');
-  }
-  pem.append(kEnd);
-
-  GeneratedKey out;
-  out.private_key = SecretString(std::move(pem));
-  BlobInfo info{FindKeyType("ssh-ed25519"), 256};
-  StatusOr<PublicKey> public_key = MakePublicKey(info, std::move(blob), std::string(comment));
-  if (!public_key.ok()) return public_key.status();
-  out.public_key = std::move(*public_key);
-  return out;
-}
+Status CheckComment(std::string_view comment) { return ValidateComment(comment); }
 
 }  // namespace keypaird::sshkey

@@ -39,15 +39,19 @@ StatusOr<PublicKey> ParsePublicKey(std::string_view input);
 // MD5 fingerprint of a key blob: 16 lowercase hex pairs joined by ':'.
 std::string FingerprintMd5(std::string_view blob);
 
+// Checks a comment as ParsePublicKey checks a key's comment: valid UTF-8 without
+// control characters. kInvalidArgument with ParsePublicKey's message otherwise.
+Status CheckComment(std::string_view comment);
+
 struct GeneratedKey {
   PublicKey public_key;      // comment = the comment given to the generator
-  SecretString private_key;  // unencrypted "-----BEGIN OPENSSH PRIVATE KEY-----" ... "\n"
+  SecretString private_key;  // the private key file's text (private_key.h: the formats)
 };
 
-// Generates a fresh Ed25519 keypair from the OS CSPRNG. `comment` goes into both the
-// public key line and the private key's comment field; it must be free of control
-// characters (callers pass a validated key name). CPU work of about 50 µs: callers on
-// I/O threads should hand it to a worker.
+// Generates a fresh Ed25519 keypair from the OS CSPRNG and writes it unencrypted in the
+// OpenSSH format ("-----BEGIN OPENSSH PRIVATE KEY-----" ... "\n"): GeneratePrivateKey
+// and ExportPrivateKey of private_key.h, which say what `comment` may be. CPU work of
+// about 70 µs: callers on I/O threads should hand it to a worker.
 StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment);
 
 // Strict RFC 4648 base64 (standard alphabet, '=' padding required, no whitespace,
