@@ -14,18 +14,12 @@
 #include <utility>
 #include <vector>
 
-#include "sshkey/ssh_wire.h"
+#include "sshkey/wire.h"
+#include "sshkey/openssl_util.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::sshkey {
 namespace {
-
-template <typename T, void (*F)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { F(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<EVP_PKEY, EVP_PKEY_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 
 constexpr std::string_view kEd25519 = "ssh-ed25519";
 constexpr size_t kEd25519PublicSize = 32;
@@ -78,9 +72,9 @@ bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos;
 // Validates a plain key blob with ParsePublicKey (the one set of key rules) and returns
 // its type. `what` names the key in messages.
 StatusOr<std::string> ValidatePlainKey(std::string_view blob, std::string_view what) {
-  wire::Reader r(blob);
+  WireReader r(blob);
   std::string_view type;
-  if (!r.String(&type) || type.empty() || HasControl(type) ||
+  if (!r.ReadString(&type) || type.empty() || HasControl(type) ||
       type.find(' ') != std::string_view::npos) {
     return InvalidArgument(std::string(what) + " is malformed: it does not start with a key type");
   }
@@ -172,9 +166,9 @@ Status ValidateRequest(const UserCertificateRequest& req) {
 // A critical option whose data is one string (force-command, source-address).
 void PutStringOption(std::string* out, std::string_view name, std::string_view value) {
   std::string data;
-  wire::PutString(&data, value);
-  wire::PutString(out, name);
-  wire::PutString(out, data);
+  AppendString(&data, value);
+  AppendString(out, name);
+  AppendString(out, data);
 }
 
 Status VerifyEd25519(std::string_view public_key, std::string_view signature,
@@ -198,12 +192,12 @@ Status VerifyEd25519(std::string_view public_key, std::string_view signature,
 // Options of a certificate: (name, data) pairs, names strictly increasing.
 Status ParseOptions(std::string_view section, std::string_view what,
                     std::vector<CertificateOption>* out) {
-  wire::Reader r(section);
+  WireReader r(section);
   std::string_view previous;
   bool first = true;
   while (!r.empty()) {
     std::string_view name, data;
-    if (!r.String(&name) || !r.String(&data)) {
+    if (!r.ReadString(&name) || !r.ReadString(&data)) {
       return InvalidArgument("the certificate's " + std::string(what) + " are truncated");
     }
     if (name.empty() || HasNul(name)) {
@@ -223,9 +217,9 @@ Status ParseOptions(std::string_view section, std::string_view what,
 
 // The value of a critical option whose data must be exactly one string without NUL.
 StatusOr<std::string> StringOptionValue(std::string_view name, std::string_view data) {
-  wire::Reader r(data);
+  WireReader r(data);
   std::string_view value;
-  if (!r.String(&value) || !r.empty() || HasNul(value)) {
+  if (!r.ReadString(&value) || !r.empty() || HasNul(value)) {
     return InvalidArgument("the certificate's " + std::string(name) +
                            " option does not hold exactly one string");
   }
@@ -259,8 +253,8 @@ StatusOr<CaKey> CaKey::Impl::Wrap(PkeyPtr pkey, const char* failure) {
   }
   auto impl = std::make_unique<Impl>();
   impl->pkey = std::move(pkey);
-  wire::PutString(&impl->public_blob, kEd25519);
-  wire::PutString(&impl->public_blob,
+  AppendString(&impl->public_blob, kEd25519);
+  AppendString(&impl->public_blob,
                   std::string_view(reinterpret_cast<const char*>(pub.data()), len));
   return CaKey(std::move(impl));
 }
@@ -323,8 +317,8 @@ StatusOr<std::string> CaKey::Sign(std::string_view data) const {
     return Internal("Ed25519 signing failed");
   }
   std::string out;
-  wire::PutString(&out, kEd25519);
-  wire::PutString(&out, std::string_view(reinterpret_cast<const char*>(sig.data()), sig_len));
+  AppendString(&out, kEd25519);
+  AppendString(&out, std::string_view(reinterpret_cast<const char*>(sig.data()), sig_len));
   return out;
 }
 
@@ -345,7 +339,7 @@ StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificate
   }
 
   std::string principals;
-  for (const std::string& p : request.principals) wire::PutString(&principals, p);
+  for (const std::string& p : request.principals) AppendString(&principals, p);
 
   // Critical options and extensions are sorted by name; force-command < source-address.
   std::string critical;
@@ -358,31 +352,31 @@ StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificate
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::string extensions;
   for (const std::string& name : names) {
-    wire::PutString(&extensions, name);
-    wire::PutString(&extensions, "");
+    AppendString(&extensions, name);
+    AppendString(&extensions, "");
   }
 
   Certificate cert;
   cert.type = std::string(kind->cert_type);
   std::string& out = cert.blob;
-  wire::PutString(&out, kind->cert_type);
-  wire::PutString(&out,
+  AppendString(&out, kind->cert_type);
+  AppendString(&out,
                   std::string_view(reinterpret_cast<const char*>(nonce.data()), nonce.size()));
   // The key's fields are the plain blob after its type string.
   out.append(std::string_view(request.key_blob).substr(4 + key_type->size()));
-  wire::PutU64(&out, request.serial);
-  wire::PutU32(&out, kCertTypeUser);
-  wire::PutString(&out, request.key_id);
-  wire::PutString(&out, principals);
-  wire::PutU64(&out, request.valid_after);
-  wire::PutU64(&out, request.valid_before);
-  wire::PutString(&out, critical);
-  wire::PutString(&out, extensions);
-  wire::PutString(&out, "");  // reserved
-  wire::PutString(&out, ca.public_blob());
+  AppendU64(&out, request.serial);
+  AppendU32(&out, kCertTypeUser);
+  AppendString(&out, request.key_id);
+  AppendString(&out, principals);
+  AppendU64(&out, request.valid_after);
+  AppendU64(&out, request.valid_before);
+  AppendString(&out, critical);
+  AppendString(&out, extensions);
+  AppendString(&out, "");  // reserved
+  AppendString(&out, ca.public_blob());
   StatusOr<std::string> signature = ca.Sign(out);  // over everything up to the CA key
   if (!signature.ok()) return signature.status();
-  wire::PutString(&out, *signature);
+  AppendString(&out, *signature);
 
   cert.line = cert.type + " " + Base64Encode(cert.blob);
   if (!request.comment.empty()) cert.line += " " + request.comment;
@@ -391,10 +385,10 @@ StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificate
 
 StatusOr<ParsedCertificate> ParseCertificate(std::string_view blob) {
   constexpr char kTruncated[] = "the certificate is malformed: a field is truncated";
-  wire::Reader r(blob);
+  WireReader r(blob);
   ParsedCertificate cert;
   std::string_view type, nonce;
-  if (!r.String(&type)) return InvalidArgument(kTruncated);
+  if (!r.ReadString(&type)) return InvalidArgument(kTruncated);
   const CertKind* kind = KindByCertType(type);
   if (kind == nullptr) {
     return InvalidArgument(
@@ -404,28 +398,28 @@ StatusOr<ParsedCertificate> ParseCertificate(std::string_view blob) {
   }
   cert.type = std::string(type);
   cert.key_type = std::string(kind->key_type);
-  if (!r.String(&nonce)) return InvalidArgument(kTruncated);
+  if (!r.ReadString(&nonce)) return InvalidArgument(kTruncated);
   cert.nonce = std::string(nonce);
 
-  wire::PutString(&cert.key_blob, kind->key_type);
+  AppendString(&cert.key_blob, kind->key_type);
   for (int i = 0; i < kind->key_fields; ++i) {
     std::string_view field;
-    if (!r.String(&field)) return InvalidArgument(kTruncated);
-    wire::PutString(&cert.key_blob, field);
+    if (!r.ReadString(&field)) return InvalidArgument(kTruncated);
+    AppendString(&cert.key_blob, field);
   }
   if (StatusOr<std::string> t = ValidatePlainKey(cert.key_blob, "the certified key"); !t.ok()) {
     return t.status();
   }
 
   std::string_view key_id, principals, critical, extensions, reserved, ca_key, signature;
-  if (!r.U64(&cert.serial) || !r.U32(&cert.cert_type) || !r.String(&key_id) ||
-      !r.String(&principals) || !r.U64(&cert.valid_after) || !r.U64(&cert.valid_before) ||
-      !r.String(&critical) || !r.String(&extensions) || !r.String(&reserved) ||
-      !r.String(&ca_key)) {
+  if (!r.ReadU64(&cert.serial) || !r.ReadU32(&cert.cert_type) || !r.ReadString(&key_id) ||
+      !r.ReadString(&principals) || !r.ReadU64(&cert.valid_after) || !r.ReadU64(&cert.valid_before) ||
+      !r.ReadString(&critical) || !r.ReadString(&extensions) || !r.ReadString(&reserved) ||
+      !r.ReadString(&ca_key)) {
     return InvalidArgument(kTruncated);
   }
   const std::string_view signed_part = blob.substr(0, blob.size() - r.size());
-  if (!r.String(&signature)) return InvalidArgument(kTruncated);
+  if (!r.ReadString(&signature)) return InvalidArgument(kTruncated);
   if (!r.empty()) return InvalidArgument("the certificate has trailing bytes after its signature");
 
   if (cert.cert_type != kCertTypeUser && cert.cert_type != kCertTypeHost) {
@@ -433,9 +427,9 @@ StatusOr<ParsedCertificate> ParseCertificate(std::string_view blob) {
   }
   if (HasNul(key_id)) return InvalidArgument("the certificate's key id contains a NUL byte");
   cert.key_id = std::string(key_id);
-  for (wire::Reader p(principals); !p.empty();) {
+  for (WireReader p(principals); !p.empty();) {
     std::string_view principal;
-    if (!p.String(&principal)) return InvalidArgument("the certificate's principals are truncated");
+    if (!p.ReadString(&principal)) return InvalidArgument("the certificate's principals are truncated");
     if (HasNul(principal)) return InvalidArgument("a certificate principal contains a NUL byte");
     cert.principals.emplace_back(principal);
   }
@@ -457,10 +451,10 @@ StatusOr<ParsedCertificate> ParseCertificate(std::string_view blob) {
   }
   cert.ca_key_blob = std::string(ca_key);
 
-  wire::Reader ca(ca_key), sig(signature);
+  WireReader ca(ca_key), sig(signature);
   std::string_view ca_pub, sig_type, sig_bytes;
-  if (!ca.String(&ca_pub) || !ca.String(&ca_pub) || !sig.String(&sig_type) ||
-      !sig.String(&sig_bytes) || !sig.empty() || sig_type != kEd25519 ||
+  if (!ca.ReadString(&ca_pub) || !ca.ReadString(&ca_pub) || !sig.ReadString(&sig_type) ||
+      !sig.ReadString(&sig_bytes) || !sig.empty() || sig_type != kEd25519 ||
       sig_bytes.size() != kEd25519SignatureSize) {
     return InvalidArgument("the certificate signature is not an ssh-ed25519 signature");
   }

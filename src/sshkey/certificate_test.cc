@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "sshkey/certificate_test_keys.h"
-#include "sshkey/ssh_wire.h"
+#include "sshkey/wire.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::sshkey {
@@ -67,8 +67,8 @@ UserCertificateRequest BasicRequest(std::string key_blob) {
 TEST(CaKeyTest, FromSeedGivesTheRfc8032PublicKey) {
   CaKey ca = Rfc8032Ca();
   std::string expected;
-  wire::PutString(&expected, "ssh-ed25519");
-  wire::PutString(&expected, Unhex(kRfc8032Public));
+  AppendString(&expected, "ssh-ed25519");
+  AppendString(&expected, Unhex(kRfc8032Public));
   EXPECT_EQ(Hex(ca.public_blob()), Hex(expected));
 }
 
@@ -76,8 +76,8 @@ TEST(CaKeyTest, SignMakesTheRfc8032SignatureInSshFormat) {
   StatusOr<std::string> sig = Rfc8032Ca().Sign("");
   ASSERT_TRUE(sig.ok()) << sig.status().message();
   std::string expected;
-  wire::PutString(&expected, "ssh-ed25519");
-  wire::PutString(&expected, Unhex(kRfc8032EmptySignature));
+  AppendString(&expected, "ssh-ed25519");
+  AppendString(&expected, Unhex(kRfc8032EmptySignature));
   EXPECT_EQ(Hex(*sig), Hex(expected));
 }
 
@@ -225,7 +225,7 @@ TEST(CertificateTest, SignatureCoversEverythingUpToTheCaKey) {
   StatusOr<std::string> sig = ca.Sign(std::string_view(cert->blob).substr(0, signed_size));
   ASSERT_TRUE(sig.ok());
   std::string expected_tail;
-  wire::PutString(&expected_tail, *sig);
+  AppendString(&expected_tail, *sig);
   EXPECT_EQ(Hex(cert->blob.substr(signed_size)), Hex(expected_tail));  // Ed25519 is deterministic
   // ... and just before the signature stands the CA key.
   EXPECT_EQ(cert->blob.substr(signed_size - ca.public_blob().size(), ca.public_blob().size()),
@@ -388,7 +388,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"DsaKey",
                    [](UserCertificateRequest* r) {
                      r->key_blob.clear();
-                     wire::PutString(&r->key_blob, "ssh-dss");
+                     AppendString(&r->key_blob, "ssh-dss");
                    },
                    "the key to certify: ssh-dss (DSA) keys are not accepted"}),
     [](const auto& info) { return info.param.name; });
@@ -445,33 +445,33 @@ class ResignedCertificateTest : public testing::Test {
   std::string Build(std::string_view principals, std::string_view critical,
                     std::string_view extensions, uint32_t cert_type = kCertTypeUser) {
     std::string out;
-    wire::PutString(&out, "ssh-ed25519-cert-v01@openssh.com");
-    wire::PutString(&out, std::string(32, 'n'));
+    AppendString(&out, "ssh-ed25519-cert-v01@openssh.com");
+    AppendString(&out, std::string(32, 'n'));
     out.append(BlobOf(kTestKeys[0].line).substr(4 + 11));
-    wire::PutU64(&out, 1);
-    wire::PutU32(&out, cert_type);
-    wire::PutString(&out, "id");
-    wire::PutString(&out, principals);
-    wire::PutU64(&out, 0);
-    wire::PutU64(&out, ~uint64_t{0});
-    wire::PutString(&out, critical);
-    wire::PutString(&out, extensions);
-    wire::PutString(&out, "");
-    wire::PutString(&out, ca_.public_blob());
+    AppendU64(&out, 1);
+    AppendU32(&out, cert_type);
+    AppendString(&out, "id");
+    AppendString(&out, principals);
+    AppendU64(&out, 0);
+    AppendU64(&out, ~uint64_t{0});
+    AppendString(&out, critical);
+    AppendString(&out, extensions);
+    AppendString(&out, "");
+    AppendString(&out, ca_.public_blob());
     StatusOr<std::string> sig = ca_.Sign(out);
     EXPECT_TRUE(sig.ok());
-    wire::PutString(&out, *sig);
+    AppendString(&out, *sig);
     return out;
   }
   static std::string Option(std::string_view name, std::string_view data) {
     std::string out;
-    wire::PutString(&out, name);
-    wire::PutString(&out, data);
+    AppendString(&out, name);
+    AppendString(&out, data);
     return out;
   }
   static std::string Str(std::string_view s) {
     std::string out;
-    wire::PutString(&out, s);
+    AppendString(&out, s);
     return out;
   }
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/digest.h"
-#include "sshkey/ssh_wire.h"
+#include "sshkey/wire.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::sshkey {
@@ -34,9 +34,9 @@ constexpr size_t kSha256Size = 32;
 
 // Whether `blob` is a plain public key ParsePublicKey accepts (the one set of key rules).
 bool IsValidPlainKey(std::string_view blob) {
-  wire::Reader r(blob);
+  WireReader r(blob);
   std::string_view type;
-  return r.String(&type) && ParsePublicKey(std::string(type) + " " + Base64Encode(blob)).ok();
+  return r.ReadString(&type) && ParsePublicKey(std::string(type) + " " + Base64Encode(blob)).ok();
 }
 
 // Sorts and joins ranges that overlap or touch.
@@ -86,9 +86,9 @@ std::string DescribeCertSubsection(uint8_t type) {
 
 Status ParseCertificatesSection(std::string_view data, Krl* krl) {
   constexpr char kTruncated[] = "the KRL is malformed: a certificate section is truncated";
-  wire::Reader r(data);
+  WireReader r(data);
   std::string_view ca_key, reserved;
-  if (!r.String(&ca_key) || !r.String(&reserved)) return InvalidArgument(kTruncated);
+  if (!r.ReadString(&ca_key) || !r.ReadString(&reserved)) return InvalidArgument(kTruncated);
   if (!ca_key.empty() && !IsValidPlainKey(ca_key)) {
     return InvalidArgument("the KRL names a CA key that is not a valid public key");
   }
@@ -98,18 +98,18 @@ Status ParseCertificatesSection(std::string_view data, Krl* krl) {
   while (!r.empty()) {
     uint8_t type = 0;
     std::string_view sub;
-    if (!r.U8(&type) || !r.String(&sub)) return InvalidArgument(kTruncated);
-    wire::Reader s(sub);
+    if (!r.ReadU8(&type) || !r.ReadString(&sub)) return InvalidArgument(kTruncated);
+    WireReader s(sub);
     if (type == kCertSerialList) {
       if (sub.size() % 8 != 0) return InvalidArgument(kTruncated);
       uint64_t serial = 0;
-      while (s.U64(&serial)) {
+      while (s.ReadU64(&serial)) {
         if (serial == 0) return InvalidArgument("the KRL revokes serial 0, which is not a serial");
         ca.serials.push_back({serial, serial});
       }
     } else if (type == kCertSerialRange) {
       SerialRange range;
-      if (!s.U64(&range.first) || !s.U64(&range.last) || !s.empty()) {
+      if (!s.ReadU64(&range.first) || !s.ReadU64(&range.last) || !s.empty()) {
         return InvalidArgument("the KRL is malformed: a serial range is not two serials");
       }
       if (range.first == 0 || range.first > range.last) {
@@ -125,12 +125,12 @@ Status ParseCertificatesSection(std::string_view data, Krl* krl) {
 }
 
 Status ParseSha256Section(std::string_view data, Krl* krl) {
-  wire::Reader r(data);
+  WireReader r(data);
   if (r.empty()) return InvalidArgument("the KRL has a SHA-256 section with no hash in it");
   std::string_view previous;
   while (!r.empty()) {
     std::string_view hash;
-    if (!r.String(&hash) || hash.size() != kSha256Size) {
+    if (!r.ReadString(&hash) || hash.size() != kSha256Size) {
       return InvalidArgument("the KRL is malformed: a SHA-256 hash is not 32 bytes");
     }
     if (!previous.empty() && hash <= previous) {
@@ -148,27 +148,27 @@ void PutCertificatesSection(std::string* out, const KrlCaSerials& ca) {
   for (const SerialRange& range : ca.serials) {
     if (range.last - range.first >= kKrlMinRangeRun - 1) {
       std::string data;
-      wire::PutU64(&data, range.first);
-      wire::PutU64(&data, range.last);
-      wire::PutU8(&ranges, kCertSerialRange);
-      wire::PutString(&ranges, data);
+      AppendU64(&data, range.first);
+      AppendU64(&data, range.last);
+      AppendU8(&ranges, kCertSerialRange);
+      AppendString(&ranges, data);
       continue;
     }
     for (uint64_t s = range.first;; ++s) {
-      wire::PutU64(&list, s);
+      AppendU64(&list, s);
       if (s == range.last) break;
     }
   }
   std::string section;
-  wire::PutString(&section, ca.ca_key_blob);
-  wire::PutString(&section, "");  // reserved
+  AppendString(&section, ca.ca_key_blob);
+  AppendString(&section, "");  // reserved
   if (!list.empty()) {
-    wire::PutU8(&section, kCertSerialList);
-    wire::PutString(&section, list);
+    AppendU8(&section, kCertSerialList);
+    AppendString(&section, list);
   }
   section += ranges;
-  wire::PutU8(out, kSectionCertificates);
-  wire::PutString(out, section);
+  AppendU8(out, kSectionCertificates);
+  AppendString(out, section);
 }
 
 }  // namespace
@@ -226,18 +226,18 @@ StatusOr<std::string> EncodeKrl(const Krl& krl) {
 
   const Krl canonical = NormalizeKrl(krl);
   std::string out(kMagic);
-  wire::PutU32(&out, kFormatVersion);
-  wire::PutU64(&out, canonical.krl_version);
-  wire::PutU64(&out, canonical.generated_date);
-  wire::PutU64(&out, 0);      // flags: none are defined
-  wire::PutString(&out, "");  // reserved
-  wire::PutString(&out, canonical.comment);
+  AppendU32(&out, kFormatVersion);
+  AppendU64(&out, canonical.krl_version);
+  AppendU64(&out, canonical.generated_date);
+  AppendU64(&out, 0);      // flags: none are defined
+  AppendString(&out, "");  // reserved
+  AppendString(&out, canonical.comment);
   for (const KrlCaSerials& ca : canonical.certificates) PutCertificatesSection(&out, ca);
   if (!canonical.revoked_key_sha256.empty()) {
     std::string section;
-    for (const std::string& hash : canonical.revoked_key_sha256) wire::PutString(&section, hash);
-    wire::PutU8(&out, kSectionFingerprintSha256);
-    wire::PutString(&out, section);
+    for (const std::string& hash : canonical.revoked_key_sha256) AppendString(&section, hash);
+    AppendU8(&out, kSectionFingerprintSha256);
+    AppendString(&out, section);
   }
   return out;
 }
@@ -245,17 +245,17 @@ StatusOr<std::string> EncodeKrl(const Krl& krl) {
 StatusOr<Krl> ParseKrl(std::string_view data) {
   constexpr char kTruncated[] = "the KRL is malformed: its header is truncated";
   if (!data.starts_with(kMagic)) return InvalidArgument("not an OpenSSH KRL: the magic is missing");
-  wire::Reader r(data.substr(kMagic.size()));
+  WireReader r(data.substr(kMagic.size()));
   Krl krl;
   uint32_t version = 0;
   uint64_t flags = 0;
   std::string_view reserved, comment;
-  if (!r.U32(&version)) return InvalidArgument(kTruncated);
+  if (!r.ReadU32(&version)) return InvalidArgument(kTruncated);
   if (version != kFormatVersion) {
     return InvalidArgument("unsupported KRL format version " + std::to_string(version));
   }
-  if (!r.U64(&krl.krl_version) || !r.U64(&krl.generated_date) || !r.U64(&flags) ||
-      !r.String(&reserved) || !r.String(&comment)) {
+  if (!r.ReadU64(&krl.krl_version) || !r.ReadU64(&krl.generated_date) || !r.ReadU64(&flags) ||
+      !r.ReadString(&reserved) || !r.ReadString(&comment)) {
     return InvalidArgument(kTruncated);
   }
   if (flags != 0) return InvalidArgument("the KRL sets flags, none of which are defined");
@@ -267,7 +267,7 @@ StatusOr<Krl> ParseKrl(std::string_view data) {
   while (!r.empty()) {
     uint8_t type = 0;
     std::string_view section;
-    if (!r.U8(&type) || !r.String(&section)) {
+    if (!r.ReadU8(&type) || !r.ReadString(&section)) {
       return InvalidArgument("the KRL is malformed: a section is truncated");
     }
     if (type == kSectionCertificates) {

@@ -17,7 +17,7 @@
 
 #include "sshkey/certificate.h"
 #include "sshkey/certificate_test_keys.h"
-#include "sshkey/ssh_wire.h"
+#include "sshkey/wire.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::sshkey {
@@ -43,12 +43,12 @@ std::string Encode(const Krl& krl) {
 // The header for version 7, date 1700000000, comment "c", written out field by field.
 std::string ExpectedHeader() {
   std::string h("SSHKRL\n\0", 8);
-  wire::PutU32(&h, 1);
-  wire::PutU64(&h, 7);
-  wire::PutU64(&h, 1'700'000'000);
-  wire::PutU64(&h, 0);
-  wire::PutString(&h, "");
-  wire::PutString(&h, "c");
+  AppendU32(&h, 1);
+  AppendU64(&h, 7);
+  AppendU64(&h, 1'700'000'000);
+  AppendU64(&h, 0);
+  AppendString(&h, "");
+  AppendString(&h, "c");
   return h;
 }
 
@@ -68,26 +68,26 @@ TEST(KrlTest, LayoutOfBothSections) {
           .revoked_key_sha256 = {h2, h1, h2}};
 
   std::string list;  // 1 and 9 alone; 3..6 is a run
-  wire::PutU64(&list, 1);
-  wire::PutU64(&list, 9);
+  AppendU64(&list, 1);
+  AppendU64(&list, 9);
   std::string range;
-  wire::PutU64(&range, 3);
-  wire::PutU64(&range, 6);
+  AppendU64(&range, 3);
+  AppendU64(&range, 6);
   std::string certs;
-  wire::PutString(&certs, ca);
-  wire::PutString(&certs, "");
-  wire::PutU8(&certs, 0x20);
-  wire::PutString(&certs, list);
-  wire::PutU8(&certs, 0x21);
-  wire::PutString(&certs, range);
+  AppendString(&certs, ca);
+  AppendString(&certs, "");
+  AppendU8(&certs, 0x20);
+  AppendString(&certs, list);
+  AppendU8(&certs, 0x21);
+  AppendString(&certs, range);
   std::string hashes;
-  wire::PutString(&hashes, h1);
-  wire::PutString(&hashes, h2);
+  AppendString(&hashes, h1);
+  AppendString(&hashes, h2);
   std::string expected = ExpectedHeader();
-  wire::PutU8(&expected, 1);
-  wire::PutString(&expected, certs);
-  wire::PutU8(&expected, 5);
-  wire::PutString(&expected, hashes);
+  AppendU8(&expected, 1);
+  AppendString(&expected, certs);
+  AppendU8(&expected, 5);
+  AppendString(&expected, hashes);
 
   EXPECT_EQ(Hex(Encode(krl)), Hex(expected));
 }
@@ -218,28 +218,28 @@ std::string WithSections(std::string_view sections) {
 
 std::string Section(uint8_t type, std::string_view data) {
   std::string out;
-  wire::PutU8(&out, type);
-  wire::PutString(&out, data);
+  AppendU8(&out, type);
+  AppendString(&out, data);
   return out;
 }
 
 std::string CertSection(std::string_view subsections) {
   std::string data;
-  wire::PutString(&data, CaBlob());
-  wire::PutString(&data, "");
+  AppendString(&data, CaBlob());
+  AppendString(&data, "");
   data.append(subsections);
   return Section(1, data);
 }
 
 std::string U64s(std::initializer_list<uint64_t> values) {
   std::string out;
-  for (uint64_t v : values) wire::PutU64(&out, v);
+  for (uint64_t v : values) AppendU64(&out, v);
   return out;
 }
 
 std::string Hashes(std::initializer_list<std::string> hashes) {
   std::string out;
-  for (const std::string& h : hashes) wire::PutString(&out, h);
+  for (const std::string& h : hashes) AppendString(&out, h);
   return out;
 }
 
@@ -318,9 +318,9 @@ TEST(ParseKrlTest, EveryTruncationIsRejectedUnlessItEndsAtASection) {
   const size_t header = ExpectedHeader().size();
   std::vector<size_t> boundaries = {header};
   for (size_t at = header; at < encoded.size();) {
-    wire::Reader r(std::string_view(encoded).substr(at + 1));
+    WireReader r(std::string_view(encoded).substr(at + 1));
     std::string_view section;
-    ASSERT_TRUE(r.String(&section));
+    ASSERT_TRUE(r.ReadString(&section));
     at += 1 + 4 + section.size();
     boundaries.push_back(at);
   }

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <utility>
 
-#include "common/hex.h"
+#include "common/strings.h"
 #include "sshkey/openssl_util.h"
 #include "sshkey/private_key_internal.h"
 #include "sshkey/sshkey.h"

@@ -2,6 +2,22 @@
 
 namespace keypaird::sshkey {
 
+bool WireReader::ReadU8(uint8_t* out) {
+  if (data_.empty()) return false;
+  *out = static_cast<uint8_t>(data_[0]);
+  data_.remove_prefix(1);
+  return true;
+}
+
+bool WireReader::ReadU64(uint64_t* out) {
+  if (data_.size() < 8) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(data_[i]);
+  data_.remove_prefix(8);
+  *out = v;
+  return true;
+}
+
 bool WireReader::ReadU32(uint32_t* out) {
   if (data_.size() < 4) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(data_.data());
@@ -23,6 +39,13 @@ bool WireReader::ReadBytes(size_t n, std::string_view* out) {
   *out = data_.substr(0, n);
   data_.remove_prefix(n);
   return true;
+}
+
+void AppendU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+
+void AppendU64(std::string* out, uint64_t v) {
+  AppendU32(out, static_cast<uint32_t>(v >> 32));
+  AppendU32(out, static_cast<uint32_t>(v & 0xffffffff));
 }
 
 void AppendU32(std::string* out, uint32_t v) {

@@ -1,5 +1,6 @@
-// The SSH wire encoding (RFC 4251 section 5: uint32, string, mpint) shared by the sshkey
-// .cc files: key blobs, the OpenSSH and PuTTY private key formats. Not part of the
+// The SSH wire encoding (RFC 4251 section 5: byte, uint32, uint64, string, mpint) shared
+// by the sshkey .cc files: key blobs, the OpenSSH and PuTTY private key formats,
+// certificates and KRLs. Not part of the
 // sshkey API; included only by src/sshkey/*.cc and their tests.
 //
 // The writers append to a std::string. When it holds private material the caller
@@ -23,17 +24,22 @@ class WireReader {
  public:
   explicit WireReader(std::string_view data) : data_(data) {}
 
+  bool ReadU8(uint8_t* out);
   bool ReadU32(uint32_t* out);
+  bool ReadU64(uint64_t* out);
   bool ReadString(std::string_view* out);
   bool ReadBytes(size_t n, std::string_view* out);
   bool empty() const { return data_.empty(); }
+  size_t size() const { return data_.size(); }
   std::string_view rest() const { return data_; }
 
  private:
   std::string_view data_;
 };
 
+void AppendU8(std::string* out, uint8_t v);
 void AppendU32(std::string* out, uint32_t v);
+void AppendU64(std::string* out, uint64_t v);
 void AppendString(std::string* out, std::string_view s);
 void AppendString(std::string* out, const unsigned char* p, size_t n);
 
