@@ -25,6 +25,7 @@
 
 #include "auth/tokens.h"
 #include "common/json_writer.h"
+#include "common/uuid.h"
 #include "http/api.h"
 #include "service/key_service.h"
 #include "sshkey/sshkey.h"
@@ -63,8 +64,8 @@ const std::map<std::string, std::string>& SampleKeys() {
                           Spec{"ecdsa384", "-t ecdsa -b 384"}, Spec{"ecdsa521", "-t ecdsa -b 521"},
                           Spec{"rsa2048", "-t rsa -b 2048"}, Spec{"rsa4096", "-t rsa -b 4096"}}) {
       const fs::path file = dir / s.label;
-      const std::string cmd = std::string("ssh-keygen -q -N '' -C bench@host ") + s.args +
-                              " -f " + file.string() + " </dev/null >/dev/null 2>&1";
+      const std::string cmd = std::string("ssh-keygen -q -N '' -C bench@host ") + s.args + " -f " +
+                              file.string() + " </dev/null >/dev/null 2>&1";
       if (std::system(cmd.c_str()) != 0) {
         std::fprintf(stderr, "ssh-keygen failed for %s\n", s.label);
         std::abort();
@@ -84,7 +85,8 @@ const std::map<std::string, std::string>& SampleKeys() {
     put(&blob, "sk-ssh-ed25519@openssh.com");
     put(&blob, point);
     put(&blob, "ssh:");
-    (*out)["sk-ed25519"] = "sk-ssh-ed25519@openssh.com " + sshkey::Base64Encode(blob) + " bench@host";
+    (*out)["sk-ed25519"] =
+        "sk-ssh-ed25519@openssh.com " + sshkey::Base64Encode(blob) + " bench@host";
     fs::remove_all(dir);
     return out;
   }();
@@ -187,9 +189,9 @@ void BM_ApiImportInMemory(benchmark::State& state) {
   req.content_type = "application/json";
   int64_t n = 0;
   for (auto _ : state) {
-    req.body = nlohmann::json{{"sshkey_name", "k-" + std::to_string(n++)},
-                              {"public_key", public_key}}
-                   .dump();
+    req.body =
+        nlohmann::json{{"sshkey_name", "k-" + std::to_string(n++)}, {"public_key", public_key}}
+            .dump();
     http::HttpResponse r = api.Handle(req);
     if (r.status != 200) {
       state.SkipWithError("import failed");
@@ -202,12 +204,11 @@ BENCHMARK(BM_ApiImportInMemory);
 
 // --- SQLite store --------------------------------------------------------------------
 
+// Ids are random UUIDv4, as the service makes them: each insert lands on a random page of
+// the id index, which is what a durable commit has to write.
 store::KeyRecord MakeKey(int64_t i, int64_t project) {
   store::KeyRecord k;
-  char id[40];
-  std::snprintf(id, sizeof(id), "%08llx-0000-4000-8000-%012llx",
-                static_cast<unsigned long long>(project), static_cast<unsigned long long>(i));
-  k.id = id;
+  k.id = NewUuid4();
   k.project_id = project;
   k.user_id = 1;
   k.name = "key-" + std::to_string(i);

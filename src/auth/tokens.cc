@@ -52,8 +52,22 @@ bool SplitToken(std::string_view token, std::string_view* id, std::string_view* 
   return IsLowerHex(*id) && IsLowerHex(*secret);
 }
 
+Status ValidatePrincipal(std::string_view principal) {
+  if (principal.empty() || principal.size() > 255) {
+    return InvalidArgument("a principal must be 1 to 255 characters long");
+  }
+  for (char c : principal) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '@' || c == '-';
+    if (!ok) {
+      return InvalidArgument("a principal may contain only letters, digits, '.', '_', '@' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t> projects,
-                                int64_t now_us) {
+                                int64_t now_us, TokenScope scope) {
   if (user_id < 1) return InvalidArgument("the user id must be an integer >= 1");
   if (admin && !projects.empty()) {
     return InvalidArgument("a token is either admin or scoped to projects, not both");
@@ -66,6 +80,13 @@ StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t
   }
   std::sort(projects.begin(), projects.end());
   projects.erase(std::unique(projects.begin(), projects.end()), projects.end());
+  if (scope.principals.size() > 64) return InvalidArgument("at most 64 principals per token");
+  for (const std::string& p : scope.principals) {
+    if (Status s = ValidatePrincipal(p); !s.ok()) return s;
+  }
+  std::sort(scope.principals.begin(), scope.principals.end());
+  scope.principals.erase(std::unique(scope.principals.begin(), scope.principals.end()),
+                         scope.principals.end());
 
   std::string id;
   std::string secret;
@@ -80,6 +101,8 @@ StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t
   minted.record.projects = std::move(projects);
   minted.record.secret_hash = HashSecret(secret);
   minted.record.created_at_us = now_us;
+  minted.record.read_only = scope.read_only;
+  minted.record.principals = std::move(scope.principals);
   std::string token;
   token.reserve(kPrefix.size() + id.size() + 1 + secret.size());
   token.append(kPrefix).append(id).append("_").append(secret);
@@ -92,7 +115,9 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
                                                 store::KeyReader* reads) const {
   if (header.empty()) return Unauthenticated("Authentication credentials were not provided.");
   const size_t space = header.find(' ');
-  if (space == std::string_view::npos || !EqualsIgnoreAsciiCase(header.substr(0, space), "apikey")) {
+  if (space == std::string_view::npos ||
+      !(EqualsIgnoreAsciiCase(header.substr(0, space), "apikey") ||
+        EqualsIgnoreAsciiCase(header.substr(0, space), "bearer"))) {
     return Unauthenticated("The Authorization header must be 'APIKey <token>'.");
   }
   std::string_view token = header.substr(space + 1);
@@ -118,6 +143,8 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
   p.user_id = record->user_id;
   p.admin = record->admin;
   p.projects = record->projects;
+  p.read_only = record->read_only;
+  p.principals = record->principals;
   return p;
 }
 

@@ -27,9 +27,18 @@ struct Principal {
   std::string token_id;
   int64_t user_id = 0;
   bool admin = false;
-  std::vector<int64_t> projects;  // ignored for admins
+  std::vector<int64_t> projects;        // ignored for admins
+  bool read_only = false;               // may only read (GET)
+  std::vector<std::string> principals;  // SSH certificate principals it may be issued
 
   bool MayUseProject(int64_t project_id) const;
+};
+
+// What a token may do besides its projects.
+struct TokenScope {
+  bool read_only = false;
+  // SSH certificate principals: each [A-Za-z0-9._@-], 1..255 characters, at most 64.
+  std::vector<std::string> principals;
 };
 
 struct MintedToken {
@@ -37,10 +46,13 @@ struct MintedToken {
   SecretString token;         // the full token string, shown to the operator once
 };
 
-// Makes a new token for `user_id`: admin, or scoped to `projects` (non-empty, each >= 1).
-// kInvalidArgument for a bad scope.
+// Makes a new token for `user_id`: admin, or scoped to `projects` (non-empty, each >= 1),
+// and `scope`. kInvalidArgument for a bad scope.
 StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t> projects,
-                                int64_t now_us);
+                                int64_t now_us, TokenScope scope = {});
+
+// OK if `principal` may be a certificate principal; kInvalidArgument saying why not.
+Status ValidatePrincipal(std::string_view principal);
 
 // SHA-256 of the secret part, 32 raw bytes.
 std::string HashSecret(std::string_view secret);
@@ -52,8 +64,8 @@ class Authenticator {
  public:
   explicit Authenticator(store::KeyStore* store) : store_(store) {}
 
-  // Verifies an `Authorization` header value ("APIKey <token>", scheme word
-  // case-insensitive). kUnauthenticated for a missing, malformed, unknown or revoked
+  // Verifies an `Authorization` header value ("APIKey <token>" or "Bearer <token>",
+  // scheme word case-insensitive). kUnauthenticated for a missing, malformed, unknown or revoked
   // token; kUnavailable/kInternal if the store fails. Reads the token through `reads`
   // when given (a snapshot the request goes on reading from), else through the store.
   StatusOr<Principal> Authenticate(std::string_view authorization_header,

@@ -53,7 +53,7 @@ TEST_F(TokensTest, MintRejectsBadScopes) {
 
 TEST_F(TokensTest, AuthenticatesWithAnyCaseOfTheSchemeWord) {
   const std::string token = Mint(5, false, {10, 20});
-  for (const char* scheme : {"APIKey ", "apikey ", "ApiKey ", "APIKEY  "}) {
+  for (const char* scheme : {"APIKey ", "apikey ", "ApiKey ", "APIKEY  ", "Bearer ", "bearer "}) {
     StatusOr<Principal> p = auth_.Authenticate(scheme + token);
     ASSERT_TRUE(p.ok()) << scheme;
     EXPECT_EQ(p->user_id, 5);
@@ -79,13 +79,36 @@ TEST_F(TokensTest, RejectsMissingMalformedUnknownWrongAndRevokedTokens) {
   std::string unknown_id = token;
   unknown_id[4] = unknown_id[4] == 'a' ? 'b' : 'a';
   for (const std::string& header :
-       {std::string(), std::string("APIKey"), "Bearer " + token, token, "APIKey " + wrong_secret,
+       {std::string(), std::string("APIKey"), "Basic " + token, token, "APIKey " + wrong_secret,
         "APIKey " + unknown_id, "APIKey " + token + "x", std::string("APIKey kpd_short_x")}) {
     StatusOr<Principal> p = auth_.Authenticate(header);
     EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated) << header;
   }
   ASSERT_TRUE(store_->RevokeToken(last_id_, 2000).ok());
   EXPECT_EQ(auth_.Authenticate("APIKey " + token).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(TokensTest, ReadOnlyAndPrincipalsComeWithThePrincipal) {
+  StatusOr<MintedToken> m = MintToken(9, false, {1}, 0, {true, {"deploy", "alice", "deploy"}});
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->record.read_only);
+  EXPECT_EQ(m->record.principals, (std::vector<std::string>{"alice", "deploy"}));  // sorted, once
+  ASSERT_TRUE(store_->InsertToken(m->record).ok());
+  StatusOr<Principal> p = auth_.Authenticate("Bearer " + std::string(m->token.view()));
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->read_only);
+  EXPECT_EQ(p->principals, (std::vector<std::string>{"alice", "deploy"}));
+}
+
+TEST_F(TokensTest, PrincipalsAreCheckedWhenMinted) {
+  for (const char* bad : {"", "with space", "a,b", "new\nline", "root;rm"}) {
+    EXPECT_EQ(MintToken(1, false, {1}, 0, {false, {bad}}).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
+  }
+  EXPECT_TRUE(MintToken(1, false, {1}, 0, {false, {"ops.team-1@example.com", "_svc"}}).ok());
+  EXPECT_EQ(MintToken(1, false, {1}, 0, {false, std::vector<std::string>(65, "p")}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

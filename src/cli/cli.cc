@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "auth/tokens.h"
-#include "common/log.h"
 #include "common/clock.h"
-#include "common/rfc3339.h"
+#include "common/log.h"
 #include "common/metrics.h"
+#include "common/rfc3339.h"
 #include "config/config.h"
 #include "http/api.h"
 #include "http/server.h"
@@ -36,6 +36,7 @@ StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool mi
   options.apply_migrations = migrate;
   options.pool_size = c.db_pool;
   options.metrics = metrics;
+  options.describe_key = service::DescribeKey;  // for keys stored before migration 4
   return store::OpenStore(c.database, options);
 }
 
@@ -47,7 +48,8 @@ int Serve(const config::Config& c) {
   if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<store::KeyStore> store = service::NewObservedStore(opened->get(), &metrics);
   auth::Authenticator authenticator(store.get());
-  service::KeyService keys(store.get(), SystemNowMicros, &metrics);
+  service::KeyPool pool(service::KeyPoolOptions{}, &metrics);
+  service::KeyService keys(store.get(), SystemNowMicros, &metrics, 0, &pool);
   std::unique_ptr<http::RateLimiter> limiter;
   if (c.rate_limit > 0) {
     const double burst = c.rate_burst > 0 ? c.rate_burst : std::max(1.0, 2 * c.rate_limit);
@@ -155,11 +157,16 @@ int Main(const std::vector<std::string>& args) {
     case config::Command::kVersion:
       std::printf("keypaird %s\n", KEYPAIRD_VERSION);
       return 0;
-    case config::Command::kServe: return Serve(*c);
-    case config::Command::kMigrate: return Migrate(*c);
-    case config::Command::kTokenCreate: return TokenCreate(*c);
-    case config::Command::kTokenList: return TokenList(*c);
-    case config::Command::kTokenRevoke: return TokenRevoke(*c);
+    case config::Command::kServe:
+      return Serve(*c);
+    case config::Command::kMigrate:
+      return Migrate(*c);
+    case config::Command::kTokenCreate:
+      return TokenCreate(*c);
+    case config::Command::kTokenList:
+      return TokenList(*c);
+    case config::Command::kTokenRevoke:
+      return TokenRevoke(*c);
   }
   return 2;
 }

@@ -21,8 +21,8 @@ void AppendHistogram(std::string* out, const char* name, const std::string& labe
     *out += std::string(name) + "_bucket{" + labels + sep + "le=\"" + Num(bounds[i]) + "\"} " +
             std::to_string(cumulative) + "\n";
   }
-  *out += std::string(name) + "_bucket{" + labels + sep + "le=\"+Inf\"} " +
-          std::to_string(count) + "\n";
+  *out += std::string(name) + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count) +
+          "\n";
   *out += std::string(name) + "_sum{" + labels + "} " + Num(sum) + "\n";
   *out += std::string(name) + "_count{" + labels + "} " + std::to_string(count) + "\n";
 }
@@ -70,6 +70,16 @@ void Metrics::ObserveWriteBatch(size_t ops, double seconds) {
   write_batch_seconds_.Observe(seconds);
 }
 
+void Metrics::ObservePoolRefill(std::string_view type, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pool_refills_[std::string(type)].Observe(seconds);
+}
+
+void Metrics::SetPoolDepth(std::string_view type, int64_t depth) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pool_depths_[std::string(type)] = depth;
+}
+
 void Metrics::ObserveQueueWait(std::string_view pool, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_waits_[std::string(pool)].Observe(seconds);
@@ -94,7 +104,8 @@ void Metrics::ObserveStoreError(std::string_view operation) {
 std::string Metrics::Render() const {
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
-  out += "# HELP keypaird_http_requests_total HTTP requests by route template, method and status.\n";
+  out +=
+      "# HELP keypaird_http_requests_total HTTP requests by route template, method and status.\n";
   out += "# TYPE keypaird_http_requests_total counter\n";
   for (const auto& [key, h] : requests_) {
     const auto& [route, method, status] = key;
@@ -118,8 +129,8 @@ std::string Metrics::Render() const {
   out += "# HELP keypaird_key_generations_total Keypairs generated, by key type.\n";
   out += "# TYPE keypaird_key_generations_total counter\n";
   for (const auto& [type, h] : generations_) {
-    out += "keypaird_key_generations_total{type=\"" + type + "\"} " + std::to_string(h.count) +
-           "\n";
+    out +=
+        "keypaird_key_generations_total{type=\"" + type + "\"} " + std::to_string(h.count) + "\n";
   }
   out += "# HELP keypaird_key_generation_duration_seconds Time to generate one keypair.\n";
   out += "# TYPE keypaird_key_generation_duration_seconds histogram\n";
@@ -136,6 +147,17 @@ std::string Metrics::Render() const {
   out += "# TYPE keypaird_request_queue_seconds histogram\n";
   for (const auto& [pool, h] : queue_waits_) {
     AppendHistogram(&out, "keypaird_request_queue_seconds", "pool=\"" + pool + "\"", h.buckets,
+                    kBuckets, h.count, h.sum);
+  }
+  out += "# HELP keypaird_key_pool_depth Pregenerated keys waiting, by key type.\n";
+  out += "# TYPE keypaird_key_pool_depth gauge\n";
+  for (const auto& [type, depth] : pool_depths_) {
+    out += "keypaird_key_pool_depth{type=\"" + type + "\"} " + std::to_string(depth) + "\n";
+  }
+  out += "# HELP keypaird_key_pool_refill_seconds Time to generate one pooled key, by type.\n";
+  out += "# TYPE keypaird_key_pool_refill_seconds histogram\n";
+  for (const auto& [type, h] : pool_refills_) {
+    AppendHistogram(&out, "keypaird_key_pool_refill_seconds", "type=\"" + type + "\"", h.buckets,
                     kBuckets, h.count, h.sum);
   }
   write_queue_.Render(&out, "keypaird_store_write_queue_seconds",

@@ -22,14 +22,16 @@ namespace keypaird {
 
 class Metrics {
  public:
-  void ObserveRequest(std::string_view route, std::string_view method, int status,
-                      double seconds);
+  void ObserveRequest(std::string_view route, std::string_view method, int status, double seconds);
   void ObserveKeyGeneration(std::string_view type, double seconds);
   void ObserveStoreError(std::string_view operation);
   // How long a request waited for a thread of `pool` ("workers" or "keygen").
   void ObserveQueueWait(std::string_view pool, double seconds);
   // The SQLite writer: how long an op waited in its queue, and each committed batch's
   // size and the time it took (SQL and commit).
+  // The RSA key pool: one key generated in the background, and the keys waiting now.
+  void ObservePoolRefill(std::string_view type, double seconds);
+  void SetPoolDepth(std::string_view type, int64_t depth);
   void ObserveWriteQueueWait(double seconds);
   void ObserveWriteBatch(size_t ops, double seconds);
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
@@ -73,7 +75,9 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, Histogram> requests_;
   std::map<std::string, Histogram> generations_;
   std::map<std::string, uint64_t> store_errors_;
-  std::map<std::string, Histogram> queue_waits_;  // by pool
+  std::map<std::string, Histogram> queue_waits_;   // by pool
+  std::map<std::string, Histogram> pool_refills_;  // by key type
+  std::map<std::string, int64_t> pool_depths_;     // by key type
   std::atomic<int64_t> open_connections_{0};
 };
 

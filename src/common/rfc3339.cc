@@ -1,5 +1,6 @@
 #include "common/rfc3339.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace keypaird {
@@ -46,6 +47,89 @@ std::string FormatRfc3339(int64_t us) {
   p = Digits(p, micros, 6);
   *p++ = 'Z';
   return std::string(buf, p);
+}
+
+namespace {
+
+// `n` decimal digits at text[*pos], advancing; false if they are not all digits.
+bool ReadDigits(std::string_view text, size_t* pos, int n, int64_t* out) {
+  if (*pos + static_cast<size_t>(n) > text.size()) return false;
+  int64_t v = 0;
+  for (int i = 0; i < n; ++i) {
+    const char c = text[*pos + static_cast<size_t>(i)];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *pos += static_cast<size_t>(n);
+  *out = v;
+  return true;
+}
+
+// `c` at text[*pos] (a letter in either case), advancing.
+bool Expect(std::string_view text, size_t* pos, char c) {
+  if (*pos >= text.size()) return false;
+  const char got = text[*pos];
+  const bool letter_match = c >= 'A' && c <= 'Z' && got == static_cast<char>(c - 'A' + 'a');
+  if (got != c && !letter_match) return false;
+  ++*pos;
+  return true;
+}
+
+}  // namespace
+
+bool ParseRfc3339(std::string_view text, int64_t* us) {
+  using std::chrono::day;
+  using std::chrono::month;
+  using std::chrono::sys_days;
+  using std::chrono::year;
+  using std::chrono::year_month_day;
+  size_t pos = 0;
+  int64_t y, mo, d, h, mi, s;
+  if (!ReadDigits(text, &pos, 4, &y) || !Expect(text, &pos, '-') ||
+      !ReadDigits(text, &pos, 2, &mo) || !Expect(text, &pos, '-') ||
+      !ReadDigits(text, &pos, 2, &d) || !Expect(text, &pos, 'T') ||
+      !ReadDigits(text, &pos, 2, &h) || !Expect(text, &pos, ':') ||
+      !ReadDigits(text, &pos, 2, &mi) || !Expect(text, &pos, ':') ||
+      !ReadDigits(text, &pos, 2, &s)) {
+    return false;
+  }
+  int64_t micros = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9) return false;
+    for (int i = digits; i < 6; ++i) micros *= 10;
+  }
+  int64_t offset_s = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int sign = text[pos] == '+' ? 1 : -1;
+    ++pos;
+    int64_t oh, om;
+    if (!ReadDigits(text, &pos, 2, &oh) || !Expect(text, &pos, ':') ||
+        !ReadDigits(text, &pos, 2, &om) || oh > 23 || om > 59) {
+      return false;
+    }
+    offset_s = sign * (oh * 3600 + om * 60);
+  } else {
+    return false;
+  }
+  if (pos != text.size() || y < 1970 || h > 23 || mi > 59 || s > 60) return false;
+  const year_month_day ymd{year(static_cast<int>(y)), month(static_cast<unsigned>(mo)),
+                           day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return false;
+  const int64_t days_since_epoch = sys_days(ymd).time_since_epoch().count();
+  const int64_t seconds =
+      days_since_epoch * 86400 + h * 3600 + mi * 60 + std::min<int64_t>(s, 59) - offset_s;
+  if (seconds < 0) return false;
+  *us = seconds * 1000000 + micros;
+  return true;
 }
 
 }  // namespace keypaird

@@ -5,11 +5,17 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace keypaird {
 
 // `us`: microseconds since the Unix epoch (>= 0).
 std::string FormatRfc3339(int64_t us);
+
+// Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" (T and Z in either case; at
+// most 9 fraction digits, kept to microseconds) into microseconds since the Unix epoch.
+// False for anything else, including an invalid date or a year before 1970.
+bool ParseRfc3339(std::string_view text, int64_t* us);
 
 }  // namespace keypaird
 

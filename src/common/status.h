@@ -25,6 +25,7 @@ enum class StatusCode {
   kPermissionDenied,    // 403 ForbiddenError
   kNotFound,            // 404 NotFoundError
   kAlreadyExists,       // 409 ConflictError
+  kFailedPrecondition,  // 412 PreconditionFailed (If-Match did not match)
   kResourceExhausted,   // 429 RateLimitError
   kUnavailable,         // 503 ServiceUnavailable (e.g. database unreachable)
   kInternal,            // 500 InternalServerError
@@ -61,7 +62,9 @@ class [[nodiscard]] Status {
   FieldErrors field_errors_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
 inline Status PermissionDenied(std::string m) {
@@ -70,6 +73,9 @@ inline Status PermissionDenied(std::string m) {
 inline Status Unauthenticated(std::string m) {
   return {StatusCode::kUnauthenticated, std::move(m)};
 }
+inline Status FailedPrecondition(std::string m) {
+  return {StatusCode::kFailedPrecondition, std::move(m)};
+}
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
@@ -77,7 +83,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }

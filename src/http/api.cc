@@ -11,6 +11,7 @@
 #include "common/uuid.h"
 #include "http/api_internal.h"
 #include "http/decoding.h"
+#include "http/openapi_document.h"
 
 namespace keypaird::http {
 
@@ -18,6 +19,11 @@ using nlohmann::json;
 
 ResponseBody::~ResponseBody() {
   if (secret_) WipeString(bytes_);
+}
+
+HttpRequest::~HttpRequest() {
+  WipeString(body);
+  if (authorization.has_value()) WipeString(*authorization);
 }
 
 std::string_view HttpResponse::Header(std::string_view name) const {
@@ -59,10 +65,20 @@ const std::vector<Api::Route>& Api::Routes() {
         {"GET", "/cloud/v1/ssh_keys/{project_id}", true, P::kWorker, &Api::SshList},
         {"GET", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kIoThread, &Api::SshGet,
          true},
-        {"PATCH", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kWorker,
-         &Api::SshShare},
+        {"PATCH", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kWorker, &Api::SshShare},
         {"DELETE", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kWorker,
          &Api::SshDelete},
+        // keypaird's own API (API-NATIVE.md).
+        {"GET", "/api/v1/openapi.yaml", false, P::kIoThread, &Api::OpenApiSpec},
+        {"GET", "/api/v1/me", true, P::kIoThread, &Api::Me},
+        {"POST", "/api/v1/projects/{project_id}/keys", true, P::kKeygen, &Api::NativeCreate},
+        {"GET", "/api/v1/projects/{project_id}/keys", true, P::kWorker, &Api::NativeList},
+        {"GET", "/api/v1/projects/{project_id}/keys/{key}", true, P::kIoThread, &Api::NativeGet,
+         true},
+        {"PATCH", "/api/v1/projects/{project_id}/keys/{key}", true, P::kWorker, &Api::NativeUpdate},
+        {"DELETE", "/api/v1/projects/{project_id}/keys/{key}", true, P::kWorker,
+         &Api::NativeDelete},
+        {"GET", "/api/v1/keys", true, P::kWorker, &Api::NativeFind},
     };
     for (Route& r : routes) r.segments = SplitPath(r.pattern);
     return routes;
@@ -144,8 +160,8 @@ void Api::Handle(const HttpRequest& request, Match match, Responder respond) con
   }
   const Route& route = *match.route;
   // Every answer from here on is labelled with its route and the caller's token id.
-  auto labelled = [respond = std::move(respond), pattern = route.pattern](
-                      std::string token_id) -> Responder {
+  auto labelled = [respond = std::move(respond),
+                   pattern = route.pattern](std::string token_id) -> Responder {
     return [respond, pattern, token_id = std::move(token_id)](HttpResponse r) {
       r.route = pattern;
       r.token_id = token_id;
@@ -164,12 +180,15 @@ void Api::Handle(const HttpRequest& request, Match match, Responder respond) con
         auth_->Authenticate(request.authorization.value_or(""), call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
+    if (call.caller.read_only && request.method != "GET") {
+      return labelled(call.caller.token_id)(ErrorResponse(
+          PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
+    }
     if (extras_.rate_limiter != nullptr) {
       if (int wait = extras_.rate_limiter->Acquire(call.caller.token_id); wait > 0) {
         HttpResponse r = ErrorResponse(
             Status(StatusCode::kResourceExhausted,
-                   "Too many requests for this token; retry after " + std::to_string(wait) +
-                       " s."),
+                   "Too many requests for this token; retry after " + std::to_string(wait) + " s."),
             request_id);
         r.headers.emplace_back("Retry-After", std::to_string(wait));
         return labelled(call.caller.token_id)(std::move(r));
@@ -213,10 +232,9 @@ HttpResponse Api::Unreadable(int status, const std::optional<std::string>& reque
   const std::string id = RequestIdFor(request_id);
   switch (status) {
     case 413:
-      return PlainError(413, "PayloadTooLarge",
-                        "The request body is larger than " + std::to_string(kMaxBodyBytes) +
-                            " bytes.",
-                        id);
+      return PlainError(
+          413, "PayloadTooLarge",
+          "The request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes.", id);
     case 431:
       return PlainError(431, "RequestHeaderFieldsTooLarge",
                         "The request's header fields are too large or too many.", id);
@@ -235,6 +253,12 @@ Api::Reply Api::MetricsText(Call& call) const {
   HttpResponse r =
       MakeResponse(200, extras_.metrics ? extras_.metrics->Render() : "", call.request_id);
   r.content_type = "text/plain; version=0.0.4";
+  return r;
+}
+
+Api::Reply Api::OpenApiSpec(Call& call) const {
+  HttpResponse r = MakeResponse(200, std::string(OpenApiDocument()), call.request_id);
+  r.content_type = "application/yaml";
   return r;
 }
 

@@ -142,6 +142,18 @@ class Api {
   Reply SshShare(Call& call) const;
   Reply SshDelete(Call& call) const;
 
+  // native_keys.cc: keypaird's own API.
+  Reply NativeCreate(Call& call) const;
+  Reply NativeList(Call& call) const;
+  Reply NativeFind(Call& call) const;
+  Reply NativeGet(Call& call) const;
+  Reply NativeUpdate(Call& call) const;
+  Reply NativeDelete(Call& call) const;
+  Reply Me(Call& call) const;
+  Reply OpenApiSpec(Call& call) const;
+  StatusOr<std::optional<int64_t>> ExpectedRevision(const Call& call, int64_t project_id,
+                                                    service::KeyRef ref) const;
+
   // gcore_operations.cc: the operations behind the routes, shared by the three families.
   Reply CreateKey(Call& call, const CreateShape& shape, StatusOr<int64_t> path_project) const;
   Reply ListKeys(Call& call, Family family,

@@ -74,9 +74,9 @@ TEST_F(ApiTest, ImportReturns200WithExactlyTheKeypairFields) {
   json b = Body(r);
   std::set<std::string> keys;
   for (auto& [k, v] : b.items()) keys.insert(k);
-  EXPECT_EQ(keys, (std::set<std::string>{"id", "name", "public_key", "fingerprint", "private_key",
-                                         "project_id", "shared_in_project", "state",
-                                         "created_at"}));
+  EXPECT_EQ(keys,
+            (std::set<std::string>{"id", "name", "public_key", "fingerprint", "private_key",
+                                   "project_id", "shared_in_project", "state", "created_at"}));
   EXPECT_EQ(b["name"], "alice");
   EXPECT_EQ(b["public_key"], kEd25519);
   EXPECT_TRUE(b["private_key"].is_null());
@@ -90,7 +90,8 @@ TEST_F(ApiTest, ImportReturns200WithExactlyTheKeypairFields) {
 }
 
 TEST_F(ApiTest, GenerateReturnsThePrivateKeyOnlyInTheCreateResponse) {
-  HttpResponse r = Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"gen","public_key":null})");
+  HttpResponse r =
+      Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"gen","public_key":null})");
   ASSERT_EQ(r.status, 200) << r.body->view();
   json b = Body(r);
   ASSERT_TRUE(b["private_key"].is_string());
@@ -103,8 +104,8 @@ TEST_F(ApiTest, GenerateReturnsThePrivateKeyOnlyInTheCreateResponse) {
 }
 
 TEST_F(ApiTest, SharedInProjectFalseIsKept) {
-  HttpResponse r = Call("POST", "/cloud/v1/keypairs/1/1",
-                        R"({"sshkey_name":"mine","shared_in_project":false})");
+  HttpResponse r =
+      Call("POST", "/cloud/v1/keypairs/1/1", R"({"sshkey_name":"mine","shared_in_project":false})");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Body(r)["shared_in_project"], false);
 }
@@ -121,7 +122,8 @@ TEST_F(ApiTest, WrongMethodIs405WithAllow) {
 }
 
 TEST_F(ApiTest, BodyOver64KiBIs413) {
-  std::string big = R"({"sshkey_name":"abc","public_key":")" + std::string(kMaxBodyBytes, 'A') + "\"}";
+  std::string big =
+      R"({"sshkey_name":"abc","public_key":")" + std::string(kMaxBodyBytes, 'A') + "\"}";
   ExpectError(Call("POST", "/cloud/v1/keypairs/1/1", big), 413, "PayloadTooLarge");
 }
 
@@ -217,8 +219,8 @@ TEST_F(ApiTest, DeleteWithJsonContentTypeAndEmptyBodyIs204) {
 // Found by fuzz/fuzz_request: client bytes that are not UTF-8 were echoed into error
 // messages and field names, making the body invalid JSON.
 TEST_F(ApiTest, InvalidUtf8KeyRefInPathGives404WithValidJson) {
-  json b = ExpectError(Call("GET", "/cloud/v1/keypairs/1/1/%FFab%C0%AF%ED%A0%80"), 404,
-                       "NotFoundError");
+  json b =
+      ExpectError(Call("GET", "/cloud/v1/keypairs/1/1/%FFab%C0%AF%ED%A0%80"), 404, "NotFoundError");
   EXPECT_EQ(b["message"], "The keypair \uFFFDab\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD does not exist");
 }
 
@@ -246,8 +248,11 @@ class DownStore final : public store::KeyStore {
   StatusOr<store::KeyRecord> GetKey(std::string_view) override { return Down(); }
   StatusOr<store::KeyRecord> GetKeyByName(int64_t, std::string_view) override { return Down(); }
   StatusOr<store::KeyPage> ListKeys(const store::ListQuery&) override { return Down(); }
-  Status DeleteKey(std::string_view) override { return Down(); }
-  StatusOr<store::KeyRecord> SetShared(std::string_view, bool) override { return Down(); }
+  Status DeleteKey(std::string_view, std::optional<int64_t>) override { return Down(); }
+  StatusOr<store::KeyRecord> UpdateKey(std::string_view, const store::KeyUpdate&,
+                                       std::optional<int64_t>) override {
+    return Down();
+  }
   Status InsertToken(const store::TokenRecord&) override { return Down(); }
   StatusOr<store::TokenRecord> GetToken(std::string_view) override { return Down(); }
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return Down(); }
@@ -323,7 +328,7 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
   EXPECT_EQ(limiter.Acquire("t"), 1);
   EXPECT_EQ(limiter.Acquire("other"), 0);  // buckets are per token
-  now += std::chrono::milliseconds(500);    // one token back at 2/s
+  now += std::chrono::milliseconds(500);   // one token back at 2/s
   EXPECT_EQ(limiter.Acquire("t"), 0);
   EXPECT_EQ(limiter.Acquire("t"), 1);
   now += std::chrono::seconds(10);  // never more than the burst
@@ -346,7 +351,8 @@ TEST_F(ApiTest, AConfiguredRegionListMakesOtherRegions404) {
   ASSERT_EQ(created.status, 200);
   const std::string id = Body(created)["id"];
   EXPECT_EQ(call("GET", "/cloud/v1/keypairs/1/1/" + id).status, 200);  // keys are in all
-  for (const auto& [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+  for (const auto& [method, path, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
            {"POST", "/cloud/v1/keypairs/1/2", R"({"sshkey_name":"other"})"},
            {"GET", "/cloud/v1/keypairs/1/2", ""},
            {"GET", "/cloud/v1/keypairs/1/2/" + id, ""},
@@ -375,18 +381,18 @@ TEST_F(ApiTest, RoutesDeclareWhereTheyRun) {
   };
   const std::string id = "0123e456-e89b-42d3-a456-426614174000";
   // Reads of one resource, health, metrics and unknown routes: the I/O thread.
-  for (const std::string& path : {"/cloud/v1/ssh_keys/1/" + id,
-                                 std::string("/cloud/v1/keypairs/1/1/some-name"),
-                                 "/cloud/v2/keypairs/" + id, std::string("/healthz"),
-                                 std::string("/metrics"), std::string("/no/such/route")}) {
+  for (const std::string& path :
+       {"/cloud/v1/ssh_keys/1/" + id, std::string("/cloud/v1/keypairs/1/1/some-name"),
+        "/cloud/v2/keypairs/" + id, std::string("/healthz"), std::string("/metrics"),
+        std::string("/no/such/route")}) {
     EXPECT_EQ(placement("GET", path), Placement::kIoThread) << path;
   }
   EXPECT_EQ(placement("PUT", "/cloud/v1/ssh_keys/1"), Placement::kIoThread);  // 405
   // Lists can be slow (deep offsets, name filters, whole-project v1/v2 lists), deletes
   // and updates wait for a commit, readyz for the database: workers.
-  for (const std::string& path : {std::string("/cloud/v1/ssh_keys/1"),
-                                 std::string("/cloud/v1/keypairs/1/1"),
-                                 std::string("/cloud/v2/keypairs"), std::string("/readyz")}) {
+  for (const std::string& path :
+       {std::string("/cloud/v1/ssh_keys/1"), std::string("/cloud/v1/keypairs/1/1"),
+        std::string("/cloud/v2/keypairs"), std::string("/readyz")}) {
     EXPECT_EQ(placement("GET", path), Placement::kWorker) << path;
   }
   EXPECT_EQ(placement("DELETE", "/cloud/v1/ssh_keys/1/" + id), Placement::kWorker);
@@ -447,9 +453,12 @@ class CountingStore final : public store::KeyStore {
     return inner_->GetToken(id);
   }
   Status InsertKey(const store::KeyRecord& k) override { return inner_->InsertKey(k); }
-  Status DeleteKey(std::string_view id) override { return inner_->DeleteKey(id); }
-  StatusOr<store::KeyRecord> SetShared(std::string_view id, bool s) override {
-    return inner_->SetShared(id, s);
+  Status DeleteKey(std::string_view id, std::optional<int64_t> revision) override {
+    return inner_->DeleteKey(id, revision);
+  }
+  StatusOr<store::KeyRecord> UpdateKey(std::string_view id, const store::KeyUpdate& u,
+                                       std::optional<int64_t> revision) override {
+    return inner_->UpdateKey(id, u, revision);
   }
   Status InsertToken(const store::TokenRecord& t) override { return inner_->InsertToken(t); }
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return inner_->ListTokens(); }

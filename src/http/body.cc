@@ -1,5 +1,7 @@
 #include "http/body.h"
 
+#include <cstdint>
+
 #include "http/decoding.h"
 
 namespace keypaird::http {
@@ -23,6 +25,26 @@ const char* TypeProblem(const json& v, FieldType type) {
       if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kMaxId ||
           (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxId))) {
         return "Must be an integer between 1 and 2147483647.";
+      }
+      return nullptr;
+    case FieldType::kObjectOrNull:
+      return v.is_object() || v.is_null() ? nullptr : "Must be an object or null.";
+    case FieldType::kStringMap:
+      if (!v.is_object()) return "Must be an object of strings.";
+      for (const auto& item : v.items()) {
+        if (!item.value().is_string()) return "Must be an object of strings.";
+      }
+      return nullptr;
+    case FieldType::kStringArray:
+      if (!v.is_array()) return "Must be an array of strings.";
+      for (const auto& item : v) {
+        if (!item.is_string()) return "Must be an array of strings.";
+      }
+      return nullptr;
+    case FieldType::kPositiveInt:
+      if (!v.is_number_integer() || v.get<int64_t>() < 1 ||
+          (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
+        return "Must be a positive integer.";
       }
       return nullptr;
   }

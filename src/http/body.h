@@ -13,7 +13,17 @@
 
 namespace keypaird::http {
 
-enum class FieldType { kString, kStringOrNull, kBool, kBoolOrNull, kProjectId };
+enum class FieldType {
+  kString,
+  kStringOrNull,
+  kBool,
+  kBoolOrNull,
+  kProjectId,
+  kObjectOrNull,
+  kStringMap,  // an object whose values are all strings (labels)
+  kStringArray,
+  kPositiveInt,
+};
 
 struct FieldSpec {
   const char* name;

@@ -91,6 +91,19 @@ Status PathInt(const std::string& value, const char* field, int64_t* out) {
   return Status::Ok();
 }
 
+StatusOr<store::OrderBy> ParseOrderBy(std::string_view value) {
+  static const std::pair<std::string_view, store::OrderBy> kOrders[] = {
+      {"created_at.asc", store::OrderBy::kCreatedAtAsc},
+      {"created_at.desc", store::OrderBy::kCreatedAtDesc},
+      {"name.asc", store::OrderBy::kNameAsc},
+      {"name.desc", store::OrderBy::kNameDesc}};
+  for (const auto& [name, order] : kOrders) {
+    if (name == value) return order;
+  }
+  return FieldError("order_by",
+                    "Must be one of created_at.asc, created_at.desc, name.asc, name.desc.");
+}
+
 bool IsJsonMediaType(std::string_view ct) {
   std::string_view type = ct.substr(0, ct.find(';'));
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);

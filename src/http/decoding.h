@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/key_store.h"
 
 namespace keypaird::http {
 
@@ -33,6 +34,10 @@ bool ParseInt(std::string_view s, int64_t min, int64_t max, int64_t* out);
 
 // An id in a path or query (1..kMaxId); a field error on `field` otherwise.
 Status PathInt(const std::string& value, const char* field, int64_t* out);
+
+// The order_by values of the lists: created_at.asc|created_at.desc|name.asc|name.desc; a
+// field error on "order_by" otherwise.
+StatusOr<store::OrderBy> ParseOrderBy(std::string_view value);
 
 // True for "application/json" with any parameters, in any case.
 bool IsJsonMediaType(std::string_view content_type);

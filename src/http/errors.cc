@@ -16,15 +16,25 @@ struct ErrorKind {
 
 ErrorKind KindOf(StatusCode code) {
   switch (code) {
-    case StatusCode::kInvalidArgument: return {400, "ValidationError"};
-    case StatusCode::kUnauthenticated: return {401, "NotAuthenticated"};
-    case StatusCode::kPermissionDenied: return {403, "ForbiddenError"};
-    case StatusCode::kNotFound: return {404, "NotFoundError"};
-    case StatusCode::kAlreadyExists: return {409, "ConflictError"};
-    case StatusCode::kResourceExhausted: return {429, "RateLimitError"};
-    case StatusCode::kUnavailable: return {503, "ServiceUnavailable"};
+    case StatusCode::kInvalidArgument:
+      return {400, "ValidationError"};
+    case StatusCode::kUnauthenticated:
+      return {401, "NotAuthenticated"};
+    case StatusCode::kPermissionDenied:
+      return {403, "ForbiddenError"};
+    case StatusCode::kNotFound:
+      return {404, "NotFoundError"};
+    case StatusCode::kAlreadyExists:
+      return {409, "ConflictError"};
+    case StatusCode::kFailedPrecondition:
+      return {412, "PreconditionFailed"};
+    case StatusCode::kResourceExhausted:
+      return {429, "RateLimitError"};
+    case StatusCode::kUnavailable:
+      return {503, "ServiceUnavailable"};
     case StatusCode::kOk:
-    case StatusCode::kInternal: break;
+    case StatusCode::kInternal:
+      break;
   }
   return {500, "InternalServerError"};
 }

@@ -52,18 +52,9 @@ StatusOr<service::ListKeysRequest> SshListRequest(const std::vector<std::string>
     req.name_contains = *v;
   }
   if (const std::string* v = QueryValue(q, "order_by"); v != nullptr) {
-    static const std::pair<std::string_view, store::OrderBy> kOrders[] = {
-        {"created_at.asc", store::OrderBy::kCreatedAtAsc},
-        {"created_at.desc", store::OrderBy::kCreatedAtDesc},
-        {"name.asc", store::OrderBy::kNameAsc},
-        {"name.desc", store::OrderBy::kNameDesc}};
-    auto it = std::find_if(std::begin(kOrders), std::end(kOrders),
-                           [v](const auto& o) { return o.first == *v; });
-    if (it == std::end(kOrders)) {
-      return FieldError("order_by",
-                        "Must be one of created_at.asc, created_at.desc, name.asc, name.desc.");
-    }
-    req.order = it->second;
+    StatusOr<store::OrderBy> order = ParseOrderBy(*v);
+    if (!order.ok()) return order.status();
+    req.order = *order;
   }
   return req;
 }

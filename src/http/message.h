@@ -14,7 +14,16 @@
 
 namespace keypaird::http {
 
+// The body and the Authorization header (a token) are wiped when the request goes: a
+// body may hold a passphrase.
 struct HttpRequest {
+  HttpRequest() = default;
+  ~HttpRequest();
+  HttpRequest(const HttpRequest&) = default;
+  HttpRequest(HttpRequest&&) noexcept = default;
+  HttpRequest& operator=(const HttpRequest&) = default;
+  HttpRequest& operator=(HttpRequest&&) noexcept = default;
+
   std::string method;  // upper case, e.g. "POST"
   std::string path;    // raw (percent-encoded) path, no query
   std::string query;   // raw query string without '?', may be empty

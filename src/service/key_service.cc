@@ -21,12 +21,16 @@ bool IsAlnum(char c) {
 }
 
 Status ProjectDenied(int64_t project_id) {
-  return PermissionDenied("You do not have access to project " + std::to_string(project_id) +
-                          ".");
+  return PermissionDenied("You do not have access to project " + std::to_string(project_id) + ".");
 }
 
 Status KeyNotFound(std::string_view ref) {
   return NotFound("The keypair " + std::string(ref) + " does not exist");
+}
+
+Status KeyChanged(std::string_view ref) {
+  return FailedPrecondition("The keypair " + std::string(ref) +
+                            " has changed since its ETag was read: read it again, then retry.");
 }
 
 bool Visible(const auth::Principal& caller, const store::KeyRecord& key) {
@@ -58,49 +62,143 @@ Status ValidateKeyName(std::string_view name) {
 }
 
 KeyService::KeyService(store::KeyStore* store, Clock now, Metrics* metrics,
-                       int max_parallel_generations)
-    : store_(store), now_(std::move(now)), metrics_(metrics) {
+                       int max_parallel_generations, KeyPool* pool)
+    : store_(store), now_(std::move(now)), metrics_(metrics), pool_(pool) {
   if (max_parallel_generations <= 0) {
     max_parallel_generations = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   generation_slots_ = std::make_unique<std::counting_semaphore<>>(max_parallel_generations);
 }
 
+bool IsLabelKey(std::string_view key) {
+  // ^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$
+  auto end_char = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (key.empty() || key.size() > 63 || !end_char(key.front()) || !end_char(key.back())) {
+    return false;
+  }
+  return std::all_of(key.begin(), key.end(), [&](char c) {
+    return end_char(c) || c == '.' || c == '_' || c == '/' || c == '-';
+  });
+}
+
+bool IsLabelValue(std::string_view value) {
+  // ^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$ or empty
+  if (value.empty()) return true;
+  if (value.size() > 63 || !IsAlnum(value.front()) || !IsAlnum(value.back())) return false;
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return IsAlnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+Status ValidateLabels(const std::map<std::string, std::string>& labels) {
+  auto bad = [](std::string message) {
+    return InvalidArgument("Invalid labels.").WithField("labels", std::move(message));
+  };
+  if (labels.size() > 32) return bad("At most 32 labels.");
+  for (const auto& [key, value] : labels) {
+    if (!IsLabelKey(key)) {
+      return bad("The label key '" + key +
+                 "' is not valid: 1 to 63 characters of a-z, 0-9, '.', '_', '/' and '-', "
+                 "starting and ending with a letter or digit.");
+    }
+    if (!IsLabelValue(value)) {
+      return bad("The value of label '" + key +
+                 "' is not valid: empty, or 1 to 63 characters of A-Z, a-z, 0-9, '.', '_' and "
+                 "'-', starting and ending with a letter or digit.");
+    }
+  }
+  return Status::Ok();
+}
+
+Status DescribeKey(store::KeyRecord* key) {
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(key->public_key);
+  if (!parsed.ok()) {
+    return Internal("a stored public key does not parse: " + parsed.status().message());
+  }
+  key->type = parsed->type;
+  key->bits = parsed->bits;
+  key->comment = parsed->comment;
+  key->fingerprint_sha256 = parsed->fingerprint_sha256;
+  return Status::Ok();
+}
+
+namespace {
+
+Status CheckExpiry(std::optional<int64_t> expires_at_us, int64_t now_us) {
+  if (expires_at_us.has_value() && *expires_at_us <= now_us) {
+    return InvalidArgument("The expiry time is not in the future.")
+        .WithField("expires_at", "Must be in the future.");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<sshkey::GeneratedKey> KeyService::Generate(const CreateKeyRequest& request) const {
+  const GenerateSpec& spec = request.generate;
+  generation_slots_->acquire();
+  const auto started = std::chrono::steady_clock::now();
+  StatusOr<sshkey::GeneratedKey> generated = [&]() -> StatusOr<sshkey::GeneratedKey> {
+    if (spec.type == sshkey::KeyType::kEd25519 &&
+        spec.format == sshkey::PrivateKeyFormat::kOpenSsh && spec.passphrase.empty()) {
+      return sshkey::GenerateEd25519(request.name);
+    }
+    StatusOr<sshkey::PrivateKey> key =
+        pool_ != nullptr ? pool_->Take(spec.type) : sshkey::GeneratePrivateKey(spec.type);
+    if (!key.ok()) return key.status();
+    return sshkey::ExportPrivateKey(*key, request.name, spec.format, spec.passphrase.view());
+  }();
+  generation_slots_->release();
+  if (generated.ok() && metrics_ != nullptr) {
+    metrics_->ObserveKeyGeneration(
+        sshkey::KeyTypeName(spec.type),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return generated;
+}
+
 StatusOr<CreatedKey> KeyService::Prepare(const auth::Principal& caller,
                                          CreateKeyRequest request) const {
   if (!caller.MayUseProject(request.project_id)) return ProjectDenied(request.project_id);
   if (Status s = ValidateKeyName(request.name); !s.ok()) return s;
+  if (Status s = ValidateLabels(request.labels); !s.ok()) return s;
+  const int64_t now = now_();
+  if (Status s = CheckExpiry(request.expires_at_us, now); !s.ok()) return s;
 
   CreatedKey created;
+  sshkey::PublicKey public_key;
   if (request.public_key.has_value()) {
     StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(*request.public_key);
     if (!parsed.ok()) {
-      return InvalidArgument("Invalid public key.").WithField("public_key",
-                                                              parsed.status().message());
+      return InvalidArgument("Invalid public key.")
+          .WithField("public_key", parsed.status().message());
     }
-    created.key.public_key = std::move(parsed->line);
-    created.key.fingerprint = std::move(parsed->fingerprint);
+    public_key = std::move(*parsed);
   } else {
-    generation_slots_->acquire();
-    const auto started = std::chrono::steady_clock::now();
-    StatusOr<sshkey::GeneratedKey> generated = sshkey::GenerateEd25519(request.name);
-    generation_slots_->release();
+    StatusOr<sshkey::GeneratedKey> generated = Generate(request);
     if (!generated.ok()) return generated.status();
-    if (metrics_ != nullptr) {
-      metrics_->ObserveKeyGeneration(
-          "ed25519",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    }
-    created.key.public_key = std::move(generated->public_key.line);
-    created.key.fingerprint = std::move(generated->public_key.fingerprint);
+    public_key = std::move(generated->public_key);
     created.private_key = std::move(generated->private_key);
+    created.private_key_format = sshkey::PrivateKeyFormatName(request.generate.format);
   }
-  created.key.id = NewUuid4();
-  created.key.project_id = request.project_id;
-  created.key.user_id = caller.user_id;
-  created.key.name = std::move(request.name);
-  created.key.shared_in_project = request.shared_in_project;
-  created.key.created_at_us = now_();
+  request.generate.passphrase.Wipe();
+  store::KeyRecord& key = created.key;
+  key.public_key = std::move(public_key.line);
+  key.fingerprint = std::move(public_key.fingerprint);
+  key.fingerprint_sha256 = std::move(public_key.fingerprint_sha256);
+  key.type = std::move(public_key.type);
+  key.bits = public_key.bits;
+  key.comment = std::move(public_key.comment);
+  key.id = NewUuid4();
+  key.project_id = request.project_id;
+  key.user_id = caller.user_id;
+  key.name = std::move(request.name);
+  key.shared_in_project = request.shared_in_project;
+  key.labels = std::move(request.labels);
+  key.disabled = request.disabled;
+  key.expires_at_us = request.expires_at_us;
+  key.created_at_us = now;
+  key.updated_at_us = now;
+  key.revision = 1;
   return created;
 }
 
@@ -134,17 +232,16 @@ void KeyService::CreateAsync(const auth::Principal& caller, CreateKeyRequest req
   // the record is stored (std::function needs copyable captures: hence the shared_ptr).
   auto created = std::make_shared<CreatedKey>(std::move(*prepared));
   store::KeyRecord record = created->key;
-  store_->InsertKeyAsync(std::move(record),
-                         [created, done = std::move(done)](Status s) mutable {
-                           s = InsertOutcome(std::move(s), created->key);
-                           if (!s.ok()) return done(std::move(s));
-                           done(std::move(*created));
-                         });
+  store_->InsertKeyAsync(std::move(record), [created, done = std::move(done)](Status s) mutable {
+    s = InsertOutcome(std::move(s), created->key);
+    if (!s.ok()) return done(std::move(s));
+    done(std::move(*created));
+  });
 }
 
 StatusOr<store::KeyRecord> KeyService::FindVisible(const auth::Principal& caller,
-                                                   std::optional<int64_t> project_id,
-                                                   KeyRef ref, store::KeyReader& reads) const {
+                                                   std::optional<int64_t> project_id, KeyRef ref,
+                                                   store::KeyReader& reads) const {
   if (project_id.has_value() && !caller.MayUseProject(*project_id)) {
     return ProjectDenied(*project_id);
   }
@@ -183,7 +280,7 @@ StatusOr<store::KeyRecord> KeyService::Get(const auth::Principal& caller,
 StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
                                           const ListKeysRequest& request,
                                           store::KeyReader* reads) const {
-  if (!request.project_id.has_value() && !caller.admin) {
+  if (!request.project_id.has_value() && !caller.admin && !request.every_project) {
     return InvalidArgument("project_id is required unless the token is an administrator's.")
         .WithField("project_id", "This field is required.");
   }
@@ -192,23 +289,78 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   }
   store::ListQuery q;
   q.project_id = request.project_id;
+  if (!request.project_id.has_value() && !caller.admin) q.project_ids = caller.projects;
   q.owner_id = request.owner_id;
   if (!caller.admin) q.visible_to_user = caller.user_id;
   q.name_contains = request.name_contains;
   q.order = request.order;
   q.offset = request.offset;
   q.limit = request.limit;
+  if (request.fingerprint.starts_with("SHA256:")) {
+    q.fingerprint_sha256 = request.fingerprint;
+  } else {
+    q.fingerprint = request.fingerprint;
+  }
+  q.type = request.type;
+  q.labels = request.labels;
+  q.usable = request.usable;
+  q.now_us = now_();
+  q.after = request.after;
+  q.with_total = request.with_total;
   return (reads != nullptr ? *reads : *store_).ListKeys(q);
 }
 
 Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> project_id,
-                          KeyRef ref) const {
+                          KeyRef ref, std::optional<int64_t> expected_revision) const {
   StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
   if (!key.ok()) return key.status();
-  Status s = store_->DeleteKey(key->id);
+  Status s = store_->DeleteKey(key->id, expected_revision);
+  if (s.code() == StatusCode::kFailedPrecondition) return KeyChanged(ref.value);
   // A concurrent delete got there first: to this caller the key no longer exists.
   if (s.code() == StatusCode::kNotFound) return KeyNotFound(ref.value);
   return s;
+}
+
+StatusOr<store::KeyRecord> KeyService::Update(const auth::Principal& caller,
+                                              std::optional<int64_t> project_id, KeyRef ref,
+                                              UpdateKeyRequest request) const {
+  if (request.name) {
+    if (Status s = ValidateKeyName(*request.name); !s.ok()) return s;
+  }
+  if (request.labels) {
+    if (Status s = ValidateLabels(*request.labels); !s.ok()) return s;
+  }
+  const int64_t now = now_();
+  if (request.expires_at_us) {
+    if (Status s = CheckExpiry(*request.expires_at_us, now); !s.ok()) return s;
+  }
+  StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
+  if (!key.ok()) return key.status();
+  store::KeyUpdate update;
+  update.name = std::move(request.name);
+  update.shared_in_project = request.shared_in_project;
+  update.labels = std::move(request.labels);
+  update.expires_at_us = request.expires_at_us;
+  update.disabled = request.disabled;
+  update.updated_at_us = now;
+  StatusOr<store::KeyRecord> updated =
+      store_->UpdateKey(key->id, update, request.expected_revision);
+  if (!updated.ok()) {
+    switch (updated.status().code()) {
+      case StatusCode::kNotFound:
+        return KeyNotFound(ref.value);
+      case StatusCode::kFailedPrecondition:
+        return KeyChanged(ref.value);
+      case StatusCode::kAlreadyExists: {
+        store::KeyRecord renamed = *key;
+        renamed.name = *update.name;
+        return InsertOutcome(updated.status(), renamed);
+      }
+      default:
+        return updated.status();
+    }
+  }
+  return updated;
 }
 
 StatusOr<store::KeyRecord> KeyService::SetShared(const auth::Principal& caller,
@@ -216,7 +368,10 @@ StatusOr<store::KeyRecord> KeyService::SetShared(const auth::Principal& caller,
                                                  bool shared) const {
   StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
   if (!key.ok()) return key.status();
-  StatusOr<store::KeyRecord> updated = store_->SetShared(key->id, shared);
+  store::KeyUpdate update;
+  update.shared_in_project = shared;
+  update.updated_at_us = now_();
+  StatusOr<store::KeyRecord> updated = store_->UpdateKey(key->id, update, std::nullopt);
   if (!updated.ok() && updated.status().code() == StatusCode::kNotFound) {
     return KeyNotFound(ref.value);
   }

@@ -17,31 +17,60 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <semaphore>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/tokens.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/secret.h"
 #include "common/status.h"
+#include "service/key_pool.h"
+#include "sshkey/private_key.h"
+#include "sshkey/sshkey.h"
 #include "store/key_store.h"
 
 namespace keypaird::service {
 
+// How to generate a key (keypaird's own API; the Gcore routes always generate Ed25519 in
+// the OpenSSH format, unencrypted).
+struct GenerateSpec {
+  sshkey::KeyType type = sshkey::KeyType::kEd25519;
+  sshkey::PrivateKeyFormat format = sshkey::PrivateKeyFormat::kOpenSsh;
+  SecretString passphrase;  // empty: unencrypted; else 8..1024 characters
+};
+
 struct CreateKeyRequest {
   int64_t project_id = 0;
   std::string name;
-  std::optional<std::string> public_key;  // absent: generate an Ed25519 keypair
+  std::optional<std::string> public_key;  // absent: generate (`generate`, or the defaults)
   bool shared_in_project = true;
+  // keypaird's own API only:
+  std::map<std::string, std::string> labels;
+  bool disabled = false;
+  std::optional<int64_t> expires_at_us;  // must be in the future
+  GenerateSpec generate;
 };
 
 struct CreatedKey {
   store::KeyRecord key;
-  SecretString private_key;  // empty unless the key was generated
+  SecretString private_key;        // empty unless the key was generated
+  std::string private_key_format;  // "openssh", "pkcs8", "ppk"; "" unless generated
+};
+
+// The changes of a PATCH (keypaird's own API); unset fields stay as they are.
+struct UpdateKeyRequest {
+  std::optional<std::string> name;
+  std::optional<bool> shared_in_project;
+  std::optional<std::map<std::string, std::string>> labels;
+  std::optional<std::optional<int64_t>> expires_at_us;  // a future time, or cleared
+  std::optional<bool> disabled;
+  std::optional<int64_t> expected_revision;  // If-Match
 };
 
 // How a request names a key: v1/v2 keypair ids also accept the key's name.
@@ -57,7 +86,26 @@ struct ListKeysRequest {
   store::OrderBy order = store::OrderBy::kCreatedAtAsc;
   int64_t offset = 0;
   int64_t limit = -1;
+  // keypaird's own API only:
+  bool every_project = false;  // no project_id: every project the caller may use
+  std::string fingerprint;     // MD5 colon-hex or "SHA256:...", exact
+  std::string type;
+  std::vector<store::LabelTerm> labels;
+  std::optional<bool> usable;
+  std::optional<store::KeyCursor> after;
+  bool with_total = true;
 };
+
+// Label rules (API-NATIVE.md "The key object"): at most 32; keys
+// ^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$, values ^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$
+// or empty. kInvalidArgument with a field error on "labels".
+Status ValidateLabels(const std::map<std::string, std::string>& labels);
+bool IsLabelKey(std::string_view key);
+bool IsLabelValue(std::string_view value);
+
+// StoreOptions::describe_key: type, bits, comment and SHA-256 fingerprint from the key's
+// public_key (for keys stored before those columns existed).
+Status DescribeKey(store::KeyRecord* key);
 
 // OK or kInvalidArgument with a field error on "name".
 Status ValidateKeyName(std::string_view name);
@@ -68,8 +116,10 @@ class KeyService {
   // At most `max_parallel_generations` keys (default: one per core) are generated at
   // once, however many request workers call Create: generation is CPU work, while the
   // workers are sized for blocking store calls.
+  // `pool` (optional, not owned) supplies RSA keys generated ahead of time.
   explicit KeyService(store::KeyStore* store, Clock now = SystemNowMicros,
-                      Metrics* metrics = nullptr, int max_parallel_generations = 0);
+                      Metrics* metrics = nullptr, int max_parallel_generations = 0,
+                      KeyPool* pool = nullptr);
 
   // Called once with the outcome of CreateAsync, on whichever thread finished it.
   using CreateDone = std::function<void(StatusOr<CreatedKey>)>;
@@ -80,8 +130,7 @@ class KeyService {
   // The same without waiting for the store: validation and generation run on the
   // calling thread, then `done` runs once the key is durably stored (on SQLite: on the
   // writer thread, right after the commit) or has failed.
-  void CreateAsync(const auth::Principal& caller, CreateKeyRequest request,
-                   CreateDone done) const;
+  void CreateAsync(const auth::Principal& caller, CreateKeyRequest request, CreateDone done) const;
 
   // Reads that share one snapshot of the store (KeyStore::Snapshot), for the caller to
   // pass to Authenticate, Get and List; they hold a pooled connection while it lives.
@@ -101,8 +150,15 @@ class KeyService {
   // OK if the database answers now; kUnavailable otherwise.
   Status Ping() const { return store_->Ping(); }
 
-  // Like Get, and then kPermissionDenied unless the caller owns the key or is an admin.
-  Status Delete(const auth::Principal& caller, std::optional<int64_t> project_id, KeyRef ref) const;
+  // Like Get, and then kPermissionDenied unless the caller owns the key or is an admin;
+  // kFailedPrecondition if `expected_revision` is given and the key has another.
+  Status Delete(const auth::Principal& caller, std::optional<int64_t> project_id, KeyRef ref,
+                std::optional<int64_t> expected_revision = std::nullopt) const;
+  // PATCH: the same rules as Delete; kInvalidArgument for a bad name, labels or expiry;
+  // kAlreadyExists for a name taken in the project.
+  StatusOr<store::KeyRecord> Update(const auth::Principal& caller,
+                                    std::optional<int64_t> project_id, KeyRef ref,
+                                    UpdateKeyRequest request) const;
   StatusOr<store::KeyRecord> SetShared(const auth::Principal& caller,
                                        std::optional<int64_t> project_id, KeyRef ref,
                                        bool shared) const;
@@ -117,9 +173,12 @@ class KeyService {
   StatusOr<store::KeyRecord> FindOwned(const auth::Principal& caller,
                                        std::optional<int64_t> project_id, KeyRef ref) const;
 
+  StatusOr<sshkey::GeneratedKey> Generate(const CreateKeyRequest& request) const;
+
   store::KeyStore* store_;  // not owned
   Clock now_;
   Metrics* metrics_;  // not owned, may be null
+  KeyPool* pool_;     // not owned, may be null
   std::unique_ptr<std::counting_semaphore<>> generation_slots_;
 };
 

@@ -29,7 +29,12 @@ class KeyServiceTest : public ::testing::Test {
  protected:
   CreateKeyRequest Req(std::string name, std::optional<std::string> pub = kEd25519,
                        int64_t project = 1, bool shared = true) {
-    return CreateKeyRequest{project, std::move(name), std::move(pub), shared};
+    CreateKeyRequest req;
+    req.project_id = project;
+    req.name = std::move(name);
+    req.public_key = std::move(pub);
+    req.shared_in_project = shared;
+    return req;
   }
 
   int64_t now_ = 1'700'000'000'000'000;
@@ -40,7 +45,8 @@ class KeyServiceTest : public ::testing::Test {
 };
 
 TEST_F(KeyServiceTest, ImportStoresTheNormalisedKeyOwnedByTheCaller) {
-  StatusOr<CreatedKey> c = svc_.Create(alice_, Req("alice-key", std::string("  ") + kEd25519 + "\r\n"));
+  StatusOr<CreatedKey> c =
+      svc_.Create(alice_, Req("alice-key", std::string("  ") + kEd25519 + "\r\n"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(IsUuid(c->key.id));
   EXPECT_EQ(c->key.id[14], '4');  // version 4
@@ -166,7 +172,7 @@ TEST_F(KeyServiceTest, CreateAsyncReportsTheSameOutcomesAsCreate) {
   std::vector<StatusOr<CreatedKey>> results;
   auto collect = [&](StatusOr<CreatedKey> r) { results.push_back(std::move(r)); };
   svc_.CreateAsync(alice_, Req("async-key"), collect);
-  svc_.CreateAsync(alice_, Req("async-key"), collect);               // name taken
+  svc_.CreateAsync(alice_, Req("async-key"), collect);                // name taken
   svc_.CreateAsync(alice_, Req("async-gen", std::nullopt), collect);  // generated
   svc_.CreateAsync(alice_, Req("x"), collect);                        // bad name
   svc_.CreateAsync(bob_, Req("elsewhere", kEd25519, 2), collect);     // not bob's project

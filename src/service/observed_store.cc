@@ -19,11 +19,12 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::KeyPage> ListKeys(const store::ListQuery& query) override {
     return Seen("list_keys", inner_->ListKeys(query));
   }
-  Status DeleteKey(std::string_view id) override {
-    return Seen("delete_key", inner_->DeleteKey(id));
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
+    return Seen("delete_key", inner_->DeleteKey(id, expected_revision));
   }
-  StatusOr<store::KeyRecord> SetShared(std::string_view id, bool shared) override {
-    return Seen("set_shared", inner_->SetShared(id, shared));
+  StatusOr<store::KeyRecord> UpdateKey(std::string_view id, const store::KeyUpdate& update,
+                                       std::optional<int64_t> expected_revision) override {
+    return Seen("update_key", inner_->UpdateKey(id, update, expected_revision));
   }
   Status InsertToken(const store::TokenRecord& token) override {
     return Seen("insert_token", inner_->InsertToken(token));

@@ -43,8 +43,8 @@ using testutil::Md5FromSshKeygen;
 using testutil::ReadFile;
 using testutil::RunCommand;
 using testutil::RunResult;
-using testutil::SshLogin;
 using testutil::Sshd;
+using testutil::SshLogin;
 using testutil::TempDir;
 using testutil::TrimRight;
 using testutil::TypeAndBase64;
@@ -88,6 +88,13 @@ TEST_P(SshKeygenKeyTest, AgreesWithSshKeygen) {
   ASSERT_EQ(r.exit_code, 0) << Describe(fp, r);
   EXPECT_EQ(parsed->fingerprint, Md5FromSshKeygen(r.out)) << r.out;
   EXPECT_EQ(std::to_string(parsed->bits), r.out.substr(0, r.out.find(' '))) << r.out;
+
+  std::vector<std::string> fp256 = {"ssh-keygen", "-l", "-E", "sha256", "-f", key + ".pub"};
+  r = RunCommand(fp256);
+  ASSERT_EQ(r.exit_code, 0) << Describe(fp256, r);
+  const size_t at = r.out.find("SHA256:");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_EQ(parsed->fingerprint_sha256, r.out.substr(at, r.out.find(' ', at) - at)) << r.out;
   if (c.bits != 0) {
     EXPECT_EQ(parsed->bits, c.bits);
   }

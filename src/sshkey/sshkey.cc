@@ -408,6 +408,7 @@ StatusOr<PublicKey> MakePublicKey(const BlobInfo& info, std::string blob, std::s
   key.type = std::string(info.type->name);
   key.fingerprint = FingerprintMd5(blob);
   if (key.fingerprint.empty()) return Internal("MD5 is not available");
+  key.fingerprint_sha256 = FingerprintSha256(blob);
   key.line = key.type + " " + Base64Encode(blob);
   if (!comment.empty()) key.line += " " + comment;
   key.blob = std::move(blob);
@@ -717,6 +718,13 @@ std::string Base64Encode(std::string_view in) {
     out.push_back('=');
   }
   return out;
+}
+
+std::string FingerprintSha256(std::string_view blob) {
+  static const Digest kSha256("SHA256");
+  std::string b64 = Base64Encode(kSha256.Of(blob));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "SHA256:" + b64;
 }
 
 std::string FingerprintMd5(std::string_view blob) {

@@ -25,12 +25,13 @@ namespace keypaird::sshkey {
 inline constexpr size_t kMaxPublicKeyInput = 16 * 1024;
 
 struct PublicKey {
-  std::string type;         // e.g. "ssh-ed25519" (the declared and inner type, equal)
-  std::string blob;         // the decoded SSH wire-format key blob
-  std::string comment;      // may be empty; never contains control characters
-  std::string line;         // normalised "TYPE BASE64[ COMMENT]", no trailing newline
-  std::string fingerprint;  // MD5 of blob as "aa:bb:...", as `ssh-keygen -l -E md5`
-  int bits = 0;             // key size as ssh-keygen reports it (RSA modulus bits, 256 for ed25519)
+  std::string type;                // e.g. "ssh-ed25519" (the declared and inner type, equal)
+  std::string blob;                // the decoded SSH wire-format key blob
+  std::string comment;             // may be empty; never contains control characters
+  std::string line;                // normalised "TYPE BASE64[ COMMENT]", no trailing newline
+  std::string fingerprint;         // MD5 of blob as "aa:bb:...", as `ssh-keygen -l -E md5`
+  std::string fingerprint_sha256;  // "SHA256:" + unpadded base64, as `ssh-keygen -l`
+  int bits = 0;  // key size as ssh-keygen reports it (RSA modulus bits, 256 for ed25519)
 };
 
 // Parses and validates `input` and returns the normalised key.
@@ -38,6 +39,8 @@ StatusOr<PublicKey> ParsePublicKey(std::string_view input);
 
 // MD5 fingerprint of a key blob: 16 lowercase hex pairs joined by ':'.
 std::string FingerprintMd5(std::string_view blob);
+// SHA-256 fingerprint of a key blob: "SHA256:" + base64 without padding.
+std::string FingerprintSha256(std::string_view blob);
 
 // Checks a comment as ParsePublicKey checks a key's comment: valid UTF-8 without
 // control characters. kInvalidArgument with ParsePublicKey's message otherwise.

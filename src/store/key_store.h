@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,14 +35,56 @@ namespace keypaird::store {
 struct KeyRecord {
   std::string id;  // UUIDv4, lowercase, globally unique
   int64_t project_id = 0;
-  int64_t user_id = 0;     // owner: the user of the token that created it
-  std::string name;        // unique within project_id (case-sensitive)
-  std::string public_key;  // normalised one-line form
-  std::string fingerprint;
+  int64_t user_id = 0;      // owner: the user of the token that created it
+  std::string name;         // unique within project_id (case-sensitive)
+  std::string public_key;   // normalised one-line form
+  std::string fingerprint;  // MD5, "aa:bb:..." as ssh-keygen -l -E md5
   bool shared_in_project = true;
   int64_t created_at_us = 0;  // microseconds since the Unix epoch, UTC
 
+  // Details of the public key (derived from it; filled for older keys by migration 4).
+  std::string type;                // wire type, e.g. "ssh-ed25519"
+  int bits = 0;                    // RSA modulus bits; 256/384/521 for ECDSA; 256 otherwise
+  std::string comment;             // the public key's comment, "" if none
+  std::string fingerprint_sha256;  // "SHA256:" + unpadded base64, as ssh-keygen -l
+  // Keypaird's own attributes (the Gcore routes do not show them).
+  std::map<std::string, std::string> labels;  // keys [a-z0-9._/-], values [A-Za-z0-9._-]
+  bool disabled = false;
+  std::optional<int64_t> expires_at_us;
+  int64_t updated_at_us = 0;
+  int64_t revision = 1;  // 1 when created, +1 on every change (the HTTP ETag)
+
   bool operator==(const KeyRecord&) const = default;
+};
+
+// One term of a label selector (keys match when every term holds).
+struct LabelTerm {
+  enum class Op { kEquals, kNotEquals, kExists, kNotExists };
+  Op op = Op::kEquals;
+  std::string key;
+  std::string value;  // for kEquals, kNotEquals; kNotEquals also matches keys without `key`
+
+  bool operator==(const LabelTerm&) const = default;
+};
+
+// A position in a list: the last key of the previous page (keyset pagination). Only the
+// fields of the list's order are used (created_at and id, or the name within a project).
+struct KeyCursor {
+  int64_t created_at_us = 0;
+  std::string name;
+  std::string id;
+
+  bool operator==(const KeyCursor&) const = default;
+};
+
+// The changes of UpdateKey; unset fields stay as they are.
+struct KeyUpdate {
+  std::optional<std::string> name;
+  std::optional<bool> shared_in_project;
+  std::optional<std::map<std::string, std::string>> labels;  // replaces the whole map
+  std::optional<std::optional<int64_t>> expires_at_us;       // set to a time, or cleared
+  std::optional<bool> disabled;
+  int64_t updated_at_us = 0;  // the time of the change
 };
 
 enum class OrderBy { kCreatedAtAsc, kCreatedAtDesc, kNameAsc, kNameDesc };
@@ -62,6 +105,20 @@ struct ListQuery {
   OrderBy order = OrderBy::kCreatedAtAsc;
   int64_t offset = 0;  // >= 0
   int64_t limit = -1;  // -1 = no limit; 0 = only the total
+
+  // Without project_id: only keys of these projects (empty: every project).
+  std::vector<int64_t> project_ids;
+  std::string fingerprint;         // MD5 colon-hex, exact; "" = any
+  std::string fingerprint_sha256;  // "SHA256:...", exact; "" = any
+  std::string type;                // wire type, exact; "" = any
+  std::vector<LabelTerm> labels;   // every term must hold
+  // Usable = not disabled and not expired at `now_us`; unset = either.
+  std::optional<bool> usable;
+  int64_t now_us = 0;
+  // Keyset pagination: only keys after this one in `order` (use with offset 0).
+  std::optional<KeyCursor> after;
+  // False: `total` is not computed (a keyset walk needs none), which saves a count.
+  bool with_total = true;
 };
 
 struct KeyPage {
@@ -77,6 +134,8 @@ struct TokenRecord {
   std::string secret_hash;        // SHA-256 of the secret, 32 raw bytes
   int64_t created_at_us = 0;
   std::optional<int64_t> revoked_at_us;
+  bool read_only = false;               // only GET requests
+  std::vector<std::string> principals;  // SSH certificate principals it may be issued
 
   bool operator==(const TokenRecord&) const = default;
 };
@@ -130,11 +189,17 @@ class KeyStore : public KeyReader {
   // `done` on the calling thread.
   virtual void InsertKeyAsync(KeyRecord key, WriteDone done);
 
-  // OK; kNotFound if no key has this id.
-  virtual Status DeleteKey(std::string_view id) = 0;
+  // Deletes the key, if its revision is `expected_revision` when given. OK; kNotFound if
+  // no key has this id; kFailedPrecondition if the revision differs.
+  virtual Status DeleteKey(std::string_view id,
+                           std::optional<int64_t> expected_revision = std::nullopt) = 0;
 
-  // Sets shared_in_project and returns the updated key. OK; kNotFound.
-  virtual StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) = 0;
+  // Applies `update` (and bumps revision and updated_at), if the key's revision is
+  // `expected_revision` when given, and returns the updated key. OK; kNotFound;
+  // kAlreadyExists if the new name is taken in the project; kFailedPrecondition if the
+  // revision differs. Atomic: all of it or nothing.
+  virtual StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
+                                        std::optional<int64_t> expected_revision) = 0;
 
   // OK; kAlreadyExists if the id is taken.
   virtual Status InsertToken(const TokenRecord& token) = 0;
@@ -158,6 +223,11 @@ struct StoreOptions {
   // Optional, not owned: where the SQLite writer reports its queue wait, batch sizes and
   // commit latency (keypaird_store_write_* on /metrics).
   Metrics* metrics = nullptr;
+  // Fills a key's type, bits, comment and fingerprint_sha256 from its public_key: the
+  // migration that adds those columns (4) runs it over the keys already stored. The
+  // store does not parse keys itself (sshkey/ is above it). Needed only when such keys
+  // exist; without it that migration fails with kInternal.
+  std::function<Status(KeyRecord* key)> describe_key;
 };
 
 // Opens a store by URL: "sqlite:PATH" (PATH's parent directory is created; the file is

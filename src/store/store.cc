@@ -7,6 +7,7 @@
 #include "store/key_store.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/store_internal.h"
 
 namespace keypaird::store {
 namespace {
@@ -31,6 +32,39 @@ class ForwardingReader final : public KeyReader {
 std::unique_ptr<KeyReader> KeyStore::Snapshot() { return std::make_unique<ForwardingReader>(this); }
 
 void KeyStore::InsertKeyAsync(KeyRecord key, WriteDone done) { done(InsertKey(key)); }
+
+std::string EncodeLabels(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) {
+    if (!out.empty()) out += ',';
+    out.append(k).append("=").append(v);
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, std::string>> DecodeLabels(std::string_view text) {
+  std::map<std::string, std::string> labels;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return Internal("corrupt key labels in the database");
+    }
+    labels.emplace(item.substr(0, eq), item.substr(eq + 1));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return labels;
+}
+
+void ApplyUpdate(const KeyUpdate& update, KeyRecord* key) {
+  if (update.name) key->name = *update.name;
+  if (update.shared_in_project) key->shared_in_project = *update.shared_in_project;
+  if (update.labels) key->labels = *update.labels;
+  if (update.expires_at_us) key->expires_at_us = *update.expires_at_us;
+  if (update.disabled) key->disabled = *update.disabled;
+}
 
 StatusOr<std::unique_ptr<KeyStore>> OpenStore(const std::string& url, const StoreOptions& options) {
   constexpr std::string_view kSqliteScheme = "sqlite:";

@@ -135,7 +135,19 @@ class KeyStoreContractTest : public ::testing::TestWithParam<Backend> {
     key.fingerprint = "aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99";
     key.shared_in_project = shared;
     key.created_at_us = created;
+    key.updated_at_us = created;
+    key.type = "ssh-ed25519";
+    key.bits = 256;
+    key.comment = "comment with spaces";
+    key.fingerprint_sha256 = "SHA256:" + key.id;
     return key;
+  }
+
+  static KeyUpdate Shared(bool shared, int64_t at = 2000) {
+    KeyUpdate update;
+    update.shared_in_project = shared;
+    update.updated_at_us = at;
+    return update;
   }
 
   void MustInsert(const KeyRecord& key) {
@@ -233,7 +245,8 @@ TEST_P(KeyStoreContractTest, MissingKeyIsNotFoundEverywhere) {
   EXPECT_EQ(store().GetKeyByName(1, "absent").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().GetKeyByName(2, "present").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().DeleteKey("nope").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().SetShared("nope", false).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().UpdateKey("nope", Shared(false), std::nullopt).status().code(),
+            StatusCode::kNotFound);
 }
 
 TEST_P(KeyStoreContractTest, DeleteRemovesTheKeyAndFreesItsName) {
@@ -245,24 +258,102 @@ TEST_P(KeyStoreContractTest, DeleteRemovesTheKeyAndFreesItsName) {
   MustInsert(Key("id-2", 1, "gone"));
 }
 
-TEST_P(KeyStoreContractTest, SetSharedReturnsAndStoresTheUpdatedKey) {
+TEST_P(KeyStoreContractTest, UpdateReturnsAndStoresTheUpdatedKeyAndBumpsTheRevision) {
   KeyRecord key = Key("id-1", 1, "k", 5, 7, /*shared=*/true);
   MustInsert(key);
 
-  auto off = store().SetShared("id-1", false);
+  auto off = store().UpdateKey("id-1", Shared(false, 50), std::nullopt);
   ASSERT_TRUE(off.ok()) << off.status().message();
   key.shared_in_project = false;
+  key.updated_at_us = 50;
+  key.revision = 2;
   EXPECT_EQ(*off, key);
   EXPECT_EQ(*store().GetKey("id-1"), key);
 
-  auto again = store().SetShared("id-1", false);  // no change is still OK
+  auto again = store().UpdateKey("id-1", Shared(false, 60), std::nullopt);  // no change: OK
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(*again, key);
+  EXPECT_EQ(again->revision, 3);
 
-  auto on = store().SetShared("id-1", true);
-  ASSERT_TRUE(on.ok());
-  EXPECT_TRUE(on->shared_in_project);
-  EXPECT_TRUE(store().GetKey("id-1")->shared_in_project);
+  KeyUpdate all;
+  all.name = "renamed";
+  all.labels = std::map<std::string, std::string>{{"team", "db"}, {"login", "deploy"}};
+  all.expires_at_us = int64_t{9000};
+  all.disabled = true;
+  all.shared_in_project = true;
+  all.updated_at_us = 70;
+  auto changed = store().UpdateKey("id-1", all, /*expected_revision=*/3);
+  ASSERT_TRUE(changed.ok()) << changed.status().message();
+  EXPECT_EQ(changed->name, "renamed");
+  EXPECT_EQ(changed->labels.at("team"), "db");
+  EXPECT_EQ(changed->expires_at_us, 9000);
+  EXPECT_TRUE(changed->disabled);
+  EXPECT_EQ(changed->revision, 4);
+  EXPECT_EQ(*store().GetKeyByName(1, "renamed"), *changed);
+  EXPECT_EQ(store().GetKeyByName(1, "k").status().code(), StatusCode::kNotFound);
+  MustInsert(Key("id-2", 1, "k"));  // the old name is free again
+
+  KeyUpdate clear;
+  clear.expires_at_us = std::optional<int64_t>();
+  clear.labels = std::map<std::string, std::string>{};
+  clear.updated_at_us = 80;
+  auto cleared = store().UpdateKey("id-1", clear, std::nullopt);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_FALSE(cleared->expires_at_us.has_value());
+  EXPECT_TRUE(cleared->labels.empty());
+  EXPECT_TRUE(cleared->disabled);  // untouched
+}
+
+TEST_P(KeyStoreContractTest, UpdateToATakenNameIsAlreadyExistsAndChangesNothing) {
+  MustInsert(Key("id-1", 1, "first"));
+  MustInsert(Key("id-2", 1, "second"));
+  KeyUpdate update;
+  update.name = "second";
+  update.labels = std::map<std::string, std::string>{{"a", "b"}};
+  update.updated_at_us = 9;
+  EXPECT_EQ(store().UpdateKey("id-1", update, std::nullopt).status().code(),
+            StatusCode::kAlreadyExists);
+  auto unchanged = store().GetKey("id-1");
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->name, "first");
+  EXPECT_TRUE(unchanged->labels.empty());
+  EXPECT_EQ(unchanged->revision, 1);
+  ListQuery q;
+  q.project_id = 1;
+  q.labels = {{LabelTerm::Op::kExists, "a", ""}};
+  EXPECT_TRUE(Ids(q).empty());  // no label row was left behind either
+}
+
+TEST_P(KeyStoreContractTest, AStaleRevisionIsFailedPreconditionForUpdateAndDelete) {
+  MustInsert(Key("id-1", 1, "k"));
+  ASSERT_TRUE(store().UpdateKey("id-1", Shared(false), 1).ok());  // now revision 2
+  EXPECT_EQ(store().UpdateKey("id-1", Shared(true), 1).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store().DeleteKey("id-1", 1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store().GetKey("id-1").ok());
+  EXPECT_EQ(store().DeleteKey("nope", 1).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store().DeleteKey("id-1", 2).ok());
+  EXPECT_EQ(store().GetKey("id-1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, EveryNativeFieldReadsBack) {
+  KeyRecord key = Key("id-1", 4, "full", 10);
+  key.type = "ecdsa-sha2-nistp384";
+  key.bits = 384;
+  key.comment = "";
+  key.labels = {{"team", "db"}, {"a.b/c-d_e", ""}, {"z", "Value-1.x_Y"}};
+  key.disabled = true;
+  key.expires_at_us = 1234567;
+  key.updated_at_us = 11;
+  key.revision = 1;
+  MustInsert(key);
+  EXPECT_EQ(*store().GetKey("id-1"), key);
+  EXPECT_EQ(*store().GetKeyByName(4, "full"), key);
+  ListQuery q;
+  q.project_id = 4;
+  auto page = store().ListKeys(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->keys.size(), 1u);
+  EXPECT_EQ(page->keys[0], key);
 }
 
 // --- keys: listing ----------------------------------------------------------------------
@@ -589,6 +680,133 @@ TEST_P(KeyStoreContractTest, ConcurrentDistinctInsertsAreAllStored) {
   int64_t total = -1;
   EXPECT_THAT(Ids(ListQuery{}, &total), ElementsAreArray(ids));  // created_at = i
   EXPECT_EQ(total, kThreads);
+}
+
+// --- keys: the native API's filters and keyset pages ------------------------------------
+
+TEST_P(KeyStoreContractTest, LabelSelectorsMatchAsKubernetesDoes) {
+  auto labelled = [&](std::string id, std::map<std::string, std::string> labels, int64_t created) {
+    KeyRecord k = Key(std::move(id), 1, "n-" + std::to_string(created), created);
+    k.labels = std::move(labels);
+    MustInsert(k);
+  };
+  labelled("a", {{"team", "db"}, {"login", "deploy"}}, 1);
+  labelled("b", {{"team", "db"}}, 2);
+  labelled("c", {{"team", "web"}, {"login", "deploy"}}, 3);
+  labelled("d", {}, 4);
+  MustInsert(Key("e", 2, "other-project", 5));
+  auto select = [&](std::vector<LabelTerm> terms, OrderBy order = OrderBy::kCreatedAtAsc) {
+    ListQuery q;
+    q.project_id = 1;
+    q.order = order;
+    q.labels = std::move(terms);
+    return Ids(q);
+  };
+  using Op = LabelTerm::Op;
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}}), ElementsAre("a", "b"));
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}}, OrderBy::kCreatedAtDesc),
+              ElementsAre("b", "a"));
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}}, OrderBy::kNameDesc), ElementsAre("b", "a"));
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}, {Op::kEquals, "login", "deploy"}}),
+              ElementsAre("a"));
+  EXPECT_THAT(select({{Op::kNotEquals, "team", "db"}}), ElementsAre("c", "d"));  // d: no team
+  EXPECT_THAT(select({{Op::kExists, "login", ""}}), ElementsAre("a", "c"));
+  EXPECT_THAT(select({{Op::kNotExists, "login", ""}}), ElementsAre("b", "d"));
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}, {Op::kNotExists, "login", ""}}),
+              ElementsAre("b"));
+  EXPECT_THAT(select({{Op::kEquals, "team", "none"}}), ElementsAre());
+  // Labels follow updates and deletes.
+  KeyUpdate relabel;
+  relabel.labels = std::map<std::string, std::string>{{"team", "web"}};
+  relabel.updated_at_us = 9;
+  ASSERT_TRUE(store().UpdateKey("a", relabel, std::nullopt).ok());
+  ASSERT_TRUE(store().DeleteKey("b").ok());
+  EXPECT_THAT(select({{Op::kEquals, "team", "db"}}), ElementsAre());
+  EXPECT_THAT(select({{Op::kEquals, "team", "web"}}), ElementsAre("a", "c"));
+}
+
+TEST_P(KeyStoreContractTest, FingerprintTypeUsableAndProjectFilters) {
+  KeyRecord a = Key("a", 1, "a", 1);
+  a.fingerprint = "11:11";
+  a.fingerprint_sha256 = "SHA256:one";
+  KeyRecord b = Key("b", 2, "b", 2);
+  b.fingerprint = "11:11";
+  b.fingerprint_sha256 = "SHA256:one";
+  b.type = "ssh-rsa";
+  b.disabled = true;
+  KeyRecord c = Key("c", 3, "c", 3);
+  c.expires_at_us = 100;  // expired at 150
+  KeyRecord d = Key("d", 3, "d", 4);
+  d.expires_at_us = 200;  // still usable at 150
+  for (const KeyRecord& k : {a, b, c, d}) MustInsert(k);
+  ListQuery q;
+  q.fingerprint = "11:11";
+  EXPECT_THAT(Ids(q), ElementsAre("a", "b"));
+  q = {};
+  q.fingerprint_sha256 = "SHA256:one";
+  q.project_ids = {2, 3};
+  EXPECT_THAT(Ids(q), ElementsAre("b"));
+  q = {};
+  q.type = "ssh-rsa";
+  EXPECT_THAT(Ids(q), ElementsAre("b"));
+  q = {};
+  q.usable = true;
+  q.now_us = 150;
+  EXPECT_THAT(Ids(q), ElementsAre("a", "d"));
+  q.usable = false;
+  EXPECT_THAT(Ids(q), ElementsAre("b", "c"));
+  q = {};
+  q.project_ids = {1, 3};
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("a", "c", "d"));
+  EXPECT_EQ(total, 3);
+  q.with_total = false;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("a", "c", "d"));
+  EXPECT_EQ(total, 0);
+}
+
+TEST_P(KeyStoreContractTest, KeysetPagesVisitEveryKeyOnceInEveryOrderDespiteChanges) {
+  // Equal creation times and names that sort differently from ids, in two projects.
+  std::vector<KeyRecord> all_keys;
+  for (int i = 0; i < 23; ++i) {
+    KeyRecord k = Key("id-" + std::to_string(100 + i), 1, "name-" + std::to_string((i * 7) % 23),
+                      1000 + i / 3);
+    if (i % 4 == 0) k.labels = {{"team", "db"}};
+    MustInsert(k);
+    all_keys.push_back(k);
+  }
+  for (OrderBy order :
+       {OrderBy::kCreatedAtAsc, OrderBy::kCreatedAtDesc, OrderBy::kNameAsc, OrderBy::kNameDesc}) {
+    for (bool with_label : {false, true}) {
+      ListQuery q;
+      q.project_id = 1;
+      q.order = order;
+      q.with_total = false;
+      if (with_label) q.labels = {{LabelTerm::Op::kEquals, "team", "db"}};
+      ListQuery all = q;
+      const std::vector<std::string> expected = Ids(all);
+      std::vector<std::string> walked;
+      q.limit = 4;
+      for (int guard = 0; guard < 20; ++guard) {
+        auto page = store().ListKeys(q);
+        ASSERT_TRUE(page.ok()) << page.status().message();
+        for (const KeyRecord& k : page->keys) walked.push_back(k.id);
+        if (static_cast<int64_t>(page->keys.size()) < q.limit) break;
+        const KeyRecord& last = page->keys.back();
+        q.after = KeyCursor{last.created_at_us, last.name, last.id};
+        if (guard == 1) {  // keys come and go meanwhile, elsewhere and at the walk's start
+          const std::string tag = std::to_string(static_cast<int>(order)) + (with_label ? "l" : "");
+          MustInsert(Key("zz-new-" + tag, 2, "elsewhere-" + tag, 1));
+          ASSERT_TRUE(store().DeleteKey(walked.front()).ok());
+          KeyRecord back = *std::find_if(all_keys.begin(), all_keys.end(), [&](const KeyRecord& k) {
+            return k.id == walked.front();
+          });
+          MustInsert(back);  // the same key again (deleted and restored before the walk ends)
+        }
+      }
+      EXPECT_EQ(walked, expected) << "order " << static_cast<int>(order) << " label " << with_label;
+    }
+  }
 }
 
 // --- snapshots and asynchronous writes --------------------------------------------------

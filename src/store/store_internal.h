@@ -4,6 +4,8 @@
 #ifndef KEYPAIRD_STORE_STORE_INTERNAL_H_
 #define KEYPAIRD_STORE_STORE_INTERNAL_H_
 
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "common/status.h"
@@ -15,6 +17,7 @@ inline constexpr std::string_view kKeyIdTaken = "a key with this id already exis
 inline constexpr std::string_view kKeyNameTaken =
     "a key with this name already exists in the project";
 inline constexpr std::string_view kKeyNotFound = "key not found";
+inline constexpr std::string_view kKeyChanged = "the key has changed (another revision)";
 inline constexpr std::string_view kTokenIdTaken = "a token with this id already exists";
 inline constexpr std::string_view kTokenNotFound = "token not found";
 
@@ -24,6 +27,14 @@ inline Status ValidateListQuery(const ListQuery& query) {
   if (query.limit < -1) return InvalidArgument("list limit must be -1 (no limit) or >= 0");
   return Status::Ok();
 }
+
+// Labels in one column: "k1=v1,k2=v2", keys ascending. Neither keys nor values may hold
+// ',' or '=' (their syntax excludes them), so the encoding is unambiguous.
+std::string EncodeLabels(const std::map<std::string, std::string>& labels);
+StatusOr<std::map<std::string, std::string>> DecodeLabels(std::string_view text);
+
+// `key` with `update` applied (not revision or updated_at).
+void ApplyUpdate(const KeyUpdate& update, KeyRecord* key);
 
 }  // namespace keypaird::store
 

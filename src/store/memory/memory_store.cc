@@ -39,6 +39,64 @@ bool KeyBefore(OrderBy order, const KeyRecord& a, const KeyRecord& b) {
   return false;
 }
 
+// True if `key` comes after the cursor in `order` (the same comparison as KeyBefore).
+bool AfterCursor(OrderBy order, const KeyRecord& key, const KeyCursor& c) {
+  KeyRecord at;
+  at.created_at_us = c.created_at_us;
+  at.name = c.name;
+  at.id = c.id;
+  return KeyBefore(order, at, key);
+}
+
+bool LabelsMatch(const std::vector<LabelTerm>& terms, const KeyRecord& key) {
+  for (const LabelTerm& t : terms) {
+    auto it = key.labels.find(t.key);
+    const bool has = it != key.labels.end();
+    switch (t.op) {
+      case LabelTerm::Op::kEquals:
+        if (!has || it->second != t.value) return false;
+        break;
+      case LabelTerm::Op::kNotEquals:
+        if (has && it->second == t.value) return false;
+        break;
+      case LabelTerm::Op::kExists:
+        if (!has) return false;
+        break;
+      case LabelTerm::Op::kNotExists:
+        if (has) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+bool Matches(const ListQuery& q, const KeyRecord& key) {
+  if (q.project_id && key.project_id != *q.project_id) return false;
+  if (!q.project_id && !q.project_ids.empty() &&
+      std::find(q.project_ids.begin(), q.project_ids.end(), key.project_id) ==
+          q.project_ids.end()) {
+    return false;
+  }
+  if (q.owner_id && key.user_id != *q.owner_id) return false;
+  if (q.visible_to_user && !key.shared_in_project && key.user_id != *q.visible_to_user) {
+    return false;
+  }
+  // Case-insensitive for ASCII only, like SQLite's LIKE.
+  if (!ContainsIgnoreAsciiCase(key.name, q.name_contains)) return false;
+  if (!q.fingerprint.empty() && key.fingerprint != q.fingerprint) return false;
+  if (!q.fingerprint_sha256.empty() && key.fingerprint_sha256 != q.fingerprint_sha256) {
+    return false;
+  }
+  if (!q.type.empty() && key.type != q.type) return false;
+  if (!LabelsMatch(q.labels, key)) return false;
+  if (q.usable) {
+    const bool usable =
+        !key.disabled && (!key.expires_at_us.has_value() || *key.expires_at_us > q.now_us);
+    if (usable != *q.usable) return false;
+  }
+  return true;
+}
+
 class MemoryStore final : public KeyStore {
  public:
   Status InsertKey(const KeyRecord& key) override {
@@ -70,14 +128,8 @@ class MemoryStore final : public KeyStore {
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, key] : keys_) {
-        if (query.project_id && key.project_id != *query.project_id) continue;
-        if (query.owner_id && key.user_id != *query.owner_id) continue;
-        if (query.visible_to_user && !key.shared_in_project &&
-            key.user_id != *query.visible_to_user) {
-          continue;
-        }
-        // Case-insensitive for ASCII only, like SQLite's LIKE.
-        if (!ContainsIgnoreAsciiCase(key.name, query.name_contains)) continue;
+        if (!Matches(query, key)) continue;
+        if (query.after && !AfterCursor(query.order, key, *query.after)) continue;
         matches.push_back(key);
       }
     }
@@ -85,7 +137,7 @@ class MemoryStore final : public KeyStore {
       return KeyBefore(order, a, b);
     });
     KeyPage page;
-    page.total = static_cast<int64_t>(matches.size());
+    page.total = query.with_total ? static_cast<int64_t>(matches.size()) : 0;
     const size_t begin = std::min(static_cast<size_t>(query.offset), matches.size());
     size_t end = matches.size();
     if (query.limit >= 0) end = std::min(end, begin + static_cast<size_t>(query.limit));
@@ -94,21 +146,36 @@ class MemoryStore final : public KeyStore {
     return page;
   }
 
-  Status DeleteKey(std::string_view id) override {
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
     std::lock_guard lock(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end()) return NotFound(std::string(kKeyNotFound));
+    if (expected_revision && it->second.revision != *expected_revision) {
+      return FailedPrecondition(std::string(kKeyChanged));
+    }
     names_.erase(NameKey(it->second.project_id, it->second.name));
     keys_.erase(it);
     return Status::Ok();
   }
 
-  StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) override {
+  StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
+                                std::optional<int64_t> expected_revision) override {
     std::lock_guard lock(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end()) return NotFound(std::string(kKeyNotFound));
-    it->second.shared_in_project = shared;
-    return it->second;
+    KeyRecord& key = it->second;
+    if (expected_revision && key.revision != *expected_revision) {
+      return FailedPrecondition(std::string(kKeyChanged));
+    }
+    if (update.name && *update.name != key.name) {
+      auto [slot, inserted] = names_.try_emplace(NameKey(key.project_id, *update.name), key.id);
+      if (!inserted) return AlreadyExists(std::string(kKeyNameTaken));
+      names_.erase(NameKey(key.project_id, key.name));
+    }
+    ApplyUpdate(update, &key);
+    key.updated_at_us = update.updated_at_us;
+    ++key.revision;
+    return key;
   }
 
   Status InsertToken(const TokenRecord& token) override {

@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "common/log.h"
-#include "store/key_store.h"
 #include "common/strings.h"
+#include "store/key_store.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/pool.h"
 #include "store/sql/rows.h"
@@ -408,8 +408,8 @@ class Row {
   bool IsNull(int col) const { return r_.IsNull(row_, col); }
   StatusOr<std::string> Blob(int col) const {
     size_t length = 0;
-    unsigned char* raw =
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(r_.Text(row_, col).c_str()), &length);
+    unsigned char* raw = PQunescapeBytea(
+        reinterpret_cast<const unsigned char*>(r_.Text(row_, col).c_str()), &length);
     if (raw == nullptr) return Internal("corrupt record in the database");
     std::string bytes(reinterpret_cast<const char*>(raw), length);
     PQfreemem(raw);
@@ -453,22 +453,37 @@ Params ToParams(const std::vector<sql::SqlValue>& values) {
 // ---------------------------------------------------------------------------------------
 // Statements.
 
+// "$1, $2, ..., $n".
+std::string Placeholders(int n) {
+  std::string out;
+  for (int i = 1; i <= n; ++i) {
+    out += (i > 1 ? ", " : "") + sql::Param(sql::Dialect::kPostgres, static_cast<size_t>(i));
+  }
+  return out;
+}
+
 const Statement kInsertKey{"insert_key", std::string("INSERT INTO keys (") + sql::kKeyColumns +
-                                             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+                                             ") VALUES (" + Placeholders(sql::kKeyColumnCount) +
+                                             ")"};
+const Statement kInsertLabel{"insert_label",
+                             std::string(sql::kInsertLabel) + "(" + Placeholders(5) + ")"};
+const Statement kDeleteLabels{"delete_labels", "DELETE FROM key_labels WHERE key_id = $1"};
+const Statement kGetKeyForUpdate{"get_key_for_update", std::string("SELECT ") + sql::kKeyColumns +
+                                                           " FROM keys WHERE id = $1 FOR UPDATE"};
+const Statement kUpdateKey{"update_key", sql::UpdateKeySql(sql::Dialect::kPostgres, true)};
 const Statement kGetKey{"get_key",
                         std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = $1"};
-const Statement kGetKeyByName{"get_key_by_name", std::string("SELECT ") + sql::kKeyColumns +
-                                                     " FROM keys WHERE project_id = $1 AND name = $2"};
-const Statement kDeleteKey{"delete_key", "DELETE FROM keys WHERE id = $1"};
-const Statement kSetShared{"set_shared",
-                           std::string("UPDATE keys SET shared_in_project = $2 WHERE id = $1 "
-                                       "RETURNING ") +
-                               sql::kKeyColumns};
+const Statement kGetKeyByName{
+    "get_key_by_name",
+    std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE project_id = $1 AND name = $2"};
+// Labels go with the key (ON DELETE CASCADE).
+const Statement kDeleteKey{
+    "delete_key", "DELETE FROM keys WHERE id = $1 AND ($2::BIGINT IS NULL OR revision = $2)"};
 const Statement kInsertToken{"insert_token", std::string("INSERT INTO tokens (") +
-                                                 sql::kTokenColumns +
-                                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7)"};
-const Statement kGetToken{"get_token", std::string("SELECT ") + sql::kTokenColumns +
-                                           " FROM tokens WHERE id = $1"};
+                                                 sql::kTokenColumns + ") VALUES (" +
+                                                 Placeholders(9) + ")"};
+const Statement kGetToken{
+    "get_token", std::string("SELECT ") + sql::kTokenColumns + " FROM tokens WHERE id = $1"};
 const Statement kListTokens{"list_tokens", std::string("SELECT ") + sql::kTokenColumns +
                                                " FROM tokens ORDER BY created_at_us, id"};
 // coalesce keeps the first revocation time; the row counts as affected either way.
@@ -490,13 +505,14 @@ ListStatements MakeListStatements(const ListQuery& q) {
   const sql::ListSql list = sql::BuildListSql(q, sql::Dialect::kPostgres);
   ListStatements out;
   const size_t n = list.params.size();
-  out.page.name = "list_" + list.shape;
-  out.page.sql = std::string("SELECT ") + sql::kKeyColumns + ", (SELECT count(*) FROM keys" +
-                 list.where + ") FROM keys" + list.where + list.order + " LIMIT " +
+  out.page.name = "list_" + list.shape + (q.with_total ? "" : "_nt");
+  out.page.sql = "SELECT " + sql::KeyColumnsOf("k.") +
+                 (q.with_total ? ", (SELECT count(*)" + list.from + list.where + ")" : "") +
+                 list.from + list.where + list.order + " LIMIT " +
                  sql::Param(sql::Dialect::kPostgres, n + 1) + " OFFSET " +
                  sql::Param(sql::Dialect::kPostgres, n + 2);
   out.count.name = "count_" + list.shape;
-  out.count.sql = "SELECT count(*) FROM keys" + list.where;
+  out.count.sql = "SELECT count(*)" + list.from + list.where;
   out.filters = ToParams(list.params);
   out.page_params = out.filters;
   // LIMIT NULL is no limit.
@@ -547,6 +563,26 @@ class MigrationSession final : public sql::MigrationSession {
     return r.status();
   }
 
+  Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) override {
+    auto rows = conn_->Exec("SELECT id, public_key FROM keys WHERE type = ''", Deadline());
+    if (!rows.ok()) return rows.status();
+    if (rows->rows() > 0 && !describe) return Internal("no key parser to describe stored keys");
+    for (int i = 0; i < rows->rows(); ++i) {
+      KeyRecord key;
+      key.id = rows->Text(i, 0);
+      key.public_key = rows->Text(i, 1);
+      if (Status s = describe(&key); !s.ok()) return s;
+      auto r = conn_->RunOnce(
+          "UPDATE keys SET type = $2, bits = $3, comment = $4, fingerprint_sha256 = $5 "
+          "WHERE id = $1",
+          ToParams({key.id, key.type, static_cast<int64_t>(key.bits), key.comment,
+                    key.fingerprint_sha256}),
+          Deadline());
+      if (!r.ok()) return r.status();
+    }
+    return Status::Ok();
+  }
+
   Status Commit() override { return conn_->Exec("COMMIT", Deadline()).status(); }
   void Rollback() override { conn_->Rollback(Clock::now() + kQueryTimeout); }
 
@@ -582,7 +618,8 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       return Unavailable("cannot connect to the database");
     }
     MigrationSession migration(&**lease);
-    if (Status s = sql::Migrate(migration, sql::Dialect::kPostgres, options.apply_migrations);
+    if (Status s = sql::Migrate(migration, sql::Dialect::kPostgres, options.apply_migrations,
+                                options.describe_key);
         !s.ok()) {
       return s;
     }
@@ -591,14 +628,19 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   Status InsertKey(const KeyRecord& key) override {
     return Call(/*retry=*/false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kInsertKey, ToParams(sql::KeyValues(key)), deadline);
-      if (r.ok()) return Status::Ok();
-      if (r.status().code() == StatusCode::kAlreadyExists) {
-        // The only unique constraints: the primary key (id) and (project_id, name).
-        return AlreadyExists(
-            std::string(conn.violated_constraint() == "keys_pkey" ? kKeyIdTaken : kKeyNameTaken));
-      }
-      return r.status();
+      // A key with labels is several statements: one transaction.
+      return InTransaction(conn, deadline, !key.labels.empty(), [&]() -> Status {
+        auto r = conn.Run(kInsertKey, ToParams(sql::KeyValues(key)), deadline);
+        if (!r.ok()) {
+          if (r.status().code() == StatusCode::kAlreadyExists) {
+            // The only unique constraints: the primary key (id) and (project_id, name).
+            return AlreadyExists(std::string(
+                conn.violated_constraint() == "keys_pkey" ? kKeyIdTaken : kKeyNameTaken));
+          }
+          return r.status();
+        }
+        return InsertLabels(conn, key, deadline);
+      });
     });
   }
 
@@ -615,7 +657,7 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     const ListStatements statements = MakeListStatements(query);
     return Call(/*retry=*/true, [&](Connection& conn, Deadline deadline) -> StatusOr<KeyPage> {
       KeyPage page;
-      if (query.limit == 0) {  // only the total
+      if (query.limit == 0 && query.with_total) {  // only the total
         auto count = conn.Run(statements.count, statements.filters, deadline);
         if (!count.ok()) return count.status();
         page.total = count->Int64(0, 0);
@@ -623,7 +665,7 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       }
       auto r = conn.Run(statements.page, statements.page_params, deadline);
       if (!r.ok()) return r.status();
-      if (r->rows() > 0) return PageOf(*r);
+      if (r->rows() > 0 || !query.with_total) return PageOf(*r, query.with_total);
       if (query.offset == 0) return page;  // nothing matched (total 0, same snapshot)
       // Past the end: an empty page carries no total. Read both again from one snapshot:
       // the total must agree with the emptiness (clients page while offset < total).
@@ -640,28 +682,64 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  Status DeleteKey(std::string_view id) override {
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kDeleteKey, {std::string(id)}, deadline);
+      auto r =
+          conn.Run(kDeleteKey,
+                   {std::string(id), expected_revision ? ToText(*expected_revision) : std::nullopt},
+                   deadline);
       if (!r.ok()) return r.status();
-      if (r->Affected() == 0) return NotFound(std::string(kKeyNotFound));
-      return Status::Ok();
+      if (r->Affected() > 0) return Status::Ok();
+      auto exists = conn.Run(kGetKey, {std::string(id)}, deadline);
+      if (!exists.ok()) return exists.status();
+      return exists->rows() > 0 ? FailedPrecondition(std::string(kKeyChanged))
+                                : NotFound(std::string(kKeyNotFound));
     });
   }
 
-  StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) override {
-    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<KeyRecord> {
-      auto r = conn.Run(kSetShared, {std::string(id), ToText(shared)}, deadline);
-      if (!r.ok()) return r.status();
-      if (r->rows() == 0) return NotFound(std::string(kKeyNotFound));
-      return sql::ReadKey(Row(*r, 0));
+  StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
+                                std::optional<int64_t> expected_revision) override {
+    KeyRecord updated;
+    Status status = Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        auto current_row = conn.Run(kGetKeyForUpdate, {std::string(id)}, deadline);
+        if (!current_row.ok()) return current_row.status();
+        if (current_row->rows() == 0) return NotFound(std::string(kKeyNotFound));
+        StatusOr<KeyRecord> current = sql::ReadKey(Row(*current_row, 0));
+        if (!current.ok()) return current.status();
+        if (expected_revision && current->revision != *expected_revision) {
+          return FailedPrecondition(std::string(kKeyChanged));
+        }
+        KeyRecord next = *current;
+        ApplyUpdate(update, &next);
+        next.updated_at_us = update.updated_at_us;
+        auto r =
+            conn.Run(kUpdateKey, ToParams(sql::UpdateValues(next, current->revision)), deadline);
+        if (!r.ok()) {
+          return r.status().code() == StatusCode::kAlreadyExists
+                     ? AlreadyExists(std::string(kKeyNameTaken))
+                     : r.status();
+        }
+        if (r->rows() == 0) return FailedPrecondition(std::string(kKeyChanged));
+        StatusOr<KeyRecord> row = sql::ReadKey(Row(*r, 0));
+        if (!row.ok()) return row.status();
+        updated = std::move(*row);
+        if (update.labels && *update.labels != current->labels) {
+          auto d = conn.Run(kDeleteLabels, {updated.id}, deadline);
+          if (!d.ok()) return d.status();
+          return InsertLabels(conn, updated, deadline);
+        }
+        return Status::Ok();
+      });
     });
+    if (!status.ok()) return status;
+    return updated;
   }
 
   Status InsertToken(const TokenRecord& token) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kInsertToken,
-                        ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)), deadline);
+      auto r = conn.Run(kInsertToken, ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)),
+                        deadline);
       if (r.ok()) return Status::Ok();
       if (r.status().code() == StatusCode::kAlreadyExists) {
         return AlreadyExists(std::string(kTokenIdTaken));
@@ -715,28 +793,28 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   StatusOr<std::vector<std::string>> ExplainListKeys(const ListQuery& query) override {
     const ListStatements statements = MakeListStatements(query);
-    return Call(false,
-                [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<std::string>> {
-                  std::vector<std::string> lines;
-                  Status s;
-                  for (const char* sql :
-                       {"BEGIN", "SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"}) {
-                    if (auto r = conn.Exec(sql, deadline); !r.ok()) s = r.status();
-                    if (!s.ok()) break;
-                  }
-                  if (s.ok()) {
-                    auto r = conn.RunOnce("EXPLAIN " + statements.page.sql,
-                                          statements.page_params, deadline);
-                    if (r.ok()) {
-                      for (int i = 0; i < r->rows(); ++i) lines.push_back(r->Text(i, 0));
-                    } else {
-                      s = r.status();
-                    }
-                  }
-                  conn.Rollback(deadline);
-                  if (!s.ok()) return s;
-                  return lines;
-                });
+    return Call(
+        false, [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<std::string>> {
+          std::vector<std::string> lines;
+          Status s;
+          for (const char* sql :
+               {"BEGIN", "SET LOCAL enable_seqscan = off", "SET LOCAL enable_sort = off"}) {
+            if (auto r = conn.Exec(sql, deadline); !r.ok()) s = r.status();
+            if (!s.ok()) break;
+          }
+          if (s.ok()) {
+            auto r =
+                conn.RunOnce("EXPLAIN " + statements.page.sql, statements.page_params, deadline);
+            if (r.ok()) {
+              for (int i = 0; i < r->rows(); ++i) lines.push_back(r->Text(i, 0));
+            } else {
+              s = r.status();
+            }
+          }
+          conn.Rollback(deadline);
+          if (!s.ok()) return s;
+          return lines;
+        });
   }
 
   StatusOr<std::vector<std::string>> OnEveryConnection(const std::string& sql) override {
@@ -817,6 +895,24 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     }
   }
 
+  static Status InsertLabels(Connection& conn, const KeyRecord& key, Deadline deadline) {
+    for (const auto& row : sql::LabelRows(key)) {
+      if (auto r = conn.Run(kInsertLabel, ToParams(row), deadline); !r.ok()) return r.status();
+    }
+    return Status::Ok();
+  }
+
+  // Runs `fn` inside BEGIN ... COMMIT when `transaction`, else alone; rolls back on error.
+  template <typename Fn>
+  static Status InTransaction(Connection& conn, Deadline deadline, bool transaction, Fn&& fn) {
+    if (!transaction) return fn();
+    if (auto b = conn.Exec("BEGIN", deadline); !b.ok()) return b.status();
+    Status s = fn();
+    if (s.ok()) s = conn.Exec("COMMIT", deadline).status();
+    conn.Rollback(deadline);  // no-op after COMMIT
+    return s;
+  }
+
   StatusOr<KeyRecord> ReadOneKey(const Statement& statement, const Params& params) {
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<KeyRecord> {
       auto r = conn.Run(statement, params, deadline);
@@ -826,11 +922,15 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  static KeyPage PageOf(const Result& r) {
+  static StatusOr<KeyPage> PageOf(const Result& r, bool with_total) {
     KeyPage page;
-    page.total = r.Int64(0, sql::kKeyColumnCount);
+    if (with_total) page.total = r.Int64(0, sql::kKeyColumnCount);
     page.keys.reserve(static_cast<size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) page.keys.push_back(sql::ReadKey(Row(r, i)));
+    for (int i = 0; i < r.rows(); ++i) {
+      StatusOr<KeyRecord> key = sql::ReadKey(Row(r, i));
+      if (!key.ok()) return key.status();
+      page.keys.push_back(std::move(*key));
+    }
     return page;
   }
 
@@ -838,7 +938,7 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
                                                  Deadline deadline) {
     auto r = conn.Run(s.page, s.page_params, deadline);
     if (!r.ok()) return r.status();
-    if (r->rows() > 0) return PageOf(*r);
+    if (r->rows() > 0) return PageOf(*r, true);
     auto count = conn.Run(s.count, s.filters, deadline);
     if (!count.ok()) return count.status();
     KeyPage page;

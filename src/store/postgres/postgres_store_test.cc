@@ -208,6 +208,40 @@ TEST_F(PostgresStoreTest, EveryOrderOfAProjectPageIsAnIndexWalk) {
   }
 }
 
+// Keyset pages and label selectors with an equality term walk an index in order; a
+// fingerprint lookup uses its index.
+TEST_F(PostgresStoreTest, KeysetLabelAndFingerprintPagesAreIndexWalks) {
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ListQuery keyset;
+  keyset.project_id = 5;
+  keyset.order = OrderBy::kCreatedAtDesc;
+  keyset.after = KeyCursor{100, "n", "some-id"};
+  keyset.limit = 10;
+  keyset.with_total = false;
+  ListQuery labelled = keyset;
+  labelled.labels = {{LabelTerm::Op::kEquals, "team", "db"}, {LabelTerm::Op::kNotExists, "x", ""}};
+  ListQuery labelled_asc = labelled;
+  labelled_asc.order = OrderBy::kCreatedAtAsc;
+  ListQuery fingerprint;
+  fingerprint.fingerprint_sha256 = "SHA256:abc";
+  fingerprint.project_ids = {1, 2};
+  const std::pair<ListQuery, const char*> cases[] = {{keyset, "keys_by_project_created_desc"},
+                                                     {labelled, "key_labels_by_value_desc"},
+                                                     {labelled_asc, "key_labels_by_value"},
+                                                     {fingerprint, "keys_by_fingerprint_sha256"}};
+  for (const auto& [query, index] : cases) {
+    auto plan = sql::DiagnosticsOf(*store)->ExplainListKeys(query);
+    ASSERT_TRUE(plan.ok()) << plan.status().message();
+    const std::string text = ::testing::PrintToString(*plan);
+    EXPECT_THAT(*plan, Contains(HasSubstr(std::string("using ") + index))) << text;
+    EXPECT_THAT(*plan, Each(Not(HasSubstr("Seq Scan")))) << text;
+    if (query.fingerprint_sha256.empty()) {
+      EXPECT_THAT(*plan, Each(Not(HasSubstr("Sort")))) << text;
+    }
+  }
+}
+
 TEST_F(PostgresStoreTest, UnreachableServerFailsFastAndTheMessageLeaksNothing) {
   SilentServer placeholder;  // a port that is surely ours; closed below, so it refuses
   const int port = placeholder.port;
@@ -269,7 +303,8 @@ TEST_F(PostgresStoreTest, RecoversByItselfAfterTheServerDropsEveryConnection) {
   auto store = MustOpen(/*pool_size=*/3);
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "before")).ok());
-  auto pids = sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW application_name");  // opens all 3
+  auto pids =
+      sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW application_name");  // opens all 3
   ASSERT_TRUE(pids.ok());
   auto open = sql::DiagnosticsOf(*store)->OnEveryConnection("SELECT pg_backend_pid()");
   ASSERT_TRUE(open.ok());
@@ -371,7 +406,9 @@ TEST_F(PostgresStoreTest, TwoNodesSeeEachOthersWritesAtOnce) {
   ASSERT_TRUE(b->InsertKey(Key("id-1", 1, "shared")).ok());
   EXPECT_EQ(a->GetKeyByName(1, "shared")->id, "id-1");
   EXPECT_EQ(a->InsertKey(Key("id-2", 1, "shared")).code(), StatusCode::kAlreadyExists);
-  ASSERT_TRUE(a->SetShared("id-1", false).ok());
+  store::KeyUpdate unshare;
+  unshare.shared_in_project = false;
+  ASSERT_TRUE(a->UpdateKey("id-1", unshare, std::nullopt).ok());
   EXPECT_FALSE(b->GetKey("id-1")->shared_in_project);
   ASSERT_TRUE(a->DeleteKey("id-1").ok());
   EXPECT_EQ(b->GetKey("id-1").status().code(), StatusCode::kNotFound);

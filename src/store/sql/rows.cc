@@ -16,15 +16,118 @@ std::string ContainsPattern(std::string_view needle) {
   return pattern;
 }
 
+// Builds WHERE terms with numbered parameters: each '#' in a term takes the next value.
+class Terms {
+ public:
+  explicit Terms(Dialect dialect, ListSql* out) : dialect_(dialect), out_(out) {}
+
+  void Add(std::string term, std::initializer_list<SqlValue> values, char tag) {
+    for (const SqlValue& v : values) {
+      out_->params.push_back(v);
+      const size_t at = term.find('#');
+      term.replace(at, 1, Param(dialect_, out_->params.size()));
+    }
+    out_->where += out_->where.empty() ? " WHERE " : " AND ";
+    out_->where += term;
+    out_->shape += tag;
+  }
+  // The number of the next parameter, for terms that use one value twice.
+  std::string Next() const { return Param(dialect_, out_->params.size() + 1); }
+  void Push(SqlValue v) { out_->params.push_back(std::move(v)); }
+  void AddRaw(const std::string& term, char tag) {
+    out_->where += out_->where.empty() ? " WHERE " : " AND ";
+    out_->where += term;
+    out_->shape += tag;
+  }
+
+ private:
+  Dialect dialect_;
+  ListSql* out_;
+};
+
+const char* LabelTermSql(LabelTerm::Op op) {
+  switch (op) {
+    case LabelTerm::Op::kEquals:
+      return "EXISTS (SELECT 1 FROM key_labels l WHERE l.key_id = k.id AND l.name = # AND "
+             "l.value = #)";
+    case LabelTerm::Op::kNotEquals:
+      return "NOT EXISTS (SELECT 1 FROM key_labels l WHERE l.key_id = k.id AND l.name = # AND "
+             "l.value = #)";
+    case LabelTerm::Op::kExists:
+      return "EXISTS (SELECT 1 FROM key_labels l WHERE l.key_id = k.id AND l.name = #)";
+    case LabelTerm::Op::kNotExists:
+      return "NOT EXISTS (SELECT 1 FROM key_labels l WHERE l.key_id = k.id AND l.name = #)";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string Param(Dialect dialect, size_t n) {
   return (dialect == Dialect::kSqlite ? "?" : "$") + std::to_string(n);
 }
 
+std::string KeyColumnsOf(std::string_view alias) {
+  std::string out;
+  std::string_view columns = kKeyColumns;
+  while (!columns.empty()) {
+    const size_t comma = columns.find(", ");
+    if (!out.empty()) out += ", ";
+    out.append(alias).append(columns.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    columns.remove_prefix(comma + 2);
+  }
+  return out;
+}
+
 std::vector<SqlValue> KeyValues(const KeyRecord& key) {
-  return {key.id,         key.project_id,  key.user_id,           key.name,
-          key.public_key, key.fingerprint, key.shared_in_project, key.created_at_us};
+  return {key.id,
+          key.project_id,
+          key.user_id,
+          key.name,
+          key.public_key,
+          key.fingerprint,
+          key.shared_in_project,
+          key.created_at_us,
+          key.type,
+          static_cast<int64_t>(key.bits),
+          key.comment,
+          key.fingerprint_sha256,
+          EncodeLabels(key.labels),
+          key.disabled,
+          key.expires_at_us ? SqlValue(*key.expires_at_us) : SqlValue(SqlNull{}),
+          key.updated_at_us,
+          key.revision};
+}
+
+std::vector<std::vector<SqlValue>> LabelRows(const KeyRecord& key) {
+  std::vector<std::vector<SqlValue>> rows;
+  for (const auto& [name, value] : key.labels) {
+    rows.push_back({key.id, key.project_id, key.created_at_us, name, value});
+  }
+  return rows;
+}
+
+std::string UpdateKeySql(Dialect dialect, bool check_revision) {
+  auto p = [dialect](size_t n) { return Param(dialect, n); };
+  std::string sql = "UPDATE keys SET name = " + p(2) + ", shared_in_project = " + p(3) +
+                    ", labels = " + p(4) + ", disabled = " + p(5) + ", expires_at_us = " + p(6) +
+                    ", updated_at_us = " + p(7) + ", revision = revision + 1 WHERE id = " + p(1);
+  if (check_revision) sql += " AND revision = " + p(8);
+  return sql + " RETURNING " + std::string(kKeyColumns);
+}
+
+std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> expected_revision) {
+  std::vector<SqlValue> values = {
+      key.id,
+      key.name,
+      key.shared_in_project,
+      EncodeLabels(key.labels),
+      key.disabled,
+      key.expires_at_us ? SqlValue(*key.expires_at_us) : SqlValue(SqlNull{}),
+      key.updated_at_us};
+  if (expected_revision) values.emplace_back(*expected_revision);
+  return values;
 }
 
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {
@@ -34,13 +137,20 @@ std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {
     projects += std::to_string(p);
   }
   if (dialect == Dialect::kPostgres) projects = "{" + projects + "}";
+  std::string principals;
+  for (const std::string& p : token.principals) {
+    if (!principals.empty()) principals += ',';
+    principals += p;
+  }
   return {token.id,
           token.user_id,
           token.admin,
           std::move(projects),
           SqlBlob{token.secret_hash},
           token.created_at_us,
-          token.revoked_at_us ? SqlValue(*token.revoked_at_us) : SqlValue(SqlNull{})};
+          token.revoked_at_us ? SqlValue(*token.revoked_at_us) : SqlValue(SqlNull{}),
+          token.read_only,
+          std::move(principals)};
 }
 
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text) {
@@ -64,44 +174,149 @@ StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text) {
   return projects;
 }
 
+std::vector<std::string> ParsePrincipals(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    out.emplace_back(text.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 ListSql BuildListSql(const ListQuery& q, Dialect dialect) {
   ListSql out;
-  auto add = [&](const std::string& term, SqlValue value, char tag) {
-    out.params.push_back(std::move(value));
-    out.where += out.where.empty() ? " WHERE " : " AND ";
-    std::string text = term;
-    text.replace(text.find('#'), 1, Param(dialect, out.params.size()));
-    out.where += text;
-    out.shape += tag;
-  };
-  if (q.project_id) add("project_id = #", *q.project_id, 'p');
-  if (q.owner_id) add("user_id = #", *q.owner_id, 'o');
-  if (q.visible_to_user) add("(shared_in_project = TRUE OR user_id = #)", *q.visible_to_user, 'v');
+  Terms terms(dialect, &out);
+  const bool by_created = q.order == OrderBy::kCreatedAtAsc || q.order == OrderBy::kCreatedAtDesc;
+  // A label selector with an equality term, in one project, ordered by creation: walk the
+  // label index (project, name, value, created_at, key) in order instead of the project.
+  const LabelTerm* driver = nullptr;
+  if (q.project_id && by_created) {
+    for (const LabelTerm& t : q.labels) {
+      if (t.op == LabelTerm::Op::kEquals) {
+        driver = &t;
+        break;
+      }
+    }
+  }
+  // The columns the order (and the keyset) is on.
+  std::string created = "k.created_at_us";
+  std::string id = "k.id";
+  if (driver != nullptr) {
+    out.from = " FROM key_labels d JOIN keys k ON k.id = d.key_id";
+    created = "d.created_at_us";
+    id = "d.key_id";
+    terms.Add("d.project_id = # AND d.name = # AND d.value = #",
+              {*q.project_id, driver->key, driver->value}, 'L');
+  } else {
+    out.from = " FROM keys k";
+  }
+  if (q.project_id) {
+    if (driver == nullptr) terms.Add("k.project_id = #", {*q.project_id}, 'p');
+  } else if (!q.project_ids.empty()) {
+    std::string in = "k.project_id IN (";
+    for (size_t i = 0; i < q.project_ids.size(); ++i) {
+      in += (i > 0 ? ", " : "") + terms.Next();
+      terms.Push(q.project_ids[i]);
+    }
+    terms.AddRaw(in + ")", 'P');
+    out.shape += std::to_string(q.project_ids.size());
+  }
+  if (q.owner_id) terms.Add("k.user_id = #", {*q.owner_id}, 'o');
+  if (q.visible_to_user) {
+    terms.Add("(k.shared_in_project = TRUE OR k.user_id = #)", {*q.visible_to_user}, 'v');
+  }
   if (!q.name_contains.empty()) {
     // LIKE (SQLite) and ILIKE on a "C"-collation column (PostgreSQL) fold ASCII letters
     // only, as the contract says.
-    add(std::string("name ") + (dialect == Dialect::kSqlite ? "LIKE" : "ILIKE") +
-            " # ESCAPE '\\'",
-        ContainsPattern(q.name_contains), 'n');
+    terms.Add(std::string("k.name ") + (dialect == Dialect::kSqlite ? "LIKE" : "ILIKE") +
+                  " # ESCAPE '\\'",
+              {ContainsPattern(q.name_contains)}, 'n');
+    out.counted_columns_only = false;
+  }
+  if (!q.fingerprint.empty()) terms.Add("k.fingerprint = #", {q.fingerprint}, 'f');
+  if (!q.fingerprint_sha256.empty()) {
+    terms.Add("k.fingerprint_sha256 = #", {q.fingerprint_sha256}, 's');
+  }
+  if (!q.type.empty()) terms.Add("k.type = #", {q.type}, 't');
+  for (const LabelTerm& t : q.labels) {
+    if (&t == driver) continue;
+    const bool with_value = t.op == LabelTerm::Op::kEquals || t.op == LabelTerm::Op::kNotEquals;
+    static constexpr char kTags[] = {'e', 'E', 'x', 'X'};  // one statement shape per op
+    const char tag = kTags[static_cast<int>(t.op)];
+    if (with_value) {
+      terms.Add(LabelTermSql(t.op), {t.key, t.value}, tag);
+    } else {
+      terms.Add(LabelTermSql(t.op), {t.key}, tag);
+    }
+  }
+  if (q.usable) {
+    const char* usable =
+        "(k.disabled = FALSE AND (k.expires_at_us IS NULL OR k.expires_at_us > #))";
+    const char* unusable =
+        "(k.disabled = TRUE OR (k.expires_at_us IS NOT NULL AND k.expires_at_us <= #))";
+    terms.Add(*q.usable ? usable : unusable, {q.now_us}, *q.usable ? 'u' : 'U');
+  }
+  if (!q.fingerprint.empty() || !q.fingerprint_sha256.empty() || !q.type.empty() ||
+      !q.labels.empty() || q.usable || !q.project_ids.empty()) {
+    out.counted_columns_only = false;
+  }
+  // Keyset: only keys after the cursor. The first term bounds an index range; the second
+  // leaves out the keys at the boundary up to and including the cursor.
+  const bool unique_names = q.project_id.has_value();  // names are unique in a project
+  if (q.after) {
+    // Only the parameters the order uses (PostgreSQL cannot type an unused one).
+    auto param = [&terms](SqlValue v) {
+      const std::string p = terms.Next();
+      terms.Push(std::move(v));
+      return p;
+    };
+    switch (q.order) {
+      case OrderBy::kCreatedAtAsc:
+      case OrderBy::kCreatedAtDesc: {
+        const char* cmp = q.order == OrderBy::kCreatedAtAsc ? ">" : "<";
+        const std::string c = param(q.after->created_at_us);
+        const std::string i = param(q.after->id);
+        terms.AddRaw(created + " " + cmp + "= " + c + " AND (" + created + " " + cmp + " " + c +
+                         " OR " + id + " > " + i + ")",
+                     'a');
+        break;
+      }
+      case OrderBy::kNameAsc:
+      case OrderBy::kNameDesc: {
+        const char* cmp = q.order == OrderBy::kNameAsc ? ">" : "<";
+        const std::string n = param(q.after->name);
+        if (unique_names) {
+          terms.AddRaw("k.name " + std::string(cmp) + " " + n, 'a');
+        } else {
+          const std::string i = param(q.after->id);
+          terms.AddRaw("k.name " + std::string(cmp) + "= " + n + " AND (k.name " + cmp + " " + n +
+                           " OR k.id > " + i + ")",
+                       'a');
+        }
+        break;
+      }
+    }
     out.counted_columns_only = false;
   }
   // Ties are broken by id. Within one project names are unique, so name order needs no
   // tie-break there, which lets the (project_id, name) index give the order by itself.
   switch (q.order) {
     case OrderBy::kCreatedAtAsc:
-      out.order = " ORDER BY created_at_us ASC, id ASC";
+      out.order = " ORDER BY " + created + " ASC, " + id + " ASC";
       out.shape += "_ca";
       break;
     case OrderBy::kCreatedAtDesc:
-      out.order = " ORDER BY created_at_us DESC, id ASC";
+      out.order = " ORDER BY " + created + " DESC, " + id + " ASC";
       out.shape += "_cd";
       break;
     case OrderBy::kNameAsc:
-      out.order = q.project_id ? " ORDER BY name ASC" : " ORDER BY name ASC, id ASC";
+      out.order = unique_names ? " ORDER BY k.name ASC" : " ORDER BY k.name ASC, k.id ASC";
       out.shape += "_na";
       break;
     case OrderBy::kNameDesc:
-      out.order = q.project_id ? " ORDER BY name DESC" : " ORDER BY name DESC, id ASC";
+      out.order = unique_names ? " ORDER BY k.name DESC" : " ORDER BY k.name DESC, k.id ASC";
       out.shape += "_nd";
       break;
   }

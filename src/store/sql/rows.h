@@ -10,6 +10,8 @@
 #define KEYPAIRD_STORE_SQL_ROWS_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -18,6 +20,7 @@
 #include "common/status.h"
 #include "store/key_store.h"
 #include "store/sql/schema.h"
+#include "store/store_internal.h"
 
 namespace keypaird::store::sql {
 
@@ -33,15 +36,20 @@ std::string Param(Dialect dialect, size_t n);
 
 // ---- keys
 
+// The columns of a key, in the order of KeyValues and ReadKey; kKeyColumnsOf("k.") with
+// a table alias.
 inline constexpr char kKeyColumns[] =
-    "id, project_id, user_id, name, public_key, fingerprint, shared_in_project, created_at_us";
-inline constexpr int kKeyColumnCount = 8;
+    "id, project_id, user_id, name, public_key, fingerprint, shared_in_project, created_at_us, "
+    "type, bits, comment, fingerprint_sha256, labels, disabled, expires_at_us, updated_at_us, "
+    "revision";
+inline constexpr int kKeyColumnCount = 17;
+std::string KeyColumnsOf(std::string_view alias);
 
 // The values of kKeyColumns, in order.
 std::vector<SqlValue> KeyValues(const KeyRecord& key);
 
 template <typename Row>
-KeyRecord ReadKey(const Row& row) {
+StatusOr<KeyRecord> ReadKey(const Row& row) {
   KeyRecord key;
   key.id = row.Text(0);
   key.project_id = row.Int64(1);
@@ -51,13 +59,35 @@ KeyRecord ReadKey(const Row& row) {
   key.fingerprint = row.Text(5);
   key.shared_in_project = row.Bool(6);
   key.created_at_us = row.Int64(7);
+  key.type = row.Text(8);
+  key.bits = static_cast<int>(row.Int64(9));
+  key.comment = row.Text(10);
+  key.fingerprint_sha256 = row.Text(11);
+  StatusOr<std::map<std::string, std::string>> labels = DecodeLabels(row.Text(12));
+  if (!labels.ok()) return labels.status();
+  key.labels = std::move(*labels);
+  key.disabled = row.Bool(13);
+  if (!row.IsNull(14)) key.expires_at_us = row.Int64(14);
+  key.updated_at_us = row.Int64(15);
+  key.revision = row.Int64(16);
   return key;
 }
+
+// The key_labels rows of a key: (key_id, project_id, created_at_us, name, value) each.
+inline constexpr char kInsertLabel[] =
+    "INSERT INTO key_labels (key_id, project_id, created_at_us, name, value) VALUES ";
+std::vector<std::vector<SqlValue>> LabelRows(const KeyRecord& key);
+
+// UpdateKey's statement: every mutable column from `key` (revision +1), where the id and
+// (if `check_revision`) the revision match; the parameters are UpdateValues'.
+std::string UpdateKeySql(Dialect dialect, bool check_revision);
+std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> expected_revision);
 
 // ---- tokens
 
 inline constexpr char kTokenColumns[] =
-    "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us";
+    "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us, read_only, "
+    "principals";
 
 // The values of kTokenColumns, in order.
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect);
@@ -65,6 +95,8 @@ std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect);
 // The projects column as either backend stores it ("1,2" or "{1,2}"); kInternal if it
 // is neither.
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text);
+// The principals column: "a,b" (principals hold no commas).
+std::vector<std::string> ParsePrincipals(std::string_view text);
 
 template <typename Row>
 StatusOr<TokenRecord> ReadToken(const Row& row) {
@@ -80,6 +112,8 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   token.secret_hash = std::move(*hash);
   token.created_at_us = row.Int64(5);
   if (!row.IsNull(6)) token.revoked_at_us = row.Int64(6);
+  token.read_only = row.Bool(7);
+  token.principals = ParsePrincipals(row.Text(8));
   return token;
 }
 
@@ -88,12 +122,16 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
 // The parts of a ListKeys statement for one ListQuery. Filter parameters are numbered
 // from 1; a backend appends its own (limit, offset) after them.
 struct ListSql {
+  // " FROM keys k", or driven by the label index for a selector with an equality term:
+  // " FROM key_labels d JOIN keys k ON k.id = d.key_id". Columns: KeyColumnsOf("k.").
+  std::string from;
   std::string where;  // " WHERE ..." or ""
   std::string order;  // " ORDER BY ..."
   std::vector<SqlValue> params;
   // Which filters are set and which order: one prepared statement per shape.
   std::string shape;
-  // Every filter is on (project, owner, shared): a total can come from key_counts.
+  // Every filter is on (project, owner, shared) and the FROM is plain: a total can come
+  // from key_counts (whose alias is then k as well).
   bool counted_columns_only = true;
 };
 

@@ -113,6 +113,68 @@ constexpr MigrationStep kSteps[] = {
       END;
     )sql",
      "SELECT 1"},
+    // 4: what keypaird's own API shows of a key (API-NATIVE.md "The key object"), its
+    // labels and read-only tokens. type, bits, comment and fingerprint_sha256 of the keys
+    // already stored are filled by the runner after this step (MigrationStep::describe).
+    // key_labels holds each label once more, with the key's project and creation time,
+    // so that a selector's equality term walks an index in creation order instead of
+    // the project; the labels column is what reads return. Fingerprint lookups (across
+    // projects too) use the two fingerprint indexes.
+    {R"sql(
+      ALTER TABLE keys ADD COLUMN type TEXT NOT NULL DEFAULT '';
+      ALTER TABLE keys ADD COLUMN bits INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE keys ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+      ALTER TABLE keys ADD COLUMN fingerprint_sha256 TEXT NOT NULL DEFAULT '';
+      ALTER TABLE keys ADD COLUMN labels TEXT NOT NULL DEFAULT '';
+      ALTER TABLE keys ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+      ALTER TABLE keys ADD COLUMN expires_at_us INTEGER;
+      ALTER TABLE keys ADD COLUMN updated_at_us INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE keys ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+      UPDATE keys SET updated_at_us = created_at_us;
+      CREATE INDEX keys_by_fingerprint_sha256 ON keys (fingerprint_sha256);
+      CREATE INDEX keys_by_fingerprint ON keys (fingerprint);
+      CREATE TABLE key_labels (
+        key_id TEXT NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+        project_id INTEGER NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (key_id, name)
+      ) WITHOUT ROWID;
+      CREATE INDEX key_labels_by_value ON key_labels (project_id, name, value, created_at_us, key_id);
+      CREATE INDEX key_labels_by_value_desc
+        ON key_labels (project_id, name, value, created_at_us DESC, key_id);
+      ALTER TABLE tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1));
+      ALTER TABLE tokens ADD COLUMN principals TEXT NOT NULL DEFAULT '';
+    )sql",
+     R"sql(
+      ALTER TABLE keys ADD COLUMN type TEXT COLLATE "C" NOT NULL DEFAULT '',
+        ADD COLUMN bits INTEGER NOT NULL DEFAULT 0,
+        ADD COLUMN comment TEXT NOT NULL DEFAULT '',
+        ADD COLUMN fingerprint_sha256 TEXT COLLATE "C" NOT NULL DEFAULT '',
+        ADD COLUMN labels TEXT NOT NULL DEFAULT '',
+        ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        ADD COLUMN expires_at_us BIGINT,
+        ADD COLUMN updated_at_us BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN revision BIGINT NOT NULL DEFAULT 1;
+      UPDATE keys SET updated_at_us = created_at_us;
+      CREATE INDEX keys_by_fingerprint_sha256 ON keys (fingerprint_sha256);
+      CREATE INDEX keys_by_fingerprint ON keys (fingerprint);
+      CREATE TABLE key_labels (
+        key_id TEXT COLLATE "C" NOT NULL REFERENCES keys (id) ON DELETE CASCADE,
+        project_id BIGINT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        value TEXT COLLATE "C" NOT NULL,
+        CONSTRAINT key_labels_pkey PRIMARY KEY (key_id, name)
+      );
+      CREATE INDEX key_labels_by_value ON key_labels (project_id, name, value, created_at_us, key_id);
+      CREATE INDEX key_labels_by_value_desc
+        ON key_labels (project_id, name, value, created_at_us DESC, key_id);
+      ALTER TABLE tokens ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT FALSE,
+        ADD COLUMN principals TEXT NOT NULL DEFAULT '';
+    )sql",
+     /*describe_keys=*/true},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {
@@ -120,14 +182,15 @@ Status CheckNotNewer(const std::set<int64_t>& applied) {
   for (int64_t v : applied) {
     if (v < 1 || v > latest) {
       return Unavailable("the database schema was written by a newer keypaird (it has migration " +
-                         std::to_string(v) + "; this build knows up to " +
-                         std::to_string(latest) + "): upgrade keypaird");
+                         std::to_string(v) + "; this build knows up to " + std::to_string(latest) +
+                         "): upgrade keypaird");
     }
   }
   return Status::Ok();
 }
 
-Status ApplyMissing(MigrationSession& session, Dialect dialect) {
+Status ApplyMissing(MigrationSession& session, Dialect dialect,
+                    const std::function<Status(KeyRecord*)>& describe_key) {
   if (Status s = session.Begin(); !s.ok()) return s;
   StatusOr<std::set<int64_t>> applied = session.AppliedVersions();
   if (!applied.ok()) return applied.status();
@@ -137,6 +200,9 @@ Status ApplyMissing(MigrationSession& session, Dialect dialect) {
     const int version = static_cast<int>(i) + 1;
     if (applied->contains(version)) continue;
     if (Status s = session.Apply(version, steps[i].For(dialect)); !s.ok()) return s;
+    if (steps[i].describe_keys) {
+      if (Status s = session.DescribeKeys(describe_key); !s.ok()) return s;
+    }
   }
   return session.Commit();
 }
@@ -147,7 +213,8 @@ std::span<const MigrationStep> MigrationSteps() { return kSteps; }
 
 int LatestSchemaVersion() { return static_cast<int>(std::size(kSteps)); }
 
-Status Migrate(MigrationSession& session, Dialect dialect, bool apply) {
+Status Migrate(MigrationSession& session, Dialect dialect, bool apply,
+               const std::function<Status(KeyRecord*)>& describe_key) {
   StatusOr<std::set<int64_t>> applied = session.AppliedVersions();
   if (!applied.ok()) return applied.status();
   if (Status s = CheckNotNewer(*applied); !s.ok()) return s;
@@ -157,7 +224,7 @@ Status Migrate(MigrationSession& session, Dialect dialect, bool apply) {
                        " of " + std::to_string(LatestSchemaVersion()) +
                        " migrations applied): run `keypaird migrate`");
   }
-  Status s = ApplyMissing(session, dialect);
+  Status s = ApplyMissing(session, dialect, describe_key);
   if (!s.ok()) session.Rollback();
   return s;
 }

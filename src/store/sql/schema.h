@@ -9,10 +9,12 @@
 #define KEYPAIRD_STORE_SQL_SCHEMA_H_
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <span>
 
 #include "common/status.h"
+#include "store/key_store.h"
 
 namespace keypaird::store::sql {
 
@@ -21,6 +23,9 @@ enum class Dialect { kSqlite, kPostgres };
 struct MigrationStep {
   const char* sqlite;    // the step's statements on SQLite
   const char* postgres;  // the same step on PostgreSQL
+  // After the statements: fill type, bits, comment and fingerprint_sha256 of every key
+  // whose type is '' (MigrationSession::DescribeKeys).
+  bool describe_keys = false;
   const char* For(Dialect d) const { return d == Dialect::kSqlite ? sqlite : postgres; }
 };
 
@@ -38,6 +43,9 @@ class MigrationSession {
   virtual Status Begin() = 0;
   // Runs a step's statements (no parameters) and records `version` as applied.
   virtual Status Apply(int version, const char* statements) = 0;
+  // Fills the derived columns of every key whose type is '' with `describe`
+  // (StoreOptions::describe_key); kInternal if there are such keys and no `describe`.
+  virtual Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) = 0;
   virtual Status Commit() = 0;
   virtual void Rollback() = 0;
 };
@@ -46,7 +54,8 @@ class MigrationSession {
 // are read again under its lock), or, when !apply, checks that it is there:
 // kUnavailable "run `keypaird migrate`" if not, kUnavailable "upgrade keypaird" for a
 // database with unknown versions.
-Status Migrate(MigrationSession& session, Dialect dialect, bool apply);
+Status Migrate(MigrationSession& session, Dialect dialect, bool apply,
+               const std::function<Status(KeyRecord*)>& describe_key);
 
 }  // namespace keypaird::store::sql
 

@@ -292,8 +292,8 @@ StatusOr<KeyRecord> GetKeyOn(Connection& conn, std::string_view id) {
 }
 
 StatusOr<KeyRecord> GetKeyByNameOn(Connection& conn, int64_t project_id, std::string_view name) {
-  static const std::string kSql = std::string("SELECT ") + sql::kKeyColumns +
-                                  " FROM keys WHERE project_id = ?1 AND name = ?2";
+  static const std::string kSql =
+      std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE project_id = ?1 AND name = ?2";
   return ReadOneKey(conn, kSql, [&](Stmt& stmt) {
     stmt.Bind(1, project_id);
     stmt.Bind(2, std::string(name));
@@ -312,11 +312,37 @@ StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
   return sql::ReadToken(*stmt);
 }
 
+// "?1, ?2, ..., ?n".
+std::string Placeholders(int n) {
+  std::string out;
+  for (int i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + sql::Param(sql::Dialect::kSqlite, i);
+  return out;
+}
+
+Status InsertLabels(Connection& conn, const std::vector<std::vector<sql::SqlValue>>& rows) {
+  static const std::string kSql = std::string(sql::kInsertLabel) + "(" + Placeholders(5) + ")";
+  for (const auto& row : rows) {
+    auto stmt = conn.Prepare(kSql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(row);
+    if (Status s = stmt->Run(); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ReplaceLabels(Connection& conn, const KeyRecord& key) {
+  auto stmt = conn.Prepare("DELETE FROM key_labels WHERE key_id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, key.id);
+  if (Status s = stmt->Run(); !s.ok()) return s;
+  return InsertLabels(conn, sql::LabelRows(key));
+}
+
 std::string ListPageSql(const sql::ListSql& list) {
   const size_t n = list.params.size();
   // SQLite: a negative LIMIT means no limit.
-  return std::string("SELECT ") + sql::kKeyColumns + " FROM keys" + list.where + list.order +
-         " LIMIT " + sql::Param(sql::Dialect::kSqlite, n + 1) + " OFFSET " +
+  return "SELECT " + sql::KeyColumnsOf("k.") + list.from + list.where + list.order + " LIMIT " +
+         sql::Param(sql::Dialect::kSqlite, n + 1) + " OFFSET " +
          sql::Param(sql::Dialect::kSqlite, n + 2);
 }
 
@@ -330,12 +356,12 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
     if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
   }
   KeyPage page;
-  {
-    // Without a name filter every term of the WHERE clause is on a key_counts column
-    // (project, owner, shared): sum the groups (migration 3) instead of counting keys.
+  if (query.with_total) {
+    // When every term of the WHERE clause is on a key_counts column (project, owner,
+    // shared): sum the groups (migration 3) instead of counting keys.
     auto count = conn.Prepare(list.counted_columns_only
-                                  ? "SELECT coalesce(sum(n), 0) FROM key_counts" + list.where
-                                  : "SELECT count(*) FROM keys" + list.where);
+                                  ? "SELECT coalesce(sum(n), 0) FROM key_counts k" + list.where
+                                  : "SELECT count(*)" + list.from + list.where);
     if (!count.ok()) return count.status();
     count->BindAll(list.params);
     if (int rc = count->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
@@ -349,7 +375,11 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
     stmt->Bind(n + 1, query.limit);
     stmt->Bind(n + 2, query.offset);
     int rc;
-    while ((rc = stmt->Step()) == SQLITE_ROW) page.keys.push_back(sql::ReadKey(*stmt));
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      StatusOr<KeyRecord> key = sql::ReadKey(*stmt);
+      if (!key.ok()) return key.status();
+      page.keys.push_back(std::move(*key));
+    }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
   }
   if (own_transaction) {
@@ -478,7 +508,7 @@ class Checkpointer {
 // thread sits waiting for the disk — and starts on the ops that queued meanwhile. An op
 // is reported OK only once committed: an acknowledged write is durable.
 //
-// Ops never begin or end transactions themselves, and an op's side results (SetShared's
+// Ops never begin or end transactions themselves, and an op's side results (UpdateKey's
 // row) are only meaningful to its caller if its status is OK. Other processes (the CLI)
 // are covered by busy_timeout on BEGIN IMMEDIATE.
 class Writer {
@@ -587,9 +617,9 @@ class Writer {
     }
   }
 
-  // Runs one op (inside a savepoint if it has several statements); the op's own status. `*txn_lost` is set if the op's
-  // failure ended the whole transaction (SQLite rolls back by itself on some errors,
-  // e.g. SQLITE_FULL or an I/O error), in which case nothing of it is left to commit.
+  // Runs one op (inside a savepoint if it has several statements); the op's own status. `*txn_lost`
+  // is set if the op's failure ended the whole transaction (SQLite rolls back by itself on some
+  // errors, e.g. SQLITE_FULL or an I/O error), in which case nothing of it is left to commit.
   static Status RunOne(Connection& conn, const Op& op, bool* txn_lost) {
     if (!op.one_statement) {
       if (Status s = conn.ExecCached("SAVEPOINT op"); !s.ok()) {
@@ -716,6 +746,33 @@ class MigrationSession final : public sql::MigrationSession {
     return insert->Run();
   }
 
+  Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) override {
+    std::vector<KeyRecord> keys;
+    {
+      auto stmt = conn_->Prepare("SELECT id, public_key FROM keys WHERE type = ''");
+      if (!stmt.ok()) return stmt.status();
+      int rc;
+      while ((rc = stmt->Step()) == SQLITE_ROW) {
+        KeyRecord& key = keys.emplace_back();
+        key.id = stmt->Text(0);
+        key.public_key = stmt->Text(1);
+      }
+      if (rc != SQLITE_DONE) return FromSqlite(rc);
+    }
+    if (!keys.empty() && !describe) return Internal("no key parser to describe stored keys");
+    for (KeyRecord& key : keys) {
+      if (Status s = describe(&key); !s.ok()) return s;
+      auto update = conn_->Prepare(
+          "UPDATE keys SET type = ?2, bits = ?3, comment = ?4, fingerprint_sha256 = ?5 "
+          "WHERE id = ?1");
+      if (!update.ok()) return update.status();
+      update->BindAll(
+          {key.id, key.type, static_cast<int64_t>(key.bits), key.comment, key.fingerprint_sha256});
+      if (Status s = update->Run(); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
   Status Commit() override { return conn_->Exec("COMMIT"); }
   void Rollback() override { conn_->RollbackIfActive(); }
 
@@ -769,7 +826,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     auto writer = Connection::Open(filename, in_memory);
     if (!writer.ok()) return writer.status();
     MigrationSession migration(writer->get());
-    if (Status s = sql::Migrate(migration, sql::Dialect::kSqlite, options.apply_migrations);
+    if (Status s = sql::Migrate(migration, sql::Dialect::kSqlite, options.apply_migrations,
+                                options.describe_key);
         !s.ok()) {
       return s;
     }
@@ -852,39 +910,61 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   // --- writes
 
-  Status InsertKey(const KeyRecord& key) override { return writer_.Run(InsertKeyOp(key)); }
+  // A key with labels is several statements: it needs a savepoint of its own.
+  Status InsertKey(const KeyRecord& key) override {
+    return writer_.Run(InsertKeyOp(key), key.labels.empty());
+  }
 
   void InsertKeyAsync(KeyRecord key, WriteDone done) override {
-    writer_.Submit(InsertKeyOp(std::move(key)), std::move(done));
+    const bool one_statement = key.labels.empty();
+    writer_.Submit(InsertKeyOp(std::move(key)), std::move(done), one_statement);
   }
 
-  Status DeleteKey(std::string_view id) override {
-    return writer_.Run([id = std::string(id)](Connection& conn) -> Status {
-      auto stmt = conn.Prepare("DELETE FROM keys WHERE id = ?1");
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
+    return writer_.Run([id = std::string(id), expected_revision](Connection& conn) -> Status {
+      // Labels go with the key (ON DELETE CASCADE).
+      auto stmt = conn.Prepare("DELETE FROM keys WHERE id = ?1 AND (?2 IS NULL OR revision = ?2)");
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, id);
+      stmt->Bind(2, expected_revision ? sql::SqlValue(*expected_revision) : sql::SqlNull{});
       if (Status s = stmt->Run(); !s.ok()) return s;
-      if (sqlite3_changes(conn.db()) == 0) return NotFound(std::string(kKeyNotFound));
-      return Status::Ok();
+      if (sqlite3_changes(conn.db()) > 0) return Status::Ok();
+      return GetKeyOn(conn, id).ok() ? FailedPrecondition(std::string(kKeyChanged))
+                                     : NotFound(std::string(kKeyNotFound));
     });
   }
 
-  StatusOr<KeyRecord> SetShared(std::string_view id, bool shared) override {
+  StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
+                                std::optional<int64_t> expected_revision) override {
     KeyRecord updated;
-    Status status = writer_.Run([&](Connection& conn) -> Status {
-      static const std::string kSql =
-          std::string("UPDATE keys SET shared_in_project = ?2 WHERE id = ?1 RETURNING ") +
-          sql::kKeyColumns;
-      auto stmt = conn.Prepare(kSql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, std::string(id));
-      stmt->Bind(2, shared);
-      const int rc = stmt->Step();
-      if (rc == SQLITE_DONE) return NotFound(std::string(kKeyNotFound));
-      if (rc != SQLITE_ROW) return FromSqlite(rc);
-      updated = sql::ReadKey(*stmt);
-      return stmt->Run();  // finish the statement (id is unique: no more rows)
-    });
+    Status status = writer_.Run(
+        [&](Connection& conn) -> Status {
+          StatusOr<KeyRecord> current = GetKeyOn(conn, id);
+          if (!current.ok()) return current.status();
+          if (expected_revision && current->revision != *expected_revision) {
+            return FailedPrecondition(std::string(kKeyChanged));
+          }
+          KeyRecord next = *current;
+          ApplyUpdate(update, &next);
+          next.updated_at_us = update.updated_at_us;
+          static const std::string kSql = sql::UpdateKeySql(sql::Dialect::kSqlite, true);
+          auto stmt = conn.Prepare(kSql);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(sql::UpdateValues(next, current->revision));
+          const int rc = stmt->Step();
+          if (rc == SQLITE_CONSTRAINT_UNIQUE) return AlreadyExists(std::string(kKeyNameTaken));
+          if (rc == SQLITE_DONE) return FailedPrecondition(std::string(kKeyChanged));
+          if (rc != SQLITE_ROW) return FromSqlite(rc);
+          StatusOr<KeyRecord> row = sql::ReadKey(*stmt);
+          if (!row.ok()) return row.status();
+          updated = std::move(*row);
+          if (Status s = stmt->Run(); !s.ok()) return s;  // the id is unique: no more rows
+          if (update.labels && *update.labels != current->labels) {
+            return ReplaceLabels(conn, updated);
+          }
+          return Status::Ok();
+        },
+        /*one_statement=*/false);
     if (!status.ok()) return status;
     return updated;
   }
@@ -892,9 +972,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   Status InsertToken(const TokenRecord& token) override {
     return writer_.Run(
         [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
-          static const std::string kSql = std::string("INSERT INTO tokens (") +
-                                          sql::kTokenColumns +
-                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+          static const std::string kSql = std::string("INSERT INTO tokens (") + sql::kTokenColumns +
+                                          ") VALUES (" + Placeholders(9) + ")";
           auto stmt = conn.Prepare(kSql);
           if (!stmt.ok()) return stmt.status();
           stmt->BindAll(values);
@@ -968,26 +1047,27 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   Pool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }
 
   static Writer::Body InsertKeyOp(KeyRecord key) {
-    return [values = sql::KeyValues(key)](Connection& conn) -> Status {
-      static const std::string kSql = std::string("INSERT INTO keys (") + sql::kKeyColumns +
-                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-      auto stmt = conn.Prepare(kSql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindAll(values);
-      const int rc = stmt->Step();
-      if (rc == SQLITE_DONE) return Status::Ok();
-      // The only unique constraints are the primary key (id) and (project_id, name).
-      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kKeyIdTaken));
-      if (rc == SQLITE_CONSTRAINT_UNIQUE) return AlreadyExists(std::string(kKeyNameTaken));
-      return FromSqlite(rc);
-    };
+    return
+        [values = sql::KeyValues(key), labels = sql::LabelRows(key)](Connection& conn) -> Status {
+          static const std::string kSql = std::string("INSERT INTO keys (") + sql::kKeyColumns +
+                                          ") VALUES (" + Placeholders(sql::kKeyColumnCount) + ")";
+          auto stmt = conn.Prepare(kSql);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(values);
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return InsertLabels(conn, labels);
+          // The only unique constraints are the primary key (id) and (project_id, name).
+          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kKeyIdTaken));
+          if (rc == SQLITE_CONSTRAINT_UNIQUE) return AlreadyExists(std::string(kKeyNameTaken));
+          return FromSqlite(rc);
+        };
   }
 
   const bool in_memory_;
   std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:"
-  Pool write_pool_;     // exactly one connection
-  Pool own_read_pool_;  // pool_size connections; empty for ":memory:"
-  Writer writer_;       // last: its thread stops (after draining) before the pools go
+  Pool write_pool_;                             // exactly one connection
+  Pool own_read_pool_;                          // pool_size connections; empty for ":memory:"
+  Writer writer_;  // last: its thread stops (after draining) before the pools go
 };
 
 }  // namespace

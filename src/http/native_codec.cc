@@ -1,0 +1,172 @@
+#include "http/native_codec.h"
+
+#include <charconv>
+
+#include "common/digest.h"
+#include "service/key_service.h"
+#include "sshkey/wire.h"
+
+namespace keypaird::http {
+namespace {
+
+constexpr std::string_view kCursorPrefix = "c1.";
+constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64Url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kUrlAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kUrlAlphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+bool FromBase64Url(std::string_view in, std::string* out) {
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* at = std::char_traits<char>::find(kUrlAlphabet, 64, c);
+    if (at == nullptr) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(at - kUrlAlphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+std::string Checksum(std::string_view payload) {
+  static const Digest kSha256("SHA256");
+  return kSha256.Of(std::string("keypaird-cursor/") + std::string(payload)).substr(0, 8);
+}
+
+Status BadCursor() {
+  return InvalidArgument("The cursor is not valid for this list.")
+      .WithField("cursor",
+                 "Not a cursor of this list: use next_cursor from the previous page as it is, "
+                 "with the same order_by.");
+}
+
+Status BadSelector(std::string message) {
+  return InvalidArgument("Invalid label selector.").WithField("label_selector", std::move(message));
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last) {
+  std::string payload;
+  sshkey::AppendU8(&payload, static_cast<uint8_t>(order));
+  sshkey::AppendU64(&payload, static_cast<uint64_t>(last.created_at_us));
+  sshkey::AppendString(&payload, last.id);
+  sshkey::AppendString(&payload, last.name);
+  return std::string(kCursorPrefix) + Base64Url(payload + Checksum(payload));
+}
+
+StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy order) {
+  if (!token.starts_with(kCursorPrefix) || token.size() > 512) return BadCursor();
+  std::string raw;
+  if (!FromBase64Url(token.substr(kCursorPrefix.size()), &raw) || raw.size() < 8) {
+    return BadCursor();
+  }
+  const std::string_view payload = std::string_view(raw).substr(0, raw.size() - 8);
+  if (Checksum(payload) != raw.substr(raw.size() - 8)) return BadCursor();
+  sshkey::WireReader r(payload);
+  uint8_t cursor_order = 0;
+  uint64_t created = 0;
+  std::string_view id;
+  std::string_view name;
+  if (!r.ReadU8(&cursor_order) || !r.ReadU64(&created) || !r.ReadString(&id) ||
+      !r.ReadString(&name) || !r.empty() || cursor_order != static_cast<uint8_t>(order)) {
+    return BadCursor();
+  }
+  return store::KeyCursor{static_cast<int64_t>(created), std::string(name), std::string(id)};
+}
+
+StatusOr<std::vector<store::LabelTerm>> ParseLabelSelector(std::string_view text) {
+  using Op = store::LabelTerm::Op;
+  std::vector<store::LabelTerm> terms;
+  if (Trim(text).empty()) return BadSelector("The selector is empty.");
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    const std::string_view term = Trim(text.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (term.empty()) return BadSelector("An empty term (two commas, or a comma at an end).");
+    store::LabelTerm t;
+    size_t op_at;
+    if ((op_at = term.find("!=")) != std::string_view::npos) {
+      t.op = Op::kNotEquals;
+      t.key = std::string(Trim(term.substr(0, op_at)));
+      t.value = std::string(Trim(term.substr(op_at + 2)));
+    } else if ((op_at = term.find('=')) != std::string_view::npos) {
+      t.op = Op::kEquals;
+      const size_t skip = term.substr(op_at).starts_with("==") ? 2 : 1;
+      t.key = std::string(Trim(term.substr(0, op_at)));
+      t.value = std::string(Trim(term.substr(op_at + skip)));
+    } else if (term.starts_with('!')) {
+      t.op = Op::kNotExists;
+      t.key = std::string(Trim(term.substr(1)));
+    } else {
+      t.op = Op::kExists;
+      t.key = std::string(term);
+    }
+    if (!service::IsLabelKey(t.key)) {
+      return BadSelector("'" + std::string(term) + "': the label key is not valid.");
+    }
+    if (!service::IsLabelValue(t.value)) {
+      return BadSelector("'" + std::string(term) + "': the label value is not valid.");
+    }
+    terms.push_back(std::move(t));
+    if (terms.size() > 32) return BadSelector("At most 32 terms.");
+  }
+  return terms;
+}
+
+std::string ETagOf(const store::KeyRecord& key) {
+  return "\"" + key.id + "/" + std::to_string(key.revision) + "\"";
+}
+
+StatusOr<std::optional<int64_t>> IfMatchRevision(const std::optional<std::string>& header,
+                                                 std::string_view id) {
+  if (!header.has_value()) return std::optional<int64_t>();
+  const std::string_view all = Trim(*header);
+  if (all == "*") return std::optional<int64_t>();
+  size_t pos = 0;
+  while (pos <= all.size()) {
+    size_t comma = all.find(',', pos);
+    if (comma == std::string_view::npos) comma = all.size();
+    std::string_view tag = Trim(all.substr(pos, comma - pos));
+    pos = comma + 1;
+    // Strong tags only: "<id>/<revision>" in quotes.
+    if (tag.size() < 2 || tag.front() != '"' || tag.back() != '"') continue;
+    tag = tag.substr(1, tag.size() - 2);
+    const size_t slash = tag.rfind('/');
+    if (slash == std::string_view::npos || tag.substr(0, slash) != id) continue;
+    int64_t revision = 0;
+    const std::string_view digits = tag.substr(slash + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), revision);
+    if (ec == std::errc() && end == digits.data() + digits.size() && revision > 0) {
+      return std::optional<int64_t>(revision);
+    }
+  }
+  return FailedPrecondition(
+      "If-Match names no version of this key: read it again and use its ETag.");
+}
+
+}  // namespace keypaird::http
