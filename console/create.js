@@ -243,7 +243,7 @@ export function openGenerate(ctx, { onCreated }) {
         h("p", {}, `Key “${created.name}” was created in project ${ctx.project}. Its private key (${fileName}):`),
         h("label", { for: "private-key", class: "visually-hidden" }, "Private key"),
         area,
-        h("div", { class: "actions" }, download, copyButton(() => secret || "", "Copy the private key", { className: "btn", text: "Copy private key" }), done),
+        h("div", { class: "actions" }, download, copyButton(() => secret || "", "Copy private key", { className: "btn", text: "Copy private key" }), done),
         h("p", { class: "muted" }, "Fingerprint ", h("code", {}, created.fingerprint_sha256 || "")),
       ),
     );

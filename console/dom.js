@@ -163,6 +163,12 @@ export function openDialog(title, { onClose, wide = false } = {}) {
   return { dialog, body, close };
 }
 
+export function formatDate(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return iso || "";
+  return d.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);

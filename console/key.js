@@ -89,8 +89,8 @@ export async function renderKey(ctx, keyId) {
       { class: "details" },
       detail("Type", typeLabel(key)),
       detail("Comment", key.comment ? key.comment : h("span", { class: "muted" }, "none")),
-      detail("SHA-256", h("code", { id: "fp-sha256" }, key.fingerprint_sha256), " ", copyButton(key.fingerprint_sha256, "Copy the SHA-256 fingerprint")),
-      detail("MD5", h("code", { id: "fp-md5" }, key.fingerprint_md5), " ", copyButton(key.fingerprint_md5, "Copy the MD5 fingerprint")),
+      detail("SHA-256", h("code", { id: "fp-sha256" }, key.fingerprint_sha256), " ", copyButton(key.fingerprint_sha256, "Copy SHA-256 fingerprint")),
+      detail("MD5", h("code", { id: "fp-md5" }, key.fingerprint_md5), " ", copyButton(key.fingerprint_md5, "Copy MD5 fingerprint")),
       detail("Owner", who),
       detail("Shared", key.shared_in_project ? `with everyone in project ${key.project_id}` : "no: only its owner and admins see it"),
       detail("Expires", key.expires_at ? h("time", { datetime: key.expires_at }, formatTime(key.expires_at)) : "never"),
@@ -101,7 +101,7 @@ export async function renderKey(ctx, keyId) {
     ),
     h("h3", {}, "Public key"),
     h("pre", { class: "mono pubkey", id: "public-key", tabindex: "0", "aria-label": "Public key" }, key.public_key),
-    h("div", { class: "actions-left" }, copyButton(key.public_key, "Copy the public key", { className: "btn btn-small", text: "Copy public key" })),
+    h("div", { class: "actions-left" }, copyButton(key.public_key, "Copy public key", { className: "btn btn-small", text: "Copy public key" })),
   );
 
   const sections = [info];

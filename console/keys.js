@@ -1,7 +1,7 @@
 // The keys of a project: search, filters, sort, keyset paging, and the way to import or
 // generate a key.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatTime, announce } from "./dom.js";
+import { h, replace, copyButton, formatDate, formatTime, announce } from "./dom.js";
 import { labelChips } from "./labels.js";
 import { openImport, openGenerate } from "./create.js";
 
@@ -77,11 +77,9 @@ function keyRow(ctx, key) {
     h(
       "td",
       { "data-label": "Status" },
-      h("span", { class: `badge badge-${st.cls}` }, st.text),
-      " ",
-      h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private"),
+      h("div", { class: "badges" }, h("span", { class: `badge badge-${st.cls}` }, st.text), h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private")),
     ),
-    h("td", { "data-label": "Created" }, h("time", { datetime: key.created_at }, formatTime(key.created_at))),
+    h("td", { "data-label": "Created" }, h("time", { datetime: key.created_at, title: formatTime(key.created_at) }, formatDate(key.created_at))),
   );
 }
 
