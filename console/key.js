@@ -82,7 +82,7 @@ export async function renderKey(ctx, keyId) {
 
   const info = h(
     "section",
-    { class: "card", "aria-labelledby": "details-title" },
+    { class: "card card-wide", "aria-labelledby": "details-title" },
     h("h2", { id: "details-title" }, "Details"),
     h(
       "dl",

@@ -188,12 +188,14 @@ export async function renderKeys(ctx) {
         results,
         filtered
           ? emptyState("No keys match these filters", "Change or clear the filters to see more keys.", h("button", { type: "button", class: "btn", id: "clear-filters", on: { click: clearFilters } }, "Clear filters"))
-          : emptyState(
-              `No keys in project ${project} yet`,
-              ctx.canWrite
-                ? "Import a public key you already have, or generate a new keypair: keypaird shows its private key once, for you to save."
-                : "Keys added to this project by others appear here. This token is read-only, so it cannot add keys.",
-            ),
+          : ctx.canWrite
+            ? emptyState(
+                `No keys in project ${project} yet`,
+                "Import a public key you already have, or generate a new keypair: keypaird shows its private key once, for you to save.",
+                h("button", { type: "button", class: "btn", on: { click: () => openImport(ctx, { onCreated: reloadFirst }) } }, "Import a key"),
+                h("button", { type: "button", class: "btn btn-primary", on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) } }, "Generate a keypair"),
+              )
+            : emptyState(`No keys in project ${project} yet`, "Keys added to this project by others appear here. This token is read-only, so it cannot add keys."),
       );
       replace(pager);
       announce(filtered ? "No keys match these filters." : "No keys yet.");
