@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev clang-tidy
   openssh-client openssh-server putty-tools  # prove generated keys (ssh-keygen, sshd, puttygen)
   python3 python3-pytest sqlite3 curl ca-certificates
+  chromium chromium-driver python3-selenium  # the console's browser tests (test/test_console.py)
   postgresql-15 libpq-dev  # PostgreSQL backend (libpq) and its test cluster (scripts/postgres.sh)
   wrk nginx  # load harness (scripts/bench.sh) and its smoke test
 )

@@ -49,6 +49,8 @@ const std::vector<Api::Route>& Api::Routes() {
         {"GET", "/healthz", false, P::kIoThread, &Api::Healthz},
         {"GET", "/readyz", false, P::kWorker, &Api::Readyz},
         {"GET", "/metrics", false, P::kIoThread, &Api::MetricsText},
+        {"GET", "/console", false, P::kIoThread, &Api::ConsoleFile},  // also "/console/"
+        {"GET", "/console/{file}", false, P::kIoThread, &Api::ConsoleFile},
         {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", true, P::kKeygen, &Api::V1Create},
         {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", true, P::kWorker, &Api::V1List},
         {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", true, P::kIoThread,

@@ -125,6 +125,7 @@ class Api {
   Reply Healthz(Call& call) const;
   Reply Readyz(Call& call) const;
   Reply MetricsText(Call& call) const;
+  Reply ConsoleFile(Call& call) const;  // console_route.cc
   // gcore_keypairs.cc
   Reply V1Create(Call& call) const;
   Reply V1List(Call& call) const;

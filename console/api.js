@@ -1,0 +1,129 @@
+// The native API (/api/v1) as the console uses it: one fetch wrapper that adds the token,
+// reads JSON answers and ETags, and turns error bodies into ApiError. The token is held by
+// the session module (sessionStorage); it never goes into a URL.
+
+export class ApiError extends Error {
+  constructor(status, body, requestId) {
+    super((body && body.message) || `The server answered ${status}.`);
+    this.status = status;
+    this.exceptionClass = (body && body.exception_class) || "";
+    this.invalidFields = (body && body.invalid_fields) || {};
+    this.requestId = (body && body.request_id) || requestId || "";
+  }
+}
+
+// A failure before any answer: the server is down, or the network between.
+export class NetworkError extends Error {
+  constructor() {
+    super("keypaird did not answer. Check that it is running and reachable, then try again.");
+    this.status = 0;
+    this.invalidFields = {};
+  }
+}
+
+export class Api {
+  constructor(token) {
+    this.token = token;
+  }
+
+  // Answers {data, etag} for 2xx (data null on 204), throws ApiError or NetworkError.
+  async call(method, path, { body, query, ifMatch } = {}) {
+    let url = "/api/v1" + path;
+    if (query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) {
+        if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+      }
+      const qs = params.toString();
+      if (qs) url += "?" + qs;
+    }
+    const headers = { Authorization: "Bearer " + this.token, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (ifMatch) headers["If-Match"] = ifMatch;
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+      });
+    } catch {
+      throw new NetworkError();
+    }
+    const etag = response.headers.get("ETag");
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, data, response.headers.get("X-Request-ID"));
+    }
+    return { data, etag };
+  }
+
+  me() {
+    return this.call("GET", "/me");
+  }
+  listKeys(project, query) {
+    return this.call("GET", `/projects/${project}/keys`, { query });
+  }
+  getKey(project, key) {
+    return this.call("GET", `/projects/${project}/keys/${encodeURIComponent(key)}`);
+  }
+  createKey(project, body) {
+    return this.call("POST", `/projects/${project}/keys`, { body });
+  }
+  patchKey(project, key, body, etag) {
+    return this.call("PATCH", `/projects/${project}/keys/${encodeURIComponent(key)}`, {
+      body,
+      ifMatch: etag,
+    });
+  }
+  deleteKey(project, key, etag) {
+    return this.call("DELETE", `/projects/${project}/keys/${encodeURIComponent(key)}`, {
+      ifMatch: etag,
+    });
+  }
+}
+
+// What an error means for the user and what to do next, in one sentence or two.
+export function explain(err, { conflict } = {}) {
+  if (!(err instanceof ApiError)) {
+    if (err instanceof NetworkError) return err.message;
+    return "Something went wrong in the console: " + (err && err.message ? err.message : err);
+  }
+  const said = err.message ? ` (keypaird said: “${err.message}”)` : "";
+  switch (err.status) {
+    case 400:
+      return "Some values were not accepted. Correct the fields marked below and try again." + said;
+    case 401:
+      return "Your token was not accepted: it may be mistyped, revoked or expired. Sign in again with a valid token.";
+    case 403:
+      return "This token is not allowed to do that here: it may be read-only, limited to other projects, or the key belongs to someone else." + said;
+    case 404:
+      return "Not found: it may have been deleted, or it is not shared with you." + said;
+    case 409:
+      return (conflict || "That conflicts with another key: a key of that name already exists in this project. Choose another name.") + said;
+    case 412:
+      return "This key was changed elsewhere (by someone else, or in another tab) after you opened it, so nothing was saved. Reload it to see the current version, then make your change again.";
+    case 413:
+      return "That is too large for keypaird to accept. Use a shorter value.";
+    case 429:
+      return "Too many requests with this token. Wait a few seconds, then try again.";
+    case 503:
+      return "keypaird is busy or cannot reach its database right now. Try again in a moment.";
+    default:
+      if (err.status >= 500) {
+        return `keypaird failed to complete this (${err.status}). Try again; if it keeps failing, give your administrator the request id ${err.requestId}.`;
+      }
+      return `keypaird answered ${err.status}.` + said;
+  }
+}

@@ -1,0 +1,216 @@
+// The console's entry point: the session (token in sessionStorage only), the header with
+// the project switcher, and the routes (#/projects/{id}/keys, #/projects/{id}/keys/{key}).
+import { Api, ApiError, explain } from "./api.js";
+import { h, replace, announce } from "./dom.js";
+import { renderSignIn } from "./signin.js";
+import { renderKeys } from "./keys.js";
+import { renderKey } from "./key.js";
+
+const TOKEN_KEY = "keypaird.console.token";
+const PROJECT_KEY = "keypaird.console.project";
+
+const main = document.getElementById("main");
+const sessionNav = document.getElementById("session");
+const projectSelect = document.getElementById("project-select");
+const who = document.getElementById("who");
+
+const ctx = {
+  api: null,
+  me: null,
+  project: null,
+  main,
+  // True when the signed-in token may change keys at all.
+  get canWrite() {
+    return Boolean(this.me) && !this.me.read_only;
+  },
+  // True when the token may change this key (its owner, or an admin).
+  canEdit(key) {
+    return this.canWrite && (this.me.admin || key.owner_id === this.me.user_id);
+  },
+  go(hash) {
+    if (location.hash === hash) render();
+    else location.hash = hash;
+  },
+  keysHash(project = this.project) {
+    return `#/projects/${project}/keys`;
+  },
+  keyHash(id, project = this.project) {
+    return `#/projects/${project}/keys/${encodeURIComponent(id)}`;
+  },
+  // A 401 anywhere ends the session.
+  fail(err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signOut("Your token is no longer accepted (revoked, expired or mistyped). Sign in again.");
+      return true;
+    }
+    return false;
+  },
+};
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(PROJECT_KEY);
+  ctx.api = null;
+  ctx.me = null;
+  ctx.project = null;
+  sessionNav.hidden = true;
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  showSignIn(message);
+}
+
+function showSignIn(message) {
+  renderSignIn(main, { message, onToken: signIn });
+}
+
+// Checks the token with GET /api/v1/me; on success keeps it for this tab only.
+async function signIn(token) {
+  const api = new Api(token);
+  const { data } = await api.me(); // throws ApiError / NetworkError for the form to show
+  sessionStorage.setItem(TOKEN_KEY, token);
+  startSession(api, data);
+  announce("Signed in.");
+}
+
+function startSession(api, me) {
+  ctx.api = api;
+  ctx.me = me;
+  const roles = [me.admin ? "admin" : null, me.read_only ? "read-only" : null].filter(Boolean);
+  who.textContent = `User ${me.user_id}` + (roles.length ? ` · ${roles.join(", ")}` : "");
+  sessionNav.hidden = false;
+  fillProjects();
+  render(true);
+}
+
+function projectsOf(me) {
+  return [...new Set((me.projects || []).map(Number))].sort((a, b) => a - b);
+}
+
+function fillProjects() {
+  const projects = projectsOf(ctx.me);
+  const current = ctx.project;
+  if (current !== null && !projects.includes(current)) projects.push(current);
+  replace(
+    projectSelect,
+    projects.map((p) => h("option", { value: String(p) }, `Project ${p}`)),
+    ctx.me.admin ? h("option", { value: "other" }, "Another project…") : null,
+  );
+  if (current !== null) projectSelect.value = String(current);
+}
+
+projectSelect.addEventListener("change", () => {
+  if (projectSelect.value === "other") {
+    ctx.go("#/projects");
+    return;
+  }
+  ctx.go(ctx.keysHash(Number(projectSelect.value)));
+});
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  signOut("You are signed out. The token was removed from this browser tab.");
+});
+
+// An admin's token names no projects: any project id may be opened.
+function renderProjectPicker(message) {
+  const input = h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", required: true, id: "project-id" });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { class: "card narrow", novalidate: true },
+    h("h1", { tabindex: "-1" }, "Open a project"),
+    h("p", {}, message || "This admin token may use every project. Enter the project id to open."),
+    h("div", { class: "field" }, h("label", { for: "project-id" }, "Project id"), input),
+    error,
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Open")),
+  );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const id = Number(input.value);
+    if (!Number.isInteger(id) || id < 1) {
+      error.textContent = "Enter a whole number of 1 or more.";
+      error.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+      return;
+    }
+    ctx.go(ctx.keysHash(id));
+  });
+  replace(main, form);
+  input.focus();
+}
+
+function renderNoProjects() {
+  replace(
+    main,
+    h(
+      "section",
+      { class: "card narrow empty" },
+      h("h1", { tabindex: "-1" }, "No projects for this token"),
+      h("p", {}, "This token may not use any project, so there are no keys to show. Ask your administrator for a token that includes a project (keypaird token create --projects …), then sign in with it."),
+    ),
+  );
+}
+
+let lastHash = null;
+
+async function render(force = false) {
+  if (!ctx.me) return;
+  const hash = location.hash || "";
+  const focusHeading = force || hash !== lastHash;
+  lastHash = hash;
+  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?)?)?\/?$/);
+  const projects = projectsOf(ctx.me);
+  if (!m || (!m[1] && hash !== "#/projects")) {
+    const remembered = Number(sessionStorage.getItem(PROJECT_KEY));
+    const first = projects.includes(remembered) || (ctx.me.admin && remembered) ? remembered : projects[0];
+    if (first) ctx.go(ctx.keysHash(first));
+    else if (ctx.me.admin) renderProjectPicker();
+    else renderNoProjects();
+    return;
+  }
+  if (!m[1]) {
+    if (ctx.me.admin) renderProjectPicker();
+    else ctx.go("#/");
+    return;
+  }
+  ctx.project = Number(m[1]);
+  sessionStorage.setItem(PROJECT_KEY, String(ctx.project));
+  fillProjects();
+  if (m[2]) await renderKey(ctx, decodeURIComponent(m[2]));
+  else await renderKeys(ctx);
+  if (focusHeading) {
+    const heading = main.querySelector("h1");
+    if (heading) heading.focus({ preventScroll: false });
+  }
+}
+
+window.addEventListener("hashchange", () => render());
+
+async function boot() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) {
+    showSignIn();
+    return;
+  }
+  const api = new Api(token);
+  try {
+    const { data } = await api.me();
+    startSession(api, data);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      signOut("Your token is no longer accepted (revoked, expired or mistyped). Sign in again.");
+    } else {
+      replace(
+        main,
+        h(
+          "section",
+          { class: "card narrow" },
+          h("h1", { tabindex: "-1" }, "Cannot reach keypaird"),
+          h("p", { role: "alert" }, explain(err)),
+          h("div", { class: "actions" }, h("button", { type: "button", class: "btn btn-primary", on: { click: boot } }, "Try again")),
+        ),
+      );
+    }
+  }
+}
+
+boot();

@@ -1,0 +1,177 @@
+// Small DOM helpers. Every value from the API reaches the page through h() as a text node
+// or an attribute set with setAttribute; nothing here parses HTML.
+
+export function h(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else if (name === "on") for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
+    else if (name === "value" || name === "checked" || name === "disabled" || name === "hidden")
+      node[name] = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else if (child instanceof Node) node.appendChild(child);
+    else node.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+export function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+  return node;
+}
+
+export function replace(node, ...children) {
+  clear(node);
+  append(node, children);
+  return node;
+}
+
+let idCounter = 0;
+export function uid(prefix) {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+// A status line read out by screen readers (the one polite live region in index.html).
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  // A fresh text node so the same message twice is announced twice.
+  window.setTimeout(() => {
+    region.textContent = message;
+  }, 30);
+}
+
+// A short note in the corner ("Copied", "Key deleted"), also announced.
+export function toast(message, kind = "info") {
+  const area = document.getElementById("toasts");
+  const note = h("div", { class: `toast toast-${kind}` }, message);
+  area.appendChild(note);
+  announce(message);
+  window.setTimeout(() => note.remove(), 4000);
+}
+
+async function writeClipboard(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API refused (no focus, no permission): the older selection route.
+    const area = h("textarea", { class: "offscreen", "aria-hidden": "true", tabindex: "-1" });
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch {
+      ok = false;
+    }
+    area.value = "";
+    area.remove();
+    return ok;
+  }
+}
+
+// A button that copies `getText()` and says so.
+export function copyButton(getText, label, { className = "btn btn-small", text = "Copy" } = {}) {
+  const button = h("button", { type: "button", class: className, "aria-label": label, title: label }, text);
+  button.addEventListener("click", async () => {
+    const ok = await writeClipboard(typeof getText === "function" ? getText() : getText);
+    if (ok) {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      toast("Copied to the clipboard.", "ok");
+      window.setTimeout(() => {
+        button.textContent = text;
+        button.classList.remove("copied");
+      }, 1500);
+    } else {
+      toast("The browser did not allow copying. Select the text and copy it by hand.", "error");
+    }
+  });
+  return button;
+}
+
+// A labelled form field: {wrapper, input, error}. `control` is an input, select or
+// textarea made by the caller; its id ties the label and the error message to it.
+export function field(labelText, control, { hint, id } = {}) {
+  control.id = control.id || id || uid("f");
+  const errorId = control.id + "-error";
+  const hintId = hint ? control.id + "-hint" : null;
+  const error = h("p", { class: "field-error", id: errorId, hidden: true });
+  const wrapper = h(
+    "div",
+    { class: "field" },
+    h("label", { for: control.id }, labelText),
+    hint ? h("p", { class: "field-hint", id: hintId }, hint) : null,
+    control,
+    error,
+  );
+  if (hintId) control.setAttribute("aria-describedby", hintId);
+  return { wrapper, input: control, error, hintId };
+}
+
+export function setFieldError(f, messages) {
+  const list = (Array.isArray(messages) ? messages : [messages]).filter(Boolean);
+  if (list.length === 0) {
+    f.error.hidden = true;
+    f.error.textContent = "";
+    f.input.removeAttribute("aria-invalid");
+    if (f.hintId) f.input.setAttribute("aria-describedby", f.hintId);
+    else f.input.removeAttribute("aria-describedby");
+    return;
+  }
+  f.error.textContent = list.join(" ");
+  f.error.hidden = false;
+  f.input.setAttribute("aria-invalid", "true");
+  f.input.setAttribute("aria-describedby", [f.hintId, f.error.id].filter(Boolean).join(" "));
+}
+
+// A modal <dialog>, removed from the page when it closes (so nothing it showed stays in
+// the document). Returns {dialog, body, close}.
+export function openDialog(title, { onClose, wide = false } = {}) {
+  const titleId = uid("dlg-title");
+  const body = h("div", { class: "dialog-body" });
+  const closeButton = h("button", { type: "button", class: "btn btn-ghost dialog-close", "aria-label": "Close" }, "×");
+  const dialog = h(
+    "dialog",
+    { class: wide ? "dialog dialog-wide" : "dialog", "aria-labelledby": titleId },
+    h("div", { class: "dialog-head" }, h("h2", { id: titleId }, title), closeButton),
+    body,
+  );
+  const close = () => {
+    if (dialog.open) dialog.close();
+  };
+  closeButton.addEventListener("click", close);
+  dialog.addEventListener("close", () => {
+    if (onClose) onClose();
+    dialog.remove();
+  });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  return { dialog, body, close };
+}
+
+export function formatDate(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return iso || "";
+  return d.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export function formatTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}

@@ -1,0 +1,875 @@
+"""The web console (/console/) end to end, in Debian's headless Chromium driven by Selenium,
+against a real keypaird: sign-in, the project switcher, the keys table (search, filters,
+sort, keyset paging), copyable fingerprints, import (paste, drop, file), generate (private
+key shown once, downloaded, copied, forgotten), the key page (labels, share, disable,
+expiry, rename, delete; 409 and 412), read-only tokens, keyboard-only use, an axe-core
+scan, layouts from 1280 to 390 px in light and dark, and the page's safety (CSP, headers,
+API values rendered as text). Any error in the browser console fails a test unless the
+test expects exactly that failed request.
+
+Screenshots of the main screens go to $KEYPAIRD_CONSOLE_SCREENSHOTS (docs/console to
+refresh the README's), else to the session's temporary folder."""
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import (NoAlertPresentException,
+                                        StaleElementReferenceException, TimeoutException)
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from conftest import REPO, Server, new_project, request
+
+# The console does not depend on the database: one pass (SQLite) is enough.
+pytestmark = pytest.mark.sqlite_only
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+AXE = REPO / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+CONSOLE_DIR = REPO / "console"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+# ---------------------------------------------------------------------------------------
+# Fixtures: one keypaird and one Chromium for the module.
+
+class Env:
+    def __init__(self, server, workdir):
+        self.server = server
+        self.base = f"http://127.0.0.1:{server.port}"
+        self.p1, self.p2 = new_project(), new_project()
+        self.writer = self.token("--user", "11", "--projects", f"{self.p1},{self.p2}")
+        self.other = self.token("--user", "12", "--projects", f"{self.p1}")
+        self.reader = self.token("--user", "13", "--projects", f"{self.p1}", "--read-only")
+        self.admin = self.token("--user", "14", "--admin")
+        self.workdir = workdir
+        self.keydir = workdir / "sshkeys"
+        self.keydir.mkdir()
+        self.shots = Path(os.environ.get("KEYPAIRD_CONSOLE_SCREENSHOTS", workdir / "screenshots"))
+        self.shots.mkdir(parents=True, exist_ok=True)
+
+    def token(self, *args):
+        return self.server.cli("token", "create", *args).stdout.strip()
+
+    def api(self, method, path, body=None, token=None, headers=None):
+        return request(self.server.port, method, "/api/v1" + path, body,
+                       token or self.writer, headers=headers)
+
+    def create(self, project, name, token=None, **body):
+        r = self.api("POST", f"/projects/{project}/keys", {"name": name, **body}, token)
+        assert r.status == 201, r
+        return r.json()
+
+    def public_key(self, name, kind="ed25519", comment=None):
+        """A fresh public key made by ssh-keygen (type ed25519 or ecdsa)."""
+        path = self.keydir / name
+        args = ["-t", kind] + (["-b", "256"] if kind == "ecdsa" else [])
+        subprocess.run(["ssh-keygen", *args, "-N", "", "-q", "-C", comment or name, "-f",
+                        str(path)], check=True)
+        return Path(str(path) + ".pub")
+
+
+@pytest.fixture(scope="module")
+def env(workdir):
+    d = workdir / "console"
+    d.mkdir()
+    s = Server(d).start()
+    yield Env(s, d)
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    downloads = tmp_path_factory.mktemp("downloads")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={profile}", "--window-size=1280,860"]:
+        opts.add_argument(flag)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+class Page:
+    """The browser on the console, with the checks every test shares."""
+
+    def __init__(self, driver, env):
+        self.d = driver
+        self.env = env
+        self.expected = []  # (url part, status) of requests the test means to fail
+
+    # -- browser console
+    def expect_failure(self, url_part, status):
+        self.expected.append((url_part, str(status)))
+
+    def console_errors(self):
+        errors = []
+        for e in self.d.get_log("browser"):
+            msg = e["message"]
+            # The bare SVG document open() passes through asks for /favicon.ico (the
+            # console's pages name their icon); nothing else may fail.
+            if e["level"] != "SEVERE" or msg.startswith(f"{self.env.base}/favicon.ico "):
+                continue
+            if any(u in msg and f"status of {s}" in msg for u, s in self.expected):
+                continue
+            errors.append(msg)
+        return errors
+
+    # -- navigation
+    def open(self, token=None, hash_=""):
+        """The console, signed in with `token` (put into sessionStorage as sign-in does)."""
+        # Storage is cleared from a page of the origin that runs no console code.
+        self.d.get(self.env.base + "/console/icon.svg")
+        self.d.execute_script("sessionStorage.clear(); localStorage.clear();")
+        if token:
+            self.d.execute_script("sessionStorage.setItem('keypaird.console.token', arguments[0])",
+                                  token)
+        self.d.get(self.env.base + "/console/" + hash_)
+        if token:
+            self.wait_css("#session:not([hidden])")
+
+    def keys_page(self, token, project):
+        self.open(token, f"#/projects/{project}/keys")
+        self.wait(lambda: self.d.find_elements(By.CSS_SELECTOR, "table.keys, .empty"))
+
+    # -- waiting and finding
+    def wait(self, cond, timeout=10, what="condition"):
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda d: cond())
+        except TimeoutException:
+            self.d.save_screenshot(str(self.env.workdir / "failure.png"))
+            raise AssertionError(f"timed out waiting for {what}; console: "
+                                 f"{self.console_errors()}") from None
+
+    def wait_css(self, css, timeout=10):
+        return self.wait(lambda: next((e for e in self.d.find_elements(By.CSS_SELECTOR, css)
+                                       if e.is_displayed()), None), timeout, css)
+
+    def wait_text(self, css, text, timeout=10):
+        return self.wait(lambda: next((e for e in self.d.find_elements(By.CSS_SELECTOR, css)
+                                       if text in e.text), None), timeout, f"{css} ~ {text!r}")
+
+    def css(self, css):
+        return self.d.find_element(By.CSS_SELECTOR, css)
+
+    def all(self, css):
+        return self.d.find_elements(By.CSS_SELECTOR, css)
+
+    def row_names(self):
+        return self.d.execute_script(  # in one call: rows may be redrawn meanwhile
+            "return [...document.querySelectorAll('table.keys .key-link')]"
+            ".map(e => e.textContent)")
+
+    def wait_rows(self, names, timeout=10):
+        self.wait(lambda: self.row_names() == names, timeout, f"rows {names}, "
+                  f"have {self.row_names()}")
+
+    # -- keyboard
+    def keys(self, *keys):
+        ActionChains(self.d).send_keys(*keys).perform()
+
+    def active(self):
+        return self.d.switch_to.active_element
+
+    def tab_to(self, css, limit=60, back=False):
+        """Presses Tab (or Shift+Tab) until the element matching `css` has the focus."""
+        target = self.wait_css(css)
+        for _ in range(limit):
+            if self.active() == target:
+                return target
+            if back:
+                ActionChains(self.d).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(
+                    Keys.SHIFT).perform()
+            else:
+                self.keys(Keys.TAB)
+        raise AssertionError(f"Tab never reached {css}")
+
+    # -- other
+    def clipboard(self):
+        return self.d.execute_async_script(
+            "const done = arguments[0];"
+            "navigator.clipboard.readText().then(done, e => done('ERROR ' + e));")
+
+    def shot(self, name, full=False):
+        """A screenshot: the window, or (full) the whole page's height."""
+        path = self.env.shots / f"{name}.png"
+        if not full:
+            self.d.save_screenshot(str(path))
+            return
+        width, height = self.d.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollHeight]")
+        shot = self.d.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def axe(self, what):
+        """axe-core over the page now; returns the serious and critical violations."""
+        if not self.d.execute_script("return typeof window.axe === 'object'"):
+            self.d.execute_script(AXE.read_text())
+        result = self.d.execute_async_script(
+            "const done = arguments[0];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify("
+            "[{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}])));")
+        bad = [v for v in json.loads(result) if v["impact"] in ("serious", "critical")]
+        return [f"{what}: {v['id']} ({v['impact']}): {v['help']} at "
+                f"{[n['target'] for n in v['nodes']][:3]}" for v in bad]
+
+    def no_horizontal_overflow(self):
+        return self.d.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.fixture
+def page(chromium, env):
+    chromium.get_log("browser")  # drop what earlier tests left
+    chromium.set_window_size(1280, 860)
+    chromium.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    p = Page(chromium, env)
+    yield p
+    errors = p.console_errors()
+    assert not errors, f"errors in the browser console: {errors}"
+    # No alert may be left open (an executed XSS payload would leave one).
+    try:
+        text = chromium.switch_to.alert.text
+        chromium.switch_to.alert.dismiss()
+        raise AssertionError(f"an alert is open: {text!r}")
+    except NoAlertPresentException:
+        pass
+
+
+# ---------------------------------------------------------------------------------------
+# Serving: headers, embedded files, size.
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_console_is_served_with_a_strict_policy_and_revalidated_by_etag(env):
+    r = request(env.server.port, "GET", "/console/")
+    assert r.status == 200
+    assert r.header("Content-Type") == "text/html; charset=utf-8"
+    assert r.body == (CONSOLE_DIR / "index.html").read_bytes()
+    csp = r.header("Content-Security-Policy")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] in ("'none'", "'self'")
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in csp and "http" not in csp
+    assert r.header("X-Content-Type-Options") == "nosniff"
+    assert r.header("Referrer-Policy") == "no-referrer"
+    etag = r.header("ETag")
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+    again = request(env.server.port, "GET", "/console/", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    assert request(env.server.port, "GET", "/console").body == r.body
+
+    # The page has no inline script or style, and loads only this origin's files.
+    tags = _Tags()
+    tags.feed(r.body.decode())
+    for tag, attrs in tags.tags:
+        assert "style" not in attrs and not any(a.startswith("on") for a in attrs), tag
+        if tag == "script":
+            assert attrs.get("src", "").startswith("/console/"), attrs
+        for a in ("src", "href"):
+            if a in attrs:
+                assert attrs[a].startswith(("/console/", "#")), attrs
+    assert "<style" not in r.body.decode()
+
+    # Every file of console/ is served, as it is, with its type; nothing else is.
+    types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+             ".svg": "image/svg+xml", ".html": "text/html; charset=utf-8"}
+    for f in sorted(CONSOLE_DIR.iterdir()):
+        got = request(env.server.port, "GET", f"/console/{f.name}")
+        assert got.status == 200 and got.body == f.read_bytes(), f.name
+        assert got.header("Content-Type") == types[f.suffix], f.name
+        assert got.header("Content-Security-Policy") == csp
+    for missing in ("/console/nope.js", "/console/..%2fREADME.md", "/console/a/b.js"):
+        assert request(env.server.port, "GET", missing).status == 404, missing
+    # No HTML is built from strings in the scripts: API values can only become text.
+    for f in CONSOLE_DIR.glob("*.js"):
+        source = f.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                     "new Function", "localStorage"):
+            assert sink not in source, f"{f.name} uses {sink}"
+
+
+def test_first_load_is_under_150_kb(page, env):
+    page.d.execute_cdp_cmd("Network.enable", {})
+    page.d.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    try:
+        page.open()
+        page.wait_css("#token")
+        transferred = page.d.execute_script(
+            "return performance.getEntriesByType('navigation')[0].transferSize +"
+            " performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)")
+        hosts = page.d.execute_script(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)")
+    finally:
+        page.d.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+    total = sum(f.stat().st_size for f in CONSOLE_DIR.iterdir())
+    print(f"first load: {transferred} bytes transferred; console/ holds {total} bytes")
+    assert 0 < transferred < 150 * 1024
+    assert set(hosts) <= {f"127.0.0.1:{env.server.port}"}
+
+
+# ---------------------------------------------------------------------------------------
+# Sign-in and the session.
+
+def test_sign_in_and_out_by_keyboard_only_keeps_the_token_in_this_tab(page, env):
+    page.open()
+    token_input = page.wait_css("#token")
+    assert page.active() == token_input  # the field has the focus on arrival
+    page.shot("sign-in")
+    # A wrong token: refused with a message, nothing kept.
+    page.expect_failure("/api/v1/me", 401)
+    page.keys("kpd_wrong_token", Keys.ENTER)
+    error = page.wait_css("#token-error")
+    assert "not accepted" in error.text
+    assert token_input.get_attribute("aria-invalid") == "true"
+    assert page.d.execute_script("return sessionStorage.length") == 0
+    # The right one: Ctrl+A and type over it, Enter.
+    assert page.active() == token_input
+    ActionChains(page.d).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    page.keys(env.writer, Keys.ENTER)
+    page.wait_text("#keys-title", f"project {env.p1}")
+    assert page.d.execute_script(
+        "return sessionStorage.getItem('keypaird.console.token')") == env.writer
+    assert page.d.execute_script("return localStorage.length") == 0
+    assert env.writer not in page.d.current_url
+    assert env.writer.split("_")[-1] not in env.server.log_path.read_text()
+    # Sign out with the keyboard: Tab to the button, Enter.
+    page.tab_to("#sign-out")
+    page.keys(Keys.ENTER)
+    page.wait_css("#token")
+    assert "signed out" in page.css(".notice").text
+    assert page.d.execute_script("return sessionStorage.length") == 0
+    # A reload stays signed out.
+    page.d.refresh()
+    page.wait_css("#token")
+
+
+def test_a_revoked_token_ends_the_session_with_a_message(page, env):
+    token = env.token("--user", "19", "--projects", str(env.p1))
+    page.keys_page(token, env.p1)
+    listed = env.server.cli("token", "list").stdout
+    token_id = next(line.split()[0] for line in listed.splitlines()
+                    if token.split("_")[1] in line)
+    env.server.cli("token", "revoke", token_id)
+    page.expect_failure("/api/v1/", 401)
+    page.d.refresh()
+    assert "no longer accepted" in page.wait_css(".notice").text
+    assert page.d.execute_script("return sessionStorage.length") == 0
+
+
+def test_project_switcher_and_an_admin_opening_any_project(page, env):
+    env.create(env.p1, "switch-one")
+    env.create(env.p2, "switch-two")
+    page.keys_page(env.writer, env.p1)
+    page.wait(lambda: "switch-one" in page.row_names(), what="switch-one listed")
+    select = Select(page.css("#project-select"))
+    assert sorted(o.get_attribute("value") for o in select.options) == sorted(
+        [str(env.p1), str(env.p2)])
+    select.select_by_value(str(env.p2))
+    page.wait_text("#keys-title", f"project {env.p2}")
+    assert page.d.current_url.endswith(f"#/projects/{env.p2}/keys")
+    page.wait(lambda: page.row_names() == ["switch-two"], what="project 2's keys")
+
+    # A project outside the token: said plainly, with what to do.
+    page.expect_failure(f"/projects/{env.p2 + 500}/keys", 403)
+    page.d.execute_script("location.hash = arguments[0]", f"#/projects/{env.p2 + 500}/keys")
+    assert "Choose one of your projects" in page.wait_css(".empty.error").text
+
+    # An admin token names no projects: it is asked for one.
+    page.open(env.admin)
+    page.wait_text("h1", "Open a project")
+    page.keys(str(env.p1), Keys.ENTER)
+    page.wait_text("#keys-title", f"project {env.p1}")
+    assert "admin" in page.css("#who").text
+
+
+# ---------------------------------------------------------------------------------------
+# The keys table.
+
+def test_keys_table_search_filters_sort_and_keyset_paging(page, env):
+    p = new_project()
+    token = env.token("--user", "21", "--projects", str(p))
+    names = [f"host-{i:02d}" for i in range(23)]
+    for i, n in enumerate(names):
+        extra = {"labels": {"team": "db"}} if i % 5 == 0 else {}
+        if i == 7:
+            extra["disabled"] = True
+        env.create(p, n, token, **extra)
+    ecdsa = [env.create(p, f"ecdsa-{i}", token, generate={"type": "ecdsa-p256"})["name"]
+             for i in range(2)]
+    everything = names + ecdsa
+
+    page.keys_page(token, p)
+    newest_first = list(reversed(everything))
+    page.wait_rows(newest_first[:20])
+    page.shot("keys")
+    assert page.css("#page-no").text == "Page 1"
+    assert not page.css("#page-prev").is_enabled()
+    page.css("#page-next").click()
+    page.wait_rows(newest_first[20:])
+    assert not page.css("#page-next").is_enabled()
+    page.css("#page-prev").click()
+    page.wait_rows(newest_first[:20])
+
+    Select(page.css("#filter-order")).select_by_value("name.asc")
+    page.wait_rows(sorted(everything)[:20])
+    Select(page.css("#filter-order")).select_by_value("name.desc")
+    page.wait_rows(sorted(everything, reverse=True)[:20])
+
+    page.css("#filter-name").send_keys("ST-1")  # case-insensitive substring
+    page.wait_rows(sorted([n for n in names if "st-1" in n], reverse=True))
+    page.css("#filter-name").clear()
+    page.css("#filter-name").send_keys(Keys.SPACE, Keys.BACKSPACE)  # fire input on empty
+
+    Select(page.css("#filter-type")).select_by_value("ecdsa-sha2-nistp256")
+    page.wait_rows(sorted(ecdsa, reverse=True))
+    assert all("ECDSA P-256" in e.text for e in page.all("td[data-label=Type]"))
+    Select(page.css("#filter-type")).select_by_value("")
+
+    page.css("#filter-labels").send_keys("team=db")
+    page.wait_rows(sorted([n for i, n in enumerate(names) if i % 5 == 0], reverse=True))
+    assert all("team=db" in e.text for e in page.all("td[data-label=Labels]"))
+    page.css("#filter-labels").send_keys(Keys.CONTROL, "a", Keys.NULL, "=db")  # no key
+    page.expect_failure("label_selector=%3Ddb", 400)
+    error = page.wait_css("#filter-labels-error")
+    assert error.text and page.css("#filter-labels").get_attribute("aria-invalid") == "true"
+    page.css("#filter-labels").send_keys(Keys.CONTROL, "a", Keys.NULL, Keys.BACKSPACE)
+
+    Select(page.css("#filter-usable")).select_by_value("false")
+    page.wait_rows(["host-07"])
+    assert "Disabled" in page.css("td[data-label=Status]").text
+    Select(page.css("#filter-usable")).select_by_value("true")
+    page.wait(lambda: len(page.row_names()) == 20 and "host-07" not in page.row_names(),
+              what="usable keys")
+
+    page.css("#filter-name").send_keys("no-such-key")
+    empty = page.wait_css(".empty")
+    assert "No keys match these filters" in empty.text
+    page.shot("keys-no-match")
+    page.css("#clear-filters").click()
+    page.wait(lambda: len(page.row_names()) == 20, what="filters cleared")
+    assert page.css("#filter-name").get_attribute("value") == ""
+
+
+def test_empty_project_says_what_to_do(page, env):
+    p = new_project()
+    token = env.token("--user", "22", "--projects", str(p))
+    page.keys_page(token, p)
+    empty = page.wait_css(".empty")
+    assert f"No keys in project {p} yet" in empty.text
+    assert "Import a public key" in empty.text
+    page.shot("keys-empty")
+
+
+def test_fingerprints_and_public_key_are_copyable(page, env):
+    key = env.create(env.p1, "copy-me")
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    page.keys_page(env.writer, env.p1)
+    page.css(f"button[aria-label='Copy SHA-256 fingerprint of {key['name']}']").click()
+    page.wait(lambda: page.clipboard() == key["fingerprint_sha256"], what="SHA-256 copied")
+    page.css(f"button[aria-label='Copy MD5 fingerprint of {key['name']}']").click()
+    page.wait(lambda: page.clipboard() == key["fingerprint_md5"], what="MD5 copied")
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_css("#fp-sha256")
+    assert page.css("#fp-sha256").text == key["fingerprint_sha256"]
+    assert page.css("#fp-md5").text == key["fingerprint_md5"]
+    page.css("button[aria-label='Copy public key']").click()
+    page.wait(lambda: page.clipboard() == key["public_key"], what="public key copied")
+
+
+# ---------------------------------------------------------------------------------------
+# Import.
+
+def test_import_by_keyboard_keeps_a_hostile_comment_as_text(page, env):
+    pub = env.public_key("xss", comment=XSS).read_text().strip()
+    assert pub.endswith(XSS)
+    page.keys_page(env.writer, env.p1)
+    page.tab_to("#import-key")
+    page.keys(Keys.ENTER)
+    dialog = page.wait_css("dialog[open]")
+    assert page.active().get_attribute("type") == "text"  # the name field has the focus
+    page.keys("imported-by-keyboard", Keys.TAB)
+    assert page.active().tag_name == "textarea"
+    page.keys(pub)
+    page.shot("import")
+    page.tab_to("dialog[open] button[type=submit]")
+    page.keys(Keys.ENTER)
+    page.wait(lambda: not dialog.is_displayed() if page.all("dialog[open]") else True,
+              what="dialog closed")
+    page.wait(lambda: "imported-by-keyboard" in page.row_names(), what="imported key listed")
+    row = next(r for r in page.all("table.keys tbody tr") if "imported-by-keyboard" in r.text)
+    assert row.find_element(By.CSS_SELECTOR, ".comment").text == XSS
+    assert not page.all("img[src='x']")
+    assert page.d.execute_script("return document.body.innerHTML").count("&lt;img src=x") >= 1
+    # The key page shows it as text too.
+    row.find_element(By.CSS_SELECTOR, ".key-link").click()
+    page.wait_text("#key-title", "imported-by-keyboard")
+    assert XSS in page.css(".details").text
+    assert page.css("#public-key").text == pub
+    assert not page.all("img[src='x']")
+
+
+def test_import_shows_the_apis_messages_next_to_their_fields(page, env):
+    page.keys_page(env.writer, env.p1)
+    page.css("#import-key").click()
+    page.wait_css("dialog[open]")
+    name, key = page.all("dialog[open] input[type=text]")[0], page.css("dialog[open] textarea")
+    name.send_keys("bad-key")
+    key.send_keys("ssh-ed25519 AAAAnot-a-key")
+    api = env.api("POST", f"/projects/{env.p1}/keys",
+                  {"name": "bad-key", "public_key": "ssh-ed25519 AAAAnot-a-key"})
+    assert api.status == 400, api
+    expected = " ".join(api.json()["invalid_fields"]["public_key"])
+    page.expect_failure(f"/projects/{env.p1}/keys", 400)
+    page.css("dialog[open] button[type=submit]").click()
+    error = page.wait_css(f"#{key.get_attribute('id')}-error")
+    assert error.text == expected
+    assert key.get_attribute("aria-invalid") == "true"
+    assert error.get_attribute("id") in key.get_attribute("aria-describedby")
+    assert page.active() == key
+    page.shot("import-error")
+
+    # A name already used: 409, said by the name field.
+    env.create(env.p1, "name-taken")
+    name.send_keys(Keys.CONTROL, "a", Keys.NULL, "name-taken")
+    key.clear()
+    key.send_keys(env.public_key("taken").read_text())
+    page.expect_failure(f"/projects/{env.p1}/keys", 409)
+    page.css("dialog[open] button[type=submit]").click()
+    error = page.wait_css(f"#{name.get_attribute('id')}-error")
+    assert "already exists" in error.text
+    page.keys(Keys.ESCAPE)
+    page.wait(lambda: not page.all("dialog"), what="dialog gone")
+
+
+def test_import_from_a_dropped_or_chosen_pub_file(page, env):
+    dropped = env.public_key("dropped-laptop")
+    chosen = env.public_key("chosen-desktop")
+    page.keys_page(env.writer, env.p1)
+    page.css("#import-key").click()
+    zone = page.wait_css("dialog[open] .dropzone")
+    page.d.execute_script(
+        "const [zone, text, name] = arguments;"
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File([text], name, {type: 'text/plain'}));"
+        "zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true,"
+        " cancelable: true}));"
+        "zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,"
+        " cancelable: true}));", zone, dropped.read_text(), dropped.name)
+    textarea = page.css("dialog[open] textarea")
+    page.wait(lambda: textarea.get_attribute("value") == dropped.read_text().strip(),
+              what="dropped file read")
+    name = page.all("dialog[open] input[type=text]")[0]
+    assert name.get_attribute("value") == "dropped-laptop"  # named after the file
+    page.css("dialog[open] button[type=submit]").click()
+    page.wait(lambda: "dropped-laptop" in page.row_names(), what="dropped key listed")
+
+    page.css("#import-key").click()
+    page.wait_css("dialog[open]")
+    page.css("#import-file").send_keys(str(chosen))
+    textarea = page.css("dialog[open] textarea")
+    page.wait(lambda: textarea.get_attribute("value") == chosen.read_text().strip(),
+              what="chosen file read")
+    page.css("dialog[open] button[type=submit]").click()
+    page.wait(lambda: "chosen-desktop" in page.row_names(), what="chosen key listed")
+    listed = env.api("GET", f"/projects/{env.p1}/keys?name=chosen-desktop").json()["results"]
+    assert listed[0]["public_key"] == chosen.read_text().strip()
+
+
+# ---------------------------------------------------------------------------------------
+# Generate.
+
+def wait_download(folder, name, timeout=10):
+    path = folder / name
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and not list(folder.glob("*.crdownload")) and path.stat().st_size:
+            return path
+        time.sleep(0.05)
+    raise AssertionError(f"{name} was not downloaded; have {[p.name for p in folder.iterdir()]}")
+
+
+def test_generate_by_keyboard_shows_the_private_key_once(page, env):
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    page.keys_page(env.writer, env.p1)
+    page.tab_to("#generate-key")
+    page.keys(Keys.ENTER)
+    page.wait_css("dialog[open]")
+    page.keys("generated-by-keyboard")
+    page.tab_to("dialog[open] input[type=password]")
+    page.keys("correct horse battery")
+    page.keys(Keys.TAB, "correct horse battery")
+    page.shot("generate")
+    page.keys(Keys.ENTER)  # Enter in a field submits the form
+    secret = page.wait_css("#private-key", timeout=30)
+    private_key = secret.get_attribute("value")
+    assert private_key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    warning = page.css("#secret-warning").text
+    assert "only time" in warning and "forgets it" in warning
+    page.shot("generate-private-key")
+    assert page.active().text == "Download id_ed25519"
+    page.keys(Keys.ENTER)
+    downloaded = wait_download(page.d.downloads, "id_ed25519")
+    assert downloaded.read_text() == private_key
+    # The file is the key: ssh-keygen derives the listed public key from it.
+    listed = env.api("GET", f"/projects/{env.p1}/keys/generated-by-keyboard").json()
+    downloaded.chmod(0o600)
+    derived = subprocess.run(["ssh-keygen", "-y", "-P", "correct horse battery", "-f",
+                              str(downloaded)], capture_output=True, text=True, check=True)
+    assert derived.stdout.split()[:2] == listed["public_key"].split()[:2]
+    page.keys(Keys.TAB)
+    assert page.active().text == "Copy private key"
+    page.keys(Keys.ENTER)
+    page.wait(lambda: page.clipboard() == private_key, what="private key copied")
+    # Closing forgets it: nothing of it stays in the page or the tab's storage.
+    page.keys(Keys.ESCAPE)
+    page.wait(lambda: not page.all("dialog"), what="dialog gone")
+    assert "PRIVATE KEY" not in page.d.page_source
+    assert page.d.execute_script(
+        "return JSON.stringify(sessionStorage) + JSON.stringify(localStorage)"
+    ).count("PRIVATE") == 0
+    page.wait(lambda: "generated-by-keyboard" in page.row_names(), what="generated key listed")
+    # The API never shows the private key again.
+    assert "private_key" not in listed
+
+
+@pytest.mark.parametrize("fmt,key_type,file_name,first_line", [
+    ("pkcs8", "ecdsa-p256", "gen-pkcs8.pem", "-----BEGIN PRIVATE KEY-----"),
+    ("ppk", "ed25519", "gen-ppk.ppk", "PuTTY-User-Key-File-3: ssh-ed25519"),
+])
+def test_generate_names_the_download_after_the_format(page, env, fmt, key_type, file_name,
+                                                      first_line):
+    page.keys_page(env.writer, env.p1)
+    page.css("#generate-key").click()
+    page.wait_css("dialog[open]")
+    page.all("dialog[open] input[type=text]")[0].send_keys(file_name.split(".")[0])
+    selects = page.all("dialog[open] select")
+    Select(selects[0]).select_by_value(key_type)
+    Select(selects[1]).select_by_value(fmt)
+    page.css("dialog[open] button[type=submit]").click()
+    download = page.wait_css("dialog[open] .secret-view .btn-primary", timeout=30)
+    assert download.text == f"Download {file_name}"
+    download.click()
+    saved = wait_download(page.d.downloads, file_name)
+    assert saved.read_text().splitlines()[0].startswith(first_line.split(":")[0])
+    assert saved.read_text() == page.css("#private-key").get_attribute("value")
+    page.css("dialog[open] .dialog-close").click()
+    page.wait(lambda: not page.all("dialog"), what="dialog gone")
+
+
+# ---------------------------------------------------------------------------------------
+# The key page.
+
+def test_key_page_edits_labels_sharing_state_expiry_and_name(page, env):
+    key = env.create(env.p1, "edit-me", labels={"team": "web"})
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_text("#key-title", "edit-me")
+    page.shot("key", full=True)
+
+    # Labels: change one, add one, save; the API has exactly those.
+    page.css("#edit-labels-v1").clear()
+    page.css("#edit-labels-v1").send_keys("db")
+    page.css(".labels-editor .actions-left .btn").click()  # Add label
+    new_key = page.active()
+    new_key.send_keys("login", Keys.TAB, "deploy")
+    page.css("#save-labels").click()
+    page.wait(lambda: env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()["labels"]
+              == {"team": "db", "login": "deploy"}, what="labels saved")
+    page.wait_text(".details", "login=deploy")
+    # A bad label is caught before it is sent.
+    page.css("#edit-labels-k1").send_keys(Keys.CONTROL, "a", Keys.NULL, "Bad Key")
+    page.css("#save-labels").click()
+    assert "not a valid label key" in page.wait_css("#edit-labels-error").text
+
+    # Share off, disable on: saved at once.
+    page.css("#edit-shared").click()
+    page.wait(lambda: not env.api("GET", f"/projects/{env.p1}/keys/{key['id']}")
+              .json()["shared_in_project"], what="unshared")
+    page.wait_text(".badges", "Private")
+    page.css("#edit-disabled").click()
+    page.wait_text("#key-status", "Disabled")
+    assert env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()["disabled"] is True
+
+    # Expiry: set in the future, then cleared.
+    page.d.execute_script("arguments[0].value = '2099-06-01T12:30'", page.css("#edit-expires"))
+    page.css("#save-expiry").click()
+    page.wait(lambda: (env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()
+                       ["expires_at"] or "").startswith("2099-06-01"), what="expiry saved")
+    page.wait_text(".details", "2099")
+    page.wait_css("#clear-expiry").click()
+    page.wait(lambda: env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()
+              ["expires_at"] is None, what="expiry cleared")
+    page.wait(lambda: not page.all("#clear-expiry"), what="page redrawn")
+
+    # Rename; a clash is a 409 said by the name field.
+    env.create(env.p1, "already-here")
+    page.wait_css("#edit-name").send_keys(Keys.CONTROL, "a", Keys.NULL, "already-here", Keys.ENTER)
+    page.expect_failure(f"/keys/{key['id']}", 409)
+    assert "already named" in page.wait_css("#edit-name-error").text
+    page.css("#edit-name").send_keys(Keys.CONTROL, "a", Keys.NULL, "edited", Keys.ENTER)
+    page.wait_text("#key-title", "edited")
+    assert env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()["name"] == "edited"
+
+
+def test_a_change_made_elsewhere_is_explained_not_overwritten(page, env):
+    key = env.create(env.p1, "raced", labels={"v": "1"})
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_text("#key-title", "raced")
+    # Someone else changes the key after the page read it.
+    r = env.api("PATCH", f"/projects/{env.p1}/keys/{key['id']}", {"labels": {"v": "2"}})
+    assert r.status == 200, r
+    page.expect_failure(f"/keys/{key['id']}", 412)
+    page.css("#edit-disabled").click()
+    banner = page.wait_css(".banner")
+    assert "changed elsewhere" in banner.text and "nothing was saved" in banner.text
+    assert not page.css("#edit-disabled").is_selected()
+    page.shot("key-conflict")
+    assert env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").json()["disabled"] is False
+    page.css("#reload-key").click()
+    page.wait_text(".details", "v=2")
+    page.css("#edit-disabled").click()
+    page.wait_text("#key-status", "Disabled")
+
+    # Delete too sends If-Match.
+    env.api("PATCH", f"/projects/{env.p1}/keys/{key['id']}", {"labels": {"v": "3"}})
+    page.css("#delete-key").click()
+    page.wait_css("#confirm-name").send_keys("raced", Keys.ENTER)
+    page.expect_failure(f"/keys/{key['id']}", 412)
+    assert "changed elsewhere" in page.wait_css("dialog[open] .form-error").text
+    assert env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").status == 200
+
+
+def test_delete_is_confirmed_by_typing_the_name(page, env):
+    key = env.create(env.p1, "doomed")
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_css("#delete-key").click()
+    confirm = page.wait_css("#confirm-name")
+    go = page.css("#confirm-delete")
+    assert not go.is_enabled()
+    confirm.send_keys("doome")
+    assert not go.is_enabled()
+    page.shot("key-delete")
+    confirm.send_keys("d")
+    assert go.is_enabled()
+    go.click()
+    page.wait_text("#keys-title", "SSH keys")
+    assert "doomed" not in page.row_names()
+    assert env.api("GET", f"/projects/{env.p1}/keys/{key['id']}").status == 404
+
+
+def test_someone_elses_key_and_a_read_only_token_show_no_write_controls(page, env):
+    key = env.create(env.p1, "owned-by-other", env.other)
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_text("#key-title", "owned-by-other")
+    assert "Only the key's owner (user 12)" in page.css(".notice").text
+    assert not page.all("#edit-name, #edit-shared, #delete-key, form")
+
+    page.keys_page(env.reader, env.p1)
+    assert "read-only" in page.css("#who").text
+    assert page.css("#read-only-note").is_displayed()
+    assert not page.all("#import-key, #generate-key")
+    page.shot("keys-read-only")
+    page.css(".key-link").click()
+    page.wait_css("#key-title")
+    assert "read-only" in page.css("#read-only-note").text
+    assert not page.all("#edit-name, #edit-shared, #edit-disabled, #edit-expires, "
+                        "#save-labels, #delete-key, form")
+
+
+# ---------------------------------------------------------------------------------------
+# Accessibility and layout.
+
+def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
+    key = env.create(env.p1, "axe-key", labels={"team": "a11y"})
+    problems = []
+    for scheme in ("light", "dark"):
+        page.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        page.open()
+        page.wait_css("#token")
+        problems += page.axe(f"{scheme} sign-in")
+        page.keys_page(env.writer, env.p1)
+        problems += page.axe(f"{scheme} keys")
+        page.css("#import-key").click()
+        page.wait_css("dialog[open]")
+        page.css("dialog[open] button[type=submit]").click()  # empty: field errors shown
+        page.wait_css("dialog[open] .field-error:not([hidden])")
+        problems += page.axe(f"{scheme} import with errors")
+        page.keys(Keys.ESCAPE)
+        page.css("#generate-key").click()
+        page.wait_css("dialog[open]")
+        problems += page.axe(f"{scheme} generate")
+        page.keys(Keys.ESCAPE)
+        page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+        page.wait_text("#key-title", "axe-key")
+        problems += page.axe(f"{scheme} key page")
+    assert not problems, "\n".join(problems)
+
+
+def test_layout_fits_from_1280_to_390_px_in_both_themes(page, env):
+    key = env.create(env.p1, "layout-key-with-a-rather-long-name", labels={"team": "mobile"},
+                     public_key=env.public_key("layout").read_text())
+    for scheme in ("light", "dark"):
+        page.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        for width, height in ((1280, 860), (390, 844)):
+            page.d.set_window_size(width, height)
+            # The wide light screens are shot by the tests of their flows.
+            suffix = ("" if width == 1280 else "-phone") + ("" if scheme == "light" else "-dark")
+            shoot = suffix != ""
+            page.keys_page(env.writer, env.p1)
+            page.wait(lambda: page.row_names(), what="rows")
+            assert page.no_horizontal_overflow(), f"keys overflow at {width} px ({scheme})"
+            if width == 390:  # the table turns into cards
+                assert page.css("table.keys thead").is_displayed() is False
+            if shoot:
+                page.shot("keys" + suffix)
+            page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+            page.wait_css("#key-title")
+            assert page.no_horizontal_overflow(), f"key page overflows at {width} px ({scheme})"
+            if shoot:
+                page.shot("key" + suffix, full=width == 390)
+            page.keys_page(env.writer, env.p1)
+            page.css("#generate-key").click()
+            page.wait_css("dialog[open]")
+            assert page.no_horizontal_overflow(), f"dialog overflows at {width} px ({scheme})"
+            page.keys(Keys.ESCAPE)
+        background = page.d.execute_script(
+            "return getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(245, 246, 248)" if scheme == "light" else "rgb(15, 20, 25)")
