@@ -184,9 +184,13 @@ class Server:
             raise RuntimeError(f"keypaird {' '.join(args)} failed: {r.stderr}")
         return r
 
-    def token(self, user, projects=None, admin=False):
+    def token(self, user, projects=None, admin=False, read_only=False, principals=None):
         args = ["token", "create", "--user", str(user)]
         args += ["--admin"] if admin else ["--projects", ",".join(map(str, projects))]
+        if read_only:
+            args.append("--read-only")
+        if principals:
+            args += ["--principals", ",".join(principals)]
         return self.cli(*args).stdout.strip()
 
     def start(self, *extra_args):

@@ -82,8 +82,8 @@ int Serve(const config::Config& c) {
 int TokenCreate(const config::Config& c) {
   auto store = Open(c, true);
   if (!store.ok()) return Fail(store.status());
-  StatusOr<auth::MintedToken> minted =
-      auth::MintToken(c.user_id, c.admin, c.projects, SystemNowMicros());
+  StatusOr<auth::MintedToken> minted = auth::MintToken(
+      c.user_id, c.admin, c.projects, SystemNowMicros(), {c.read_only, c.principals});
   if (!minted.ok()) return Fail(minted.status());
   if (Status s = (*store)->InsertToken(minted->record); !s.ok()) return Fail(s);
   // The one and only time the secret is shown.
@@ -108,6 +108,11 @@ int TokenList(const config::Config& c) {
       for (size_t i = 0; i < t.projects.size(); ++i) {
         scope += (i ? "," : "") + std::to_string(t.projects[i]);
       }
+    }
+    if (t.read_only) scope += " read-only";
+    if (!t.principals.empty()) {
+      scope += " principals:";
+      for (size_t i = 0; i < t.principals.size(); ++i) scope += (i ? "," : "") + t.principals[i];
     }
     std::printf("%-16s  %-10lld  %-24s  %-20s  %s\n", t.id.c_str(),
                 static_cast<long long>(t.user_id), scope.c_str(),

@@ -59,11 +59,11 @@ Status ParseIdList(const std::string& flag, const std::string& what, const std::
 const std::map<Command, std::vector<std::string>>& AllowedFlags() {
   static const std::map<Command, std::vector<std::string>> kFlags = {
       {Command::kServe,
-       {"database", "db-pool", "listen", "threads", "io-threads", "max-connections",
-        "read-timeout", "shutdown-timeout", "rate-limit", "rate-burst", "tls-cert", "tls-key",
-        "allow-plaintext", "log-level", "regions"}},
+       {"database", "db-pool", "listen", "threads", "io-threads", "max-connections", "read-timeout",
+        "shutdown-timeout", "rate-limit", "rate-burst", "tls-cert", "tls-key", "allow-plaintext",
+        "log-level", "regions"}},
       {Command::kMigrate, {"database"}},
-      {Command::kTokenCreate, {"database", "user", "admin", "projects"}},
+      {Command::kTokenCreate, {"database", "user", "admin", "projects", "read-only", "principals"}},
       {Command::kTokenList, {"database"}},
       {Command::kTokenRevoke, {"database"}},
   };
@@ -87,7 +87,8 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
     if (!ParseInt64(value, 0, 64, &n)) return Bad(name, "must be an integer from 0 to 64");
     c->io_threads = static_cast<int>(n);
   } else if (name == "max-connections") {
-    if (!ParseInt64(value, 1, 1000000, &n)) return Bad(name, "must be an integer from 1 to 1000000");
+    if (!ParseInt64(value, 1, 1000000, &n))
+      return Bad(name, "must be an integer from 1 to 1000000");
     c->max_connections = static_cast<int>(n);
   } else if (name == "read-timeout") {
     if (!ParseInt64(value, 1, 3600, &n)) return Bad(name, "must be seconds from 1 to 3600");
@@ -103,7 +104,8 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
     }
     c->rate_limit = v;
   } else if (name == "rate-burst") {
-    if (!ParseInt64(value, 0, 1000000, &n)) return Bad(name, "must be an integer from 0 to 1000000");
+    if (!ParseInt64(value, 0, 1000000, &n))
+      return Bad(name, "must be an integer from 0 to 1000000");
     c->rate_burst = static_cast<int>(n);
   } else if (name == "tls-cert") {
     c->tls_cert = value;
@@ -126,6 +128,21 @@ Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
     return ParseIdList(name, "project", value, &c->projects);
   } else if (name == "regions") {
     return ParseIdList(name, "region", value, &c->regions);
+  } else if (name == "read-only") {
+    if (value != "true" && value != "1" && value != "false" && value != "0") {
+      return Bad(name, "takes no value (or true/false in KEYPAIRD_READ_ONLY)");
+    }
+    c->read_only = value == "true" || value == "1";
+  } else if (name == "principals") {
+    c->principals.clear();
+    size_t pos = 0;
+    while (pos <= value.size()) {
+      size_t comma = value.find(',', pos);
+      if (comma == std::string::npos) comma = value.size();
+      if (comma == pos) return Bad(name, "expected a comma-separated list of principals");
+      c->principals.push_back(value.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
   } else if (name == "admin") {
     if (value != "true" && value != "1" && value != "false" && value != "0") {
       return Bad(name, "takes no value (or true/false in KEYPAIRD_ADMIN)");
@@ -212,7 +229,7 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     bool known = false;
     for (const std::string& f : allowed) known = known || f == name;
     if (!known) return InvalidArgument("unknown flag --" + name + " for this command");
-    if (name == "admin" || name == "allow-plaintext") {  // switches: no separate value
+    if (name == "admin" || name == "allow-plaintext" || name == "read-only") {  // switches
       if (Status s = ApplyFlag(name, value.value_or("true"), &c); !s.ok()) return s;
       continue;
     }
@@ -234,8 +251,7 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
       return InvalidArgument("--tls-cert and --tls-key go together");
     }
     const bool loopback = c.listen_address == "127.0.0.1" || c.listen_address == "::1" ||
-                          c.listen_address == "localhost" ||
-                          c.listen_address.rfind("127.", 0) == 0;
+                          c.listen_address == "localhost" || c.listen_address.rfind("127.", 0) == 0;
     if (!loopback && c.tls_cert.empty() && !c.allow_plaintext) {
       return InvalidArgument("--listen " + c.listen_address +
                              " is not a loopback address: serve TLS (--tls-cert, --tls-key) or, "

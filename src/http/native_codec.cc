@@ -80,7 +80,9 @@ std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last) {
 StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy order) {
   if (!token.starts_with(kCursorPrefix) || token.size() > 512) return BadCursor();
   std::string raw;
-  if (!FromBase64Url(token.substr(kCursorPrefix.size()), &raw) || raw.size() < 8) {
+  const std::string_view encoded = token.substr(kCursorPrefix.size());
+  // Only the canonical encoding: no extra characters, no stray padding bits.
+  if (!FromBase64Url(encoded, &raw) || raw.size() < 8 || Base64Url(raw) != encoded) {
     return BadCursor();
   }
   const std::string_view payload = std::string_view(raw).substr(0, raw.size() - 8);
