@@ -98,7 +98,8 @@ int TokenList(const config::Config& c) {
     if (!t.admin) {
       scope = "projects:";
       for (size_t i = 0; i < t.projects.size(); ++i) {
-        scope += (i ? "," : "") + std::to_string(t.projects[i]);
+        if (i > 0) scope += ',';
+        scope += std::to_string(t.projects[i]);
       }
     }
     std::printf("%-16s  %-10lld  %-24s  %-20s  %s\n", t.id.c_str(),
