@@ -8,18 +8,15 @@
 
 #include "auth/tokens.h"
 #include "common/log.h"
-#include "common/rfc3339.h"
 #include "common/metrics.h"
+#include "common/rfc3339.h"
+#include "common/version.h"
 #include "config/config.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
 #include "store/key_store.h"
-
-#ifndef KEYPAIRD_VERSION
-#define KEYPAIRD_VERSION "0.0.0"
-#endif
 
 namespace keypaird::cli {
 namespace {
@@ -148,7 +145,7 @@ int Main(const std::vector<std::string>& args) {
       std::fputs(config::HelpText().c_str(), stdout);
       return 0;
     case config::Command::kVersion:
-      std::printf("keypaird %s\n", KEYPAIRD_VERSION);
+      std::printf("keypaird %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
       return 0;
     case config::Command::kServe: return Serve(*c);
     case config::Command::kMigrate: return Migrate(*c);

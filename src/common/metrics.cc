@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/version.h"
+
 namespace keypaird {
 namespace {
 
@@ -97,6 +99,9 @@ std::string Metrics::Render() const {
   for (const auto& [op, n] : store_errors_) {
     out += "keypaird_store_errors_total{operation=\"" + op + "\"} " + std::to_string(n) + "\n";
   }
+  out += "# HELP keypaird_build_info The version of keypaird that answers (value always 1).\n";
+  out += "# TYPE keypaird_build_info gauge\n";
+  out.append("keypaird_build_info{version=\"").append(kVersion).append("\"} 1\n");
   out += "# HELP keypaird_open_connections HTTP connections open now.\n";
   out += "# TYPE keypaird_open_connections gauge\n";
   out += "keypaird_open_connections " +
