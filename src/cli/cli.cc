@@ -142,7 +142,7 @@ int Main(const std::vector<std::string>& args) {
   }
   switch (c->command) {
     case config::Command::kHelp:
-      std::fputs(config::HelpText().c_str(), stdout);
+      std::fputs(config::HelpDocument(*c).c_str(), stdout);
       return 0;
     case config::Command::kVersion:
       std::printf("keypaird %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());

@@ -4,13 +4,20 @@
 // Precedence: command-line flag > environment variable > default. A bad value stops
 // start-up with a message naming the flag (ParseCommandLine returns kInvalidArgument).
 // Each flag --foo-bar is also read from KEYPAIRD_FOO_BAR.
+//
+// Flags() is the one table of flags: parsing, `keypaird --help`, the man page, the
+// commented env file of the package and the bash completion are all made from it (and the
+// commands from Subcommands()), so none of them can drift. A new flag is one row in
+// config.cc's table plus its field here.
 #ifndef KEYPAIRD_CONFIG_CONFIG_H_
 #define KEYPAIRD_CONFIG_CONFIG_H_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -19,38 +26,81 @@ namespace keypaird::config {
 
 enum class Command { kHelp, kVersion, kServe, kMigrate, kTokenCreate, kTokenList, kTokenRevoke };
 
+// What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
+// bash-completion`, which CMake runs to make the packaged man page, env file and completion.
+enum class HelpFormat { kText, kMan, kEnv, kBashCompletion };
+
 struct Config {
   Command command = Command::kHelp;
+  HelpFormat help_format = HelpFormat::kText;
+  // `keypaird help env --database URL ...`: values to show instead of a flag's default
+  // (the packaged file shows the unit's database path). Flag name -> value.
+  std::map<std::string, std::string> help_defaults;
 
   // serve / migrate / token *
   std::string database = "sqlite:./data/keypaird.db";  // --database
-  int db_pool = 4;                                      // --db-pool: store connections
+  int db_pool = 4;                                     // --db-pool: store connections
 
   // serve
   std::string listen_address = "127.0.0.1";  // --listen HOST:PORT
   uint16_t listen_port = 8080;
-  int threads = 0;     // --threads: request workers; 0 = max(64, 8 x cores)
-  int io_threads = 0;  // --io-threads: HTTP I/O threads, 0 = one per core
-  int max_connections = 1024;  // --max-connections
-  int read_timeout_s = 15;     // --read-timeout: seconds to read a request / idle keep-alive
-  int shutdown_timeout_s = 10; // --shutdown-timeout: seconds for in-flight requests at stop
-  double rate_limit = 0;       // --rate-limit: requests/s per token, 0 = off
-  int rate_burst = 0;          // --rate-burst: bucket size; 0 = max(1, 2 x rate)
-  std::string tls_cert;        // --tls-cert PEM chain
-  std::string tls_key;         // --tls-key PEM key
-  bool allow_plaintext = false;  // --allow-plaintext: plain HTTP on a non-loopback address
+  int threads = 0;                 // --threads: request workers; 0 = max(64, 8 x cores)
+  int io_threads = 0;              // --io-threads: HTTP I/O threads, 0 = one per core
+  int max_connections = 1024;      // --max-connections
+  int read_timeout_s = 15;         // --read-timeout: seconds to read a request / idle keep-alive
+  int shutdown_timeout_s = 10;     // --shutdown-timeout: seconds for in-flight requests at stop
+  double rate_limit = 0;           // --rate-limit: requests/s per token, 0 = off
+  int rate_burst = 0;              // --rate-burst: bucket size; 0 = max(1, 2 x rate)
+  std::string tls_cert;            // --tls-cert PEM chain
+  std::string tls_key;             // --tls-key PEM key
+  bool allow_plaintext = false;    // --allow-plaintext: plain HTTP on a non-loopback address
   std::string log_level = "info";  // --log-level debug|info|warn|error
   // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
   // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.
   std::vector<int64_t> regions;
 
   // token create
-  int64_t user_id = 0;             // --user
-  bool admin = false;              // --admin
-  std::vector<int64_t> projects;   // --projects 1,2
+  int64_t user_id = 0;            // --user
+  bool admin = false;             // --admin
+  std::vector<int64_t> projects;  // --projects 1,2
   // token revoke
   std::string token_id;
+
+  bool operator==(const Config&) const = default;
 };
+
+// A set of commands, one bit per Command (see CommandBit).
+using CommandSet = uint32_t;
+constexpr CommandSet CommandBit(Command c) { return CommandSet{1} << static_cast<int>(c); }
+
+// One command of the command line, as help, the man page and completion show it.
+struct Subcommand {
+  Command command;
+  std::string_view words;     // "token create"
+  std::string_view operands;  // what follows the words besides flags: "TOKEN_ID"; often ""
+  std::string_view help;      // one line
+};
+const std::vector<Subcommand>& Subcommands();
+// The second words of the commands under a group word: "token" -> create, list, revoke.
+std::vector<std::string_view> CommandsUnder(std::string_view group);
+
+// One flag --name (and its variable KEYPAIRD_NAME).
+struct Flag {
+  std::string_view name;   // without the dashes: "db-pool"
+  CommandSet commands;     // the commands that take it
+  std::string_view value;  // placeholder shown in help: "N", "FILE"; "" = a switch (no value
+                           // on the command line; true/false/1/0 in its variable)
+  std::string_view default_value;  // a valid value, as help and the env file show it; "" = unset
+  std::string_view help;           // one line, no final period
+  std::string_view choices;  // space-separated allowed values ("" = any); checked before apply
+  // Stores a value in the config; returns why the value is bad ("" when it is fine). The
+  // caller prefixes the flag ("--db-pool: ") or names the variable.
+  std::function<std::string(const std::string& value, Config* c)> apply;
+};
+const std::vector<Flag>& Flags();
+
+// "db-pool" -> "KEYPAIRD_DB_POOL".
+std::string EnvName(std::string_view flag);
 
 // Looks up an environment variable; returns nullopt if unset. Injected for tests.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -61,6 +111,15 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args,
 
 // The text of `keypaird --help`.
 std::string HelpText();
+// keypaird(1) in roff (`keypaird help man`).
+std::string ManPage();
+// The commented env file (`keypaird help env`): every variable `serve` reads, commented out
+// with its default; `defaults` (flag name -> value) replaces shown defaults.
+std::string EnvFile(const std::map<std::string, std::string>& defaults = {});
+// A bash completion script for keypaird (`keypaird help bash-completion`).
+std::string BashCompletion();
+// The document a kHelp config asks for.
+std::string HelpDocument(const Config& c);
 
 }  // namespace keypaird::config
 
