@@ -4,10 +4,15 @@
 # they start their own server, Prism proxy and sshd on free loopback ports and stop them),
 # the black-box tests twice: on SQLite and on PostgreSQL. A throwaway PostgreSQL cluster
 # (scripts/postgres.sh) runs on a free loopback port for the whole run and is always
-# stopped at the end. Ends with one line "N passed, N failed" over all runs.
+# stopped at the end. Then the sanitizers, the fuzzers and clang-tidy. Ends with one line
+# "N passed, N failed" over all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh || exit 1
+scripts/setup.sh --test || exit 1
+# Warnings are errors here (and in CI), not for everyone who builds.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_WERROR=ON -DKEYPAIRD_TESTS=ON \
+  ${CMAKE_ARGS:-} >/dev/null || exit 1
+cmake --build build -j2 || exit 1
 
 logs=$(mktemp -d)
 pgdir=$(mktemp -d)
