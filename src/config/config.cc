@@ -4,13 +4,12 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <type_traits>
 
 #include "config/text.h"
 
 namespace keypaird::config {
 namespace {
-
-using Apply = std::function<std::string(const std::string& value, Config* c)>;
 
 bool ParseInt64(const std::string& s, int64_t min, int64_t max, int64_t* out) {
   int64_t v = 0;
@@ -26,67 +25,67 @@ Status Bad(std::string_view flag, const std::string& why) {
   return InvalidArgument(Cat("--", flag, ": ", why));
 }
 
-// ---- How a row's value is parsed and stored (the `apply` of the table's rows).
+// ---- How a row's value is parsed and stored (the `apply` of the table's rows): plain
+// functions, one instantiation per row, so the table holds no state of its own.
 
-// An integer in [min, max] ("seconds" names the unit in the message).
-template <typename T>
-Apply Int(T Config::*field, int64_t min, int64_t max, std::string_view noun = "an integer") {
-  std::string why =
-      Cat("must be ", noun, " from ", std::to_string(min), " to ", std::to_string(max));
-  if (max == 2147483647) why = Cat("must be ", noun, " >= ", std::to_string(min));
-  return [field, min, max, why](const std::string& v, Config* c) -> std::string {
-    int64_t n = 0;
-    if (!ParseInt64(v, min, max, &n)) return why;
-    c->*field = static_cast<T>(n);
-    return "";
-  };
+// An integer in [kMin, kMax] stored in Field; kNoun names the unit in the message.
+inline constexpr char kInteger[] = "an integer";
+inline constexpr char kSeconds[] = "seconds";
+template <auto Field, int64_t kMin, int64_t kMax, const char* kNoun = kInteger>
+std::string Int(const std::string& v, Config* c) {
+  int64_t n = 0;
+  if (!ParseInt64(v, kMin, kMax, &n)) {
+    if (kMax == 2147483647) return Cat("must be ", kNoun, " >= ", std::to_string(kMin));
+    return Cat("must be ", kNoun, " from ", std::to_string(kMin), " to ", std::to_string(kMax));
+  }
+  c->*Field = static_cast<std::remove_reference_t<decltype(c->*Field)>>(n);
+  return "";
 }
 
-Apply Seconds(int Config::*field, int64_t min, int64_t max) {
-  return Int(field, min, max, "seconds");
+template <auto Field, int64_t kMin, int64_t kMax>
+std::string Seconds(const std::string& v, Config* c) {
+  return Int<Field, kMin, kMax, kSeconds>(v, c);
 }
 
-Apply Text(std::string Config::*field) {
-  return [field](const std::string& v, Config* c) -> std::string {
-    c->*field = v;
-    return "";
-  };
+template <auto Field>
+std::string Text(const std::string& v, Config* c) {
+  c->*Field = v;
+  return "";
 }
 
-Apply NonEmptyText(std::string Config::*field) {
-  return [field](const std::string& v, Config* c) -> std::string {
-    if (v.empty()) return "must not be empty";
-    c->*field = v;
-    return "";
-  };
+template <auto Field>
+std::string NonEmptyText(const std::string& v, Config* c) {
+  if (v.empty()) return "must not be empty";
+  c->*Field = v;
+  return "";
 }
 
 // A switch; the value ("true", "1", "false", "0") is checked by ApplyValue.
-Apply Switch(bool Config::*field) {
-  return [field](const std::string& v, Config* c) -> std::string {
-    c->*field = v == "true" || v == "1";
-    return "";
-  };
+template <auto Field>
+std::string Switch(const std::string& v, Config* c) {
+  c->*Field = v == "true" || v == "1";
+  return "";
 }
 
 // A comma-separated list of ids 1..2147483647 (projects, regions), in the order given.
-Apply IdList(std::vector<int64_t> Config::*field, std::string what) {
-  return [field, what](const std::string& v, Config* c) -> std::string {
-    std::vector<int64_t> ids;
-    size_t pos = 0;
-    while (pos <= v.size()) {
-      size_t comma = v.find(',', pos);
-      if (comma == std::string::npos) comma = v.size();
-      int64_t id = 0;
-      if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &id)) {
-        return Cat("expected a comma-separated list of ", what, " ids (integers >= 1)");
-      }
-      ids.push_back(id);
-      pos = comma + 1;
+inline constexpr char kProject[] = "project";
+inline constexpr char kRegion[] = "region";
+template <auto Field, const char* kWhat>
+std::string IdList(const std::string& v, Config* c) {
+  std::vector<int64_t> ids;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string::npos) comma = v.size();
+    int64_t id = 0;
+    if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &id)) {
+      return Cat("expected a comma-separated list of ", kWhat, " ids (integers >= 1)");
     }
-    c->*field = std::move(ids);
-    return "";
-  };
+    ids.push_back(id);
+    pos = comma + 1;
+  }
+  c->*Field = std::move(ids);
+  return "";
 }
 
 std::string ApplyListen(const std::string& v, Config* c) {
@@ -263,43 +262,43 @@ const std::vector<Flag>& Flags() {
       {"listen", kServe, "HOST:PORT", "127.0.0.1:8080", "address to serve HTTP on", "",
        ApplyListen},
       {"database", kDatabaseCommands, "URL", "sqlite:./data/keypaird.db",
-       "sqlite:PATH or postgresql://USER@HOST:PORT/DB", "", NonEmptyText(&Config::database)},
+       "sqlite:PATH or postgresql://USER@HOST:PORT/DB", "", NonEmptyText<&Config::database>},
       {"threads", kServe, "N", "0",
        "request workers, 0 = max(64, 8 x cores); key generation uses at most one per core", "",
-       Int(&Config::threads, 0, 256)},
+       Int<&Config::threads, 0, 256>},
       {"io-threads", kServe, "N", "0", "HTTP I/O threads, 0 = one per core", "",
-       Int(&Config::io_threads, 0, 64)},
-      {"db-pool", kServe, "N", "4", "database connections", "", Int(&Config::db_pool, 1, 256)},
+       Int<&Config::io_threads, 0, 64>},
+      {"db-pool", kServe, "N", "4", "database connections", "", Int<&Config::db_pool, 1, 256>},
       {"max-connections", kServe, "N", "1024", "open HTTP connections at most", "",
-       Int(&Config::max_connections, 1, 1000000)},
+       Int<&Config::max_connections, 1, 1000000>},
       {"read-timeout", kServe, "S", "15",
        "seconds to read one request; also closes idle keep-alive connections", "",
-       Seconds(&Config::read_timeout_s, 1, 3600)},
+       Seconds<&Config::read_timeout_s, 1, 3600>},
       {"shutdown-timeout", kServe, "S", "10", "seconds in-flight requests get at stop", "",
-       Seconds(&Config::shutdown_timeout_s, 0, 3600)},
+       Seconds<&Config::shutdown_timeout_s, 0, 3600>},
       {"rate-limit", kServe, "R", "0", "requests per second per token, per node; 0 = off", "",
        ApplyRateLimit},
       {"rate-burst", kServe, "N", "0",
        "requests a token may make at once; 0 = max(1, 2 x rate-limit)", "",
-       Int(&Config::rate_burst, 0, 1000000)},
+       Int<&Config::rate_burst, 0, 1000000>},
       {"tls-cert", kServe, "FILE", "", "serve HTTPS (TLS 1.2+) with this PEM certificate chain", "",
-       Text(&Config::tls_cert)},
+       Text<&Config::tls_cert>},
       {"tls-key", kServe, "FILE", "", "the PEM private key of --tls-cert", "",
-       Text(&Config::tls_key)},
+       Text<&Config::tls_key>},
       {"allow-plaintext", kServe, "", "false",
        "plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)", "",
-       Switch(&Config::allow_plaintext)},
+       Switch<&Config::allow_plaintext>},
       {"log-level", kServe, "LEVEL", "info", "JSON log lines on stderr from this level up",
-       "debug info warn error", Text(&Config::log_level)},
+       "debug info warn error", Text<&Config::log_level>},
       {"regions", kServe, "LIST", "",
        "region ids that exist, e.g. 1,76 (unset: any); v1 keypairs paths with another are 404", "",
-       IdList(&Config::regions, "region")},
+       IdList<&Config::regions, kRegion>},
       {"user", kTokenCreate, "ID", "", "the token's user id (integer >= 1), required", "",
-       Int(&Config::user_id, 1, 2147483647)},
+       Int<&Config::user_id, 1, 2147483647>},
       {"projects", kTokenCreate, "LIST", "", "projects the token may use, e.g. 1,2", "",
-       IdList(&Config::projects, "project")},
+       IdList<&Config::projects, kProject>},
       {"admin", kTokenCreate, "", "false", "an admin token (every project)", "",
-       Switch(&Config::admin)},
+       Switch<&Config::admin>},
   };
   return kFlags;
 }

@@ -95,7 +95,7 @@ struct Flag {
   std::string_view choices;  // space-separated allowed values ("" = any); checked before apply
   // Stores a value in the config; returns why the value is bad ("" when it is fine). The
   // caller prefixes the flag ("--db-pool: ") or names the variable.
-  std::function<std::string(const std::string& value, Config* c)> apply;
+  std::string (*apply)(const std::string& value, Config* c);
 };
 const std::vector<Flag>& Flags();
 
