@@ -117,14 +117,14 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 check "serve starts as nobody with the packaged env file" test "$up" -eq 1
-status=$(curl -s -o "$work/list.json" -w '%{http_code}' -H "Authorization: APIKey $token" \
+status=$(curl -s -m 10 -o "$work/list.json" -w '%{http_code}' -H "Authorization: APIKey $token" \
   "http://127.0.0.1:$port/cloud/v1/keypairs/1/1")
 check "an authenticated request is answered (200 and a list)" \
   sh -c "[ '$status' = 200 ] && grep -q '\"count\"' '$work/list.json'"
 check "an unauthenticated one is 401" \
-  test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/cloud/v1/keypairs/1/1")" = 401
+  test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/cloud/v1/keypairs/1/1")" = 401
 check "/metrics has keypaird_build_info{version=\"$version\"} 1" \
-  sh -c "curl -s 'http://127.0.0.1:$port/metrics' | grep -qx 'keypaird_build_info{version=\"$version\"} 1'"
+  sh -c "curl -s -m 10 'http://127.0.0.1:$port/metrics' | grep -qx 'keypaird_build_info{version=\"$version\"} 1'"
 kill -TERM "$server" 2>/dev/null
 wait "$server"
 rc=$?

@@ -19,7 +19,7 @@ esac
 # Building and running: a compiler, CMake and the libraries (their -dev packages pull in the
 # run-time libraries).
 PACKAGES=(
-  g++ make cmake
+  g++ make cmake ninja-build
   libssl-dev libsqlite3-dev libpq-dev
   librestinio-dev libasio-dev libfmt-dev libhttp-parser-dev nlohmann-json3-dev
 )
