@@ -4,10 +4,16 @@
 # they start their own server, Prism proxy and sshd on free loopback ports and stop them),
 # the black-box tests twice: on SQLite and on PostgreSQL. A throwaway PostgreSQL cluster
 # (scripts/postgres.sh) runs on a free loopback port for the whole run and is always
-# stopped at the end. Ends with one line "N passed, N failed" over all runs.
+# stopped at the end. Then the Debian package (scripts/package-test.sh: a Release build with
+# Debian's hardening flags, its unit tests, the unpacked package served), the sanitizers, the
+# fuzzers and clang-tidy. Ends with one line "N passed, N failed" over all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh || exit 1
+scripts/setup.sh --test || exit 1
+# Warnings are errors here (and in CI), not for everyone who builds.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_WERROR=ON -DKEYPAIRD_TESTS=ON \
+  ${CMAKE_ARGS:-} >/dev/null || exit 1
+cmake --build build -j2 || exit 1
 
 logs=$(mktemp -d)
 pgdir=$(mktemp -d)
@@ -47,6 +53,13 @@ run_counted() {  # run_counted NAME COMMAND...: runs it, adds its "NAME: N passe
   x_passed=$((x_passed + ${xp:-0})); x_failed=$((x_failed + ${xf:-1}))
   echo "$name: took $(( $(date +%s) - t0 ))s"
 }
+# ---- The Debian package (issue 9; scripts/package.sh, docs/packaging.md): built in Release
+# with dpkg-buildflags' hardening and -Werror, its unit tests run there (the configuration
+# other than the one above), then unpacked, served and checked. PACKAGE=0 skips it.
+if [ "${PACKAGE:-1}" != 0 ]; then
+  echo "== Debian package: Release + hardening build and unit tests, unpacked and served (scripts/package-test.sh)"
+  run_counted package scripts/package-test.sh
+fi
 if [ "${SANITIZE:-1}" != 0 ]; then
   echo "== ASan+UBSan build, unit and black-box tests (scripts/sanitize.sh)"
   run_counted sanitize scripts/sanitize.sh

@@ -11,16 +11,13 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/rfc3339.h"
+#include "common/version.h"
 #include "config/config.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
 #include "store/key_store.h"
-
-#ifndef KEYPAIRD_VERSION
-#define KEYPAIRD_VERSION "0.0.0"
-#endif
 
 namespace keypaird::cli {
 namespace {
@@ -106,7 +103,8 @@ int TokenList(const config::Config& c) {
     if (!t.admin) {
       scope = "projects:";
       for (size_t i = 0; i < t.projects.size(); ++i) {
-        scope += (i ? "," : "") + std::to_string(t.projects[i]);
+        if (i > 0) scope += ',';
+        scope += std::to_string(t.projects[i]);
       }
     }
     if (t.read_only) scope += " read-only";
@@ -157,10 +155,10 @@ int Main(const std::vector<std::string>& args) {
   }
   switch (c->command) {
     case config::Command::kHelp:
-      std::fputs(config::HelpText().c_str(), stdout);
+      std::fputs(config::HelpDocument(*c).c_str(), stdout);
       return 0;
     case config::Command::kVersion:
-      std::printf("keypaird %s\n", KEYPAIRD_VERSION);
+      std::printf("keypaird %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
       return 0;
     case config::Command::kServe:
       return Serve(*c);

@@ -1,4 +1,5 @@
-// The keypaird command line: serve, migrate, token create|list|revoke, --version, --help.
+// The keypaird command line: serve, migrate, token create|list|revoke, --version, --help and
+// help man|env|bash-completion (the documents the package is built with).
 // Returns the process exit code: 0 success, 1 runtime failure, 2 usage error.
 #ifndef KEYPAIRD_CLI_CLI_H_
 #define KEYPAIRD_CLI_CLI_H_

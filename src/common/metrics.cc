@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/version.h"
+
 namespace keypaird {
 namespace {
 
@@ -166,6 +168,9 @@ std::string Metrics::Render() const {
                           "Writes committed together in one SQLite transaction.");
   write_batch_seconds_.Render(&out, "keypaird_store_write_batch_seconds",
                               "Time to run and commit one batch of writes (SQL and fsync).");
+  out += "# HELP keypaird_build_info The version of keypaird that answers (value always 1).\n";
+  out += "# TYPE keypaird_build_info gauge\n";
+  out.append("keypaird_build_info{version=\"").append(kVersion).append("\"} 1\n");
   out += "# HELP keypaird_open_connections HTTP connections open now.\n";
   out += "# TYPE keypaird_open_connections gauge\n";
   out += "keypaird_open_connections " +

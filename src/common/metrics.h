@@ -2,7 +2,8 @@
 //
 // A small fixed set of series, no dependency: requests by route template, method and
 // status with a latency histogram; key generations by type with a duration histogram;
-// store errors by operation; open connections. Observe* and Render are thread-safe
+// store errors by operation; open connections; the version (keypaird_build_info, always 1).
+// Observe* and Render are thread-safe
 // (one mutex; an observation is a map lookup and a few additions — noise next to a
 // request). Labels are always from fixed sets (route templates, not raw paths), so the
 // number of series is bounded whatever clients send.

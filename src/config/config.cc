@@ -1,8 +1,12 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
-#include <map>
+#include <type_traits>
+
+#include "config/text.h"
 
 namespace keypaird::config {
 namespace {
@@ -17,148 +21,319 @@ bool ParseInt64(const std::string& s, int64_t min, int64_t max, int64_t* out) {
   return true;
 }
 
-Status Bad(const std::string& flag, const std::string& why) {
-  return InvalidArgument("--" + flag + ": " + why);
+Status Bad(std::string_view flag, const std::string& why) {
+  return InvalidArgument(Cat("--", flag, ": ", why));
 }
 
-Status ParseListen(const std::string& v, Config* c) {
-  const size_t colon = v.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Bad("listen", "expected HOST:PORT");
-  std::string host = v.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);  // [::1]:8080
+// ---- How a row's value is parsed and stored (the `apply` of the table's rows): plain
+// functions, one instantiation per row, so the table holds no state of its own.
+
+// An integer in [kMin, kMax] stored in Field; kNoun names the unit in the message.
+inline constexpr char kInteger[] = "an integer";
+inline constexpr char kSeconds[] = "seconds";
+template <auto Field, int64_t kMin, int64_t kMax, const char* kNoun = kInteger>
+std::string Int(const std::string& v, Config* c) {
+  int64_t n = 0;
+  if (!ParseInt64(v, kMin, kMax, &n)) {
+    if (kMax == 2147483647) return Cat("must be ", kNoun, " >= ", std::to_string(kMin));
+    return Cat("must be ", kNoun, " from ", std::to_string(kMin), " to ", std::to_string(kMax));
   }
-  int64_t port = 0;
-  if (!ParseInt64(v.substr(colon + 1), 1, 65535, &port)) {
-    return Bad("listen", "the port must be an integer from 1 to 65535");
-  }
-  c->listen_address = host;
-  c->listen_port = static_cast<uint16_t>(port);
-  return Status::Ok();
+  c->*Field = static_cast<std::remove_reference_t<decltype(c->*Field)>>(n);
+  return "";
+}
+
+template <auto Field, int64_t kMin, int64_t kMax>
+std::string Seconds(const std::string& v, Config* c) {
+  return Int<Field, kMin, kMax, kSeconds>(v, c);
+}
+
+template <auto Field>
+std::string Text(const std::string& v, Config* c) {
+  c->*Field = v;
+  return "";
+}
+
+template <auto Field>
+std::string NonEmptyText(const std::string& v, Config* c) {
+  if (v.empty()) return "must not be empty";
+  c->*Field = v;
+  return "";
+}
+
+// A switch; the value ("true", "1", "false", "0") is checked by ApplyValue.
+template <auto Field>
+std::string Switch(const std::string& v, Config* c) {
+  c->*Field = v == "true" || v == "1";
+  return "";
 }
 
 // A comma-separated list of ids 1..2147483647 (projects, regions), in the order given.
-Status ParseIdList(const std::string& flag, const std::string& what, const std::string& v,
-                   std::vector<int64_t>* out) {
-  out->clear();
+inline constexpr char kProject[] = "project";
+inline constexpr char kRegion[] = "region";
+template <auto Field, const char* kWhat>
+std::string IdList(const std::string& v, Config* c) {
+  std::vector<int64_t> ids;
   size_t pos = 0;
   while (pos <= v.size()) {
     size_t comma = v.find(',', pos);
     if (comma == std::string::npos) comma = v.size();
     int64_t id = 0;
     if (!ParseInt64(v.substr(pos, comma - pos), 1, 2147483647, &id)) {
-      return Bad(flag, "expected a comma-separated list of " + what + " ids (integers >= 1)");
+      return Cat("expected a comma-separated list of ", kWhat, " ids (integers >= 1)");
     }
-    out->push_back(id);
+    ids.push_back(id);
     pos = comma + 1;
+  }
+  c->*Field = std::move(ids);
+  return "";
+}
+
+// A comma-separated list of words (certificate principals); each is checked where it is
+// used (auth::ValidatePrincipal, when the token is made).
+template <auto Field>
+std::string WordList(const std::string& v, Config* c) {
+  std::vector<std::string> words;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string::npos) comma = v.size();
+    if (comma == pos) return "expected a comma-separated list with no empty entries";
+    words.push_back(v.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  c->*Field = std::move(words);
+  return "";
+}
+
+std::string ApplyListen(const std::string& v, Config* c) {
+  const size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
+  std::string host = v.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // [::1]:8080
+  }
+  int64_t port = 0;
+  if (!ParseInt64(v.substr(colon + 1), 1, 65535, &port)) {
+    return "the port must be an integer from 1 to 65535";
+  }
+  c->listen_address = host;
+  c->listen_port = static_cast<uint16_t>(port);
+  return "";
+}
+
+std::string ApplyRateLimit(const std::string& value, Config* c) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !(v >= 0) || v > 1e6) {
+    return "must be a number of requests per second from 0 (off) to 1000000";
+  }
+  c->rate_limit = v;
+  return "";
+}
+
+constexpr CommandSet kServe = CommandBit(Command::kServe);
+constexpr CommandSet kTokenCreate = CommandBit(Command::kTokenCreate);
+// Every command that opens the database.
+constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
+                                         CommandBit(Command::kTokenList) |
+                                         CommandBit(Command::kTokenRevoke);
+
+std::vector<std::string_view> SplitWords(std::string_view s) {
+  std::vector<std::string_view> words;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find(' ', pos);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > pos) words.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return words;
+}
+
+// "a, b or c"
+std::string JoinOr(const std::vector<std::string_view>& items, std::string_view last = " or ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? last : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+const Flag* FindFlag(std::string_view name, Command command) {
+  for (const Flag& f : Flags()) {
+    if (f.name == name && (f.commands & CommandBit(command)) != 0) return &f;
+  }
+  return nullptr;
+}
+
+// Checks what the table says of every value (switches, choices), then stores it.
+std::string ApplyValue(const Flag& f, const std::string& value, Config* c) {
+  if (f.value.empty() && value != "true" && value != "1" && value != "false" && value != "0") {
+    return Cat("takes no value (or true/false in ", EnvName(f.name), ")");
+  }
+  if (!f.choices.empty()) {
+    const std::vector<std::string_view> choices = SplitWords(f.choices);
+    if (std::find(choices.begin(), choices.end(), value) == choices.end()) {
+      return Cat("must be one of ", JoinOr(choices, ", "));
+    }
+  }
+  return f.apply(value, c);
+}
+
+constexpr std::string_view kHelpTopics[] = {"man", "env", "bash-completion"};
+
+// Reads the flags (--name VALUE, --name=VALUE, --switch) of `command` from args[i...]; other
+// words go to `positional`, each flag's raw value to `given`. Stops at --help (sets kHelp).
+Status ParseFlags(const std::vector<std::string>& args, size_t i, Command command, Config* c,
+                  std::vector<std::string>* positional, std::map<std::string, std::string>* given) {
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      c->command = Command::kHelp;
+      c->help_format = HelpFormat::kText;
+      return Status::Ok();
+    }
+    if (a.rfind("--", 0) != 0) {
+      positional->push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const Flag* flag = FindFlag(name, command);
+    if (flag == nullptr) return InvalidArgument("unknown flag --" + name + " for this command");
+    if (flag->value.empty()) {
+      value = value.value_or("true");  // a switch: no separate value
+    } else if (!value.has_value()) {
+      if (i + 1 >= args.size()) return Bad(name, "needs a value");
+      value = args[++i];
+    }
+    if (std::string why = ApplyValue(*flag, *value, c); !why.empty()) return Bad(name, why);
+    (*given)[name] = *value;
   }
   return Status::Ok();
 }
 
-// Which flags each command takes (besides --help).
-const std::map<Command, std::vector<std::string>>& AllowedFlags() {
-  static const std::map<Command, std::vector<std::string>> kFlags = {
-      {Command::kServe,
-       {"database", "db-pool", "listen", "threads", "io-threads", "max-connections", "read-timeout",
-        "shutdown-timeout", "rate-limit", "rate-burst", "tls-cert", "tls-key", "allow-plaintext",
-        "log-level", "regions"}},
-      {Command::kMigrate, {"database"}},
-      {Command::kTokenCreate, {"database", "user", "admin", "projects", "read-only", "principals"}},
-      {Command::kTokenList, {"database"}},
-      {Command::kTokenRevoke, {"database"}},
+// `keypaird help [TOPIC]`; `help env` takes serve's flags as the defaults to show.
+StatusOr<Config> ParseHelp(const std::vector<std::string>& args) {
+  Config c;
+  c.command = Command::kHelp;
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h") return c;
+  const std::string& topic = args[1];
+  if (topic == "man") {
+    c.help_format = HelpFormat::kMan;
+  } else if (topic == "env") {
+    c.help_format = HelpFormat::kEnv;
+  } else if (topic == "bash-completion") {
+    c.help_format = HelpFormat::kBashCompletion;
+  } else {
+    return InvalidArgument(Cat("help: unknown topic '", topic, "' (expected ",
+                               JoinOr({std::begin(kHelpTopics), std::end(kHelpTopics)}), ")"));
+  }
+  std::vector<std::string> positional;
+  const Command flags_of = c.help_format == HelpFormat::kEnv ? Command::kServe : Command::kVersion;
+  Config scratch;  // checks the values as serve would
+  scratch.command = flags_of;
+  std::map<std::string, std::string> given;
+  if (Status s = ParseFlags(args, 2, flags_of, &scratch, &positional, &given); !s.ok()) return s;
+  if (scratch.command == Command::kHelp) return scratch;  // help env --help
+  if (!positional.empty()) return InvalidArgument(Cat("unexpected argument '", positional[0], "'"));
+  c.help_defaults = std::move(given);
+  return c;
+}
+
+}  // namespace
+
+const std::vector<Subcommand>& Subcommands() {
+  static const std::vector<Subcommand> kSubcommands = {
+      {Command::kServe, "serve", "", "serve the HTTP API (migrates the database first)"},
+      {Command::kMigrate, "migrate", "", "apply the database schema migrations"},
+      {Command::kTokenCreate, "token create", "--user ID (--projects LIST | --admin)",
+       "make an API token; prints only the token, just this once"},
+      {Command::kTokenList, "token list", "", "list tokens: id, user, scope, created, revoked"},
+      {Command::kTokenRevoke, "token revoke", "TOKEN_ID",
+       "revoke a token (its id, or the whole token)"},
+      {Command::kHelp, "help", "[man | env | bash-completion]",
+       "this help; or the man page, env file or bash completion"},
+  };
+  return kSubcommands;
+}
+
+std::vector<std::string_view> CommandsUnder(std::string_view group) {
+  std::vector<std::string_view> members;
+  for (const Subcommand& s : Subcommands()) {
+    std::vector<std::string_view> w = SplitWords(s.words);
+    if (w.size() == 2 && w[0] == group) members.push_back(w[1]);
+  }
+  return members;
+}
+
+// The table of flags, in the order help shows them. A new flag: one row here (and its field
+// in Config); help, the man page, the env file and completion follow.
+const std::vector<Flag>& Flags() {
+  static const std::vector<Flag> kFlags = {
+      {"listen", kServe, "HOST:PORT", "127.0.0.1:8080", "address to serve HTTP on", "",
+       ApplyListen},
+      {"database", kDatabaseCommands, "URL", "sqlite:./data/keypaird.db",
+       "sqlite:PATH or postgresql://USER@HOST:PORT/DB", "", NonEmptyText<&Config::database>},
+      {"threads", kServe, "N", "0",
+       "request workers, 0 = max(64, 8 x cores); key generation uses at most one per core", "",
+       Int<&Config::threads, 0, 256>},
+      {"io-threads", kServe, "N", "0", "HTTP I/O threads, 0 = one per core", "",
+       Int<&Config::io_threads, 0, 64>},
+      {"db-pool", kServe, "N", "4", "database connections", "", Int<&Config::db_pool, 1, 256>},
+      {"max-connections", kServe, "N", "1024", "open HTTP connections at most", "",
+       Int<&Config::max_connections, 1, 1000000>},
+      {"read-timeout", kServe, "S", "15",
+       "seconds to read one request; also closes idle keep-alive connections", "",
+       Seconds<&Config::read_timeout_s, 1, 3600>},
+      {"shutdown-timeout", kServe, "S", "10", "seconds in-flight requests get at stop", "",
+       Seconds<&Config::shutdown_timeout_s, 0, 3600>},
+      {"rate-limit", kServe, "R", "0", "requests per second per token, per node; 0 = off", "",
+       ApplyRateLimit},
+      {"rate-burst", kServe, "N", "0",
+       "requests a token may make at once; 0 = max(1, 2 x rate-limit)", "",
+       Int<&Config::rate_burst, 0, 1000000>},
+      {"tls-cert", kServe, "FILE", "", "serve HTTPS (TLS 1.2+) with this PEM certificate chain", "",
+       Text<&Config::tls_cert>},
+      {"tls-key", kServe, "FILE", "", "the PEM private key of --tls-cert", "",
+       Text<&Config::tls_key>},
+      {"allow-plaintext", kServe, "", "false",
+       "plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)", "",
+       Switch<&Config::allow_plaintext>},
+      {"log-level", kServe, "LEVEL", "info", "JSON log lines on stderr from this level up",
+       "debug info warn error", Text<&Config::log_level>},
+      {"regions", kServe, "LIST", "",
+       "region ids that exist, e.g. 1,76 (unset: any); v1 keypairs paths with another are 404", "",
+       IdList<&Config::regions, kRegion>},
+      {"user", kTokenCreate, "ID", "", "the token's user id (integer >= 1), required", "",
+       Int<&Config::user_id, 1, 2147483647>},
+      {"projects", kTokenCreate, "LIST", "", "projects the token may use, e.g. 1,2", "",
+       IdList<&Config::projects, kProject>},
+      {"admin", kTokenCreate, "", "false", "an admin token (every project)", "",
+       Switch<&Config::admin>},
+      {"read-only", kTokenCreate, "", "false",
+       "a read-only token: only GET requests, anything else is 403", "",
+       Switch<&Config::read_only>},
+      {"principals", kTokenCreate, "LIST", "",
+       "SSH certificate principals the token may be issued, e.g. deploy,alice", "",
+       WordList<&Config::principals>},
   };
   return kFlags;
 }
 
-Status ApplyFlag(const std::string& name, const std::string& value, Config* c) {
-  int64_t n = 0;
-  if (name == "database") {
-    if (value.empty()) return Bad(name, "must not be empty");
-    c->database = value;
-  } else if (name == "db-pool") {
-    if (!ParseInt64(value, 1, 256, &n)) return Bad(name, "must be an integer from 1 to 256");
-    c->db_pool = static_cast<int>(n);
-  } else if (name == "listen") {
-    return ParseListen(value, c);
-  } else if (name == "threads") {
-    if (!ParseInt64(value, 0, 256, &n)) return Bad(name, "must be an integer from 0 to 256");
-    c->threads = static_cast<int>(n);
-  } else if (name == "io-threads") {
-    if (!ParseInt64(value, 0, 64, &n)) return Bad(name, "must be an integer from 0 to 64");
-    c->io_threads = static_cast<int>(n);
-  } else if (name == "max-connections") {
-    if (!ParseInt64(value, 1, 1000000, &n))
-      return Bad(name, "must be an integer from 1 to 1000000");
-    c->max_connections = static_cast<int>(n);
-  } else if (name == "read-timeout") {
-    if (!ParseInt64(value, 1, 3600, &n)) return Bad(name, "must be seconds from 1 to 3600");
-    c->read_timeout_s = static_cast<int>(n);
-  } else if (name == "shutdown-timeout") {
-    if (!ParseInt64(value, 0, 3600, &n)) return Bad(name, "must be seconds from 0 to 3600");
-    c->shutdown_timeout_s = static_cast<int>(n);
-  } else if (name == "rate-limit") {
-    char* end = nullptr;
-    const double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || end != value.c_str() + value.size() || !(v >= 0) || v > 1e6) {
-      return Bad(name, "must be a number of requests per second from 0 (off) to 1000000");
-    }
-    c->rate_limit = v;
-  } else if (name == "rate-burst") {
-    if (!ParseInt64(value, 0, 1000000, &n))
-      return Bad(name, "must be an integer from 0 to 1000000");
-    c->rate_burst = static_cast<int>(n);
-  } else if (name == "tls-cert") {
-    c->tls_cert = value;
-  } else if (name == "tls-key") {
-    c->tls_key = value;
-  } else if (name == "log-level") {
-    if (value != "debug" && value != "info" && value != "warn" && value != "error") {
-      return Bad(name, "must be one of debug, info, warn, error");
-    }
-    c->log_level = value;
-  } else if (name == "allow-plaintext") {
-    if (value != "true" && value != "1" && value != "false" && value != "0") {
-      return Bad(name, "takes no value (or true/false in KEYPAIRD_ALLOW_PLAINTEXT)");
-    }
-    c->allow_plaintext = value == "true" || value == "1";
-  } else if (name == "user") {
-    if (!ParseInt64(value, 1, 2147483647, &n)) return Bad(name, "must be an integer >= 1");
-    c->user_id = n;
-  } else if (name == "projects") {
-    return ParseIdList(name, "project", value, &c->projects);
-  } else if (name == "regions") {
-    return ParseIdList(name, "region", value, &c->regions);
-  } else if (name == "read-only") {
-    if (value != "true" && value != "1" && value != "false" && value != "0") {
-      return Bad(name, "takes no value (or true/false in KEYPAIRD_READ_ONLY)");
-    }
-    c->read_only = value == "true" || value == "1";
-  } else if (name == "principals") {
-    c->principals.clear();
-    size_t pos = 0;
-    while (pos <= value.size()) {
-      size_t comma = value.find(',', pos);
-      if (comma == std::string::npos) comma = value.size();
-      if (comma == pos) return Bad(name, "expected a comma-separated list of principals");
-      c->principals.push_back(value.substr(pos, comma - pos));
-      pos = comma + 1;
-    }
-  } else if (name == "admin") {
-    if (value != "true" && value != "1" && value != "false" && value != "0") {
-      return Bad(name, "takes no value (or true/false in KEYPAIRD_ADMIN)");
-    }
-    c->admin = value == "true" || value == "1";
-  }
-  return Status::Ok();
-}
-
-std::string EnvName(const std::string& flag) {
+std::string EnvName(std::string_view flag) {
   std::string name = "KEYPAIRD_";
-  for (char ch : flag) name.push_back(ch == '-' ? '_' : static_cast<char>(std::toupper(ch)));
+  for (char ch : flag) {
+    name.push_back(ch == '-' ? '_'
+                             : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+  }
   return name;
 }
-
-}  // namespace
 
 std::optional<std::string> ProcessEnv(const std::string& name) {
   const char* v = std::getenv(name.c_str());
@@ -168,77 +343,50 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
 
 StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const EnvLookup& env) {
   Config c;
-  size_t i = 0;
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     c.command = Command::kHelp;
     return c;
   }
+  if (args[0] == "help") return ParseHelp(args);
   if (args[0] == "--version") {
     c.command = Command::kVersion;
     return c;
   }
-  if (args[0] == "serve") {
-    c.command = Command::kServe;
-    i = 1;
-  } else if (args[0] == "migrate") {
-    c.command = Command::kMigrate;
-    i = 1;
-  } else if (args[0] == "token") {
-    if (args.size() < 2) return InvalidArgument("token: expected create, list or revoke");
-    if (args[1] == "create") {
-      c.command = Command::kTokenCreate;
-    } else if (args[1] == "list") {
-      c.command = Command::kTokenList;
-    } else if (args[1] == "revoke") {
-      c.command = Command::kTokenRevoke;
-    } else {
-      return InvalidArgument("token: unknown subcommand '" + args[1] +
-                             "' (expected create, list or revoke)");
+  size_t i = 0;
+  bool found = false;
+  for (const Subcommand& s : Subcommands()) {
+    const std::vector<std::string_view> words = SplitWords(s.words);
+    if (s.command == Command::kHelp || words.size() > args.size()) continue;
+    if (std::equal(words.begin(), words.end(), args.begin())) {
+      c.command = s.command;
+      i = words.size();
+      found = true;
+      break;
     }
-    i = 2;
-  } else {
-    return InvalidArgument("unknown command '" + args[0] + "' (see keypaird --help)");
+  }
+  if (!found) {
+    const std::vector<std::string_view> members = CommandsUnder(args[0]);
+    if (members.empty()) {
+      return InvalidArgument("unknown command '" + args[0] + "' (see keypaird --help)");
+    }
+    if (args.size() < 2) return InvalidArgument(args[0] + ": expected " + JoinOr(members));
+    return InvalidArgument(args[0] + ": unknown subcommand '" + args[1] + "' (expected " +
+                           JoinOr(members) + ")");
   }
 
-  const std::vector<std::string>& allowed = AllowedFlags().at(c.command);
   // Environment first, then flags override.
-  for (const std::string& flag : allowed) {
-    if (std::optional<std::string> v = env(EnvName(flag)); v.has_value()) {
-      if (Status s = ApplyFlag(flag, *v, &c); !s.ok()) {
-        return InvalidArgument(EnvName(flag) + " (" + s.message() + ")");
+  for (const Flag& f : Flags()) {
+    if ((f.commands & CommandBit(c.command)) == 0) continue;
+    if (std::optional<std::string> v = env(EnvName(f.name)); v.has_value()) {
+      if (std::string why = ApplyValue(f, *v, &c); !why.empty()) {
+        return InvalidArgument(Cat(EnvName(f.name), " (", Bad(f.name, why).message(), ")"));
       }
     }
   }
   std::vector<std::string> positional;
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      c.command = Command::kHelp;
-      return c;
-    }
-    if (a.rfind("--", 0) != 0) {
-      positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2);
-    std::optional<std::string> value;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    bool known = false;
-    for (const std::string& f : allowed) known = known || f == name;
-    if (!known) return InvalidArgument("unknown flag --" + name + " for this command");
-    if (name == "admin" || name == "allow-plaintext" || name == "read-only") {  // switches
-      if (Status s = ApplyFlag(name, value.value_or("true"), &c); !s.ok()) return s;
-      continue;
-    }
-    if (!value.has_value()) {
-      if (i + 1 >= args.size()) return Bad(name, "needs a value");
-      value = args[++i];
-    }
-    if (Status s = ApplyFlag(name, *value, &c); !s.ok()) return s;
-  }
+  std::map<std::string, std::string> given;
+  if (Status s = ParseFlags(args, i, c.command, &c, &positional, &given); !s.ok()) return s;
+  if (c.command == Command::kHelp) return c;
 
   if (c.command == Command::kTokenRevoke) {
     if (positional.size() != 1) return InvalidArgument("token revoke: expected one TOKEN_ID");
@@ -266,47 +414,6 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     }
   }
   return c;
-}
-
-std::string HelpText() {
-  return R"(keypaird — SSH keypair service (Gcore Cloud API "SSH Keys" compatible)
-
-Usage:
-  keypaird serve [--listen HOST:PORT] [--database URL] [--threads N] [--tls-cert F --tls-key F] ...
-  keypaird token create --user ID (--projects 1,2 | --admin)   prints only the new token
-  keypaird token list                                           id, user, scope, created, revoked
-  keypaird token revoke TOKEN_ID
-  keypaird migrate [--database URL]                             apply schema migrations
-  keypaird --version | --help
-
-Flags (each also read from the environment variable shown; a flag wins over it):
-  --listen HOST:PORT   KEYPAIRD_LISTEN      address to serve HTTP on       [127.0.0.1:8080]
-  --database URL       KEYPAIRD_DATABASE    sqlite:PATH or postgresql://USER@HOST:PORT/DB [sqlite:./data/keypaird.db]
-  --threads N          KEYPAIRD_THREADS     request workers, 0 = max(64, 8 x cores); key
-                                            generation uses at most one per core   [0]
-  --io-threads N       KEYPAIRD_IO_THREADS  HTTP I/O threads, 0 = one per core [0]
-  --db-pool N          KEYPAIRD_DB_POOL     database connections           [4]
-  --max-connections N  KEYPAIRD_MAX_CONNECTIONS  open HTTP connections at most [1024]
-  --read-timeout S     KEYPAIRD_READ_TIMEOUT     seconds to read one request; also closes
-                                                 idle keep-alive connections  [15]
-  --shutdown-timeout S KEYPAIRD_SHUTDOWN_TIMEOUT seconds in-flight requests get at stop [10]
-  --rate-limit R       KEYPAIRD_RATE_LIMIT  requests per second per token, per node; 0 = off [0]
-  --rate-burst N       KEYPAIRD_RATE_BURST  requests a token may make at once [2 x rate]
-  --tls-cert FILE      KEYPAIRD_TLS_CERT    serve HTTPS (TLS 1.2+) with this PEM chain
-  --tls-key FILE       KEYPAIRD_TLS_KEY     ... and this PEM key
-  --allow-plaintext    KEYPAIRD_ALLOW_PLAINTEXT  plain HTTP on a non-loopback address (only
-                                                 behind a TLS-terminating proxy)
-  --log-level L        KEYPAIRD_LOG_LEVEL   debug, info, warn or error     [info]
-  --regions LIST       KEYPAIRD_REGIONS     region ids that exist, e.g. 1,76; v1 keypairs
-                                            paths with another region are 404 [any id]
-  --user ID            KEYPAIRD_USER        token create: the user id (integer >= 1)
-  --projects LIST      KEYPAIRD_PROJECTS    token create: projects the token may use
-  --admin              KEYPAIRD_ADMIN       token create: an admin token (every project)
-
-Unauthenticated endpoints: GET /healthz (process up), GET /readyz (database reachable),
-GET /metrics (Prometheus text format). Logs: one JSON object per line on stderr.
-API calls need the header "Authorization: APIKey <token>".
-)";
 }
 
 }  // namespace keypaird::config

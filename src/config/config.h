@@ -4,13 +4,20 @@
 // Precedence: command-line flag > environment variable > default. A bad value stops
 // start-up with a message naming the flag (ParseCommandLine returns kInvalidArgument).
 // Each flag --foo-bar is also read from KEYPAIRD_FOO_BAR.
+//
+// Flags() is the one table of flags: parsing, `keypaird --help`, the man page, the
+// commented env file of the package and the bash completion are all made from it (and the
+// commands from Subcommands()), so none of them can drift. A new flag is one row in
+// config.cc's table plus its field here.
 #ifndef KEYPAIRD_CONFIG_CONFIG_H_
 #define KEYPAIRD_CONFIG_CONFIG_H_
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -19,8 +26,16 @@ namespace keypaird::config {
 
 enum class Command { kHelp, kVersion, kServe, kMigrate, kTokenCreate, kTokenList, kTokenRevoke };
 
+// What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
+// bash-completion`, which CMake runs to make the packaged man page, env file and completion.
+enum class HelpFormat { kText, kMan, kEnv, kBashCompletion };
+
 struct Config {
   Command command = Command::kHelp;
+  HelpFormat help_format = HelpFormat::kText;
+  // `keypaird help env --database URL ...`: values to show instead of a flag's default
+  // (the packaged file shows the unit's database path). Flag name -> value.
+  std::map<std::string, std::string> help_defaults;
 
   // serve / migrate / token *
   std::string database = "sqlite:./data/keypaird.db";  // --database
@@ -52,7 +67,42 @@ struct Config {
   std::vector<std::string> principals;  // --principals a,b
   // token revoke
   std::string token_id;
+
+  bool operator==(const Config&) const = default;
 };
+
+// A set of commands, one bit per Command (see CommandBit).
+using CommandSet = uint32_t;
+constexpr CommandSet CommandBit(Command c) { return CommandSet{1} << static_cast<int>(c); }
+
+// One command of the command line, as help, the man page and completion show it.
+struct Subcommand {
+  Command command;
+  std::string_view words;     // "token create"
+  std::string_view operands;  // what follows the words besides flags: "TOKEN_ID"; often ""
+  std::string_view help;      // one line
+};
+const std::vector<Subcommand>& Subcommands();
+// The second words of the commands under a group word: "token" -> create, list, revoke.
+std::vector<std::string_view> CommandsUnder(std::string_view group);
+
+// One flag --name (and its variable KEYPAIRD_NAME).
+struct Flag {
+  std::string_view name;   // without the dashes: "db-pool"
+  CommandSet commands;     // the commands that take it
+  std::string_view value;  // placeholder shown in help: "N", "FILE"; "" = a switch (no value
+                           // on the command line; true/false/1/0 in its variable)
+  std::string_view default_value;  // a valid value, as help and the env file show it; "" = unset
+  std::string_view help;           // one line, no final period
+  std::string_view choices;  // space-separated allowed values ("" = any); checked before apply
+  // Stores a value in the config; returns why the value is bad ("" when it is fine). The
+  // caller prefixes the flag ("--db-pool: ") or names the variable.
+  std::string (*apply)(const std::string& value, Config* c);
+};
+const std::vector<Flag>& Flags();
+
+// "db-pool" -> "KEYPAIRD_DB_POOL".
+std::string EnvName(std::string_view flag);
 
 // Looks up an environment variable; returns nullopt if unset. Injected for tests.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -63,6 +113,15 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args,
 
 // The text of `keypaird --help`.
 std::string HelpText();
+// keypaird(1) in roff (`keypaird help man`).
+std::string ManPage();
+// The commented env file (`keypaird help env`): every variable `serve` reads, commented out
+// with its default; `defaults` (flag name -> value) replaces shown defaults.
+std::string EnvFile(const std::map<std::string, std::string>& defaults = {});
+// A bash completion script for keypaird (`keypaird help bash-completion`).
+std::string BashCompletion();
+// The document a kHelp config asks for.
+std::string HelpDocument(const Config& c);
 
 }  // namespace keypaird::config
 

@@ -29,9 +29,9 @@ TEST(ConfigTest, ServeDefaults) {
 }
 
 TEST(ConfigTest, FlagsInBothFormsAndFlagBeatsEnvironment) {
-  StatusOr<Config> c = Parse({"serve", "--listen=0.0.0.0:9000", "--allow-plaintext", "--database",
-                              "sqlite:/tmp/x.db"},
-                             {{"KEYPAIRD_LISTEN", "127.0.0.1:7000"}, {"KEYPAIRD_THREADS", "3"}});
+  StatusOr<Config> c = Parse(
+      {"serve", "--listen=0.0.0.0:9000", "--allow-plaintext", "--database", "sqlite:/tmp/x.db"},
+      {{"KEYPAIRD_LISTEN", "127.0.0.1:7000"}, {"KEYPAIRD_THREADS", "3"}});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->listen_address, "0.0.0.0");
   EXPECT_EQ(c->listen_port, 9000);
@@ -43,18 +43,19 @@ TEST(ConfigTest, NonLoopbackPlainHttpNeedsTlsOrAnExplicitSwitch) {
   Status refused = Parse({"serve", "--listen", "0.0.0.0:8080"}).status();
   EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.message().find("--tls-cert"), std::string::npos);
-  EXPECT_TRUE(Parse({"serve", "--listen", "0.0.0.0:8080", "--tls-cert", "c.pem", "--tls-key",
-                     "k.pem"})
-                  .ok());
-  EXPECT_TRUE(Parse({"serve", "--listen", "10.1.2.3:8080"}, {{"KEYPAIRD_ALLOW_PLAINTEXT", "1"}}).ok());
+  EXPECT_TRUE(
+      Parse({"serve", "--listen", "0.0.0.0:8080", "--tls-cert", "c.pem", "--tls-key", "k.pem"})
+          .ok());
+  EXPECT_TRUE(
+      Parse({"serve", "--listen", "10.1.2.3:8080"}, {{"KEYPAIRD_ALLOW_PLAINTEXT", "1"}}).ok());
   EXPECT_TRUE(Parse({"serve", "--listen", "127.0.0.5:8080"}).ok());
   EXPECT_FALSE(Parse({"serve", "--tls-cert", "c.pem"}).ok());  // key missing
 }
 
 TEST(ConfigTest, OperationalFlags) {
-  StatusOr<Config> c = Parse({"serve", "--rate-limit", "2.5", "--rate-burst", "7", "--log-level",
-                              "warn", "--max-connections", "50", "--read-timeout", "3",
-                              "--shutdown-timeout", "4"});
+  StatusOr<Config> c =
+      Parse({"serve", "--rate-limit", "2.5", "--rate-burst", "7", "--log-level", "warn",
+             "--max-connections", "50", "--read-timeout", "3", "--shutdown-timeout", "4"});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_DOUBLE_EQ(c->rate_limit, 2.5);
   EXPECT_EQ(c->rate_burst, 7);
@@ -82,9 +83,9 @@ TEST(ConfigTest, BadValuesNameTheFlagOrVariable) {
             std::string::npos);
   EXPECT_NE(Parse({"serve", "--threads", "-1"}).status().message().find("--threads"),
             std::string::npos);
-  EXPECT_NE(Parse({"serve"}, {{"KEYPAIRD_THREADS", "lots"}}).status().message().find(
-                "KEYPAIRD_THREADS"),
-            std::string::npos);
+  EXPECT_NE(
+      Parse({"serve"}, {{"KEYPAIRD_THREADS", "lots"}}).status().message().find("KEYPAIRD_THREADS"),
+      std::string::npos);
   EXPECT_FALSE(Parse({"serve", "--bogus", "1"}).ok());
   EXPECT_FALSE(Parse({"serve", "--database"}).ok());
   EXPECT_FALSE(Parse({"frobnicate"}).ok());
@@ -107,8 +108,7 @@ TEST(ConfigTest, TokenCreateNeedsUserAndExactlyOneScope) {
 
 TEST(ConfigTest, RegionsAreAListOfIdsAndDefaultToAny) {
   EXPECT_TRUE(Parse({"serve"}).value().regions.empty());
-  EXPECT_EQ(Parse({"serve", "--regions", "76,1"}).value().regions,
-            (std::vector<int64_t>{76, 1}));
+  EXPECT_EQ(Parse({"serve", "--regions", "76,1"}).value().regions, (std::vector<int64_t>{76, 1}));
   EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_REGIONS", "3"}}).value().regions,
             (std::vector<int64_t>{3}));
   for (const char* bad : {"", "0", "1,", "a", "1,,2", "2147483648"}) {
@@ -133,13 +133,198 @@ TEST(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Parse({"serve", "--help"}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"--version"}).value().command, Command::kVersion);
   for (const char* flag :
-       {"--listen", "--database", "--threads", "--io-threads", "--db-pool", "--max-connections",
-        "--read-timeout", "--shutdown-timeout", "--rate-limit", "--rate-burst", "--tls-cert",
-        "--tls-key", "--allow-plaintext", "--log-level", "--regions", "--user", "--projects",
-        "--admin", "KEYPAIRD_REGIONS",
-        "KEYPAIRD_DATABASE", "KEYPAIRD_TLS_CERT", "token revoke", "migrate", "/metrics"}) {
+       {"--listen",          "--database",        "--threads",        "--io-threads",
+        "--db-pool",         "--max-connections", "--read-timeout",   "--shutdown-timeout",
+        "--rate-limit",      "--rate-burst",      "--tls-cert",       "--tls-key",
+        "--allow-plaintext", "--log-level",       "--regions",        "--user",
+        "--projects",        "--admin",           "KEYPAIRD_REGIONS", "KEYPAIRD_DATABASE",
+        "KEYPAIRD_TLS_CERT", "token revoke",      "migrate",          "/metrics"}) {
     EXPECT_NE(HelpText().find(flag), std::string::npos) << flag;
   }
+}
+
+// ---- The flag table drives parsing and every document made from it.
+
+namespace table {
+
+// The words of a command ("token create" -> {"token", "create"}).
+std::vector<std::string> Words(const Subcommand& s) {
+  std::vector<std::string> words;
+  std::string w;
+  for (char ch : s.words) {
+    if (ch == ' ') {
+      words.push_back(w);
+      w.clear();
+    } else {
+      w += ch;
+    }
+  }
+  words.push_back(w);
+  return words;
+}
+
+// What else a command line with this flag needs to be valid (the checks after parsing).
+std::vector<std::string> Companions(std::string_view flag, Command command) {
+  static const std::map<std::string_view, std::vector<std::string>> kByFlag = {
+      {"tls-cert", {"--tls-key", "k.pem"}},
+      {"tls-key", {"--tls-cert", "c.pem"}},
+      {"projects", {"--user", "1"}},
+      {"admin", {"--user", "1"}},
+      {"user", {"--admin"}},
+  };
+  if (auto it = kByFlag.find(flag); it != kByFlag.end()) return it->second;
+  if (command == Command::kTokenCreate) return {"--user", "1", "--admin"};
+  if (command == Command::kTokenRevoke) return {"0123456789abcdef"};
+  return {};
+}
+
+std::string RoffEscaped(std::string_view s) {
+  std::string out;
+  for (char ch : s) out += ch == '-' ? std::string("\\-") : std::string(1, ch);
+  return out;
+}
+
+}  // namespace table
+
+TEST(FlagTableTest, EveryFlagIsInHelpTheManPageTheCompletionAndServesInTheEnvFile) {
+  const std::string help = HelpText();
+  const std::string man = ManPage();
+  const std::string env = EnvFile();
+  const std::string completion = BashCompletion();
+  ASSERT_FALSE(Flags().empty());
+  for (const Flag& f : Flags()) {
+    const std::string flag = "--" + std::string(f.name);
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+    EXPECT_NE(help.find(EnvName(f.name)), std::string::npos) << flag;
+    EXPECT_NE(help.find(std::string(f.help)), std::string::npos) << flag;
+    EXPECT_NE(man.find("\\fB" + table::RoffEscaped(flag) + "\\fR"), std::string::npos) << flag;
+    EXPECT_NE(man.find(EnvName(f.name)), std::string::npos) << flag;
+    EXPECT_NE(completion.find(flag), std::string::npos) << flag;
+    const bool serve = (f.commands & CommandBit(Command::kServe)) != 0;
+    EXPECT_EQ(env.find("\n#" + EnvName(f.name) + "=" + std::string(f.default_value) + "\n") !=
+                  std::string::npos,
+              serve)
+        << flag;
+  }
+  for (const Subcommand& s : Subcommands()) {
+    EXPECT_NE(help.find("keypaird " + std::string(s.words)), std::string::npos) << s.words;
+    EXPECT_NE(man.find(table::RoffEscaped(s.words)), std::string::npos) << s.words;
+  }
+}
+
+TEST(FlagTableTest, EveryFlagParsesTheSameFromTheCommandLineAndItsVariable) {
+  for (const Flag& f : Flags()) {
+    for (const Subcommand& s : Subcommands()) {
+      if ((f.commands & CommandBit(s.command)) == 0) continue;
+      const std::string var = EnvName(f.name);
+      // The default must be valid (the env file shows it), and any value must mean the same
+      // in either place; a switch is a bare flag on the command line.
+      std::vector<std::string> values = {f.value.empty() ? "true" : std::string(f.default_value),
+                                         "1", "x"};
+      if (values[0].empty()) values[0] = "1";
+      for (const std::string& value : values) {
+        std::vector<std::string> base = table::Words(s);
+        for (const std::string& a : table::Companions(f.name, s.command)) base.push_back(a);
+        std::vector<std::string> by_flag = base;
+        by_flag.push_back("--" + std::string(f.name));
+        if (!f.value.empty()) {
+          by_flag.push_back(value);
+        } else if (value != "true") {
+          by_flag.back() += "=" + value;
+        }
+        StatusOr<Config> from_flag = Parse(by_flag);
+        StatusOr<Config> from_env = Parse(base, {{var, value}});
+        const std::string where = std::string(s.words) + " --" + std::string(f.name) + " " + value;
+        if (value == values[0]) {
+          ASSERT_TRUE(from_flag.ok()) << where << ": " << from_flag.status().message();
+        }
+        ASSERT_EQ(from_flag.ok(), from_env.ok()) << where;
+        if (from_flag.ok()) {
+          EXPECT_TRUE(*from_flag == *from_env) << where;
+        } else if (from_flag.status().message().rfind("--" + std::string(f.name) + ":", 0) == 0) {
+          EXPECT_EQ(from_env.status().message(), var + " (" + from_flag.status().message() + ")")
+              << where;
+        } else {
+          EXPECT_EQ(from_env.status().message(), from_flag.status().message()) << where;
+        }
+      }
+    }
+  }
+}
+
+TEST(FlagTableTest, ValuesOtherThanTheDefaultReachTheConfig) {
+  // One per kind of row: integer, seconds, text, switch, choice, list, listen, number.
+  EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_DB_POOL", "9"}}).value().db_pool, 9);
+  EXPECT_EQ(Parse({"serve", "--shutdown-timeout", "0"}).value().shutdown_timeout_s, 0);
+  EXPECT_EQ(Parse({"migrate"}, {{"KEYPAIRD_DATABASE", "postgresql://h/db"}}).value().database,
+            "postgresql://h/db");
+  EXPECT_TRUE(Parse({"serve"}, {{"KEYPAIRD_ALLOW_PLAINTEXT", "true"}}).value().allow_plaintext);
+  EXPECT_FALSE(Parse({"serve", "--allow-plaintext=0"}).value().allow_plaintext);
+  EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_LOG_LEVEL", "debug"}}).value().log_level, "debug");
+  EXPECT_EQ(Parse({"token", "list", "--database=sqlite:/a b.db"}).value().database,
+            "sqlite:/a b.db");
+  EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_RATE_LIMIT", "0.5"}}).value().rate_limit, 0.5);
+  EXPECT_EQ(Parse({"serve"}, {{"KEYPAIRD_IO_THREADS", "64"}}).value().io_threads, 64);
+}
+
+TEST(FlagTableTest, ErrorMessagesKeepTheirWording) {
+  auto message = [](std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    return Parse(std::move(args), std::move(env)).status().message();
+  };
+  EXPECT_EQ(message({"serve", "--db-pool", "0"}), "--db-pool: must be an integer from 1 to 256");
+  EXPECT_EQ(message({"serve", "--read-timeout", "0"}),
+            "--read-timeout: must be seconds from 1 to 3600");
+  EXPECT_EQ(message({"token", "create", "--user", "0"}), "--user: must be an integer >= 1");
+  EXPECT_EQ(message({"serve", "--log-level", "loud"}),
+            "--log-level: must be one of debug, info, warn, error");
+  EXPECT_EQ(message({"serve", "--allow-plaintext=yes"}),
+            "--allow-plaintext: takes no value (or true/false in KEYPAIRD_ALLOW_PLAINTEXT)");
+  EXPECT_EQ(message({"serve"}, {{"KEYPAIRD_THREADS", "lots"}}),
+            "KEYPAIRD_THREADS (--threads: must be an integer from 0 to 256)");
+  EXPECT_EQ(message({"serve", "--listen"}), "--listen: needs a value");
+  EXPECT_EQ(message({"serve", "--user", "1"}), "unknown flag --user for this command");
+  EXPECT_EQ(message({"token"}), "token: expected create, list or revoke");
+  EXPECT_EQ(message({"token", "x"}),
+            "token: unknown subcommand 'x' (expected create, list or revoke)");
+  EXPECT_EQ(message({"x"}), "unknown command 'x' (see keypaird --help)");
+  EXPECT_EQ(message({"migrate", "extra"}), "unexpected argument 'extra'");
+}
+
+TEST(FlagTableTest, HelpTopicsPrintTheDocumentsTheBuildInstalls) {
+  StatusOr<Config> man = Parse({"help", "man"});
+  ASSERT_TRUE(man.ok());
+  EXPECT_EQ(man->command, Command::kHelp);
+  EXPECT_EQ(HelpDocument(*man), ManPage());
+  EXPECT_EQ(HelpDocument(Parse({"help", "bash-completion"}).value()), BashCompletion());
+  EXPECT_EQ(HelpDocument(Parse({"help"}).value()), HelpText());
+  // help env shows given values as the defaults (the package's database), checked as serve
+  // would check them.
+  StatusOr<Config> env = Parse({"help", "env", "--database", "sqlite:/var/lib/k/k.db"});
+  ASSERT_TRUE(env.ok()) << env.status().message();
+  const std::string file = HelpDocument(*env);
+  EXPECT_NE(file.find("\n#KEYPAIRD_DATABASE=sqlite:/var/lib/k/k.db\n"), std::string::npos);
+  EXPECT_NE(file.find("\n#KEYPAIRD_LISTEN=127.0.0.1:8080\n"), std::string::npos);
+  EXPECT_EQ(file.find("KEYPAIRD_USER"), std::string::npos);  // not a setting of serve
+  EXPECT_FALSE(Parse({"help", "env", "--threads", "many"}).ok());
+  EXPECT_FALSE(Parse({"help", "env", "--user", "1"}).ok());
+  EXPECT_FALSE(Parse({"help", "man", "--listen", "127.0.0.1:1"}).ok());
+  EXPECT_EQ(Parse({"help", "recipes"}).status().message(),
+            "help: unknown topic 'recipes' (expected man, env or bash-completion)");
+}
+
+TEST(FlagTableTest, ManPageIsRoffWithEscapedHyphensAndTheVersion) {
+  const std::string man = ManPage();
+  EXPECT_EQ(man.rfind(".\\\"", 0), 0u);
+  EXPECT_NE(man.find("\n.TH KEYPAIRD 1 "), std::string::npos);
+  for (const char* section : {"NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS",
+                              "ENVIRONMENT", "FILES", "\"EXIT STATUS\"", "\"SEE ALSO\""}) {
+    EXPECT_NE(man.find("\n.SH " + std::string(section) + "\n"), std::string::npos) << section;
+  }
+  // Every hyphen is \- (so flags copy as typed); no line starts with a quote (a roff control).
+  for (size_t i = man.find('-'); i != std::string::npos; i = man.find('-', i + 1)) {
+    EXPECT_EQ(man[i - 1], '\\') << man.substr(i > 30 ? i - 30 : 0, 60);
+  }
+  EXPECT_EQ(man.find("\n'"), std::string::npos);
 }
 
 }  // namespace

@@ -174,7 +174,7 @@ std::vector<std::string> Fields(std::string_view b64) { return FieldsRaw(Decode(
 
 std::string Line(std::string_view type, std::string_view blob, std::string_view comment = "") {
   std::string line = std::string(type) + " " + Base64Encode(blob);
-  if (!comment.empty()) line += " " + std::string(comment);
+  if (!comment.empty()) line.append(" ").append(comment);
   return line;
 }
 

@@ -674,10 +674,14 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         return b.status();
       }
       StatusOr<KeyPage> snapshot = ReadPageInTransaction(conn, statements, deadline);
-      if (snapshot.ok()) {
-        if (auto c = conn.Exec("COMMIT", deadline); !c.ok()) snapshot = c.status();
+      if (!snapshot.ok()) {
+        conn.Rollback(deadline);
+        return snapshot;
       }
-      conn.Rollback(deadline);  // no-op after COMMIT
+      if (auto c = conn.Exec("COMMIT", deadline); !c.ok()) {
+        conn.Rollback(deadline);
+        return StatusOr<KeyPage>(c.status());
+      }
       return snapshot;
     });
   }
