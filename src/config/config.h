@@ -24,7 +24,16 @@
 
 namespace keypaird::config {
 
-enum class Command { kHelp, kVersion, kServe, kMigrate, kTokenCreate, kTokenList, kTokenRevoke };
+enum class Command {
+  kHelp,
+  kVersion,
+  kServe,
+  kMigrate,
+  kTokenCreate,
+  kTokenList,
+  kTokenRevoke,
+  kCaNewKek,
+};
 
 // What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
 // bash-completion`, which CMake runs to make the packaged man page, env file and completion.
@@ -58,6 +67,8 @@ struct Config {
   // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
   // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.
   std::vector<int64_t> regions;
+  std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
+  int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
 
   // token create
   int64_t user_id = 0;                  // --user
@@ -67,6 +78,8 @@ struct Config {
   std::vector<std::string> principals;  // --principals a,b
   // token revoke
   std::string token_id;
+  // ca new-kek FILE
+  std::string kek_out;
 
   bool operator==(const Config&) const = default;
 };
