@@ -205,6 +205,9 @@ class Server:
         return self
 
     def stop(self, sig=signal.SIGTERM):
+        """Stops the server; a server that ignores SIGTERM for 20 s is killed and the test
+        fails (an idle server stops in well under a second)."""
+        hung = False
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -212,9 +215,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                hung = True
         if self.proc:
             self.log.close()
         self.proc = None
+        assert not hung, f"keypaird did not stop within 20 s of signal {sig}"
 
     def request(self, method, path, body=None, token=None, **kw):
         return request(self.port, method, path, body, token, **kw)

@@ -205,6 +205,50 @@ def test_the_database_holds_no_secrets(nodes, people):
     assert r.json()["private_key"].splitlines()[1] not in dump
 
 
+def test_two_nodes_share_one_ca_and_never_hand_out_a_serial_twice(tmp_path):
+    """The CA is made on first use by whichever node asks first (both ask at once here);
+    certificates signed concurrently on both nodes get distinct serials; a revocation on
+    one node is in the KRL the other serves."""
+    db = new_postgres_database()
+    kek = tmp_path / "ca.kek"
+    a = Server(tmp_path / "a", database=db)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a.cli("ca", "new-kek", str(kek))
+    a.start("--ca-kek-file", str(kek))
+    b = Server(tmp_path / "b", database=db).start("--ca-kek-file", str(kek))
+    try:
+        token = a.token(5, [PROJECT], principals=["deploy"])
+        base = f"/api/v1/projects/{PROJECT}"
+        with ThreadPoolExecutor(8) as pool:
+            cas = list(pool.map(lambda n: n.request("GET", f"{base}/ssh_ca", token=token),
+                                [a, b] * 4))
+        assert all(r.status == 200 for r in cas), cas
+        assert len({r.json()["public_key"] for r in cas}) == 1
+        r = a.request("POST", f"{base}/keys", {"name": "multi-ca", "generate": {}}, token)
+        assert r.status == 201, r
+
+        def sign(node):
+            r = node.request("POST", f"{base}/keys/multi-ca/certificates",
+                             {"principals": ["deploy"]}, token)
+            assert r.status == 201, r
+            return int(r.json()["serial"])
+
+        with ThreadPoolExecutor(8) as pool:
+            serials = list(pool.map(sign, [a, b] * 20))
+        assert len(set(serials)) == 40, sorted(serials)
+        assert b.request("POST", f"{base}/certificates/{serials[0]}/revoke",
+                         token=token, content_type=None).status == 204
+        krl = tmp_path / "krl"
+        krl.write_bytes(a.request("GET", f"{base}/ssh_ca/krl", token=token).body)
+        out = subprocess.run(["ssh-keygen", "-Q", "-l", "-f", str(krl)], capture_output=True,
+                             text=True, timeout=60).stdout
+        assert f"serial: {serials[0]}\n" in out and f"serial: {serials[1]}\n" not in out, out
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_serve_refuses_to_start_when_the_database_is_down(tmp_path):
     port = free_port()  # nothing listens there
     url = f"postgresql://keypaird:hunter2@127.0.0.1:{port}/keys"

@@ -35,6 +35,7 @@ KeyPool::~KeyPool() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_.store(true);  // a refill in progress stops at its next prime candidate
   cv_.notify_all();
   for (std::thread& t : threads_) t.join();
   // The pooled keys go with keys_ (PrivateKey frees its material with OpenSSL's clearing
@@ -66,11 +67,12 @@ void KeyPool::Refill() {
       ++in_progress_[type];
     }
     const auto started = std::chrono::steady_clock::now();
-    StatusOr<sshkey::PrivateKey> key = sshkey::GeneratePrivateKey(type);
+    StatusOr<sshkey::PrivateKey> key = sshkey::GeneratePrivateKey(type, &cancel_);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::lock_guard lock(mu_);
     --in_progress_[type];
+    if (stopping_) return;
     if (!key.ok()) {
       LogLine(LogLevel::kWarn, "key pool: generation failed").Str("error", key.status().message());
       continue;

@@ -62,6 +62,7 @@ class KeyPool {
   std::map<sshkey::KeyType, std::deque<sshkey::PrivateKey>> keys_;  // guarded by mu_
   std::map<sshkey::KeyType, int> in_progress_;                      // guarded by mu_
   bool stopping_ = false;                                           // guarded by mu_
+  std::atomic<bool> cancel_{false};  // set at destruction: an RSA generation gives up
   std::vector<std::thread> threads_;
 };
 

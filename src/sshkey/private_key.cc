@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 
 #include <array>
 #include <cstdint>
@@ -320,10 +321,42 @@ void AppendWrapped(std::string* out, std::string_view base64, size_t columns) {
   }
 }
 
-StatusOr<PrivateKey> GeneratePrivateKey(KeyType type) {
+namespace {
+
+// OpenSSL's progress callback during RSA generation: 0 stops it.
+int KeepGenerating(EVP_PKEY_CTX* ctx) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(EVP_PKEY_CTX_get_app_data(ctx));
+  return cancel->load(std::memory_order_relaxed) ? 0 : 1;
+}
+
+// RSA with a cancel flag (EVP_PKEY_Q_keygen takes no callback); null with *cancelled set
+// when it gave up.
+EVP_PKEY* CancellableRsa(int bits, const std::atomic<bool>* cancel, bool* cancelled) {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) != 1) {
+    return nullptr;
+  }
+  EVP_PKEY_CTX_set_app_data(ctx.get(), const_cast<std::atomic<bool>*>(cancel));
+  EVP_PKEY_CTX_set_cb(ctx.get(), KeepGenerating);
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx.get(), &raw) != 1) {
+    *cancelled = cancel->load(std::memory_order_relaxed);
+    return nullptr;
+  }
+  return raw;
+}
+
+}  // namespace
+
+StatusOr<PrivateKey> GeneratePrivateKey(KeyType type, const std::atomic<bool>* cancel) {
   const KeyTypeInfo& info = InfoOf(type);
   EVP_PKEY* raw = nullptr;
-  if (info.rsa_bits != 0) {
+  if (info.rsa_bits != 0 && cancel != nullptr) {
+    bool cancelled = false;
+    raw = CancellableRsa(info.rsa_bits, cancel, &cancelled);
+    if (cancelled) return Unavailable("key generation cancelled");
+  } else if (info.rsa_bits != 0) {
     raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(info.rsa_bits));
   } else if (info.group != nullptr) {
     raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", info.group);

@@ -20,6 +20,7 @@
 #ifndef KEYPAIRD_SSHKEY_PRIVATE_KEY_H_
 #define KEYPAIRD_SSHKEY_PRIVATE_KEY_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -69,8 +70,11 @@ class PrivateKey {
 };
 
 // A fresh key pair from OpenSSL's CSPRNG (RSA with public exponent 65537). kInternal if
-// OpenSSL fails.
-StatusOr<PrivateKey> GeneratePrivateKey(KeyType type);
+// OpenSSL fails. `cancel` (optional): an RSA generation that sees it set gives up between
+// prime candidates (within milliseconds) with kUnavailable; the other types take too
+// little time to need it.
+StatusOr<PrivateKey> GeneratePrivateKey(KeyType type,
+                                        const std::atomic<bool>* cancel = nullptr);
 
 // The public half as ParsePublicKey normalises "TYPE BASE64 COMMENT" (just "TYPE BASE64"
 // when `comment` is empty). `comment` must pass CheckComment and have no leading or

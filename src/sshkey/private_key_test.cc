@@ -479,6 +479,21 @@ TEST(GeneratePrivateKeyTest, KeysAreFresh) {
   EXPECT_FALSE(KeyOf(KeyType::kEcdsaP256).SameKeyAs(KeyOf(KeyType::kEcdsaP384)));
 }
 
+TEST(GeneratePrivateKeyTest, RsaGenerationCanBeCancelled) {
+  std::atomic<bool> cancel{true};
+  StatusOr<PrivateKey> given_up = GeneratePrivateKey(KeyType::kRsa4096, &cancel);
+  EXPECT_EQ(given_up.status().code(), StatusCode::kUnavailable);
+  cancel = false;  // not set: the flag changes nothing
+  StatusOr<PrivateKey> made = GeneratePrivateKey(KeyType::kRsa2048, &cancel);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  StatusOr<PublicKey> pub = PublicKeyOf(*made, "");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(pub->bits, 2048);
+  // Quick types ignore it.
+  cancel = true;
+  EXPECT_TRUE(GeneratePrivateKey(KeyType::kEd25519, &cancel).ok());
+}
+
 TEST(GeneratePrivateKeyTest, MovesBetweenOwners) {
   StatusOr<PrivateKey> made = GeneratePrivateKey(KeyType::kEd25519);
   ASSERT_TRUE(made.ok());
