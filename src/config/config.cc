@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include "common/duration.h"
+#include "common/url.h"
 #include "config/text.h"
 
 namespace keypaird::config {
@@ -57,6 +59,27 @@ template <auto Field>
 std::string NonEmptyText(const std::string& v, Config* c) {
   if (v.empty()) return "must not be empty";
   c->*Field = v;
+  return "";
+}
+
+// A duration ("30s", "5m", "2h30m"; common/duration.h) from kMinMs to kMaxMs, in ms.
+template <auto Field, int64_t kMinMs, int64_t kMaxMs>
+std::string Duration(const std::string& v, Config* c) {
+  const std::optional<int64_t> ms = ParseDurationMs(v);
+  if (!ms.has_value()) return "must be a duration such as 30s, 5m, 1h or 2h30m";
+  if (*ms < kMinMs || *ms > kMaxMs) {
+    return Cat("must be from ", FormatDurationMs(kMinMs), " to ", FormatDurationMs(kMaxMs));
+  }
+  c->*Field = *ms;
+  return "";
+}
+
+// The agents' service URL: parsed, and plain http:// only to loopback (common/url.h).
+std::string ApplyUrl(const std::string& v, Config* c) {
+  StatusOr<HttpUrl> url = ParseHttpUrl(v);
+  if (!url.ok()) return url.status().message();
+  if (Status s = CheckAgentUrl(*url); !s.ok()) return s.message();
+  c->url = v;
   return "";
 }
 
@@ -133,6 +156,9 @@ std::string ApplyRateLimit(const std::string& value, Config* c) {
 
 constexpr CommandSet kServe = CommandBit(Command::kServe);
 constexpr CommandSet kTokenCreate = CommandBit(Command::kTokenCreate);
+constexpr CommandSet kAuthorizedKeys = CommandBit(Command::kAuthorizedKeys);
+// The commands that are clients of a keypaird service.
+constexpr CommandSet kAgents = kAuthorizedKeys | CommandBit(Command::kKrl);
 // Every command that opens the database.
 constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
                                          CommandBit(Command::kTokenList) |
@@ -257,6 +283,10 @@ const std::vector<Subcommand>& Subcommands() {
       {Command::kTokenList, "token list", "", "list tokens: id, user, scope, created, revoked"},
       {Command::kTokenRevoke, "token revoke", "TOKEN_ID",
        "revoke a token (its id, or the whole token)"},
+      {Command::kAuthorizedKeys, "authorized-keys", "--url URL --token-file FILE --project ID",
+       "print the keys that may log in, for sshd's AuthorizedKeysCommand"},
+      {Command::kKrl, "krl", "--url URL --token-file FILE --project ID --out FILE",
+       "fetch the project's SSH key revocation list into a file, for sshd's RevokedKeys"},
       {Command::kHelp, "help", "[man | env | bash-completion]",
        "this help; or the man page, env file or bash completion"},
   };
@@ -322,6 +352,34 @@ const std::vector<Flag>& Flags() {
       {"principals", kTokenCreate, "LIST", "",
        "SSH certificate principals the token may be issued, e.g. deploy,alice", "",
        WordList<&Config::principals>},
+      {"url", kAgents, "URL", "",
+       "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
+       "", ApplyUrl},
+      {"token-file", kAgents, "FILE", "",
+       "file holding the API token: not a symlink, no access for group or others", "",
+       NonEmptyText<&Config::token_file>},
+      {"project", kAgents, "ID", "", "the project whose keys or revocation list to fetch", "",
+       Int<&Config::project, 1, 2147483647>},
+      {"label-selector", kAuthorizedKeys, "SELECTOR", "",
+       "only keys whose labels match, e.g. login=%u (sshd puts the login name for %u)", "",
+       Text<&Config::label_selector>},
+      {"owner-id", kAuthorizedKeys, "ID", "", "only keys of this owner (a user id)", "",
+       Int<&Config::owner_id, 1, 2147483647>},
+      {"cache-file", kAuthorizedKeys, "FILE", "",
+       "keep each good answer here (mode 0600), for when the service cannot be reached", "",
+       Text<&Config::cache_file>},
+      {"max-stale", kAuthorizedKeys, "DURATION", "1h",
+       "the oldest cached answer printed while the service cannot be reached", "",
+       Duration<&Config::max_stale_ms, 0, int64_t{8760} * 3600 * 1000>},
+      {"timeout", kAgents, "DURATION", "2s",
+       "for the whole request to the service: connect, TLS and the answer", "",
+       Duration<&Config::timeout_ms, 100, 300000>},
+      {"ca-file", kAgents, "FILE", "",
+       "PEM certificates to trust for https:// besides the system's trust store", "",
+       Text<&Config::ca_file>},
+      {"out", CommandBit(Command::kKrl), "FILE", "",
+       "where the revocation list goes (replaced atomically, mode 0644)", "",
+       NonEmptyText<&Config::out>},
   };
   return kFlags;
 }
@@ -406,6 +464,12 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
                              "behind a TLS-terminating proxy on a private network, pass "
                              "--allow-plaintext");
     }
+  }
+  if (c.command == Command::kAuthorizedKeys || c.command == Command::kKrl) {
+    if (c.url.empty()) return Bad("url", "is required");
+    if (c.token_file.empty()) return Bad("token-file", "is required");
+    if (c.project == 0) return Bad("project", "is required");
+    if (c.command == Command::kKrl && c.out.empty()) return Bad("out", "is required");
   }
   if (c.command == Command::kTokenCreate) {
     if (c.user_id == 0) return Bad("user", "is required");

@@ -24,7 +24,17 @@
 
 namespace keypaird::config {
 
-enum class Command { kHelp, kVersion, kServe, kMigrate, kTokenCreate, kTokenList, kTokenRevoke };
+enum class Command {
+  kHelp,
+  kVersion,
+  kServe,
+  kMigrate,
+  kTokenCreate,
+  kTokenList,
+  kTokenRevoke,
+  kAuthorizedKeys,
+  kKrl,
+};
 
 // What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
 // bash-completion`, which CMake runs to make the packaged man page, env file and completion.
@@ -67,6 +77,18 @@ struct Config {
   std::vector<std::string> principals;  // --principals a,b
   // token revoke
   std::string token_id;
+
+  // authorized-keys and krl: clients of a keypaird service, run on the SSH servers.
+  std::string url;                 // --url https://HOST[:PORT][/PREFIX] (checked when parsed)
+  std::string token_file;          // --token-file
+  int64_t project = 0;             // --project
+  std::string ca_file;             // --ca-file: extra PEM trust anchors for https://
+  int64_t timeout_ms = 2000;       // --timeout: the whole request
+  std::string label_selector;      // --label-selector (authorized-keys); "" = every key
+  int64_t owner_id = 0;            // --owner-id (authorized-keys); 0 = any owner
+  std::string cache_file;          // --cache-file (authorized-keys); "" = no cache
+  int64_t max_stale_ms = 3600000;  // --max-stale (authorized-keys)
+  std::string out;                 // --out (krl)
 
   bool operator==(const Config&) const = default;
 };
