@@ -10,7 +10,9 @@
 // a 304 confirms the cache and renews its time). When the service cannot be reached, times out
 // or answers 5xx (or 408, 429, or something that is not an authorized_keys text), the cached copy
 // is printed if it is at most --max-stale old, else nothing. A 401, 403 or 404 (and any other
-// answer) denies at once: nothing printed, exit 1, the cache left as it is.
+// answer) denies at once: nothing printed, exit 1, the cache left as it is. So does a setup
+// that is wrong rather than a service that is down: a token file that breaks its rules, a
+// --ca-file that cannot be read, a loopback name resolving elsewhere.
 //
 // Both take their settings from a parsed config::Config, print only through AgentIo (tests
 // capture it; main() sends messages to stderr and, for authorized-keys, syslog, because sshd
