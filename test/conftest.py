@@ -257,9 +257,13 @@ def workdir():
 
 @pytest.fixture(scope="session")
 def server(workdir):
+    """The session's server, with the SSH certificate authority on (a KEK of its own)."""
     d = workdir / "main"
     d.mkdir()
-    s = Server(d).start()
+    s = Server(d)
+    kek = d / "ca.kek"
+    s.cli("ca", "new-kek", str(kek))
+    s.start("--ca-kek-file", str(kek))
     yield s
     s.stop()
 

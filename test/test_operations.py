@@ -288,6 +288,42 @@ def test_oversized_and_malformed_requests_leave_the_server_healthy(fresh_server)
     assert s.request("GET", "/cloud/v1/ssh_keys/1", token=t).status == 200
 
 
+def test_clients_that_close_early_or_ask_to_close_leave_the_server_healthy(fresh_server):
+    """Answers given on the I/O thread that end their connection (Connection: close, a
+    client that has said all it will say, one gone before its pipelined answers are written): the connection is freed only
+    after its own code is done with it (the sanitizer build checks the memory)."""
+    s = fresh_server.start()
+    t = s.token(1, [1])
+    key = s.request("POST", "/cloud/v1/ssh_keys/1", {"name": "early", "public_key": (
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm a@b")},
+        t)
+    assert key.status == 201, key
+    get = (f"GET /cloud/v1/ssh_keys/1/{key.json()['id']} HTTP/1.1\r\nHost: x\r\n"
+           f"Authorization: APIKey {t}\r\n").encode()
+    for _ in range(50):
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(get + b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := c.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in answer
+    for _ in range(50):  # the request, then end of input (as `nc -N` does)
+        with socket.create_connection(("127.0.0.1", s.port), timeout=10) as c:
+            c.sendall(get + b"\r\n")
+            c.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := c.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    for _ in range(50):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.sendall((get + b"\r\n") * 20 + b"GET /healthz HTTP/1.0\r\n\r\n")
+        c.close()  # a reset: the answers have nowhere to go
+    assert s.proc.poll() is None
+    assert s.request("GET", "/cloud/v1/ssh_keys/1", token=t).status == 200
+
+
 # --- shutdown and crashes ------------------------------------------------------------
 
 def socket_fds(pid):

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "auth/tokens.h"
+#include "ca/authority.h"
+#include "ca/kek.h"
 #include "cli/agent.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -56,7 +58,17 @@ int Serve(const config::Config& c) {
     const double burst = c.rate_burst > 0 ? c.rate_burst : std::max(1.0, 2 * c.rate_limit);
     limiter = std::make_unique<http::RateLimiter>(c.rate_limit, burst);
   }
-  http::Api api(&keys, &authenticator, {&metrics, limiter.get(), c.regions});
+  // The SSH certificate authority: only with a key-encryption key.
+  std::unique_ptr<ca::CertificateAuthority> authority;
+  if (!c.ca_kek_file.empty()) {
+    StatusOr<ca::Kek> kek = ca::Kek::Load(c.ca_kek_file);
+    if (!kek.ok()) return Fail(kek.status());
+    authority = std::make_unique<ca::CertificateAuthority>(
+        store.get(), &keys, std::move(*kek), c.ca_max_validity_ms / 1000, SystemNowMicros,
+        &metrics);
+    if (Status s = authority->VerifyKek(); !s.ok()) return Fail(s);
+  }
+  http::Api api(&keys, &authenticator, {&metrics, limiter.get(), c.regions, authority.get()});
 
   http::ServerOptions options;
   options.address = c.listen_address;
@@ -142,6 +154,15 @@ int TokenRevoke(const config::Config& c) {
   return 0;
 }
 
+int CaNewKek(const config::Config& c) {
+  if (Status s = ca::Kek::WriteNew(c.kek_out); !s.ok()) return Fail(s);
+  std::fprintf(stderr,
+               "keypaird: wrote a new key-encryption key to %s (mode 0600); keep a copy: the "
+               "projects' CA keys cannot be opened without it\n",
+               c.kek_out.c_str());
+  return 0;
+}
+
 int Migrate(const config::Config& c) {
   auto store = Open(c, true);
   if (!store.ok()) return Fail(store.status());
@@ -199,6 +220,8 @@ int Main(const std::vector<std::string>& args) {
       return TokenList(*c);
     case config::Command::kTokenRevoke:
       return TokenRevoke(*c);
+    case config::Command::kCaNewKek:
+      return CaNewKek(*c);
     case config::Command::kAuthorizedKeys:
     case config::Command::kKrl:
       return RunAgent(*c);

@@ -72,6 +72,11 @@ void Metrics::ObserveWriteBatch(size_t ops, double seconds) {
   write_batch_seconds_.Observe(seconds);
 }
 
+void Metrics::CountCertificate(std::string_view event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++certificates_[std::string(event)];
+}
+
 void Metrics::ObservePoolRefill(std::string_view type, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   pool_refills_[std::string(type)].Observe(seconds);
@@ -150,6 +155,11 @@ std::string Metrics::Render() const {
   for (const auto& [pool, h] : queue_waits_) {
     AppendHistogram(&out, "keypaird_request_queue_seconds", "pool=\"" + pool + "\"", h.buckets,
                     kBuckets, h.count, h.sum);
+  }
+  out += "# HELP keypaird_certificates_total SSH certificates issued and revoked.\n";
+  out += "# TYPE keypaird_certificates_total counter\n";
+  for (const auto& [event, n] : certificates_) {
+    out += "keypaird_certificates_total{event=\"" + event + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP keypaird_key_pool_depth Pregenerated keys waiting, by key type.\n";
   out += "# TYPE keypaird_key_pool_depth gauge\n";

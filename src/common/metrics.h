@@ -33,6 +33,8 @@ class Metrics {
   // The RSA key pool: one key generated in the background, and the keys waiting now.
   void ObservePoolRefill(std::string_view type, double seconds);
   void SetPoolDepth(std::string_view type, int64_t depth);
+  // The SSH CA: a certificate "issued" or "revoked".
+  void CountCertificate(std::string_view event);
   void ObserveWriteQueueWait(double seconds);
   void ObserveWriteBatch(size_t ops, double seconds);
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
@@ -79,6 +81,7 @@ class Metrics {
   std::map<std::string, Histogram> queue_waits_;   // by pool
   std::map<std::string, Histogram> pool_refills_;  // by key type
   std::map<std::string, int64_t> pool_depths_;     // by key type
+  std::map<std::string, uint64_t> certificates_;   // by event
   std::atomic<int64_t> open_connections_{0};
 };
 

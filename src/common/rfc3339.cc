@@ -84,7 +84,7 @@ bool ParseRfc3339(std::string_view text, int64_t* us) {
   using std::chrono::year;
   using std::chrono::year_month_day;
   size_t pos = 0;
-  int64_t y, mo, d, h, mi, s;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;  // set (GCC -O3 cannot tell)
   if (!ReadDigits(text, &pos, 4, &y) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &mo) || !Expect(text, &pos, '-') ||
       !ReadDigits(text, &pos, 2, &d) || !Expect(text, &pos, 'T') ||
@@ -111,7 +111,7 @@ bool ParseRfc3339(std::string_view text, int64_t* us) {
   } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     const int sign = text[pos] == '+' ? 1 : -1;
     ++pos;
-    int64_t oh, om;
+    int64_t oh = 0, om = 0;
     if (!ReadDigits(text, &pos, 2, &oh) || !Expect(text, &pos, ':') ||
         !ReadDigits(text, &pos, 2, &om) || oh > 23 || om > 59) {
       return false;

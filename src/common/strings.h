@@ -23,6 +23,9 @@ bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
 // (an empty needle occurs everywhere).
 bool ContainsIgnoreAsciiCase(std::string_view haystack, std::string_view needle);
 
+// `s` without leading and trailing spaces and tabs (HTTP's optional white space).
+std::string_view TrimBlanks(std::string_view s);
+
 // The value of a hex digit (either case), or -1.
 constexpr int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

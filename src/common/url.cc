@@ -19,8 +19,16 @@ bool IsPathChar(char c) { return IsAlnum(c) || std::strchr("-._~!$&'()*+,;=:@/%"
 }  // namespace
 
 std::string HttpUrl::Authority() const {
-  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != (tls ? 443 : 80)) out += ":" + std::to_string(port);
+  // Appends rather than "[" + host + "]", which GCC 12 -O3 wrongly flags (-Wrestrict).
+  const bool ipv6 = host.find(':') != std::string::npos;
+  std::string out;
+  if (ipv6) out += '[';
+  out += host;
+  if (ipv6) out += ']';
+  if (port != (tls ? 443 : 80)) {
+    out += ':';
+    out += std::to_string(port);
+  }
   return out;
 }
 

@@ -283,6 +283,8 @@ const std::vector<Subcommand>& Subcommands() {
       {Command::kTokenList, "token list", "", "list tokens: id, user, scope, created, revoked"},
       {Command::kTokenRevoke, "token revoke", "TOKEN_ID",
        "revoke a token (its id, or the whole token)"},
+      {Command::kCaNewKek, "ca new-kek", "FILE",
+       "write a new key-encryption key for serve --ca-kek-file (mode 0600, never overwrites)"},
       {Command::kAuthorizedKeys, "authorized-keys", "--url URL --token-file FILE --project ID",
        "print the keys that may log in, for sshd's AuthorizedKeysCommand"},
       {Command::kKrl, "krl", "--url URL --token-file FILE --project ID --out FILE",
@@ -340,6 +342,12 @@ const std::vector<Flag>& Flags() {
       {"regions", kServe, "LIST", "",
        "region ids that exist, e.g. 1,76 (unset: any); v1 keypairs paths with another are 404", "",
        IdList<&Config::regions, kRegion>},
+      {"ca-kek-file", kServe, "FILE", "",
+       "enable the projects' SSH certificate authorities with this key-encryption key "
+       "(ca new-kek)",
+       "", Text<&Config::ca_kek_file>},
+      {"ca-max-validity", kServe, "DURATION", "24h", "the longest certificate the CA signs", "",
+       Duration<&Config::ca_max_validity_ms, 60 * 1000, int64_t{366} * 24 * 3600 * 1000>},
       {"user", kTokenCreate, "ID", "", "the token's user id (integer >= 1), required", "",
        Int<&Config::user_id, 1, 2147483647>},
       {"projects", kTokenCreate, "LIST", "", "projects the token may use, e.g. 1,2", "",
@@ -449,6 +457,9 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
   if (c.command == Command::kTokenRevoke) {
     if (positional.size() != 1) return InvalidArgument("token revoke: expected one TOKEN_ID");
     c.token_id = positional[0];
+  } else if (c.command == Command::kCaNewKek) {
+    if (positional.size() != 1) return InvalidArgument("ca new-kek: expected one FILE");
+    c.kek_out = positional[0];
   } else if (!positional.empty()) {
     return InvalidArgument("unexpected argument '" + positional[0] + "'");
   }

@@ -32,6 +32,7 @@ enum class Command {
   kTokenCreate,
   kTokenList,
   kTokenRevoke,
+  kCaNewKek,
   kAuthorizedKeys,
   kKrl,
 };
@@ -68,6 +69,8 @@ struct Config {
   // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
   // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.
   std::vector<int64_t> regions;
+  std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
+  int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
 
   // token create
   int64_t user_id = 0;                  // --user
@@ -77,6 +80,8 @@ struct Config {
   std::vector<std::string> principals;  // --principals a,b
   // token revoke
   std::string token_id;
+  // ca new-kek FILE
+  std::string kek_out;
 
   // authorized-keys and krl: clients of a keypaird service, run on the SSH servers.
   std::string url;                 // --url https://HOST[:PORT][/PREFIX] (checked when parsed)

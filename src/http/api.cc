@@ -81,6 +81,17 @@ const std::vector<Api::Route>& Api::Routes() {
         {"DELETE", "/api/v1/projects/{project_id}/keys/{key}", true, P::kWorker,
          &Api::NativeDelete},
         {"GET", "/api/v1/keys", true, P::kWorker, &Api::NativeFind},
+        {"GET", "/api/v1/projects/{project_id}/authorized_keys", true, P::kWorker,
+         &Api::AuthorizedKeys},
+        // The CA's routes may make the project's CA (one write) or sign (CPU and a write).
+        {"GET", "/api/v1/projects/{project_id}/ssh_ca", true, P::kWorker, &Api::CaInfo},
+        {"GET", "/api/v1/projects/{project_id}/ssh_ca/public_key", true, P::kWorker,
+         &Api::CaPublicKey},
+        {"GET", "/api/v1/projects/{project_id}/ssh_ca/krl", true, P::kWorker, &Api::CaKrl},
+        {"POST", "/api/v1/projects/{project_id}/keys/{key}/certificates", true, P::kWorker,
+         &Api::CaSign},
+        {"POST", "/api/v1/projects/{project_id}/certificates/{serial}/revoke", true, P::kWorker,
+         &Api::CaRevoke, false, /*bodiless=*/true},
     };
     for (Route& r : routes) r.segments = SplitPath(r.pattern);
     return routes;
@@ -199,7 +210,8 @@ void Api::Handle(const HttpRequest& request, Match match, Responder respond) con
   }
   call.respond = labelled(call.caller.token_id);
 
-  if (request.method == "POST" || request.method == "PATCH") {
+  const bool no_body = route.bodiless && request.body.empty();
+  if ((request.method == "POST" || request.method == "PATCH") && !no_body) {
     if (!request.content_type.has_value() || !IsJsonMediaType(*request.content_type)) {
       return call.respond(PlainError(
           415, "UnsupportedMediaType",

@@ -35,6 +35,10 @@
 #include "http/rate_limiter.h"
 #include "service/key_service.h"
 
+namespace keypaird::ca {
+class CertificateAuthority;
+}
+
 namespace keypaird::http {
 
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
@@ -63,6 +67,9 @@ struct ApiExtras {
   // The region ids that exist (config --regions); a v1 keypairs path naming another is
   // 404. Empty: every well-formed region id exists.
   std::vector<int64_t> regions = {};
+  // The projects' SSH certificate authority (serve --ca-kek-file); null: the CA routes
+  // answer 404 saying it is not enabled.
+  const ca::CertificateAuthority* ca = nullptr;
 };
 
 class Api {
@@ -152,6 +159,13 @@ class Api {
   Reply NativeDelete(Call& call) const;
   Reply Me(Call& call) const;
   Reply OpenApiSpec(Call& call) const;
+  // native_ssh.cc: authorized_keys and the SSH certificate authority.
+  Reply AuthorizedKeys(Call& call) const;
+  Reply CaInfo(Call& call) const;
+  Reply CaPublicKey(Call& call) const;
+  Reply CaSign(Call& call) const;
+  Reply CaRevoke(Call& call) const;
+  Reply CaKrl(Call& call) const;
   StatusOr<std::optional<int64_t>> ExpectedRevision(const Call& call, int64_t project_id,
                                                     service::KeyRef ref) const;
 
@@ -180,6 +194,8 @@ struct Api::Route {
   Handler handler;
   // Reads one resource: the token and the resource come from one store snapshot.
   bool one_snapshot = false;
+  // A POST that takes no body: it may come without one (and without a Content-Type).
+  bool bodiless = false;
   std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 

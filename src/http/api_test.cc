@@ -257,6 +257,12 @@ class DownStore final : public store::KeyStore {
   StatusOr<store::TokenRecord> GetToken(std::string_view) override { return Down(); }
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return Down(); }
   Status RevokeToken(std::string_view, int64_t) override { return Down(); }
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord&) override { return Down(); }
+  StatusOr<int64_t> NextSerial(int64_t) override { return Down(); }
+  Status RecordCertificate(const store::CertificateRecord&) override { return Down(); }
+  StatusOr<store::CertificateRecord> GetCertificate(int64_t, int64_t) override { return Down(); }
+  Status RevokeCertificate(int64_t, int64_t, int64_t) override { return Down(); }
+  StatusOr<store::Revocations> RevocationsOf(int64_t, int64_t) override { return Down(); }
   Status Ping() override { return Down(); }
 
  private:
@@ -464,6 +470,22 @@ class CountingStore final : public store::KeyStore {
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return inner_->ListTokens(); }
   Status RevokeToken(std::string_view id, int64_t at) override {
     return inner_->RevokeToken(id, at);
+  }
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& c) override {
+    return inner_->GetOrCreateCa(c);
+  }
+  StatusOr<int64_t> NextSerial(int64_t p) override { return inner_->NextSerial(p); }
+  Status RecordCertificate(const store::CertificateRecord& c) override {
+    return inner_->RecordCertificate(c);
+  }
+  StatusOr<store::CertificateRecord> GetCertificate(int64_t p, int64_t s) override {
+    return inner_->GetCertificate(p, s);
+  }
+  Status RevokeCertificate(int64_t p, int64_t s, int64_t at) override {
+    return inner_->RevokeCertificate(p, s, at);
+  }
+  StatusOr<store::Revocations> RevocationsOf(int64_t p, int64_t now) override {
+    return inner_->RevocationsOf(p, now);
   }
   Status Ping() override { return inner_->Ping(); }
 

@@ -3,6 +3,8 @@
 #include <charconv>
 
 #include "common/digest.h"
+#include "common/strings.h"
+#include "http/decoding.h"
 #include "service/key_service.h"
 #include "sshkey/wire.h"
 
@@ -60,13 +62,13 @@ Status BadSelector(std::string message) {
   return InvalidArgument("Invalid label selector.").WithField("label_selector", std::move(message));
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
+
+StatusOr<int64_t> ProjectOf(const std::vector<std::string>& params) {
+  int64_t project_id = 0;
+  if (Status s = PathInt(params[0], "project_id", &project_id); !s.ok()) return s;
+  return project_id;
+}
 
 std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last) {
   std::string payload;
@@ -102,28 +104,28 @@ StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy o
 StatusOr<std::vector<store::LabelTerm>> ParseLabelSelector(std::string_view text) {
   using Op = store::LabelTerm::Op;
   std::vector<store::LabelTerm> terms;
-  if (Trim(text).empty()) return BadSelector("The selector is empty.");
+  if (TrimBlanks(text).empty()) return BadSelector("The selector is empty.");
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
     if (comma == std::string_view::npos) comma = text.size();
-    const std::string_view term = Trim(text.substr(pos, comma - pos));
+    const std::string_view term = TrimBlanks(text.substr(pos, comma - pos));
     pos = comma + 1;
     if (term.empty()) return BadSelector("An empty term (two commas, or a comma at an end).");
     store::LabelTerm t;
     size_t op_at;
     if ((op_at = term.find("!=")) != std::string_view::npos) {
       t.op = Op::kNotEquals;
-      t.key = std::string(Trim(term.substr(0, op_at)));
-      t.value = std::string(Trim(term.substr(op_at + 2)));
+      t.key = std::string(TrimBlanks(term.substr(0, op_at)));
+      t.value = std::string(TrimBlanks(term.substr(op_at + 2)));
     } else if ((op_at = term.find('=')) != std::string_view::npos) {
       t.op = Op::kEquals;
       const size_t skip = term.substr(op_at).starts_with("==") ? 2 : 1;
-      t.key = std::string(Trim(term.substr(0, op_at)));
-      t.value = std::string(Trim(term.substr(op_at + skip)));
+      t.key = std::string(TrimBlanks(term.substr(0, op_at)));
+      t.value = std::string(TrimBlanks(term.substr(op_at + skip)));
     } else if (term.starts_with('!')) {
       t.op = Op::kNotExists;
-      t.key = std::string(Trim(term.substr(1)));
+      t.key = std::string(TrimBlanks(term.substr(1)));
     } else {
       t.op = Op::kExists;
       t.key = std::string(term);
@@ -144,17 +146,39 @@ std::string ETagOf(const store::KeyRecord& key) {
   return "\"" + key.id + "/" + std::to_string(key.revision) + "\"";
 }
 
+namespace {
+
+// The entity tags of an If-Match / If-None-Match list, trimmed ("*" included as is).
+std::vector<std::string_view> EntityTags(std::string_view header) {
+  std::vector<std::string_view> tags;
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t comma = header.find(',', pos);
+    if (comma == std::string_view::npos) comma = header.size();
+    if (std::string_view tag = TrimBlanks(header.substr(pos, comma - pos)); !tag.empty()) {
+      tags.push_back(tag);
+    }
+    pos = comma + 1;
+  }
+  return tags;
+}
+
+}  // namespace
+
+bool IfNoneMatchHits(const std::optional<std::string>& header, std::string_view etag) {
+  if (!header.has_value()) return false;
+  for (std::string_view tag : EntityTags(*header)) {
+    if (tag.starts_with("W/")) tag.remove_prefix(2);  // weak comparison
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
 StatusOr<std::optional<int64_t>> IfMatchRevision(const std::optional<std::string>& header,
                                                  std::string_view id) {
   if (!header.has_value()) return std::optional<int64_t>();
-  const std::string_view all = Trim(*header);
-  if (all == "*") return std::optional<int64_t>();
-  size_t pos = 0;
-  while (pos <= all.size()) {
-    size_t comma = all.find(',', pos);
-    if (comma == std::string_view::npos) comma = all.size();
-    std::string_view tag = Trim(all.substr(pos, comma - pos));
-    pos = comma + 1;
+  if (TrimBlanks(*header) == "*") return std::optional<int64_t>();
+  for (std::string_view tag : EntityTags(*header)) {
     // Strong tags only: "<id>/<revision>" in quotes.
     if (tag.size() < 2 || tag.front() != '"' || tag.back() != '"') continue;
     tag = tag.substr(1, tag.size() - 2);

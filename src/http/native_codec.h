@@ -22,6 +22,10 @@ namespace keypaird::http {
 std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last);
 StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy order);
 
+// The project of a /api/v1/projects/{project_id}/... path (its first capture); 400 on
+// "project_id" when it is not one.
+StatusOr<int64_t> ProjectOf(const std::vector<std::string>& params);
+
 // A label selector: a comma-separated AND of k=v (or k==v), k!=v, k (has label k) and
 // !k (has not), as in Kubernetes; kInvalidArgument on "label_selector" when malformed or
 // when a key or value breaks the label rules. At most 32 terms.
@@ -29,6 +33,8 @@ StatusOr<std::vector<store::LabelTerm>> ParseLabelSelector(std::string_view text
 
 // A key's strong ETag: "\"<id>/<revision>\"", new with every change of the key.
 std::string ETagOf(const store::KeyRecord& key);
+// True if an If-None-Match header names `etag` (weak comparison) or is "*": answer 304.
+bool IfNoneMatchHits(const std::optional<std::string>& header, std::string_view etag);
 // The revision an If-Match header asks for, for the key `id`: nullopt when the header is
 // absent or "*"; kFailedPrecondition when no entity tag in it is one of this key's
 // (another key's, a weak tag, or garbage).

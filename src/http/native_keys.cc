@@ -100,12 +100,6 @@ HttpResponse NativePageResponse(const store::KeyPage& page, size_t limit, store:
 
 // ---- decoding
 
-StatusOr<int64_t> ProjectOf(const std::vector<std::string>& params) {
-  int64_t project_id = 0;
-  if (Status s = PathInt(params[0], "project_id", &project_id); !s.ok()) return s;
-  return project_id;
-}
-
 StatusOr<std::optional<int64_t>> TimeField(const json& body, const char* field) {
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return std::optional<int64_t>();
@@ -324,7 +318,7 @@ Api::Reply Api::NativeGet(Call& call) const {
   StatusOr<store::KeyRecord> key =
       keys_->Get(call.caller, *project, {call.params[1], /*allow_name=*/true}, call.reads());
   if (!key.ok()) return ErrorResponse(key.status(), call.request_id);
-  if (call.request.if_none_match && *call.request.if_none_match == ETagOf(*key)) {
+  if (IfNoneMatchHits(call.request.if_none_match, ETagOf(*key))) {
     HttpResponse r = NoContent(call.request_id);
     r.status = 304;
     r.headers.emplace_back("ETag", ETagOf(*key));

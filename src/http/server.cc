@@ -824,19 +824,23 @@ void IoThread::Post(std::function<void()> task) {
 }
 
 void IoThread::Deliver(uint64_t id, HttpResponse response) {
-  auto answer = [this, id](HttpResponse r) {
+  // `release`: free the connection if the answer closed it. Not for an answer given on
+  // this thread: that one comes from inside the connection's own Drive (a route answered
+  // inline, or a refusal), which still uses the connection when the answer returns; the
+  // caller of Drive releases it afterwards.
+  auto answer = [this, id](HttpResponse r, bool release) {
     auto it = connections_.find(id);
     if (it == connections_.end() || it->second->closed()) {
       server_->RequestEnded();  // the client is gone; a secret body is wiped here
       return;
     }
     it->second->Answer(std::move(r));
-    if (it->second->closed()) Release(id);
+    if (release && it->second->closed()) Release(id);
   };
-  if (OnThisThread()) return answer(std::move(response));
+  if (OnThisThread()) return answer(std::move(response), /*release=*/false);
   // std::function needs a copyable task: the response travels in a shared_ptr.
   auto shared = std::make_shared<HttpResponse>(std::move(response));
-  Post([answer, shared] { answer(std::move(*shared)); });
+  Post([answer, shared] { answer(std::move(*shared), /*release=*/true); });
 }
 
 void IoThread::Adopt(int fd) {

@@ -44,6 +44,24 @@ class ObservedStore final : public store::KeyStore {
       done(Seen("insert_key", std::move(s)));
     });
   }
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate) override {
+    return Seen("get_or_create_ca", inner_->GetOrCreateCa(candidate));
+  }
+  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+    return Seen("next_serial", inner_->NextSerial(project_id));
+  }
+  Status RecordCertificate(const store::CertificateRecord& c) override {
+    return Seen("record_certificate", inner_->RecordCertificate(c));
+  }
+  StatusOr<store::CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
+    return Seen("get_certificate", inner_->GetCertificate(project_id, serial));
+  }
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+    return Seen("revoke_certificate", inner_->RevokeCertificate(project_id, serial, at_us));
+  }
+  StatusOr<store::Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
+    return Seen("revocations", inner_->RevocationsOf(project_id, now_s));
+  }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 
  private:

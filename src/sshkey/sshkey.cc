@@ -152,12 +152,6 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Splits on '\n' and drops one trailing '\r' from each line.
 std::vector<std::string_view> SplitLines(std::string_view s) {
   std::vector<std::string_view> lines;

@@ -140,6 +140,42 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
+// A project's SSH certificate authority: its public key and its private seed, sealed
+// (AES-256-GCM under the key-encryption key, bound to the project) by the CA module; the
+// store never sees the seed in the clear.
+struct CaRecord {
+  int64_t project_id = 0;
+  std::string public_key;   // OpenSSH line of the CA's Ed25519 key
+  std::string sealed_seed;  // bytes, as the CA module sealed them
+  int64_t created_at_us = 0;
+
+  bool operator==(const CaRecord&) const = default;
+};
+
+// A certificate the CA issued (the certificate itself is not kept: only what revoking it
+// and the KRL need, and the audit trail).
+struct CertificateRecord {
+  int64_t project_id = 0;
+  int64_t serial = 0;  // unique per project's CA, from 1 (OpenSSH's uint64; we stay below 2^63)
+  std::string key_id;  // the certified key
+  int64_t key_owner_id = 0;
+  std::string key_sha256;  // SHA-256 of the certified key's blob, 32 bytes
+  std::vector<std::string> principals;
+  int64_t valid_after_s = 0;
+  int64_t valid_before_s = 0;
+  int64_t issued_at_us = 0;
+  std::string issued_by;  // token id
+  std::optional<int64_t> revoked_at_us;
+
+  bool operator==(const CertificateRecord&) const = default;
+};
+
+// What a project's KRL lists.
+struct Revocations {
+  std::vector<int64_t> serials;          // revoked certificates not yet expired, ascending
+  std::vector<std::string> key_sha256s;  // certified keys since deleted or disabled
+};
+
 // Reads of keys and tokens. Each call of a KeyStore reads its own snapshot of the
 // database; a reader from KeyStore::Snapshot answers every call from one snapshot.
 class KeyReader {
@@ -208,6 +244,25 @@ class KeyStore : public KeyReader {
   // Marks the token revoked at `at_us`. OK (also if it was revoked already: idempotent,
   // the first revocation time is kept); kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us) = 0;
+
+  // --- The SSH certificate authority (API-NATIVE.md).
+
+  // The project's CA, made from `candidate` if the project has none yet: the first of
+  // concurrent callers (on any node) wins and every caller gets the winner's. OK.
+  // Project 0 (no real project) holds the CA module's check of the key-encryption key.
+  virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) = 0;
+  // A fresh serial for the project's CA, never handed out before (also across nodes and
+  // concurrent callers). OK; kNotFound if the project has no CA.
+  virtual StatusOr<int64_t> NextSerial(int64_t project_id) = 0;
+  // OK; kAlreadyExists if the serial is recorded already.
+  virtual Status RecordCertificate(const CertificateRecord& certificate) = 0;
+  // OK; kNotFound.
+  virtual StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) = 0;
+  // Marks it revoked at `at_us` (idempotent: the first time is kept). OK; kNotFound.
+  virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) = 0;
+  // What the project's KRL must list at `now_s`: revoked certificates still valid then,
+  // and the SHA-256 of every certified key that has been deleted or disabled since.
+  virtual StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) = 0;
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.
   virtual Status Ping() = 0;

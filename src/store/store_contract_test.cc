@@ -809,6 +809,96 @@ TEST_P(KeyStoreContractTest, KeysetPagesVisitEveryKeyOnceInEveryOrderDespiteChan
   }
 }
 
+// --- the SSH CA ------------------------------------------------------------------------
+
+CaRecord Ca(int64_t project, std::string seed) {
+  return CaRecord{project, "ssh-ed25519 AAAA ca-" + std::to_string(project), std::move(seed), 5};
+}
+
+CertificateRecord Certificate(int64_t project, int64_t serial, std::string key_id,
+                              int64_t valid_before_s = 1000) {
+  CertificateRecord c;
+  c.project_id = project;
+  c.serial = serial;
+  c.key_id = std::move(key_id);
+  c.key_owner_id = 7;
+  c.key_sha256 = std::string(31, 'h') + c.key_id.back();
+  c.principals = {"deploy", "alice"};
+  c.valid_after_s = 10;
+  c.valid_before_s = valid_before_s;
+  c.issued_at_us = 11;
+  c.issued_by = "0123456789abcdef";
+  return c;
+}
+
+TEST_P(KeyStoreContractTest, TheFirstCaOfAProjectWinsAndSerialsCountUp) {
+  EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
+  auto first = store().GetOrCreateCa(Ca(1, std::string("\x00sealed-one", 11)));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->sealed_seed, std::string("\x00sealed-one", 11));
+  auto second = store().GetOrCreateCa(Ca(1, "sealed-two"));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, *first);  // the first one stays
+  EXPECT_EQ(store().GetOrCreateCa(Ca(2, "other"))->sealed_seed, "other");
+  EXPECT_EQ(*store().NextSerial(1), 1);
+  EXPECT_EQ(*store().NextSerial(1), 2);
+  EXPECT_EQ(*store().NextSerial(2), 1);  // per project
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentSerialsAreAllDifferent) {
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  constexpr int kThreads = 32;
+  std::latch start(kThreads);
+  std::vector<int64_t> serials(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto serial = store().NextSerial(1);
+      if (serial.ok()) serials[i] = *serial;
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(serials.begin(), serials.end());
+  for (int i = 0; i < kThreads; ++i) EXPECT_EQ(serials[i], i + 1);
+}
+
+TEST_P(KeyStoreContractTest, CertificatesAreRecordedRevokedAndListedInRevocations) {
+  MustInsert(Key("kept", 1, "kept"));
+  MustInsert(Key("gone", 1, "gone"));
+  MustInsert(Key("off", 1, "off"));
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  for (const CertificateRecord& c :
+       {Certificate(1, 1, "kept"), Certificate(1, 2, "kept"), Certificate(1, 3, "gone"),
+        Certificate(1, 4, "off"), Certificate(1, 5, "kept", /*valid_before_s=*/50)}) {
+    ASSERT_TRUE(store().RecordCertificate(c).ok());
+  }
+  EXPECT_EQ(store().RecordCertificate(Certificate(1, 1, "kept")).code(),
+            StatusCode::kAlreadyExists);
+  auto got = store().GetCertificate(1, 2);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, Certificate(1, 2, "kept"));
+  EXPECT_EQ(store().GetCertificate(2, 2).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(store().RevokeCertificate(1, 2, 100).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 2, 200).ok());  // idempotent: the first time stays
+  EXPECT_EQ(store().GetCertificate(1, 2)->revoked_at_us, 100);
+  ASSERT_TRUE(store().RevokeCertificate(1, 5, 100).ok());  // expires at 50
+  EXPECT_EQ(store().RevokeCertificate(1, 9, 100).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteKey("gone").ok());
+  KeyUpdate disable;
+  disable.disabled = true;
+  disable.updated_at_us = 9;
+  ASSERT_TRUE(store().UpdateKey("off", disable, std::nullopt).ok());
+
+  auto revoked = store().RevocationsOf(1, /*now_s=*/60);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().message();
+  EXPECT_THAT(revoked->serials, ElementsAre(2));  // 5 has expired: sshd refuses it anyway
+  EXPECT_THAT(revoked->key_sha256s, ElementsAre(Certificate(1, 3, "gone").key_sha256,
+                                                Certificate(1, 4, "off").key_sha256));
+  EXPECT_TRUE(store().RevocationsOf(2, 60)->serials.empty());
+}
+
 // --- snapshots and asynchronous writes --------------------------------------------------
 
 TEST_P(KeyStoreContractTest, ASnapshotReadsWhatTheStoreHolds) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -213,6 +214,56 @@ class MemoryStore final : public KeyStore {
     return Status::Ok();
   }
 
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = cas_.try_emplace(candidate.project_id, candidate, 1);
+    return it->second.first;
+  }
+
+  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+    std::lock_guard lock(mu_);
+    auto it = cas_.find(project_id);
+    if (it == cas_.end()) return NotFound("no CA for the project");
+    return it->second.second++;
+  }
+
+  Status RecordCertificate(const CertificateRecord& c) override {
+    std::lock_guard lock(mu_);
+    if (!certificates_.try_emplace({c.project_id, c.serial}, c).second) {
+      return AlreadyExists("the serial is recorded already");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
+    std::lock_guard lock(mu_);
+    auto it = certificates_.find({project_id, serial});
+    if (it == certificates_.end()) return NotFound("no such certificate");
+    return it->second;
+  }
+
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+    std::lock_guard lock(mu_);
+    auto it = certificates_.find({project_id, serial});
+    if (it == certificates_.end()) return NotFound("no such certificate");
+    if (!it->second.revoked_at_us) it->second.revoked_at_us = at_us;
+    return Status::Ok();
+  }
+
+  StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
+    std::lock_guard lock(mu_);
+    Revocations out;
+    std::set<std::string> keys;
+    for (const auto& [at, c] : certificates_) {
+      if (c.project_id != project_id) continue;
+      if (c.revoked_at_us && c.valid_before_s > now_s) out.serials.push_back(c.serial);
+      auto key = keys_.find(c.key_id);
+      if (key == keys_.end() || key->second.disabled) keys.insert(c.key_sha256);
+    }
+    out.key_sha256s.assign(keys.begin(), keys.end());
+    return out;
+  }
+
   Status Ping() override { return Status::Ok(); }
 
  private:
@@ -222,6 +273,8 @@ class MemoryStore final : public KeyStore {
   std::map<std::string, KeyRecord, std::less<>> keys_;  // by id
   std::map<NameKey, std::string> names_;                // (project_id, name) -> id
   std::map<std::string, TokenRecord, std::less<>> tokens_;
+  std::map<int64_t, std::pair<CaRecord, int64_t>> cas_;  // project -> (CA, next serial)
+  std::map<std::pair<int64_t, int64_t>, CertificateRecord> certificates_;  // (project, serial)
 };
 
 }  // namespace

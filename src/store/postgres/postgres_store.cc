@@ -490,6 +490,30 @@ const Statement kListTokens{"list_tokens", std::string("SELECT ") + sql::kTokenC
 const Statement kRevokeToken{
     "revoke_token", "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, $2) WHERE id = $1"};
 const Statement kPing{"ping", "SELECT 1"};
+const Statement kInsertCa{"insert_ca", std::string("INSERT INTO ssh_cas (") + sql::kCaColumns +
+                                           ") VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) "
+                                           "DO NOTHING"};
+const Statement kGetCa{"get_ca", std::string("SELECT ") + sql::kCaColumns +
+                                     " FROM ssh_cas WHERE project_id = $1"};
+// Row-locks the CA: concurrent signers on every node take serials one at a time.
+const Statement kNextSerial{"next_serial",
+                            "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = "
+                            "$1 RETURNING next_serial - 1"};
+const Statement kInsertCertificate{"insert_certificate",
+                                   std::string("INSERT INTO certificates (") +
+                                       sql::kCertificateColumns + ") VALUES (" +
+                                       Placeholders(sql::kCertificateColumnCount) + ")"};
+const Statement kGetCertificate{"get_certificate",
+                                std::string("SELECT ") + sql::kCertificateColumns +
+                                    " FROM certificates WHERE project_id = $1 AND serial = $2"};
+const Statement kRevokeCertificate{
+    "revoke_certificate",
+    "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, $3) WHERE project_id = $1 "
+    "AND serial = $2"};
+const Statement kRevokedSerials{"revoked_serials",
+                                sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kPostgres)};
+const Statement kRevokedKeys{"revoked_keys",
+                             sql::WithParams(sql::kRevokedKeysSql, sql::Dialect::kPostgres)};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -793,6 +817,77 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     return s.ok() || s.code() == StatusCode::kUnavailable ? s : Unavailable(std::string(kDown));
   }
 
+  // --- the SSH CA
+
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
+    // Idempotent (ON CONFLICT DO NOTHING): safe to repeat after a lost connection.
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<CaRecord> {
+      auto inserted = conn.Run(kInsertCa, ToParams(sql::CaValues(candidate)), deadline);
+      if (!inserted.ok()) return inserted.status();
+      auto r = conn.Run(kGetCa, {ToText(candidate.project_id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return Internal("the CA vanished");
+      return sql::ReadCa(Row(*r, 0));
+    });
+  }
+
+  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<int64_t> {
+      auto r = conn.Run(kNextSerial, {ToText(project_id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound("no CA for the project");
+      return r->Int64(0, 0);
+    });
+  }
+
+  Status RecordCertificate(const CertificateRecord& c) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      auto r = conn.Run(kInsertCertificate, ToParams(sql::CertificateValues(c)), deadline);
+      if (!r.ok() && r.status().code() == StatusCode::kAlreadyExists) {
+        return AlreadyExists("the serial is recorded already");
+      }
+      return r.status();
+    });
+  }
+
+  StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<CertificateRecord> {
+      auto r = conn.Run(kGetCertificate, {ToText(project_id), ToText(serial)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound("no such certificate");
+      return sql::ReadCertificate(Row(*r, 0));
+    });
+  }
+
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
+      auto r = conn.Run(kRevokeCertificate, {ToText(project_id), ToText(serial), ToText(at_us)},
+                        deadline);
+      if (!r.ok()) return r.status();
+      if (r->Affected() == 0) return NotFound("no such certificate");
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<Revocations> {
+      return InTransaction(conn, deadline, true, [&]() -> StatusOr<Revocations> {
+        Revocations out;
+        auto serials = conn.Run(kRevokedSerials, {ToText(project_id), ToText(now_s)}, deadline);
+        if (!serials.ok()) return serials.status();
+        for (int i = 0; i < serials->rows(); ++i) out.serials.push_back(serials->Int64(i, 0));
+        auto keys = conn.Run(kRevokedKeys, {ToText(project_id)}, deadline);
+        if (!keys.ok()) return keys.status();
+        for (int i = 0; i < keys->rows(); ++i) {
+          StatusOr<std::string> sha = Row(*keys, i).Blob(0);
+          if (!sha.ok()) return sha.status();
+          out.key_sha256s.push_back(std::move(*sha));
+        }
+        return out;
+      });
+    });
+  }
+
   // --- sql::Diagnostics
 
   StatusOr<std::vector<std::string>> ExplainListKeys(const ListQuery& query) override {
@@ -908,13 +1003,21 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   // Runs `fn` inside BEGIN ... COMMIT when `transaction`, else alone; rolls back on error.
   template <typename Fn>
-  static Status InTransaction(Connection& conn, Deadline deadline, bool transaction, Fn&& fn) {
+  static auto InTransaction(Connection& conn, Deadline deadline, bool transaction, Fn&& fn)
+      -> decltype(fn()) {
+    using R = decltype(fn());
     if (!transaction) return fn();
-    if (auto b = conn.Exec("BEGIN", deadline); !b.ok()) return b.status();
-    Status s = fn();
-    if (s.ok()) s = conn.Exec("COMMIT", deadline).status();
-    conn.Rollback(deadline);  // no-op after COMMIT
-    return s;
+    if (auto b = conn.Exec("BEGIN", deadline); !b.ok()) return R(b.status());
+    R result = fn();
+    if (!StatusOf(result).ok()) {
+      conn.Rollback(deadline);
+      return result;
+    }
+    if (auto c = conn.Exec("COMMIT", deadline); !c.ok()) {
+      conn.Rollback(deadline);
+      return R(c.status());
+    }
+    return result;
   }
 
   StatusOr<KeyRecord> ReadOneKey(const Statement& statement, const Params& params) {

@@ -64,7 +64,8 @@ const char* LabelTermSql(LabelTerm::Op op) {
 }  // namespace
 
 std::string Param(Dialect dialect, size_t n) {
-  return (dialect == Dialect::kSqlite ? "?" : "$") + std::to_string(n);
+  std::string p(1, dialect == Dialect::kSqlite ? '?' : '$');
+  return p += std::to_string(n);
 }
 
 std::string KeyColumnsOf(std::string_view alias) {
@@ -128,6 +129,42 @@ std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> 
       key.updated_at_us};
   if (expected_revision) values.emplace_back(*expected_revision);
   return values;
+}
+
+std::vector<SqlValue> CaValues(const CaRecord& ca) {
+  return {ca.project_id, ca.public_key, SqlBlob{ca.sealed_seed}, ca.created_at_us};
+}
+
+std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
+  std::string principals;
+  for (const std::string& p : c.principals) {
+    if (!principals.empty()) principals += ',';
+    principals += p;
+  }
+  return {c.project_id,
+          c.serial,
+          c.key_id,
+          c.key_owner_id,
+          SqlBlob{c.key_sha256},
+          std::move(principals),
+          c.valid_after_s,
+          c.valid_before_s,
+          c.issued_at_us,
+          c.issued_by,
+          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{})};
+}
+
+std::string WithParams(std::string_view sql, Dialect dialect) {
+  std::string out;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    if (sql[i] == '#' && i + 1 < sql.size() && sql[i + 1] >= '1' && sql[i + 1] <= '9') {
+      out += Param(dialect, static_cast<size_t>(sql[i + 1] - '0'));
+      ++i;
+    } else {
+      out += sql[i];
+    }
+  }
+  return out;
 }
 
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {

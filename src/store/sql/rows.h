@@ -117,6 +117,58 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   return token;
 }
 
+// ---- the SSH CA
+
+inline constexpr char kCaColumns[] = "project_id, public_key, sealed_seed, created_at_us";
+std::vector<SqlValue> CaValues(const CaRecord& ca);
+
+template <typename Row>
+StatusOr<CaRecord> ReadCa(const Row& row) {
+  CaRecord ca;
+  ca.project_id = row.Int64(0);
+  ca.public_key = row.Text(1);
+  StatusOr<std::string> sealed = row.Blob(2);
+  if (!sealed.ok()) return sealed.status();
+  ca.sealed_seed = std::move(*sealed);
+  ca.created_at_us = row.Int64(3);
+  return ca;
+}
+
+inline constexpr char kCertificateColumns[] =
+    "project_id, serial, key_id, key_owner_id, key_sha256, principals, valid_after_s, "
+    "valid_before_s, issued_at_us, issued_by, revoked_at_us";
+inline constexpr int kCertificateColumnCount = 11;
+std::vector<SqlValue> CertificateValues(const CertificateRecord& c);
+
+template <typename Row>
+StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
+  CertificateRecord c;
+  c.project_id = row.Int64(0);
+  c.serial = row.Int64(1);
+  c.key_id = row.Text(2);
+  c.key_owner_id = row.Int64(3);
+  StatusOr<std::string> sha = row.Blob(4);
+  if (!sha.ok()) return sha.status();
+  c.key_sha256 = std::move(*sha);
+  c.principals = ParsePrincipals(row.Text(5));
+  c.valid_after_s = row.Int64(6);
+  c.valid_before_s = row.Int64(7);
+  c.issued_at_us = row.Int64(8);
+  c.issued_by = row.Text(9);
+  if (!row.IsNull(10)) c.revoked_at_us = row.Int64(10);
+  return c;
+}
+
+// RevocationsOf's two queries; parameters: project_id, now_s (the first only).
+inline constexpr char kRevokedSerialsSql[] =
+    "SELECT serial FROM certificates WHERE project_id = #1 AND revoked_at_us IS NOT NULL "
+    "AND valid_before_s > #2 ORDER BY serial";
+inline constexpr char kRevokedKeysSql[] =
+    "SELECT DISTINCT c.key_sha256 FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
+    "WHERE c.project_id = #1 AND (k.id IS NULL OR k.disabled = TRUE) ORDER BY c.key_sha256";
+// `sql` with each #n written as the dialect's parameter n.
+std::string WithParams(std::string_view sql, Dialect dialect);
+
 // ---- ListKeys
 
 // The parts of a ListKeys statement for one ListQuery. Filter parameters are numbered

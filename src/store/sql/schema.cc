@@ -175,6 +175,58 @@ constexpr MigrationStep kSteps[] = {
         ADD COLUMN principals TEXT NOT NULL DEFAULT '';
     )sql",
      /*describe_keys=*/true},
+    // 5: the SSH certificate authority of each project (its seed sealed by the CA module)
+    // and the certificates it issued. next_serial hands out serials: a signer takes one
+    // with an atomic UPDATE ... RETURNING, which also serialises nodes on PostgreSQL.
+    {R"sql(
+      CREATE TABLE ssh_cas (
+        project_id INTEGER PRIMARY KEY NOT NULL,
+        public_key TEXT NOT NULL,
+        sealed_seed BLOB NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        next_serial INTEGER NOT NULL DEFAULT 1
+      );
+      CREATE TABLE certificates (
+        project_id INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        key_owner_id INTEGER NOT NULL,
+        key_sha256 BLOB NOT NULL,
+        principals TEXT NOT NULL,
+        valid_after_s INTEGER NOT NULL,
+        valid_before_s INTEGER NOT NULL,
+        issued_at_us INTEGER NOT NULL,
+        issued_by TEXT NOT NULL,
+        revoked_at_us INTEGER,
+        PRIMARY KEY (project_id, serial)
+      );
+      CREATE INDEX certificates_by_key ON certificates (key_id);
+    )sql",
+     R"sql(
+      CREATE TABLE ssh_cas (
+        project_id BIGINT NOT NULL,
+        public_key TEXT NOT NULL,
+        sealed_seed BYTEA NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        next_serial BIGINT NOT NULL DEFAULT 1,
+        CONSTRAINT ssh_cas_pkey PRIMARY KEY (project_id)
+      );
+      CREATE TABLE certificates (
+        project_id BIGINT NOT NULL,
+        serial BIGINT NOT NULL,
+        key_id TEXT COLLATE "C" NOT NULL,
+        key_owner_id BIGINT NOT NULL,
+        key_sha256 BYTEA NOT NULL,
+        principals TEXT NOT NULL,
+        valid_after_s BIGINT NOT NULL,
+        valid_before_s BIGINT NOT NULL,
+        issued_at_us BIGINT NOT NULL,
+        issued_by TEXT NOT NULL,
+        revoked_at_us BIGINT,
+        CONSTRAINT certificates_pkey PRIMARY KEY (project_id, serial)
+      );
+      CREATE INDEX certificates_by_key ON certificates (key_id);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -999,6 +999,121 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  // --- the SSH CA
+
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
+    Status inserted = writer_.Run([values = sql::CaValues(candidate)](Connection& conn) -> Status {
+      static const std::string kSql = std::string("INSERT INTO ssh_cas (") + sql::kCaColumns +
+                                      ") VALUES (" + Placeholders(4) +
+                                      ") ON CONFLICT (project_id) DO NOTHING";
+      auto stmt = conn.Prepare(kSql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll(values);
+      return stmt->Run();
+    });
+    if (!inserted.ok()) return inserted;
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    static const std::string kSql =
+        std::string("SELECT ") + sql::kCaColumns + " FROM ssh_cas WHERE project_id = ?1";
+    auto stmt = (*lease)->Prepare(kSql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, candidate.project_id);
+    const int rc = stmt->Step();
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? Internal("the CA vanished") : FromSqlite(rc);
+    return sql::ReadCa(*stmt);
+  }
+
+  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+    int64_t serial = 0;
+    Status s = writer_.Run([&](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(
+          "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = ?1 "
+          "RETURNING next_serial - 1");
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, project_id);
+      const int rc = stmt->Step();
+      if (rc == SQLITE_DONE) return NotFound("no CA for the project");
+      if (rc != SQLITE_ROW) return FromSqlite(rc);
+      serial = stmt->Int64(0);
+      return stmt->Run();
+    });
+    if (!s.ok()) return s;
+    return serial;
+  }
+
+  Status RecordCertificate(const CertificateRecord& c) override {
+    return writer_.Run([values = sql::CertificateValues(c)](Connection& conn) -> Status {
+      static const std::string kSql = std::string("INSERT INTO certificates (") +
+                                      sql::kCertificateColumns + ") VALUES (" +
+                                      Placeholders(sql::kCertificateColumnCount) + ")";
+      auto stmt = conn.Prepare(kSql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll(values);
+      const int rc = stmt->Step();
+      if (rc == SQLITE_DONE) return Status::Ok();
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists("the serial is recorded already");
+      return FromSqlite(rc);
+    });
+  }
+
+  StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    static const std::string kSql = std::string("SELECT ") + sql::kCertificateColumns +
+                                    " FROM certificates WHERE project_id = ?1 AND serial = ?2";
+    auto stmt = (*lease)->Prepare(kSql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, project_id);
+    stmt->Bind(2, serial);
+    const int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return NotFound("no such certificate");
+    if (rc != SQLITE_ROW) return FromSqlite(rc);
+    return sql::ReadCertificate(*stmt);
+  }
+
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+    return writer_.Run([=](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(
+          "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, ?3) "
+          "WHERE project_id = ?1 AND serial = ?2");
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll({project_id, serial, at_us});
+      if (Status s = stmt->Run(); !s.ok()) return s;
+      if (sqlite3_changes(conn.db()) == 0) return NotFound("no such certificate");
+      return Status::Ok();
+    });
+  }
+
+  StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    Connection& conn = **lease;
+    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;  // one snapshot for both
+    Revocations out;
+    static const std::string kSerials = sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kSqlite);
+    static const std::string kKeys = sql::WithParams(sql::kRevokedKeysSql, sql::Dialect::kSqlite);
+    for (const std::string* sql : {&kSerials, &kKeys}) {
+      auto stmt = conn.Prepare(*sql);
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, project_id);
+      if (sql == &kSerials) stmt->Bind(2, now_s);
+      int rc;
+      while ((rc = stmt->Step()) == SQLITE_ROW) {
+        if (sql == &kSerials) {
+          out.serials.push_back(stmt->Int64(0));
+        } else {
+          StatusOr<std::string> sha = stmt->Blob(0);
+          if (!sha.ok()) return sha.status();
+          out.key_sha256s.push_back(std::move(*sha));
+        }
+      }
+      if (rc != SQLITE_DONE) return FromSqlite(rc);
+    }
+    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+    return out;
+  }
+
   // --- sql::Diagnostics
 
   StatusOr<std::vector<std::string>> ExplainListKeys(const ListQuery& query) override {

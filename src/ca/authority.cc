@@ -1,0 +1,250 @@
+#include "ca/authority.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/log.h"
+#include "common/rfc3339.h"
+#include "sshkey/certificate.h"
+#include "sshkey/krl.h"
+#include "sshkey/sshkey.h"
+
+namespace keypaird::ca {
+namespace {
+
+constexpr int64_t kMinValidity = 60;
+constexpr int64_t kBackdate = 300;  // valid_after: 5 minutes before now (clock skew)
+
+Status ProjectDenied(int64_t project_id) {
+  return PermissionDenied("You do not have access to project " + std::to_string(project_id) +
+                          ".");
+}
+
+Status Field(const std::string& field, std::string message) {
+  return InvalidArgument("Invalid value for " + field + ": " + message).WithField(field, message);
+}
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : ",") + w;
+  return out;
+}
+
+
+}  // namespace
+
+CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyService* keys,
+                                           Kek kek, int64_t max_validity_s, Clock now,
+                                           Metrics* metrics)
+    : store_(store),
+      keys_(keys),
+      kek_(std::move(kek)),
+      max_validity_s_(max_validity_s),
+      now_(std::move(now)),
+      metrics_(metrics) {}
+
+StatusOr<store::CaRecord> CertificateAuthority::CaOf(int64_t project_id) const {
+  // A fresh candidate every time (cheap): the store keeps the first one of any node.
+  StatusOr<sshkey::CaKey> key = sshkey::CaKey::Generate();
+  if (!key.ok()) return key.status();
+  StatusOr<SecretString> seed = key->Seed();
+  if (!seed.ok()) return seed.status();
+  StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id);
+  if (!sealed.ok()) return sealed.status();
+  return store_->GetOrCreateCa(
+      store::CaRecord{project_id, key->PublicKeyLine("keypaird project " + std::to_string(project_id) +
+                                                     " CA"),
+                      std::move(*sealed), now_()});
+}
+
+Status CertificateAuthority::VerifyKek() const {
+  constexpr int64_t kCheckProject = 0;  // no real project: ids start at 1
+  constexpr std::string_view kCheck = "keypaird key-encryption key check";
+  StatusOr<std::string> sealed = kek_.Seal(kCheck, kCheckProject);
+  if (!sealed.ok()) return sealed.status();
+  StatusOr<store::CaRecord> check =
+      store_->GetOrCreateCa(store::CaRecord{kCheckProject, "", std::move(*sealed), now_()});
+  if (!check.ok()) return check.status();
+  StatusOr<SecretString> opened = kek_.Open(check->sealed_seed, kCheckProject);
+  if (!opened.ok() || opened->view() != kCheck) {
+    return InvalidArgument(
+        "--ca-kek-file: this is not the key-encryption key the database's SSH certificate "
+        "authorities are sealed with (the one given when the first CA was made)");
+  }
+  return Status::Ok();
+}
+
+StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
+                                            int64_t project_id) const {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  if (!ca.ok()) return ca.status();
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(ca->public_key);
+  if (!parsed.ok()) return Internal("the stored CA public key does not parse");
+  return CaInfo{ca->public_key, parsed->fingerprint_sha256, ca->created_at_us};
+}
+
+StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& caller,
+                                                       int64_t project_id, service::KeyRef ref,
+                                                       SignRequest request) const {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  // The request first: a bad one is 400 whatever the key.
+  if (request.principals.empty()) {
+    return Field("principals",
+                 "At least one principal: an empty list would be valid for every login.");
+  }
+  for (const std::string& p : request.principals) {
+    if (Status s = auth::ValidatePrincipal(p); !s.ok()) return Field("principals", s.message());
+  }
+  if (request.valid_for_s < kMinValidity || request.valid_for_s > max_validity_s_) {
+    return Field("valid_for", "Must be from 60 to " + std::to_string(max_validity_s_) +
+                                  " seconds (serve --ca-max-validity).");
+  }
+  std::vector<std::string> extensions(sshkey::kSshKeygenDefaultExtensions.begin(),
+                                      sshkey::kSshKeygenDefaultExtensions.end());
+  if (request.extensions) {
+    for (const std::string& e : *request.extensions) {
+      if (std::find(extensions.begin(), extensions.end(), e) == extensions.end()) {
+        return Field("extensions", "Unknown extension '" + e + "': known are permit-X11-forwarding, "
+                                   "permit-agent-forwarding, permit-port-forwarding, "
+                                   "permit-pty, permit-user-rc.");
+      }
+    }
+    extensions = *request.extensions;
+  }
+  if (request.force_command && request.force_command->empty()) {
+    return Field("force_command", "Must not be empty (use null for none).");
+  }
+  StatusOr<store::KeyRecord> key = keys_->Get(caller, project_id, ref);
+  if (!key.ok()) return key.status();
+  if (!caller.admin && key->user_id != caller.user_id) {
+    return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
+                            " or an administrator may have it certified.");
+  }
+  if (!caller.admin) {
+    for (const std::string& p : request.principals) {
+      if (std::find(caller.principals.begin(), caller.principals.end(), p) ==
+          caller.principals.end()) {
+        return PermissionDenied("This token may not be issued certificates for principal '" +
+                                p + "' (token create --principals).");
+      }
+    }
+  }
+  const int64_t now_us = now_();
+  if (key->disabled || (key->expires_at_us && *key->expires_at_us <= now_us)) {
+    return Field("key", key->disabled ? "The key is disabled: only a usable key can be certified."
+                                      : "The key has expired: only a usable key can be certified.");
+  }
+  StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
+  if (!subject.ok()) return Internal("a stored public key does not parse");
+
+  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  if (!ca.ok()) return ca.status();
+  StatusOr<int64_t> serial = store_->NextSerial(project_id);
+  if (!serial.ok()) return serial.status();
+  const int64_t now_s = now_us / 1000000;
+  IssuedCertificate issued;
+  issued.serial = *serial;
+  issued.key_id = "keypaird:project=" + std::to_string(project_id) + ":key=" + key->id +
+                  ":serial=" + std::to_string(*serial);
+  issued.principals = request.principals;
+  issued.valid_after_s = now_s - kBackdate;
+  issued.valid_before_s = now_s + request.valid_for_s;
+
+  sshkey::UserCertificateRequest cert;
+  cert.key_blob = subject->blob;
+  cert.serial = static_cast<uint64_t>(issued.serial);
+  cert.key_id = issued.key_id;
+  cert.principals = request.principals;
+  cert.valid_after = static_cast<uint64_t>(issued.valid_after_s);
+  cert.valid_before = static_cast<uint64_t>(issued.valid_before_s);
+  cert.force_command = request.force_command;
+  cert.source_address = request.source_address;
+  cert.extensions = extensions;
+  cert.comment = key->name;
+  StatusOr<sshkey::Certificate> signed_cert = [&]() -> StatusOr<sshkey::Certificate> {
+    StatusOr<SecretString> seed = kek_.Open(ca->sealed_seed, project_id);
+    if (!seed.ok()) return Internal("the project's CA key does not open with this KEK");
+    StatusOr<sshkey::CaKey> ca_key = sshkey::CaKey::FromSeed(*seed);
+    if (!ca_key.ok()) return ca_key.status();
+    return sshkey::SignUserCertificate(*ca_key, cert);  // the key is wiped as it goes
+  }();
+  if (!signed_cert.ok()) {
+    if (signed_cert.status().code() == StatusCode::kInvalidArgument) {
+      return Field(request.source_address ? "source_address" : "principals",
+                   signed_cert.status().message());
+    }
+    return signed_cert.status();
+  }
+  issued.certificate = signed_cert->line;
+
+  store::CertificateRecord record;
+  record.project_id = project_id;
+  record.serial = issued.serial;
+  record.key_id = key->id;
+  record.key_owner_id = key->user_id;
+  record.key_sha256 = sshkey::KeySha256(subject->blob);
+  record.principals = request.principals;
+  record.valid_after_s = issued.valid_after_s;
+  record.valid_before_s = issued.valid_before_s;
+  record.issued_at_us = now_us;
+  record.issued_by = caller.token_id;
+  if (Status s = store_->RecordCertificate(record); !s.ok()) return s;
+  LogLine(LogLevel::kInfo, "certificate issued")
+      .Str("token_id", caller.token_id)
+      .Int("user_id", caller.user_id)
+      .Int("project_id", project_id)
+      .Str("key_id", key->id)
+      .Str("principals", Join(request.principals))
+      .Int("serial", issued.serial)
+      .Str("valid_after", FormatRfc3339(issued.valid_after_s * 1000000))
+      .Str("valid_before", FormatRfc3339(issued.valid_before_s * 1000000));
+  if (metrics_ != nullptr) metrics_->CountCertificate("issued");
+  return issued;
+}
+
+Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t project_id,
+                                    int64_t serial) const {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  StatusOr<store::CertificateRecord> cert = store_->GetCertificate(project_id, serial);
+  if (!cert.ok()) {
+    return cert.status().code() == StatusCode::kNotFound
+               ? NotFound("The certificate " + std::to_string(serial) + " does not exist")
+               : cert.status();
+  }
+  if (!caller.admin && cert->key_owner_id != caller.user_id) {
+    return PermissionDenied("Only the owner of the certified key or an administrator may revoke "
+                            "certificate " + std::to_string(serial) + ".");
+  }
+  if (Status s = store_->RevokeCertificate(project_id, serial, now_()); !s.ok()) return s;
+  LogLine(LogLevel::kInfo, "certificate revoked")
+      .Str("token_id", caller.token_id)
+      .Int("project_id", project_id)
+      .Int("serial", serial);
+  if (metrics_ != nullptr) metrics_->CountCertificate("revoked");
+  return Status::Ok();
+}
+
+StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
+                                                int64_t project_id) const {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  if (!ca.ok()) return ca.status();
+  StatusOr<sshkey::PublicKey> ca_key = sshkey::ParsePublicKey(ca->public_key);
+  if (!ca_key.ok()) return Internal("the stored CA public key does not parse");
+  const int64_t now_s = now_() / 1000000;
+  StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
+  if (!revoked.ok()) return revoked.status();
+  sshkey::Krl krl;
+  krl.krl_version = static_cast<uint64_t>(now_s);
+  krl.generated_date = static_cast<uint64_t>(now_s);
+  krl.comment = "keypaird project " + std::to_string(project_id);
+  std::vector<uint64_t> serials(revoked->serials.begin(), revoked->serials.end());
+  if (!serials.empty()) {
+    krl.certificates.push_back({ca_key->blob, sshkey::SerialRangesOf(std::move(serials))});
+  }
+  krl.revoked_key_sha256 = std::move(revoked->key_sha256s);
+  return sshkey::EncodeKrl(krl);
+}
+
+}  // namespace keypaird::ca

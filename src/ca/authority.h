@@ -1,0 +1,99 @@
+// CertificateAuthority: a per-project SSH certificate authority over the stored keys
+// (API-NATIVE.md "SSH certificate authority").
+//
+// Each project gets an Ed25519 CA key on first use (its public key, a certificate or its
+// KRL being asked for); its seed is kept only sealed under the KEK (ca/kek.h), the same
+// for every node on one database, and opened only for the moment of a signature. Signing
+// follows the keys' rules: only the key's owner or an admin, only a usable key (not
+// disabled, not expired), only principals the token may be issued (an admin any), a
+// validity from 60 s to `max_validity_s`. Serials come from the store, unique per CA also
+// across nodes. Every issued certificate writes an audit line to the log (token, key,
+// principals, serial, validity) and counts in the metrics.
+//
+// Threading: thread-safe; methods block on the store.
+#ifndef KEYPAIRD_CA_AUTHORITY_H_
+#define KEYPAIRD_CA_AUTHORITY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/tokens.h"
+#include "ca/kek.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "service/key_service.h"
+#include "store/key_store.h"
+
+namespace keypaird::ca {
+
+struct CaInfo {
+  std::string public_key;  // one line, for TrustedUserCAKeys
+  std::string fingerprint_sha256;
+  int64_t created_at_us = 0;
+};
+
+struct SignRequest {
+  std::vector<std::string> principals;  // at least one
+  int64_t valid_for_s = 3600;
+  std::optional<std::vector<std::string>> extensions;  // unset: ssh-keygen's defaults
+  std::optional<std::string> force_command;
+  std::optional<std::string> source_address;
+};
+
+struct IssuedCertificate {
+  std::string certificate;  // the KEY-cert.pub line
+  int64_t serial = 0;
+  std::string key_id;
+  std::vector<std::string> principals;
+  int64_t valid_after_s = 0;
+  int64_t valid_before_s = 0;
+};
+
+class CertificateAuthority {
+ public:
+  // Not owned: `store`, `keys`, `metrics` (may be null).
+  CertificateAuthority(store::KeyStore* store, service::KeyService* keys, Kek kek,
+                       int64_t max_validity_s, Clock now = SystemNowMicros,
+                       Metrics* metrics = nullptr);
+
+  // OK if the KEK is the one this database's CAs are sealed with: the first CA with a KEK
+  // seals a check value (kept as project 0's row), later starts open it. kInvalidArgument
+  // when it does not open: `serve` refuses to start rather than fail every signature.
+  Status VerifyKek() const;
+
+  // The project's CA (made now if it has none). kPermissionDenied for a project the
+  // caller may not use.
+  StatusOr<CaInfo> Info(const auth::Principal& caller, int64_t project_id) const;
+
+  // kInvalidArgument (bad principals, validity, extensions or options; a key that is not
+  // usable: disabled or expired), kPermissionDenied (project, not the owner, a principal
+  // the token may not be issued), kNotFound (key).
+  StatusOr<IssuedCertificate> Sign(const auth::Principal& caller, int64_t project_id,
+                                   service::KeyRef key, SignRequest request) const;
+
+  // By the certified key's owner or an admin. kNotFound (no such serial), kPermissionDenied.
+  Status Revoke(const auth::Principal& caller, int64_t project_id, int64_t serial) const;
+
+  // The project's KRL (PROTOCOL.krl): its revoked serials and the keys deleted or
+  // disabled after they were certified.
+  StatusOr<std::string> Krl(const auth::Principal& caller, int64_t project_id) const;
+
+  int64_t max_validity_s() const { return max_validity_s_; }
+
+ private:
+  StatusOr<store::CaRecord> CaOf(int64_t project_id) const;
+
+  store::KeyStore* store_;
+  service::KeyService* keys_;
+  Kek kek_;
+  int64_t max_validity_s_;
+  Clock now_;
+  Metrics* metrics_;
+};
+
+}  // namespace keypaird::ca
+
+#endif  // KEYPAIRD_CA_AUTHORITY_H_

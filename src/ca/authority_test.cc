@@ -1,0 +1,166 @@
+#include "ca/authority.h"
+
+#include <gtest/gtest.h>
+
+#include "sshkey/certificate.h"
+#include "sshkey/krl.h"
+
+namespace keypaird::ca {
+namespace {
+
+constexpr char kEd25519[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm alice@laptop";
+
+auth::Principal User(int64_t id, std::vector<std::string> principals) {
+  auth::Principal p;
+  p.token_id = "token-of-" + std::to_string(id);
+  p.user_id = id;
+  p.projects = {1};
+  p.principals = std::move(principals);
+  return p;
+}
+
+class AuthorityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    service::CreateKeyRequest req;
+    req.project_id = 1;
+    req.name = "alice-key";
+    req.public_key = kEd25519;
+    StatusOr<service::CreatedKey> created = keys_.Create(alice_, std::move(req));
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    key_id_ = created->key.id;
+  }
+
+  SignRequest Request(std::vector<std::string> principals = {"deploy"}) {
+    SignRequest r;
+    r.principals = std::move(principals);
+    r.valid_for_s = 600;
+    return r;
+  }
+
+  int64_t now_ = 1'800'000'000'000'000;  // microseconds
+  std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
+  service::KeyService keys_{store_.get(), [this] { return now_; }};
+  CertificateAuthority ca_{store_.get(), &keys_, Kek::FromBytes(std::string(32, 'k')).value(),
+                           86400,
+                           [this] { return now_; }};
+  auth::Principal alice_ = User(1, {"deploy", "alice"});
+  auth::Principal bob_ = User(2, {"deploy"});
+  std::string key_id_;
+};
+
+TEST_F(AuthorityTest, EachProjectGetsOneCaOnFirstUse) {
+  StatusOr<CaInfo> first = ca_.Info(alice_, 1);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(first->public_key.starts_with("ssh-ed25519 "));
+  EXPECT_TRUE(first->fingerprint_sha256.starts_with("SHA256:"));
+  EXPECT_EQ(ca_.Info(bob_, 1)->public_key, first->public_key);
+  auth::Principal admin;
+  admin.admin = true;
+  EXPECT_NE(ca_.Info(admin, 2)->public_key, first->public_key);
+  EXPECT_EQ(ca_.Info(alice_, 2).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(AuthorityTest, SignsAUserCertificateForTheKeyWithItsCa) {
+  SignRequest req = Request({"deploy", "alice"});
+  req.extensions = std::vector<std::string>{"permit-pty"};
+  req.force_command = "uptime";
+  StatusOr<IssuedCertificate> issued = ca_.Sign(alice_, 1, {key_id_, false}, req);
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  EXPECT_EQ(issued->serial, 1);
+  EXPECT_EQ(issued->valid_after_s, now_ / 1000000 - 300);
+  EXPECT_EQ(issued->valid_before_s, now_ / 1000000 + 600);
+  EXPECT_TRUE(issued->certificate.starts_with("ssh-ed25519-cert-v01@openssh.com "));
+  StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(kEd25519);
+  std::string blob;
+  ASSERT_TRUE(sshkey::Base64DecodeStrict(
+      issued->certificate.substr(issued->certificate.find(' ') + 1,
+                                 issued->certificate.rfind(' ') - issued->certificate.find(' ') - 1),
+      &blob));
+  StatusOr<sshkey::ParsedCertificate> parsed = sshkey::ParseCertificate(blob);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->key_blob, subject->blob);
+  EXPECT_EQ(parsed->serial, 1u);
+  EXPECT_EQ(parsed->principals, (std::vector<std::string>{"deploy", "alice"}));
+  EXPECT_EQ(parsed->force_command, "uptime");
+  ASSERT_EQ(parsed->extensions.size(), 1u);
+  EXPECT_EQ(parsed->extensions[0].name, "permit-pty");
+  StatusOr<sshkey::PublicKey> ca_key = sshkey::ParsePublicKey(ca_.Info(alice_, 1)->public_key);
+  EXPECT_EQ(parsed->ca_key_blob, ca_key->blob);
+  EXPECT_EQ(ca_.Sign(alice_, 1, {key_id_, false}, Request())->serial, 2);  // serials count up
+  // Absent extensions are ssh-keygen's defaults.
+  StatusOr<IssuedCertificate> plain = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(plain.ok());
+}
+
+TEST_F(AuthorityTest, SigningFollowsTheRules) {
+  auto code = [&](const auth::Principal& who, SignRequest req) {
+    return ca_.Sign(who, 1, {key_id_, false}, std::move(req)).status().code();
+  };
+  EXPECT_EQ(code(alice_, Request({})), StatusCode::kInvalidArgument);  // no principals
+  EXPECT_EQ(code(alice_, Request({"root"})), StatusCode::kPermissionDenied);  // not alice's
+  EXPECT_EQ(code(alice_, Request({"bad principal"})), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(bob_, Request()), StatusCode::kPermissionDenied);  // not bob's key
+  SignRequest short_lived = Request();
+  short_lived.valid_for_s = 59;
+  EXPECT_EQ(code(alice_, short_lived), StatusCode::kInvalidArgument);
+  SignRequest long_lived = Request();
+  long_lived.valid_for_s = 86401;
+  EXPECT_EQ(code(alice_, long_lived), StatusCode::kInvalidArgument);
+  SignRequest odd = Request();
+  odd.extensions = std::vector<std::string>{"permit-everything"};
+  EXPECT_EQ(code(alice_, odd), StatusCode::kInvalidArgument);
+  SignRequest source = Request();
+  source.source_address = "not an address";
+  EXPECT_EQ(code(alice_, source), StatusCode::kInvalidArgument);
+  auth::Principal admin;
+  admin.admin = true;
+  admin.token_id = "admin";
+  EXPECT_TRUE(ca_.Sign(admin, 1, {key_id_, false}, Request({"root"})).ok());  // any principal
+  // A disabled key is not certified.
+  service::UpdateKeyRequest disable;
+  disable.disabled = true;
+  ASSERT_TRUE(keys_.Update(alice_, 1, {key_id_, false}, disable).ok());
+  StatusOr<IssuedCertificate> refused = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().field_errors().count("key"), 1u);
+}
+
+TEST_F(AuthorityTest, TheKrlListsRevokedSerialsAndDeletedCertifiedKeys) {
+  StatusOr<IssuedCertificate> one = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  StatusOr<IssuedCertificate> two = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(ca_.Revoke(bob_, 1, one->serial).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(ca_.Revoke(alice_, 1, 99).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, one->serial).ok());
+  StatusOr<std::string> bytes = ca_.Krl(bob_, 1);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(*bytes);
+  ASSERT_TRUE(krl.ok()) << krl.status().message();
+  StatusOr<sshkey::PublicKey> ca_key = sshkey::ParsePublicKey(ca_.Info(alice_, 1)->public_key);
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 1));
+  EXPECT_FALSE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
+  StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(kEd25519);
+  EXPECT_FALSE(sshkey::KrlRevokesKey(*krl, subject->blob));
+  // Deleting a certified key revokes it as a key.
+  ASSERT_TRUE(keys_.Delete(alice_, 1, {key_id_, false}).ok());
+  krl = sshkey::ParseKrl(*ca_.Krl(bob_, 1));
+  ASSERT_TRUE(krl.ok());
+  EXPECT_TRUE(sshkey::KrlRevokesKey(*krl, subject->blob));
+}
+
+TEST_F(AuthorityTest, AnotherKekIsRefusedAtTheStart) {
+  ASSERT_TRUE(ca_.VerifyKek().ok());  // the first KEK seals the check
+  EXPECT_TRUE(ca_.VerifyKek().ok());  // and opens it again
+  CertificateAuthority other(store_.get(), &keys_, Kek::FromBytes(std::string(32, 'x')).value(),
+                             86400, [this] { return now_; });
+  Status s = other.VerifyKek();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--ca-kek-file"), std::string::npos);
+  // The check is no project's CA.
+  EXPECT_EQ(ca_.Info(alice_, 1)->public_key.find("project 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keypaird::ca

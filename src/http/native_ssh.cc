@@ -1,0 +1,211 @@
+// keypaird's SSH access routes (API-NATIVE.md "authorized_keys for sshd" and "SSH
+// certificate authority"): a project's authorized_keys text, its CA (public key, signing,
+// revocation, KRL). The CA routes answer 404 with a message naming --ca-kek-file when the
+// service runs without a CA.
+#include <algorithm>
+#include <string_view>
+#include <utility>
+
+#include "ca/authority.h"
+#include "common/digest.h"
+#include "common/json_writer.h"
+#include "common/rfc3339.h"
+#include "common/strings.h"
+#include "http/api.h"
+#include "http/api_internal.h"
+#include "http/body.h"
+#include "http/decoding.h"
+#include "http/native_codec.h"
+
+namespace keypaird::http {
+namespace {
+
+// Keys read per store call while building an authorized_keys answer.
+constexpr int64_t kAuthorizedKeysPage = 1000;
+constexpr size_t kMaxPrincipals = 256;
+
+HttpResponse TextResponse(std::string body, const char* content_type,
+                          const std::string& request_id) {
+  HttpResponse r = MakeResponse(200, std::move(body), request_id);
+  r.content_type = content_type;
+  return r;
+}
+
+// A strong validator of a generated body: the first 128 bits of its SHA-256.
+std::string ContentETag(std::string_view body) {
+  static const Digest kSha256("SHA256");
+  const std::string digest = kSha256.Of(body);
+  std::string tag = "\"";
+  AppendHex(&tag, reinterpret_cast<const unsigned char*>(digest.data()), 16);
+  tag += '"';
+  return tag;
+}
+
+HttpResponse NotModified(const std::string& etag, const std::string& request_id) {
+  HttpResponse r = NoContent(request_id);
+  r.status = 304;
+  r.headers.emplace_back("ETag", etag);
+  return r;
+}
+
+// The SignRequest of a certificates POST body.
+StatusOr<ca::SignRequest> DecodeSign(const nlohmann::json& body, int64_t max_validity_s) {
+  if (Status s = CheckBody(body, {{"principals", FieldType::kStringArray, true},
+                                  {"valid_for", FieldType::kPositiveInt, false},
+                                  {"extensions", FieldType::kStringArray, false},
+                                  {"force_command", FieldType::kStringOrNull, false},
+                                  {"source_address", FieldType::kStringOrNull, false}});
+      !s.ok()) {
+    return s;
+  }
+  ca::SignRequest req;
+  req.principals = body["principals"].get<std::vector<std::string>>();
+  if (req.principals.size() > kMaxPrincipals) {
+    return FieldError("principals", "At most " + std::to_string(kMaxPrincipals) + " principals.");
+  }
+  req.valid_for_s = std::min<int64_t>(3600, max_validity_s);
+  if (auto it = body.find("valid_for"); it != body.end()) {
+    // Checked positive; anything above the maximum is refused by the CA with the range.
+    req.valid_for_s = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(
+                                                     it->get<uint64_t>(), INT64_MAX))
+                                               : it->get<int64_t>();
+  }
+  if (auto it = body.find("extensions"); it != body.end()) {
+    req.extensions = it->get<std::vector<std::string>>();
+  }
+  req.force_command = OptionalString(body, "force_command");
+  req.source_address = OptionalString(body, "source_address");
+  return req;
+}
+
+Status CaDisabled() {
+  return NotFound("The SSH certificate authority is not enabled on this service (serve "
+                  "--ca-kek-file)");
+}
+
+}  // namespace
+
+Api::Reply Api::AuthorizedKeys(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  Query q;
+  if (Status s = ParseQuery(call.request.query, &q); !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  service::ListKeysRequest req;
+  req.project_id = *project;
+  req.order = store::OrderBy::kCreatedAtAsc;
+  req.usable = true;
+  req.with_total = false;
+  req.limit = kAuthorizedKeysPage;
+  if (const std::string* v = QueryValue(q, "label_selector"); v != nullptr) {
+    StatusOr<std::vector<store::LabelTerm>> labels = ParseLabelSelector(*v);
+    if (!labels.ok()) return ErrorResponse(labels.status(), call.request_id);
+    req.labels = std::move(*labels);
+  }
+  if (const std::string* v = QueryValue(q, "owner_id"); v != nullptr) {
+    int64_t owner = 0;
+    if (Status s = PathInt(*v, "owner_id", &owner); !s.ok()) {
+      return ErrorResponse(s, call.request_id);
+    }
+    req.owner_id = owner;
+  }
+  // Every matching key, a page at a time (keyset: each page costs the same).
+  std::string body;
+  for (;;) {
+    StatusOr<store::KeyPage> page = keys_->List(call.caller, req, call.reads());
+    if (!page.ok()) return ErrorResponse(page.status(), call.request_id);
+    for (const store::KeyRecord& k : page->keys) {
+      body += k.public_key;
+      body += '\n';
+    }
+    if (static_cast<int64_t>(page->keys.size()) < req.limit) break;
+    const store::KeyRecord& last = page->keys.back();
+    req.after = store::KeyCursor{last.created_at_us, last.name, last.id};
+  }
+  const std::string etag = ContentETag(body);
+  if (IfNoneMatchHits(call.request.if_none_match, etag)) return NotModified(etag, call.request_id);
+  HttpResponse r = TextResponse(std::move(body), "text/plain; charset=utf-8", call.request_id);
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
+Api::Reply Api::CaInfo(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project);
+  if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("public_key").String(info->public_key);
+  w.Key("fingerprint_sha256").String(info->fingerprint_sha256);
+  w.Key("created_at").String(FormatRfc3339(info->created_at_us));
+  w.EndObject();
+  return MakeResponse(200, std::move(body), call.request_id);
+}
+
+Api::Reply Api::CaPublicKey(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project);
+  if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
+  return TextResponse(info->public_key + "\n", "text/plain; charset=utf-8", call.request_id);
+}
+
+Api::Reply Api::CaSign(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<ca::SignRequest> req = DecodeSign(call.body, extras_.ca->max_validity_s());
+  if (!req.ok()) return ErrorResponse(req.status(), call.request_id);
+  StatusOr<ca::IssuedCertificate> cert = extras_.ca->Sign(
+      call.caller, *project, {call.params[1], /*allow_name=*/true}, std::move(*req));
+  if (!cert.ok()) return ErrorResponse(cert.status(), call.request_id);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("certificate").String(cert->certificate);
+  w.Key("serial").String(std::to_string(cert->serial));
+  w.Key("key_id").String(cert->key_id);
+  w.Key("principals").BeginArray();
+  for (const std::string& p : cert->principals) w.String(p);
+  w.EndArray();
+  w.Key("valid_after").String(FormatRfc3339(cert->valid_after_s * 1000000));
+  w.Key("valid_before").String(FormatRfc3339(cert->valid_before_s * 1000000));
+  w.EndObject();
+  return MakeResponse(201, std::move(body), call.request_id);
+}
+
+Api::Reply Api::CaRevoke(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  int64_t serial = 0;
+  if (!ParseInt(call.params[1], 1, INT64_MAX, &serial)) {
+    return ErrorResponse(FieldError("serial", "Must be a certificate serial: a positive integer."),
+                         call.request_id);
+  }
+  // No body, or an empty object.
+  if (!call.body.is_null()) {
+    if (Status s = CheckBody(call.body, {}); !s.ok()) return ErrorResponse(s, call.request_id);
+  }
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  if (Status s = extras_.ca->Revoke(call.caller, *project, serial); !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  return NoContent(call.request_id);
+}
+
+Api::Reply Api::CaKrl(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<std::string> krl = extras_.ca->Krl(call.caller, *project);
+  if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
+  return TextResponse(std::move(*krl), "application/octet-stream", call.request_id);
+}
+
+}  // namespace keypaird::http

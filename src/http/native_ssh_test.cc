@@ -1,0 +1,312 @@
+// The SSH access routes through Api::Handle: authorized_keys and the CA's routes, with and
+// without a CA. What the certificates and KRLs hold is proved against OpenSSH elsewhere
+// (ca/authority_test.cc, sshkey/certificate_crosscheck_test.cc, test/test_ssh_access.py).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ca/authority.h"
+#include "http/api.h"
+#include "store/key_store.h"
+
+namespace keypaird::http {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kKeyA =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm a@host";
+constexpr const char* kKeyB =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILxJ1muk1bBi4Fvs3C3p3dDit4XfeUsDN4nlNN/0gvKk b@host";
+constexpr const char* kKeyC =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPKbubPI66eA+6w57u6FoskJn7JUWxyEJPYRr3NcaRUL c@host";
+
+class NativeSshTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    alice_ = Mint(1, false, {1}, {"deploy", "alice"});
+    bob_ = Mint(2, false, {1}, {"deploy"});
+    admin_ = Mint(9, true, {}, {});
+  }
+
+  std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects,
+                   std::vector<std::string> principals) {
+    StatusOr<auth::MintedToken> m =
+        auth::MintToken(user, admin, std::move(projects), 0, {false, std::move(principals)});
+    EXPECT_TRUE(m.ok());
+    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    return "Bearer " + std::string(m->token.view());
+  }
+
+  HttpResponse Call(const Api& api, std::string method, std::string target,
+                    const std::string& token, std::string body = "",
+                    std::optional<std::string> if_none_match = std::nullopt) {
+    HttpRequest r;
+    r.method = std::move(method);
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.authorization = token;
+    if (!body.empty()) r.content_type = "application/json";
+    r.body = std::move(body);
+    r.if_none_match = std::move(if_none_match);
+    return api.Handle(r);
+  }
+  HttpResponse Call(std::string method, std::string target, const std::string& token,
+                    std::string body = "",
+                    std::optional<std::string> if_none_match = std::nullopt) {
+    return Call(api_, std::move(method), std::move(target), token, std::move(body),
+                std::move(if_none_match));
+  }
+
+  std::string Import(const std::string& token, const std::string& name, const char* key,
+                     json extra = json::object()) {
+    json body = {{"name", name}, {"public_key", key}};
+    body.update(extra);
+    HttpResponse r = Call("POST", "/api/v1/projects/1/keys", token, body.dump());
+    EXPECT_EQ(r.status, 201) << r.body->view();
+    return json::parse(r.body->view())["id"].get<std::string>();
+  }
+
+  static json Body(const HttpResponse& r) { return json::parse(r.body->view()); }
+  static std::string Text(const HttpResponse& r) { return std::string(r.body->view()); }
+
+  int64_t now_ = 1'800'000'000'000'000;
+  std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
+  auth::Authenticator auth_{store_.get()};
+  service::KeyService keys_{store_.get(), [this] { return now_; }};
+  ca::CertificateAuthority ca_{store_.get(), &keys_,
+                               ca::Kek::FromBytes(std::string(32, 'k')).value(), 7200,
+                               [this] { return now_; }};
+  Api api_{&keys_, &auth_, {nullptr, nullptr, {}, &ca_}};
+  std::string alice_, bob_, admin_;
+};
+
+TEST_F(NativeSshTest, AuthorizedKeysListsTheUsableVisibleKeysOldestFirst) {
+  Import(alice_, "key-a", kKeyA);
+  now_ += 1000;
+  Import(bob_, "key-b-private", kKeyB, {{"shared_in_project", false}});
+  now_ += 1000;
+  Import(alice_, "key-c", kKeyC);
+  HttpResponse r = Call("GET", "/api/v1/projects/1/authorized_keys", alice_);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_STREQ(r.content_type, "text/plain; charset=utf-8");
+  // Bob's unshared key is not Alice's to see.
+  EXPECT_EQ(Text(r), std::string(kKeyA) + "\n" + kKeyC + "\n");
+  EXPECT_EQ(Text(Call("GET", "/api/v1/projects/1/authorized_keys", bob_)),
+            std::string(kKeyA) + "\n" + kKeyB + "\n" + kKeyC + "\n");
+
+  // A disabled key and an expired one drop out.
+  ASSERT_EQ(Call("PATCH", "/api/v1/projects/1/keys/key-a", alice_, R"({"disabled":true})").status, 200);
+  ASSERT_EQ(Call("PATCH", "/api/v1/projects/1/keys/key-c", alice_,
+                 R"({"expires_at":"2027-01-15T09:00:00Z"})")
+                .status,
+            200);
+  EXPECT_EQ(Text(Call("GET", "/api/v1/projects/1/authorized_keys", alice_)),
+            std::string(kKeyC) + "\n");
+  now_ += int64_t{3600} * 1000000;  // past key-c's expiry
+  r = Call("GET", "/api/v1/projects/1/authorized_keys", alice_);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Text(r), "");
+}
+
+TEST_F(NativeSshTest, AuthorizedKeysFiltersByLabelsAndOwner) {
+  Import(alice_, "key-a", kKeyA, {{"labels", {{"login", "root"}}}});
+  Import(bob_, "key-b", kKeyB, {{"labels", {{"login", "deploy"}}}});
+  now_ += 1;
+  Import(alice_, "key-c", kKeyC, {{"labels", {{"login", "deploy"}}}});
+  EXPECT_EQ(Text(Call("GET", "/api/v1/projects/1/authorized_keys?label_selector=login%3Ddeploy",
+                      alice_)),
+            std::string(kKeyB) + "\n" + kKeyC + "\n");
+  EXPECT_EQ(Text(Call("GET",
+                      "/api/v1/projects/1/authorized_keys?label_selector=login%3Ddeploy&owner_id=2",
+                      alice_)),
+            std::string(kKeyB) + "\n");
+  EXPECT_EQ(Call("GET", "/api/v1/projects/1/authorized_keys?label_selector=%3D%3D", alice_).status,
+            400);
+  EXPECT_EQ(Call("GET", "/api/v1/projects/1/authorized_keys?owner_id=x", alice_).status, 400);
+  EXPECT_EQ(Call("GET", "/api/v1/projects/2/authorized_keys", alice_).status, 403);
+}
+
+TEST_F(NativeSshTest, AuthorizedKeysHasAnETagThatChangesWithTheKeys) {
+  Import(alice_, "key-a", kKeyA);
+  HttpResponse first = Call("GET", "/api/v1/projects/1/authorized_keys", alice_);
+  const std::string etag(first.Header("ETag"));
+  ASSERT_EQ(etag.size(), 34u);
+  EXPECT_EQ(etag.front(), '"');
+  HttpResponse same =
+      Call("GET", "/api/v1/projects/1/authorized_keys", alice_, "", "W/\"other\", " + etag);
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(same.body, nullptr);
+  EXPECT_EQ(same.Header("ETag"), etag);
+  Import(alice_, "key-b", kKeyB);
+  HttpResponse changed = Call("GET", "/api/v1/projects/1/authorized_keys", alice_, "", etag);
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_NE(changed.Header("ETag"), etag);
+}
+
+TEST_F(NativeSshTest, AuthorizedKeysPagesThroughLargeProjects) {
+  // More keys than one store page (1000): every one once, in order.
+  std::string expected;
+  for (int i = 0; i < 1203; ++i) {
+    store::KeyRecord k;
+    k.id = "00000000-0000-4000-8000-" + std::string(12 - std::to_string(i).size(), '0') +
+           std::to_string(i);
+    k.name = "k" + std::to_string(i);
+    k.project_id = 1;
+    k.user_id = 1;
+    k.shared_in_project = true;
+    k.public_key = "ssh-ed25519 AAAA" + std::to_string(i);
+    k.created_at_us = 1000 + i / 2;  // pairs share a creation time: the id breaks the tie
+    k.updated_at_us = k.created_at_us;
+    k.revision = 1;
+    ASSERT_TRUE(store_->InsertKey(k).ok());
+  }
+  for (int i = 0; i < 1203; ++i) expected += "ssh-ed25519 AAAA" + std::to_string(i) + "\n";
+  HttpResponse r = Call("GET", "/api/v1/projects/1/authorized_keys", alice_);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Text(r), expected);
+}
+
+TEST_F(NativeSshTest, WithoutACaEveryCaRouteSaysItIsNotEnabled) {
+  Api plain(&keys_, &auth_);
+  const std::string id = Import(alice_, "key-a", kKeyA);
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/api/v1/projects/1/ssh_ca"},
+      {"GET", "/api/v1/projects/1/ssh_ca/public_key"},
+      {"GET", "/api/v1/projects/1/ssh_ca/krl"},
+      {"POST", "/api/v1/projects/1/keys/" + id + "/certificates"},
+      {"POST", "/api/v1/projects/1/certificates/1/revoke"},
+  };
+  for (const auto& [method, path] : routes) {
+    HttpResponse r = Call(plain, method, path, alice_, method == "POST" ? "{}" : "");
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_NE(Body(r)["message"].get<std::string>().find("--ca-kek-file"), std::string::npos);
+  }
+  // authorized_keys needs no CA.
+  EXPECT_EQ(Call(plain, "GET", "/api/v1/projects/1/authorized_keys", alice_).status, 200);
+}
+
+TEST_F(NativeSshTest, TheCaPublicKeyIsOneLineInBothShapes) {
+  HttpResponse info = Call("GET", "/api/v1/projects/1/ssh_ca", alice_);
+  ASSERT_EQ(info.status, 200);
+  const json b = Body(info);
+  EXPECT_TRUE(b["public_key"].get<std::string>().starts_with("ssh-ed25519 "));
+  EXPECT_TRUE(b["fingerprint_sha256"].get<std::string>().starts_with("SHA256:"));
+  EXPECT_EQ(b["created_at"], "2027-01-15T08:00:00.000000Z");
+  HttpResponse text = Call("GET", "/api/v1/projects/1/ssh_ca/public_key", bob_);
+  ASSERT_EQ(text.status, 200);
+  EXPECT_STREQ(text.content_type, "text/plain; charset=utf-8");
+  EXPECT_EQ(Text(text), b["public_key"].get<std::string>() + "\n");
+  EXPECT_EQ(Call("GET", "/api/v1/projects/2/ssh_ca", alice_).status, 403);
+}
+
+TEST_F(NativeSshTest, SigningAnswersTheCertificateAndItsTerms) {
+  const std::string id = Import(alice_, "key-a", kKeyA);
+  HttpResponse r = Call("POST", "/api/v1/projects/1/keys/key-a/certificates", alice_,
+                        R"({"principals":["deploy"],"valid_for":600})");
+  ASSERT_EQ(r.status, 201) << Text(r);
+  const json b = Body(r);
+  EXPECT_TRUE(b["certificate"].get<std::string>().starts_with("ssh-ed25519-cert-v01@openssh.com "));
+  EXPECT_EQ(b["serial"], "1");
+  EXPECT_EQ(b["key_id"], "keypaird:project=1:key=" + id + ":serial=1");
+  EXPECT_EQ(b["principals"], json::array({"deploy"}));
+  EXPECT_EQ(b["valid_after"], "2027-01-15T07:55:00.000000Z");  // five minutes back
+  EXPECT_EQ(b["valid_before"], "2027-01-15T08:10:00.000000Z");
+  // Serials count up; the default validity is an hour.
+  const json second = Body(Call("POST", "/api/v1/projects/1/keys/" + id + "/certificates", alice_,
+                                R"({"principals":["alice","deploy"]})"));
+  EXPECT_EQ(second["serial"], "2");
+  EXPECT_EQ(second["valid_before"], "2027-01-15T09:00:00.000000Z");
+}
+
+TEST_F(NativeSshTest, BadSignRequestsAre400WithTheirField) {
+  Import(alice_, "key-a", kKeyA);
+  const std::string path = "/api/v1/projects/1/keys/key-a/certificates";
+  struct Case {
+    const char* body;
+    const char* field;
+  } cases[] = {
+      {R"({})", "principals"},
+      {R"({"principals":[]})", "principals"},
+      {R"({"principals":"deploy"})", "principals"},
+      {R"({"principals":["bad name"]})", "principals"},
+      {R"({"principals":["deploy"],"valid_for":59})", "valid_for"},
+      {R"({"principals":["deploy"],"valid_for":7201})", "valid_for"},
+      {R"({"principals":["deploy"],"valid_for":-5})", "valid_for"},
+      {R"({"principals":["deploy"],"valid_for":1e3})", "valid_for"},
+      {R"({"principals":["deploy"],"valid_for":99999999999999999999})", "valid_for"},
+      {R"({"principals":["deploy"],"extensions":["permit-everything"]})", "extensions"},
+      {R"({"principals":["deploy"],"force_command":""})", "force_command"},
+      {R"({"principals":["deploy"],"source_address":"not-an-address"})", "source_address"},
+      {R"({"principals":["deploy"],"colour":"blue"})", "colour"},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = Call("POST", path, alice_, c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    if (r.status == 400) {
+      EXPECT_TRUE(Body(r)["invalid_fields"].contains(c.field)) << c.body << " " << Text(r);
+    }
+  }
+  EXPECT_EQ(Call("POST", path, alice_, "[1]").status, 400);
+}
+
+TEST_F(NativeSshTest, OnlyTheOwnerOrAnAdminSignsAndOnlyAllowedPrincipals) {
+  Import(alice_, "key-a", kKeyA);
+  const std::string path = "/api/v1/projects/1/keys/key-a/certificates";
+  EXPECT_EQ(Call("POST", path, bob_, R"({"principals":["deploy"]})").status, 403);
+  EXPECT_EQ(Call("POST", path, alice_, R"({"principals":["root"]})").status, 403);
+  EXPECT_EQ(Call("POST", path, admin_, R"({"principals":["root"]})").status, 201);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/keys/nope/certificates", alice_,
+                 R"({"principals":["deploy"]})")
+                .status,
+            404);
+  // A disabled key is not usable: refused, naming the key.
+  ASSERT_EQ(Call("PATCH", "/api/v1/projects/1/keys/key-a", alice_, R"({"disabled":true})").status, 200);
+  HttpResponse r = Call("POST", path, alice_, R"({"principals":["deploy"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(Body(r)["invalid_fields"].contains("key"));
+}
+
+TEST_F(NativeSshTest, RevokingPutsTheSerialInTheKrl) {
+  Import(alice_, "key-a", kKeyA);
+  ASSERT_EQ(Call("POST", "/api/v1/projects/1/keys/key-a/certificates", alice_,
+                 R"({"principals":["deploy"]})")
+                .status,
+            201);
+  HttpResponse empty = Call("GET", "/api/v1/projects/1/ssh_ca/krl", bob_);
+  ASSERT_EQ(empty.status, 200);
+  EXPECT_STREQ(empty.content_type, "application/octet-stream");
+  EXPECT_TRUE(Text(empty).starts_with("SSHKRL\n"));
+
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", bob_, "{}").status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/7/revoke", alice_, "{}").status, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/x1/revoke", alice_, "{}").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/0/revoke", alice_, "{}").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", alice_, R"({"x":1})").status,
+            400);
+  // No body at all (no Content-Type either) is fine.
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", alice_).status, 204);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", alice_, "{}").status, 204);
+  HttpResponse krl = Call("GET", "/api/v1/projects/1/ssh_ca/krl", bob_);
+  ASSERT_EQ(krl.status, 200);
+  EXPECT_GT(krl.body->view().size(), empty.body->view().size());
+}
+
+TEST_F(NativeSshTest, TheNewRoutesRunOnTheWorkers) {
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v1/projects/1/authorized_keys"},
+           {"GET", "/api/v1/projects/1/ssh_ca"},
+           {"GET", "/api/v1/projects/1/ssh_ca/public_key"},
+           {"GET", "/api/v1/projects/1/ssh_ca/krl"},
+           {"POST", "/api/v1/projects/1/keys/key-a/certificates"},
+           {"POST", "/api/v1/projects/1/certificates/1/revoke"}}) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    EXPECT_EQ(api_.MatchRoute(r).placement(), Placement::kWorker) << path;
+  }
+}
+
+}  // namespace
+}  // namespace keypaird::http
