@@ -8,7 +8,7 @@
 #      keypaird --version, migrate, token create, then serve with every setting of the
 #      packaged env file uncommented (its defaults must all be valid), one authenticated
 #      request, /metrics' build_info, a clean stop on SIGTERM;
-#   4. systemd-analyze verify on the unit, and its security exposure below 2.0;
+#   4. systemd-analyze verify on the units, keypaird.service's security exposure below 2.0;
 #   5. the bash completion completes.
 # Last line: "package: N passed, N failed".
 set -uo pipefail
@@ -68,7 +68,8 @@ dpkg-deb -x "$deb" "$root" || { failed=$((failed + 1)); finish; }
 bin=$root/usr/bin/keypaird
 unit=$root/lib/systemd/system/keypaird.service
 check "keypaird --version says $version" test "$("$bin" --version)" = "keypaird $version"
-for f in lib/systemd/system/keypaird.service usr/share/man/man1/keypaird.1.gz \
+for f in lib/systemd/system/keypaird.service lib/systemd/system/keypaird-krl.service \
+         lib/systemd/system/keypaird-krl.timer usr/share/man/man1/keypaird.1.gz \
          usr/share/bash-completion/completions/keypaird etc/keypaird/keypaird.env \
          usr/share/doc/keypaird/copyright; do
   check "the package holds /$f" test -s "$root/$f"
@@ -140,16 +141,21 @@ fi
 # verify looks for the binary at the unit's path (/usr/bin): a copy of the unit points at the
 # unpacked one instead; MANPATH lets it find the packaged man page (Documentation=).
 mkdir -p "$work/units"
-sed "s|=/usr/bin/keypaird |=$bin |" "$unit" >"$work/units/keypaird.service"
+for u in keypaird.service keypaird-krl.service keypaird-krl.timer; do
+  sed "s|=/usr/bin/keypaird |=$bin |" "$root/lib/systemd/system/$u" >"$work/units/$u"
+done
 man_check=(); command -v man >/dev/null || man_check=(--man=no)
-check "systemd-analyze verify accepts the unit" \
-  sh -c "out=\$(MANPATH='$root/usr/share/man' systemd-analyze verify ${man_check[*]} '$work/units/keypaird.service' 2>&1);
+check "systemd-analyze verify accepts the units (keypaird, keypaird-krl service and timer)" \
+  sh -c "out=\$(MANPATH='$root/usr/share/man' systemd-analyze verify ${man_check[*]} '$work/units/keypaird.service' '$work/units/keypaird-krl.service' '$work/units/keypaird-krl.timer' 2>&1);
          [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
 check "the unit's exposure (systemd-analyze security) is below 2.0" \
   sh -c "systemd-analyze security --offline=true --root='$root' keypaird.service >'$work/security.log' 2>&1;
          grep 'Overall exposure' '$work/security.log'; grep -q 'Overall exposure level for keypaird.service: [01]\.' '$work/security.log'"
 check "the unit runs the packaged binary and migrates first" \
   sh -c "grep -qx 'ExecStartPre=/usr/bin/keypaird migrate' '$unit' && grep -qx 'ExecStart=/usr/bin/keypaird serve' '$unit'"
+check "keypaird-krl.service runs the packaged keypaird krl, only once /etc/keypaird/krl.env exists" \
+  sh -c "grep -qx 'ExecStart=/usr/bin/keypaird krl' '$root/lib/systemd/system/keypaird-krl.service' &&
+         grep -qx 'ConditionPathExists=/etc/keypaird/krl.env' '$root/lib/systemd/system/keypaird-krl.service'"
 
 # ---- 5. bash completion
 complete_words() {  # complete_words WORD...: what the completion offers for the last word

@@ -1,5 +1,6 @@
-// The keypaird command line: serve, migrate, token create|list|revoke, --version, --help and
-// help man|env|bash-completion (the documents the package is built with).
+// The keypaird command line: serve, migrate, token create|list|revoke, the agent commands
+// authorized-keys and krl (cli/agent.h), --version, --help and help man|env|bash-completion
+// (the documents the package is built with).
 // Returns the process exit code: 0 success, 1 runtime failure, 2 usage error.
 #ifndef KEYPAIRD_CLI_CLI_H_
 #define KEYPAIRD_CLI_CLI_H_

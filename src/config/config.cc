@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common/duration.h"
+#include "common/url.h"
 #include "config/text.h"
 
 namespace keypaird::config {
@@ -70,6 +71,15 @@ std::string Duration(const std::string& v, Config* c) {
     return Cat("must be from ", FormatDurationMs(kMinMs), " to ", FormatDurationMs(kMaxMs));
   }
   c->*Field = *ms;
+  return "";
+}
+
+// The agents' service URL: parsed, and plain http:// only to loopback (common/url.h).
+std::string ApplyUrl(const std::string& v, Config* c) {
+  StatusOr<HttpUrl> url = ParseHttpUrl(v);
+  if (!url.ok()) return url.status().message();
+  if (Status s = CheckAgentUrl(*url); !s.ok()) return s.message();
+  c->url = v;
   return "";
 }
 
@@ -146,6 +156,9 @@ std::string ApplyRateLimit(const std::string& value, Config* c) {
 
 constexpr CommandSet kServe = CommandBit(Command::kServe);
 constexpr CommandSet kTokenCreate = CommandBit(Command::kTokenCreate);
+constexpr CommandSet kAuthorizedKeys = CommandBit(Command::kAuthorizedKeys);
+// The commands that are clients of a keypaird service.
+constexpr CommandSet kAgents = kAuthorizedKeys | CommandBit(Command::kKrl);
 // Every command that opens the database.
 constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
                                          CommandBit(Command::kTokenList) |
@@ -272,6 +285,10 @@ const std::vector<Subcommand>& Subcommands() {
        "revoke a token (its id, or the whole token)"},
       {Command::kCaNewKek, "ca new-kek", "FILE",
        "write a new key-encryption key for serve --ca-kek-file (mode 0600, never overwrites)"},
+      {Command::kAuthorizedKeys, "authorized-keys", "--url URL --token-file FILE --project ID",
+       "print the keys that may log in, for sshd's AuthorizedKeysCommand"},
+      {Command::kKrl, "krl", "--url URL --token-file FILE --project ID --out FILE",
+       "fetch the project's SSH key revocation list into a file, for sshd's RevokedKeys"},
       {Command::kHelp, "help", "[man | env | bash-completion]",
        "this help; or the man page, env file or bash completion"},
   };
@@ -343,6 +360,34 @@ const std::vector<Flag>& Flags() {
       {"principals", kTokenCreate, "LIST", "",
        "SSH certificate principals the token may be issued, e.g. deploy,alice", "",
        WordList<&Config::principals>},
+      {"url", kAgents, "URL", "",
+       "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
+       "", ApplyUrl},
+      {"token-file", kAgents, "FILE", "",
+       "file holding the API token: not a symlink, no access for group or others", "",
+       NonEmptyText<&Config::token_file>},
+      {"project", kAgents, "ID", "", "the project whose keys or revocation list to fetch", "",
+       Int<&Config::project, 1, 2147483647>},
+      {"label-selector", kAuthorizedKeys, "SELECTOR", "",
+       "only keys whose labels match, e.g. login=%u (sshd puts the login name for %u)", "",
+       Text<&Config::label_selector>},
+      {"owner-id", kAuthorizedKeys, "ID", "", "only keys of this owner (a user id)", "",
+       Int<&Config::owner_id, 1, 2147483647>},
+      {"cache-file", kAuthorizedKeys, "FILE", "",
+       "keep each good answer here (mode 0600), for when the service cannot be reached", "",
+       Text<&Config::cache_file>},
+      {"max-stale", kAuthorizedKeys, "DURATION", "1h",
+       "the oldest cached answer printed while the service cannot be reached", "",
+       Duration<&Config::max_stale_ms, 0, int64_t{8760} * 3600 * 1000>},
+      {"timeout", kAgents, "DURATION", "2s",
+       "for the whole request to the service: connect, TLS and the answer", "",
+       Duration<&Config::timeout_ms, 100, 300000>},
+      {"ca-file", kAgents, "FILE", "",
+       "PEM certificates to trust for https:// besides the system's trust store", "",
+       Text<&Config::ca_file>},
+      {"out", CommandBit(Command::kKrl), "FILE", "",
+       "where the revocation list goes (replaced atomically, mode 0644)", "",
+       NonEmptyText<&Config::out>},
   };
   return kFlags;
 }
@@ -430,6 +475,12 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
                              "behind a TLS-terminating proxy on a private network, pass "
                              "--allow-plaintext");
     }
+  }
+  if (c.command == Command::kAuthorizedKeys || c.command == Command::kKrl) {
+    if (c.url.empty()) return Bad("url", "is required");
+    if (c.token_file.empty()) return Bad("token-file", "is required");
+    if (c.project == 0) return Bad("project", "is required");
+    if (c.command == Command::kKrl && c.out.empty()) return Bad("out", "is required");
   }
   if (c.command == Command::kTokenCreate) {
     if (c.user_id == 0) return Bad("user", "is required");

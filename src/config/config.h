@@ -33,6 +33,8 @@ enum class Command {
   kTokenList,
   kTokenRevoke,
   kCaNewKek,
+  kAuthorizedKeys,
+  kKrl,
 };
 
 // What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
@@ -80,6 +82,18 @@ struct Config {
   std::string token_id;
   // ca new-kek FILE
   std::string kek_out;
+
+  // authorized-keys and krl: clients of a keypaird service, run on the SSH servers.
+  std::string url;                 // --url https://HOST[:PORT][/PREFIX] (checked when parsed)
+  std::string token_file;          // --token-file
+  int64_t project = 0;             // --project
+  std::string ca_file;             // --ca-file: extra PEM trust anchors for https://
+  int64_t timeout_ms = 2000;       // --timeout: the whole request
+  std::string label_selector;      // --label-selector (authorized-keys); "" = every key
+  int64_t owner_id = 0;            // --owner-id (authorized-keys); 0 = any owner
+  std::string cache_file;          // --cache-file (authorized-keys); "" = no cache
+  int64_t max_stale_ms = 3600000;  // --max-stale (authorized-keys)
+  std::string out;                 // --out (krl)
 
   bool operator==(const Config&) const = default;
 };

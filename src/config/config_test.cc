@@ -132,15 +132,103 @@ TEST(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Parse({"--help"}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"serve", "--help"}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"--version"}).value().command, Command::kVersion);
-  for (const char* flag :
-       {"--listen",          "--database",        "--threads",        "--io-threads",
-        "--db-pool",         "--max-connections", "--read-timeout",   "--shutdown-timeout",
-        "--rate-limit",      "--rate-burst",      "--tls-cert",       "--tls-key",
-        "--allow-plaintext", "--log-level",       "--regions",        "--user",
-        "--projects",        "--admin",           "KEYPAIRD_REGIONS", "KEYPAIRD_DATABASE",
-        "KEYPAIRD_TLS_CERT", "token revoke",      "migrate",          "/metrics"}) {
+  for (const char* flag : {"--listen",          "--database",
+                           "--threads",         "--io-threads",
+                           "--db-pool",         "--max-connections",
+                           "--read-timeout",    "--shutdown-timeout",
+                           "--rate-limit",      "--rate-burst",
+                           "--tls-cert",        "--tls-key",
+                           "--allow-plaintext", "--log-level",
+                           "--regions",         "--user",
+                           "--projects",        "--admin",
+                           "KEYPAIRD_REGIONS",  "KEYPAIRD_DATABASE",
+                           "KEYPAIRD_TLS_CERT", "token revoke",
+                           "migrate",           "/metrics",
+                           "authorized-keys",   "krl",
+                           "--max-stale",       "KEYPAIRD_TOKEN_FILE"}) {
     EXPECT_NE(HelpText().find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(ConfigTest, AgentCommandsNeedAServiceATokenFileAndAProject) {
+  StatusOr<Config> c =
+      Parse({"authorized-keys", "--url", "https://keys.example.com/kp", "--token-file", "/t",
+             "--project", "3", "--label-selector", "login=%u", "--cache-file", "/c/%u",
+             "--max-stale", "2h30m", "--timeout", "500ms", "--owner-id", "9", "--ca-file", "ca"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->command, Command::kAuthorizedKeys);
+  EXPECT_EQ(c->url, "https://keys.example.com/kp");
+  EXPECT_EQ(c->token_file, "/t");
+  EXPECT_EQ(c->project, 3);
+  EXPECT_EQ(c->label_selector, "login=%u");
+  EXPECT_EQ(c->cache_file, "/c/%u");
+  EXPECT_EQ(c->max_stale_ms, 9000000);
+  EXPECT_EQ(c->timeout_ms, 500);
+  EXPECT_EQ(c->owner_id, 9);
+  EXPECT_EQ(c->ca_file, "ca");
+  // Defaults: 1h of staleness, 2 s per request, every key, no cache.
+  StatusOr<Config> d = Parse({"krl", "--url", "http://127.0.0.1:8080", "--token-file", "/t",
+                              "--project", "1", "--out", "/var/lib/k/revoked.krl"});
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->command, Command::kKrl);
+  EXPECT_EQ(d->out, "/var/lib/k/revoked.krl");
+  EXPECT_EQ(d->timeout_ms, 2000);
+  EXPECT_EQ(d->max_stale_ms, 3600000);
+  EXPECT_TRUE(d->cache_file.empty());
+
+  auto message = [](std::vector<std::string> args) {
+    return Parse(std::move(args)).status().message();
+  };
+  EXPECT_EQ(message({"authorized-keys", "--token-file", "/t", "--project", "1"}),
+            "--url: is required");
+  EXPECT_EQ(message({"authorized-keys", "--url", "https://k", "--project", "1"}),
+            "--token-file: is required");
+  EXPECT_EQ(message({"krl", "--url", "https://k", "--token-file", "/t"}), "--project: is required");
+  EXPECT_EQ(message({"krl", "--url", "https://k", "--token-file", "/t", "--project", "1"}),
+            "--out: is required");
+  EXPECT_EQ(message({"krl", "--out", "o", "--url", "https://k", "--token-file", "/t", "--project",
+                     "1", "--label-selector", "a"}),
+            "unknown flag --label-selector for this command");
+}
+
+TEST(ConfigTest, AgentUrlsArePlainHttpOnlyToLoopback) {
+  const std::vector<std::string> rest = {"--token-file", "/t", "--project", "1"};
+  auto with_url = [&](const std::string& url) {
+    std::vector<std::string> args = {"authorized-keys", "--url", url};
+    args.insert(args.end(), rest.begin(), rest.end());
+    return Parse(args);
+  };
+  for (const char* ok : {"http://127.0.0.1:8080", "http://[::1]:8080", "http://localhost",
+                         "https://10.0.0.5:8443", "https://keys.example.com/prefix/"}) {
+    EXPECT_TRUE(with_url(ok).ok()) << ok;
+  }
+  EXPECT_EQ(with_url("http://10.0.0.5:8080").status().message(),
+            "--url: plain http:// is allowed only to a loopback address (127.0.0.0/8, ::1, "
+            "localhost), not to 10.0.0.5: use https:// so that the token is not sent in clear "
+            "text");
+  EXPECT_EQ(with_url("https://u:p@keys").status().message(),
+            "--url: must not hold a user name or password (the token goes in --token-file)");
+  StatusOr<Config> from_env = Parse({"authorized-keys", "--token-file", "/t", "--project", "1"},
+                                    {{"KEYPAIRD_URL", "http://keys.example.com"}});
+  EXPECT_EQ(from_env.status().message().rfind("KEYPAIRD_URL (--url: plain http://", 0), 0u)
+      << from_env.status().message();
+}
+
+TEST(ConfigTest, AgentDurations) {
+  auto with = [](const std::string& flag, const std::string& value) {
+    return Parse({"authorized-keys", "--url", "https://k", "--token-file", "/t", "--project", "1",
+                  flag, value});
+  };
+  EXPECT_EQ(with("--max-stale", "0s").value().max_stale_ms, 0);
+  EXPECT_EQ(with("--max-stale", "168h").value().max_stale_ms, 604800000);
+  EXPECT_EQ(with("--timeout", "100ms").value().timeout_ms, 100);
+  EXPECT_EQ(with("--timeout", "5m").value().timeout_ms, 300000);
+  EXPECT_EQ(with("--max-stale", "60").status().message(),
+            "--max-stale: must be a duration such as 30s, 5m, 1h or 2h30m");
+  EXPECT_EQ(with("--max-stale", "8761h").status().message(),
+            "--max-stale: must be from 0s to 8760h");
+  EXPECT_EQ(with("--timeout", "50ms").status().message(), "--timeout: must be from 100ms to 5m");
+  EXPECT_EQ(with("--timeout", "0s").status().message(), "--timeout: must be from 100ms to 5m");
 }
 
 // ---- The flag table drives parsing and every document made from it.
@@ -173,9 +261,28 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
       {"user", {"--admin"}},
   };
   if (auto it = kByFlag.find(flag); it != kByFlag.end()) return it->second;
+  if (command == Command::kAuthorizedKeys || command == Command::kKrl) {
+    // The required flags, less the one under test.
+    std::vector<std::pair<std::string, std::string>> required = {
+        {"url", "http://127.0.0.1:8080"}, {"token-file", "t"}, {"project", "1"}};
+    if (command == Command::kKrl) required.emplace_back("out", "o");
+    std::vector<std::string> args;
+    for (const auto& [name, value] : required) {
+      if (name == flag) continue;
+      args.push_back("--" + name);
+      args.push_back(value);
+    }
+    return args;
+  }
   if (command == Command::kTokenCreate) return {"--user", "1", "--admin"};
   if (command == Command::kTokenRevoke) return {"0123456789abcdef"};
   return {};
+}
+
+// A valid value for a flag that has no default ("1" fits most).
+std::string SampleValue(std::string_view flag) {
+  if (flag == "url") return "https://keys.example.com";
+  return "1";
 }
 
 std::string RoffEscaped(std::string_view s) {
@@ -221,7 +328,7 @@ TEST(FlagTableTest, EveryFlagParsesTheSameFromTheCommandLineAndItsVariable) {
       // in either place; a switch is a bare flag on the command line.
       std::vector<std::string> values = {f.value.empty() ? "true" : std::string(f.default_value),
                                          "1", "x"};
-      if (values[0].empty()) values[0] = "1";
+      if (values[0].empty()) values[0] = table::SampleValue(f.name);
       for (const std::string& value : values) {
         std::vector<std::string> base = table::Words(s);
         for (const std::string& a : table::Companions(f.name, s.command)) base.push_back(a);

@@ -170,6 +170,9 @@ std::string ManPage() {
       "\n.PP\n",
       Roff(
           R"(Every flag --foo-bar is also read from the environment variable KEYPAIRD_FOO_BAR (a switch takes true, false, 1 or 0 there); a flag wins over its variable, and a variable over the default. A bad value stops the command with a message that names the flag or variable.)"),
+      "\n.PP\n",
+      Roff(
+          R"(The commands authorized-keys and krl run on the SSH servers of a fleet, as clients of a keypaird service reached at --url (https://, or http:// to a loopback address only) with the token in --token-file (a file only its owner may read). authorized-keys is sshd's AuthorizedKeysCommand: it prints the usable keys the token sees, keeps each answer in --cache-file and prints that copy, while it is at most --max-stale old, when the service cannot be reached, times out or answers 5xx; a 401, 403 or 404 denies at once. Its messages go to standard error and to syslog (sshd discards its command's standard error). krl writes the project's OpenSSH key revocation list to --out for sshd's RevokedKeys, replacing the file only with a complete list; the keypaird-krl.timer unit runs it.)"),
       "\n");
   out += ".SH COMMANDS\n";
   for (const Subcommand& s : Subcommands()) {
@@ -210,17 +213,29 @@ while open. The service migrates it when it starts.
 .TP
 .I ./data/keypaird.db
 The default database of a keypaird started by hand.
+.TP
+.I /etc/keypaird/krl.env
+The settings of keypaird\-krl.service (KEYPAIRD_URL, KEYPAIRD_TOKEN_FILE, KEYPAIRD_PROJECT);
+the service does nothing until it exists.
+.TP
+.I /var/lib/keypaird\-krl/revoked.krl
+Where keypaird\-krl.service writes the key revocation list, for sshd's RevokedKeys.
 .SH "EXIT STATUS"
 0 on success, 1 on a runtime failure (for example the database cannot be opened), 2 on a
-usage error (an unknown command or flag, a bad value).
+usage error (an unknown command or flag, a bad value). authorized\-keys exits 1 when it
+prints no keys (sshd then lets no key in), krl when the file was left as it was.
 .SH EXAMPLES
 .nf
 keypaird migrate \-\-database sqlite:/var/lib/keypaird/keypaird.db
 keypaird token create \-\-user 1 \-\-projects 1,2
 keypaird serve \-\-listen 0.0.0.0:8443 \-\-tls\-cert cert.pem \-\-tls\-key key.pem
 KEYPAIRD_DATABASE=postgresql://keypaird@db:5432/keypaird keypaird serve
+keypaird authorized\-keys \-\-url https://keys.example.com \-\-token\-file /etc/keypaird/fleet.token \e
+    \-\-project 1 \-\-label\-selector login=%u \-\-cache\-file /var/cache/keypaird/%u.keys
 .fi
 .SH "SEE ALSO"
+.BR sshd_config (5),
+.BR ssh\-keygen (1),
 .BR systemctl (1),
 .BR systemd.exec (5),
 .BR sqlite3 (1)
