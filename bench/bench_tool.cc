@@ -3,13 +3,17 @@
 //   keys N OUT                 N distinct real Ed25519 public key lines ("ssh-ed25519 B64")
 //                              for the import scenario, made on every core.
 //   seed DB PROJECT USER N IDS [SAMPLE]
-//                              appends N valid key rows (real Ed25519 keys, MD5 fingerprints,
-//                              UUIDv4 ids, unique names) to PROJECT in the SQLite database
-//                              DB (schema created through the store, so it is the shipped
-//                              one), and writes up to SAMPLE (default 10000) of their ids,
-//                              spread over the whole range, to IDS.
-//   keygen-rate THREADS SECONDS
-//                              raw sshkey::GenerateEd25519 rate on THREADS threads; prints
+//                              appends N valid key rows (real Ed25519 keys, MD5 and SHA-256
+//                              fingerprints, every column of the native key object, UUIDv4
+//                              ids, unique names, the label tier=<i mod 100> so that a
+//                              selector picks 1 % of them) to PROJECT in the SQLite
+//                              database DB (schema created through the store, so it is the
+//                              shipped one), and writes up to SAMPLE (default 10000) of their
+//                              ids, spread over the whole range, to IDS.
+//   keygen-rate THREADS SECONDS [TYPE]
+//                              raw key generation rate on THREADS threads: Ed25519 through
+//                              sshkey::GenerateEd25519, or TYPE (rsa-3072, ...) through
+//                              sshkey::GeneratePrivateKey as the service does; prints
 //                              "keygen_per_s=<float>".
 //
 // Seeding writes with synchronous=OFF in big transactions: it builds a fixture, it does
@@ -25,11 +29,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "sshkey/private_key.h"
 #include "sshkey/sshkey.h"
 #include "store/key_store.h"
 
@@ -40,7 +46,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: keypaird_bench_tool keys N OUT\n"
                "       keypaird_bench_tool seed DB PROJECT USER N IDS [SAMPLE]\n"
-               "       keypaird_bench_tool keygen-rate THREADS SECONDS\n");
+               "       keypaird_bench_tool keygen-rate THREADS SECONDS [TYPE]\n");
   return 2;
 }
 
@@ -125,9 +131,19 @@ int Seed(const std::string& db_path, int64_t project, int64_t user, int64_t n,
   if (!Check(db,
              sqlite3_prepare_v2(db,
                                 "INSERT INTO keys (id, project_id, user_id, name, public_key, "
-                                "fingerprint, shared_in_project, created_at_us) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                                "fingerprint, shared_in_project, created_at_us, type, bits, "
+                                "comment, fingerprint_sha256, labels, updated_at_us) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?4, ?10, ?11, ?7)",
                                 -1, &stmt, nullptr),
+             "prepare")) {
+    return 1;
+  }
+  sqlite3_stmt* label = nullptr;
+  if (!Check(db,
+             sqlite3_prepare_v2(db,
+                                "INSERT INTO key_labels (key_id, project_id, created_at_us, name, "
+                                "value) VALUES (?1, ?2, ?3, 'tier', ?4)",
+                                -1, &label, nullptr),
              "prepare")) {
     return 1;
   }
@@ -152,8 +168,22 @@ int Seed(const std::string& db_path, int64_t project, int64_t user, int64_t n,
     sqlite3_bind_text(stmt, 6, pool[k].fingerprint.data(),
                       static_cast<int>(pool[k].fingerprint.size()), SQLITE_TRANSIENT);
     sqlite3_bind_int64(stmt, 7, now_us - n + i);
+    sqlite3_bind_text(stmt, 8, pool[k].type.data(), static_cast<int>(pool[k].type.size()),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 9, pool[k].bits);
+    sqlite3_bind_text(stmt, 10, pool[k].fingerprint_sha256.data(),
+                      static_cast<int>(pool[k].fingerprint_sha256.size()), SQLITE_TRANSIENT);
+    const std::string tier = std::to_string(i % 100);
+    const std::string labels = "tier=" + tier;
+    sqlite3_bind_text(stmt, 11, labels.data(), static_cast<int>(labels.size()), SQLITE_TRANSIENT);
     ok = Check(db, sqlite3_step(stmt), "insert");
     sqlite3_reset(stmt);
+    sqlite3_bind_text(label, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(label, 2, project);
+    sqlite3_bind_int64(label, 3, now_us - n + i);
+    sqlite3_bind_text(label, 4, tier.data(), static_cast<int>(tier.size()), SQLITE_TRANSIENT);
+    ok = ok && Check(db, sqlite3_step(label), "insert label");
+    sqlite3_reset(label);
     if (i % stride == 0 && i / stride < sample) ids << id << '\n';
     if (ok && i % 50000 == 49999) {
       ok = Check(db, sqlite3_exec(db, "COMMIT; BEGIN", nullptr, nullptr, nullptr), "commit");
@@ -161,12 +191,18 @@ int Seed(const std::string& db_path, int64_t project, int64_t user, int64_t n,
   }
   if (ok) ok = Check(db, sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), "commit");
   sqlite3_finalize(stmt);
+  sqlite3_finalize(label);
   if (ok) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   return ok && ids.good() ? 0 : 1;
 }
 
-int KeygenRate(int threads, double seconds) {
+int KeygenRate(int threads, double seconds, const std::string& type_name) {
+  std::optional<sshkey::KeyType> type;
+  if (type_name != "ed25519-public") {
+    type = sshkey::ParseKeyType(type_name);
+    if (!type) return Usage();
+  }
   std::atomic<bool> stop{false};
   std::atomic<int64_t> count{0};
   std::vector<std::thread> workers;
@@ -175,7 +211,10 @@ int KeygenRate(int threads, double seconds) {
     workers.emplace_back([&] {
       int64_t mine = 0;
       while (!stop.load(std::memory_order_relaxed)) {
-        if (sshkey::GenerateEd25519("bench-key").ok()) ++mine;
+        if (type ? sshkey::GeneratePrivateKey(*type, &stop).ok()
+                 : sshkey::GenerateEd25519("bench-key").ok()) {
+          ++mine;
+        }
       }
       count += mine;
     });
@@ -201,6 +240,9 @@ int main(int argc, char** argv) {
     return Seed(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]), argv[6],
                 argc == 8 ? std::atoll(argv[7]) : 10000);
   }
-  if (cmd == "keygen-rate" && argc == 4) return KeygenRate(std::atoi(argv[2]), std::atof(argv[3]));
+  if (cmd == "keygen-rate" && (argc == 4 || argc == 5)) {
+    return KeygenRate(std::atoi(argv[2]), std::atof(argv[3]),
+                      argc == 5 ? argv[4] : "ed25519-public");
+  }
   return Usage();
 }

@@ -12,6 +12,8 @@ Usually run through scripts/bench.sh; see docs/BENCHMARKS.md.
 """
 
 import argparse
+import concurrent.futures
+import http.client
 import json
 import os
 import platform
@@ -23,15 +25,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "lua" / "scenario.lua"
-SCENARIOS = ["import", "generate", "get", "list"]
-PROJECT = {"import": 1, "generate": 3, "get": 2, "list": 2}
+SCENARIOS = ["import", "generate", "get", "list", "nlist"]
+PROJECT = {"import": 1, "generate": 3, "get": 2, "list": 2, "nlist": 2}
 
-# The issue's targets, as ratios (reported, never asserted).
-TARGETS = {"import": 0.5, "get": 0.7, "list": 0.5, "generate": 0.5}
+# The issues' targets, as ratios (reported, never asserted). nlist: the first page of 10
+# of keypaird's own API (GET /api/v1/projects/2/keys?limit=10).
+TARGETS = {"import": 0.5, "get": 0.7, "list": 0.5, "generate": 0.5, "nlist": 0.5}
 
 # A fixed JSON body of about 700 bytes, shaped like a keypair (nginx floor).
 FLOOR_BODY = json.dumps({
@@ -157,15 +161,32 @@ class Nginx:
 
 
 class Keypaird:
-    def __init__(self, opts, workdir, db, label):
+    def __init__(self, opts, workdir, db, label, extra=()):
         self.db = db
         self.port = free_port()
         self.log = workdir / f"keypaird-{label}.log"
         self.proc = start([opts.bin, "serve", "--listen", f"127.0.0.1:{self.port}",
                            "--database", f"sqlite:{db}", "--threads", str(opts.threads),
-                           "--io-threads", str(opts.io_threads), "--db-pool", str(opts.db_pool)],
-                          self.log)
+                           "--io-threads", str(opts.io_threads), "--db-pool", str(opts.db_pool),
+                           *extra], self.log)
         wait_port(self.port, self.proc)
+
+    def call(self, method, path, token=None, body=None, timeout=60):
+        """One request on its own connection: (status, body bytes, seconds taken)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = {"Authorization": f"APIKey {token}"} if token else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        t0 = time.monotonic()
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            r = conn.getresponse()
+            payload = r.read()
+            return r.status, payload, time.monotonic() - t0
+        finally:
+            conn.close()
 
 
 def make_token(opts, db):
@@ -198,8 +219,18 @@ def wrk(opts, port, scenario, duration, env_extra):
     return result
 
 
-def keygen_rate(opts, seconds):
-    out = run([opts.tool, "keygen-rate", "2", str(seconds)], seconds + 60)
+def note_failures(r, what, failures):
+    """A wrk run with any non-2xx answer or socket error fails the harness."""
+    if r["non2xx"] or r["errors"]:
+        failures.append(f"{what}: {int(r['non2xx'])} non-2xx, {int(r['errors'])} errors "
+                        f"{r['first_bad']}")
+
+
+def keygen_rate(opts, seconds, key_type=None):
+    """Raw keys per second on every core: Ed25519 public keys, or key_type (rsa-3072) as
+    the service generates them."""
+    out = run([opts.tool, "keygen-rate", str(os.cpu_count() or 2), str(seconds),
+               *([key_type] if key_type else [])], seconds + 600)
     return float(out.strip().split("=")[1])
 
 
@@ -243,6 +274,12 @@ def main():
                     help="stored-key counts for the scaling run ('' to skip)")
     ap.add_argument("--scaling-duration", type=float, default=5)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--rsa-type", default="rsa-3072",
+                    help="the RSA pool run's key type ('' to skip the run)")
+    ap.add_argument("--rsa-pool", type=int, default=64,
+                    help="the RSA pool run's pool depth (--rsa-pool-BITS), also its burst")
+    ap.add_argument("--rsa-duration", type=float, default=30,
+                    help="seconds of the raw keygen and of the refilling run")
     ap.add_argument("--cache-dir", default=str(HERE.parent / "build-bench" / "bench-cache"))
     ap.add_argument("--json", help="write all results here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -252,6 +289,7 @@ def main():
     if opts.smoke:
         opts.duration, opts.rounds, opts.list_keys, opts.key_pool = 2, 1, 2000, 3000
         opts.scaling, opts.scaling_duration = "500,2000", 1
+        opts.rsa_type, opts.rsa_pool, opts.rsa_duration = "rsa-2048", 4, 2
     for exe in ("wrk", "nginx"):
         if shutil.which(exe) is None:
             sys.exit(f"{exe} is not installed (scripts/setup.sh installs it)")
@@ -313,10 +351,7 @@ def bench(opts, scenarios, workdir):
                     f"{fmt_ms(r['p50_us'])} ms  p99 {fmt_ms(r['p99_us'])} ms  "
                     f"cpu/request {r['cpu_us_per_request']:.0f} us  "
                     f"non-2xx {int(r['non2xx'])}  errors {int(r['errors'])}")
-                if r["non2xx"] or r["errors"]:
-                    failures.append(f"{scenario}/{target} round {rnd + 1}: "
-                                    f"{int(r['non2xx'])} non-2xx, {int(r['errors'])} errors "
-                                    f"{r['first_bad']}")
+                note_failures(r, f"{scenario}/{target} round {rnd + 1}", failures)
     results["service_rss_kb_after_load"] = rss_kb(service.proc.pid)
     if keys_file and key_offset * opts.wrk_threads > opts.key_pool:
         log(f"note: import used {key_offset * opts.wrk_threads} requests over a pool of "
@@ -325,6 +360,7 @@ def bench(opts, scenarios, workdir):
     stop(nginx.proc)
 
     results["scaling"] = scaling(opts, workdir, failures)
+    results["rsa"] = rsa_pool(opts, workdir, failures) if opts.rsa_type else None
     report(opts, results, scenarios)
     if opts.json:
         Path(opts.json).write_text(json.dumps(results, indent=2))
@@ -353,15 +389,117 @@ def scaling(opts, workdir, failures):
                 entry[scenario] = r
                 log(f"  {scenario:5} {r['req_s']:9.0f} req/s  p50 {fmt_ms(r['p50_us'])} ms  "
                     f"p99 {fmt_ms(r['p99_us'])} ms  non-2xx {int(r['non2xx'])}")
-                if r["non2xx"] or r["errors"]:
-                    failures.append(f"scaling {n} {scenario}: {int(r['non2xx'])} non-2xx, "
-                                    f"{int(r['errors'])} errors {r['first_bad']}")
+                note_failures(r, f"scaling {n} {scenario}", failures)
+            for cell, path in native_paths(server, token, n, ids):
+                env = {"TOKEN": token, "PATH_Q": path}
+                wrk(opts, server.port, "path", min(1, opts.scaling_duration), env)  # warm-up
+                r = wrk(opts, server.port, "path", opts.scaling_duration, env)
+                entry[cell] = r
+                log(f"  {cell:9} {r['req_s']:9.0f} req/s  p50 {fmt_ms(r['p50_us'])} ms  "
+                    f"p99 {fmt_ms(r['p99_us'])} ms  non-2xx {int(r['non2xx'])}")
+                note_failures(r, f"scaling {n} {cell}", failures)
             entry["rss_kb"] = rss_kb(server.proc.pid)
             log(f"  RSS {entry['rss_kb'] / 1024:.1f} MiB")
         finally:
             stop(server.proc)
         out.append(entry)
         shutil.rmtree(db.parent, ignore_errors=True)
+    return out
+
+
+NATIVE_CELLS = ("first", "deep", "fpr", "label")
+
+
+def native_paths(server, token, n, ids):
+    """keypaird's own list, four ways, each a page of 10 (API-NATIVE.md "Keys"): the first
+    page; the page after a cursor min(50 000, n - 10) keys deep (walked to with pages of
+    1000); a SHA-256 fingerprint lookup across projects (the seed reuses up to 20 000
+    distinct keys, so at 1M keys a fingerprint has 50 matches); a label selector page
+    (tier=7: 1 % of the keys)."""
+    base = f"/api/v1/projects/{PROJECT['get']}/keys"
+    depth, seen, cursor = min(50000, n - 10), 0, None
+    while seen < depth:
+        step = min(1000, depth - seen)
+        q = f"?limit={step}" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        status, body, _ = server.call("GET", base + q, token)
+        if status != 200:
+            raise RuntimeError(f"walking to the deep page: {status} {body[:300]!r}")
+        page = json.loads(body)
+        seen += len(page["results"])
+        cursor = page["next_cursor"]
+    first_id = Path(ids).read_text().split()[0]
+    status, body, _ = server.call("GET", f"{base}/{first_id}", token)
+    if status != 200:
+        raise RuntimeError(f"reading key {first_id}: {status} {body[:300]!r}")
+    fpr = json.loads(body)["fingerprint_sha256"]
+    return [("first", f"{base}?limit=10"),
+            ("deep", f"{base}?limit=10&cursor={urllib.parse.quote(cursor, safe='')}"),
+            ("fpr", f"/api/v1/keys?limit=10&fingerprint={urllib.parse.quote(fpr, safe='')}"),
+            ("label", f"{base}?limit=10&label_selector={urllib.parse.quote('tier=7')}")]
+
+
+def pool_depth(server, key_type):
+    status, body, _ = server.call("GET", "/metrics")
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    for line in body.decode().splitlines():
+        if line.startswith(f'keypaird_key_pool_depth{{type="{key_type}"}}'):
+            return int(float(line.split()[-1]))
+    return 0
+
+
+def rsa_pool(opts, workdir, failures):
+    """The RSA key pool (issue: "An RSA key pool"): raw keygen of the type on every core;
+    then a keypaird whose pool of that type holds --rsa-pool keys answers a burst of as many
+    generate requests, 64 at once (latency while the pool has keys), and then wrk's 64
+    connections for --rsa-duration seconds while the pool is being refilled (rate against
+    the raw rate)."""
+    key_type, depth = opts.rsa_type, opts.rsa_pool
+    log(f"rsa pool: raw {key_type} keygen on {os.cpu_count()} threads for {opts.rsa_duration:g} s")
+    raw = keygen_rate(opts, opts.rsa_duration, key_type)
+    log(f"  raw {raw:.2f}/s")
+    db = workdir / "rsa" / "keys.db"
+    db.parent.mkdir()
+    run([opts.bin, "migrate", "--database", f"sqlite:{db}"], 60)
+    token = make_token(opts, db)
+    sizes = {t: (depth if t == key_type else 0) for t in ("rsa-2048", "rsa-3072", "rsa-4096")}
+    server = Keypaird(opts, workdir, db, "rsa",
+                      [a for t, d in sizes.items() for a in (f"--{t.replace('rsa-', 'rsa-pool-')}",
+                                                             str(d))])
+    out = {"type": key_type, "raw_per_s": raw, "pool": depth}
+    try:
+        t0 = time.monotonic()
+        while pool_depth(server, key_type) < depth:
+            if time.monotonic() - t0 > 900:
+                raise RuntimeError(f"the {key_type} pool did not fill in 900 s")
+            time.sleep(0.5)
+        out["fill_s"] = time.monotonic() - t0
+        log(f"  pool of {depth} filled in {out['fill_s']:.1f} s; burst of {depth} requests")
+
+        def one(i):
+            return server.call("POST", f"/api/v1/projects/{PROJECT['generate']}/keys", token,
+                               {"name": f"rsa-burst-{i}", "generate": {"type": key_type}})
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(64, depth)) as ex:
+            answers = list(ex.map(one, range(depth)))
+        bad = [a for a in answers if a[0] != 201]
+        if bad:
+            failures.append(f"rsa burst: {len(bad)} answers not 201, e.g. {bad[0][0]} "
+                            f"{bad[0][1][:200]!r}")
+        lat = sorted(a[2] for a in answers)
+        out["burst_p50_ms"] = lat[len(lat) // 2] * 1000
+        out["burst_p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        out["burst_max_ms"] = lat[-1] * 1000
+        log(f"  burst p50 {out['burst_p50_ms']:.1f} ms  p99 {out['burst_p99_ms']:.1f} ms")
+        env = {"TOKEN": token, "PROJECT": str(PROJECT["generate"]), "GEN_TYPE": key_type,
+               "NAME_PREFIX": "rsa-refill"}
+        r = wrk(opts, server.port, "native_generate", opts.rsa_duration, env)
+        out["refill"] = r
+        out["ratio"] = r["req_s"] / raw if raw else float("nan")
+        log(f"  refilling: {r['req_s']:.2f} req/s ({out['ratio']:.2f} x raw), p99 "
+            f"{fmt_ms(r['p99_us'])} ms, non-2xx {int(r['non2xx'])}")
+        note_failures(r, "rsa refill", failures)
+    finally:
+        stop(server.proc)
     return out
 
 
@@ -434,6 +572,34 @@ def report(opts, results, scenarios):
             print(f"scaling {s} {lo['keys']} -> {hi['keys']} keys: p50 x{lat:.2f}, "
                   f"req/s x{1 / thr if thr else float('nan'):.2f} (target: within 1.2x)")
         print(f"RSS at {hi['keys']} keys: {hi['rss_kb'] / 1024:.1f} MiB (target <= 64 MB)")
+
+        print("\n## scaling: keypaird's own list, pages of 10: first, a cursor 50 000 keys deep "
+              "(n - 10 if fewer), a SHA-256 fingerprint lookup, a label selector\n")
+        print("| keys | " + " | ".join(f"{c} req/s | {c} p50 ms" for c in NATIVE_CELLS)
+              + " | slowest / fastest p50 |")
+        print("|---:|" + "---:|---:|" * len(NATIVE_CELLS) + "---:|")
+        for e in results["scaling"]:
+            p50s = [e[c]["p50_us"] for c in NATIVE_CELLS]
+            spread = max(p50s) / min(p50s) if min(p50s) else float("nan")
+            e["native_spread"] = spread
+            print(f"| {e['keys']} | " + " | ".join(f"{e[c]['req_s']:.0f} | {fmt_ms(e[c]['p50_us'])}"
+                                                   for c in NATIVE_CELLS)
+                  + f" | x{spread:.2f} |")
+            print(f"native list spread at {e['keys']} keys: x{spread:.2f} (target: within 1.2x)",
+                  file=sys.stderr)
+
+    rsa = results.get("rsa")
+    if rsa:
+        print(f"\n## RSA pool: {rsa['type']}, pool of {rsa['pool']}, {opts.connections} "
+              "connections\n")
+        print(f"raw keygen on all cores: {rsa['raw_per_s']:.2f}/s; pool filled in "
+              f"{rsa['fill_s']:.1f} s")
+        print(f"while the pool has keys (a burst of {rsa['pool']}): p50 "
+              f"{rsa['burst_p50_ms']:.1f} ms, p99 {rsa['burst_p99_ms']:.1f} ms, max "
+              f"{rsa['burst_max_ms']:.1f} ms (target: milliseconds)")
+        r = rsa["refill"]
+        print(f"while the pool is refilled: {r['req_s']:.2f} req/s = {rsa['ratio']:.2f} x raw "
+              f"(target >= 0.9), p50 {fmt_ms(r['p50_us'])} ms, p99 {fmt_ms(r['p99_us'])} ms")
 
 
 if __name__ == "__main__":

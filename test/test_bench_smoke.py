@@ -17,7 +17,7 @@ from conftest import BIN, REPO
 
 TOOL = os.environ.get("KEYPAIRD_BENCH_TOOL",
                       str(Path(BIN).resolve().parent / "bench" / "keypaird_bench_tool"))
-SCENARIOS = ("import", "generate", "get", "list")
+SCENARIOS = ("import", "generate", "get", "list", "nlist")
 
 
 def _postgres_pass():
@@ -46,3 +46,12 @@ if not _postgres_pass():
         assert {(x["scenario"], x["target"]) for x in runs} == {
             (s, t) for s in SCENARIOS for t in ("floor", "service")}
         assert all(x["requests"] > 0 and x["non2xx"] == 0 and x["errors"] == 0 for x in runs)
+        # The native list cells at every size, and the RSA pool run (a tiny rsa-2048 pool).
+        for e in results["scaling"]:
+            for cell in ("first", "deep", "fpr", "label"):
+                assert e[cell]["requests"] > 0 and e[cell]["non2xx"] == 0, (e["keys"], cell)
+        assert "native list spread at 2000 keys" in out, out[-4000:]
+        rsa = results["rsa"]
+        assert rsa["type"] == "rsa-2048" and rsa["raw_per_s"] > 0
+        assert rsa["refill"]["requests"] > 0 and rsa["refill"]["non2xx"] == 0
+        assert rsa["burst_p99_ms"] > 0 and "## RSA pool" in r.stdout

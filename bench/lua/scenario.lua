@@ -1,7 +1,7 @@
 -- wrk script for the load harness (bench/run_bench.py). One script, four scenarios,
 -- configured through environment variables, so that the floor (nginx) and keypaird get
 -- byte-for-byte the same request stream:
---   SCENARIO     import | generate | get | list
+--   SCENARIO     import | generate | get | list | nlist | path | native_generate
 --   TOKEN        API token (sent as "Authorization: APIKey <token>")
 --   PROJECT      project id in the paths
 --   NAME_PREFIX  unique per run: key names are NAME_PREFIX-<thread>-<n> (import, generate)
@@ -10,6 +10,8 @@
 --                (while the file lasts; it wraps around after that)
 --   KEY_OFFSET   import: first key to use
 --   IDS_FILE     get: key ids, walked round-robin
+--   PATH_Q       path: the one GET target every request asks (path and query)
+--   GEN_TYPE     native_generate: the generate.type of keypaird's own API (e.g. rsa-3072)
 --   WRK_THREADS  the -t given to wrk (for striding over keys and ids)
 -- Statuses are counted in response(); done() prints one machine-readable RESULT line.
 
@@ -68,6 +70,14 @@ function request()
   elseif scenario == "get" then
     local id = ids[((n * nthreads + tid) % #ids) + 1]
     return wrk.format("GET", "/cloud/v1/ssh_keys/" .. project .. "/" .. id, headers)
+  elseif scenario == "nlist" then
+    return wrk.format("GET", "/api/v1/projects/" .. project .. "/keys?limit=10", headers)
+  elseif scenario == "path" then
+    return wrk.format("GET", os.getenv("PATH_Q"), headers)
+  elseif scenario == "native_generate" then
+    local body = '{"name":"' .. prefix .. "-" .. tid .. "-" .. n ..
+                 '","generate":{"type":"' .. os.getenv("GEN_TYPE") .. '"}}'
+    return wrk.format("POST", "/api/v1/projects/" .. project .. "/keys", headers, body)
   else
     return wrk.format("GET", "/cloud/v1/ssh_keys/" .. project .. "?limit=10", headers)
   end

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
 #include "store/key_store.h"
@@ -51,7 +52,12 @@ int Serve(const config::Config& c) {
   if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<store::KeyStore> store = service::NewObservedStore(opened->get(), &metrics);
   auth::Authenticator authenticator(store.get());
-  service::KeyPool pool(service::KeyPoolOptions{}, &metrics);
+  service::KeyPoolOptions pool_options;
+  pool_options.depth = {{sshkey::KeyType::kRsa2048, c.rsa_pool_2048},
+                        {sshkey::KeyType::kRsa3072, c.rsa_pool_3072},
+                        {sshkey::KeyType::kRsa4096, c.rsa_pool_4096}};
+  pool_options.threads = c.rsa_pool_threads;
+  service::KeyPool pool(pool_options, &metrics);
   service::KeyService keys(store.get(), SystemNowMicros, &metrics, 0, &pool);
   std::unique_ptr<http::RateLimiter> limiter;
   if (c.rate_limit > 0) {

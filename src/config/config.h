@@ -58,6 +58,12 @@ struct Config {
   int threads = 0;                 // --threads: request workers; 0 = max(64, 8 x cores)
   int io_threads = 0;              // --io-threads: HTTP I/O threads, 0 = one per core
   int max_connections = 1024;      // --max-connections
+  // --rsa-pool-2048/3072/4096: RSA keys of each size kept generated ahead (0 = none), and
+  // --rsa-pool-threads: the background threads refilling them (0 = one per core).
+  int rsa_pool_2048 = 8;
+  int rsa_pool_3072 = 8;
+  int rsa_pool_4096 = 4;
+  int rsa_pool_threads = 0;
   int read_timeout_s = 15;         // --read-timeout: seconds to read a request / idle keep-alive
   int shutdown_timeout_s = 10;     // --shutdown-timeout: seconds for in-flight requests at stop
   double rate_limit = 0;           // --rate-limit: requests/s per token, 0 = off

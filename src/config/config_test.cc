@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <tuple>
 
 namespace keypaird::config {
 namespace {
@@ -67,6 +68,17 @@ TEST(ConfigTest, OperationalFlags) {
   EXPECT_FALSE(Parse({"serve", "--rate-limit", "fast"}).ok());
   EXPECT_FALSE(Parse({"serve", "--log-level", "loud"}).ok());
   EXPECT_FALSE(Parse({"serve", "--read-timeout", "0"}).ok());
+
+  c = Parse({"serve", "--rsa-pool-2048", "0", "--rsa-pool-3072", "64", "--rsa-pool-threads", "1"},
+            {{"KEYPAIRD_RSA_POOL_4096", "2"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(std::tuple(c->rsa_pool_2048, c->rsa_pool_3072, c->rsa_pool_4096, c->rsa_pool_threads),
+            std::tuple(0, 64, 2, 1));
+  c = Parse({"serve"});
+  EXPECT_EQ(std::tuple(c->rsa_pool_2048, c->rsa_pool_3072, c->rsa_pool_4096, c->rsa_pool_threads),
+            std::tuple(8, 8, 4, 0));
+  EXPECT_FALSE(Parse({"serve", "--rsa-pool-3072", "-1"}).ok());
+  EXPECT_FALSE(Parse({"serve", "--rsa-pool-4096", "5000"}).ok());
 }
 
 TEST(ConfigTest, Ipv6ListenAddress) {
