@@ -1,11 +1,20 @@
 // SSH access: the project's certificate authority (its public key and the sshd_config lines
-// that trust it, the KRL to download) and the authorized_keys sshd would get for a label
-// selector. Loaded only when it is opened, so the first load stays small.
+// that trust it, the KRL to download), the authorized_keys sshd would get for a label
+// selector, and, on a key's page, requesting (and revoking) a certificate for the key.
+// Loaded only when one of those is opened, so the first load stays small.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatTime, field, setFieldError, toast, announce, saveFile } from "./dom.js";
+import { h, replace, copyButton, formatTime, field, setFieldError, openDialog, toast, announce, saveFile, uid } from "./dom.js";
 
 const CA_FILE = "/etc/ssh/keypaird_ca.pub";
 const KRL_FILE = "/etc/ssh/keypaird.krl";
+const PRINCIPAL_RE = /^[A-Za-z0-9._@-]{1,255}$/;
+const VALIDITIES = [
+  [600, "10 minutes"],
+  [3600, "1 hour"],
+  [8 * 3600, "8 hours"],
+  [24 * 3600, "24 hours"],
+  [7 * 24 * 3600, "7 days"],
+];
 
 // A 404 from a CA route that means "this service runs without a CA" (not "no such key").
 export function caDisabled(err) {
@@ -200,4 +209,204 @@ function authorizedKeysCard(ctx) {
     load();
   });
   return { element, load };
+}
+
+// ---------------------------------------------------------------------------------------
+// On a key's page: request a certificate for the key, show it, download or revoke it.
+
+function certFileName(name) {
+  return `${(name || "key").replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "") || "key"}-cert.pub`;
+}
+
+// The card for a key the token may change (its owner or an admin, writable token).
+export function certificateCard(ctx, key, { usable }) {
+  const project = ctx.project;
+  const card = h(
+    "section",
+    { class: "card card-wide", id: "cert-card", "aria-labelledby": "cert-title" },
+    h("h2", { id: "cert-title" }, "SSH certificate"),
+    h("p", {}, `A certificate lets this key log in as the chosen principals (logins) on servers that trust project ${project}'s CA, until it expires: no authorized_keys needed. `, h("a", { href: `#/projects/${project}/ssh` }, "Set up servers under SSH access"), "."),
+  );
+  const mine = ctx.me.principals || [];
+  if (!usable) {
+    card.appendChild(h("p", { class: "notice", id: "cert-unusable" }, "This key is disabled or expired: only a usable key can be certified."));
+    return card;
+  }
+  if (!ctx.me.admin && mine.length === 0) {
+    card.appendChild(h("p", { class: "notice", id: "cert-no-principals" }, "This token may not be issued certificates: it names no principals. Ask your administrator for a token made with keypaird token create --principals …"));
+    return card;
+  }
+
+  // Principals: the token's, to tick; an admin token may name any, so it types them.
+  let principals;
+  if (ctx.me.admin) {
+    const input = h("input", { type: "text", id: "cert-principals", autocomplete: "off", spellcheck: "false", value: mine.join(","), placeholder: "deploy,alice" });
+    principals = field("Principals", input, { hint: "The logins it is valid for, separated by commas. An admin token may name any." });
+    principals.read = () => input.value.split(/[\s,]+/).filter(Boolean);
+    principals.focus = () => input.focus();
+  } else {
+    const errorId = "cert-principals-error";
+    const hintId = "cert-principals-hint";
+    const boxes = mine.map((p, i) => {
+      const id = `cert-principal-${i}`;
+      const box = h("input", { type: "checkbox", id, value: p, checked: mine.length === 1 });
+      return { box, row: h("div", { class: "field-check check-inline" }, box, h("label", { for: id }, p)) };
+    });
+    const error = h("p", { class: "field-error", id: errorId, hidden: true });
+    const wrapper = h(
+      "fieldset",
+      { class: "field", id: "cert-principals", "aria-describedby": hintId },
+      h("legend", {}, "Principals"),
+      h("p", { class: "field-hint", id: hintId }, "The logins it is valid for: those this token may be issued."),
+      h("div", { class: "check-list" }, boxes.map((b) => b.row)),
+      error,
+    );
+    principals = {
+      wrapper,
+      error,
+      read: () => boxes.filter((b) => b.box.checked).map((b) => b.box.value),
+      focus: () => boxes[0].box.focus(),
+    };
+  }
+  const setPrincipalsError = (messages) => {
+    if (principals.input) return setFieldError(principals, messages);
+    const list = [].concat(messages).filter(Boolean);
+    principals.error.textContent = list.join(" ");
+    principals.error.hidden = list.length === 0;
+    principals.wrapper.setAttribute("aria-describedby", list.length ? "cert-principals-hint cert-principals-error" : "cert-principals-hint");
+  };
+
+  const validity = field("Valid for", h("select", { id: "cert-validity" }, VALIDITIES.map(([s, t]) => h("option", { value: String(s) }, t))), {
+    hint: "From now. The service signs up to its --ca-max-validity (24 hours unless set otherwise).",
+  });
+  validity.input.value = "3600";
+  const formError = h("div", { class: "form-error", id: "cert-form-error", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", class: "btn btn-primary", id: "request-cert" }, "Request certificate");
+  const form = h("form", { class: "form cert-form", novalidate: true, "aria-label": "Request a certificate" }, h("div", { class: "field-row" }, principals.wrapper, validity.wrapper), formError, h("div", { class: "actions-left" }, submit));
+  const result = h("div", { class: "cert-result", id: "cert-result" });
+  card.append(form, result);
+
+  const showFormError = (text) => {
+    formError.textContent = text;
+    formError.hidden = !text;
+  };
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showFormError("");
+    setPrincipalsError([]);
+    setFieldError(validity, []);
+    const chosen = principals.read();
+    if (chosen.length === 0) {
+      setPrincipalsError("Choose at least one principal: a certificate without any would be valid for every login.");
+      return principals.focus();
+    }
+    const bad = chosen.find((p) => !PRINCIPAL_RE.test(p));
+    if (bad) {
+      setPrincipalsError(`“${bad}” is not a valid principal: use letters, digits and . _ @ -.`);
+      return principals.focus();
+    }
+    submit.disabled = true;
+    submit.textContent = "Requesting…";
+    try {
+      const { data } = await ctx.api.signKey(project, key.id, { principals: chosen, valid_for: Number(validity.input.value) });
+      showCertificate(ctx, key, data, result);
+      toast(`Certificate ${data.serial} issued.`, "ok");
+    } catch (err) {
+      if (ctx.fail(err)) return;
+      placeCertErrors(err, { principals: setPrincipalsError, valid_for: (m) => setFieldError(validity, m) }, showFormError, form);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = "Request certificate";
+    }
+  });
+  return card;
+}
+
+function placeCertErrors(err, fields, showFormError, form) {
+  if (err instanceof ApiError && err.status === 400) {
+    const unplaced = [];
+    for (const [name, messages] of Object.entries(err.invalidFields)) {
+      const target = fields[name.split(/[.[]/)[0]];
+      if (target) target(messages);
+      else unplaced.push(...[].concat(messages));
+    }
+    showFormError(unplaced.length ? unplaced.join(" ") : Object.keys(err.invalidFields).length ? "" : explain(err));
+    const invalid = form.querySelector("[aria-invalid='true']");
+    if (invalid) invalid.focus();
+    return;
+  }
+  if (caDisabled(err)) {
+    showFormError("The SSH certificate authority is not enabled on this keypaird, so no certificate can be issued. The operator enables it by starting the service with --ca-kek-file (see SSH access).");
+    return;
+  }
+  showFormError(explain(err));
+}
+
+function showCertificate(ctx, key, cert, result) {
+  const project = ctx.project;
+  const fileName = certFileName(key.name);
+  const status = h("span", { class: "badge badge-ok", id: "cert-status" }, "Valid");
+  const download = h("button", { type: "button", class: "btn btn-primary", id: "download-cert", on: { click: () => {
+    saveFile(cert.certificate + "\n", fileName, "text/plain");
+    toast(`Saved as ${fileName} in your downloads.`, "ok");
+  } } }, `Download ${fileName}`);
+  const revoke = h("button", { type: "button", class: "btn btn-danger", id: "revoke-cert" }, "Revoke…");
+  const headingId = uid("cert-heading");
+  replace(
+    result,
+    h("div", { class: "cert-head" }, h("h3", { id: headingId }, `Certificate ${cert.serial}`), status),
+    h(
+      "dl",
+      { class: "details" },
+      h("dt", {}, "Serial"),
+      h("dd", {}, h("code", { id: "cert-serial" }, cert.serial)),
+      h("dt", {}, "Principals"),
+      h("dd", { id: "cert-principals-issued" }, cert.principals.join(", ")),
+      h("dt", {}, "Valid from"),
+      h("dd", {}, h("time", { datetime: cert.valid_after }, formatTime(cert.valid_after))),
+      h("dt", {}, "Valid until"),
+      h("dd", {}, h("time", { datetime: cert.valid_before, id: "cert-valid-before" }, formatTime(cert.valid_before))),
+      h("dt", {}, "Key ID"),
+      h("dd", {}, h("code", {}, cert.key_id)),
+    ),
+    h("pre", { class: "mono pubkey", id: "certificate", tabindex: "0", "aria-label": "Certificate" }, cert.certificate),
+    h("div", { class: "actions-left" }, download, copyButton(cert.certificate, "Copy certificate", { className: "btn", text: "Copy certificate" }), revoke),
+    h("p", { class: "field-hint" }, `Save it beside the private key it certifies (${fileName} next to ${fileName.replace(/-cert\.pub$/, "")}): ssh then offers it by itself. Or name it with ssh -o CertificateFile=….`),
+  );
+  announce(`Certificate ${cert.serial} issued, valid until ${formatTime(cert.valid_before)}.`);
+  download.focus();
+
+  revoke.addEventListener("click", () => {
+    const dlg = openDialog(`Revoke certificate ${cert.serial}?`);
+    const error = h("div", { class: "form-error", role: "alert", hidden: true });
+    const go = h("button", { type: "submit", class: "btn btn-danger", id: "confirm-revoke" }, "Revoke certificate");
+    const form = h(
+      "form",
+      { class: "form", novalidate: true },
+      h("p", {}, `Certificate ${cert.serial} (${cert.principals.join(", ")}) goes into project ${project}'s key revocation list at once. Servers refuse it once they have the new KRL; it cannot be undone.`),
+      error,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"), go),
+    );
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      go.disabled = true;
+      try {
+        await ctx.api.revokeCertificate(project, cert.serial);
+        dlg.close();
+        status.textContent = "Revoked";
+        status.className = "badge badge-bad";
+        revoke.remove();
+        toast(`Certificate ${cert.serial} revoked.`, "ok");
+        download.focus();
+      } catch (err) {
+        if (ctx.fail(err)) return;
+        go.disabled = false;
+        error.textContent = explain(err);
+        error.hidden = false;
+      }
+    });
+    dlg.body.appendChild(form);
+    go.focus();
+  });
 }
