@@ -27,7 +27,8 @@ export class Api {
   }
 
   // Answers {data, etag} for 2xx (data null on 204), throws ApiError or NetworkError.
-  async call(method, path, { body, query, ifMatch } = {}) {
+  // `as`: how to read a 2xx body: "json" (default), "text", or "bytes" (an ArrayBuffer).
+  async call(method, path, { body, query, ifMatch, as = "json" } = {}) {
     let url = "/api/v1" + path;
     if (query) {
       const params = new URLSearchParams();
@@ -37,7 +38,8 @@ export class Api {
       const qs = params.toString();
       if (qs) url += "?" + qs;
     }
-    const headers = { Authorization: "Bearer " + this.token, Accept: "application/json" };
+    const accept = { json: "application/json", text: "text/plain", bytes: "application/octet-stream" }[as];
+    const headers = { Authorization: "Bearer " + this.token, Accept: accept };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (ifMatch) headers["If-Match"] = ifMatch;
     let response;
@@ -54,7 +56,9 @@ export class Api {
       throw new NetworkError();
     }
     const etag = response.headers.get("ETag");
+    if (response.ok && as === "bytes") return { data: await response.arrayBuffer(), etag };
     const text = await response.text();
+    if (response.ok && as === "text") return { data: text, etag };
     let data = null;
     if (text) {
       try {
@@ -91,6 +95,22 @@ export class Api {
     return this.call("DELETE", `/projects/${project}/keys/${encodeURIComponent(key)}`, {
       ifMatch: etag,
     });
+  }
+  // SSH access: the project's CA, its KRL, authorized_keys, certificates.
+  sshCa(project) {
+    return this.call("GET", `/projects/${project}/ssh_ca`);
+  }
+  krl(project) {
+    return this.call("GET", `/projects/${project}/ssh_ca/krl`, { as: "bytes" });
+  }
+  authorizedKeys(project, labelSelector) {
+    return this.call("GET", `/projects/${project}/authorized_keys`, { query: { label_selector: labelSelector }, as: "text" });
+  }
+  signKey(project, key, body) {
+    return this.call("POST", `/projects/${project}/keys/${encodeURIComponent(key)}/certificates`, { body });
+  }
+  revokeCertificate(project, serial) {
+    return this.call("POST", `/projects/${project}/certificates/${encodeURIComponent(serial)}/revoke`);
   }
 }
 

@@ -1,5 +1,6 @@
 // The console's entry point: the session (token in sessionStorage only), the header with
-// the project switcher, and the routes (#/projects/{id}/keys, #/projects/{id}/keys/{key}).
+// the project switcher and the project's sections, and the routes (#/projects/{id}/keys,
+// #/projects/{id}/keys/{key}, #/projects/{id}/ssh; the last loads its module on demand).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
 import { renderSignIn } from "./signin.js";
@@ -13,6 +14,9 @@ const main = document.getElementById("main");
 const sessionNav = document.getElementById("session");
 const projectSelect = document.getElementById("project-select");
 const who = document.getElementById("who");
+const sectionsNav = document.getElementById("sections");
+const navKeys = document.getElementById("nav-keys");
+const navSsh = document.getElementById("nav-ssh");
 
 const ctx = {
   api: null,
@@ -37,6 +41,9 @@ const ctx = {
   keyHash(id, project = this.project) {
     return `#/projects/${project}/keys/${encodeURIComponent(id)}`;
   },
+  sshHash(project = this.project) {
+    return `#/projects/${project}/ssh`;
+  },
   // A 401 anywhere ends the session.
   fail(err) {
     if (err instanceof ApiError && err.status === 401) {
@@ -54,6 +61,7 @@ function signOut(message) {
   ctx.me = null;
   ctx.project = null;
   sessionNav.hidden = true;
+  sectionsNav.hidden = true;
   if (location.hash) history.replaceState(null, "", location.pathname);
   showSignIn(message);
 }
@@ -102,8 +110,25 @@ projectSelect.addEventListener("change", () => {
     ctx.go("#/projects");
     return;
   }
-  ctx.go(ctx.keysHash(Number(projectSelect.value)));
+  // Stay in the same section (keys or SSH access) of the other project.
+  const project = Number(projectSelect.value);
+  ctx.go(/^#\/projects\/\d+\/ssh\/?$/.test(location.hash) ? ctx.sshHash(project) : ctx.keysHash(project));
 });
+
+// The project's sections in the header: links for the current project, the open one marked.
+function showSections(current) {
+  if (ctx.project === null || current === null) {
+    sectionsNav.hidden = true;
+    return;
+  }
+  navKeys.setAttribute("href", ctx.keysHash());
+  navSsh.setAttribute("href", ctx.sshHash());
+  for (const [link, name] of [[navKeys, "keys"], [navSsh, "ssh"]]) {
+    if (name === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  sectionsNav.hidden = false;
+}
 
 document.getElementById("sign-out").addEventListener("click", () => {
   signOut("You are signed out. The token was removed from this browser tab.");
@@ -157,9 +182,10 @@ async function render(force = false) {
   const hash = location.hash || "";
   const focusHeading = force || hash !== lastHash;
   lastHash = hash;
-  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?)?)?\/?$/);
+  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh))?)?\/?$/);
   const projects = projectsOf(ctx.me);
   if (!m || (!m[1] && hash !== "#/projects")) {
+    showSections(null);
     const remembered = Number(sessionStorage.getItem(PROJECT_KEY));
     const first = projects.includes(remembered) || (ctx.me.admin && remembered) ? remembered : projects[0];
     if (first) ctx.go(ctx.keysHash(first));
@@ -168,6 +194,7 @@ async function render(force = false) {
     return;
   }
   if (!m[1]) {
+    showSections(null);
     if (ctx.me.admin) renderProjectPicker();
     else ctx.go("#/");
     return;
@@ -175,7 +202,11 @@ async function render(force = false) {
   ctx.project = Number(m[1]);
   sessionStorage.setItem(PROJECT_KEY, String(ctx.project));
   fillProjects();
-  if (m[2]) await renderKey(ctx, decodeURIComponent(m[2]));
+  showSections(m[3] ? "ssh" : "keys");
+  if (m[3]) {
+    const { renderSsh } = await import("./ssh.js");
+    await renderSsh(ctx);
+  } else if (m[2]) await renderKey(ctx, decodeURIComponent(m[2]));
   else await renderKeys(ctx);
   if (focusHeading) {
     const heading = main.querySelector("h1");

@@ -163,6 +163,17 @@ export function openDialog(title, { onClose, wide = false } = {}) {
   return { dialog, body, close };
 }
 
+// Saves `data` (text or bytes) as a file in the browser's downloads, from memory: nothing
+// is fetched again and no token goes into a URL.
+export function saveFile(data, fileName, type = "application/octet-stream") {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = h("a", { href: url, download: fileName, class: "visually-hidden" });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 export function formatDate(iso) {
   const d = new Date(iso);
   if (!iso || Number.isNaN(d.getTime())) return iso || "";

@@ -5,7 +5,7 @@
 import { ApiError, explain } from "./api.js";
 import { h, replace, copyButton, formatTime, field, setFieldError, openDialog, toast } from "./dom.js";
 import { labelsEditor, labelChips } from "./labels.js";
-import { statusOf, typeLabel } from "./keys.js";
+import { statusOf, typeLabel, isUsable } from "./keys.js";
 
 function toLocalInput(iso) {
   if (!iso) return "";
@@ -110,7 +110,9 @@ export async function renderKey(ctx, keyId) {
   } else if (!editable) {
     sections.unshift(h("p", { class: "notice" }, `Only the key's owner (user ${key.owner_id}) or an admin can change this key.`));
   } else {
-    sections.push(...editors());
+    // The certificate card's code is loaded only for those who may use it.
+    const { certificateCard } = await import("./ssh.js");
+    sections.push(certificateCard(ctx, key, { usable: isUsable(key) }), ...editors());
   }
 
   function editors() {

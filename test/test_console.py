@@ -2,7 +2,9 @@
 against a real keypaird: sign-in, the project switcher, the keys table (search, filters,
 sort, keyset paging), copyable fingerprints, import (paste, drop, file), generate (private
 key shown once, downloaded, copied, forgotten), the key page (labels, share, disable,
-expiry, rename, delete; 409 and 412), read-only tokens, keyboard-only use, an axe-core
+expiry, rename, delete; 409 and 412), SSH access (the project CA's key and sshd lines, the
+KRL download, the authorized_keys preview, requesting, downloading and revoking a
+certificate, a service without a CA), read-only tokens, keyboard-only use, an axe-core
 scan, layouts from 1280 to 390 px in light and dark, and the page's safety (CSP, headers,
 API values rendered as text). Any error in the browser console fails a test unless the
 test expects exactly that failed request.
@@ -52,7 +54,9 @@ class Env:
         self.server = server
         self.base = f"http://127.0.0.1:{server.port}"
         self.p1, self.p2 = new_project(), new_project()
-        self.writer = self.token("--user", "11", "--projects", f"{self.p1},{self.p2}")
+        # The writer may be issued certificates for two logins (token create --principals).
+        self.writer = self.token("--user", "11", "--projects", f"{self.p1},{self.p2}",
+                                 "--principals", "deploy,ops")
         self.other = self.token("--user", "12", "--projects", f"{self.p1}")
         self.reader = self.token("--user", "13", "--projects", f"{self.p1}", "--read-only")
         self.admin = self.token("--user", "14", "--admin")
@@ -85,9 +89,13 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(workdir):
+    """The console's keypaird, with the SSH certificate authority on (as `server` has it)."""
     d = workdir / "console"
     d.mkdir()
-    s = Server(d).start()
+    s = Server(d)
+    kek = d / "ca.kek"
+    s.cli("ca", "new-kek", str(kek))
+    s.start("--ca-kek-file", str(kek))
     yield Env(s, d)
     s.stop()
 
@@ -813,6 +821,219 @@ def test_someone_elses_key_and_a_read_only_token_show_no_write_controls(page, en
 
 
 # ---------------------------------------------------------------------------------------
+# SSH access: the project's CA, the KRL, authorized_keys, certificates.
+
+def test_ssh_access_shows_the_ca_key_with_the_sshd_lines_and_downloads_the_krl(page, env):
+    ca = env.api("GET", f"/projects/{env.p1}/ssh_ca").json()
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    page.keys_page(env.writer, env.p1)
+    assert page.css("#nav-keys").get_attribute("aria-current") == "page"
+    page.css("#nav-ssh").click()
+    page.wait_text("#ssh-title", "SSH access")
+    assert page.d.current_url.endswith(f"#/projects/{env.p1}/ssh")
+    assert page.css("#nav-ssh").get_attribute("aria-current") == "page"
+    assert page.css("#nav-keys").get_attribute("aria-current") is None
+    assert page.wait_css("#ca-public-key").text == ca["public_key"]
+    assert page.css("#ca-fingerprint").text == ca["fingerprint_sha256"]
+    sshd = page.css("#sshd-config").text.splitlines()
+    assert sshd == ["TrustedUserCAKeys /etc/ssh/keypaird-ca.pub",
+                    "RevokedKeys /var/lib/keypaird-krl/revoked.krl"]
+    akc = page.css("#akc-config").text
+    assert akc.startswith("AuthorizedKeysCommand /usr/bin/keypaird authorized-keys --url http")
+    assert f"--project {env.p1}" in akc and "--label-selector login=%u" in akc
+    page.wait(lambda: page.all("#ak-lines, #ak-result .empty"), what="preview loaded")
+    page.shot("ssh-access", full=True)
+
+    page.css("button[aria-label='Copy public key of the CA']").click()
+    page.wait(lambda: page.clipboard() == ca["public_key"], what="CA key copied")
+    page.css("button[aria-label='Copy lines: sshd_config lines']").click()
+    page.wait(lambda: page.clipboard().splitlines() == sshd, what="sshd lines copied")
+
+    # The KRL is fetched with the token in a header and saved from memory.
+    page.css("#download-krl").click()
+    krl = wait_download(page.d.downloads, "keypaird.krl")
+    assert krl.read_bytes().startswith(b"SSHKRL")
+    krl.unlink()
+    page.css("#download-ca").click()
+    assert wait_download(page.d.downloads, "keypaird-ca.pub").read_text() == ca["public_key"] + "\n"
+    urls = page.d.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(u.endswith(f"/projects/{env.p1}/ssh_ca/krl") for u in urls)
+    assert not any(env.writer.split("_")[-1] in u for u in urls + [page.d.current_url])
+
+    # The project switcher stays in SSH access.
+    Select(page.css("#project-select")).select_by_value(str(env.p2))
+    page.wait_text("#ssh-title", f"project {env.p2}")
+    ca2 = env.api("GET", f"/projects/{env.p2}/ssh_ca").json()
+    page.wait(lambda: page.css("#ca-public-key").text == ca2["public_key"], what="p2's CA")
+    assert ca2["public_key"] != ca["public_key"]  # a CA per project
+
+
+def test_authorized_keys_preview_shows_exactly_the_matching_usable_keys(page, env):
+    p = new_project()
+    token = env.token("--user", "31", "--projects", str(p))
+
+    def make(name, **body):
+        return env.create(p, name, token, public_key=env.public_key(f"ak-{name}").read_text(),
+                          **body)
+
+    a = make("deploy-a", labels={"login": "deploy"})
+    b = make("deploy-b", labels={"login": "deploy", "team": "web"})
+    make("deploy-off", labels={"login": "deploy"}, disabled=True)  # not usable
+    c = make("ops-c", labels={"login": "ops"})
+
+    page.open(token, f"#/projects/{p}/ssh")
+    page.wait_text("#ak-count", "3 keys")  # no selector: every usable key
+    assert page.css("#ak-lines").text.splitlines() == [a["public_key"], b["public_key"],
+                                                       c["public_key"]]
+    page.css("#ak-selector").send_keys("login=deploy")
+    page.wait_text("#ak-count", "2 keys for login=deploy")
+    lines = page.css("#ak-lines").text.splitlines()
+    assert lines == [a["public_key"], b["public_key"]]
+    api = env.api("GET", f"/projects/{p}/authorized_keys?label_selector=login%3Ddeploy",
+                  token=token)
+    assert api.body.decode() == "".join(line + "\n" for line in lines)
+    page.d.execute_script("arguments[0].scrollIntoView()", page.css("#ak-card"))
+    page.shot("ssh-authorized-keys")
+
+    page.css("#ak-selector").send_keys(Keys.CONTROL, "a", Keys.NULL, "login=deploy,team=web",
+                                       Keys.ENTER)
+    page.wait_text("#ak-count", "1 key for login=deploy,team=web")
+    assert page.css("#ak-lines").text == b["public_key"]
+
+    page.css("#ak-selector").send_keys(Keys.CONTROL, "a", Keys.NULL, "login=nobody")
+    empty = page.wait_css("#ak-result .empty")
+    assert "No key matches login=nobody" in empty.text and "usable" in empty.text
+    assert not page.all("#ak-lines")
+
+    page.expect_failure("/authorized_keys?label_selector=%3Dx", 400)
+    page.css("#ak-selector").send_keys(Keys.CONTROL, "a", Keys.NULL, "=x")
+    error = page.wait_css("#ak-selector-error")
+    assert "login=deploy" in error.text
+    assert page.css("#ak-selector").get_attribute("aria-invalid") == "true"
+
+
+def test_request_a_certificate_download_it_and_revoke_it(page, env):
+    pub = env.public_key("certified")
+    key = env.create(env.p1, "certified", public_key=pub.read_text())
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_text("#key-title", "certified")
+    boxes = page.all("#cert-principals input[type=checkbox]")
+    assert [b.get_attribute("value") for b in boxes] == ["deploy", "ops"]  # the token's
+    assert not any(b.is_selected() for b in boxes)
+
+    # Nothing chosen: said before anything is sent.
+    page.css("#request-cert").click()
+    assert "at least one principal" in page.wait_css("#cert-principals-error").text
+
+    # Longer than the CA signs: the API's own message, by the validity field.
+    page.css("#cert-principal-0").click()
+    Select(page.css("#cert-validity")).select_by_value(str(7 * 24 * 3600))
+    refused = env.api("POST", f"/projects/{env.p1}/keys/{key['id']}/certificates",
+                      {"principals": ["deploy"], "valid_for": 7 * 24 * 3600})
+    assert refused.status == 400, refused
+    page.expect_failure(f"/keys/{key['id']}/certificates", 400)
+    page.css("#request-cert").click()
+    error = page.wait_css("#cert-validity-error")
+    assert error.text == " ".join(refused.json()["invalid_fields"]["valid_for"])
+    assert page.css("#cert-validity").get_attribute("aria-invalid") == "true"
+    assert not page.all("#cert-principals-error:not([hidden])")
+
+    Select(page.css("#cert-validity")).select_by_value("3600")
+    page.css("#request-cert").click()
+    text = page.wait_css("#certificate").text
+    assert text.startswith("ssh-ed25519-cert-v01@openssh.com ")
+    assert page.css("#cert-principals-issued").text == "deploy"
+    serial = page.css("#cert-serial").text
+    assert re.fullmatch(r"[1-9][0-9]*", serial)
+    assert not page.all("#cert-validity-error:not([hidden])")
+    assert page.active().text == "Download certified-cert.pub"
+    page.d.execute_script("arguments[0].scrollIntoView()", page.css("#cert-card"))
+    page.shot("key-certificate")
+
+    page.active().send_keys(Keys.ENTER)
+    saved = wait_download(page.d.downloads, "certified-cert.pub")
+    assert saved.read_text() == text + "\n"
+    shown = subprocess.run(["ssh-keygen", "-L", "-f", str(saved)], capture_output=True,
+                           text=True, check=True).stdout
+    assert f"Serial: {serial}" in shown
+    assert re.search(r"Principals:\s+deploy\s+Critical", shown), shown
+
+    # Revoke, confirmed: the serial goes into the KRL.
+    page.css("#revoke-cert").click()
+    page.wait_css("#confirm-revoke")
+    page.shot("key-certificate-revoke")
+    page.css("#confirm-revoke").click()
+    page.wait_text("#cert-status", "Revoked")
+    assert not page.all("#revoke-cert, dialog")
+    krl = env.workdir / "after-revoke.krl"
+    krl.write_bytes(env.api("GET", f"/projects/{env.p1}/ssh_ca/krl").body)
+    checked = subprocess.run(["ssh-keygen", "-Q", "-f", str(krl), str(saved)],
+                             capture_output=True, text=True)
+    assert checked.returncode != 0 and "REVOKED" in checked.stdout, checked
+
+
+def test_who_may_not_request_certificates_sees_no_request_button(page, env):
+    # A read-only token: the key and SSH access, but no write controls.
+    key = env.create(env.p1, "reader-sees")
+    page.open(env.reader, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_text("#key-title", "reader-sees")
+    assert not page.all("#request-cert, #cert-card, form")
+    page.css("#nav-ssh").click()
+    page.wait_css("#ca-public-key")
+    assert page.css("#download-krl").is_displayed()  # reading the KRL is a read
+    # Someone else's key.
+    other = env.create(env.p1, "not-yours", env.other)
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{other['id']}")
+    page.wait_text("#key-title", "not-yours")
+    assert not page.all("#request-cert, #cert-card")
+    # A token without principals, on its own key: told why, and what to ask for.
+    page.open(env.other, f"#/projects/{env.p1}/keys/{other['id']}")
+    page.wait_text("#key-title", "not-yours")
+    assert "--principals" in page.wait_css("#cert-no-principals").text
+    assert not page.all("#request-cert")
+    # A disabled key cannot be certified.
+    off = env.create(env.p1, "off-key", disabled=True)
+    page.open(env.writer, f"#/projects/{env.p1}/keys/{off['id']}")
+    assert "usable" in page.wait_css("#cert-unusable").text
+    assert not page.all("#request-cert")
+    # An admin token may name any principal: it types them.
+    page.open(env.admin, f"#/projects/{env.p1}/keys/{key['id']}")
+    page.wait_css("#cert-principals").send_keys("root, backup")
+    page.css("#request-cert").click()
+    assert page.wait_css("#certificate").text.startswith("ssh-ed25519-cert-v01@openssh.com ")
+    assert page.css("#cert-principals-issued").text == "root, backup"
+
+
+def test_without_a_ca_the_console_says_how_to_enable_it(page, env, tmp_path):
+    server = Server(tmp_path).start()  # no --ca-kek-file
+    try:
+        bare = Env(server, tmp_path)
+        other = Page(page.d, bare)
+        for part, status in (("/ssh_ca", 404), ("/certificates", 404), ("/favicon.ico", 404)):
+            page.expect_failure(part, status)
+        key = bare.create(bare.p1, "no-ca-key", labels={"login": "deploy"})
+        other.open(bare.writer, f"#/projects/{bare.p1}/ssh")
+        notice = other.wait_css("#ca-disabled")
+        assert "not enabled" in notice.text
+        assert "--ca-kek-file" in other.css("#ca-enable").text
+        assert not other.all("#ca-public-key, #download-krl")
+        # authorized_keys needs no CA.
+        other.wait_text("#ak-count", "1 key")
+        assert other.css("#ak-lines").text == key["public_key"]
+        other.shot("ssh-access-no-ca")
+        # Asking for a certificate: the 404 is explained, not swallowed.
+        other.open(bare.writer, f"#/projects/{bare.p1}/keys/{key['id']}")
+        other.wait_css("#cert-principal-0").click()
+        other.css("#request-cert").click()
+        error = other.wait_css("#cert-form-error")
+        assert "not enabled" in error.text and "--ca-kek-file" in error.text
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------------------
 # Accessibility and layout.
 
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
@@ -839,6 +1060,25 @@ def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env
         page.open(env.writer, f"#/projects/{env.p1}/keys/{key['id']}")
         page.wait_text("#key-title", "axe-key")
         problems += page.axe(f"{scheme} key page")
+        # A certificate refused (errors by the fields), then issued.
+        page.css("#request-cert").click()
+        page.wait_css("#cert-principals-error")
+        problems += page.axe(f"{scheme} certificate form with errors")
+        page.css("#cert-principal-1").click()
+        page.css("#request-cert").click()
+        page.wait_css("#certificate")
+        problems += page.axe(f"{scheme} certificate issued")
+        page.css("#revoke-cert").click()
+        page.wait_css("dialog[open]")
+        problems += page.axe(f"{scheme} revoke dialog")
+        page.keys(Keys.ESCAPE)
+        page.open(env.writer, f"#/projects/{env.p1}/ssh")
+        page.wait_css("#ca-public-key")
+        page.wait_css("#ak-lines")
+        problems += page.axe(f"{scheme} SSH access")
+        page.css("#ak-selector").send_keys("login=nobody")
+        page.wait_css("#ak-result .empty")
+        problems += page.axe(f"{scheme} SSH access, no key matches")
     assert not problems, "\n".join(problems)
 
 
@@ -865,6 +1105,16 @@ def test_layout_fits_from_1280_to_390_px_in_both_themes(page, env):
             assert page.no_horizontal_overflow(), f"key page overflows at {width} px ({scheme})"
             if shoot:
                 page.shot("key" + suffix, full=width == 390)
+            page.css("#cert-principal-0").click()
+            page.css("#request-cert").click()
+            page.wait_css("#certificate")
+            assert page.no_horizontal_overflow(), f"certificate overflows at {width} px ({scheme})"
+            page.open(env.writer, f"#/projects/{env.p1}/ssh")
+            page.wait_css("#ca-public-key")
+            page.wait_css("#ak-lines")
+            assert page.no_horizontal_overflow(), f"SSH access overflows at {width} px ({scheme})"
+            if shoot:
+                page.shot("ssh-access" + suffix)
             page.keys_page(env.writer, env.p1)
             page.css("#generate-key").click()
             page.wait_css("dialog[open]")
