@@ -1,20 +1,68 @@
 #!/usr/bin/env python3
 """Writes the seeds of fuzz/corpus/fuzz_request/: representative requests for every route
 of src/http/api.cc (kRoutes) and their documented failures, in the input format described
-at the top of fuzz/fuzz_request.cc. Deterministic; rerun after adding a route."""
+at the top of fuzz/fuzz_request.cc, against the state its Seed() makes. Deterministic;
+rerun after adding a route."""
+import base64
+import hashlib
 import json
 import os
 import pathlib
+import struct
+import urllib.parse
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
 OUT = HERE / "corpus" / "fuzz_request"
 KEYS = HERE / "corpus" / "fuzz_public_key"
-SEED_ID = "11111111-1111-4111-8111-111111111111"     # "seed-key", user 1, shared
-PRIVATE_ID = "22222222-2222-4222-8222-222222222222"  # "private-key", user 2, unshared
+SEED_ID = "11111111-1111-4111-8111-111111111111"      # "seed-key", user 1, shared, project 1
+PRIVATE_ID = "22222222-2222-4222-8222-222222222222"   # "private-key", user 2, unshared
+DISABLED_ID = "33333333-3333-4333-8333-333333333333"  # "disabled-key", user 1, disabled
+EXPIRED_ID = "44444444-4444-4444-8444-444444444444"   # "expired-key", user 1, project 2
+NOW_US = 1_780_000_000_000_000                        # kNow of fuzz_request.cc
+# The seed key's public key (also the expired key's) and its fingerprints.
+SEED_LINE = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm "
+             "my-username@my-hostname")
+SEED_BLOB = base64.b64decode(SEED_LINE.split()[1])
+SEED_MD5 = ":".join(f"{b:02x}" for b in hashlib.md5(SEED_BLOB).digest())
+SEED_SHA256 = "SHA256:" + base64.b64encode(hashlib.sha256(SEED_BLOB).digest()).decode().rstrip("=")
+# The seeded keys as (order key fields): created_at_us, id, name.
+SEEDED = [(NOW_US - 4, SEED_ID, "seed-key"), (NOW_US - 3, PRIVATE_ID, "private-key"),
+          (NOW_US - 2, DISABLED_ID, "disabled-key"), (NOW_US - 1, EXPIRED_ID, "expired-key")]
+ORDERS = {"created_at.asc": 0, "created_at.desc": 1, "name.asc": 2, "name.desc": 3}
 
 
 def key(name):
     return (KEYS / name).read_text()
+
+
+def q(value):
+    """Percent-encodes a query value ('+' and '/' included)."""
+    return urllib.parse.quote(value, safe="")
+
+
+def cursor(order, created_at_us, key_id, name):
+    """A list cursor as src/http/native_codec.cc EncodeCursor writes it."""
+    def string(b):
+        return struct.pack(">I", len(b)) + b
+    payload = (struct.pack(">BQ", ORDERS[order], created_at_us) + string(key_id.encode())
+               + string(name.encode()))
+    checksum = hashlib.sha256(b"keypaird-cursor/" + payload).digest()[:8]
+    return "c1." + base64.urlsafe_b64encode(payload + checksum).decode().rstrip("=")
+
+
+def etag(key_id, revision=1):
+    return f'"{key_id}/{revision}"'
+
+
+def content_etag(data):
+    """The ETag of a generated text answer (authorized_keys) or a console file."""
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+CONSOLE_INDEX_ETAG = content_etag((ROOT / "console" / "index.html").read_bytes())
+# $USER's authorized_keys of project 1: only the seed key is usable and visible to it.
+USER_AUTHORIZED_KEYS_ETAG = content_etag((SEED_LINE + "\n").encode())
 
 
 def req(method, target, body=None, auth="$USER", ctype="application/json", extra=()):
@@ -31,6 +79,11 @@ def req(method, target, body=None, auth="$USER", ctype="application/json", extra
     return text
 
 
+def get(target, auth="$USER", extra=()):
+    return req("GET", target, auth=auth, ctype=None, extra=extra)
+
+
+P1 = "/api/v1/projects/1"
 SEEDS = {
     # Unauthenticated routes.
     "healthz": req("GET", "/healthz", auth=None, ctype=None),
@@ -135,6 +188,265 @@ SEEDS = {
     "root": req("GET", "/", ctype=None),
     "double-slash": req("GET", "//cloud//v1/ssh_keys/1", ctype=None),
 }
+
+
+GENERATE_TYPES = ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "rsa-3072",
+                  "rsa-4096"]
+IMPORTS = {"ed25519": "openssh-ed25519.pub", "ecdsa256": "openssh-ecdsa256.pub",
+           "ecdsa384": "openssh-ecdsa384.pub", "ecdsa521": "openssh-ecdsa521.pub",
+           "rsa2048": "openssh-rsa2048.pub", "rsa3072": "openssh-rsa3072.pub",
+           "rsa4096": "openssh-rsa4096.pub", "sk-ed25519": "openssh-sk-ed25519.pub",
+           "sk-ecdsa256": "openssh-sk-ecdsa256.pub", "rfc4716": "rfc4716-ed25519.txt",
+           "pem": "pem-ecdsa384.pem"}
+
+# keypaird's own API (/api/v1): keys.
+SEEDS.update({
+    f"native-create-import-{name}": req("POST", f"{P1}/keys",
+                                       {"name": f"imp-{name}", "public_key": key(file)})
+    for name, file in IMPORTS.items()
+})
+SEEDS.update({
+    f"native-create-generate-{t}": req("POST", f"{P1}/keys",
+                                       {"name": f"gen-{t}", "generate": {"type": t}})
+    for t in GENERATE_TYPES
+})
+SEEDS.update({
+    f"native-create-generate-{f}{'-passphrase' if p else ''}": req(
+        "POST", f"{P1}/keys",
+        {"name": f"fmt-{f}", "generate": {"type": "ecdsa-p256", "format": f,
+                                          "passphrase": "correct horse" if p else None}})
+    for f in ("openssh", "pkcs8", "ppk") for p in (False, True)
+})
+SEEDS.update({
+    "native-create-defaults": req("POST", f"{P1}/keys", {"name": "plain"}),
+    "native-create-full": req("POST", "/api/v1/projects/2/keys",
+                              {"name": "full", "public_key": key("openssh-ed25519.pub"),
+                               "shared_in_project": False, "disabled": True,
+                               "labels": {"env": "prod", "app.example/role": "web", "empty": ""},
+                               "expires_at": "2030-01-31T12:00:00Z"}),
+    "native-create-generate-null": req("POST", f"{P1}/keys",
+                                       {"name": "gen-null", "public_key": None, "generate": None}),
+    "native-create-admin": req("POST", "/api/v1/projects/42/keys", {"name": "adm"}, auth="$ADMIN"),
+    "native-create-both": req("POST", f"{P1}/keys", {"name": "both", "public_key": SEED_LINE,
+                                                     "generate": {"type": "ed25519"}}),
+    "native-create-bad-type": req("POST", f"{P1}/keys", {"name": "bad-type", "generate": {"type": "dsa"}}),
+    "native-create-bad-format": req("POST", f"{P1}/keys",
+                                    {"name": "bad-format", "generate": {"format": "putty2"}}),
+    "native-create-short-passphrase": req("POST", f"{P1}/keys",
+                                          {"name": "short-phrase", "generate": {"passphrase": "short"}}),
+    "native-create-generate-extra": req("POST", f"{P1}/keys",
+                                        {"name": "gen-extra", "generate": {"bits": 4096}}),
+    "native-create-generate-not-object": req("POST", f"{P1}/keys", {"name": "gen-not-object", "generate": 1}),
+    "native-create-bad-labels": req("POST", f"{P1}/keys",
+                                    {"name": "bad-labels", "labels": {"Env": "x", "k": "-bad-"}}),
+    "native-create-labels-not-strings": req("POST", f"{P1}/keys", {"name": "bad-labels", "labels": {"k": 1}}),
+    "native-create-expired": req("POST", f"{P1}/keys",
+                                 {"name": "expired-new", "expires_at": "2020-01-01T00:00:00Z"}),
+    "native-create-bad-time": req("POST", f"{P1}/keys", {"name": "bad-time", "expires_at": "tomorrow"}),
+    "native-create-offset-time": req("POST", f"{P1}/keys",
+                                     {"name": "offset-time", "expires_at": "2031-02-03T04:05:06.123456789+02:00"}),
+    "native-create-conflict": req("POST", f"{P1}/keys", {"name": "seed-key"}),
+    "native-create-no-name": req("POST", f"{P1}/keys", {"public_key": SEED_LINE}),
+    "native-create-forbidden": req("POST", "/api/v1/projects/3/keys", {"name": "renamed-x"}),
+    "native-create-bad-project": req("POST", "/api/v1/projects/0/keys", {"name": "renamed-x"}),
+    "native-create-read-only": req("POST", f"{P1}/keys", {"name": "read-only"}, auth="$READER"),
+    "native-create-no-ctype": req("POST", f"{P1}/keys", {"name": "renamed-x"}, ctype=None),
+    # Lists: filters, orders, pages and cursors.
+    "native-list": get(f"{P1}/keys"),
+    "native-list-admin": get(f"{P1}/keys", auth="$ADMIN"),
+    "native-list-other": get(f"{P1}/keys", auth="Bearer $OTHER"),
+    "native-list-project-2": get("/api/v1/projects/2/keys?usable=false"),
+    "native-list-page": get(f"{P1}/keys?limit=1&order_by=name.asc"),
+    "native-list-cursor": get(f"{P1}/keys?limit=1&order_by=name.asc&cursor="
+                              + cursor("name.asc", *SEEDED[2])),
+    "native-list-cursor-desc": get(f"{P1}/keys?limit=1&cursor="
+                                   + cursor("created_at.desc", *SEEDED[2])),
+    "native-list-cursor-asc": get(f"{P1}/keys?order_by=created_at.asc&limit=2&cursor="
+                                  + cursor("created_at.asc", *SEEDED[0]), auth="$ADMIN"),
+    "native-list-cursor-name-desc": get(f"{P1}/keys?order_by=name.desc&cursor="
+                                        + cursor("name.desc", *SEEDED[0])),
+    "native-list-cursor-wrong-order": get(f"{P1}/keys?order_by=name.desc&cursor="
+                                          + cursor("name.asc", *SEEDED[0])),
+    "native-list-cursor-edited": get(f"{P1}/keys?cursor=c1.AAAAAAAAAAAAAAAA"),
+    "native-list-labels": get(f"{P1}/keys?label_selector=" + q("env=prod,team==ops")),
+    "native-list-labels-not": get(f"{P1}/keys?label_selector=" + q("env!=prod, !team")),
+    "native-list-labels-exists": get(f"{P1}/keys?label_selector=app.example/role", auth="$ADMIN"),
+    "native-list-labels-bad": get(f"{P1}/keys?label_selector=" + q("Env=x,,")),
+    "native-list-labels-empty": get(f"{P1}/keys?label_selector="),
+    "native-list-fingerprint-md5": get(f"{P1}/keys?fingerprint=" + q(SEED_MD5)),
+    "native-list-fingerprint-sha256": get(f"{P1}/keys?fingerprint=" + q(SEED_SHA256)),
+    "native-list-fingerprint-bad": get(f"{P1}/keys?fingerprint=md5"),
+    "native-list-usable": get(f"{P1}/keys?usable=true"),
+    "native-list-usable-bad": get(f"{P1}/keys?usable=yes"),
+    "native-list-type": get(f"{P1}/keys?type=ecdsa-sha2-nistp256&owner_id=1&name=KEY"),
+    "native-list-type-bad": get(f"{P1}/keys?type=ssh-dss"),
+    "native-list-limit-bad": get(f"{P1}/keys?limit=1001"),
+    "native-list-owner-bad": get(f"{P1}/keys?owner_id=x"),
+    "native-list-forbidden": get("/api/v1/projects/2/keys", auth="$OTHER"),
+    # By fingerprint, in every project.
+    "native-find-md5": get("/api/v1/keys?fingerprint=" + q(SEED_MD5)),
+    "native-find-sha256": get("/api/v1/keys?limit=1&fingerprint=" + q(SEED_SHA256)),
+    "native-find-admin": get("/api/v1/keys?order_by=name.asc&fingerprint=" + q(SEED_MD5),
+                             auth="$ADMIN"),
+    "native-find-no-fingerprint": get("/api/v1/keys"),
+    # One key: reads, conditional reads.
+    "native-get": get(f"{P1}/keys/{SEED_ID}"),
+    "native-get-by-name": get(f"{P1}/keys/disabled-key", auth="$READER"),
+    "native-get-upper-id": get(f"{P1}/keys/{SEED_ID.upper()}"),
+    "native-get-not-modified": get(f"{P1}/keys/{SEED_ID}",
+                                   extra=(f"If-None-Match: {etag(SEED_ID)}",)),
+    "native-get-not-modified-weak": get(f"{P1}/keys/seed-key",
+                                        extra=(f'If-None-Match: "x", W/{etag(SEED_ID)}',)),
+    "native-get-not-modified-star": get(f"{P1}/keys/seed-key", extra=("If-None-Match: *",)),
+    "native-get-modified": get(f"{P1}/keys/seed-key", extra=(f"If-None-Match: {etag(SEED_ID, 2)}",)),
+    "native-get-hidden": get(f"{P1}/keys/{PRIVATE_ID}"),
+    "native-get-other-project": get(f"/api/v1/projects/2/keys/{SEED_ID}"),
+    "native-get-forbidden": get(f"/api/v1/projects/2/keys/{EXPIRED_ID}", auth="$OTHER"),
+    # Changes.
+    "native-patch": req("PATCH", f"{P1}/keys/{SEED_ID}",
+                        {"name": "renamed", "labels": {"env": "dev"}, "disabled": True,
+                         "shared_in_project": False, "expires_at": "2031-01-01T00:00:00.5Z"}),
+    "native-patch-if-match": req("PATCH", f"{P1}/keys/seed-key", {"labels": {}},
+                                 extra=(f"If-Match: {etag(SEED_ID)}",)),
+    "native-patch-if-match-list": req("PATCH", f"{P1}/keys/seed-key", {"disabled": False},
+                                      extra=(f'If-Match: "x/1", {etag(SEED_ID)}',)),
+    "native-patch-if-match-star": req("PATCH", f"{P1}/keys/disabled-key", {"expires_at": None},
+                                      extra=("If-Match: *",)),
+    "native-patch-stale": req("PATCH", f"{P1}/keys/{SEED_ID}", {"name": "renamed-x"},
+                              extra=(f"If-Match: {etag(SEED_ID, 2)}",)),
+    "native-patch-weak-etag": req("PATCH", f"{P1}/keys/{SEED_ID}", {"name": "renamed-x"},
+                                  extra=(f"If-Match: W/{etag(SEED_ID)}",)),
+    "native-patch-other-key-etag": req("PATCH", f"{P1}/keys/{SEED_ID}", {"name": "renamed-x"},
+                                       extra=(f"If-Match: {etag(DISABLED_ID)}",)),
+    "native-patch-not-owner": req("PATCH", f"{P1}/keys/{SEED_ID}", {"name": "renamed-x"}, auth="$OTHER"),
+    "native-patch-admin": req("PATCH", f"{P1}/keys/{PRIVATE_ID}", {"shared_in_project": True},
+                              auth="$ADMIN"),
+    "native-patch-conflict": req("PATCH", f"{P1}/keys/seed-key", {"name": "disabled-key"}),
+    "native-patch-bad": req("PATCH", f"{P1}/keys/seed-key",
+                            {"labels": {"k": "v v"}, "expires_at": "2001-01-01T00:00:00Z"}),
+    "native-patch-unknown-field": req("PATCH", f"{P1}/keys/seed-key", {"public_key": SEED_LINE}),
+    "native-patch-empty": req("PATCH", f"{P1}/keys/seed-key", {}),
+    "native-patch-read-only": req("PATCH", f"{P1}/keys/seed-key", {"name": "renamed-x"}, auth="$READER"),
+    "native-delete": req("DELETE", f"{P1}/keys/{SEED_ID}", ctype=None),
+    "native-delete-by-name": req("DELETE", f"{P1}/keys/disabled-key", ctype=None,
+                                 extra=(f"If-Match: {etag(DISABLED_ID)}",)),
+    "native-delete-stale": req("DELETE", f"{P1}/keys/{SEED_ID}", ctype=None,
+                               extra=(f"If-Match: {etag(SEED_ID, 7)}",)),
+    "native-delete-not-owner": req("DELETE", f"{P1}/keys/{SEED_ID}", ctype=None, auth="$OTHER"),
+    "native-delete-read-only": req("DELETE", f"{P1}/keys/{SEED_ID}", ctype=None, auth="$READER"),
+    "native-delete-missing": req("DELETE", f"{P1}/keys/nope", ctype=None, auth="$ADMIN"),
+    # The token, the description, the console.
+    "me": get("/api/v1/me"),
+    "me-bearer-reader": get("/api/v1/me", auth="Bearer $READER"),
+    "me-admin": get("/api/v1/me", auth="$ADMIN"),
+    "me-no-token": get("/api/v1/me", auth=None),
+    "me-post": req("POST", "/api/v1/me", {}),
+    "openapi": get("/api/v1/openapi.yaml", auth=None),
+    "console": get("/console", auth=None),
+    "console-slash": get("/console/", auth=None),
+    "console-index": get("/console/index.html", auth=None),
+    "console-script": get("/console/app.js", auth=None),
+    "console-style": get("/console/style.css", auth=None),
+    "console-icon": get("/console/icon.svg", auth=None),
+    "console-not-modified": get("/console/index.html", auth=None,
+                                extra=(f"If-None-Match: {CONSOLE_INDEX_ETAG}",)),
+    "console-missing": get("/console/nope.js", auth=None),
+    "console-dot-dot": get("/console/%2E%2E%2Fsecret", auth=None),
+    # authorized_keys.
+    "authorized-keys": get(f"{P1}/authorized_keys"),
+    "authorized-keys-other": get(f"{P1}/authorized_keys", auth="$OTHER"),
+    "authorized-keys-admin-owner": get(f"{P1}/authorized_keys?owner_id=2", auth="$ADMIN"),
+    "authorized-keys-labels": get(f"{P1}/authorized_keys?label_selector=" + q("env=prod,!team"),
+                                  auth="$READER"),
+    "authorized-keys-bad-selector": get(f"{P1}/authorized_keys?label_selector=" + q("a b")),
+    "authorized-keys-bad-owner": get(f"{P1}/authorized_keys?owner_id=0"),
+    "authorized-keys-not-modified": get(f"{P1}/authorized_keys",
+                                        extra=(f"If-None-Match: {USER_AUTHORIZED_KEYS_ETAG}",)),
+    "authorized-keys-project-2": get("/api/v1/projects/2/authorized_keys"),
+    "authorized-keys-forbidden": get("/api/v1/projects/2/authorized_keys", auth="$OTHER"),
+    # The SSH CA: its public key, KRL, certificates, revocations.
+    "ca-info": get(f"{P1}/ssh_ca"),
+    "ca-info-new-project": get("/api/v1/projects/2/ssh_ca"),
+    "ca-info-forbidden": get("/api/v1/projects/3/ssh_ca"),
+    "ca-public-key": get(f"{P1}/ssh_ca/public_key", auth="$READER"),
+    "ca-public-key-admin": get("/api/v1/projects/7/ssh_ca/public_key", auth="$ADMIN"),
+    "ca-krl": get(f"{P1}/ssh_ca/krl"),
+    "ca-krl-empty": get("/api/v1/projects/2/ssh_ca/krl"),
+    "ca-krl-forbidden": get("/api/v1/projects/2/ssh_ca/krl", auth="$OTHER"),
+    "cert-sign": req("POST", f"{P1}/keys/{SEED_ID}/certificates", {"principals": ["deploy"]}),
+    "cert-sign-every-field": req("POST", f"{P1}/keys/seed-key/certificates",
+                                 {"principals": ["deploy", "alice"], "valid_for": 86400,
+                                  "extensions": ["permit-pty", "permit-pty", "permit-user-rc"],
+                                  "force_command": "/usr/bin/true",
+                                  "source_address": "10.0.0.0/8,2001:db8::/32"}),
+    "cert-sign-no-extensions": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   {"principals": ["alice"], "extensions": [], "valid_for": 60,
+                                    "force_command": None, "source_address": None}),
+    "cert-sign-admin": req("POST", f"{P1}/keys/{PRIVATE_ID}/certificates",
+                           {"principals": ["root", "anyone@example.com"]}, auth="$ADMIN"),
+    "cert-sign-admin-project-2": req("POST", "/api/v1/projects/2/keys/expired-key/certificates",
+                                     {"principals": ["root"]}, auth="$ADMIN"),
+    "cert-sign-principal-denied": req("POST", f"{P1}/keys/seed-key/certificates",
+                                      {"principals": ["root"]}),
+    "cert-sign-not-owner": req("POST", f"{P1}/keys/seed-key/certificates",
+                               {"principals": ["bob"]}, auth="$OTHER"),
+    "cert-sign-disabled": req("POST", f"{P1}/keys/disabled-key/certificates",
+                              {"principals": ["deploy"]}),
+    "cert-sign-expired": req("POST", "/api/v1/projects/2/keys/expired-key/certificates",
+                             {"principals": ["deploy"]}),
+    "cert-sign-hidden": req("POST", f"{P1}/keys/{PRIVATE_ID}/certificates", {"principals": ["deploy"]}),
+    "cert-sign-empty-principals": req("POST", f"{P1}/keys/seed-key/certificates", {"principals": []}),
+    "cert-sign-bad-principal": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   {"principals": ["a b", ""]}),
+    "cert-sign-no-principals": req("POST", f"{P1}/keys/seed-key/certificates", {"valid_for": 600}),
+    "cert-sign-principals-not-array": req("POST", f"{P1}/keys/seed-key/certificates",
+                                          {"principals": "deploy"}),
+    "cert-sign-too-long": req("POST", f"{P1}/keys/seed-key/certificates",
+                              {"principals": ["deploy"], "valid_for": 86401}),
+    "cert-sign-too-short": req("POST", f"{P1}/keys/seed-key/certificates",
+                               {"principals": ["deploy"], "valid_for": 59}),
+    "cert-sign-huge-validity": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   '{"principals": ["deploy"], "valid_for": 18446744073709551615}'),
+    "cert-sign-bad-validity": req("POST", f"{P1}/keys/seed-key/certificates",
+                                  {"principals": ["deploy"], "valid_for": -5}),
+    "cert-sign-bad-extension": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   {"principals": ["deploy"], "extensions": ["permit-everything"]}),
+    "cert-sign-bad-source": req("POST", f"{P1}/keys/seed-key/certificates",
+                                {"principals": ["deploy"], "source_address": "10.0.0.1/8"}),
+    "cert-sign-empty-command": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   {"principals": ["deploy"], "force_command": ""}),
+    "cert-sign-unknown-field": req("POST", f"{P1}/keys/seed-key/certificates",
+                                   {"principals": ["deploy"], "serial": 5}),
+    "cert-sign-missing-key": req("POST", f"{P1}/keys/nope/certificates", {"principals": ["deploy"]}),
+    "cert-sign-no-body": req("POST", f"{P1}/keys/seed-key/certificates", ctype=None),
+    "cert-sign-read-only": req("POST", f"{P1}/keys/seed-key/certificates",
+                               {"principals": ["deploy"]}, auth="$READER"),
+    "cert-revoke": req("POST", f"{P1}/certificates/1/revoke", ctype=None),
+    "cert-revoke-empty-object": req("POST", f"{P1}/certificates/3/revoke", {}),
+    "cert-revoke-again": req("POST", f"{P1}/certificates/2/revoke", "", auth="$OTHER"),
+    "cert-revoke-admin": req("POST", f"{P1}/certificates/2/revoke", ctype=None, auth="$ADMIN"),
+    "cert-revoke-not-owner": req("POST", f"{P1}/certificates/2/revoke", ctype=None),
+    "cert-revoke-fields": req("POST", f"{P1}/certificates/1/revoke", {"reason": "lost"}),
+    "cert-revoke-not-object": req("POST", f"{P1}/certificates/1/revoke", "[]"),
+    "cert-revoke-body-no-ctype": req("POST", f"{P1}/certificates/1/revoke", "{}", ctype=None),
+    "cert-revoke-bad-serial": req("POST", f"{P1}/certificates/0x1/revoke", ctype=None),
+    "cert-revoke-zero": req("POST", f"{P1}/certificates/0/revoke", ctype=None),
+    "cert-revoke-huge": req("POST", f"{P1}/certificates/9223372036854775808/revoke", ctype=None),
+    "cert-revoke-missing": req("POST", f"{P1}/certificates/99/revoke", ctype=None),
+    "cert-revoke-read-only": req("POST", f"{P1}/certificates/1/revoke", ctype=None, auth="$READER"),
+    "cert-revoke-forbidden": req("POST", "/api/v1/projects/2/certificates/1/revoke", ctype=None,
+                                 auth="$OTHER"),
+    # Read-only tokens on the Gcore routes.
+    "v1-create-read-only": req("POST", "/cloud/v1/keypairs/1/1", {"sshkey_name": "ro"},
+                               auth="$READER"),
+    "v2-delete-read-only": req("DELETE", f"/cloud/v2/keypairs/{SEED_ID}", ctype=None,
+                               auth="$READER"),
+    "ssh-share-read-only": req("PATCH", f"/cloud/v1/ssh_keys/1/{SEED_ID}",
+                               {"shared_in_project": False}, auth="$READER"),
+    "ssh-list-read-only": get("/cloud/v1/ssh_keys/1", auth="$READER"),
+    "v1-method-not-allowed-native": req("PUT", f"{P1}/keys/seed-key", {"name": "renamed-x"}),
+    "header-case": "GET /api/v1/me\nauthorization: bearer $USER\nx-request-id: ABCDEF0123456789ABCDEF0123456789\n\n",
+})
 
 
 def main():
