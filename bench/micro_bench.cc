@@ -253,14 +253,16 @@ BENCHMARK(BM_SqliteInsert)->Threads(1)->Threads(16)->Threads(64)->UseRealTime();
 // Store read paths with N keys in the project.
 class SqliteReadFixture {
  public:
-  explicit SqliteReadFixture(int64_t n) {
+  explicit SqliteReadFixture(int64_t n) : ids_(static_cast<size_t>(n)) {
     for (int64_t i = 0; i < n; i += 1000) {
       // Concurrent writers batch into shared transactions: seeding is fast.
       std::vector<std::thread> threads;
       for (int64_t t = 0; t < 64; ++t) {
         threads.emplace_back([&, t] {
           for (int64_t j = i + t; j < std::min(n, i + 1000); j += 64) {
-            (void)db_.store().InsertKey(MakeKey(j, 2));
+            store::KeyRecord k = MakeKey(j, 2);
+            ids_[static_cast<size_t>(j)] = k.id;  // ids are random: keep them for gets
+            (void)db_.store().InsertKey(k);
           }
         });
       }
@@ -268,9 +270,11 @@ class SqliteReadFixture {
     }
   }
   store::KeyStore& store() { return db_.store(); }
+  const std::string& id(int64_t i) const { return ids_[static_cast<size_t>(i)]; }
 
  private:
   SqliteFixture db_;
+  std::vector<std::string> ids_;
 };
 
 SqliteReadFixture& ReadFixture(int64_t n) {
@@ -285,7 +289,7 @@ void BM_SqliteGet(benchmark::State& state) {
   SqliteReadFixture& f = ReadFixture(n);
   int64_t i = 0;
   for (auto _ : state) {
-    auto key = f.store().GetKey(MakeKey((i++ * 7919) % n, 2).id);
+    auto key = f.store().GetKey(f.id((i++ * 7919) % n));
     if (!key.ok()) {
       state.SkipWithError("get failed");
       break;

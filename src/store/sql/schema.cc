@@ -227,6 +227,22 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX certificates_by_key ON certificates (key_id);
     )sql"},
+    // 6: fingerprint lookups in the lists' order. The indexes of step 4 found every key of a
+    // fingerprint and sorted them: fine for a key imported once, O(matches) for one shared
+    // by many projects (a CI key, a team key). With the order in the index a page walks only
+    // as far as its limit.
+    {R"sql(
+      DROP INDEX keys_by_fingerprint_sha256;
+      DROP INDEX keys_by_fingerprint;
+      CREATE INDEX keys_by_fingerprint_sha256 ON keys (fingerprint_sha256, created_at_us DESC, id);
+      CREATE INDEX keys_by_fingerprint ON keys (fingerprint, created_at_us DESC, id);
+    )sql",
+     R"sql(
+      DROP INDEX keys_by_fingerprint_sha256;
+      DROP INDEX keys_by_fingerprint;
+      CREATE INDEX keys_by_fingerprint_sha256 ON keys (fingerprint_sha256, created_at_us DESC, id);
+      CREATE INDEX keys_by_fingerprint ON keys (fingerprint, created_at_us DESC, id);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {
