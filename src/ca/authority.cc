@@ -43,18 +43,28 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       now_(std::move(now)),
       metrics_(metrics) {}
 
-StatusOr<store::CaRecord> CertificateAuthority::CaOf(int64_t project_id) const {
-  // A fresh candidate every time (cheap): the store keeps the first one of any node.
+StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id) const {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cas_.find(project_id); it != cas_.end()) return it->second;
+  }
+  // First use on this node: offer a fresh candidate; the store keeps the first one of
+  // any node and every caller gets that one.
   StatusOr<sshkey::CaKey> key = sshkey::CaKey::Generate();
   if (!key.ok()) return key.status();
   StatusOr<SecretString> seed = key->Seed();
   if (!seed.ok()) return seed.status();
   StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id);
   if (!sealed.ok()) return sealed.status();
-  return store_->GetOrCreateCa(
-      store::CaRecord{project_id, key->PublicKeyLine("keypaird project " + std::to_string(project_id) +
-                                                     " CA"),
-                      std::move(*sealed), now_()});
+  StatusOr<store::CaRecord> record = store_->GetOrCreateCa(store::CaRecord{
+      project_id, key->PublicKeyLine("keypaird project " + std::to_string(project_id) + " CA"),
+      std::move(*sealed), now_()});
+  if (!record.ok()) return record.status();
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record->public_key);
+  if (!parsed.ok()) return Internal("the stored CA public key does not parse");
+  Ca ca{std::move(*record), parsed->blob, parsed->fingerprint_sha256};
+  std::lock_guard lock(mu_);
+  return cas_.try_emplace(project_id, std::move(ca)).first->second;
 }
 
 Status CertificateAuthority::VerifyKek() const {
@@ -77,11 +87,9 @@ Status CertificateAuthority::VerifyKek() const {
 StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
                                             int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
-  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  StatusOr<Ca> ca = CaOf(project_id);
   if (!ca.ok()) return ca.status();
-  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(ca->public_key);
-  if (!parsed.ok()) return Internal("the stored CA public key does not parse");
-  return CaInfo{ca->public_key, parsed->fingerprint_sha256, ca->created_at_us};
+  return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
 }
 
 StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& caller,
@@ -138,7 +146,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
   if (!subject.ok()) return Internal("a stored public key does not parse");
 
-  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  StatusOr<Ca> ca = CaOf(project_id);
   if (!ca.ok()) return ca.status();
   StatusOr<int64_t> serial = store_->NextSerial(project_id);
   if (!serial.ok()) return serial.status();
@@ -163,7 +171,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   cert.extensions = extensions;
   cert.comment = key->name;
   StatusOr<sshkey::Certificate> signed_cert = [&]() -> StatusOr<sshkey::Certificate> {
-    StatusOr<SecretString> seed = kek_.Open(ca->sealed_seed, project_id);
+    StatusOr<SecretString> seed = kek_.Open(ca->record.sealed_seed, project_id);
     if (!seed.ok()) return Internal("the project's CA key does not open with this KEK");
     StatusOr<sshkey::CaKey> ca_key = sshkey::CaKey::FromSeed(*seed);
     if (!ca_key.ok()) return ca_key.status();
@@ -228,10 +236,8 @@ Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t proje
 StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
                                                 int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
-  StatusOr<store::CaRecord> ca = CaOf(project_id);
+  StatusOr<Ca> ca = CaOf(project_id);
   if (!ca.ok()) return ca.status();
-  StatusOr<sshkey::PublicKey> ca_key = sshkey::ParsePublicKey(ca->public_key);
-  if (!ca_key.ok()) return Internal("the stored CA public key does not parse");
   const int64_t now_s = now_() / 1000000;
   StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
   if (!revoked.ok()) return revoked.status();
@@ -241,7 +247,7 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   krl.comment = "keypaird project " + std::to_string(project_id);
   std::vector<uint64_t> serials(revoked->serials.begin(), revoked->serials.end());
   if (!serials.empty()) {
-    krl.certificates.push_back({ca_key->blob, sshkey::SerialRangesOf(std::move(serials))});
+    krl.certificates.push_back({ca->blob, sshkey::SerialRangesOf(std::move(serials))});
   }
   krl.revoked_key_sha256 = std::move(revoked->key_sha256s);
   return sshkey::EncodeKrl(krl);

@@ -10,11 +10,16 @@
 // across nodes. Every issued certificate writes an audit line to the log (token, key,
 // principals, serial, validity) and counts in the metrics.
 //
+// A project's CA never changes once made (no rotation), so each node remembers the ones
+// it has seen: after the first use, the public key, KRL and signatures read no CA row.
+//
 // Threading: thread-safe; methods block on the store.
 #ifndef KEYPAIRD_CA_AUTHORITY_H_
 #define KEYPAIRD_CA_AUTHORITY_H_
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,7 +89,14 @@ class CertificateAuthority {
   int64_t max_validity_s() const { return max_validity_s_; }
 
  private:
-  StatusOr<store::CaRecord> CaOf(int64_t project_id) const;
+  // What this node knows of a project's CA.
+  struct Ca {
+    store::CaRecord record;
+    std::string blob;                // the public key, wire form
+    std::string fingerprint_sha256;  // SHA256:...
+  };
+
+  StatusOr<Ca> CaOf(int64_t project_id) const;
 
   store::KeyStore* store_;
   service::KeyService* keys_;
@@ -92,6 +104,8 @@ class CertificateAuthority {
   int64_t max_validity_s_;
   Clock now_;
   Metrics* metrics_;
+  mutable std::mutex mu_;
+  mutable std::map<int64_t, Ca> cas_;  // guarded by mu_
 };
 
 }  // namespace keypaird::ca

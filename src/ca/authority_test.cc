@@ -4,6 +4,7 @@
 
 #include "sshkey/certificate.h"
 #include "sshkey/krl.h"
+#include "store/testing/forwarding_store.h"
 
 namespace keypaird::ca {
 namespace {
@@ -18,6 +19,14 @@ auth::Principal User(int64_t id, std::vector<std::string> principals) {
   p.projects = {1};
   p.principals = std::move(principals);
   return p;
+}
+
+// The wire form of a "TYPE BASE64 COMMENT" certificate line ("" if it does not decode).
+std::string CertificateBlob(const std::string& line) {
+  const size_t start = line.find(' ') + 1;
+  std::string blob;
+  if (!sshkey::Base64DecodeStrict(line.substr(start, line.rfind(' ') - start), &blob)) return "";
+  return blob;
 }
 
 class AuthorityTest : public ::testing::Test {
@@ -62,6 +71,43 @@ TEST_F(AuthorityTest, EachProjectGetsOneCaOnFirstUse) {
   EXPECT_EQ(ca_.Info(alice_, 2).status().code(), StatusCode::kPermissionDenied);
 }
 
+// Counts the CA rows asked of the store (each GetOrCreateCa is a write).
+class CaCountingStore final : public store::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate) override {
+    ++calls;
+    return inner()->GetOrCreateCa(candidate);
+  }
+  int calls = 0;
+};
+
+TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
+  CaCountingStore counting(store_.get());
+  CertificateAuthority node(&counting, &keys_, Kek::FromBytes(std::string(32, 'k')).value(), 86400,
+                            [this] { return now_; });
+  StatusOr<CaInfo> info = node.Info(alice_, 1);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(counting.calls, 1);
+  ASSERT_TRUE(node.Info(bob_, 1).ok());
+  ASSERT_TRUE(node.Krl(bob_, 1).ok());
+  StatusOr<IssuedCertificate> issued = node.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  EXPECT_EQ(counting.calls, 1);
+  // The certificate is signed by the CA it remembered, the one the store keeps, which
+  // another node (here ca_, without the memory of this one) reads too.
+  StatusOr<sshkey::ParsedCertificate> cert =
+      sshkey::ParseCertificate(CertificateBlob(issued->certificate));
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  EXPECT_EQ(ca_.Info(alice_, 1)->public_key, info->public_key);
+  EXPECT_EQ(sshkey::ParsePublicKey(info->public_key)->blob, cert->ca_key_blob);
+  // Another project is another CA: one more row.
+  auth::Principal admin;
+  admin.admin = true;
+  ASSERT_TRUE(node.Info(admin, 2).ok());
+  EXPECT_EQ(counting.calls, 2);
+}
+
 TEST_F(AuthorityTest, SignsAUserCertificateForTheKeyWithItsCa) {
   SignRequest req = Request({"deploy", "alice"});
   req.extensions = std::vector<std::string>{"permit-pty"};
@@ -73,12 +119,8 @@ TEST_F(AuthorityTest, SignsAUserCertificateForTheKeyWithItsCa) {
   EXPECT_EQ(issued->valid_before_s, now_ / 1000000 + 600);
   EXPECT_TRUE(issued->certificate.starts_with("ssh-ed25519-cert-v01@openssh.com "));
   StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(kEd25519);
-  std::string blob;
-  ASSERT_TRUE(sshkey::Base64DecodeStrict(
-      issued->certificate.substr(issued->certificate.find(' ') + 1,
-                                 issued->certificate.rfind(' ') - issued->certificate.find(' ') - 1),
-      &blob));
-  StatusOr<sshkey::ParsedCertificate> parsed = sshkey::ParseCertificate(blob);
+  StatusOr<sshkey::ParsedCertificate> parsed =
+      sshkey::ParseCertificate(CertificateBlob(issued->certificate));
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(parsed->key_blob, subject->blob);
   EXPECT_EQ(parsed->serial, 1u);

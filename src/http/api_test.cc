@@ -6,6 +6,8 @@
 #include <set>
 #include <tuple>
 
+#include "store/testing/forwarding_store.h"
+
 namespace keypaird::http {
 namespace {
 
@@ -412,9 +414,9 @@ TEST_F(ApiTest, RoutesDeclareWhereTheyRun) {
 }
 
 // Counts the reads made through snapshots and directly, over the in-memory fake.
-class CountingStore final : public store::KeyStore {
+class CountingStore final : public store::testing::ForwardingStore {
  public:
-  explicit CountingStore(store::KeyStore* inner) : inner_(inner) {}
+  explicit CountingStore(store::KeyStore* inner) : ForwardingStore(inner) {}
 
   int snapshot_reads = 0;
   int direct_reads = 0;
@@ -424,19 +426,19 @@ class CountingStore final : public store::KeyStore {
       explicit Reader(CountingStore* s) : s(s) {}
       StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
         ++s->snapshot_reads;
-        return s->inner_->GetKey(id);
+        return s->inner()->GetKey(id);
       }
       StatusOr<store::KeyRecord> GetKeyByName(int64_t p, std::string_view n) override {
         ++s->snapshot_reads;
-        return s->inner_->GetKeyByName(p, n);
+        return s->inner()->GetKeyByName(p, n);
       }
       StatusOr<store::KeyPage> ListKeys(const store::ListQuery& q) override {
         ++s->snapshot_reads;
-        return s->inner_->ListKeys(q);
+        return s->inner()->ListKeys(q);
       }
       StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
         ++s->snapshot_reads;
-        return s->inner_->GetToken(id);
+        return s->inner()->GetToken(id);
       }
       CountingStore* s;
     };
@@ -444,53 +446,20 @@ class CountingStore final : public store::KeyStore {
   }
   StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
     ++direct_reads;
-    return inner_->GetKey(id);
+    return inner()->GetKey(id);
   }
   StatusOr<store::KeyRecord> GetKeyByName(int64_t p, std::string_view n) override {
     ++direct_reads;
-    return inner_->GetKeyByName(p, n);
+    return inner()->GetKeyByName(p, n);
   }
   StatusOr<store::KeyPage> ListKeys(const store::ListQuery& q) override {
     ++direct_reads;
-    return inner_->ListKeys(q);
+    return inner()->ListKeys(q);
   }
   StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
     ++direct_reads;
-    return inner_->GetToken(id);
+    return inner()->GetToken(id);
   }
-  Status InsertKey(const store::KeyRecord& k) override { return inner_->InsertKey(k); }
-  Status DeleteKey(std::string_view id, std::optional<int64_t> revision) override {
-    return inner_->DeleteKey(id, revision);
-  }
-  StatusOr<store::KeyRecord> UpdateKey(std::string_view id, const store::KeyUpdate& u,
-                                       std::optional<int64_t> revision) override {
-    return inner_->UpdateKey(id, u, revision);
-  }
-  Status InsertToken(const store::TokenRecord& t) override { return inner_->InsertToken(t); }
-  StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return inner_->ListTokens(); }
-  Status RevokeToken(std::string_view id, int64_t at) override {
-    return inner_->RevokeToken(id, at);
-  }
-  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& c) override {
-    return inner_->GetOrCreateCa(c);
-  }
-  StatusOr<int64_t> NextSerial(int64_t p) override { return inner_->NextSerial(p); }
-  Status RecordCertificate(const store::CertificateRecord& c) override {
-    return inner_->RecordCertificate(c);
-  }
-  StatusOr<store::CertificateRecord> GetCertificate(int64_t p, int64_t s) override {
-    return inner_->GetCertificate(p, s);
-  }
-  Status RevokeCertificate(int64_t p, int64_t s, int64_t at) override {
-    return inner_->RevokeCertificate(p, s, at);
-  }
-  StatusOr<store::Revocations> RevocationsOf(int64_t p, int64_t now) override {
-    return inner_->RevocationsOf(p, now);
-  }
-  Status Ping() override { return inner_->Ping(); }
-
- private:
-  store::KeyStore* inner_;
 };
 
 TEST(ApiSnapshotTest, AReadOfOneKeyReadsTheTokenAndTheKeyFromOneSnapshot) {

@@ -1,0 +1,72 @@
+// ForwardingStore: a KeyStore that hands every call to another one, for tests that
+// decorate a store (count, fail or observe some calls) and override only those.
+#ifndef KEYPAIRD_STORE_TESTING_FORWARDING_STORE_H_
+#define KEYPAIRD_STORE_TESTING_FORWARDING_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "store/key_store.h"
+
+namespace keypaird::store::testing {
+
+class ForwardingStore : public KeyStore {
+ public:
+  // Not owned; must outlive this store.
+  explicit ForwardingStore(KeyStore* inner) : inner_(inner) {}
+
+  StatusOr<KeyRecord> GetKey(std::string_view id) override { return inner_->GetKey(id); }
+  StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
+    return inner_->GetKeyByName(project_id, name);
+  }
+  StatusOr<KeyPage> ListKeys(const ListQuery& query) override { return inner_->ListKeys(query); }
+  StatusOr<TokenRecord> GetToken(std::string_view id) override { return inner_->GetToken(id); }
+  std::unique_ptr<KeyReader> Snapshot() override { return inner_->Snapshot(); }
+  Status InsertKey(const KeyRecord& key) override { return inner_->InsertKey(key); }
+  void InsertKeyAsync(KeyRecord key, WriteDone done) override {
+    inner_->InsertKeyAsync(std::move(key), std::move(done));
+  }
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
+    return inner_->DeleteKey(id, expected_revision);
+  }
+  StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
+                                std::optional<int64_t> expected_revision) override {
+    return inner_->UpdateKey(id, update, expected_revision);
+  }
+  Status InsertToken(const TokenRecord& token) override { return inner_->InsertToken(token); }
+  StatusOr<std::vector<TokenRecord>> ListTokens() override { return inner_->ListTokens(); }
+  Status RevokeToken(std::string_view id, int64_t at_us) override {
+    return inner_->RevokeToken(id, at_us);
+  }
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
+    return inner_->GetOrCreateCa(candidate);
+  }
+  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+    return inner_->NextSerial(project_id);
+  }
+  Status RecordCertificate(const CertificateRecord& certificate) override {
+    return inner_->RecordCertificate(certificate);
+  }
+  StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
+    return inner_->GetCertificate(project_id, serial);
+  }
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+    return inner_->RevokeCertificate(project_id, serial, at_us);
+  }
+  StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
+    return inner_->RevocationsOf(project_id, now_s);
+  }
+  Status Ping() override { return inner_->Ping(); }
+
+ protected:
+  KeyStore* inner() const { return inner_; }
+
+ private:
+  KeyStore* inner_;
+};
+
+}  // namespace keypaird::store::testing
+
+#endif  // KEYPAIRD_STORE_TESTING_FORWARDING_STORE_H_
