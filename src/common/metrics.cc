@@ -72,6 +72,8 @@ void Metrics::ObserveWriteBatch(size_t ops, double seconds) {
   write_batch_seconds_.Observe(seconds);
 }
 
+void Metrics::ObserveWalSync(double seconds) { wal_sync_seconds_.Observe(seconds); }
+
 void Metrics::CountCertificate(std::string_view event) {
   std::lock_guard<std::mutex> lock(mu_);
   ++certificates_[std::string(event)];
@@ -177,7 +179,10 @@ std::string Metrics::Render() const {
   write_batch_ops_.Render(&out, "keypaird_store_write_batch_size",
                           "Writes committed together in one SQLite transaction.");
   write_batch_seconds_.Render(&out, "keypaird_store_write_batch_seconds",
-                              "Time to run and commit one batch of writes (SQL and fsync).");
+                              "Time to run and commit one batch of writes (SQL, without the sync).");
+  wal_sync_seconds_.Render(&out, "keypaird_store_wal_sync_seconds",
+                           "Time of one fdatasync of the SQLite WAL, which makes every batch "
+                           "committed before it durable (writes are answered after it).");
   out += "# HELP keypaird_build_info The version of keypaird that answers (value always 1).\n";
   out += "# TYPE keypaird_build_info gauge\n";
   out.append("keypaird_build_info{version=\"").append(kVersion).append("\"} 1\n");

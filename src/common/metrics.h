@@ -29,7 +29,7 @@ class Metrics {
   // How long a request waited for a thread of `pool` ("workers" or "keygen").
   void ObserveQueueWait(std::string_view pool, double seconds);
   // The SQLite writer: how long an op waited in its queue, and each committed batch's
-  // size and the time it took (SQL and commit).
+  // size and the time its SQL and commit took (the sync comes after, on its own thread).
   // The RSA key pool: one key generated in the background, and the keys waiting now.
   void ObservePoolRefill(std::string_view type, double seconds);
   void SetPoolDepth(std::string_view type, int64_t depth);
@@ -37,6 +37,8 @@ class Metrics {
   void CountCertificate(std::string_view event);
   void ObserveWriteQueueWait(double seconds);
   void ObserveWriteBatch(size_t ops, double seconds);
+  // The SQLite writer's WAL sync (fdatasync) that makes committed batches durable.
+  void ObserveWalSync(double seconds);
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -72,6 +74,7 @@ class Metrics {
   AtomicHistogram<kBuckets.size()> write_queue_{kBuckets};
   AtomicHistogram<kSizeBuckets.size()> write_batch_ops_{kSizeBuckets};
   AtomicHistogram<kBuckets.size()> write_batch_seconds_{kBuckets};
+  AtomicHistogram<kBuckets.size()> wal_sync_seconds_{kBuckets};
 
   mutable std::mutex mu_;
   // (route, method, status) -> latency

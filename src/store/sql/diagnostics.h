@@ -19,6 +19,10 @@ struct WriteStats {
   int64_t transactions = 0;
   int64_t operations = 0;
   int64_t largest_batch = 0;  // most ops in one transaction
+  // The WAL syncs that made them durable, and the transactions those covered: every
+  // acknowledged write's transaction is among them.
+  int64_t syncs = 0;
+  int64_t synced_transactions = 0;
 };
 
 class Diagnostics {
@@ -37,6 +41,10 @@ class Diagnostics {
 
   // Group commit (SQLite); all zero where every write commits on its own.
   virtual WriteStats write_stats() const { return {}; }
+
+  // SQLite: the writer's next WAL sync fails as a failing disk's would (tests of what
+  // happens then). Nothing elsewhere.
+  virtual void FailNextSyncForTesting() {}
 };
 
 // The diagnostics of a store made by OpenStore, or nullptr (the in-memory fake).
