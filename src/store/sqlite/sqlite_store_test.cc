@@ -574,9 +574,9 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndEachCallerGetsItsOwnResul
   EXPECT_EQ(ops, int64_t{kThreads} * kRounds * 4);
   EXPECT_LT(txns, ops / 2) << "writes were not batched";
   EXPECT_GT(after->largest_batch, 1);
-  // Every answered write had its transaction synced; syncs are shared too.
+  // Every answered write had its transaction synced, and a sync served many writes.
   EXPECT_EQ(after->synced_transactions, after->transactions);
-  EXPECT_LE(after->syncs - before->syncs, txns);
+  EXPECT_LT(after->syncs - before->syncs, ops / 2) << "writes did not share syncs";
 
   // Every successful insert is there (and only those), with its update applied.
   RawDb raw(db_path_);
