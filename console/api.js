@@ -100,6 +100,9 @@ export class Api {
   sshCa(project) {
     return this.call("GET", `/projects/${project}/ssh_ca`);
   }
+  createSshCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_ca`);
+  }
   krl(project) {
     return this.call("GET", `/projects/${project}/ssh_ca/krl`, { as: "bytes" });
   }

@@ -18,7 +18,39 @@ const VALIDITIES = [
 
 // A 404 from a CA route that means "this service runs without a CA" (not "no such key").
 export function caDisabled(err) {
-  return err instanceof ApiError && err.status === 404 && /ca-kek-file|certificate authority/i.test(err.message);
+  return err instanceof ApiError && err.status === 404 && /ca-kek-file/i.test(err.message);
+}
+
+// A 404 from reading the CA of a project that has none yet (a read never makes one).
+function caMissing(err) {
+  return err instanceof ApiError && err.status === 404 && /has no SSH certificate authority yet/i.test(err.message);
+}
+
+function caMissingCard(ctx, card, title) {
+  const project = ctx.project;
+  const parts = [title, h("p", { class: "notice", id: "ca-missing" }, `Project ${project} has no certificate authority yet. It is made when its first certificate is requested, or now: servers can then trust it before anyone asks for a certificate.`)];
+  if (!ctx.canWrite) {
+    parts.push(h("p", { class: "field-hint" }, "This token is read-only: a token that may write can make it."));
+    replace(card, ...parts);
+    return;
+  }
+  const error = h("p", { class: "field-error", id: "create-ca-error", role: "alert", hidden: true });
+  const button = h("button", { type: "button", class: "btn btn-primary", id: "create-ca" }, "Make the certificate authority");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    error.hidden = true;
+    try {
+      await ctx.api.createSshCa(project);
+      toast(`Project ${project} has its certificate authority.`, "ok");
+      await fillCa(ctx, card);
+    } catch (err) {
+      if (ctx.fail(err)) return;
+      error.textContent = explain(err);
+      error.hidden = false;
+      button.disabled = false;
+    }
+  });
+  replace(card, ...parts, h("div", { class: "actions-left" }, button), error);
 }
 
 function config(id, label, text) {
@@ -60,6 +92,10 @@ async function fillCa(ctx, card) {
   } catch (err) {
     card.removeAttribute("aria-busy");
     if (ctx.fail(err)) return;
+    if (caMissing(err)) {
+      caMissingCard(ctx, card, title);
+      return;
+    }
     if (caDisabled(err)) {
       replace(
         card,
@@ -121,7 +157,7 @@ async function fillCa(ctx, card) {
     h("p", { class: "field-hint" }, `On each server: save the public key as ${CA_FILE} and the KRL as ${KRL_FILE}, add these lines to /etc/ssh/sshd_config, then reload sshd.`),
     ...config("sshd-config", "sshd_config lines", `TrustedUserCAKeys ${CA_FILE}\nRevokedKeys ${KRL_FILE}\n`),
     h("h3", {}, "Key revocation list"),
-    h("p", { class: "field-hint" }, "Revoked certificates, and keys deleted or disabled after they were certified. It changes whenever that happens, so refresh the servers' copy on a timer (keypaird krl)."),
+    h("p", { class: "field-hint" }, "Certificates, by serial: revoked ones, and every unexpired certificate of a key deleted or disabled since. It changes whenever that happens, so refresh the servers' copy on a timer (keypaird krl)."),
     h("div", { class: "actions-left" }, krlButton),
     krlError,
   );

@@ -27,7 +27,10 @@
 //     when the body is over 64 KiB; 404/405 (with Allow) only when no route matches;
 //     routes the document marks `security: []` never verify a token, the others answer
 //     2xx/304 only to a verified token, and never anything but 403 to a read-only token's
-//     non-GET; 304 only to a GET with If-None-Match (with an ETag); 412 only with If-Match;
+//     non-GET (HEAD is GET: it runs the GET route); 304 only to a GET with If-None-Match
+//     (with an ETag); 412 only with If-Match;
+//   - every response is X-Content-Type-Options: nosniff; a secret body (a create answer)
+//     and an issued certificate are Cache-Control: no-store;
 //   - every response has an X-Request-ID of 32 lowercase hex digits (the client's own
 //     when it sent one of that shape); 204 and 304 have no body;
 //   - errors: JSON of exactly exception_class/message/request_id (+ invalid_fields on 400)
@@ -42,7 +45,7 @@
 //     (next_cursor exactly when more follow); /api/v1/me the token's scope;
 //     authorized_keys exactly the usable visible keys, oldest first, each line a public key;
 //     the CA's public key and info; the KRL parses with sshkey::ParseKrl and lists exactly
-//     the seeded revocations; a certificate parses and verifies with
+//     the seeded revocations, by serial (never a key); a certificate parses and verifies with
 //     sshkey::ParseCertificate, is signed by the project's CA, and its serial, key id,
 //     principals, validity and options are those of the answer and of the request;
 //   - authorization: every key shown is in a project the token may use and visible to it;
@@ -259,6 +262,7 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/api/v1/keys", Shape::kNativePage},
     {"GET", "/api/v1/projects/{project_id}/authorized_keys", Shape::kAuthorizedKeys},
     {"GET", "/api/v1/projects/{project_id}/ssh_ca", Shape::kCaInfo},
+    {"POST", "/api/v1/projects/{project_id}/ssh_ca", Shape::kCaInfo},
     {"GET", "/api/v1/projects/{project_id}/ssh_ca/public_key", Shape::kCaPublicKey},
     {"GET", "/api/v1/projects/{project_id}/ssh_ca/krl", Shape::kKrl},
     {"POST", "/api/v1/projects/{project_id}/keys/{key}/certificates", Shape::kCertificate},
@@ -609,6 +613,12 @@ struct Checker {
       CHECK(resp.Header("X-Request-ID") == lowered);
     }
     CHECK(resp.status >= 200 && resp.status < 500);
+    CHECK(resp.Header("X-Content-Type-Options") == "nosniff");
+    // A private key (any create answer) or a certificate is kept by no cache.
+    CHECK((resp.body && resp.body->secret()) <= (resp.Header("Cache-Control") == "no-store"));
+    if (resp.status == 201 && std::string_view(resp.route).ends_with("/certificates")) {
+      CHECK(resp.Header("Cache-Control") == "no-store");
+    }
     if (resp.status == 204 || resp.status == 304) {
       CHECK(resp.body == nullptr || resp.body->size() == 0);
     } else {
@@ -622,17 +632,19 @@ struct Checker {
       CheckError();
       return;
     }
-    const RouteSpec* spec = FindRouteSpec(req.method, route);
+    // HEAD runs the GET route (the server sends the headers only).
+    const std::string method = req.method == "HEAD" ? "GET" : req.method;
+    const RouteSpec* spec = FindRouteSpec(method, route);
     CHECK(spec != nullptr);  // a route of the table that this fuzzer does not know
-    const Operation& op = g->operations.at(req.method + " " + std::string(route));
+    const Operation& op = g->operations.at(method + " " + std::string(route));
     CHECK((resp.status == 413) == (req.body.size() > http::kMaxBodyBytes));
     if (resp.status != 413) CHECK(op.statuses.count(resp.status) == 1 && resp.status != 429);
     if (op.open) CHECK(caller == nullptr && resp.status != 401);
     if (resp.status < 400 && !op.open) CHECK(caller != nullptr);
     if (resp.status == 401) CHECK(caller == nullptr);
-    if (caller == &g->reader && req.method != "GET") CHECK(resp.status == 403);
+    if (caller == &g->reader && method != "GET") CHECK(resp.status == 403);
     if (resp.status == 304) {
-      CHECK(req.method == "GET" && req.if_none_match.has_value());
+      CHECK(method == "GET" && req.if_none_match.has_value());
       CHECK(!resp.Header("ETag").empty());
     }
     if (resp.status == 412) CHECK(req.if_match.has_value());
@@ -1136,21 +1148,24 @@ struct Checker {
           Time(body["created_at"]) == (PathProject() == 1 ? g->ca.created_at_us : kNow));
   }
 
-  // Project 1's KRL revokes serial 2 and the disabled key; other projects' nothing.
+  // Project 1's KRL revokes, by serial, the revoked certificate and the disabled key's;
+  // other projects' (without a CA) nothing; never a bare key.
   void CheckKrl() const {
     const std::string_view data = resp.body->view();
     CHECK(data.starts_with("SSHKRL\n"));
     StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(data);
     CHECK(krl.ok());
     std::vector<sshkey::KrlCaSerials> serials;
-    std::vector<std::string> keys;
     if (PathProject() == 1) {
-      serials.push_back({g->ca_blob, {{2, 2}}});
+      std::vector<uint64_t> revoked;
       for (const store::CertificateRecord& c : g->certificates) {
-        if (SeededById(c.key_id)->disabled) keys.push_back(c.key_sha256);
+        if (c.revoked_at_us || SeededById(c.key_id)->disabled) {
+          revoked.push_back(static_cast<uint64_t>(c.serial));
+        }
       }
+      serials.push_back({g->ca_blob, sshkey::SerialRangesOf(std::move(revoked))});
     }
-    CHECK(krl->certificates == serials && krl->revoked_key_sha256 == keys);
+    CHECK(krl->certificates == serials && krl->revoked_key_sha256.empty());
     CHECK(krl->generated_date == static_cast<uint64_t>(kNowS));
   }
 
@@ -1204,7 +1219,13 @@ struct Checker {
     }
     // ... and what the request asked for.
     json request = RequestBody();
-    CHECK(request["principals"] == cert->principals);
+    std::vector<std::string> asked;  // in order, each once: duplicates are collapsed
+    for (const json& p : request["principals"]) {
+      if (std::find(asked.begin(), asked.end(), p.get<std::string>()) == asked.end()) {
+        asked.push_back(p.get<std::string>());
+      }
+    }
+    CHECK(asked == cert->principals);
     const uint64_t valid_for = request.value("valid_for", uint64_t{3600});
     CHECK(cert->valid_before == static_cast<uint64_t>(kNowS) + valid_for);
     auto option = [&request](const char* name) -> std::optional<std::string> {

@@ -824,7 +824,8 @@ def test_someone_elses_key_and_a_read_only_token_show_no_write_controls(page, en
 # SSH access: the project's CA, the KRL, authorized_keys, certificates.
 
 def test_ssh_access_shows_the_ca_key_with_the_sshd_lines_and_downloads_the_krl(page, env):
-    ca = env.api("GET", f"/projects/{env.p1}/ssh_ca").json()
+    ca = env.api("POST", f"/projects/{env.p1}/ssh_ca").json()
+    ca2 = env.api("POST", f"/projects/{env.p2}/ssh_ca").json()
     page.d.execute_cdp_cmd("Browser.grantPermissions", {
         "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
     page.keys_page(env.writer, env.p1)
@@ -865,9 +866,28 @@ def test_ssh_access_shows_the_ca_key_with_the_sshd_lines_and_downloads_the_krl(p
     # The project switcher stays in SSH access.
     Select(page.css("#project-select")).select_by_value(str(env.p2))
     page.wait_text("#ssh-title", f"project {env.p2}")
-    ca2 = env.api("GET", f"/projects/{env.p2}/ssh_ca").json()
     page.wait(lambda: page.css("#ca-public-key").text == ca2["public_key"], what="p2's CA")
     assert ca2["public_key"] != ca["public_key"]  # a CA per project
+
+
+def test_a_project_without_a_ca_offers_to_make_it(page, env):
+    """A read never makes a CA: the view says there is none and, for a token that may write,
+    makes it on request; a read-only token is told who can."""
+    p = new_project()
+    writer = env.token("--user", "11", "--projects", str(p))
+    reader = env.token("--user", "11", "--projects", str(p), "--read-only")
+    page.expect_failure("/ssh_ca", 404)
+    page.open(reader, f"#/projects/{p}/ssh")
+    assert "no certificate authority yet" in page.wait_css("#ca-missing").text
+    assert "read-only" in page.css("#ca-card").text
+    assert not page.all("#create-ca, #ca-public-key")
+    assert env.api("GET", f"/projects/{p}/ssh_ca", token=writer).status == 404  # still none
+    page.open(writer, f"#/projects/{p}/ssh")
+    page.wait_css("#ca-missing")
+    page.css("#create-ca").click()
+    key = page.wait_css("#ca-public-key").text
+    assert key == env.api("GET", f"/projects/{p}/ssh_ca", token=writer).json()["public_key"]
+    assert not page.all("#ca-missing, #create-ca")
 
 
 def test_authorized_keys_preview_shows_exactly_the_matching_usable_keys(page, env):

@@ -104,9 +104,10 @@ def fetch_krl(prism, server, team, tmp_path, who="bob"):
 # --- the CA ------------------------------------------------------------------------------
 
 def test_the_ca_is_one_ed25519_key_per_project(prism, team, tmp_path):
-    r = prism.request("GET", url(team, "/ssh_ca"), token=team["alice"])
-    assert r.status == 200, r
+    r = prism.request("POST", url(team, "/ssh_ca"), token=team["alice"], content_type=None)
+    assert r.status == 201, r
     ca = r.json()
+    assert prism.request("GET", url(team, "/ssh_ca"), token=team["alice"]).json() == ca
     assert ca["public_key"].startswith("ssh-ed25519 ")
     text = prism.request("GET", url(team, "/ssh_ca/public_key"), token=team["reader"])
     assert text.status == 200 and text.header("Content-Type").startswith("text/plain")
@@ -116,7 +117,10 @@ def test_the_ca_is_one_ed25519_key_per_project(prism, team, tmp_path):
         ca["fingerprint_sha256"]
     # The same CA every time; another project has another one.
     assert prism.request("GET", url(team, "/ssh_ca"), token=team["bob"]).json() == ca
-    other = prism.request("GET", "/api/v1/projects/1/ssh_ca", token=team["admin"]).json()
+    r = prism.request("POST", url(team, "/ssh_ca"), {}, team["bob"])
+    assert r.status == 200 and r.json() == ca  # made already: the same one
+    other = prism.request("POST", "/api/v1/projects/1/ssh_ca", token=team["admin"],
+                          content_type=None).json()
     assert other["public_key"] != ca["public_key"]
     expect_error(request(prism.port, "GET", "/api/v1/projects/1/ssh_ca", token=team["alice"]),
                  403, "ForbiddenError")
@@ -207,7 +211,7 @@ def test_who_may_sign_what(prism, team, keydir):
     expect_error(sign_raw("alice", {"principals": ["deploy"]}), 400, "ValidationError", "key")
 
 
-def test_revoked_serials_and_retired_keys_are_in_the_krl(server, prism, team, keydir, tmp_path):
+def test_revoked_serials_and_certificates_of_retired_keys_are_in_the_krl(server, prism, team, keydir, tmp_path):
     kept, kept_id = import_key(prism, team, "alice", keydir)
     revoked, revoked_id = import_key(prism, team, "alice", keydir)
     deleted, deleted_id = import_key(prism, team, "bob", keydir)
@@ -244,11 +248,14 @@ def test_revoked_serials_and_retired_keys_are_in_the_krl(server, prism, team, ke
     assert verdicts == {certs["kept"][0].name: False, certs["revoked"][0].name: True,
                         certs["deleted"][0].name: True, certs["disabled"][0].name: True,
                         Path(f"{never}.pub").name: False}
-    # The deleted and disabled keys themselves, not only their certificates.
-    assert krl_says(fetch_krl(prism, server, team, tmp_path), f"{deleted}.pub", f"{disabled}.pub",
-                    f"{revoked}.pub") == {Path(f"{deleted}.pub").name: True,
-                                          Path(f"{disabled}.pub").name: True,
-                                          Path(f"{revoked}.pub").name: False}
+    # Certificates only, never the keys themselves: anyone may import anyone's public key.
+    assert not any(krl_says(fetch_krl(prism, server, team, tmp_path), f"{deleted}.pub",
+                            f"{disabled}.pub", f"{revoked}.pub").values())
+    # Enabling the key again takes its certificate out.
+    assert prism.request("PATCH", url(team, f"/keys/{disabled_id}"), {"disabled": False},
+                         team["bob"]).status == 200
+    assert krl_says(fetch_krl(prism, server, team, tmp_path), certs["disabled"][0]) == \
+        {certs["disabled"][0].name: False}
 
 
 # --- authorized_keys ---------------------------------------------------------------------
@@ -309,6 +316,7 @@ def test_without_a_kek_the_ca_routes_say_so(fresh_server):
     assert s.request("POST", "/api/v1/projects/1/keys", {"name": "no-ca", "generate": {}},
                      token).status == 201
     for method, path in [("GET", "/api/v1/projects/1/ssh_ca"),
+                         ("POST", "/api/v1/projects/1/ssh_ca"),
                          ("GET", "/api/v1/projects/1/ssh_ca/public_key"),
                          ("GET", "/api/v1/projects/1/ssh_ca/krl"),
                          ("POST", "/api/v1/projects/1/keys/no-ca/certificates"),
@@ -351,7 +359,8 @@ def test_the_ca_survives_a_restart_and_only_its_kek_opens_it(tmp_path):
     s.start("--ca-kek-file", str(kek))
     try:
         token = s.token(1, [1], principals=["deploy"])
-        first = s.request("GET", "/api/v1/projects/1/ssh_ca", token=token).json()
+        first = s.request("POST", "/api/v1/projects/1/ssh_ca", token=token,
+                          content_type=None).json()
         r = s.request("POST", "/api/v1/projects/1/keys", {"name": "kek-test", "generate": {}},
                       token)
         assert r.status == 201, r

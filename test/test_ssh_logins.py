@@ -30,6 +30,8 @@ class Project:
         self.server, self.prism = server, prism
         self.id = new_project()
         self.token = server.token(41, [self.id], principals=["root", "deploy"])
+        r = prism.request("POST", self.url("/ssh_ca"), token=self.token, content_type=None)
+        assert r.status == 201, r
         r = prism.request("GET", self.url("/ssh_ca/public_key"), token=self.token)
         assert r.status == 200, r
         workdir.mkdir(parents=True, exist_ok=True)

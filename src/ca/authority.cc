@@ -43,10 +43,22 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       now_(std::move(now)),
       metrics_(metrics) {}
 
-StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id) const {
+StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id, bool create,
+                                                              bool* created) const {
   {
     std::lock_guard lock(mu_);
     if (auto it = cas_.find(project_id); it != cas_.end()) return it->second;
+  }
+  if (!create) {
+    StatusOr<store::CaRecord> record = store_->GetCa(project_id);
+    if (!record.ok()) {
+      if (record.status().code() != StatusCode::kNotFound) return record.status();
+      return NotFound("Project " + std::to_string(project_id) +
+                      " has no SSH certificate authority yet: POST /api/v1/projects/" +
+                      std::to_string(project_id) +
+                      "/ssh_ca makes it (so does its first certificate request)");
+    }
+    return Remember(*record);
   }
   // First use on this node: offer a fresh candidate; the store keeps the first one of
   // any node and every caller gets that one.
@@ -56,15 +68,22 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id
   if (!seed.ok()) return seed.status();
   StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id);
   if (!sealed.ok()) return sealed.status();
-  StatusOr<store::CaRecord> record = store_->GetOrCreateCa(store::CaRecord{
-      project_id, key->PublicKeyLine("keypaird project " + std::to_string(project_id) + " CA"),
-      std::move(*sealed), now_()});
+  const std::string line =
+      key->PublicKeyLine("keypaird project " + std::to_string(project_id) + " CA");
+  StatusOr<store::CaRecord> record =
+      store_->GetOrCreateCa(store::CaRecord{project_id, line, std::move(*sealed), now_()});
   if (!record.ok()) return record.status();
-  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record->public_key);
+  if (created != nullptr) *created = record->public_key == line;
+  return Remember(*record);
+}
+
+StatusOr<CertificateAuthority::Ca> CertificateAuthority::Remember(
+    const store::CaRecord& record) const {
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record.public_key);
   if (!parsed.ok()) return Internal("the stored CA public key does not parse");
-  Ca ca{std::move(*record), parsed->blob, parsed->fingerprint_sha256};
+  Ca ca{record, parsed->blob, parsed->fingerprint_sha256};
   std::lock_guard lock(mu_);
-  return cas_.try_emplace(project_id, std::move(ca)).first->second;
+  return cas_.try_emplace(record.project_id, std::move(ca)).first->second;
 }
 
 Status CertificateAuthority::VerifyKek() const {
@@ -87,8 +106,23 @@ Status CertificateAuthority::VerifyKek() const {
 StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
                                             int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
-  StatusOr<Ca> ca = CaOf(project_id);
+  StatusOr<Ca> ca = CaOf(project_id, /*create=*/false);
   if (!ca.ok()) return ca.status();
+  return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
+}
+
+StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int64_t project_id,
+                                              bool* created) const {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  *created = false;
+  StatusOr<Ca> ca = CaOf(project_id, /*create=*/true, created);
+  if (!ca.ok()) return ca.status();
+  if (*created) {
+    LogLine(LogLevel::kInfo, "certificate authority created")
+        .Str("token_id", caller.token_id)
+        .Int("project_id", project_id)
+        .Str("fingerprint_sha256", ca->fingerprint_sha256);
+  }
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
 }
 
@@ -103,6 +137,14 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   }
   for (const std::string& p : request.principals) {
     if (Status s = auth::ValidatePrincipal(p); !s.ok()) return Field("principals", s.message());
+  }
+  // A principal named twice is one principal: the certificate lists it once.
+  {
+    std::vector<std::string> unique;
+    for (std::string& p : request.principals) {
+      if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(std::move(p));
+    }
+    request.principals = std::move(unique);
   }
   if (request.valid_for_s < kMinValidity || request.valid_for_s > max_validity_s_) {
     return Field("valid_for", "Must be from 60 to " + std::to_string(max_validity_s_) +
@@ -122,6 +164,9 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   }
   if (request.force_command && request.force_command->empty()) {
     return Field("force_command", "Must not be empty (use null for none).");
+  }
+  if (request.force_command && request.force_command->find('\0') != std::string::npos) {
+    return Field("force_command", "Must not contain a NUL byte.");
   }
   StatusOr<store::KeyRecord> key = keys_->Get(caller, project_id, ref);
   if (!key.ok()) return key.status();
@@ -146,7 +191,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
   if (!subject.ok()) return Internal("a stored public key does not parse");
 
-  StatusOr<Ca> ca = CaOf(project_id);
+  StatusOr<Ca> ca = CaOf(project_id, /*create=*/true);
   if (!ca.ok()) return ca.status();
   StatusOr<int64_t> serial = store_->NextSerial(project_id);
   if (!serial.ok()) return serial.status();
@@ -236,20 +281,21 @@ Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t proje
 StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
                                                 int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
-  StatusOr<Ca> ca = CaOf(project_id);
-  if (!ca.ok()) return ca.status();
   const int64_t now_s = now_() / 1000000;
-  StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
-  if (!revoked.ok()) return revoked.status();
   sshkey::Krl krl;
   krl.krl_version = static_cast<uint64_t>(now_s);
   krl.generated_date = static_cast<uint64_t>(now_s);
   krl.comment = "keypaird project " + std::to_string(project_id);
-  std::vector<uint64_t> serials(revoked->serials.begin(), revoked->serials.end());
-  if (!serials.empty()) {
-    krl.certificates.push_back({ca->blob, sshkey::SerialRangesOf(std::move(serials))});
+  StatusOr<Ca> ca = CaOf(project_id, /*create=*/false);
+  if (!ca.ok() && ca.status().code() != StatusCode::kNotFound) return ca.status();
+  if (ca.ok()) {  // without a CA nothing was ever issued: the list is empty
+    StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
+    if (!revoked.ok()) return revoked.status();
+    if (!revoked->serials.empty()) {
+      krl.certificates.push_back({ca->blob, sshkey::SerialRangesOf(std::vector<uint64_t>(
+                                                revoked->serials.begin(), revoked->serials.end()))});
+    }
   }
-  krl.revoked_key_sha256 = std::move(revoked->key_sha256s);
   return sshkey::EncodeKrl(krl);
 }
 

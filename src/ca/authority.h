@@ -1,8 +1,9 @@
 // CertificateAuthority: a per-project SSH certificate authority over the stored keys
 // (API-NATIVE.md "SSH certificate authority").
 //
-// Each project gets an Ed25519 CA key on first use (its public key, a certificate or its
-// KRL being asked for); its seed is kept only sealed under the KEK (ca/kek.h), the same
+// Each project gets an Ed25519 CA key when it is first asked for by a write: Create (POST
+// …/ssh_ca) or the first certificate. Reads never make one: before it exists, Info is
+// kNotFound and the KRL is empty (nothing can be revoked yet). Its seed is kept only sealed under the KEK (ca/kek.h), the same
 // for every node on one database, and opened only for the moment of a signature. Signing
 // follows the keys' rules: only the key's owner or an admin, only a usable key (not
 // disabled, not expired), only principals the token may be issued (an admin any), a
@@ -69,9 +70,14 @@ class CertificateAuthority {
   // when it does not open: `serve` refuses to start rather than fail every signature.
   Status VerifyKek() const;
 
-  // The project's CA (made now if it has none). kPermissionDenied for a project the
-  // caller may not use.
+  // The project's CA. kNotFound (with a message saying how to make it) if it has none
+  // yet; kPermissionDenied for a project the caller may not use.
   StatusOr<CaInfo> Info(const auth::Principal& caller, int64_t project_id) const;
+
+  // The project's CA, made now if it has none (`*created` says which). Concurrent calls,
+  // on any node, all get the same CA. kPermissionDenied as Info.
+  StatusOr<CaInfo> Create(const auth::Principal& caller, int64_t project_id,
+                          bool* created) const;
 
   // kInvalidArgument (bad principals, validity, extensions or options; a key that is not
   // usable: disabled or expired), kPermissionDenied (project, not the owner, a principal
@@ -82,8 +88,9 @@ class CertificateAuthority {
   // By the certified key's owner or an admin. kNotFound (no such serial), kPermissionDenied.
   Status Revoke(const auth::Principal& caller, int64_t project_id, int64_t serial) const;
 
-  // The project's KRL (PROTOCOL.krl): its revoked serials and the keys deleted or
-  // disabled after they were certified.
+  // The project's KRL (PROTOCOL.krl): by serial, every unexpired certificate that was
+  // revoked or whose key is deleted or disabled; never a bare key. Empty (and no CA made)
+  // for a project without a CA.
   StatusOr<std::string> Krl(const auth::Principal& caller, int64_t project_id) const;
 
   int64_t max_validity_s() const { return max_validity_s_; }
@@ -96,7 +103,10 @@ class CertificateAuthority {
     std::string fingerprint_sha256;  // SHA256:...
   };
 
-  StatusOr<Ca> CaOf(int64_t project_id) const;
+  // The project's CA; with `create`, made if it has none (`*created` set when this call
+  // made it), else kNotFound.
+  StatusOr<Ca> CaOf(int64_t project_id, bool create, bool* created = nullptr) const;
+  StatusOr<Ca> Remember(const store::CaRecord& record) const;
 
   store::KeyStore* store_;
   service::KeyService* keys_;

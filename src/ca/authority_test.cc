@@ -59,19 +59,46 @@ class AuthorityTest : public ::testing::Test {
   std::string key_id_;
 };
 
-TEST_F(AuthorityTest, EachProjectGetsOneCaOnFirstUse) {
-  StatusOr<CaInfo> first = ca_.Info(alice_, 1);
+TEST_F(AuthorityTest, AProjectsCaIsMadeByAWriteAndNeverByARead) {
+  // Reads first: no CA, and none made by asking.
+  EXPECT_EQ(ca_.Info(alice_, 1).status().code(), StatusCode::kNotFound);
+  EXPECT_NE(ca_.Info(alice_, 1).status().message().find("POST /api/v1/projects/1/ssh_ca"),
+            std::string::npos);
+  StatusOr<std::string> empty = ca_.Krl(alice_, 1);
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_TRUE(sshkey::ParseKrl(*empty)->certificates.empty());
+  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);
+
+  bool created = false;
+  StatusOr<CaInfo> first = ca_.Create(alice_, 1, &created);
   ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(created);
   EXPECT_TRUE(first->public_key.starts_with("ssh-ed25519 "));
   EXPECT_TRUE(first->fingerprint_sha256.starts_with("SHA256:"));
+  StatusOr<CaInfo> again = ca_.Create(bob_, 1, &created);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->public_key, first->public_key);
   EXPECT_EQ(ca_.Info(bob_, 1)->public_key, first->public_key);
   auth::Principal admin;
   admin.admin = true;
-  EXPECT_NE(ca_.Info(admin, 2)->public_key, first->public_key);
+  EXPECT_NE(ca_.Create(admin, 2, &created)->public_key, first->public_key);
   EXPECT_EQ(ca_.Info(alice_, 2).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(ca_.Create(alice_, 2, &created).status().code(), StatusCode::kPermissionDenied);
 }
 
-// Counts the CA rows asked of the store (each GetOrCreateCa is a write).
+TEST_F(AuthorityTest, TheFirstCertificateMakesTheCa) {
+  StatusOr<IssuedCertificate> issued = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  StatusOr<CaInfo> info = ca_.Info(bob_, 1);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  StatusOr<sshkey::ParsedCertificate> cert =
+      sshkey::ParseCertificate(CertificateBlob(issued->certificate));
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  EXPECT_EQ(sshkey::ParsePublicKey(info->public_key)->blob, cert->ca_key_blob);
+}
+
+// Counts the CA rows asked of the store: made (GetOrCreateCa, a write) and read (GetCa).
 class CaCountingStore final : public store::testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
@@ -79,14 +106,20 @@ class CaCountingStore final : public store::testing::ForwardingStore {
     ++calls;
     return inner()->GetOrCreateCa(candidate);
   }
+  StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
+    ++reads;
+    return inner()->GetCa(project_id);
+  }
   int calls = 0;
+  int reads = 0;
 };
 
 TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
   CaCountingStore counting(store_.get());
   CertificateAuthority node(&counting, &keys_, Kek::FromBytes(std::string(32, 'k')).value(), 86400,
                             [this] { return now_; });
-  StatusOr<CaInfo> info = node.Info(alice_, 1);
+  bool created = false;
+  StatusOr<CaInfo> info = node.Create(alice_, 1, &created);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(counting.calls, 1);
   ASSERT_TRUE(node.Info(bob_, 1).ok());
@@ -94,6 +127,7 @@ TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
   StatusOr<IssuedCertificate> issued = node.Sign(alice_, 1, {key_id_, false}, Request());
   ASSERT_TRUE(issued.ok()) << issued.status().message();
   EXPECT_EQ(counting.calls, 1);
+  EXPECT_EQ(counting.reads, 0);
   // The certificate is signed by the CA it remembered, the one the store keeps, which
   // another node (here ca_, without the memory of this one) reads too.
   StatusOr<sshkey::ParsedCertificate> cert =
@@ -104,7 +138,13 @@ TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
   // Another project is another CA: one more row.
   auth::Principal admin;
   admin.admin = true;
-  ASSERT_TRUE(node.Info(admin, 2).ok());
+  ASSERT_TRUE(node.Create(admin, 2, &created).ok());
+  EXPECT_EQ(counting.calls, 2);
+  // A third project made by another node is read once, then remembered.
+  ASSERT_TRUE(ca_.Create(admin, 3, &created).ok());
+  ASSERT_TRUE(node.Info(admin, 3).ok());
+  ASSERT_TRUE(node.Info(admin, 3).ok());
+  EXPECT_EQ(counting.reads, 1);
   EXPECT_EQ(counting.calls, 2);
 }
 
@@ -156,6 +196,20 @@ TEST_F(AuthorityTest, SigningFollowsTheRules) {
   SignRequest source = Request();
   source.source_address = "not an address";
   EXPECT_EQ(code(alice_, source), StatusCode::kInvalidArgument);
+  // A NUL in force_command is that field's fault, not the principals'.
+  SignRequest nul = Request();
+  nul.force_command = std::string("ls\0rm", 5);
+  StatusOr<IssuedCertificate> nul_refused = ca_.Sign(alice_, 1, {key_id_, false}, nul);
+  EXPECT_EQ(nul_refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(nul_refused.status().field_errors().count("force_command"), 1u);
+  EXPECT_EQ(nul_refused.status().field_errors().count("principals"), 0u);
+  // A principal named twice is listed once.
+  StatusOr<IssuedCertificate> twice =
+      ca_.Sign(alice_, 1, {key_id_, false}, Request({"alice", "deploy", "alice"}));
+  ASSERT_TRUE(twice.ok()) << twice.status().message();
+  EXPECT_EQ(twice->principals, (std::vector<std::string>{"alice", "deploy"}));
+  EXPECT_EQ(sshkey::ParseCertificate(CertificateBlob(twice->certificate))->principals,
+            (std::vector<std::string>{"alice", "deploy"}));
   auth::Principal admin;
   admin.admin = true;
   admin.token_id = "admin";
@@ -169,7 +223,7 @@ TEST_F(AuthorityTest, SigningFollowsTheRules) {
   EXPECT_EQ(refused.status().field_errors().count("key"), 1u);
 }
 
-TEST_F(AuthorityTest, TheKrlListsRevokedSerialsAndDeletedCertifiedKeys) {
+TEST_F(AuthorityTest, TheKrlListsCertificatesBySerialNeverAKey) {
   StatusOr<IssuedCertificate> one = ca_.Sign(alice_, 1, {key_id_, false}, Request());
   StatusOr<IssuedCertificate> two = ca_.Sign(alice_, 1, {key_id_, false}, Request());
   ASSERT_TRUE(one.ok() && two.ok());
@@ -185,11 +239,28 @@ TEST_F(AuthorityTest, TheKrlListsRevokedSerialsAndDeletedCertifiedKeys) {
   EXPECT_FALSE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
   StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(kEd25519);
   EXPECT_FALSE(sshkey::KrlRevokesKey(*krl, subject->blob));
-  // Deleting a certified key revokes it as a key.
+  // Disabling a certified key revokes its certificates, by serial; enabling it takes them
+  // out again.
+  service::UpdateKeyRequest disable;
+  disable.disabled = true;
+  ASSERT_TRUE(keys_.Update(alice_, 1, {key_id_, false}, disable).ok());
+  krl = sshkey::ParseKrl(*ca_.Krl(bob_, 1));
+  ASSERT_TRUE(krl.ok());
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
+  service::UpdateKeyRequest enable;
+  enable.disabled = false;
+  ASSERT_TRUE(keys_.Update(alice_, 1, {key_id_, false}, enable).ok());
+  krl = sshkey::ParseKrl(*ca_.Krl(bob_, 1));
+  ASSERT_TRUE(krl.ok());
+  EXPECT_FALSE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
+  // Deleting it revokes its certificates by serial; the key itself is never listed.
   ASSERT_TRUE(keys_.Delete(alice_, 1, {key_id_, false}).ok());
   krl = sshkey::ParseKrl(*ca_.Krl(bob_, 1));
   ASSERT_TRUE(krl.ok());
-  EXPECT_TRUE(sshkey::KrlRevokesKey(*krl, subject->blob));
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 1));
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
+  EXPECT_FALSE(sshkey::KrlRevokesKey(*krl, subject->blob));
+  EXPECT_TRUE(krl->revoked_key_sha256.empty());
 }
 
 TEST_F(AuthorityTest, AnotherKekIsRefusedAtTheStart) {
@@ -201,7 +272,9 @@ TEST_F(AuthorityTest, AnotherKekIsRefusedAtTheStart) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("--ca-kek-file"), std::string::npos);
   // The check is no project's CA.
-  EXPECT_EQ(ca_.Info(alice_, 1)->public_key.find("project 0"), std::string::npos);
+  EXPECT_EQ(ca_.Info(alice_, 1).status().code(), StatusCode::kNotFound);
+  bool created = false;
+  EXPECT_EQ(ca_.Create(alice_, 1, &created)->public_key.find("project 0"), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "common/uuid.h"
 #include "http/api_internal.h"
+#include "http/body.h"
 #include "http/decoding.h"
 #include "http/openapi_document.h"
 
@@ -83,8 +84,11 @@ const std::vector<Api::Route>& Api::Routes() {
         {"GET", "/api/v1/keys", true, P::kWorker, &Api::NativeFind},
         {"GET", "/api/v1/projects/{project_id}/authorized_keys", true, P::kWorker,
          &Api::AuthorizedKeys},
-        // The CA's routes may make the project's CA (one write) or sign (CPU and a write).
+        // The CA's routes read the project's CA, make it (one write) or sign (CPU and a
+        // write). Only a POST makes a CA: a read never writes.
         {"GET", "/api/v1/projects/{project_id}/ssh_ca", true, P::kWorker, &Api::CaInfo},
+        {"POST", "/api/v1/projects/{project_id}/ssh_ca", true, P::kWorker, &Api::CaCreate, false,
+         /*bodiless=*/true},
         {"GET", "/api/v1/projects/{project_id}/ssh_ca/public_key", true, P::kWorker,
          &Api::CaPublicKey},
         {"GET", "/api/v1/projects/{project_id}/ssh_ca/krl", true, P::kWorker, &Api::CaKrl},
@@ -123,9 +127,12 @@ Api::Match Api::MatchRoute(const HttpRequest& request) const {
   Match match;
   const std::vector<std::string_view> parts = SplitPath(request.path);
   std::vector<std::string> params;
+  // HEAD is the GET route's (the server sends its headers only).
+  const std::string_view method =
+      request.method == "HEAD" ? std::string_view("GET") : std::string_view(request.method);
   for (const Route& r : Routes()) {
     if (!Matches(r.segments, parts, &params)) continue;
-    if (request.method == r.method) {
+    if (method == r.method) {
       match.route = &r;
       match.params = std::move(params);
       match.allow.clear();
@@ -133,6 +140,7 @@ Api::Match Api::MatchRoute(const HttpRequest& request) const {
     }
     if (!match.allow.empty()) match.allow += ", ";
     match.allow += r.method;
+    if (std::string_view(r.method) == "GET") match.allow += ", HEAD";
   }
   return match;
 }
@@ -158,8 +166,12 @@ std::string Api::RequestIdFor(const std::optional<std::string>& client_id) {
   return id;
 }
 
-void Api::Handle(const HttpRequest& request, Match match, Responder respond) const {
+void Api::Handle(const HttpRequest& request, Match match, Responder outer) const {
   const std::string request_id = RequestIdFor(request.request_id);
+  Responder respond = [outer = std::move(outer)](HttpResponse r) {
+    AddSecurityHeaders(r);
+    outer(std::move(r));
+  };
   if (match.route == nullptr) {
     if (match.allow.empty()) {
       return respond(ErrorResponse(NotFound("The requested resource was not found."), request_id));
@@ -193,7 +205,7 @@ void Api::Handle(const HttpRequest& request, Match match, Responder respond) con
         auth_->Authenticate(request.authorization.value_or(""), call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
-    if (call.caller.read_only && request.method != "GET") {
+    if (call.caller.read_only && request.method != "GET" && request.method != "HEAD") {
       return labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
     }
@@ -217,11 +229,9 @@ void Api::Handle(const HttpRequest& request, Match match, Responder respond) con
           415, "UnsupportedMediaType",
           "The request body must be JSON (Content-Type: application/json).", request_id));
     }
-    call.body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-    if (call.body.is_discarded()) {
-      return call.respond(
-          ErrorResponse(InvalidArgument("The request body is not valid JSON."), request_id));
-    }
+    StatusOr<json> body = ParseJsonBody(request.body);
+    if (!body.ok()) return call.respond(ErrorResponse(body.status(), request_id));
+    call.body = std::move(body).value();
   }
   Reply reply = (this->*route.handler)(call);
   if (reply.response.has_value()) call.respond(std::move(*reply.response));
@@ -239,21 +249,43 @@ HttpResponse Api::Overloaded(const HttpRequest& request) {
   HttpResponse r = PlainError(503, "ServiceUnavailable", "The server is busy; try again shortly.",
                               RequestIdFor(request.request_id));
   r.headers.emplace_back("Retry-After", "1");
+  AddSecurityHeaders(r);
   return r;
 }
 
 HttpResponse Api::Unreadable(int status, const std::optional<std::string>& request_id) {
   const std::string id = RequestIdFor(request_id);
-  switch (status) {
-    case 413:
-      return PlainError(
-          413, "PayloadTooLarge",
-          "The request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes.", id);
-    case 431:
-      return PlainError(431, "RequestHeaderFieldsTooLarge",
-                        "The request's header fields are too large or too many.", id);
-    default:
-      return PlainError(400, "BadRequest", "The request is not valid HTTP/1.1.", id);
+  HttpResponse r = [&] {
+    switch (status) {
+      case 413:
+        return PlainError(
+            413, "PayloadTooLarge",
+            "The request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes.", id);
+      case 414:
+        return PlainError(414, "URITooLong",
+                          "The request target is longer than " + std::to_string(kMaxTargetBytes) +
+                              " bytes.",
+                          id);
+      case 431:
+        return PlainError(431, "RequestHeaderFieldsTooLarge",
+                          "The request's header fields are too large or too many.", id);
+      default:
+        return PlainError(400, "BadRequest", "The request is not valid HTTP/1.1.", id);
+    }
+  }();
+  AddSecurityHeaders(r);
+  return r;
+}
+
+void Api::AddSecurityHeaders(HttpResponse& r) {
+  // Browsers take the Content-Type at its word (a key's comment can look like HTML).
+  if (r.Header("X-Content-Type-Options").empty()) {
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  }
+  // A private key, a token or a certificate is kept by no cache, shared or private.
+  if ((r.no_store || (r.body && r.body->secret()))) {
+    std::erase_if(r.headers, [](const auto& h) { return h.first == "Cache-Control"; });
+    r.headers.emplace_back("Cache-Control", "no-store");
   }
 }
 

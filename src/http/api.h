@@ -42,6 +42,8 @@ class CertificateAuthority;
 namespace keypaird::http {
 
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
+// A request target (path and query) longer than this is refused with 414.
+inline constexpr size_t kMaxTargetBytes = 8 * 1024;
 
 // Where a route runs. The server maps each to a set of threads; with a store whose reads
 // leave the machine (PostgreSQL) it runs kIoThread and kKeygen routes on the workers
@@ -117,8 +119,13 @@ class Api {
   // The 503 answered without handling when the server is saturated or stopping.
   static HttpResponse Overloaded(const HttpRequest& request);
   // Answers for requests the server could not read: 400 (malformed HTTP), 413 (body
-  // over kMaxBodyBytes, whatever Content-Length says), 431 (header fields too large).
+  // over kMaxBodyBytes, whatever Content-Length says), 414 (target over
+  // kMaxTargetBytes), 431 (header fields too large).
   static HttpResponse Unreadable(int status, const std::optional<std::string>& request_id);
+
+  // What every answer carries: X-Content-Type-Options: nosniff, and Cache-Control:
+  // no-store on a secret body (a private key) or one marked no_store (a certificate).
+  static void AddSecurityHeaders(HttpResponse& response);
 
   // A request id for this request: the client's X-Request-ID if it is 32 hex digits or
   // a UUID (normalised to 32 lowercase hex), otherwise a fresh random one.
@@ -162,6 +169,7 @@ class Api {
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
   Reply AuthorizedKeys(Call& call) const;
   Reply CaInfo(Call& call) const;
+  Reply CaCreate(Call& call) const;
   Reply CaPublicKey(Call& call) const;
   Reply CaSign(Call& call) const;
   Reply CaRevoke(Call& call) const;

@@ -1,8 +1,11 @@
 #include "http/body.h"
 
 #include <cstdint>
+#include <set>
+#include <vector>
 
 #include "http/decoding.h"
+#include "http/errors.h"
 
 namespace keypaird::http {
 
@@ -52,6 +55,48 @@ const char* TypeProblem(const json& v, FieldType type) {
 }
 
 }  // namespace
+
+StatusOr<json> ParseJsonBody(std::string_view text) {
+  struct Open {
+    bool object;
+    std::string path;  // dotted member names down to this container ("" at the top)
+    std::set<std::string> names;
+  };
+  std::vector<Open> open;
+  std::string last_name;
+  std::optional<std::string> twice;
+  auto child_path = [&]() -> std::string {
+    if (open.empty()) return "";
+    const Open& parent = open.back();
+    if (!parent.object) return parent.path;  // an array's items go by the array's name
+    return parent.path.empty() ? last_name : parent.path + "." + last_name;
+  };
+  json::parser_callback_t check = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        open.push_back({event == json::parse_event_t::object_start, child_path(), {}});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      case json::parse_event_t::key:
+        last_name = parsed.get<std::string>();
+        if (!open.empty() && !open.back().names.insert(last_name).second && !twice) {
+          twice = child_path();
+        }
+        break;
+      case json::parse_event_t::value:
+        break;
+    }
+    return true;
+  };
+  json body = json::parse(text, check, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return InvalidArgument("The request body is not valid JSON.");
+  if (twice) return FieldError(*twice, "This member appears twice.");
+  return body;
+}
 
 Status CheckBody(const json& body, std::initializer_list<FieldSpec> fields) {
   if (!body.is_object()) return InvalidArgument("The request body must be a JSON object.");

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -30,6 +31,11 @@ struct FieldSpec {
   FieldType type;
   bool required;
 };
+
+// A request body as JSON. kInvalidArgument "The request body is not valid JSON.", or a
+// field error on a member an object names twice ({"name":"a","name":"b"}: which one
+// counts would depend on who reads it), under its dotted path ("labels.team").
+StatusOr<nlohmann::json> ParseJsonBody(std::string_view text);
 
 // OK if `body` is an object with only the listed fields, each of the right type.
 Status CheckBody(const nlohmann::json& body, std::initializer_list<FieldSpec> fields);

@@ -47,6 +47,7 @@ class ResponseBody {
   const char* data() const noexcept { return bytes_.data(); }
   std::size_t size() const noexcept { return bytes_.size(); }
   std::string_view view() const noexcept { return bytes_; }
+  bool secret() const noexcept { return secret_; }
 
  private:
   std::string bytes_;
@@ -58,6 +59,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type/Length
   std::shared_ptr<ResponseBody> body;                        // null: no body (204, 304)
   const char* content_type = "application/json";
+  // Cache-Control: no-store (a certificate); secret bodies get it anyway.
+  bool no_store = false;
 
   // For the access log and metrics: the matched route template ("" if none) and the
   // id (never the secret) of the token that was verified ("" if none).

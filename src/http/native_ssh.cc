@@ -83,6 +83,17 @@ Status CaDisabled() {
                   "--ca-kek-file)");
 }
 
+HttpResponse CaInfoResponse(int status, const ca::CaInfo& info, const std::string& request_id) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("public_key").String(info.public_key);
+  w.Key("fingerprint_sha256").String(info.fingerprint_sha256);
+  w.Key("created_at").String(FormatRfc3339(info.created_at_us));
+  w.EndObject();
+  return MakeResponse(status, std::move(body), request_id);
+}
+
 }  // namespace
 
 Api::Reply Api::AuthorizedKeys(Call& call) const {
@@ -137,14 +148,20 @@ Api::Reply Api::CaInfo(Call& call) const {
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project);
   if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
-  w.Key("public_key").String(info->public_key);
-  w.Key("fingerprint_sha256").String(info->fingerprint_sha256);
-  w.Key("created_at").String(FormatRfc3339(info->created_at_us));
-  w.EndObject();
-  return MakeResponse(200, std::move(body), call.request_id);
+  return CaInfoResponse(200, *info, call.request_id);
+}
+
+Api::Reply Api::CaCreate(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (!call.body.is_null()) {  // no body, or an empty object
+    if (Status s = CheckBody(call.body, {}); !s.ok()) return ErrorResponse(s, call.request_id);
+  }
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  bool created = false;
+  StatusOr<ca::CaInfo> info = extras_.ca->Create(call.caller, *project, &created);
+  if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
+  return CaInfoResponse(created ? 201 : 200, *info, call.request_id);
 }
 
 Api::Reply Api::CaPublicKey(Call& call) const {
@@ -177,7 +194,9 @@ Api::Reply Api::CaSign(Call& call) const {
   w.Key("valid_after").String(FormatRfc3339(cert->valid_after_s * 1000000));
   w.Key("valid_before").String(FormatRfc3339(cert->valid_before_s * 1000000));
   w.EndObject();
-  return MakeResponse(201, std::move(body), call.request_id);
+  HttpResponse r = MakeResponse(201, std::move(body), call.request_id);
+  r.no_store = true;
+  return r;
 }
 
 Api::Reply Api::CaRevoke(Call& call) const {

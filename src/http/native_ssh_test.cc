@@ -7,6 +7,7 @@
 
 #include "ca/authority.h"
 #include "http/api.h"
+#include "sshkey/krl.h"
 #include "store/key_store.h"
 
 namespace keypaird::http {
@@ -173,6 +174,7 @@ TEST_F(NativeSshTest, WithoutACaEveryCaRouteSaysItIsNotEnabled) {
   const std::string id = Import(alice_, "key-a", kKeyA);
   const std::vector<std::pair<std::string, std::string>> routes = {
       {"GET", "/api/v1/projects/1/ssh_ca"},
+      {"POST", "/api/v1/projects/1/ssh_ca"},
       {"GET", "/api/v1/projects/1/ssh_ca/public_key"},
       {"GET", "/api/v1/projects/1/ssh_ca/krl"},
       {"POST", "/api/v1/projects/1/keys/" + id + "/certificates"},
@@ -187,7 +189,41 @@ TEST_F(NativeSshTest, WithoutACaEveryCaRouteSaysItIsNotEnabled) {
   EXPECT_EQ(Call(plain, "GET", "/api/v1/projects/1/authorized_keys", alice_).status, 200);
 }
 
+// A read never writes: before a POST (or a certificate) makes the CA, its reads are 404 with
+// a message that says how to make it, and the KRL is empty; a read-only token cannot make it.
+TEST_F(NativeSshTest, OnlyAPostMakesTheCa) {
+  const std::string reader = [&] {
+    StatusOr<auth::MintedToken> m = auth::MintToken(3, false, {1}, 0, {true, {}});
+    EXPECT_TRUE(m.ok() && store_->InsertToken(m->record).ok());
+    return "Bearer " + std::string(m->token.view());
+  }();
+  for (const std::string& token : {reader, alice_}) {
+    for (const char* path : {"/api/v1/projects/1/ssh_ca", "/api/v1/projects/1/ssh_ca/public_key"}) {
+      HttpResponse r = Call("GET", path, token);
+      EXPECT_EQ(r.status, 404) << path;
+      EXPECT_NE(Body(r)["message"].get<std::string>().find("POST /api/v1/projects/1/ssh_ca"),
+                std::string::npos);
+    }
+    HttpResponse krl = Call("GET", "/api/v1/projects/1/ssh_ca/krl", token);
+    ASSERT_EQ(krl.status, 200);
+    EXPECT_TRUE(sshkey::ParseKrl(krl.body->view())->certificates.empty());
+  }
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/ssh_ca", reader).status, 403);
+  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);
+
+  HttpResponse made = Call("POST", "/api/v1/projects/1/ssh_ca", alice_);
+  ASSERT_EQ(made.status, 201);
+  HttpResponse again = Call("POST", "/api/v1/projects/1/ssh_ca", bob_, "{}");
+  ASSERT_EQ(again.status, 200);  // it exists: the same CA
+  EXPECT_EQ(Body(again), Body(made));
+  HttpResponse read = Call("GET", "/api/v1/projects/1/ssh_ca", reader);
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(Body(read), Body(made));
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/ssh_ca", bob_, R"({"x":1})").status, 400);
+}
+
 TEST_F(NativeSshTest, TheCaPublicKeyIsOneLineInBothShapes) {
+  ASSERT_EQ(Call("POST", "/api/v1/projects/1/ssh_ca", alice_).status, 201);
   HttpResponse info = Call("GET", "/api/v1/projects/1/ssh_ca", alice_);
   ASSERT_EQ(info.status, 200);
   const json b = Body(info);

@@ -41,6 +41,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/worker_pool.h"
+#include "http/request_head.h"
 
 namespace keypaird::http {
 
@@ -70,7 +71,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-constexpr size_t kMaxTarget = 8 * 1024;
+constexpr size_t kMaxTarget = kMaxTargetBytes;
 constexpr size_t kMaxFieldName = 1024;
 constexpr size_t kMaxFieldValue = 16 * 1024;
 constexpr size_t kMaxFields = 100;
@@ -274,7 +275,8 @@ class Connection {
   void ReadAvailable();
   void Parse();
   void ParseLoop();
-  void StoreHeader();
+  // False (and refuse_ set) for a field the request may not carry.
+  bool StoreHeader();
   void Dispatch();
   // Answers a request that could not be read, then closes.
   void Refuse(int status);
@@ -286,6 +288,7 @@ class Connection {
   IoThread* owner_;
   std::unique_ptr<Transport> transport_;
   http_parser parser_{};
+  RequestHeadCheck head_check_;  // what http_parser lets through, on the raw head
 
   std::string in_;  // bytes read and not yet parsed
   bool peer_closed_ = false;
@@ -477,13 +480,19 @@ int Connection::OnUrl(http_parser* p, const char* at, size_t n) {
   return 0;
 }
 
-void Connection::StoreHeader() {
-  if (field_.empty()) return;
+bool Connection::StoreHeader() {
+  if (field_.empty()) return true;
   auto keep = [&](std::optional<std::string>* slot) {
     if (!slot->has_value()) *slot = value_;
   };
   if (EqualsIgnoreAsciiCase(field_, "authorization")) {
-    keep(&request_.authorization);
+    // Two credentials: which one counts would depend on who reads the request (a proxy
+    // may check the other one).
+    if (request_.authorization.has_value()) {
+      refuse_ = 400;
+      return false;
+    }
+    request_.authorization = value_;
   } else if (EqualsIgnoreAsciiCase(field_, "content-type")) {
     keep(&request_.content_type);
   } else if (EqualsIgnoreAsciiCase(field_, "x-request-id")) {
@@ -497,12 +506,13 @@ void Connection::StoreHeader() {
   }
   field_.clear();
   value_.clear();
+  return true;
 }
 
 int Connection::OnHeaderField(http_parser* p, const char* at, size_t n) {
   auto* c = static_cast<Connection*>(p->data);
   if (c->in_value_) {
-    c->StoreHeader();
+    if (!c->StoreHeader()) return 1;
     c->in_value_ = false;
   }
   if (c->field_.empty() && ++c->fields_ > kMaxFields) {
@@ -530,7 +540,7 @@ int Connection::OnHeaderValue(http_parser* p, const char* at, size_t n) {
 
 int Connection::OnHeadersComplete(http_parser* p) {
   auto* c = static_cast<Connection*>(p->data);
-  c->StoreHeader();
+  if (!c->StoreHeader()) return -1;  // an error for http_parser; Parse answers refuse_
   c->request_.method = http_method_str(static_cast<http_method>(p->method));
   const size_t q = c->target_.find('?');
   c->request_.path = c->target_.substr(0, q);
@@ -614,16 +624,22 @@ void Connection::Parse() {
 
 void Connection::ParseLoop() {
   while (!awaiting_ && !closed_ && !linger_ && !answer_queued_ && !in_.empty()) {
+    if (head_check_.Scan(in_) == RequestHeadCheck::Verdict::kBad) {
+      Refuse(400);
+      return;
+    }
     if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) http_parser_pause(&parser_, 0);
     const size_t n = http_parser_execute(&parser_, &Settings(), in_.data(), in_.size());
     const http_errno err = HTTP_PARSER_ERRNO(&parser_);
     in_.erase(0, n);
+    head_check_.Consumed(n);
     if (err != HPE_OK && err != HPE_PAUSED) {
       Refuse(refuse_ != 0 ? refuse_ : 400);
       return;
     }
     if (!complete_) return;  // wait for the rest
     complete_ = false;
+    head_check_.Reset();
     Dispatch();
   }
 }
@@ -702,6 +718,9 @@ void Connection::Queue(HttpResponse response, bool close_after) {
   }
   h.append("\r\n");
   // out_pos_ stays: a 100 Continue may still be partly unsent before these headers.
+  // HEAD: the headers of the GET, Content-Length included, and never a body (the next
+  // response on the connection would be read as its body).
+  if (exchange_.method == "HEAD") response.body.reset();
   out_body_ = std::move(response.body);
   answer_queued_ = true;
   close_after_write_ = close_after;

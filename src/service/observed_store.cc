@@ -47,6 +47,9 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate) override {
     return Seen("get_or_create_ca", inner_->GetOrCreateCa(candidate));
   }
+  StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
+    return Seen("get_ca", inner_->GetCa(project_id));
+  }
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     return Seen("next_serial", inner_->NextSerial(project_id));
   }

@@ -170,10 +170,13 @@ struct CertificateRecord {
   bool operator==(const CertificateRecord&) const = default;
 };
 
-// What a project's KRL lists.
+// What a project's KRL lists: certificates by serial, never a bare public key (anyone
+// may import anyone's public key, so a key's hash in the KRL would let one user revoke
+// another's key everywhere).
 struct Revocations {
-  std::vector<int64_t> serials;          // revoked certificates not yet expired, ascending
-  std::vector<std::string> key_sha256s;  // certified keys since deleted or disabled
+  // Ascending: every certificate not yet expired that was revoked, or whose key has been
+  // deleted or is disabled now.
+  std::vector<int64_t> serials;
 };
 
 // Reads of keys and tokens. Each call of a KeyStore reads its own snapshot of the
@@ -251,6 +254,8 @@ class KeyStore : public KeyReader {
   // concurrent callers (on any node) wins and every caller gets the winner's. OK.
   // Project 0 (no real project) holds the CA module's check of the key-encryption key.
   virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) = 0;
+  // The project's CA, read only. OK; kNotFound if the project has none.
+  virtual StatusOr<CaRecord> GetCa(int64_t project_id) = 0;
   // A fresh serial for the project's CA, never handed out before (also across nodes and
   // concurrent callers). OK; kNotFound if the project has no CA.
   virtual StatusOr<int64_t> NextSerial(int64_t project_id) = 0;
@@ -260,8 +265,9 @@ class KeyStore : public KeyReader {
   virtual StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) = 0;
   // Marks it revoked at `at_us` (idempotent: the first time is kept). OK; kNotFound.
   virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) = 0;
-  // What the project's KRL must list at `now_s`: revoked certificates still valid then,
-  // and the SHA-256 of every certified key that has been deleted or disabled since.
+  // What the project's KRL must list at `now_s`: every certificate still valid then that
+  // was revoked or whose key is deleted or disabled (enabling the key again takes its
+  // certificates out).
   virtual StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) = 0;
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.

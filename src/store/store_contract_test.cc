@@ -845,6 +845,18 @@ TEST_P(KeyStoreContractTest, TheFirstCaOfAProjectWinsAndSerialsCountUp) {
   EXPECT_EQ(*store().NextSerial(2), 1);  // per project
 }
 
+TEST_P(KeyStoreContractTest, GetCaReadsAndNeverMakesOne) {
+  EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);  // still none
+  EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
+  auto made = store().GetOrCreateCa(Ca(1, "sealed"));
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  auto read = store().GetCa(1);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(*read, *made);
+  EXPECT_EQ(store().GetCa(2).status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(KeyStoreContractTest, ConcurrentSerialsAreAllDifferent) {
   ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
   constexpr int kThreads = 32;
@@ -891,12 +903,36 @@ TEST_P(KeyStoreContractTest, CertificatesAreRecordedRevokedAndListedInRevocation
   disable.updated_at_us = 9;
   ASSERT_TRUE(store().UpdateKey("off", disable, std::nullopt).ok());
 
+  // By serial only: 2 revoked, 3 of a deleted key, 4 of a disabled one; 5 has expired
+  // (sshd refuses it anyway), 1 is a usable key's.
   auto revoked = store().RevocationsOf(1, /*now_s=*/60);
   ASSERT_TRUE(revoked.ok()) << revoked.status().message();
-  EXPECT_THAT(revoked->serials, ElementsAre(2));  // 5 has expired: sshd refuses it anyway
-  EXPECT_THAT(revoked->key_sha256s, ElementsAre(Certificate(1, 3, "gone").key_sha256,
-                                                Certificate(1, 4, "off").key_sha256));
+  EXPECT_THAT(revoked->serials, ElementsAre(2, 3, 4));
   EXPECT_TRUE(store().RevocationsOf(2, 60)->serials.empty());
+  // Expired certificates of deleted or disabled keys drop out too.
+  EXPECT_TRUE(store().RevocationsOf(1, /*now_s=*/1000)->serials.empty());
+
+  KeyUpdate enable;
+  enable.disabled = false;
+  enable.updated_at_us = 10;
+  ASSERT_TRUE(store().UpdateKey("off", enable, std::nullopt).ok());
+  EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(2, 3));  // 4 is back
+}
+
+// The attack of a project member on another's key: B imports A's public key as an unshared
+// copy, has it certified and deletes it. The KRL lists B's certificate, not A's key or A's
+// certificates (the rows carry the same key hash).
+TEST_P(KeyStoreContractTest, DeletingACopyOfAnotherUsersKeyRevokesOnlyTheCopysCertificates) {
+  MustInsert(Key("a-key", 1, "alice"));
+  MustInsert(Key("b-copy", 1, "copy"));
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  CertificateRecord alice = Certificate(1, 1, "a-key");
+  CertificateRecord copy = Certificate(1, 2, "b-copy");
+  copy.key_sha256 = alice.key_sha256;  // the same public key
+  ASSERT_TRUE(store().RecordCertificate(alice).ok());
+  ASSERT_TRUE(store().RecordCertificate(copy).ok());
+  ASSERT_TRUE(store().DeleteKey("b-copy").ok());
+  EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(2));
 }
 
 // --- snapshots and asynchronous writes --------------------------------------------------

@@ -220,6 +220,13 @@ class MemoryStore final : public KeyStore {
     return it->second.first;
   }
 
+  StatusOr<CaRecord> GetCa(int64_t project_id) override {
+    std::lock_guard lock(mu_);
+    auto it = cas_.find(project_id);
+    if (it == cas_.end()) return NotFound("no CA for the project");
+    return it->second.first;
+  }
+
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     std::lock_guard lock(mu_);
     auto it = cas_.find(project_id);
@@ -253,14 +260,13 @@ class MemoryStore final : public KeyStore {
   StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     std::lock_guard lock(mu_);
     Revocations out;
-    std::set<std::string> keys;
-    for (const auto& [at, c] : certificates_) {
-      if (c.project_id != project_id) continue;
-      if (c.revoked_at_us && c.valid_before_s > now_s) out.serials.push_back(c.serial);
+    for (const auto& [at, c] : certificates_) {  // ordered by (project, serial)
+      if (c.project_id != project_id || c.valid_before_s <= now_s) continue;
       auto key = keys_.find(c.key_id);
-      if (key == keys_.end() || key->second.disabled) keys.insert(c.key_sha256);
+      if (c.revoked_at_us || key == keys_.end() || key->second.disabled) {
+        out.serials.push_back(c.serial);
+      }
     }
-    out.key_sha256s.assign(keys.begin(), keys.end());
     return out;
   }
 

@@ -512,8 +512,6 @@ const Statement kRevokeCertificate{
     "AND serial = $2"};
 const Statement kRevokedSerials{"revoked_serials",
                                 sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kPostgres)};
-const Statement kRevokedKeys{"revoked_keys",
-                             sql::WithParams(sql::kRevokedKeysSql, sql::Dialect::kPostgres)};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -831,6 +829,15 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  StatusOr<CaRecord> GetCa(int64_t project_id) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<CaRecord> {
+      auto r = conn.Run(kGetCa, {ToText(project_id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound("no CA for the project");
+      return sql::ReadCa(Row(*r, 0));
+    });
+  }
+
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<int64_t> {
       auto r = conn.Run(kNextSerial, {ToText(project_id)}, deadline);
@@ -871,20 +878,11 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<Revocations> {
-      return InTransaction(conn, deadline, true, [&]() -> StatusOr<Revocations> {
-        Revocations out;
-        auto serials = conn.Run(kRevokedSerials, {ToText(project_id), ToText(now_s)}, deadline);
-        if (!serials.ok()) return serials.status();
-        for (int i = 0; i < serials->rows(); ++i) out.serials.push_back(serials->Int64(i, 0));
-        auto keys = conn.Run(kRevokedKeys, {ToText(project_id)}, deadline);
-        if (!keys.ok()) return keys.status();
-        for (int i = 0; i < keys->rows(); ++i) {
-          StatusOr<std::string> sha = Row(*keys, i).Blob(0);
-          if (!sha.ok()) return sha.status();
-          out.key_sha256s.push_back(std::move(*sha));
-        }
-        return out;
-      });
+      Revocations out;
+      auto serials = conn.Run(kRevokedSerials, {ToText(project_id), ToText(now_s)}, deadline);
+      if (!serials.ok()) return serials.status();
+      for (int i = 0; i < serials->rows(); ++i) out.serials.push_back(serials->Int64(i, 0));
+      return out;
     });
   }
 

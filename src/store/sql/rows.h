@@ -159,13 +159,12 @@ StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
   return c;
 }
 
-// RevocationsOf's two queries; parameters: project_id, now_s (the first only).
+// RevocationsOf's query; parameters: project_id, now_s. It walks the project's
+// certificates in serial order (the primary key) and looks each one's key up by id.
 inline constexpr char kRevokedSerialsSql[] =
-    "SELECT serial FROM certificates WHERE project_id = #1 AND revoked_at_us IS NOT NULL "
-    "AND valid_before_s > #2 ORDER BY serial";
-inline constexpr char kRevokedKeysSql[] =
-    "SELECT DISTINCT c.key_sha256 FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
-    "WHERE c.project_id = #1 AND (k.id IS NULL OR k.disabled = TRUE) ORDER BY c.key_sha256";
+    "SELECT c.serial FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
+    "WHERE c.project_id = #1 AND c.valid_before_s > #2 "
+    "AND (c.revoked_at_us IS NOT NULL OR k.id IS NULL OR k.disabled = TRUE) ORDER BY c.serial";
 // `sql` with each #n written as the dialect's parameter n.
 std::string WithParams(std::string_view sql, Dialect dialect);
 

@@ -1195,15 +1195,22 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
       return stmt->Run();
     });
     if (!inserted.ok()) return inserted;
+    StatusOr<CaRecord> ca = GetCa(candidate.project_id);
+    if (!ca.ok() && ca.status().code() == StatusCode::kNotFound) return Internal("the CA vanished");
+    return ca;
+  }
+
+  StatusOr<CaRecord> GetCa(int64_t project_id) override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
     static const std::string kSql =
         std::string("SELECT ") + sql::kCaColumns + " FROM ssh_cas WHERE project_id = ?1";
     auto stmt = (*lease)->Prepare(kSql);
     if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, candidate.project_id);
+    stmt->Bind(1, project_id);
     const int rc = stmt->Step();
-    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? Internal("the CA vanished") : FromSqlite(rc);
+    if (rc == SQLITE_DONE) return NotFound("no CA for the project");
+    if (rc != SQLITE_ROW) return FromSqlite(rc);
     return sql::ReadCa(*stmt);
   }
 
@@ -1272,28 +1279,16 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
-    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;  // one snapshot for both
     Revocations out;
-    static const std::string kSerials = sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kSqlite);
-    static const std::string kKeys = sql::WithParams(sql::kRevokedKeysSql, sql::Dialect::kSqlite);
-    for (const std::string* sql : {&kSerials, &kKeys}) {
-      auto stmt = conn.Prepare(*sql);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, project_id);
-      if (sql == &kSerials) stmt->Bind(2, now_s);
-      int rc;
-      while ((rc = stmt->Step()) == SQLITE_ROW) {
-        if (sql == &kSerials) {
-          out.serials.push_back(stmt->Int64(0));
-        } else {
-          StatusOr<std::string> sha = stmt->Blob(0);
-          if (!sha.ok()) return sha.status();
-          out.key_sha256s.push_back(std::move(*sha));
-        }
-      }
-      if (rc != SQLITE_DONE) return FromSqlite(rc);
-    }
-    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+    static const std::string kSerials =
+        sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kSqlite);
+    auto stmt = conn.Prepare(kSerials);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, project_id);
+    stmt->Bind(2, now_s);
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) out.serials.push_back(stmt->Int64(0));
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
     return out;
   }
 

@@ -43,6 +43,7 @@ class ForwardingStore : public KeyStore {
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
     return inner_->GetOrCreateCa(candidate);
   }
+  StatusOr<CaRecord> GetCa(int64_t project_id) override { return inner_->GetCa(project_id); }
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     return inner_->NextSerial(project_id);
   }
