@@ -175,9 +175,9 @@ def test_errors_of_the_family(server, tokens):
                                 t), 404, "NotFoundError")
     r = server.request("PUT", ssh(1), {"name": "x"}, t)
     expect_error(r, 405, "HTTPError")
-    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "POST"}
+    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "HEAD", "POST"}
     r = server.request("POST", ssh(1, f"/{missing}"), {"name": "x"}, t)
-    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "PATCH", "DELETE"}
+    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "HEAD", "PATCH", "DELETE"}
     expect_error(server.request("PATCH", ssh(1, f"/{missing}"), {}, t), 400, "ValidationError",
                  "shared_in_project")
     expect_error(server.request("PATCH", ssh(1, f"/{missing}"), {"shared_in_project": "no"}, t),

@@ -270,7 +270,7 @@ def test_unknown_route_is_404_json(server, tokens):
 def test_wrong_method_is_405_with_allow(server, tokens):
     r = server.request("PUT", URL, {"sshkey_name": "x"}, tokens["user1"])
     expect_error(r, 405, "HTTPError")
-    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "POST"}
+    assert set(m.strip() for m in r.header("Allow").split(",")) == {"GET", "HEAD", "POST"}
 
 
 def test_duplicate_name_is_409_in_the_same_project_only(server, tokens):

@@ -303,7 +303,7 @@ def test_krl_writes_a_list_that_ssh_keygen_reads_and_keeps_it_on_failure(tmp_pat
         revoked_cert_key, kept_key, deleted_key = (keydir.keygen("ed25519") for _ in range(3))
         _, serial, revoked_cert = add_and_certify(revoked_cert_key)
         _, _, kept_cert = add_and_certify(kept_key)
-        deleted_id, _, _ = add_and_certify(deleted_key)
+        deleted_id, _, deleted_cert = add_and_certify(deleted_key)
         r = server.request("POST", f"/api/v1/projects/{project}/certificates/{serial}/revoke",
                            token=owner)
         assert r.status == 204, r
@@ -321,8 +321,10 @@ def test_krl_writes_a_list_that_ssh_keygen_reads_and_keeps_it_on_failure(tmp_pat
 
         code, text = query(revoked_cert)
         assert code != 0 and "REVOKED" in text, text
-        code, text = query(f"{deleted_key}.pub")
+        code, text = query(deleted_cert)  # a deleted key's certificates, by serial
         assert code != 0 and "REVOKED" in text, text
+        code, text = query(f"{deleted_key}.pub")  # never the bare key (anyone may import it)
+        assert code == 0 and "ok" in text, text
         code, text = query(kept_cert)
         assert code == 0 and "ok" in text, text
 
