@@ -20,7 +20,7 @@
 #include "common/version.h"
 #include "config/config.h"
 #include "http/api.h"
-#include "http/server.h"
+#include "server/server.h"
 #include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
@@ -45,7 +45,7 @@ StatusOr<std::unique_ptr<store::KeyStore>> Open(const config::Config& c, bool mi
 }
 
 int Serve(const config::Config& c) {
-  http::BlockStopSignals();  // before the store's writer or any pool starts a thread
+  server::BlockStopSignals();  // before the store's writer or any pool starts a thread
   SetLogLevel(ParseLogLevel(c.log_level).value_or(LogLevel::kInfo));
   Metrics metrics;
   auto opened = Open(c, /*migrate=*/true, &metrics);
@@ -76,7 +76,7 @@ int Serve(const config::Config& c) {
   }
   http::Api api(&keys, &authenticator, {&metrics, limiter.get(), c.regions, authority.get()});
 
-  http::ServerOptions options;
+  server::ServerOptions options;
   options.address = c.listen_address;
   options.port = c.listen_port;
   // Workers mostly wait on the store (a durable commit); many of them let concurrent
@@ -94,7 +94,9 @@ int Serve(const config::Config& c) {
   options.tls_cert_file = c.tls_cert;
   options.tls_key_file = c.tls_key;
   options.metrics = &metrics;
-  if (Status s = http::RunServer(options, api); !s.ok()) return Fail(s);
+  options.max_body_bytes = http::kMaxBodyBytes;
+  options.max_target_bytes = http::kMaxTargetBytes;
+  if (Status s = server::RunServer(options, api); !s.ok()) return Fail(s);
   return 0;  // the store closes cleanly as `opened` goes out of scope
 }
 

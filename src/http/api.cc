@@ -18,22 +18,6 @@ namespace keypaird::http {
 
 using nlohmann::json;
 
-ResponseBody::~ResponseBody() {
-  if (secret_) WipeString(bytes_);
-}
-
-HttpRequest::~HttpRequest() {
-  WipeString(body);
-  if (authorization.has_value()) WipeString(*authorization);
-}
-
-std::string_view HttpResponse::Header(std::string_view name) const {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
 Placement Api::Match::placement() const {
   // 404 and 405 are answered at once.
   return route != nullptr ? route->placement : Placement::kIoThread;
@@ -71,7 +55,7 @@ const std::vector<Api::Route>& Api::Routes() {
         {"PATCH", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kWorker, &Api::SshShare},
         {"DELETE", "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}", true, P::kWorker,
          &Api::SshDelete},
-        // keypaird's own API (API-NATIVE.md).
+        // keypaird's own API (openapi/keypaird.yaml).
         {"GET", "/api/v1/openapi.yaml", false, P::kIoThread, &Api::OpenApiSpec},
         {"GET", "/api/v1/me", true, P::kIoThread, &Api::Me},
         {"POST", "/api/v1/projects/{project_id}/keys", true, P::kKeygen, &Api::NativeCreate},
@@ -235,6 +219,22 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   }
   Reply reply = (this->*route.handler)(call);
   if (reply.response.has_value()) call.respond(std::move(*reply.response));
+}
+
+server::Handler::Job Api::JobFor(std::shared_ptr<const HttpRequest> request) const {
+  Match match = MatchRoute(*request);
+  const Placement placement = match.placement();
+  return {placement, [this, request = std::move(request), match = std::move(match)](
+                         Responder respond) { Handle(*request, match, std::move(respond)); }};
+}
+
+HttpResponse Api::Refusal(int status, const std::optional<std::string>& request_id) const {
+  if (status == 503) {
+    HttpRequest request;
+    request.request_id = request_id;
+    return Overloaded(request);
+  }
+  return Unreadable(status, request_id);
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) const {

@@ -1,9 +1,10 @@
-// Api: the HTTP surface of keypaird, independent of the network code.
+// Api: the HTTP surface of keypaird, independent of the network code: the server's
+// Handler (src/server/handler.h).
 //
 // Every route is listed once, in the route table (Api::Routes in api.cc), with what it
 // needs: its method and path template, whether it needs a token, and where it runs
-// (Placement). The server matches a request once (Match), runs it where its route says,
-// and Handle answers it: size and media-type checks (413, 415), authentication (401),
+// (Placement). The server routes a request once (JobFor: MatchRoute), runs it where its
+// route says, and Handle answers it: size and media-type checks (413, 415), authentication (401),
 // rate limits (429), JSON decoding and validation (400), the call into KeyService, and
 // rendering. Errors map to statuses and bodies in one place (errors.h). Handle never
 // touches a socket, which keeps the whole API testable without one.
@@ -31,8 +32,9 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "http/errors.h"
-#include "http/message.h"
 #include "http/rate_limiter.h"
+#include "server/handler.h"
+#include "server/message.h"
 #include "service/key_service.h"
 
 namespace keypaird::ca {
@@ -45,23 +47,13 @@ inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 // A request target (path and query) longer than this is refused with 414.
 inline constexpr size_t kMaxTargetBytes = 8 * 1024;
 
-// Where a route runs. The server maps each to a set of threads; with a store whose reads
-// leave the machine (PostgreSQL) it runs kIoThread and kKeygen routes on the workers
-// instead (ServerOptions::local_store), since there even a single read blocks on the
-// network.
-enum class Placement {
-  // Cheap and never waits long: answered on the I/O thread that read the request. No
-  // store access, or reads of one resource from a local store (microseconds).
-  kIoThread,
-  // May block on the store (lists, deletes, updates, pings): the request workers.
-  kWorker,
-  // CPU work (parsing or generating a key) followed by an asynchronous write: the
-  // key-generation pool, one thread per core; the write's completion answers.
-  kKeygen,
-};
-
-// Called exactly once with the response, on any thread.
-using Responder = std::function<void(HttpResponse)>;
+// The server's values, as the API speaks them. Where each route runs (Placement): on the
+// I/O thread for no store access or reads of one resource from a local store
+// (microseconds); on the workers for what may block on the store (lists, deletes,
+// updates, pings); on the key-generation pool for parsing or generating a key followed
+// by an asynchronous write, whose completion answers.
+using server::Placement;
+using server::Responder;
 
 struct ApiExtras {
   const Metrics* metrics = nullptr;     // rendered at GET /metrics
@@ -74,7 +66,7 @@ struct ApiExtras {
   const ca::CertificateAuthority* ca = nullptr;
 };
 
-class Api {
+class Api final : public server::Handler {
  public:
   struct Call;   // per-request context handed to handlers
   struct Route;  // one row of the route table
@@ -109,6 +101,11 @@ class Api {
 
   // Routes the request; cheap (no store, no allocation beyond the captures).
   Match MatchRoute(const HttpRequest& request) const;
+
+  // server::Handler: MatchRoute, then Handle where the route's Placement says.
+  Job JobFor(std::shared_ptr<const HttpRequest> request) const override;
+  // Unreadable, or Overloaded for 503.
+  HttpResponse Refusal(int status, const std::optional<std::string>& request_id) const override;
 
   // Answers a matched request through `respond`, exactly once.
   void Handle(const HttpRequest& request, Match match, Responder respond) const;

@@ -16,7 +16,7 @@
 namespace keypaird::http {
 
 struct ConsoleAsset {
-  std::string_view path;  // below console/, e.g. "index.html", "js/app.js"
+  std::string_view path;  // below console/, e.g. "index.html", "app.js"
   // "text/html; charset=utf-8", ...; a NUL-terminated literal, as HttpResponse wants.
   const char* content_type;
   std::string_view bytes;

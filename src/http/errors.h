@@ -1,5 +1,5 @@
 // The one mapping from Status codes to HTTP statuses and error bodies, and the small
-// constructors of responses every handler uses. Gcore's error body (API.md "Errors"):
+// constructors of responses every handler uses. Gcore's error body (docs/api-decisions.md):
 // {"exception_class", "message", "request_id"} plus "invalid_fields" on 400; the same
 // body on keypaird's own routes.
 #ifndef KEYPAIRD_HTTP_ERRORS_H_
@@ -8,9 +8,14 @@
 #include <string>
 
 #include "common/status.h"
-#include "http/message.h"
+#include "server/message.h"
 
 namespace keypaird::http {
+
+// The server's messages (src/server/message.h), as the API names them.
+using server::HttpRequest;
+using server::HttpResponse;
+using server::ResponseBody;
 
 // Which family a route belongs to: the wire shapes differ (v1/v2 keypairs call the
 // name "sshkey_name" and always carry private_key; ssh_keys calls it "name").

@@ -1,4 +1,4 @@
-// keypaird's own API (API-NATIVE.md): /api/v1/projects/{project_id}/keys[/{key}],
+// keypaird's own API (openapi/keypaird.yaml): /api/v1/projects/{project_id}/keys[/{key}],
 // /api/v1/keys and /api/v1/me. The same KeyService as the Gcore families; its own
 // decoding and rendering (the key object, pages with next_cursor, ETags).
 #include <algorithm>

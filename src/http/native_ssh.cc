@@ -1,5 +1,4 @@
-// keypaird's SSH access routes (API-NATIVE.md "authorized_keys for sshd" and "SSH
-// certificate authority"): a project's authorized_keys text, its CA (public key, signing,
+// keypaird's SSH access routes (openapi/keypaird.yaml, tag "SSH access"; docs/ssh-access.md): a project's authorized_keys text, its CA (public key, signing,
 // revocation, KRL). The CA routes answer 404 with a message naming --ca-kek-file when the
 // service runs without a CA.
 #include <algorithm>

@@ -1,6 +1,6 @@
 // The SSH access routes through Api::Handle: authorized_keys and the CA's routes, with and
 // without a CA. What the certificates and KRLs hold is proved against OpenSSH elsewhere
-// (ca/authority_test.cc, sshkey/certificate_crosscheck_test.cc, test/test_ssh_access.py).
+// (ca/authority_test.cc, sshkey/certificate_crosscheck_test.cc, test/test_ssh_ca.py).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>

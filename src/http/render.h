@@ -6,7 +6,7 @@
 #include <string>
 
 #include "http/errors.h"
-#include "http/message.h"
+#include "server/message.h"
 #include "service/key_service.h"
 #include "store/key_store.h"
 

@@ -1,8 +1,8 @@
 // HTTP requests and responses as plain values, independent of how they travel: the
-// server (server.cc) parses bytes into an HttpRequest and writes an HttpResponse back;
-// everything in between (api.h) sees only these.
-#ifndef KEYPAIRD_HTTP_MESSAGE_H_
-#define KEYPAIRD_HTTP_MESSAGE_H_
+// server (server.h) parses bytes into an HttpRequest and writes an HttpResponse back;
+// its Handler (handler.h; keypaird's is http::Api) sees only these.
+#ifndef KEYPAIRD_SERVER_MESSAGE_H_
+#define KEYPAIRD_SERVER_MESSAGE_H_
 
 #include <cstddef>
 #include <memory>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace keypaird::http {
+namespace keypaird::server {
 
 // The body and the Authorization header (a token) are wiped when the request goes: a
 // body may hold a passphrase.
@@ -70,6 +70,6 @@ struct HttpResponse {
   std::string_view Header(std::string_view name) const;  // "" if absent; exact name
 };
 
-}  // namespace keypaird::http
+}  // namespace keypaird::server
 
-#endif  // KEYPAIRD_HTTP_MESSAGE_H_
+#endif  // KEYPAIRD_SERVER_MESSAGE_H_

@@ -1,6 +1,6 @@
-#include "http/request_head.h"
+#include "server/request_head.h"
 
-namespace keypaird::http {
+namespace keypaird::server {
 
 bool RequestHeadCheck::VersionOk() const {
   constexpr std::string_view kPrefix = "HTTP/1.";
@@ -86,4 +86,4 @@ RequestHeadCheck::Verdict RequestHeadCheck::Scan(std::string_view buffer) {
   return Verdict::kMore;
 }
 
-}  // namespace keypaird::http
+}  // namespace keypaird::server

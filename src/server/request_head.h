@@ -14,13 +14,13 @@
 // unparsed bytes each time (it starts at the request's first byte); Consumed() says how
 // many of them the parser took off its front; Reset() starts over at the next request.
 // Bytes after the head (the body) are never looked at. Single-threaded, no allocation.
-#ifndef KEYPAIRD_HTTP_REQUEST_HEAD_H_
-#define KEYPAIRD_HTTP_REQUEST_HEAD_H_
+#ifndef KEYPAIRD_SERVER_REQUEST_HEAD_H_
+#define KEYPAIRD_SERVER_REQUEST_HEAD_H_
 
 #include <cstddef>
 #include <string_view>
 
-namespace keypaird::http {
+namespace keypaird::server {
 
 class RequestHeadCheck {
  public:
@@ -65,6 +65,6 @@ class RequestHeadCheck {
   bool version_long_ = false;
 };
 
-}  // namespace keypaird::http
+}  // namespace keypaird::server
 
-#endif  // KEYPAIRD_HTTP_REQUEST_HEAD_H_
+#endif  // KEYPAIRD_SERVER_REQUEST_HEAD_H_

@@ -1,10 +1,10 @@
-#include "http/request_head.h"
+#include "server/request_head.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace keypaird::http {
+namespace keypaird::server {
 namespace {
 
 using Verdict = RequestHeadCheck::Verdict;
@@ -86,4 +86,4 @@ TEST(RequestHeadCheckTest, TheBodyIsNotLookedAtAndResetStartsTheNextRequest) {
 }
 
 }  // namespace
-}  // namespace keypaird::http
+}  // namespace keypaird::server

@@ -3,7 +3,7 @@
 // one epoll loop over its connections and a mailbox through which other threads hand
 // it answers and new connections; Server ties the threads, the listener, the pools and
 // shutdown together.
-#include "http/server.h"
+#include "server/server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -41,9 +41,9 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/worker_pool.h"
-#include "http/request_head.h"
+#include "server/request_head.h"
 
-namespace keypaird::http {
+namespace keypaird::server {
 
 Placement RunsOn(Placement declared, bool local_store) {
   return local_store ? declared : Placement::kWorker;
@@ -71,7 +71,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-constexpr size_t kMaxTarget = kMaxTargetBytes;
 constexpr size_t kMaxFieldName = 1024;
 constexpr size_t kMaxFieldValue = 16 * 1024;
 constexpr size_t kMaxFields = 100;
@@ -379,21 +378,28 @@ thread_local IoThread* IoThread::current_ = nullptr;
 
 class Server {
  public:
-  Server(const ServerOptions& options, const Api& api, SSL_CTX* tls)
+  Server(const ServerOptions& options, const Handler& handler, SSL_CTX* tls)
       : options_(options),
-        api_(api),
+        handler_(handler),
         tls_(tls),
         workers_(options.workers, options.max_queued_requests, "kpd-worker"),
         keygen_(std::max(1, options.keygen_threads), options.max_queued_requests, "kpd-keygen") {}
 
   const ServerOptions& options() const { return options_; }
-  const Api& api() const { return api_; }
+  const Handler& handler() const { return handler_; }
   SSL_CTX* tls() const { return tls_; }
   Metrics* metrics() const { return options_.metrics; }
 
-  Status Run();
+  // Binds, then starts one thread per I/O loop; with `watch_signals`, SIGINT and SIGTERM
+  // stop it (they must be blocked: BlockStopSignals).
+  Status Start(bool watch_signals);
+  uint16_t port() const { return port_; }
+  // As a stop signal does. Thread-safe.
+  void RequestStop();
+  // Until the loops have stopped; then shuts the pools down.
+  void Wait();
 
-  // Runs a request matched on `thread` where its route says; the answer goes back to
+  // Runs a request read on `thread` where the handler's Job says; the answer goes back to
   // connection `id` on that thread.
   void Dispatch(IoThread* thread, uint64_t id, HttpRequest request, TimePoint started);
 
@@ -409,13 +415,16 @@ class Server {
   void OnSignal();
 
  private:
+  void BeginStop(int signal_number);  // on the listening thread
   Status Listen();
   void PauseAccepting();
   void ResumeAccepting();
 
   const ServerOptions& options_;
-  const Api& api_;
+  const Handler& handler_;
   SSL_CTX* tls_;
+  uint16_t port_ = 0;
+  std::vector<std::thread> loops_;
   WorkerPool workers_;
   WorkerPool keygen_;
   std::vector<std::unique_ptr<IoThread>> threads_;
@@ -472,7 +481,7 @@ int Connection::OnMessageBegin(http_parser* p) {
 
 int Connection::OnUrl(http_parser* p, const char* at, size_t n) {
   auto* c = static_cast<Connection*>(p->data);
-  if (c->target_.size() + n > kMaxTarget) {
+  if (c->target_.size() + n > c->owner_->server().options().max_target_bytes) {
     c->refuse_ = 414;
     return 1;
   }
@@ -548,7 +557,8 @@ int Connection::OnHeadersComplete(http_parser* p) {
   c->keep_alive_ = http_should_keep_alive(p) != 0;
   c->http10_ = p->http_major == 1 && p->http_minor == 0;
   // A body announced larger than the limit is refused before it is read.
-  if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > kMaxBodyBytes) {
+  const size_t max_body = c->owner_->server().options().max_body_bytes;
+  if ((p->flags & F_CONTENTLENGTH) != 0 && p->content_length > max_body) {
     c->refuse_ = 413;
     return -1;  // an error for http_parser (1 and 2 mean "no body"); Parse answers refuse_
   }
@@ -560,7 +570,8 @@ int Connection::OnHeadersComplete(http_parser* p) {
 
 int Connection::OnBody(http_parser* p, const char* at, size_t n) {
   auto* c = static_cast<Connection*>(p->data);
-  if (c->request_.body.size() + n > kMaxBodyBytes) {  // chunked, or more than announced
+  if (c->request_.body.size() + n > c->owner_->server().options().max_body_bytes) {
+    // chunked, or more than announced
     c->refuse_ = 413;
     return 1;
   }
@@ -659,7 +670,7 @@ void Connection::Refuse(int status) {
                SteadyClock::now()};
   awaiting_ = true;
   keep_alive_ = false;
-  Answer(Api::Unreadable(status, request_.request_id));
+  Answer(owner_->server().handler().Refusal(status, request_.request_id));
 }
 
 void Connection::Answer(HttpResponse response) {
@@ -1026,26 +1037,25 @@ void Server::OnListenerReady() {
 void Server::Dispatch(IoThread* thread, uint64_t id, HttpRequest request, TimePoint started) {
   RequestStarted();
   Metrics* metrics = options_.metrics;
-  auto shared = std::make_shared<HttpRequest>(std::move(request));
-  Api::Match match = api_.MatchRoute(*shared);
+  const std::optional<std::string> request_id = request.request_id;
+  Handler::Job job = handler_.JobFor(std::make_shared<const HttpRequest>(std::move(request)));
   Responder respond = [thread, id](HttpResponse r) { thread->Deliver(id, std::move(r)); };
-  const Placement where = RunsOn(match.placement(), options_.local_store);
+  const Placement where = RunsOn(job.placement, options_.local_store);
   if (where == Placement::kIoThread) {
-    api_.Handle(*shared, std::move(match), std::move(respond));
+    job.run(std::move(respond));
     return;
   }
   WorkerPool& pool = where == Placement::kKeygen ? keygen_ : workers_;
   const char* pool_name = where == Placement::kKeygen ? "keygen" : "workers";
-  auto match_ptr = std::make_shared<Api::Match>(std::move(match));
-  const bool queued = pool.Submit([this, metrics, pool_name, shared, match_ptr, respond,
-                                   started] {
-    if (metrics != nullptr) {
-      metrics->ObserveQueueWait(
-          pool_name, std::chrono::duration<double>(SteadyClock::now() - started).count());
-    }
-    api_.Handle(*shared, std::move(*match_ptr), respond);
-  });
-  if (!queued) respond(Api::Overloaded(*shared));  // saturated or stopping
+  const bool queued =
+      pool.Submit([metrics, pool_name, run = std::move(job.run), respond, started] {
+        if (metrics != nullptr) {
+          metrics->ObserveQueueWait(
+              pool_name, std::chrono::duration<double>(SteadyClock::now() - started).count());
+        }
+        run(respond);
+      });
+  if (!queued) respond(handler_.Refusal(503, request_id));  // saturated or stopping
 }
 
 Status Server::Listen() {
@@ -1077,14 +1087,32 @@ Status Server::Listen() {
   }
   freeaddrinfo(found);
   if (listen_fd_ < 0) return Unavailable("cannot listen on " + where + ": " + error);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length) == 0) {
+    port_ = ntohs(bound.ss_family == AF_INET6
+                      ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
+                      : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+  }
   return Status::Ok();
 }
 
 void Server::OnSignal() {
   signalfd_siginfo info{};
   if (::read(signal_fd_, &info, sizeof(info)) != static_cast<ssize_t>(sizeof(info))) return;
+  BeginStop(static_cast<int>(info.ssi_signo));
+}
+
+void Server::RequestStop() {
+  // Once stopping, the loops may be gone: nothing to post to (and nothing left to do).
+  if (stopping() || threads_.empty()) return;
+  IoThread* first = threads_[0].get();
+  first->Post([this] { BeginStop(0); });
+}
+
+void Server::BeginStop(int signal_number) {
   if (stopping_.exchange(true)) return;
-  LogLine(LogLevel::kInfo, "stopping").Int("signal", static_cast<int64_t>(info.ssi_signo));
+  LogLine(LogLevel::kInfo, "stopping").Int("signal", signal_number);
   // Stop accepting; connections still in the kernel's backlog are reset, as with any
   // server. Then answer what has been received and wait for it (a bounded time).
   threads_[0]->Unwatch(listen_fd_);
@@ -1111,34 +1139,37 @@ void Server::OnSignal() {
   });
 }
 
-Status Server::Run() {
+Status Server::Start(bool watch_signals) {
   if (Status s = Listen(); !s.ok()) return s;
-  // SIGINT and SIGTERM arrive through a signalfd on the first I/O thread (the caller
-  // blocked them in every thread: BlockStopSignals).
-  const sigset_t stop_signals = StopSignals();
-  BlockStopSignals();
-  signal_fd_ = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
-
+  if (watch_signals) {
+    // SIGINT and SIGTERM arrive through a signalfd on the first I/O thread (blocked in
+    // every thread: BlockStopSignals).
+    const sigset_t stop_signals = StopSignals();
+    BlockStopSignals();
+    signal_fd_ = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  }
   const int n = std::max(1, options_.io_threads);
   for (int i = 0; i < n; ++i) threads_.push_back(std::make_unique<IoThread>(this, i));
   threads_[0]->Watch(listen_fd_, IoThread::kListenTag, EPOLLIN);
-  threads_[0]->Watch(signal_fd_, IoThread::kSignalTag, EPOLLIN);
+  if (signal_fd_ >= 0) threads_[0]->Watch(signal_fd_, IoThread::kSignalTag, EPOLLIN);
   LogLine(LogLevel::kInfo, "listening")
       .Str("address", options_.address)
-      .Int("port", options_.port)
+      .Int("port", port_)
       .Str("scheme", tls_ != nullptr ? "https" : "http");
+  for (int i = 0; i < n; ++i) loops_.emplace_back([this, i] { threads_[i]->Loop(); });
+  return Status::Ok();
+}
 
-  std::vector<std::thread> others;
-  for (int i = 1; i < n; ++i) others.emplace_back([this, i] { threads_[i]->Loop(); });
-  threads_[0]->Loop();
-  for (auto& t : others) t.join();
+void Server::Wait() {
+  for (auto& t : loops_) t.join();
+  loops_.clear();
   if (stopper_.joinable()) stopper_.join();
   keygen_.Shutdown();
   workers_.Shutdown();
   threads_.clear();
-  ::close(signal_fd_);
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+  signal_fd_ = -1;
   LogMessage(LogLevel::kInfo, "stopped");
-  return Status::Ok();
 }
 
 StatusOr<SslCtxPtr> MakeTlsContext(const ServerOptions& options) {
@@ -1170,21 +1201,68 @@ StatusOr<SslCtxPtr> MakeTlsContext(const ServerOptions& options) {
 
 }  // namespace
 
-Status RunServer(const ServerOptions& options, const Api& api) {
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    return InvalidArgument("TLS needs both a certificate and a key");
+// The TLS context and the Server over it, for HttpServer and RunServer.
+class ServerImpl {
+ public:
+  ServerImpl(ServerOptions options, const Handler& handler)
+      : options_(std::move(options)), handler_(handler) {}
+  ~ServerImpl() {
+    if (running_) {
+      server_->RequestStop();
+      server_->Wait();
+    }
   }
-  SslCtxPtr tls;
-  if (!options.tls_cert_file.empty()) {
-    StatusOr<SslCtxPtr> ctx = MakeTlsContext(options);
-    if (!ctx.ok()) return ctx.status();
-    tls = std::move(*ctx);
+  ServerImpl(const ServerImpl&) = delete;
+  ServerImpl& operator=(const ServerImpl&) = delete;
+
+  Status Start(bool watch_signals) {
+    if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+      return InvalidArgument("TLS needs both a certificate and a key");
+    }
+    if (!options_.tls_cert_file.empty()) {
+      StatusOr<SslCtxPtr> ctx = MakeTlsContext(options_);
+      if (!ctx.ok()) return ctx.status();
+      tls_ = std::move(*ctx);
+    }
+    // A client that goes away mid-write must not kill the process.
+    signal(SIGPIPE, SIG_IGN);
+    server_ = std::make_unique<Server>(options_, handler_, tls_.get());
+    if (Status s = server_->Start(watch_signals); !s.ok()) return s;
+    running_ = true;
+    return Status::Ok();
   }
-  // A client that goes away mid-write must not kill the process.
-  signal(SIGPIPE, SIG_IGN);
+  uint16_t port() const { return server_ ? server_->port() : 0; }
+  void Stop() {
+    if (running_) server_->RequestStop();
+  }
+  void Wait() {
+    if (!running_) return;
+    server_->Wait();
+    running_ = false;
+  }
+
+ private:
+  const ServerOptions options_;
+  const Handler& handler_;
+  SslCtxPtr tls_;
+  std::unique_ptr<Server> server_;
+  bool running_ = false;
+};
+
+HttpServer::HttpServer(ServerOptions options, const Handler& handler)
+    : impl_(std::make_unique<ServerImpl>(std::move(options), handler)) {}
+HttpServer::~HttpServer() = default;
+Status HttpServer::Start() { return impl_->Start(/*watch_signals=*/false); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::Wait() { impl_->Wait(); }
+
+Status RunServer(const ServerOptions& options, const Handler& handler) {
   BackgroundLogWriter log_writer;  // first in, last out: drains every line at return
-  Server server(options, api, tls.get());
-  return server.Run();
+  ServerImpl server(options, handler);
+  if (Status s = server.Start(/*watch_signals=*/true); !s.ok()) return s;
+  server.Wait();
+  return Status::Ok();
 }
 
-}  // namespace keypaird::http
+}  // namespace keypaird::server
