@@ -416,7 +416,7 @@ NATIVE_CELLS = ("first", "deep", "fpr", "label")
 
 
 def native_paths(server, token, n, ids):
-    """keypaird's own list, four ways, each a page of 10 (API-NATIVE.md "Keys"): the first
+    """keypaird's own list, four ways, each a page of 10 (openapi/keypaird.yaml, listKeys): the first
     page; the page after a cursor min(50 000, n - 10) keys deep (walked to with pages of
     1000); a SHA-256 fingerprint lookup across projects (the seed reuses up to 20 000
     distinct keys, so at 1M keys a fingerprint has 50 matches); a label selector page

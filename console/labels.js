@@ -1,5 +1,5 @@
 // The labels editor: rows of key and value, checked as the API checks them
-// (API-NATIVE.md: at most 32; keys like "team" or "example.com/role", values plain words).
+// (openapi/keypaird.yaml, Labels: at most 32; keys like "team" or "example.com/role", values plain words).
 import { h, uid } from "./dom.js";
 
 const KEY_RE = /^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/;

@@ -2,7 +2,7 @@
 # Regenerates the key seeds of fuzz/corpus/fuzz_public_key/ with ssh-keygen and openssl:
 # every accepted key type in every input form (OpenSSH line, RFC 4716, PEM SPKI), the raw
 # blobs and DER (the target also reads its input as those), and the rejected kinds of
-# API.md (DSA, certificates, small RSA, options, several keys, private-key headers...).
+# the API (DSA, certificates, small RSA, options, several keys, private-key headers...).
 # Only public keys are written; private keys live in a temporary directory.
 # The seeds are committed; rerunning changes them (new random keys), which is harmless.
 set -euo pipefail

@@ -1,4 +1,4 @@
-"""Black-box tests of keypaird's own API (/api/v1, API-NATIVE.md): the key object, every
+"""Black-box tests of keypaird's own API (/api/v1, openapi/keypaird.yaml): the key object, every
 key type and private key format (checked with the real tools), labels and label
 selectors, keyset pages, fingerprint lookups, ETags and If-Match, read-only tokens. Every
 answer a test expects to succeed goes through Prism over openapi/keypaird.yaml (no

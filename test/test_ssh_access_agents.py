@@ -1,5 +1,5 @@
-"""The agent commands end to end (API-NATIVE.md, "authorized_keys for sshd" and the KRL of
-"SSH certificate authority"): a real keypaird, a real sshd whose AuthorizedKeysCommand is
+"""The agent commands end to end (docs/ssh-access.md: authorized_keys for sshd and the KRL
+of the SSH certificate authority): a real keypaird, a real sshd whose AuthorizedKeysCommand is
 `keypaird authorized-keys --label-selector login=%u`, logins with ssh; and `keypaird krl`
 writing a list that `ssh-keygen -Q` reads.
 

@@ -1,5 +1,5 @@
-"""Black-box tests of the SSH access routes (API-NATIVE.md "authorized_keys for sshd" and
-"SSH certificate authority"): every answer goes through Prism over openapi/keypaird.yaml,
+"""Black-box tests of the SSH access routes (docs/ssh-access.md: authorized_keys for sshd and
+the SSH certificate authority): every answer goes through Prism over openapi/keypaird.yaml,
 and what the service hands out is read by the real OpenSSH tools: `ssh-keygen -L` reads the
 certificates, `ssh-keygen -Q` the KRLs, `ssh-keygen -l` fingerprints the CA. Logins against
 a real sshd that trusts the CA are in test_ssh_logins.py."""

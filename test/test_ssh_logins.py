@@ -1,5 +1,4 @@
-"""Certificates from keypaird's SSH CA against a real sshd (API-NATIVE.md, "SSH certificate
-authority"): an sshd on loopback trusts one project's CA (`TrustedUserCAKeys`, from
+"""Certificates from keypaird's SSH CA against a real sshd (docs/ssh-access.md, "Certificates"): an sshd on loopback trusts one project's CA (`TrustedUserCAKeys`, from
 `ssh_ca/public_key`) and reads that project's KRL (`RevokedKeys`, from `ssh_ca/krl`), with no
 authorized_keys at all, so a certificate is the only way in. Requests go through Prism over
 openapi/keypaird.yaml; the KRL's bytes come from the service itself (Prism re-encodes binary

@@ -1,5 +1,5 @@
 // CertificateAuthority: a per-project SSH certificate authority over the stored keys
-// (API-NATIVE.md "SSH certificate authority").
+// (openapi/keypaird.yaml, tag "SSH access"; docs/ssh-access.md "Certificates").
 //
 // Each project gets an Ed25519 CA key when it is first asked for by a write: Create (POST
 // …/ssh_ca) or the first certificate. Reads never make one: before it exists, Info is

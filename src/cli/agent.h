@@ -5,8 +5,8 @@
 //   keypaird krl              a timer's job: writes the project's key revocation list
 //                             (GET /api/v1/projects/{id}/ssh_ca/krl) for sshd's RevokedKeys.
 //
-// authorized-keys fails closed but rides out outages (API-NATIVE.md, "authorized_keys for
-// sshd"): each good answer is kept in --cache-file (with its ETag, sent back as If-None-Match;
+// authorized-keys fails closed but rides out outages (docs/ssh-access.md, "When keypaird
+// is down"): each good answer is kept in --cache-file (with its ETag, sent back as If-None-Match;
 // a 304 confirms the cache and renews its time). When the service cannot be reached, times out
 // or answers 5xx (or 408, 429, or something that is not an authorized_keys text), the cached copy
 // is printed if it is at most --max-stale old, else nothing. A 401, 403 or 404 (and any other

@@ -2,7 +2,7 @@
 //
 // Every layer under http/ reports failure as a Status with a canonical code and a
 // human-readable message meant for the API user (it must never contain secrets or
-// internals such as SQL text). http/error_mapping.cc is the one place that turns a
+// internals such as SQL text). http/errors.cc is the one place that turns a
 // code into an HTTP status and a Gcore error body. Value types, freely copyable,
 // thread-compatible.
 #ifndef KEYPAIRD_COMMON_STATUS_H_

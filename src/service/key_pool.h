@@ -7,8 +7,8 @@
 // out); an empty pool makes Take generate on the calling thread. Ed25519 and ECDSA keys
 // take microseconds and are not pooled.
 //
-// Threading: Take is thread-safe. The destructor stops the refill threads (each finishes
-// the key it is generating) and wipes the pooled keys.
+// Threading: Take is thread-safe. The destructor stops the refill threads (a key being
+// generated is abandoned at its next prime candidate) and wipes the pooled keys.
 #ifndef KEYPAIRD_SERVICE_KEY_POOL_H_
 #define KEYPAIRD_SERVICE_KEY_POOL_H_
 

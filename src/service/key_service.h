@@ -1,8 +1,8 @@
 // KeyService: the rules of the SSH Keys API, independent of HTTP and SQL.
 //
 // It validates names and keys, generates keypairs, assigns ids and creation times,
-// and enforces projects, ownership and visibility (API.md "Identity, projects,
-// visibility") on top of a KeyStore. Every method takes the verified caller and
+// and enforces projects, ownership and visibility (README.md "The whole family",
+// docs/api-decisions.md) on top of a KeyStore. Every method takes the verified caller and
 // returns a Status whose code http/ maps to a status line and error body; messages are
 // written for API users. Field errors use the service's field names ("name",
 // "public_key"); http/ renames them to each family's wire names.
@@ -96,7 +96,7 @@ struct ListKeysRequest {
   bool with_total = true;
 };
 
-// Label rules (API-NATIVE.md "The key object"): at most 32; keys
+// Label rules (openapi/keypaird.yaml, Labels): at most 32; keys
 // ^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$, values ^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$
 // or empty. kInvalidArgument with a field error on "labels".
 Status ValidateLabels(const std::map<std::string, std::string>& labels);

@@ -1,5 +1,5 @@
 // private_key: generate SSH key pairs of every type keypaird offers and write their
-// private keys in the formats of API-NATIVE.md "Keys": OpenSSH, PKCS#8 and PuTTY's PPK
+// private keys in the formats of the native API (openapi/keypaird.yaml): OpenSSH, PKCS#8 and PuTTY's PPK
 // version 3, each unencrypted or encrypted under a passphrase as its own tools do.
 //
 // Pure functions, no I/O, nothing logged; no message ever contains a private key or a
@@ -10,13 +10,11 @@
 // the background), but not used by two threads at once. The functions are thread-safe.
 // OpenSSL types never appear in this header.
 //
-// Costs, measured on one core of the shared 2-core machine DESIGN.md describes:
-// GeneratePrivateKey takes under 1 ms for Ed25519 and ECDSA, and for RSA (random, hence
-// the pool) about 0.2 s at 2048 bits, 0.7 s (up to 1.5 s) at 3072 and 2 s (up to 4 s) at
-// 4096. ExportPrivateKey without a passphrase takes under 0.1 ms; with one it spends its
-// format's key-derivation cost on purpose, 0.1-0.2 s: OpenSSH bcrypt_pbkdf with 16
-// rounds (openssh_private_key.h), PKCS#8 PBKDF2-HMAC-SHA256 with 600000 iterations
-// (pkcs8_private_key.cc), PPK Argon2id with 8 MiB, 16 passes (ppk_private_key.cc).
+// Costs: generating RSA is slow and random (hence service/key_pool.h), Ed25519 and ECDSA
+// are not; exporting with a passphrase spends its format's key-derivation cost on
+// purpose: OpenSSH bcrypt_pbkdf with 16 rounds (openssh_private_key.h), PKCS#8
+// PBKDF2-HMAC-SHA256 with 600000 iterations (pkcs8_private_key.cc), PPK Argon2id with
+// 8 MiB, 16 passes (ppk_private_key.cc). Measured figures: docs/BENCHMARKS.md.
 #ifndef KEYPAIRD_SSHKEY_PRIVATE_KEY_H_
 #define KEYPAIRD_SSHKEY_PRIVATE_KEY_H_
 

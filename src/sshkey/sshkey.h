@@ -3,7 +3,7 @@
 // Pure functions over value types; no I/O, no global state beyond OpenSSL's, safe to
 // call from any thread. OpenSSL types never appear in this header.
 //
-// ParsePublicKey accepts exactly the inputs of API.md "Keys": one OpenSSH public key
+// ParsePublicKey accepts exactly the inputs the API accepts (docs/api-decisions.md): one OpenSSH public key
 // line, an RFC 4716 "SSH2 PUBLIC KEY" block or a PEM SubjectPublicKeyInfo, of types
 // ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa (2048..16384 bits),
 // sk-ssh-ed25519@openssh.com and sk-ecdsa-sha2-nistp256@openssh.com. Everything else

@@ -248,7 +248,7 @@ class KeyStore : public KeyReader {
   // the first revocation time is kept); kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us) = 0;
 
-  // --- The SSH certificate authority (API-NATIVE.md).
+  // --- The SSH certificate authority (docs/ssh-access.md "Certificates").
 
   // The project's CA, made from `candidate` if the project has none yet: the first of
   // concurrent callers (on any node) wins and every caller gets the winner's. OK.

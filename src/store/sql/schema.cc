@@ -113,7 +113,7 @@ constexpr MigrationStep kSteps[] = {
       END;
     )sql",
      "SELECT 1"},
-    // 4: what keypaird's own API shows of a key (API-NATIVE.md "The key object"), its
+    // 4: what keypaird's own API shows of a key (openapi/keypaird.yaml, NativeKey), its
     // labels and read-only tokens. type, bits, comment and fingerprint_sha256 of the keys
     // already stored are filled by the runner after this step (MigrationStep::describe).
     // key_labels holds each label once more, with the key's project and creation time,
