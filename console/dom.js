@@ -7,7 +7,8 @@ export function h(tag, props, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "class") node.className = value;
     else if (name === "text") node.textContent = value;
-    else if (name === "on") for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
+    else if (name === "on")
+      for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
     else if (name === "value" || name === "checked" || name === "disabled" || name === "hidden")
       node[name] = value;
     else node.setAttribute(name, value === true ? "" : String(value));
@@ -85,7 +86,11 @@ async function writeClipboard(text) {
 
 // A button that copies `getText()` and says so.
 export function copyButton(getText, label, { className = "btn btn-small", text = "Copy" } = {}) {
-  const button = h("button", { type: "button", class: className, "aria-label": label, title: label }, text);
+  const button = h(
+    "button",
+    { type: "button", class: className, "aria-label": label, title: label },
+    text,
+  );
   button.addEventListener("click", async () => {
     const ok = await writeClipboard(typeof getText === "function" ? getText() : getText);
     if (ok) {
@@ -143,7 +148,11 @@ export function setFieldError(f, messages) {
 export function openDialog(title, { onClose, wide = false } = {}) {
   const titleId = uid("dlg-title");
   const body = h("div", { class: "dialog-body" });
-  const closeButton = h("button", { type: "button", class: "btn btn-ghost dialog-close", "aria-label": "Close" }, "×");
+  const closeButton = h(
+    "button",
+    { type: "button", class: "btn btn-ghost dialog-close", "aria-label": "Close" },
+    "×",
+  );
   const dialog = h(
     "dialog",
     { class: wide ? "dialog dialog-wide" : "dialog", "aria-labelledby": titleId },

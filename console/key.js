@@ -3,7 +3,16 @@
 // change sends If-Match with the key's ETag, so a change made elsewhere meanwhile is
 // reported (412) instead of overwritten.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatTime, field, setFieldError, openDialog, toast } from "./dom.js";
+import {
+  h,
+  replace,
+  copyButton,
+  formatTime,
+  field,
+  setFieldError,
+  openDialog,
+  toast,
+} from "./dom.js";
 import { labelsEditor, labelChips } from "./labels.js";
 import { statusOf, typeLabel, isUsable } from "./keys.js";
 
@@ -38,13 +47,41 @@ export async function renderKey(ctx, keyId) {
       err instanceof ApiError && err.status === 404
         ? "This key does not exist in this project, or it is not shared with you. It may have been deleted or renamed; go back to the list to find it."
         : explain(err);
-    replace(ctx.main, h("section", { class: "page" }, back, h("div", { class: "empty error" }, h("h1", { tabindex: "-1" }, "Key not found"), h("p", { role: "alert" }, text))));
+    replace(
+      ctx.main,
+      h(
+        "section",
+        { class: "page" },
+        back,
+        h(
+          "div",
+          { class: "empty error" },
+          h("h1", { tabindex: "-1" }, "Key not found"),
+          h("p", { role: "alert" }, text),
+        ),
+      ),
+    );
     return;
   }
 
   const banner = h("div", { class: "banner", role: "alert", tabindex: "-1", hidden: true });
   const showBanner = (text, withReload) => {
-    replace(banner, h("p", {}, text), withReload ? h("button", { type: "button", class: "btn", id: "reload-key", on: { click: () => rerender("reload-key") } }, "Reload key") : null);
+    replace(
+      banner,
+      h("p", {}, text),
+      withReload
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              id: "reload-key",
+              on: { click: () => rerender("reload-key") },
+            },
+            "Reload key",
+          )
+        : null,
+    );
     banner.hidden = false;
   };
 
@@ -89,26 +126,69 @@ export async function renderKey(ctx, keyId) {
       { class: "details" },
       detail("Type", typeLabel(key)),
       detail("Comment", key.comment ? key.comment : h("span", { class: "muted" }, "none")),
-      detail("SHA-256", h("code", { id: "fp-sha256" }, key.fingerprint_sha256), " ", copyButton(key.fingerprint_sha256, "Copy SHA-256 fingerprint")),
-      detail("MD5", h("code", { id: "fp-md5" }, key.fingerprint_md5), " ", copyButton(key.fingerprint_md5, "Copy MD5 fingerprint")),
+      detail(
+        "SHA-256",
+        h("code", { id: "fp-sha256" }, key.fingerprint_sha256),
+        " ",
+        copyButton(key.fingerprint_sha256, "Copy SHA-256 fingerprint"),
+      ),
+      detail(
+        "MD5",
+        h("code", { id: "fp-md5" }, key.fingerprint_md5),
+        " ",
+        copyButton(key.fingerprint_md5, "Copy MD5 fingerprint"),
+      ),
       detail("Owner", who),
-      detail("Shared", key.shared_in_project ? `with everyone in project ${key.project_id}` : "no: only its owner and admins see it"),
-      detail("Expires", key.expires_at ? h("time", { datetime: key.expires_at }, formatTime(key.expires_at)) : "never"),
+      detail(
+        "Shared",
+        key.shared_in_project
+          ? `with everyone in project ${key.project_id}`
+          : "no: only its owner and admins see it",
+      ),
+      detail(
+        "Expires",
+        key.expires_at
+          ? h("time", { datetime: key.expires_at }, formatTime(key.expires_at))
+          : "never",
+      ),
       detail("Labels", labelChips(key.labels) || h("span", { class: "muted" }, "none")),
       detail("Created", h("time", { datetime: key.created_at }, formatTime(key.created_at))),
       detail("Updated", h("time", { datetime: key.updated_at }, formatTime(key.updated_at))),
       detail("ID", h("code", {}, key.id)),
     ),
     h("h3", {}, "Public key"),
-    h("pre", { class: "mono pubkey", id: "public-key", tabindex: "0", "aria-label": "Public key" }, key.public_key),
-    h("div", { class: "actions-left" }, copyButton(key.public_key, "Copy public key", { className: "btn btn-small", text: "Copy public key" })),
+    h(
+      "pre",
+      { class: "mono pubkey", id: "public-key", tabindex: "0", "aria-label": "Public key" },
+      key.public_key,
+    ),
+    h(
+      "div",
+      { class: "actions-left" },
+      copyButton(key.public_key, "Copy public key", {
+        className: "btn btn-small",
+        text: "Copy public key",
+      }),
+    ),
   );
 
   const sections = [info];
   if (!ctx.canWrite) {
-    sections.unshift(h("p", { class: "notice", id: "read-only-note" }, "This token is read-only: you can see this key but not change it."));
+    sections.unshift(
+      h(
+        "p",
+        { class: "notice", id: "read-only-note" },
+        "This token is read-only: you can see this key but not change it.",
+      ),
+    );
   } else if (!editable) {
-    sections.unshift(h("p", { class: "notice" }, `Only the key's owner (user ${key.owner_id}) or an admin can change this key.`));
+    sections.unshift(
+      h(
+        "p",
+        { class: "notice" },
+        `Only the key's owner (user ${key.owner_id}) or an admin can change this key.`,
+      ),
+    );
   } else {
     // The certificate card's code is loaded only for those who may use it.
     const { certificateCard } = await import("./ssh.js");
@@ -117,13 +197,27 @@ export async function renderKey(ctx, keyId) {
 
   function editors() {
     // Rename.
-    const name = field("Name", h("input", { type: "text", id: "edit-name", value: key.name, autocomplete: "off", spellcheck: "false", required: true }));
+    const name = field(
+      "Name",
+      h("input", {
+        type: "text",
+        id: "edit-name",
+        value: key.name,
+        autocomplete: "off",
+        spellcheck: "false",
+        required: true,
+      }),
+    );
     const renameForm = h(
       "form",
       { class: "card", novalidate: true, "aria-labelledby": "rename-title" },
       h("h2", { id: "rename-title" }, "Rename"),
       name.wrapper,
-      h("div", { class: "actions-left" }, h("button", { type: "submit", class: "btn", id: "save-name" }, "Save name")),
+      h(
+        "div",
+        { class: "actions-left" },
+        h("button", { type: "submit", class: "btn", id: "save-name" }, "Save name"),
+      ),
     );
     renameForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -131,23 +225,35 @@ export async function renderKey(ctx, keyId) {
       setFieldError(name, []);
       if (!value) return setFieldError(name, "A key needs a name.");
       if (value === key.name) return setFieldError(name, "That is already its name.");
-      patch({ name: value }, {
-        focusId: "edit-name",
-        onError: (err) => {
-          if (err instanceof ApiError && (err.status === 409 || err.status === 400)) {
-            const msg = err.status === 409 ? `Another key in project ${project} is already named “${value}”. Choose another name.` : [].concat(err.invalidFields.name || err.message).join(" ");
-            setFieldError(name, msg);
-            name.input.focus();
-            return true;
-          }
-          return false;
+      patch(
+        { name: value },
+        {
+          focusId: "edit-name",
+          onError: (err) => {
+            if (err instanceof ApiError && (err.status === 409 || err.status === 400)) {
+              const msg =
+                err.status === 409
+                  ? `Another key in project ${project} is already named “${value}”. Choose another name.`
+                  : [].concat(err.invalidFields.name || err.message).join(" ");
+              setFieldError(name, msg);
+              name.input.focus();
+              return true;
+            }
+            return false;
+          },
         },
-      });
+      );
     });
 
     // Share and disable: switches that save at once.
     const sw = (id, checked, label, hint, bodyOf) => {
-      const input = h("input", { type: "checkbox", id, role: "switch", checked, "aria-describedby": `${id}-hint` });
+      const input = h("input", {
+        type: "checkbox",
+        id,
+        role: "switch",
+        checked,
+        "aria-describedby": `${id}-hint`,
+      });
       input.addEventListener("change", async () => {
         input.disabled = true;
         const ok = await patch(bodyOf(input.checked), { focusId: id });
@@ -156,20 +262,50 @@ export async function renderKey(ctx, keyId) {
           input.disabled = false;
         }
       });
-      return h("div", { class: "field field-check" }, input, h("div", {}, h("label", { for: id }, label), h("p", { class: "field-hint", id: `${id}-hint` }, hint)));
+      return h(
+        "div",
+        { class: "field field-check" },
+        input,
+        h(
+          "div",
+          {},
+          h("label", { for: id }, label),
+          h("p", { class: "field-hint", id: `${id}-hint` }, hint),
+        ),
+      );
     };
     const access = h(
       "section",
       { class: "card", "aria-labelledby": "access-title" },
       h("h2", { id: "access-title" }, "Access"),
-      sw("edit-shared", key.shared_in_project, "Shared in project", `Everyone in project ${key.project_id} can see and use this key. Off: only its owner and admins.`, (v) => ({ shared_in_project: v })),
-      sw("edit-disabled", key.disabled, "Disabled", "A disabled key is left out of authorized_keys and cannot be certified, until enabled again.", (v) => ({ disabled: v })),
+      sw(
+        "edit-shared",
+        key.shared_in_project,
+        "Shared in project",
+        `Everyone in project ${key.project_id} can see and use this key. Off: only its owner and admins.`,
+        (v) => ({ shared_in_project: v }),
+      ),
+      sw(
+        "edit-disabled",
+        key.disabled,
+        "Disabled",
+        "A disabled key is left out of authorized_keys and cannot be certified, until enabled again.",
+        (v) => ({ disabled: v }),
+      ),
     );
 
     // Expiry.
-    const expires = field("Expires at (your local time)", h("input", { type: "datetime-local", id: "edit-expires", value: toLocalInput(key.expires_at) }), {
-      hint: "After this moment the key stops being usable. Leave it empty to keep the key forever.",
-    });
+    const expires = field(
+      "Expires at (your local time)",
+      h("input", {
+        type: "datetime-local",
+        id: "edit-expires",
+        value: toLocalInput(key.expires_at),
+      }),
+      {
+        hint: "After this moment the key stops being usable. Leave it empty to keep the key forever.",
+      },
+    );
     const expiryForm = h(
       "form",
       { class: "card", novalidate: true, "aria-labelledby": "expiry-title" },
@@ -179,7 +315,18 @@ export async function renderKey(ctx, keyId) {
         "div",
         { class: "actions-left" },
         h("button", { type: "submit", class: "btn", id: "save-expiry" }, "Save expiry"),
-        key.expires_at ? h("button", { type: "button", class: "btn btn-ghost", id: "clear-expiry", on: { click: () => patch({ expires_at: null }, { focusId: "edit-expires" }) } }, "Never expire") : null,
+        key.expires_at
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-ghost",
+                id: "clear-expiry",
+                on: { click: () => patch({ expires_at: null }, { focusId: "edit-expires" }) },
+              },
+              "Never expire",
+            )
+          : null,
       ),
     );
     expiryForm.addEventListener("submit", (ev) => {
@@ -188,18 +335,25 @@ export async function renderKey(ctx, keyId) {
       if (!expires.input.value) return patch({ expires_at: null }, { focusId: "edit-expires" });
       const iso = fromLocalInput(expires.input.value);
       if (!iso) return setFieldError(expires, "Enter a date and a time.");
-      if (Date.parse(iso) <= Date.now()) return setFieldError(expires, "Choose a moment in the future (or disable the key to stop it now).");
-      patch({ expires_at: iso }, {
-        focusId: "edit-expires",
-        onError: (err) => {
-          if (err instanceof ApiError && err.status === 400) {
-            setFieldError(expires, [].concat(err.invalidFields.expires_at || err.message));
-            expires.input.focus();
-            return true;
-          }
-          return false;
+      if (Date.parse(iso) <= Date.now())
+        return setFieldError(
+          expires,
+          "Choose a moment in the future (or disable the key to stop it now).",
+        );
+      patch(
+        { expires_at: iso },
+        {
+          focusId: "edit-expires",
+          onError: (err) => {
+            if (err instanceof ApiError && err.status === 400) {
+              setFieldError(expires, [].concat(err.invalidFields.expires_at || err.message));
+              expires.input.focus();
+              return true;
+            }
+            return false;
+          },
         },
-      });
+      );
     });
 
     // Labels.
@@ -208,9 +362,17 @@ export async function renderKey(ctx, keyId) {
       "form",
       { class: "card", novalidate: true, "aria-labelledby": "labels-title" },
       h("h2", { id: "labels-title" }, "Labels"),
-      h("p", { class: "field-hint" }, "Labels select keys in filters and in authorized_keys (for example login=deploy). Saving replaces all of them."),
+      h(
+        "p",
+        { class: "field-hint" },
+        "Labels select keys in filters and in authorized_keys (for example login=deploy). Saving replaces all of them.",
+      ),
       labels.element,
-      h("div", { class: "actions-left" }, h("button", { type: "submit", class: "btn", id: "save-labels" }, "Save labels")),
+      h(
+        "div",
+        { class: "actions-left" },
+        h("button", { type: "submit", class: "btn", id: "save-labels" }, "Save labels"),
+      ),
     );
     labelsForm.addEventListener("submit", (ev) => {
       ev.preventDefault();
@@ -220,18 +382,21 @@ export async function renderKey(ctx, keyId) {
         labels.setError(got.error);
         return got.focus.focus();
       }
-      patch({ labels: got.labels }, {
-        focusId: "save-labels",
-        onError: (err) => {
-          if (err instanceof ApiError && err.status === 400) {
-            const msgs = Object.entries(err.invalidFields).flatMap(([, m]) => [].concat(m));
-            labels.setError(msgs.length ? msgs : err.message);
-            labels.focus();
-            return true;
-          }
-          return false;
+      patch(
+        { labels: got.labels },
+        {
+          focusId: "save-labels",
+          onError: (err) => {
+            if (err instanceof ApiError && err.status === 400) {
+              const msgs = Object.entries(err.invalidFields).flatMap(([, m]) => [].concat(m));
+              labels.setError(msgs.length ? msgs : err.message);
+              labels.focus();
+              return true;
+            }
+            return false;
+          },
         },
-      });
+      );
     });
 
     // Delete.
@@ -240,23 +405,52 @@ export async function renderKey(ctx, keyId) {
       { class: "card danger", "aria-labelledby": "delete-title" },
       h("h2", { id: "delete-title" }, "Delete"),
       h("p", {}, "Deleting removes the key for everyone, at once; it cannot be undone."),
-      h("div", { class: "actions-left" }, h("button", { type: "button", class: "btn btn-danger", id: "delete-key", on: { click: confirmDelete } }, "Delete key…")),
+      h(
+        "div",
+        { class: "actions-left" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-danger",
+            id: "delete-key",
+            on: { click: confirmDelete },
+          },
+          "Delete key…",
+        ),
+      ),
     );
     return [renameForm, access, expiryForm, labelsForm, danger];
   }
 
   function confirmDelete() {
     const dlg = openDialog(`Delete “${key.name}”?`);
-    const confirm = field(`Type the key's name, ${key.name}, to confirm`, h("input", { type: "text", id: "confirm-name", autocomplete: "off", spellcheck: "false" }));
+    const confirm = field(
+      `Type the key's name, ${key.name}, to confirm`,
+      h("input", { type: "text", id: "confirm-name", autocomplete: "off", spellcheck: "false" }),
+    );
     const error = h("div", { class: "form-error", role: "alert", hidden: true });
-    const go = h("button", { type: "submit", class: "btn btn-danger", id: "confirm-delete", disabled: true }, "Delete for good");
+    const go = h(
+      "button",
+      { type: "submit", class: "btn btn-danger", id: "confirm-delete", disabled: true },
+      "Delete for good",
+    );
     const form = h(
       "form",
       { class: "form", novalidate: true },
-      h("p", {}, `The key ${key.name} (${key.fingerprint_sha256}) will be removed from project ${project}. Logins with it that rely on keypaird stop working.`),
+      h(
+        "p",
+        {},
+        `The key ${key.name} (${key.fingerprint_sha256}) will be removed from project ${project}. Logins with it that rely on keypaird stop working.`,
+      ),
       confirm.wrapper,
       error,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"), go),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"),
+        go,
+      ),
     );
     confirm.input.addEventListener("input", () => {
       go.disabled = confirm.input.value !== key.name;
@@ -274,7 +468,8 @@ export async function renderKey(ctx, keyId) {
         if (ctx.fail(err)) return;
         go.disabled = false;
         if (err instanceof ApiError && err.status === 412) {
-          error.textContent = "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to.";
+          error.textContent =
+            "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to.";
         } else {
           error.textContent = explain(err);
         }
@@ -295,7 +490,12 @@ export async function renderKey(ctx, keyId) {
         "div",
         { class: "page-head" },
         h("h1", { id: "key-title", tabindex: "-1" }, key.name),
-        h("div", { class: "badges" }, h("span", { class: `badge badge-${st.cls}`, id: "key-status" }, st.text), h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private")),
+        h(
+          "div",
+          { class: "badges" },
+          h("span", { class: `badge badge-${st.cls}`, id: "key-status" }, st.text),
+          h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private"),
+        ),
       ),
       banner,
       h("div", { class: "key-grid" }, sections),

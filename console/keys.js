@@ -36,13 +36,16 @@ function viewOf(project) {
 }
 
 export function isUsable(key, now = Date.now()) {
-  return key.state === "ACTIVE" && !key.disabled && (!key.expires_at || Date.parse(key.expires_at) > now);
+  return (
+    key.state === "ACTIVE" && !key.disabled && (!key.expires_at || Date.parse(key.expires_at) > now)
+  );
 }
 
 export function statusOf(key) {
   if (key.state && key.state !== "ACTIVE") return { text: key.state.toLowerCase(), cls: "bad" };
   if (key.disabled) return { text: "Disabled", cls: "bad" };
-  if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) return { text: "Expired", cls: "bad" };
+  if (key.expires_at && Date.parse(key.expires_at) <= Date.now())
+    return { text: "Expired", cls: "bad" };
   return { text: "Usable", cls: "ok" };
 }
 
@@ -55,8 +58,18 @@ function fingerprints(key) {
   return h(
     "div",
     { class: "fps" },
-    h("div", { class: "fp" }, h("code", { class: "fp-text" }, key.fingerprint_sha256), copyButton(key.fingerprint_sha256, `Copy SHA-256 fingerprint of ${key.name}`)),
-    h("div", { class: "fp" }, h("code", { class: "fp-text fp-md5" }, `MD5:${key.fingerprint_md5}`), copyButton(key.fingerprint_md5, `Copy MD5 fingerprint of ${key.name}`)),
+    h(
+      "div",
+      { class: "fp" },
+      h("code", { class: "fp-text" }, key.fingerprint_sha256),
+      copyButton(key.fingerprint_sha256, `Copy SHA-256 fingerprint of ${key.name}`),
+    ),
+    h(
+      "div",
+      { class: "fp" },
+      h("code", { class: "fp-text fp-md5" }, `MD5:${key.fingerprint_md5}`),
+      copyButton(key.fingerprint_md5, `Copy MD5 fingerprint of ${key.name}`),
+    ),
   );
 }
 
@@ -73,18 +86,39 @@ function keyRow(ctx, key) {
     ),
     h("td", { "data-label": "Type" }, typeLabel(key)),
     h("td", { "data-label": "Fingerprints" }, fingerprints(key)),
-    h("td", { "data-label": "Labels" }, labelChips(key.labels) || h("span", { class: "muted" }, "—")),
+    h(
+      "td",
+      { "data-label": "Labels" },
+      labelChips(key.labels) || h("span", { class: "muted" }, "—"),
+    ),
     h(
       "td",
       { "data-label": "Status" },
-      h("div", { class: "badges" }, h("span", { class: `badge badge-${st.cls}` }, st.text), h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private")),
+      h(
+        "div",
+        { class: "badges" },
+        h("span", { class: `badge badge-${st.cls}` }, st.text),
+        h("span", { class: "badge" }, key.shared_in_project ? "Shared" : "Private"),
+      ),
     ),
-    h("td", { "data-label": "Created" }, h("time", { datetime: key.created_at, title: formatTime(key.created_at) }, formatDate(key.created_at))),
+    h(
+      "td",
+      { "data-label": "Created" },
+      h(
+        "time",
+        { datetime: key.created_at, title: formatTime(key.created_at) },
+        formatDate(key.created_at),
+      ),
+    ),
   );
 }
 
 function select(id, options, value) {
-  const s = h("select", { id }, options.map(([v, t]) => h("option", { value: v }, t)));
+  const s = h(
+    "select",
+    { id },
+    options.map(([v, t]) => h("option", { value: v }, t)),
+  );
   s.value = value;
   return s;
 }
@@ -94,10 +128,33 @@ export async function renderKeys(ctx) {
   const view = viewOf(project);
   const f = view.filters;
 
-  const nameInput = h("input", { type: "search", id: "filter-name", value: f.name, autocomplete: "off", spellcheck: "false", placeholder: "Part of a name" });
+  const nameInput = h("input", {
+    type: "search",
+    id: "filter-name",
+    value: f.name,
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "Part of a name",
+  });
   const typeSelect = select("filter-type", TYPES, f.type);
-  const labelInput = h("input", { type: "text", id: "filter-labels", value: f.label_selector, autocomplete: "off", spellcheck: "false", placeholder: "team=db,!temp", "aria-describedby": "filter-labels-hint" });
-  const usableSelect = select("filter-usable", [["", "Any"], ["true", "Usable"], ["false", "Not usable"]], f.usable);
+  const labelInput = h("input", {
+    type: "text",
+    id: "filter-labels",
+    value: f.label_selector,
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "team=db,!temp",
+    "aria-describedby": "filter-labels-hint",
+  });
+  const usableSelect = select(
+    "filter-usable",
+    [
+      ["", "Any"],
+      ["true", "Usable"],
+      ["false", "Not usable"],
+    ],
+    f.usable,
+  );
   const orderSelect = select("filter-order", ORDERS, f.order_by);
   const labelError = h("p", { class: "field-error", id: "filter-labels-error", hidden: true });
   const results = h("div", { class: "results", id: "results" });
@@ -107,22 +164,53 @@ export async function renderKeys(ctx) {
     ? h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", class: "btn", id: "import-key", on: { click: () => openImport(ctx, { onCreated: reloadFirst }) } }, "Import key"),
-        h("button", { type: "button", class: "btn btn-primary", id: "generate-key", on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) } }, "Generate key"),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn",
+            id: "import-key",
+            on: { click: () => openImport(ctx, { onCreated: reloadFirst }) },
+          },
+          "Import key",
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "btn btn-primary",
+            id: "generate-key",
+            on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) },
+          },
+          "Generate key",
+        ),
       )
-    : h("p", { class: "badge badge-muted", id: "read-only-note" }, "Read-only token: you can look, not change.");
+    : h(
+        "p",
+        { class: "badge badge-muted", id: "read-only-note" },
+        "Read-only token: you can look, not change.",
+      );
 
   const filters = h(
     "form",
     { class: "filters", role: "search", "aria-label": "Filter keys", novalidate: true },
-    h("div", { class: "field grow" }, h("label", { for: "filter-name" }, "Search by name"), nameInput),
+    h(
+      "div",
+      { class: "field grow" },
+      h("label", { for: "filter-name" }, "Search by name"),
+      nameInput,
+    ),
     h("div", { class: "field" }, h("label", { for: "filter-type" }, "Type"), typeSelect),
     h(
       "div",
       { class: "field grow" },
       h("label", { for: "filter-labels" }, "Labels"),
       labelInput,
-      h("p", { class: "field-hint visually-hidden", id: "filter-labels-hint" }, "A label selector such as team=db,!temp: k=v, k!=v, k (has label), !k (has not), comma means and."),
+      h(
+        "p",
+        { class: "field-hint visually-hidden", id: "filter-labels-hint" },
+        "A label selector such as team=db,!temp: k=v, k!=v, k (has label), !k (has not), comma means and.",
+      ),
       labelError,
     ),
     h("div", { class: "field" }, h("label", { for: "filter-usable" }, "Usable"), usableSelect),
@@ -134,7 +222,17 @@ export async function renderKeys(ctx) {
     h(
       "section",
       { class: "page", "aria-labelledby": "keys-title" },
-      h("div", { class: "page-head" }, h("h1", { id: "keys-title", tabindex: "-1" }, "SSH keys ", h("span", { class: "muted" }, `· project ${project}`)), writeControls),
+      h(
+        "div",
+        { class: "page-head" },
+        h(
+          "h1",
+          { id: "keys-title", tabindex: "-1" },
+          "SSH keys ",
+          h("span", { class: "muted" }, `· project ${project}`),
+        ),
+        writeControls,
+      ),
       filters,
       results,
       pager,
@@ -158,20 +256,39 @@ export async function renderKeys(ctx) {
       results.removeAttribute("aria-busy");
       replace(pager);
       if (ctx.fail(err)) return;
-      if (err instanceof ApiError && err.status === 400 && (err.invalidFields.label_selector || /label/i.test(err.message))) {
+      if (
+        err instanceof ApiError &&
+        err.status === 400 &&
+        (err.invalidFields.label_selector || /label/i.test(err.message))
+      ) {
         const msgs = [].concat(err.invalidFields.label_selector || err.message);
         labelError.textContent = `${msgs.join(" ")} Write it like team=db,!temp.`;
         labelError.hidden = false;
         labelInput.setAttribute("aria-invalid", "true");
         labelInput.setAttribute("aria-describedby", "filter-labels-hint filter-labels-error");
-        replace(results, emptyState("The label filter is not valid", "Fix the label filter above (for example team=db or !temp), or clear it."));
+        replace(
+          results,
+          emptyState(
+            "The label filter is not valid",
+            "Fix the label filter above (for example team=db or !temp), or clear it.",
+          ),
+        );
         return;
       }
       const text =
         err instanceof ApiError && err.status === 403
           ? `This token may not use project ${project}. Choose one of your projects in the Project menu above, or sign in with a token that includes project ${project}.`
           : explain(err);
-      replace(results, h("div", { class: "empty error", role: "alert" }, h("h2", {}, "The keys could not be loaded"), h("p", {}, text), h("button", { type: "button", class: "btn", on: { click: load } }, "Try again")));
+      replace(
+        results,
+        h(
+          "div",
+          { class: "empty error", role: "alert" },
+          h("h2", {}, "The keys could not be loaded"),
+          h("p", {}, text),
+          h("button", { type: "button", class: "btn", on: { click: load } }, "Try again"),
+        ),
+      );
       return;
     }
     if (mine !== seq) return;
@@ -187,15 +304,42 @@ export async function renderKeys(ctx) {
       replace(
         results,
         filtered
-          ? emptyState("No keys match these filters", "Change or clear the filters to see more keys.", h("button", { type: "button", class: "btn", id: "clear-filters", on: { click: clearFilters } }, "Clear filters"))
+          ? emptyState(
+              "No keys match these filters",
+              "Change or clear the filters to see more keys.",
+              h(
+                "button",
+                { type: "button", class: "btn", id: "clear-filters", on: { click: clearFilters } },
+                "Clear filters",
+              ),
+            )
           : ctx.canWrite
             ? emptyState(
                 `No keys in project ${project} yet`,
                 "Import a public key you already have, or generate a new keypair: keypaird shows its private key once, for you to save.",
-                h("button", { type: "button", class: "btn", on: { click: () => openImport(ctx, { onCreated: reloadFirst }) } }, "Import a key"),
-                h("button", { type: "button", class: "btn btn-primary", on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) } }, "Generate a keypair"),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "btn",
+                    on: { click: () => openImport(ctx, { onCreated: reloadFirst }) },
+                  },
+                  "Import a key",
+                ),
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "btn btn-primary",
+                    on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) },
+                  },
+                  "Generate a keypair",
+                ),
               )
-            : emptyState(`No keys in project ${project} yet`, "Keys added to this project by others appear here. This token is read-only, so it cannot add keys."),
+            : emptyState(
+                `No keys in project ${project} yet`,
+                "Keys added to this project by others appear here. This token is read-only, so it cannot add keys.",
+              ),
       );
       replace(pager);
       announce(filtered ? "No keys match these filters." : "No keys yet.");
@@ -207,12 +351,34 @@ export async function renderKeys(ctx) {
         "table",
         { class: "keys" },
         h("caption", { class: "visually-hidden" }, `Keys of project ${project}, page ${page + 1}`),
-        h("thead", {}, h("tr", {}, ["Name", "Type", "Fingerprints", "Labels", "Status", "Created"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, keys.map((k) => keyRow(ctx, k))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Name", "Type", "Fingerprints", "Labels", "Status", "Created"].map((t) =>
+              h("th", { scope: "col" }, t),
+            ),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          keys.map((k) => keyRow(ctx, k)),
+        ),
       ),
     );
-    const prev = h("button", { type: "button", class: "btn", id: "page-prev", disabled: page === 0 }, "Previous");
-    const next = h("button", { type: "button", class: "btn", id: "page-next", disabled: !data.next_cursor }, "Next");
+    const prev = h(
+      "button",
+      { type: "button", class: "btn", id: "page-prev", disabled: page === 0 },
+      "Previous",
+    );
+    const next = h(
+      "button",
+      { type: "button", class: "btn", id: "page-next", disabled: !data.next_cursor },
+      "Next",
+    );
     prev.addEventListener("click", () => {
       view.cursors.pop();
       load().then(() => focusPager("page-prev"));
@@ -261,7 +427,8 @@ export async function renderKeys(ctx) {
   };
   nameInput.addEventListener("input", onChange(250));
   labelInput.addEventListener("input", onChange(400));
-  for (const s of [typeSelect, usableSelect, orderSelect]) s.addEventListener("change", onChange(0));
+  for (const s of [typeSelect, usableSelect, orderSelect])
+    s.addEventListener("change", onChange(0));
   filters.addEventListener("submit", (ev) => {
     ev.preventDefault();
     onChange(0)();
@@ -271,5 +438,11 @@ export async function renderKeys(ctx) {
 }
 
 function emptyState(title, text, ...actions) {
-  return h("div", { class: "empty" }, h("h2", {}, title), h("p", {}, text), actions.length ? h("div", { class: "actions-center" }, actions) : null);
+  return h(
+    "div",
+    { class: "empty" },
+    h("h2", {}, title),
+    h("p", {}, text),
+    actions.length ? h("div", { class: "actions-center" }, actions) : null,
+  );
 }

@@ -2,7 +2,9 @@
 # The blocking linters, each one check of the summary line:
 #   clang-tidy (the curated checks in .clang-tidy) over every non-test source file, two at a
 #     time; needs a configured build directory with compile_commands.json;
+#   Prettier (tools/.prettierrc.json) --check over console/ (its JavaScript, CSS and HTML);
 #   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too.
+# Their configs are in tools/, not console/: every file of console/ is embedded and served.
 # The npm tools come from tools/node_modules (scripts/setup.sh --test installs them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,15 @@ if [ "$rc" -ne 0 ] || grep -qE '(error|warning):' "$out"; then
   bad "clang-tidy found problems"
 else
   ok "clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
+fi
+
+if [ ! -x "$BIN/prettier" ]; then
+  bad "prettier missing: run scripts/setup.sh --test (npm ci in tools/)"
+elif "$BIN/prettier" --config tools/.prettierrc.json --check console >"$out" 2>&1; then
+  ok "prettier clean (console/)"
+else
+  cat "$out"
+  bad "prettier found unformatted files (fix: $BIN/prettier --config tools/.prettierrc.json --write console)"
 fi
 
 if [ ! -x "$BIN/spectral" ]; then
