@@ -403,7 +403,8 @@ export function openGenerate(ctx, { onCreated }) {
       const { data } = await ctx.api.createKey(ctx.project, got.body);
       pass.input.value = "";
       pass2.input.value = "";
-      const { private_key: _secret, ...publicPart } = data; // the list never sees it
+      const publicPart = { ...data };
+      delete publicPart.private_key; // the list never sees it
       onCreated(publicPart);
       showSecret(data);
     } catch (err) {

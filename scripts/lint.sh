@@ -2,6 +2,7 @@
 # The blocking linters, each one check of the summary line:
 #   clang-tidy (the curated checks in .clang-tidy) over every non-test source file, two at a
 #     time; needs a configured build directory with compile_commands.json;
+#   ESLint (tools/eslint.config.mjs: recommended rules, browser ES modules) over console/;
 #   Prettier (tools/.prettierrc.json) --check over console/ (its JavaScript, CSS and HTML);
 #   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too.
 # Their configs are in tools/, not console/: every file of console/ is embedded and served.
@@ -30,6 +31,15 @@ if [ "$rc" -ne 0 ] || grep -qE '(error|warning):' "$out"; then
   bad "clang-tidy found problems"
 else
   ok "clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
+fi
+
+if [ ! -x "$BIN/eslint" ]; then
+  bad "eslint missing: run scripts/setup.sh --test (npm ci in tools/)"
+elif "$BIN/eslint" --config tools/eslint.config.mjs --max-warnings 0 console >"$out" 2>&1; then
+  ok "eslint clean (console/)"
+else
+  cat "$out"
+  bad "eslint found problems in console/"
 fi
 
 if [ ! -x "$BIN/prettier" ]; then

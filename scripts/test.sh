@@ -70,7 +70,7 @@ if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
 fi
 # ---- end of sanitizers and fuzzing
 
-echo "== linters: clang-tidy, Prettier, Spectral (scripts/lint.sh)"
+echo "== linters: clang-tidy, ESLint, Prettier, Spectral (scripts/lint.sh)"
 run_counted lint scripts/lint.sh
 
 # Totals: ctest's "x% tests passed, F tests failed out of T" and pytest's junit counts.
