@@ -1,32 +1,21 @@
 // The two ways to add a key: import a public key (pasted, or a dropped .pub file) and
 // generate a keypair whose private key is shown once.
 import { ApiError, explain } from "./api.js";
-import { h, field, setFieldError, openDialog, copyButton, toast } from "./dom.js";
+import {
+  h,
+  field,
+  setFieldError,
+  openDialog,
+  copyButton,
+  toast,
+  formError,
+  showFormError,
+  placeFieldErrors,
+  focusFirstInvalid,
+} from "./dom.js";
 import { labelsEditor } from "./labels.js";
 
 const NAME_HINT = "Letters, digits, “-”, “_” and “.”; unique in the project.";
-
-// Shows each `invalid_fields` message next to its field; what has no field goes to `rest`.
-// Field names may come bare ("name") or dotted ("generate.passphrase", "labels.team").
-function showInvalidFields(err, fields) {
-  const unplaced = [];
-  for (const [name, messages] of Object.entries(err.invalidFields || {})) {
-    const bare = name.replace(/^generate\./, "").split(/[.[]/)[0];
-    const target = fields[name] || fields[bare];
-    if (target) target(messages);
-    else unplaced.push(...(Array.isArray(messages) ? messages : [messages]));
-  }
-  return unplaced;
-}
-
-function formError() {
-  return h("div", { class: "form-error", role: "alert", hidden: true });
-}
-
-function showFormError(box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-}
 
 function commonFields(ctx) {
   const name = field(
@@ -89,18 +78,19 @@ function placeErrors(err, ctx, c, extra, box) {
     return;
   }
   if (err instanceof ApiError && err.status === 400) {
-    const unplaced = showInvalidFields(err, {
+    const fields = {
       name: (m) => setFieldError(c.name, m),
       sshkey_name: (m) => setFieldError(c.name, m),
       labels: (m) => c.labels.setError(m),
       ...extra,
-    });
+    };
+    // The generate fields' names may come as "generate.passphrase".
+    const unplaced = placeFieldErrors(err.invalidFields, fields, { strip: /^generate\./ });
     showFormError(
       box,
       unplaced.length ? unplaced.join(" ") : "Correct the fields marked below and try again.",
     );
-    const invalid = box.closest("form").querySelector("[aria-invalid='true']");
-    if (invalid) invalid.focus();
+    focusFirstInvalid(box.closest("form"));
     return;
   }
   if (ctx.fail(err)) return;

@@ -143,6 +143,51 @@ export function setFieldError(f, messages) {
   f.input.setAttribute("aria-describedby", [f.hintId, f.error.id].filter(Boolean).join(" "));
 }
 
+// A form's error box, for what belongs to no one field (and read out when it shows).
+export function formError(props = {}) {
+  return h("div", { class: "form-error", role: "alert", hidden: true, ...props });
+}
+
+// Shows `text` in a box made by formError(), or hides it when `text` is empty.
+export function showFormError(box, text) {
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+// Shows each of an ApiError's `invalidFields` messages next to its field: `fields` maps a
+// field name to a function that shows messages there. Names may come bare ("name"), dotted
+// or indexed ("labels.team", "principals[0]"); `strip` (a RegExp) is first removed from a
+// name that has no field of its own ("generate.passphrase" with /^generate\./). Answers the
+// messages that have no field.
+export function placeFieldErrors(invalidFields, fields, { strip } = {}) {
+  const unplaced = [];
+  for (const [name, messages] of Object.entries(invalidFields || {})) {
+    const bare = (strip ? name.replace(strip, "") : name).split(/[.[]/)[0];
+    const target = fields[name] || fields[bare];
+    if (target) target(messages);
+    else unplaced.push(...(Array.isArray(messages) ? messages : [messages]));
+  }
+  return unplaced;
+}
+
+// Moves focus to the first control of `form` marked invalid, if any.
+export function focusFirstInvalid(form) {
+  const invalid = form.querySelector("[aria-invalid='true']");
+  if (invalid) invalid.focus();
+}
+
+// What a list or a result shows when it has nothing: a heading (h2 unless `heading` says
+// otherwise), a sentence, and the buttons that would change that.
+export function emptyState(title, text, { actions = [], heading = "h2" } = {}) {
+  return h(
+    "div",
+    { class: "empty" },
+    h(heading, {}, title),
+    h("p", {}, text),
+    actions.length ? h("div", { class: "actions-center" }, actions) : null,
+  );
+}
+
 // A modal <dialog>, removed from the page when it closes (so nothing it showed stays in
 // the document). Returns {dialog, body, close}.
 export function openDialog(title, { onClose, wide = false } = {}) {

@@ -12,6 +12,8 @@ import {
   setFieldError,
   openDialog,
   toast,
+  formError,
+  showFormError,
 } from "./dom.js";
 import { labelsEditor, labelChips } from "./labels.js";
 import { statusOf, typeLabel, isUsable } from "./keys.js";
@@ -429,7 +431,7 @@ export async function renderKey(ctx, keyId) {
       `Type the key's name, ${key.name}, to confirm`,
       h("input", { type: "text", id: "confirm-name", autocomplete: "off", spellcheck: "false" }),
     );
-    const error = h("div", { class: "form-error", role: "alert", hidden: true });
+    const error = formError();
     const go = h(
       "button",
       { type: "submit", class: "btn btn-danger", id: "confirm-delete", disabled: true },
@@ -467,13 +469,12 @@ export async function renderKey(ctx, keyId) {
       } catch (err) {
         if (ctx.fail(err)) return;
         go.disabled = false;
-        if (err instanceof ApiError && err.status === 412) {
-          error.textContent =
-            "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to.";
-        } else {
-          error.textContent = explain(err);
-        }
-        error.hidden = false;
+        showFormError(
+          error,
+          err instanceof ApiError && err.status === 412
+            ? "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to."
+            : explain(err),
+        );
       }
     });
     dlg.body.appendChild(form);

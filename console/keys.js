@@ -1,7 +1,7 @@
 // The keys of a project: search, filters, sort, keyset paging, and the way to import or
 // generate a key.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatDate, formatTime, announce } from "./dom.js";
+import { h, replace, copyButton, formatDate, formatTime, announce, emptyState } from "./dom.js";
 import { labelChips } from "./labels.js";
 import { openImport, openGenerate } from "./create.js";
 
@@ -307,34 +307,47 @@ export async function renderKeys(ctx) {
           ? emptyState(
               "No keys match these filters",
               "Change or clear the filters to see more keys.",
-              h(
-                "button",
-                { type: "button", class: "btn", id: "clear-filters", on: { click: clearFilters } },
-                "Clear filters",
-              ),
+              {
+                actions: [
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "btn",
+                      id: "clear-filters",
+                      on: { click: clearFilters },
+                    },
+                    "Clear filters",
+                  ),
+                ],
+              },
             )
           : ctx.canWrite
             ? emptyState(
                 `No keys in project ${project} yet`,
                 "Import a public key you already have, or generate a new keypair: keypaird shows its private key once, for you to save.",
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "btn",
-                    on: { click: () => openImport(ctx, { onCreated: reloadFirst }) },
-                  },
-                  "Import a key",
-                ),
-                h(
-                  "button",
-                  {
-                    type: "button",
-                    class: "btn btn-primary",
-                    on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) },
-                  },
-                  "Generate a keypair",
-                ),
+                {
+                  actions: [
+                    h(
+                      "button",
+                      {
+                        type: "button",
+                        class: "btn",
+                        on: { click: () => openImport(ctx, { onCreated: reloadFirst }) },
+                      },
+                      "Import a key",
+                    ),
+                    h(
+                      "button",
+                      {
+                        type: "button",
+                        class: "btn btn-primary",
+                        on: { click: () => openGenerate(ctx, { onCreated: reloadFirst }) },
+                      },
+                      "Generate a keypair",
+                    ),
+                  ],
+                },
               )
             : emptyState(
                 `No keys in project ${project} yet`,
@@ -435,14 +448,4 @@ export async function renderKeys(ctx) {
   });
 
   await load();
-}
-
-function emptyState(title, text, ...actions) {
-  return h(
-    "div",
-    { class: "empty" },
-    h("h2", {}, title),
-    h("p", {}, text),
-    actions.length ? h("div", { class: "actions-center" }, actions) : null,
-  );
 }

@@ -15,6 +15,11 @@ import {
   announce,
   saveFile,
   uid,
+  emptyState,
+  formError,
+  showFormError,
+  placeFieldErrors,
+  focusFirstInvalid,
 } from "./dom.js";
 
 const CA_FILE = "/etc/ssh/keypaird-ca.pub";
@@ -100,10 +105,6 @@ function config(id, label, text) {
       copyButton(text, `Copy lines: ${label}`, { className: "btn btn-small", text: "Copy lines" }),
     ),
   ];
-}
-
-function emptyState(title, text) {
-  return h("div", { class: "empty" }, h("h3", {}, title), h("p", {}, text));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -369,10 +370,12 @@ function authorizedKeysCard(ctx) {
           ? emptyState(
               `No key matches ${value}`,
               `sshd would accept no key through keypaird for this selector. A key is listed when it carries these labels (set them on its page, e.g. login=deploy), is usable (not disabled, not expired), and is shared in project ${project} or yours.`,
+              { heading: "h3" },
             )
           : emptyState(
               `No usable keys in project ${project}`,
               "sshd would accept no key through keypaird: there are none you can see, or all of them are disabled or expired.",
+              { heading: "h3" },
             ),
       );
       announce("No keys match.");
@@ -535,12 +538,7 @@ export function certificateCard(ctx, key, { usable }) {
     },
   );
   validity.input.value = "3600";
-  const formError = h("div", {
-    class: "form-error",
-    id: "cert-form-error",
-    role: "alert",
-    hidden: true,
-  });
+  const errorBox = formError({ id: "cert-form-error" });
   const submit = h(
     "button",
     { type: "submit", class: "btn btn-primary", id: "request-cert" },
@@ -550,20 +548,15 @@ export function certificateCard(ctx, key, { usable }) {
     "form",
     { class: "form cert-form", novalidate: true, "aria-label": "Request a certificate" },
     h("div", { class: "field-row" }, principals.wrapper, validity.wrapper),
-    formError,
+    errorBox,
     h("div", { class: "actions-left" }, submit),
   );
   const result = h("div", { class: "cert-result", id: "cert-result" });
   card.append(form, result);
 
-  const showFormError = (text) => {
-    formError.textContent = text;
-    formError.hidden = !text;
-  };
-
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    showFormError("");
+    showFormError(errorBox, "");
     setPrincipalsError([]);
     setFieldError(validity, []);
     const chosen = principals.read();
@@ -592,7 +585,7 @@ export function certificateCard(ctx, key, { usable }) {
       placeCertErrors(
         err,
         { principals: setPrincipalsError, valid_for: (m) => setFieldError(validity, m) },
-        showFormError,
+        errorBox,
         form,
       );
     } finally {
@@ -603,32 +596,28 @@ export function certificateCard(ctx, key, { usable }) {
   return card;
 }
 
-function placeCertErrors(err, fields, showFormError, form) {
+function placeCertErrors(err, fields, box, form) {
   if (err instanceof ApiError && err.status === 400) {
-    const unplaced = [];
-    for (const [name, messages] of Object.entries(err.invalidFields)) {
-      const target = fields[name.split(/[.[]/)[0]];
-      if (target) target(messages);
-      else unplaced.push(...[].concat(messages));
-    }
+    const unplaced = placeFieldErrors(err.invalidFields, fields);
     showFormError(
+      box,
       unplaced.length
         ? unplaced.join(" ")
         : Object.keys(err.invalidFields).length
           ? ""
           : explain(err),
     );
-    const invalid = form.querySelector("[aria-invalid='true']");
-    if (invalid) invalid.focus();
+    focusFirstInvalid(form);
     return;
   }
   if (caDisabled(err)) {
     showFormError(
+      box,
       "The SSH certificate authority is not enabled on this keypaird, so no certificate can be issued. The operator enables it by starting the service with --ca-kek-file (see SSH access).",
     );
     return;
   }
-  showFormError(explain(err));
+  showFormError(box, explain(err));
 }
 
 function showCertificate(ctx, key, cert, result) {
@@ -712,7 +701,7 @@ function showCertificate(ctx, key, cert, result) {
 
   revoke.addEventListener("click", () => {
     const dlg = openDialog(`Revoke certificate ${cert.serial}?`);
-    const error = h("div", { class: "form-error", role: "alert", hidden: true });
+    const error = formError();
     const go = h(
       "button",
       { type: "submit", class: "btn btn-danger", id: "confirm-revoke" },
@@ -748,8 +737,7 @@ function showCertificate(ctx, key, cert, result) {
       } catch (err) {
         if (ctx.fail(err)) return;
         go.disabled = false;
-        error.textContent = explain(err);
-        error.hidden = false;
+        showFormError(error, explain(err));
       }
     });
     dlg.body.appendChild(form);
