@@ -38,7 +38,11 @@ export class Api {
       const qs = params.toString();
       if (qs) url += "?" + qs;
     }
-    const accept = { json: "application/json", text: "text/plain", bytes: "application/octet-stream" }[as];
+    const accept = {
+      json: "application/json",
+      text: "text/plain",
+      bytes: "application/octet-stream",
+    }[as];
     const headers = { Authorization: "Bearer " + this.token, Accept: accept };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (ifMatch) headers["If-Match"] = ifMatch;
@@ -107,13 +111,21 @@ export class Api {
     return this.call("GET", `/projects/${project}/ssh_ca/krl`, { as: "bytes" });
   }
   authorizedKeys(project, labelSelector) {
-    return this.call("GET", `/projects/${project}/authorized_keys`, { query: { label_selector: labelSelector }, as: "text" });
+    return this.call("GET", `/projects/${project}/authorized_keys`, {
+      query: { label_selector: labelSelector },
+      as: "text",
+    });
   }
   signKey(project, key, body) {
-    return this.call("POST", `/projects/${project}/keys/${encodeURIComponent(key)}/certificates`, { body });
+    return this.call("POST", `/projects/${project}/keys/${encodeURIComponent(key)}/certificates`, {
+      body,
+    });
   }
   revokeCertificate(project, serial) {
-    return this.call("POST", `/projects/${project}/certificates/${encodeURIComponent(serial)}/revoke`);
+    return this.call(
+      "POST",
+      `/projects/${project}/certificates/${encodeURIComponent(serial)}/revoke`,
+    );
   }
 }
 
@@ -130,11 +142,18 @@ export function explain(err, { conflict } = {}) {
     case 401:
       return "Your token was not accepted: it may be mistyped, revoked or expired. Sign in again with a valid token.";
     case 403:
-      return "This token is not allowed to do that here: it may be read-only, limited to other projects, or the key belongs to someone else." + said;
+      return (
+        "This token is not allowed to do that here: it may be read-only, limited to other projects, or the key belongs to someone else." +
+        said
+      );
     case 404:
       return "Not found: it may have been deleted, or it is not shared with you." + said;
     case 409:
-      return (conflict || "That conflicts with another key: a key of that name already exists in this project. Choose another name.") + said;
+      return (
+        (conflict ||
+          "That conflicts with another key: a key of that name already exists in this project. Choose another name.") +
+        said
+      );
     case 412:
       return "This key was changed elsewhere (by someone else, or in another tab) after you opened it, so nothing was saved. Reload it to see the current version, then make your change again.";
     case 413:

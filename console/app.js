@@ -112,7 +112,9 @@ projectSelect.addEventListener("change", () => {
   }
   // Stay in the same section (keys or SSH access) of the other project.
   const project = Number(projectSelect.value);
-  ctx.go(/^#\/projects\/\d+\/ssh\/?$/.test(location.hash) ? ctx.sshHash(project) : ctx.keysHash(project));
+  ctx.go(
+    /^#\/projects\/\d+\/ssh\/?$/.test(location.hash) ? ctx.sshHash(project) : ctx.keysHash(project),
+  );
 });
 
 // The project's sections in the header: links for the current project, the open one marked.
@@ -123,7 +125,10 @@ function showSections(current) {
   }
   navKeys.setAttribute("href", ctx.keysHash());
   navSsh.setAttribute("href", ctx.sshHash());
-  for (const [link, name] of [[navKeys, "keys"], [navSsh, "ssh"]]) {
+  for (const [link, name] of [
+    [navKeys, "keys"],
+    [navSsh, "ssh"],
+  ]) {
     if (name === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -136,7 +141,14 @@ document.getElementById("sign-out").addEventListener("click", () => {
 
 // An admin's token names no projects: any project id may be opened.
 function renderProjectPicker(message) {
-  const input = h("input", { type: "number", min: "1", step: "1", inputmode: "numeric", required: true, id: "project-id" });
+  const input = h("input", {
+    type: "number",
+    min: "1",
+    step: "1",
+    inputmode: "numeric",
+    required: true,
+    id: "project-id",
+  });
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const form = h(
     "form",
@@ -145,7 +157,11 @@ function renderProjectPicker(message) {
     h("p", {}, message || "This admin token may use every project. Enter the project id to open."),
     h("div", { class: "field" }, h("label", { for: "project-id" }, "Project id"), input),
     error,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "Open")),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit", class: "btn btn-primary" }, "Open"),
+    ),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -170,7 +186,11 @@ function renderNoProjects() {
       "section",
       { class: "card narrow empty" },
       h("h1", { tabindex: "-1" }, "No projects for this token"),
-      h("p", {}, "This token may not use any project, so there are no keys to show. Ask your administrator for a token that includes a project (keypaird token create --projects …), then sign in with it."),
+      h(
+        "p",
+        {},
+        "This token may not use any project, so there are no keys to show. Ask your administrator for a token that includes a project (keypaird token create --projects …), then sign in with it.",
+      ),
     ),
   );
 }
@@ -187,7 +207,8 @@ async function render(force = false) {
   if (!m || (!m[1] && hash !== "#/projects")) {
     showSections(null);
     const remembered = Number(sessionStorage.getItem(PROJECT_KEY));
-    const first = projects.includes(remembered) || (ctx.me.admin && remembered) ? remembered : projects[0];
+    const first =
+      projects.includes(remembered) || (ctx.me.admin && remembered) ? remembered : projects[0];
     if (first) ctx.go(ctx.keysHash(first));
     else if (ctx.me.admin) renderProjectPicker();
     else renderNoProjects();
@@ -237,7 +258,15 @@ async function boot() {
           { class: "card narrow" },
           h("h1", { tabindex: "-1" }, "Cannot reach keypaird"),
           h("p", { role: "alert" }, explain(err)),
-          h("div", { class: "actions" }, h("button", { type: "button", class: "btn btn-primary", on: { click: boot } }, "Try again")),
+          h(
+            "div",
+            { class: "actions" },
+            h(
+              "button",
+              { type: "button", class: "btn btn-primary", on: { click: boot } },
+              "Try again",
+            ),
+          ),
         ),
       );
     }

@@ -1,36 +1,39 @@
 // The two ways to add a key: import a public key (pasted, or a dropped .pub file) and
 // generate a keypair whose private key is shown once.
 import { ApiError, explain } from "./api.js";
-import { h, field, setFieldError, openDialog, copyButton, toast } from "./dom.js";
+import {
+  h,
+  field,
+  setFieldError,
+  openDialog,
+  copyButton,
+  toast,
+  formError,
+  showFormError,
+  placeFieldErrors,
+  focusFirstInvalid,
+} from "./dom.js";
 import { labelsEditor } from "./labels.js";
 
 const NAME_HINT = "Letters, digits, “-”, “_” and “.”; unique in the project.";
 
-// Shows each `invalid_fields` message next to its field; what has no field goes to `rest`.
-// Field names may come bare ("name") or dotted ("generate.passphrase", "labels.team").
-function showInvalidFields(err, fields) {
-  const unplaced = [];
-  for (const [name, messages] of Object.entries(err.invalidFields || {})) {
-    const bare = name.replace(/^generate\./, "").split(/[.[]/)[0];
-    const target = fields[name] || fields[bare];
-    if (target) target(messages);
-    else unplaced.push(...(Array.isArray(messages) ? messages : [messages]));
-  }
-  return unplaced;
-}
-
-function formError() {
-  return h("div", { class: "form-error", role: "alert", hidden: true });
-}
-
-function showFormError(box, text) {
-  box.textContent = text;
-  box.hidden = !text;
-}
-
 function commonFields(ctx) {
-  const name = field("Name", h("input", { type: "text", autocomplete: "off", spellcheck: "false", required: true, maxlength: "255" }), { hint: NAME_HINT });
-  const shared = h("input", { type: "checkbox", checked: true, id: `shared-${Math.random().toString(36).slice(2)}` });
+  const name = field(
+    "Name",
+    h("input", {
+      type: "text",
+      autocomplete: "off",
+      spellcheck: "false",
+      required: true,
+      maxlength: "255",
+    }),
+    { hint: NAME_HINT },
+  );
+  const shared = h("input", {
+    type: "checkbox",
+    checked: true,
+    id: `shared-${Math.random().toString(36).slice(2)}`,
+  });
   const sharedField = h(
     "div",
     { class: "field field-check" },
@@ -38,7 +41,12 @@ function commonFields(ctx) {
     h("label", { for: shared.id }, `Share with everyone in project ${ctx.project}`),
   );
   const labels = labelsEditor({});
-  const labelsField = h("fieldset", { class: "field" }, h("legend", {}, "Labels (optional)"), labels.element);
+  const labelsField = h(
+    "fieldset",
+    { class: "field" },
+    h("legend", {}, "Labels (optional)"),
+    labels.element,
+  );
   return { name, shared, sharedField, labels, labelsField };
 }
 
@@ -61,24 +69,28 @@ function collectCommon(c) {
 
 function placeErrors(err, ctx, c, extra, box) {
   if (err instanceof ApiError && err.status === 409) {
-    setFieldError(c.name, `A key named “${c.name.input.value.trim()}” already exists in project ${ctx.project}. Choose another name.`);
+    setFieldError(
+      c.name,
+      `A key named “${c.name.input.value.trim()}” already exists in project ${ctx.project}. Choose another name.`,
+    );
     c.name.input.focus();
     showFormError(box, "");
     return;
   }
   if (err instanceof ApiError && err.status === 400) {
-    const unplaced = showInvalidFields(
-      err,
-      {
-        name: (m) => setFieldError(c.name, m),
-        sshkey_name: (m) => setFieldError(c.name, m),
-        labels: (m) => c.labels.setError(m),
-        ...extra,
-      },
+    const fields = {
+      name: (m) => setFieldError(c.name, m),
+      sshkey_name: (m) => setFieldError(c.name, m),
+      labels: (m) => c.labels.setError(m),
+      ...extra,
+    };
+    // The generate fields' names may come as "generate.passphrase".
+    const unplaced = placeFieldErrors(err.invalidFields, fields, { strip: /^generate\./ });
+    showFormError(
+      box,
+      unplaced.length ? unplaced.join(" ") : "Correct the fields marked below and try again.",
     );
-    showFormError(box, unplaced.length ? unplaced.join(" ") : "Correct the fields marked below and try again.");
-    const invalid = box.closest("form").querySelector("[aria-invalid='true']");
-    if (invalid) invalid.focus();
+    focusFirstInvalid(box.closest("form"));
     return;
   }
   if (ctx.fail(err)) return;
@@ -89,11 +101,27 @@ export function openImport(ctx, { onCreated }) {
   const c = commonFields(ctx);
   const key = field(
     "Public key",
-    h("textarea", { rows: "5", spellcheck: "false", autocomplete: "off", required: true, class: "mono", placeholder: "ssh-ed25519 AAAA… you@laptop" }),
+    h("textarea", {
+      rows: "5",
+      spellcheck: "false",
+      autocomplete: "off",
+      required: true,
+      class: "mono",
+      placeholder: "ssh-ed25519 AAAA… you@laptop",
+    }),
     { hint: "Paste it, or drop a .pub file here. OpenSSH, RFC 4716 and PEM forms are accepted." },
   );
-  const file = h("input", { type: "file", accept: ".pub,text/plain", class: "visually-hidden", id: "import-file" });
-  const fileButton = h("label", { for: "import-file", class: "btn btn-small file-label" }, "Choose a .pub file…");
+  const file = h("input", {
+    type: "file",
+    accept: ".pub,text/plain",
+    class: "visually-hidden",
+    id: "import-file",
+  });
+  const fileButton = h(
+    "label",
+    { for: "import-file", class: "btn btn-small file-label" },
+    "Choose a .pub file…",
+  );
   const useFile = async (f) => {
     if (!f) return;
     if (f.size > 64 * 1024) {
@@ -127,9 +155,21 @@ export function openImport(ctx, { onCreated }) {
 
   const box = formError();
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Import key");
-  const form = h("form", { novalidate: true, class: "form" }, box, c.name.wrapper, key.wrapper, c.sharedField, c.labelsField);
+  const form = h(
+    "form",
+    { novalidate: true, class: "form" },
+    box,
+    c.name.wrapper,
+    key.wrapper,
+    c.sharedField,
+    c.labelsField,
+  );
   const dlg = openDialog("Import a public key");
-  const cancel = h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel");
+  const cancel = h(
+    "button",
+    { type: "button", class: "btn", on: { click: () => dlg.close() } },
+    "Cancel",
+  );
   form.appendChild(h("div", { class: "actions" }, cancel, submit));
   dlg.body.appendChild(form);
   c.name.input.focus();
@@ -187,15 +227,51 @@ export function privateKeyFileName(name, type, format) {
 
 export function openGenerate(ctx, { onCreated }) {
   const c = commonFields(ctx);
-  const type = field("Key type", h("select", {}, TYPES.map(([v, t]) => h("option", { value: v }, t))));
-  const format = field("Private key format", h("select", {}, FORMATS.map(([v, t]) => h("option", { value: v }, t))));
-  const pass = field("Passphrase (optional)", h("input", { type: "password", autocomplete: "new-password", minlength: "8", maxlength: "1024" }), {
-    hint: "8 characters or more; encrypts the private key. keypaird never stores it. Leave empty for no passphrase.",
-  });
-  const pass2 = field("Repeat the passphrase", h("input", { type: "password", autocomplete: "new-password" }));
+  const type = field(
+    "Key type",
+    h(
+      "select",
+      {},
+      TYPES.map(([v, t]) => h("option", { value: v }, t)),
+    ),
+  );
+  const format = field(
+    "Private key format",
+    h(
+      "select",
+      {},
+      FORMATS.map(([v, t]) => h("option", { value: v }, t)),
+    ),
+  );
+  const pass = field(
+    "Passphrase (optional)",
+    h("input", {
+      type: "password",
+      autocomplete: "new-password",
+      minlength: "8",
+      maxlength: "1024",
+    }),
+    {
+      hint: "8 characters or more; encrypts the private key. keypaird never stores it. Leave empty for no passphrase.",
+    },
+  );
+  const pass2 = field(
+    "Repeat the passphrase",
+    h("input", { type: "password", autocomplete: "new-password" }),
+  );
   const box = formError();
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Generate key");
-  const form = h("form", { novalidate: true, class: "form" }, box, c.name.wrapper, h("div", { class: "field-row" }, type.wrapper, format.wrapper), pass.wrapper, pass2.wrapper, c.sharedField, c.labelsField);
+  const form = h(
+    "form",
+    { novalidate: true, class: "form" },
+    box,
+    c.name.wrapper,
+    h("div", { class: "field-row" }, type.wrapper, format.wrapper),
+    pass.wrapper,
+    pass2.wrapper,
+    c.sharedField,
+    c.labelsField,
+  );
 
   let secret = null; // the private key, held only while the dialog is open
   let objectUrl = null;
@@ -207,17 +283,36 @@ export function openGenerate(ctx, { onCreated }) {
       for (const t of dlg.dialog.querySelectorAll("textarea, input")) t.value = "";
     },
   });
-  const cancel = h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel");
+  const cancel = h(
+    "button",
+    { type: "button", class: "btn", on: { click: () => dlg.close() } },
+    "Cancel",
+  );
   form.appendChild(h("div", { class: "actions" }, cancel, submit));
   dlg.body.appendChild(form);
   c.name.input.focus();
 
   const showSecret = (created) => {
     secret = created.private_key;
-    const fileName = privateKeyFileName(created.name, type.input.value, created.private_key_format || format.input.value);
-    const area = h("textarea", { class: "mono secret", readonly: true, rows: "10", id: "private-key", spellcheck: "false", "aria-describedby": "secret-warning" });
+    const fileName = privateKeyFileName(
+      created.name,
+      type.input.value,
+      created.private_key_format || format.input.value,
+    );
+    const area = h("textarea", {
+      class: "mono secret",
+      readonly: true,
+      rows: "10",
+      id: "private-key",
+      spellcheck: "false",
+      "aria-describedby": "secret-warning",
+    });
     area.value = secret;
-    const download = h("button", { type: "button", class: "btn btn-primary" }, `Download ${fileName}`);
+    const download = h(
+      "button",
+      { type: "button", class: "btn btn-primary" },
+      `Download ${fileName}`,
+    );
     download.addEventListener("click", () => {
       if (!secret) return;
       if (objectUrl) URL.revokeObjectURL(objectUrl);
@@ -228,7 +323,11 @@ export function openGenerate(ctx, { onCreated }) {
       a.remove();
       toast(`Saved as ${fileName} in your downloads.`, "ok");
     });
-    const done = h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Done, close");
+    const done = h(
+      "button",
+      { type: "button", class: "btn", on: { click: () => dlg.close() } },
+      "Done, close",
+    );
     dlg.body.replaceChildren(
       h(
         "div",
@@ -238,12 +337,27 @@ export function openGenerate(ctx, { onCreated }) {
           { class: "warning", id: "secret-warning", role: "alert" },
           h("strong", {}, "Save the private key now. "),
           "This is the only time it is shown: keypaird does not keep it, and closing this dialog forgets it. ",
-          created.private_key_format === "ppk" || format.input.value === "ppk" ? "Open it with PuTTY or Pageant." : `Keep it readable only by you (chmod 600 ${fileName}).`,
+          created.private_key_format === "ppk" || format.input.value === "ppk"
+            ? "Open it with PuTTY or Pageant."
+            : `Keep it readable only by you (chmod 600 ${fileName}).`,
         ),
-        h("p", {}, `Key “${created.name}” was created in project ${ctx.project}. Its private key (${fileName}):`),
+        h(
+          "p",
+          {},
+          `Key “${created.name}” was created in project ${ctx.project}. Its private key (${fileName}):`,
+        ),
         h("label", { for: "private-key", class: "visually-hidden" }, "Private key"),
         area,
-        h("div", { class: "actions" }, download, copyButton(() => secret || "", "Copy private key", { className: "btn", text: "Copy private key" }), done),
+        h(
+          "div",
+          { class: "actions" },
+          download,
+          copyButton(() => secret || "", "Copy private key", {
+            className: "btn",
+            text: "Copy private key",
+          }),
+          done,
+        ),
         h("p", { class: "muted" }, "Fingerprint ", h("code", {}, created.fingerprint_sha256 || "")),
       ),
     );
@@ -266,14 +380,21 @@ export function openGenerate(ctx, { onCreated }) {
       setFieldError(pass2, "The two passphrases differ. Type the same one twice.");
       return pass2.input.focus();
     }
-    got.body.generate = { type: type.input.value, format: format.input.value, passphrase: passphrase || null };
+    got.body.generate = {
+      type: type.input.value,
+      format: format.input.value,
+      passphrase: passphrase || null,
+    };
     submit.disabled = true;
-    submit.textContent = type.input.value.startsWith("rsa") ? "Generating (RSA may take a few seconds)…" : "Generating…";
+    submit.textContent = type.input.value.startsWith("rsa")
+      ? "Generating (RSA may take a few seconds)…"
+      : "Generating…";
     try {
       const { data } = await ctx.api.createKey(ctx.project, got.body);
       pass.input.value = "";
       pass2.input.value = "";
-      const { private_key: _secret, ...publicPart } = data; // the list never sees it
+      const publicPart = { ...data };
+      delete publicPart.private_key; // the list never sees it
       onCreated(publicPart);
       showSecret(data);
     } catch (err) {

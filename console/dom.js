@@ -7,7 +7,8 @@ export function h(tag, props, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "class") node.className = value;
     else if (name === "text") node.textContent = value;
-    else if (name === "on") for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
+    else if (name === "on")
+      for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
     else if (name === "value" || name === "checked" || name === "disabled" || name === "hidden")
       node[name] = value;
     else node.setAttribute(name, value === true ? "" : String(value));
@@ -85,7 +86,11 @@ async function writeClipboard(text) {
 
 // A button that copies `getText()` and says so.
 export function copyButton(getText, label, { className = "btn btn-small", text = "Copy" } = {}) {
-  const button = h("button", { type: "button", class: className, "aria-label": label, title: label }, text);
+  const button = h(
+    "button",
+    { type: "button", class: className, "aria-label": label, title: label },
+    text,
+  );
   button.addEventListener("click", async () => {
     const ok = await writeClipboard(typeof getText === "function" ? getText() : getText);
     if (ok) {
@@ -138,12 +143,61 @@ export function setFieldError(f, messages) {
   f.input.setAttribute("aria-describedby", [f.hintId, f.error.id].filter(Boolean).join(" "));
 }
 
+// A form's error box, for what belongs to no one field (and read out when it shows).
+export function formError(props = {}) {
+  return h("div", { class: "form-error", role: "alert", hidden: true, ...props });
+}
+
+// Shows `text` in a box made by formError(), or hides it when `text` is empty.
+export function showFormError(box, text) {
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+// Shows each of an ApiError's `invalidFields` messages next to its field: `fields` maps a
+// field name to a function that shows messages there. Names may come bare ("name"), dotted
+// or indexed ("labels.team", "principals[0]"); `strip` (a RegExp) is first removed from a
+// name that has no field of its own ("generate.passphrase" with /^generate\./). Answers the
+// messages that have no field.
+export function placeFieldErrors(invalidFields, fields, { strip } = {}) {
+  const unplaced = [];
+  for (const [name, messages] of Object.entries(invalidFields || {})) {
+    const bare = (strip ? name.replace(strip, "") : name).split(/[.[]/)[0];
+    const target = fields[name] || fields[bare];
+    if (target) target(messages);
+    else unplaced.push(...(Array.isArray(messages) ? messages : [messages]));
+  }
+  return unplaced;
+}
+
+// Moves focus to the first control of `form` marked invalid, if any.
+export function focusFirstInvalid(form) {
+  const invalid = form.querySelector("[aria-invalid='true']");
+  if (invalid) invalid.focus();
+}
+
+// What a list or a result shows when it has nothing: a heading (h2 unless `heading` says
+// otherwise), a sentence, and the buttons that would change that.
+export function emptyState(title, text, { actions = [], heading = "h2" } = {}) {
+  return h(
+    "div",
+    { class: "empty" },
+    h(heading, {}, title),
+    h("p", {}, text),
+    actions.length ? h("div", { class: "actions-center" }, actions) : null,
+  );
+}
+
 // A modal <dialog>, removed from the page when it closes (so nothing it showed stays in
 // the document). Returns {dialog, body, close}.
 export function openDialog(title, { onClose, wide = false } = {}) {
   const titleId = uid("dlg-title");
   const body = h("div", { class: "dialog-body" });
-  const closeButton = h("button", { type: "button", class: "btn btn-ghost dialog-close", "aria-label": "Close" }, "×");
+  const closeButton = h(
+    "button",
+    { type: "button", class: "btn btn-ghost dialog-close", "aria-label": "Close" },
+    "×",
+  );
   const dialog = h(
     "dialog",
     { class: wide ? "dialog dialog-wide" : "dialog", "aria-labelledby": titleId },

@@ -21,9 +21,33 @@ export function labelsEditor(initial = {}, { idPrefix = uid("labels") } = {}) {
     counter += 1;
     const keyId = `${idPrefix}-k${counter}`;
     const valueId = `${idPrefix}-v${counter}`;
-    const keyInput = h("input", { type: "text", id: keyId, value: key, autocomplete: "off", spellcheck: "false", class: "label-key", placeholder: "team" });
-    const valueInput = h("input", { type: "text", id: valueId, value, autocomplete: "off", spellcheck: "false", class: "label-value", placeholder: "db" });
-    const remove = h("button", { type: "button", class: "btn btn-small btn-ghost", "aria-label": `Remove label ${key || counter}` }, "Remove");
+    const keyInput = h("input", {
+      type: "text",
+      id: keyId,
+      value: key,
+      autocomplete: "off",
+      spellcheck: "false",
+      class: "label-key",
+      placeholder: "team",
+    });
+    const valueInput = h("input", {
+      type: "text",
+      id: valueId,
+      value,
+      autocomplete: "off",
+      spellcheck: "false",
+      class: "label-value",
+      placeholder: "db",
+    });
+    const remove = h(
+      "button",
+      {
+        type: "button",
+        class: "btn btn-small btn-ghost",
+        "aria-label": `Remove label ${key || counter}`,
+      },
+      "Remove",
+    );
     const row = h(
       "div",
       { class: "label-row" },
@@ -32,7 +56,9 @@ export function labelsEditor(initial = {}, { idPrefix = uid("labels") } = {}) {
       h("div", { class: "label-cell" }, h("label", { for: valueId }, "Value"), valueInput),
       remove,
     );
-    keyInput.addEventListener("input", () => remove.setAttribute("aria-label", `Remove label ${keyInput.value || counter}`));
+    keyInput.addEventListener("input", () =>
+      remove.setAttribute("aria-label", `Remove label ${keyInput.value || counter}`),
+    );
     remove.addEventListener("click", () => {
       const next = row.nextElementSibling || row.previousElementSibling;
       row.remove();
@@ -44,8 +70,19 @@ export function labelsEditor(initial = {}, { idPrefix = uid("labels") } = {}) {
     if (focus) keyInput.focus();
   };
 
-  const add = h("button", { type: "button", class: "btn btn-small", on: { click: () => addRow("", "", true) } }, "Add label");
-  const element = h("div", { class: "labels-editor", role: "group", "aria-describedby": error.id }, rows, empty, error, h("div", { class: "actions-left" }, add));
+  const add = h(
+    "button",
+    { type: "button", class: "btn btn-small", on: { click: () => addRow("", "", true) } },
+    "Add label",
+  );
+  const element = h(
+    "div",
+    { class: "labels-editor", role: "group", "aria-describedby": error.id },
+    rows,
+    empty,
+    error,
+    h("div", { class: "actions-left" }, add),
+  );
   for (const [k, v] of Object.entries(initial || {})) addRow(k, v);
   refresh();
 
@@ -67,11 +104,17 @@ export function labelsEditor(initial = {}, { idPrefix = uid("labels") } = {}) {
       if (!key && !value) continue;
       if (!KEY_RE.test(key)) {
         keyInput.setAttribute("aria-invalid", "true");
-        return { error: `“${key}” is not a valid label key: use lower-case letters, digits and . _ / - (up to 63, starting and ending with a letter or digit).`, focus: keyInput };
+        return {
+          error: `“${key}” is not a valid label key: use lower-case letters, digits and . _ / - (up to 63, starting and ending with a letter or digit).`,
+          focus: keyInput,
+        };
       }
       if (value && !VALUE_RE.test(value)) {
         valueInput.setAttribute("aria-invalid", "true");
-        return { error: `“${value}” is not a valid value for ${key}: use letters, digits and . _ - (up to 63, starting and ending with a letter or digit), or leave it empty.`, focus: valueInput };
+        return {
+          error: `“${value}” is not a valid value for ${key}: use letters, digits and . _ - (up to 63, starting and ending with a letter or digit), or leave it empty.`,
+          focus: valueInput,
+        };
       }
       if (Object.prototype.hasOwnProperty.call(labels, key)) {
         keyInput.setAttribute("aria-invalid", "true");

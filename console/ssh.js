@@ -3,7 +3,24 @@
 // selector, and, on a key's page, requesting (and revoking) a certificate for the key.
 // Loaded only when one of those is opened, so the first load stays small.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatTime, field, setFieldError, openDialog, toast, announce, saveFile, uid } from "./dom.js";
+import {
+  h,
+  replace,
+  copyButton,
+  formatTime,
+  field,
+  setFieldError,
+  openDialog,
+  toast,
+  announce,
+  saveFile,
+  uid,
+  emptyState,
+  formError,
+  showFormError,
+  placeFieldErrors,
+  focusFirstInvalid,
+} from "./dom.js";
 
 const CA_FILE = "/etc/ssh/keypaird-ca.pub";
 const KRL_FILE = "/var/lib/keypaird-krl/revoked.krl";
@@ -23,19 +40,45 @@ export function caDisabled(err) {
 
 // A 404 from reading the CA of a project that has none yet (a read never makes one).
 function caMissing(err) {
-  return err instanceof ApiError && err.status === 404 && /has no SSH certificate authority yet/i.test(err.message);
+  return (
+    err instanceof ApiError &&
+    err.status === 404 &&
+    /has no SSH certificate authority yet/i.test(err.message)
+  );
 }
 
 function caMissingCard(ctx, card, title) {
   const project = ctx.project;
-  const parts = [title, h("p", { class: "notice", id: "ca-missing" }, `Project ${project} has no certificate authority yet. It is made when its first certificate is requested, or now: servers can then trust it before anyone asks for a certificate.`)];
+  const parts = [
+    title,
+    h(
+      "p",
+      { class: "notice", id: "ca-missing" },
+      `Project ${project} has no certificate authority yet. It is made when its first certificate is requested, or now: servers can then trust it before anyone asks for a certificate.`,
+    ),
+  ];
   if (!ctx.canWrite) {
-    parts.push(h("p", { class: "field-hint" }, "This token is read-only: a token that may write can make it."));
+    parts.push(
+      h(
+        "p",
+        { class: "field-hint" },
+        "This token is read-only: a token that may write can make it.",
+      ),
+    );
     replace(card, ...parts);
     return;
   }
-  const error = h("p", { class: "field-error", id: "create-ca-error", role: "alert", hidden: true });
-  const button = h("button", { type: "button", class: "btn btn-primary", id: "create-ca" }, "Make the certificate authority");
+  const error = h("p", {
+    class: "field-error",
+    id: "create-ca-error",
+    role: "alert",
+    hidden: true,
+  });
+  const button = h(
+    "button",
+    { type: "button", class: "btn btn-primary", id: "create-ca" },
+    "Make the certificate authority",
+  );
   button.addEventListener("click", async () => {
     button.disabled = true;
     error.hidden = true;
@@ -56,12 +99,12 @@ function caMissingCard(ctx, card, title) {
 function config(id, label, text) {
   return [
     h("pre", { class: "mono pubkey config", id, tabindex: "0", "aria-label": label }, text),
-    h("div", { class: "actions-left" }, copyButton(text, `Copy lines: ${label}`, { className: "btn btn-small", text: "Copy lines" })),
+    h(
+      "div",
+      { class: "actions-left" },
+      copyButton(text, `Copy lines: ${label}`, { className: "btn btn-small", text: "Copy lines" }),
+    ),
   ];
-}
-
-function emptyState(title, text) {
-  return h("div", { class: "empty" }, h("h3", {}, title), h("p", {}, text));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -69,14 +112,28 @@ function emptyState(title, text) {
 
 export async function renderSsh(ctx) {
   const project = ctx.project;
-  const caCard = h("section", { class: "card card-wide", id: "ca-card", "aria-labelledby": "ca-title", "aria-busy": "true" }, h("h2", { id: "ca-title" }, "Certificate authority"), h("p", { class: "loading" }, "Loading…"));
+  const caCard = h(
+    "section",
+    { class: "card card-wide", id: "ca-card", "aria-labelledby": "ca-title", "aria-busy": "true" },
+    h("h2", { id: "ca-title" }, "Certificate authority"),
+    h("p", { class: "loading" }, "Loading…"),
+  );
   const akCard = authorizedKeysCard(ctx);
   replace(
     ctx.main,
     h(
       "section",
       { class: "page", "aria-labelledby": "ssh-title" },
-      h("div", { class: "page-head" }, h("h1", { id: "ssh-title", tabindex: "-1" }, "SSH access ", h("span", { class: "muted" }, `· project ${project}`))),
+      h(
+        "div",
+        { class: "page-head" },
+        h(
+          "h1",
+          { id: "ssh-title", tabindex: "-1" },
+          "SSH access ",
+          h("span", { class: "muted" }, `· project ${project}`),
+        ),
+      ),
       h("div", { class: "ssh-grid" }, caCard, akCard.element),
     ),
   );
@@ -100,9 +157,21 @@ async function fillCa(ctx, card) {
       replace(
         card,
         title,
-        h("p", { class: "notice", id: "ca-disabled" }, "The SSH certificate authority is not enabled on this keypaird: there is no CA key for servers to trust, and certificates cannot be issued. authorized_keys (below) works without it."),
-        h("p", {}, "To enable it, the operator makes a key-encryption key once and starts the service with it (keep that file safe and backed up: it seals every project's CA key):"),
-        ...config("ca-enable", "commands that enable the CA", "keypaird ca new-kek /etc/keypaird/ca.kek\nkeypaird serve … --ca-kek-file /etc/keypaird/ca.kek\n"),
+        h(
+          "p",
+          { class: "notice", id: "ca-disabled" },
+          "The SSH certificate authority is not enabled on this keypaird: there is no CA key for servers to trust, and certificates cannot be issued. authorized_keys (below) works without it.",
+        ),
+        h(
+          "p",
+          {},
+          "To enable it, the operator makes a key-encryption key once and starts the service with it (keep that file safe and backed up: it seals every project's CA key):",
+        ),
+        ...config(
+          "ca-enable",
+          "commands that enable the CA",
+          "keypaird ca new-kek /etc/keypaird/ca.kek\nkeypaird serve … --ca-kek-file /etc/keypaird/ca.kek\n",
+        ),
       );
       return;
     }
@@ -110,13 +179,31 @@ async function fillCa(ctx, card) {
       err instanceof ApiError && err.status === 403
         ? `This token may not use project ${project}. Choose one of your projects in the Project menu above.`
         : explain(err);
-    replace(card, title, h("div", { class: "empty error", role: "alert" }, h("h3", {}, "The certificate authority could not be loaded"), h("p", {}, text), h("button", { type: "button", class: "btn", on: { click: () => fillCa(ctx, card) } }, "Try again")));
+    replace(
+      card,
+      title,
+      h(
+        "div",
+        { class: "empty error", role: "alert" },
+        h("h3", {}, "The certificate authority could not be loaded"),
+        h("p", {}, text),
+        h(
+          "button",
+          { type: "button", class: "btn", on: { click: () => fillCa(ctx, card) } },
+          "Try again",
+        ),
+      ),
+    );
     return;
   }
   card.removeAttribute("aria-busy");
 
   const krlError = h("p", { class: "field-error", id: "krl-error", role: "alert", hidden: true });
-  const krlButton = h("button", { type: "button", class: "btn", id: "download-krl" }, "Download keypaird.krl");
+  const krlButton = h(
+    "button",
+    { type: "button", class: "btn", id: "download-krl" },
+    "Download keypaird.krl",
+  );
   krlButton.addEventListener("click", async () => {
     krlButton.disabled = true;
     krlError.hidden = true;
@@ -136,7 +223,11 @@ async function fillCa(ctx, card) {
   replace(
     card,
     title,
-    h("p", {}, `Servers that trust this CA accept the certificates keypaird issues for keys of project ${project}, for the logins (principals) each names, until it expires. Request one on a key's page.`),
+    h(
+      "p",
+      {},
+      `Servers that trust this CA accept the certificates keypaird issues for keys of project ${project}, for the logins (principals) each names, until it expires. Request one on a key's page.`,
+    ),
     h(
       "dl",
       { class: "details" },
@@ -146,18 +237,46 @@ async function fillCa(ctx, card) {
       h("dd", {}, h("time", { datetime: ca.created_at }, formatTime(ca.created_at))),
     ),
     h("h3", {}, "Public key"),
-    h("pre", { class: "mono pubkey", id: "ca-public-key", tabindex: "0", "aria-label": "CA public key" }, ca.public_key),
+    h(
+      "pre",
+      { class: "mono pubkey", id: "ca-public-key", tabindex: "0", "aria-label": "CA public key" },
+      ca.public_key,
+    ),
     h(
       "div",
       { class: "actions-left" },
-      copyButton(ca.public_key, "Copy public key of the CA", { className: "btn btn-small", text: "Copy public key" }),
-      h("button", { type: "button", class: "btn btn-small", id: "download-ca", on: { click: () => saveFile(ca.public_key + "\n", "keypaird-ca.pub", "text/plain") } }, "Download keypaird-ca.pub"),
+      copyButton(ca.public_key, "Copy public key of the CA", {
+        className: "btn btn-small",
+        text: "Copy public key",
+      }),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "btn btn-small",
+          id: "download-ca",
+          on: { click: () => saveFile(ca.public_key + "\n", "keypaird-ca.pub", "text/plain") },
+        },
+        "Download keypaird-ca.pub",
+      ),
     ),
     h("h3", {}, "sshd_config"),
-    h("p", { class: "field-hint" }, `On each server: save the public key as ${CA_FILE} and the KRL as ${KRL_FILE}, add these lines to /etc/ssh/sshd_config, then reload sshd.`),
-    ...config("sshd-config", "sshd_config lines", `TrustedUserCAKeys ${CA_FILE}\nRevokedKeys ${KRL_FILE}\n`),
+    h(
+      "p",
+      { class: "field-hint" },
+      `On each server: save the public key as ${CA_FILE} and the KRL as ${KRL_FILE}, add these lines to /etc/ssh/sshd_config, then reload sshd.`,
+    ),
+    ...config(
+      "sshd-config",
+      "sshd_config lines",
+      `TrustedUserCAKeys ${CA_FILE}\nRevokedKeys ${KRL_FILE}\n`,
+    ),
     h("h3", {}, "Key revocation list"),
-    h("p", { class: "field-hint" }, "Certificates, by serial: revoked ones, and every unexpired certificate of a key deleted or disabled since. It changes whenever that happens, so refresh the servers' copy on a timer (keypaird krl)."),
+    h(
+      "p",
+      { class: "field-hint" },
+      "Certificates, by serial: revoked ones, and every unexpired certificate of a key deleted or disabled since. It changes whenever that happens, so refresh the servers' copy on a timer (keypaird krl).",
+    ),
     h("div", { class: "actions-left" }, krlButton),
     krlError,
   );
@@ -166,7 +285,12 @@ async function fillCa(ctx, card) {
 // The authorized_keys preview: what sshd's AuthorizedKeysCommand gets for a selector.
 function authorizedKeysCard(ctx) {
   const project = ctx.project;
-  const input = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "login=deploy" });
+  const input = h("input", {
+    type: "text",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "login=deploy",
+  });
   const selector = field("Label selector", input, {
     id: "ak-selector",
     hint: "As the agent sends it for a login, e.g. login=deploy. k=v, k!=v, k (has label), !k (has not); a comma means and. Empty: every usable key.",
@@ -175,15 +299,32 @@ function authorizedKeysCard(ctx) {
   const form = h(
     "form",
     { class: "ak-form", role: "search", "aria-label": "Preview authorized_keys", novalidate: true },
-    h("div", { class: "ak-row" }, selector.wrapper, h("button", { type: "submit", class: "btn", id: "ak-preview" }, "Preview")),
+    h(
+      "div",
+      { class: "ak-row" },
+      selector.wrapper,
+      h("button", { type: "submit", class: "btn", id: "ak-preview" }, "Preview"),
+    ),
   );
   const element = h(
     "section",
     { class: "card card-wide", id: "ak-card", "aria-labelledby": "ak-title" },
     h("h2", { id: "ak-title" }, "authorized_keys"),
-    h("p", {}, `What sshd gets from keypaird through AuthorizedKeysCommand: the usable keys (not disabled, not expired) of project ${project} that you can see and that match a label selector. No certificate authority is needed for it.`),
-    ...config("akc-config", "AuthorizedKeysCommand lines", `AuthorizedKeysCommand /usr/bin/keypaird authorized-keys --url ${location.origin} --token-file /etc/keypaird/fleet.token --project ${project} --label-selector login=%u --cache-file /var/cache/keypaird-agent/%u.keys --max-stale 1h\nAuthorizedKeysCommandUser keypaird-agent\nAuthorizedKeysFile none\n`),
-    h("p", { class: "field-hint" }, "The token file holds a read-only token of this project, readable only by the command's user; the cache keeps logins working for --max-stale while keypaird is unreachable. keypaird authorized-keys --help lists every option."),
+    h(
+      "p",
+      {},
+      `What sshd gets from keypaird through AuthorizedKeysCommand: the usable keys (not disabled, not expired) of project ${project} that you can see and that match a label selector. No certificate authority is needed for it.`,
+    ),
+    ...config(
+      "akc-config",
+      "AuthorizedKeysCommand lines",
+      `AuthorizedKeysCommand /usr/bin/keypaird authorized-keys --url ${location.origin} --token-file /etc/keypaird/fleet.token --project ${project} --label-selector login=%u --cache-file /var/cache/keypaird-agent/%u.keys --max-stale 1h\nAuthorizedKeysCommandUser keypaird-agent\nAuthorizedKeysFile none\n`,
+    ),
+    h(
+      "p",
+      { class: "field-hint" },
+      "The token file holds a read-only token of this project, readable only by the command's user; the cache keeps logins working for --max-stale while keypaird is unreachable. keypaird authorized-keys --help lists every option.",
+    ),
     h("h3", {}, "Preview"),
     form,
     result,
@@ -208,7 +349,15 @@ function authorizedKeysCard(ctx) {
         replace(result);
         return;
       }
-      replace(result, h("div", { class: "empty error", role: "alert" }, h("h3", {}, "authorized_keys could not be loaded"), h("p", {}, explain(err))));
+      replace(
+        result,
+        h(
+          "div",
+          { class: "empty error", role: "alert" },
+          h("h3", {}, "authorized_keys could not be loaded"),
+          h("p", {}, explain(err)),
+        ),
+      );
       return;
     }
     if (mine !== seq) return;
@@ -218,8 +367,16 @@ function authorizedKeysCard(ctx) {
       replace(
         result,
         value
-          ? emptyState(`No key matches ${value}`, `sshd would accept no key through keypaird for this selector. A key is listed when it carries these labels (set them on its page, e.g. login=deploy), is usable (not disabled, not expired), and is shared in project ${project} or yours.`)
-          : emptyState(`No usable keys in project ${project}`, "sshd would accept no key through keypaird: there are none you can see, or all of them are disabled or expired."),
+          ? emptyState(
+              `No key matches ${value}`,
+              `sshd would accept no key through keypaird for this selector. A key is listed when it carries these labels (set them on its page, e.g. login=deploy), is usable (not disabled, not expired), and is shared in project ${project} or yours.`,
+              { heading: "h3" },
+            )
+          : emptyState(
+              `No usable keys in project ${project}`,
+              "sshd would accept no key through keypaird: there are none you can see, or all of them are disabled or expired.",
+              { heading: "h3" },
+            ),
       );
       announce("No keys match.");
       return;
@@ -228,8 +385,24 @@ function authorizedKeysCard(ctx) {
     replace(
       result,
       h("p", { class: "ak-count", id: "ak-count" }, count),
-      h("pre", { class: "mono pubkey", id: "ak-lines", tabindex: "0", "aria-label": "authorized_keys lines" }, text),
-      h("div", { class: "actions-left" }, copyButton(text, "Copy lines: authorized_keys preview", { className: "btn btn-small", text: "Copy lines" })),
+      h(
+        "pre",
+        {
+          class: "mono pubkey",
+          id: "ak-lines",
+          tabindex: "0",
+          "aria-label": "authorized_keys lines",
+        },
+        text,
+      ),
+      h(
+        "div",
+        { class: "actions-left" },
+        copyButton(text, "Copy lines: authorized_keys preview", {
+          className: "btn btn-small",
+          text: "Copy lines",
+        }),
+      ),
     );
     announce(count + ".");
   }
@@ -261,23 +434,50 @@ export function certificateCard(ctx, key, { usable }) {
     "section",
     { class: "card card-wide", id: "cert-card", "aria-labelledby": "cert-title" },
     h("h2", { id: "cert-title" }, "SSH certificate"),
-    h("p", {}, `A certificate lets this key log in as the chosen principals (logins) on servers that trust project ${project}'s CA, until it expires: no authorized_keys needed. `, h("a", { href: `#/projects/${project}/ssh` }, "Set up servers under SSH access"), "."),
+    h(
+      "p",
+      {},
+      `A certificate lets this key log in as the chosen principals (logins) on servers that trust project ${project}'s CA, until it expires: no authorized_keys needed. `,
+      h("a", { href: `#/projects/${project}/ssh` }, "Set up servers under SSH access"),
+      ".",
+    ),
   );
   const mine = ctx.me.principals || [];
   if (!usable) {
-    card.appendChild(h("p", { class: "notice", id: "cert-unusable" }, "This key is disabled or expired: only a usable key can be certified."));
+    card.appendChild(
+      h(
+        "p",
+        { class: "notice", id: "cert-unusable" },
+        "This key is disabled or expired: only a usable key can be certified.",
+      ),
+    );
     return card;
   }
   if (!ctx.me.admin && mine.length === 0) {
-    card.appendChild(h("p", { class: "notice", id: "cert-no-principals" }, "This token may not be issued certificates: it names no principals. Ask your administrator for a token made with keypaird token create --principals …"));
+    card.appendChild(
+      h(
+        "p",
+        { class: "notice", id: "cert-no-principals" },
+        "This token may not be issued certificates: it names no principals. Ask your administrator for a token made with keypaird token create --principals …",
+      ),
+    );
     return card;
   }
 
   // Principals: the token's, to tick; an admin token may name any, so it types them.
   let principals;
   if (ctx.me.admin) {
-    const input = h("input", { type: "text", id: "cert-principals", autocomplete: "off", spellcheck: "false", value: mine.join(","), placeholder: "deploy,alice" });
-    principals = field("Principals", input, { hint: "The logins it is valid for, separated by commas. An admin token may name any." });
+    const input = h("input", {
+      type: "text",
+      id: "cert-principals",
+      autocomplete: "off",
+      spellcheck: "false",
+      value: mine.join(","),
+      placeholder: "deploy,alice",
+    });
+    principals = field("Principals", input, {
+      hint: "The logins it is valid for, separated by commas. An admin token may name any.",
+    });
     principals.read = () => input.value.split(/[\s,]+/).filter(Boolean);
     principals.focus = () => input.focus();
   } else {
@@ -286,15 +486,26 @@ export function certificateCard(ctx, key, { usable }) {
     const boxes = mine.map((p, i) => {
       const id = `cert-principal-${i}`;
       const box = h("input", { type: "checkbox", id, value: p, checked: mine.length === 1 });
-      return { box, row: h("div", { class: "field-check check-inline" }, box, h("label", { for: id }, p)) };
+      return {
+        box,
+        row: h("div", { class: "field-check check-inline" }, box, h("label", { for: id }, p)),
+      };
     });
     const error = h("p", { class: "field-error", id: errorId, hidden: true });
     const wrapper = h(
       "fieldset",
       { class: "field", id: "cert-principals", "aria-describedby": hintId },
       h("legend", {}, "Principals"),
-      h("p", { class: "field-hint", id: hintId }, "The logins it is valid for: those this token may be issued."),
-      h("div", { class: "check-list" }, boxes.map((b) => b.row)),
+      h(
+        "p",
+        { class: "field-hint", id: hintId },
+        "The logins it is valid for: those this token may be issued.",
+      ),
+      h(
+        "div",
+        { class: "check-list" },
+        boxes.map((b) => b.row),
+      ),
       error,
     );
     principals = {
@@ -309,32 +520,50 @@ export function certificateCard(ctx, key, { usable }) {
     const list = [].concat(messages).filter(Boolean);
     principals.error.textContent = list.join(" ");
     principals.error.hidden = list.length === 0;
-    principals.wrapper.setAttribute("aria-describedby", list.length ? "cert-principals-hint cert-principals-error" : "cert-principals-hint");
+    principals.wrapper.setAttribute(
+      "aria-describedby",
+      list.length ? "cert-principals-hint cert-principals-error" : "cert-principals-hint",
+    );
   };
 
-  const validity = field("Valid for", h("select", { id: "cert-validity" }, VALIDITIES.map(([s, t]) => h("option", { value: String(s) }, t))), {
-    hint: "From now. The service signs up to its --ca-max-validity (24 hours unless set otherwise).",
-  });
+  const validity = field(
+    "Valid for",
+    h(
+      "select",
+      { id: "cert-validity" },
+      VALIDITIES.map(([s, t]) => h("option", { value: String(s) }, t)),
+    ),
+    {
+      hint: "From now. The service signs up to its --ca-max-validity (24 hours unless set otherwise).",
+    },
+  );
   validity.input.value = "3600";
-  const formError = h("div", { class: "form-error", id: "cert-form-error", role: "alert", hidden: true });
-  const submit = h("button", { type: "submit", class: "btn btn-primary", id: "request-cert" }, "Request certificate");
-  const form = h("form", { class: "form cert-form", novalidate: true, "aria-label": "Request a certificate" }, h("div", { class: "field-row" }, principals.wrapper, validity.wrapper), formError, h("div", { class: "actions-left" }, submit));
+  const errorBox = formError({ id: "cert-form-error" });
+  const submit = h(
+    "button",
+    { type: "submit", class: "btn btn-primary", id: "request-cert" },
+    "Request certificate",
+  );
+  const form = h(
+    "form",
+    { class: "form cert-form", novalidate: true, "aria-label": "Request a certificate" },
+    h("div", { class: "field-row" }, principals.wrapper, validity.wrapper),
+    errorBox,
+    h("div", { class: "actions-left" }, submit),
+  );
   const result = h("div", { class: "cert-result", id: "cert-result" });
   card.append(form, result);
 
-  const showFormError = (text) => {
-    formError.textContent = text;
-    formError.hidden = !text;
-  };
-
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    showFormError("");
+    showFormError(errorBox, "");
     setPrincipalsError([]);
     setFieldError(validity, []);
     const chosen = principals.read();
     if (chosen.length === 0) {
-      setPrincipalsError("Choose at least one principal: a certificate without any would be valid for every login.");
+      setPrincipalsError(
+        "Choose at least one principal: a certificate without any would be valid for every login.",
+      );
       return principals.focus();
     }
     const bad = chosen.find((p) => !PRINCIPAL_RE.test(p));
@@ -345,12 +574,20 @@ export function certificateCard(ctx, key, { usable }) {
     submit.disabled = true;
     submit.textContent = "Requesting…";
     try {
-      const { data } = await ctx.api.signKey(project, key.id, { principals: chosen, valid_for: Number(validity.input.value) });
+      const { data } = await ctx.api.signKey(project, key.id, {
+        principals: chosen,
+        valid_for: Number(validity.input.value),
+      });
       showCertificate(ctx, key, data, result);
       toast(`Certificate ${data.serial} issued.`, "ok");
     } catch (err) {
       if (ctx.fail(err)) return;
-      placeCertErrors(err, { principals: setPrincipalsError, valid_for: (m) => setFieldError(validity, m) }, showFormError, form);
+      placeCertErrors(
+        err,
+        { principals: setPrincipalsError, valid_for: (m) => setFieldError(validity, m) },
+        errorBox,
+        form,
+      );
     } finally {
       submit.disabled = false;
       submit.textContent = "Request certificate";
@@ -359,39 +596,63 @@ export function certificateCard(ctx, key, { usable }) {
   return card;
 }
 
-function placeCertErrors(err, fields, showFormError, form) {
+function placeCertErrors(err, fields, box, form) {
   if (err instanceof ApiError && err.status === 400) {
-    const unplaced = [];
-    for (const [name, messages] of Object.entries(err.invalidFields)) {
-      const target = fields[name.split(/[.[]/)[0]];
-      if (target) target(messages);
-      else unplaced.push(...[].concat(messages));
-    }
-    showFormError(unplaced.length ? unplaced.join(" ") : Object.keys(err.invalidFields).length ? "" : explain(err));
-    const invalid = form.querySelector("[aria-invalid='true']");
-    if (invalid) invalid.focus();
+    const unplaced = placeFieldErrors(err.invalidFields, fields);
+    showFormError(
+      box,
+      unplaced.length
+        ? unplaced.join(" ")
+        : Object.keys(err.invalidFields).length
+          ? ""
+          : explain(err),
+    );
+    focusFirstInvalid(form);
     return;
   }
   if (caDisabled(err)) {
-    showFormError("The SSH certificate authority is not enabled on this keypaird, so no certificate can be issued. The operator enables it by starting the service with --ca-kek-file (see SSH access).");
+    showFormError(
+      box,
+      "The SSH certificate authority is not enabled on this keypaird, so no certificate can be issued. The operator enables it by starting the service with --ca-kek-file (see SSH access).",
+    );
     return;
   }
-  showFormError(explain(err));
+  showFormError(box, explain(err));
 }
 
 function showCertificate(ctx, key, cert, result) {
   const project = ctx.project;
   const fileName = certFileName(key.name);
   const status = h("span", { class: "badge badge-ok", id: "cert-status" }, "Valid");
-  const download = h("button", { type: "button", class: "btn btn-primary", id: "download-cert", on: { click: () => {
-    saveFile(cert.certificate + "\n", fileName, "text/plain");
-    toast(`Saved as ${fileName} in your downloads.`, "ok");
-  } } }, `Download ${fileName}`);
-  const revoke = h("button", { type: "button", class: "btn btn-danger", id: "revoke-cert" }, "Revoke…");
+  const download = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-primary",
+      id: "download-cert",
+      on: {
+        click: () => {
+          saveFile(cert.certificate + "\n", fileName, "text/plain");
+          toast(`Saved as ${fileName} in your downloads.`, "ok");
+        },
+      },
+    },
+    `Download ${fileName}`,
+  );
+  const revoke = h(
+    "button",
+    { type: "button", class: "btn btn-danger", id: "revoke-cert" },
+    "Revoke…",
+  );
   const headingId = uid("cert-heading");
   replace(
     result,
-    h("div", { class: "cert-head" }, h("h3", { id: headingId }, `Certificate ${cert.serial}`), status),
+    h(
+      "div",
+      { class: "cert-head" },
+      h("h3", { id: headingId }, `Certificate ${cert.serial}`),
+      status,
+    ),
     h(
       "dl",
       { class: "details" },
@@ -402,27 +663,65 @@ function showCertificate(ctx, key, cert, result) {
       h("dt", {}, "Valid from"),
       h("dd", {}, h("time", { datetime: cert.valid_after }, formatTime(cert.valid_after))),
       h("dt", {}, "Valid until"),
-      h("dd", {}, h("time", { datetime: cert.valid_before, id: "cert-valid-before" }, formatTime(cert.valid_before))),
+      h(
+        "dd",
+        {},
+        h(
+          "time",
+          { datetime: cert.valid_before, id: "cert-valid-before" },
+          formatTime(cert.valid_before),
+        ),
+      ),
       h("dt", {}, "Key ID"),
       h("dd", {}, h("code", {}, cert.key_id)),
     ),
-    h("pre", { class: "mono pubkey", id: "certificate", tabindex: "0", "aria-label": "Certificate" }, cert.certificate),
-    h("div", { class: "actions-left" }, download, copyButton(cert.certificate, "Copy certificate", { className: "btn", text: "Copy certificate" }), revoke),
-    h("p", { class: "field-hint" }, `Save it beside the private key it certifies (${fileName} next to ${fileName.replace(/-cert\.pub$/, "")}): ssh then offers it by itself. Or name it with ssh -o CertificateFile=….`),
+    h(
+      "pre",
+      { class: "mono pubkey", id: "certificate", tabindex: "0", "aria-label": "Certificate" },
+      cert.certificate,
+    ),
+    h(
+      "div",
+      { class: "actions-left" },
+      download,
+      copyButton(cert.certificate, "Copy certificate", {
+        className: "btn",
+        text: "Copy certificate",
+      }),
+      revoke,
+    ),
+    h(
+      "p",
+      { class: "field-hint" },
+      `Save it beside the private key it certifies (${fileName} next to ${fileName.replace(/-cert\.pub$/, "")}): ssh then offers it by itself. Or name it with ssh -o CertificateFile=….`,
+    ),
   );
   announce(`Certificate ${cert.serial} issued, valid until ${formatTime(cert.valid_before)}.`);
   download.focus();
 
   revoke.addEventListener("click", () => {
     const dlg = openDialog(`Revoke certificate ${cert.serial}?`);
-    const error = h("div", { class: "form-error", role: "alert", hidden: true });
-    const go = h("button", { type: "submit", class: "btn btn-danger", id: "confirm-revoke" }, "Revoke certificate");
+    const error = formError();
+    const go = h(
+      "button",
+      { type: "submit", class: "btn btn-danger", id: "confirm-revoke" },
+      "Revoke certificate",
+    );
     const form = h(
       "form",
       { class: "form", novalidate: true },
-      h("p", {}, `Certificate ${cert.serial} (${cert.principals.join(", ")}) goes into project ${project}'s key revocation list at once. Servers refuse it once they have the new KRL; it cannot be undone.`),
+      h(
+        "p",
+        {},
+        `Certificate ${cert.serial} (${cert.principals.join(", ")}) goes into project ${project}'s key revocation list at once. Servers refuse it once they have the new KRL; it cannot be undone.`,
+      ),
       error,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"), go),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"),
+        go,
+      ),
     );
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -438,8 +737,7 @@ function showCertificate(ctx, key, cert, result) {
       } catch (err) {
         if (ctx.fail(err)) return;
         go.disabled = false;
-        error.textContent = explain(err);
-        error.hidden = false;
+        showFormError(error, explain(err));
       }
     });
     dlg.body.appendChild(form);

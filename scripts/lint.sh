@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# clang-tidy (the curated, blocking checks in .clang-tidy) over every non-test source file,
-# two at a time. Needs a configured build directory with compile_commands.json.
+# The blocking linters, each one check of the summary line:
+#   clang-tidy (the curated checks in .clang-tidy) over every non-test source file, two at a
+#     time; needs a configured build directory with compile_commands.json;
+#   ESLint (tools/eslint.config.mjs: recommended rules, browser ES modules) over console/;
+#   Prettier (tools/.prettierrc.json) --check over console/ (its JavaScript, CSS and HTML);
+#   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too.
+# Their configs are in tools/, not console/: every file of console/ is embedded and served.
+# The npm tools come from tools/node_modules (scripts/setup.sh --test installs them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-files=$(git ls-files 'src/*.cc' | grep -v '_test\.cc$')
+BIN=tools/node_modules/.bin
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+passed=0
+failed=0
+
+ok() { echo "lint: $1"; passed=$((passed + 1)); }
+bad() { echo "lint: $1"; failed=$((failed + 1)); }
+
+files=$(git ls-files 'src/*.cc' | grep -v '_test\.cc$')
 # The build may be configured with GCC-only options (-Wno-error=restrict for GCC 12's false
 # positives); clang, which clang-tidy runs, does not know them and must not count that.
 # shellcheck disable=SC2086
@@ -15,9 +28,38 @@ printf '%s\n' $files | xargs -P2 -n1 clang-tidy -p "$BUILD_DIR" --quiet \
 rc=$?
 if [ "$rc" -ne 0 ] || grep -qE '(error|warning):' "$out"; then
   grep -E '(error|warning):' -A3 "$out"
-  echo "lint: clang-tidy found problems"
-  echo "lint: 0 passed, 1 failed"
-  exit 1
+  bad "clang-tidy found problems"
+else
+  ok "clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
 fi
-echo "lint: clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
-echo "lint: 1 passed, 0 failed"
+
+if [ ! -x "$BIN/eslint" ]; then
+  bad "eslint missing: run scripts/setup.sh --test (npm ci in tools/)"
+elif "$BIN/eslint" --config tools/eslint.config.mjs --max-warnings 0 console >"$out" 2>&1; then
+  ok "eslint clean (console/)"
+else
+  cat "$out"
+  bad "eslint found problems in console/"
+fi
+
+if [ ! -x "$BIN/prettier" ]; then
+  bad "prettier missing: run scripts/setup.sh --test (npm ci in tools/)"
+elif "$BIN/prettier" --config tools/.prettierrc.json --check console >"$out" 2>&1; then
+  ok "prettier clean (console/)"
+else
+  cat "$out"
+  bad "prettier found unformatted files (fix: $BIN/prettier --config tools/.prettierrc.json --write console)"
+fi
+
+if [ ! -x "$BIN/spectral" ]; then
+  bad "spectral missing: run scripts/setup.sh --test (npm ci in tools/)"
+elif "$BIN/spectral" lint --quiet --ruleset tools/.spectral.yaml --fail-severity=warn \
+     openapi/keypaird.yaml >"$out" 2>&1; then
+  ok "spectral clean (openapi/keypaird.yaml)"
+else
+  cat "$out"
+  bad "spectral found problems in openapi/keypaird.yaml"
+fi
+
+echo "lint: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -51,9 +51,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Test tools from npm, exactly as locked.
-if [ "$test_set" -eq 1 ] &&
-   { [ ! -x tools/node_modules/.bin/prism ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; }; then
+# Test tools and linters from npm, exactly as locked: installed again when one is missing or
+# the lockfile changed since.
+npm_tools_missing() {
+  local bin
+  for bin in prism eslint prettier spectral; do
+    [ -x "tools/node_modules/.bin/$bin" ] || return 0
+  done
+  [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]
+}
+if [ "$test_set" -eq 1 ] && npm_tools_missing; then
   echo "setup: installing npm tools (tools/package-lock.json)" >&2
   (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -70,7 +70,7 @@ if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
 fi
 # ---- end of sanitizers and fuzzing
 
-echo "== clang-tidy (scripts/lint.sh)"
+echo "== linters: clang-tidy, ESLint, Prettier, Spectral (scripts/lint.sh)"
 run_counted lint scripts/lint.sh
 
 # Totals: ctest's "x% tests passed, F tests failed out of T" and pytest's junit counts.
