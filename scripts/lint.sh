@@ -4,7 +4,8 @@
 #     time; needs a configured build directory with compile_commands.json;
 #   ESLint (tools/eslint.config.mjs: recommended rules, browser ES modules) over console/;
 #   Prettier (tools/.prettierrc.json) --check over console/ (its JavaScript, CSS and HTML);
-#   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too.
+#   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too;
+#   check_references.py: comments, docstrings and documents name only files the tree holds.
 # Their configs are in tools/, not console/: every file of console/ is embedded and served.
 # The npm tools come from tools/node_modules (scripts/setup.sh --test installs them).
 set -uo pipefail
@@ -59,6 +60,13 @@ elif "$BIN/spectral" lint --quiet --ruleset tools/.spectral.yaml --fail-severity
 else
   cat "$out"
   bad "spectral found problems in openapi/keypaird.yaml"
+fi
+
+if /usr/bin/python3 scripts/check_references.py >"$out" 2>&1; then
+  ok "$(tail -1 "$out" | sed 's/^check_references: //')"
+else
+  cat "$out"
+  bad "references to files the tree does not hold"
 fi
 
 echo "lint: $passed passed, $failed failed"

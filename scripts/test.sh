@@ -9,11 +9,20 @@
 # fuzzers and clang-tidy. Ends with one line "N passed, N failed" over all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+run_start=$(date +%s)
+stage_start=$run_start
+took() {  # took NAME: how long the stage since the last call took (the README's table)
+  local now; now=$(date +%s)
+  echo "$1: took $((now - stage_start))s"
+  stage_start=$now
+}
 scripts/setup.sh --test || exit 1
+took setup
 # Warnings are errors here (and in CI), not for everyone who builds.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_WERROR=ON -DKEYPAIRD_TESTS=ON \
   ${CMAKE_ARGS:-} >/dev/null || exit 1
 cmake --build build -j2 || exit 1
+took build
 
 logs=$(mktemp -d)
 pgdir=$(mktemp -d)
@@ -32,11 +41,13 @@ fi
 echo "== unit and cross-check tests (ctest)"
 ctest --test-dir build --output-on-failure -j2 >"$logs/ctest.log" 2>&1 || failed=1
 grep -v "Passed\|^ *Start " "$logs/ctest.log"
+took ctest
 
 for backend in sqlite postgres; do
   echo "== black-box tests on $backend (pytest)"
   KEYPAIRD_TEST_BACKEND=$backend KEYPAIRD_BIN="$PWD/build/keypaird" /usr/bin/python3 -m pytest \
     -q -p no:cacheprovider --junitxml="$logs/pytest-$backend.xml" test/ || failed=1
+  took "pytest-$backend"
 done
 
 # ---- Sanitizers and fuzzing (issue 6; scripts/sanitize.sh, scripts/fuzz.sh, docs/fuzzing.md).
@@ -91,5 +102,6 @@ read -r p_passed p_failed <<<"$p_counts"
 c_failed=${c_failed:-1}; c_total=${c_total:-0}
 passed=$((c_total - c_failed + p_passed + x_passed)); nfailed=$((c_failed + p_failed + x_failed))
 if [ "$failed" -ne 0 ] && [ "$nfailed" -eq 0 ]; then nfailed=1; fi
+echo "test.sh: took $(( $(date +%s) - run_start ))s in all"
 echo "$passed passed, $nfailed failed"
 [ "$failed" -eq 0 ]
