@@ -47,6 +47,7 @@
 #include "store/sql/pool.h"
 #include "store/sql/rows.h"
 #include "store/sql/schema.h"
+#include "store/sql/statements.h"
 #include "store/store_internal.h"
 
 namespace keypaird::store {
@@ -453,65 +454,29 @@ Params ToParams(const std::vector<sql::SqlValue>& values) {
 // ---------------------------------------------------------------------------------------
 // Statements.
 
-// "$1, $2, ..., $n".
-std::string Placeholders(int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) {
-    out += (i > 1 ? ", " : "") + sql::Param(sql::Dialect::kPostgres, static_cast<size_t>(i));
-  }
-  return out;
-}
-
-const Statement kInsertKey{"insert_key", std::string("INSERT INTO keys (") + sql::kKeyColumns +
-                                             ") VALUES (" + Placeholders(sql::kKeyColumnCount) +
-                                             ")"};
-const Statement kInsertLabel{"insert_label",
-                             std::string(sql::kInsertLabel) + "(" + Placeholders(5) + ")"};
-const Statement kDeleteLabels{"delete_labels", "DELETE FROM key_labels WHERE key_id = $1"};
-const Statement kGetKeyForUpdate{"get_key_for_update", std::string("SELECT ") + sql::kKeyColumns +
-                                                           " FROM keys WHERE id = $1 FOR UPDATE"};
+const sql::Statements& kSql = sql::StatementsFor(sql::Dialect::kPostgres);
+const Statement kInsertKey{"insert_key", kSql.insert_key};
+const Statement kInsertLabel{"insert_label", kSql.insert_label};
+const Statement kDeleteLabels{"delete_labels", kSql.delete_labels};
+const Statement kGetKeyForUpdate{"get_key_for_update", kSql.get_key + " FOR UPDATE"};
 const Statement kUpdateKey{"update_key", sql::UpdateKeySql(sql::Dialect::kPostgres, true)};
-const Statement kGetKey{"get_key",
-                        std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = $1"};
-const Statement kGetKeyByName{
-    "get_key_by_name",
-    std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE project_id = $1 AND name = $2"};
+const Statement kGetKey{"get_key", kSql.get_key};
+const Statement kGetKeyByName{"get_key_by_name", kSql.get_key_by_name};
 // Labels go with the key (ON DELETE CASCADE).
 const Statement kDeleteKey{
     "delete_key", "DELETE FROM keys WHERE id = $1 AND ($2::BIGINT IS NULL OR revision = $2)"};
-const Statement kInsertToken{"insert_token", std::string("INSERT INTO tokens (") +
-                                                 sql::kTokenColumns + ") VALUES (" +
-                                                 Placeholders(9) + ")"};
-const Statement kGetToken{
-    "get_token", std::string("SELECT ") + sql::kTokenColumns + " FROM tokens WHERE id = $1"};
-const Statement kListTokens{"list_tokens", std::string("SELECT ") + sql::kTokenColumns +
-                                               " FROM tokens ORDER BY created_at_us, id"};
-// coalesce keeps the first revocation time; the row counts as affected either way.
-const Statement kRevokeToken{
-    "revoke_token", "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, $2) WHERE id = $1"};
+const Statement kInsertToken{"insert_token", kSql.insert_token};
+const Statement kGetToken{"get_token", kSql.get_token};
+const Statement kListTokens{"list_tokens", kSql.list_tokens};
+const Statement kRevokeToken{"revoke_token", kSql.revoke_token};
 const Statement kPing{"ping", "SELECT 1"};
-const Statement kInsertCa{"insert_ca", std::string("INSERT INTO ssh_cas (") + sql::kCaColumns +
-                                           ") VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) "
-                                           "DO NOTHING"};
-const Statement kGetCa{"get_ca", std::string("SELECT ") + sql::kCaColumns +
-                                     " FROM ssh_cas WHERE project_id = $1"};
-// Row-locks the CA: concurrent signers on every node take serials one at a time.
-const Statement kNextSerial{"next_serial",
-                            "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = "
-                            "$1 RETURNING next_serial - 1"};
-const Statement kInsertCertificate{"insert_certificate",
-                                   std::string("INSERT INTO certificates (") +
-                                       sql::kCertificateColumns + ") VALUES (" +
-                                       Placeholders(sql::kCertificateColumnCount) + ")"};
-const Statement kGetCertificate{"get_certificate",
-                                std::string("SELECT ") + sql::kCertificateColumns +
-                                    " FROM certificates WHERE project_id = $1 AND serial = $2"};
-const Statement kRevokeCertificate{
-    "revoke_certificate",
-    "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, $3) WHERE project_id = $1 "
-    "AND serial = $2"};
-const Statement kRevokedSerials{"revoked_serials",
-                                sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kPostgres)};
+const Statement kInsertCa{"insert_ca", kSql.insert_ca};
+const Statement kGetCa{"get_ca", kSql.get_ca};
+const Statement kNextSerial{"next_serial", kSql.next_serial};
+const Statement kInsertCertificate{"insert_certificate", kSql.insert_certificate};
+const Statement kGetCertificate{"get_certificate", kSql.get_certificate};
+const Statement kRevokeCertificate{"revoke_certificate", kSql.revoke_certificate};
+const Statement kRevokedSerials{"revoked_serials", kSql.revoked_serials};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -586,7 +551,7 @@ class MigrationSession final : public sql::MigrationSession {
   }
 
   Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) override {
-    auto rows = conn_->Exec("SELECT id, public_key FROM keys WHERE type = ''", Deadline());
+    auto rows = conn_->Exec(kSql.undescribed_keys, Deadline());
     if (!rows.ok()) return rows.status();
     if (rows->rows() > 0 && !describe) return Internal("no key parser to describe stored keys");
     for (int i = 0; i < rows->rows(); ++i) {
@@ -595,8 +560,7 @@ class MigrationSession final : public sql::MigrationSession {
       key.public_key = rows->Text(i, 1);
       if (Status s = describe(&key); !s.ok()) return s;
       auto r = conn_->RunOnce(
-          "UPDATE keys SET type = $2, bits = $3, comment = $4, fingerprint_sha256 = $5 "
-          "WHERE id = $1",
+          kSql.describe_key,
           ToParams({key.id, key.type, static_cast<int64_t>(key.bits), key.comment,
                     key.fingerprint_sha256}),
           Deadline());

@@ -49,12 +49,14 @@
 #include "store/sql/pool.h"
 #include "store/sql/rows.h"
 #include "store/sql/schema.h"
+#include "store/sql/statements.h"
 #include "store/store_internal.h"
 
 namespace keypaird::store {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+const sql::Statements& kSql = sql::StatementsFor(sql::Dialect::kSqlite);
 constexpr int kBusyTimeoutMs = 5000;
 constexpr std::chrono::milliseconds kBusyTimeout{kBusyTimeoutMs};
 
@@ -288,24 +290,18 @@ StatusOr<KeyRecord> ReadOneKey(Connection& conn, const std::string& sql, BindFn 
 }
 
 StatusOr<KeyRecord> GetKeyOn(Connection& conn, std::string_view id) {
-  static const std::string kSql =
-      std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = ?1";
-  return ReadOneKey(conn, kSql, [&](Stmt& stmt) { stmt.Bind(1, std::string(id)); });
+  return ReadOneKey(conn, kSql.get_key, [&](Stmt& stmt) { stmt.Bind(1, std::string(id)); });
 }
 
 StatusOr<KeyRecord> GetKeyByNameOn(Connection& conn, int64_t project_id, std::string_view name) {
-  static const std::string kSql =
-      std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE project_id = ?1 AND name = ?2";
-  return ReadOneKey(conn, kSql, [&](Stmt& stmt) {
+  return ReadOneKey(conn, kSql.get_key_by_name, [&](Stmt& stmt) {
     stmt.Bind(1, project_id);
     stmt.Bind(2, std::string(name));
   });
 }
 
 StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
-  static const std::string kSql =
-      std::string("SELECT ") + sql::kTokenColumns + " FROM tokens WHERE id = ?1";
-  auto stmt = conn.Prepare(kSql);
+  auto stmt = conn.Prepare(kSql.get_token);
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, std::string(id));
   const int rc = stmt->Step();
@@ -314,17 +310,9 @@ StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
   return sql::ReadToken(*stmt);
 }
 
-// "?1, ?2, ..., ?n".
-std::string Placeholders(int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + sql::Param(sql::Dialect::kSqlite, i);
-  return out;
-}
-
 Status InsertLabels(Connection& conn, const std::vector<std::vector<sql::SqlValue>>& rows) {
-  static const std::string kSql = std::string(sql::kInsertLabel) + "(" + Placeholders(5) + ")";
   for (const auto& row : rows) {
-    auto stmt = conn.Prepare(kSql);
+    auto stmt = conn.Prepare(kSql.insert_label);
     if (!stmt.ok()) return stmt.status();
     stmt->BindAll(row);
     if (Status s = stmt->Run(); !s.ok()) return s;
@@ -333,7 +321,7 @@ Status InsertLabels(Connection& conn, const std::vector<std::vector<sql::SqlValu
 }
 
 Status ReplaceLabels(Connection& conn, const KeyRecord& key) {
-  auto stmt = conn.Prepare("DELETE FROM key_labels WHERE key_id = ?1");
+  auto stmt = conn.Prepare(kSql.delete_labels);
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, key.id);
   if (Status s = stmt->Run(); !s.ok()) return s;
@@ -922,7 +910,7 @@ class MigrationSession final : public sql::MigrationSession {
   Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) override {
     std::vector<KeyRecord> keys;
     {
-      auto stmt = conn_->Prepare("SELECT id, public_key FROM keys WHERE type = ''");
+      auto stmt = conn_->Prepare(kSql.undescribed_keys);
       if (!stmt.ok()) return stmt.status();
       int rc;
       while ((rc = stmt->Step()) == SQLITE_ROW) {
@@ -935,9 +923,7 @@ class MigrationSession final : public sql::MigrationSession {
     if (!keys.empty() && !describe) return Internal("no key parser to describe stored keys");
     for (KeyRecord& key : keys) {
       if (Status s = describe(&key); !s.ok()) return s;
-      auto update = conn_->Prepare(
-          "UPDATE keys SET type = ?2, bits = ?3, comment = ?4, fingerprint_sha256 = ?5 "
-          "WHERE id = ?1");
+      auto update = conn_->Prepare(kSql.describe_key);
       if (!update.ok()) return update.status();
       update->BindAll(
           {key.id, key.type, static_cast<int64_t>(key.bits), key.comment, key.fingerprint_sha256});
@@ -1066,9 +1052,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   StatusOr<std::vector<TokenRecord>> ListTokens() override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    static const std::string kSql =
-        std::string("SELECT ") + sql::kTokenColumns + " FROM tokens ORDER BY created_at_us, id";
-    auto stmt = (*lease)->Prepare(kSql);
+    auto stmt = (*lease)->Prepare(kSql.list_tokens);
     if (!stmt.ok()) return stmt.status();
     std::vector<TokenRecord> tokens;
     int rc;
@@ -1155,9 +1139,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   Status InsertToken(const TokenRecord& token) override {
     return writer_.Run(
         [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
-          static const std::string kSql = std::string("INSERT INTO tokens (") + sql::kTokenColumns +
-                                          ") VALUES (" + Placeholders(9) + ")";
-          auto stmt = conn.Prepare(kSql);
+          auto stmt = conn.Prepare(kSql.insert_token);
           if (!stmt.ok()) return stmt.status();
           stmt->BindAll(values);
           const int rc = stmt->Step();
@@ -1171,8 +1153,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return writer_.Run([id = std::string(id), at_us](Connection& conn) -> Status {
       // coalesce keeps the first revocation time; changes() counts the matched row
       // even when its value stays the same.
-      auto stmt = conn.Prepare(
-          "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, ?2) WHERE id = ?1");
+      auto stmt = conn.Prepare(kSql.revoke_token);
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, id);
       stmt->Bind(2, at_us);
@@ -1186,10 +1167,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
     Status inserted = writer_.Run([values = sql::CaValues(candidate)](Connection& conn) -> Status {
-      static const std::string kSql = std::string("INSERT INTO ssh_cas (") + sql::kCaColumns +
-                                      ") VALUES (" + Placeholders(4) +
-                                      ") ON CONFLICT (project_id) DO NOTHING";
-      auto stmt = conn.Prepare(kSql);
+      auto stmt = conn.Prepare(kSql.insert_ca);
       if (!stmt.ok()) return stmt.status();
       stmt->BindAll(values);
       return stmt->Run();
@@ -1203,9 +1181,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   StatusOr<CaRecord> GetCa(int64_t project_id) override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    static const std::string kSql =
-        std::string("SELECT ") + sql::kCaColumns + " FROM ssh_cas WHERE project_id = ?1";
-    auto stmt = (*lease)->Prepare(kSql);
+    auto stmt = (*lease)->Prepare(kSql.get_ca);
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, project_id);
     const int rc = stmt->Step();
@@ -1217,9 +1193,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     int64_t serial = 0;
     Status s = writer_.Run([&](Connection& conn) -> Status {
-      auto stmt = conn.Prepare(
-          "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = ?1 "
-          "RETURNING next_serial - 1");
+      auto stmt = conn.Prepare(kSql.next_serial);
       if (!stmt.ok()) return stmt.status();
       stmt->Bind(1, project_id);
       const int rc = stmt->Step();
@@ -1234,10 +1208,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   Status RecordCertificate(const CertificateRecord& c) override {
     return writer_.Run([values = sql::CertificateValues(c)](Connection& conn) -> Status {
-      static const std::string kSql = std::string("INSERT INTO certificates (") +
-                                      sql::kCertificateColumns + ") VALUES (" +
-                                      Placeholders(sql::kCertificateColumnCount) + ")";
-      auto stmt = conn.Prepare(kSql);
+      auto stmt = conn.Prepare(kSql.insert_certificate);
       if (!stmt.ok()) return stmt.status();
       stmt->BindAll(values);
       const int rc = stmt->Step();
@@ -1250,9 +1221,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    static const std::string kSql = std::string("SELECT ") + sql::kCertificateColumns +
-                                    " FROM certificates WHERE project_id = ?1 AND serial = ?2";
-    auto stmt = (*lease)->Prepare(kSql);
+    auto stmt = (*lease)->Prepare(kSql.get_certificate);
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, project_id);
     stmt->Bind(2, serial);
@@ -1264,9 +1233,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
     return writer_.Run([=](Connection& conn) -> Status {
-      auto stmt = conn.Prepare(
-          "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, ?3) "
-          "WHERE project_id = ?1 AND serial = ?2");
+      auto stmt = conn.Prepare(kSql.revoke_certificate);
       if (!stmt.ok()) return stmt.status();
       stmt->BindAll({project_id, serial, at_us});
       if (Status s = stmt->Run(); !s.ok()) return s;
@@ -1280,9 +1247,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     if (!lease.ok()) return lease.status();
     Connection& conn = **lease;
     Revocations out;
-    static const std::string kSerials =
-        sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kSqlite);
-    auto stmt = conn.Prepare(kSerials);
+    auto stmt = conn.Prepare(kSql.revoked_serials);
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, project_id);
     stmt->Bind(2, now_s);
@@ -1343,9 +1308,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   static Writer::Body InsertKeyOp(KeyRecord key) {
     return
         [values = sql::KeyValues(key), labels = sql::LabelRows(key)](Connection& conn) -> Status {
-          static const std::string kSql = std::string("INSERT INTO keys (") + sql::kKeyColumns +
-                                          ") VALUES (" + Placeholders(sql::kKeyColumnCount) + ")";
-          auto stmt = conn.Prepare(kSql);
+          auto stmt = conn.Prepare(kSql.insert_key);
           if (!stmt.ok()) return stmt.status();
           stmt->BindAll(values);
           const int rc = stmt->Step();
