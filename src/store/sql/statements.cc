@@ -15,8 +15,8 @@ std::string ParamList(int n) {
 }
 
 std::string Insert(std::string_view table, std::string_view columns, int count) {
-  return std::string("INSERT INTO ").append(table) + " (" + std::string(columns) +
-         ") VALUES (" + ParamList(count) + ")";
+  return std::string("INSERT INTO ").append(table) + " (" + std::string(columns) + ") VALUES (" +
+         ParamList(count) + ")";
 }
 
 std::string Select(std::string_view columns, std::string_view rest) {
@@ -40,21 +40,21 @@ Statements Make(Dialect dialect) {
   s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
   s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));
   // On PostgreSQL this row-locks the CA: signers on every node take serials one at a time.
-  s.next_serial = p(
-      "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 "
-      "RETURNING next_serial - 1");
+  s.next_serial =
+      p("UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 "
+        "RETURNING next_serial - 1");
   s.insert_certificate = p(Insert("certificates", kCertificateColumns, kCertificateColumnCount));
   s.get_certificate =
       p(Select(kCertificateColumns, "FROM certificates WHERE project_id = #1 AND serial = #2"));
-  s.revoke_certificate = p(
-      "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, #3) "
-      "WHERE project_id = #1 AND serial = #2");
+  s.revoke_certificate =
+      p("UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, #3) "
+        "WHERE project_id = #1 AND serial = #2");
   s.revoked_serials = p(kRevokedSerialsSql);
 
   s.undescribed_keys = "SELECT id, public_key FROM keys WHERE type = ''";
-  s.describe_key = p(
-      "UPDATE keys SET type = #2, bits = #3, comment = #4, fingerprint_sha256 = #5 "
-      "WHERE id = #1");
+  s.describe_key =
+      p("UPDATE keys SET type = #2, bits = #3, comment = #4, fingerprint_sha256 = #5 "
+        "WHERE id = #1");
   return s;
 }
 
