@@ -1,48 +1,35 @@
-// The PostgreSQL KeyStore backend (libpq).
+// The PostgreSQL KeyStore: the store's operations over the libpq driver (driver.h) and
+// the migrations (migrations.h). Schema, rows and SQL are shared with SQLite
+// (store/sql/).
 //
 // Every call leases one pooled connection, checks that it is still alive (an idle
 // connection whose socket has become readable was closed or is being closed by the
-// server: it is reopened, so a restarted server costs no failed request), runs one
-// prepared statement and returns the connection. All I/O is non-blocking with a
-// deadline, so a dead server or network can stall a call only for a bounded time;
-// a connection that failed, timed out or lost its server is closed and reopened on its
-// next use. After a failed connect every call fails at once for a short back-off instead
-// of queueing behind connect attempts. Nothing is cached above the database.
+// server: it is reopened, so a restarted server costs no failed request), runs its
+// prepared statements and returns the connection. A connection that failed, timed out or
+// lost its server is reopened on its next use; after a failed connect every call fails
+// at once for a short back-off instead of queueing behind connect attempts. Nothing is
+// cached above the database. libpq's own message of a failed connect is logged (it names
+// host, port, user and database, never the password), once per outage.
 //
-// Schema, rows and list SQL are shared with SQLite (store/sql/); this file is the libpq
-// driver and the PostgreSQL error mapping.
-//
-// Status messages are fixed text (plus a SQLSTATE for unexpected errors): never SQL,
-// URLs, host names or bound values. libpq's own message of a failed connect is logged
-// (it names host, port, user and database, never the password), once per outage.
+// Threading: every KeyStore method may be called from any thread; each runs on the
+// caller's thread with a connection leased to it alone.
 
 #include "store/postgres/postgres_store.h"
 
-#include <libpq-fe.h>
-#include <poll.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <cstring>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "common/log.h"
-#include "common/strings.h"
 #include "store/key_store.h"
+#include "store/postgres/driver.h"
+#include "store/postgres/migrations.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/pool.h"
 #include "store/sql/rows.h"
@@ -50,468 +37,39 @@
 #include "store/store_internal.h"
 
 namespace keypaird::store {
+namespace pg {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-using Deadline = Clock::time_point;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-// Connecting: libpq's connect_timeout (from the URL, else this) bounds a whole connect.
-constexpr seconds kDefaultConnectTimeout{3};
-// Server side: every statement on our connections (set as a startup option).
-constexpr int kStatementTimeoutMs = 5000;
-// Client side: a statement's answer must arrive within this, whatever the network does.
-constexpr milliseconds kQueryTimeout{kStatementTimeoutMs + 1000};
-// Migrations may wait for another node's migration (the advisory lock).
-constexpr seconds kMigrationTimeout{65};
-constexpr int kMigrationStatementTimeoutMs = 60000;
 // Waiting for a free pooled connection.
-constexpr seconds kAcquireTimeout{3};
+constexpr std::chrono::seconds kAcquireTimeout{3};
 // After a failed connect, calls that need a new connection fail at once for this long.
-constexpr milliseconds kReconnectBackoff{250};
-// pg_advisory_xact_lock key of the migration transaction ("kpd_migr").
-constexpr int64_t kMigrationLockKey = 0x6b70645f6d696772;
-
-constexpr std::string_view kDown = "the database is unavailable";
-constexpr std::string_view kSlow = "the database did not answer in time";
-
-// ---------------------------------------------------------------------------------------
-// RAII and small helpers.
-
-struct ConnFinisher {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-using ConnPtr = std::unique_ptr<PGconn, ConnFinisher>;
-
-struct ResultClearer {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
-
-int64_t ParseInt64(const char* text) {
-  int64_t value = 0;
-  std::from_chars(text, text + std::strlen(text), value);
-  return value;
-}
-
-// Waits until `fd` is readable (or writable too, if `write`); false on timeout or error.
-bool WaitFd(int fd, bool write, Deadline deadline) {
-  if (fd < 0) return false;
-  for (;;) {
-    const auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return false;
-    pollfd p{fd, static_cast<short>(POLLIN | (write ? POLLOUT : 0)), 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(left));
-    if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) return false;
-  }
-}
-
-// A query result (text format).
-class Result {
- public:
-  explicit Result(ResultPtr result) : r_(std::move(result)) {}
-  int rows() const { return PQntuples(r_.get()); }
-  bool IsNull(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
-  std::string Text(int row, int col) const {
-    return std::string(PQgetvalue(r_.get(), row, col),
-                       static_cast<size_t>(PQgetlength(r_.get(), row, col)));
-  }
-  int64_t Int64(int row, int col) const { return ParseInt64(PQgetvalue(r_.get(), row, col)); }
-  bool Bool(int row, int col) const { return PQgetvalue(r_.get(), row, col)[0] == 't'; }
-  // Rows an INSERT/UPDATE/DELETE affected.
-  int64_t Affected() const { return ParseInt64(PQcmdTuples(r_.get())); }
-
- private:
-  ResultPtr r_;
-};
-
-// A statement prepared once per connection under `name`.
-struct Statement {
-  std::string name;
-  std::string sql;
-};
-
-using Params = std::vector<std::optional<std::string>>;
-
-struct ConnectSettings {
-  std::vector<std::string> keywords;
-  std::vector<std::string> values;
-  milliseconds connect_timeout{kDefaultConnectTimeout};
-};
-
-// Our defaults come first and the URL last: libpq lets later settings override earlier
-// ones, so anything the URL says wins.
-StatusOr<ConnectSettings> MakeConnectSettings(const std::string& url) {
-  char* error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
-  if (parsed == nullptr) {
-    if (error != nullptr) PQfreemem(error);
-    return InvalidArgument("the PostgreSQL database URL is not valid");
-  }
-  ConnectSettings settings;
-  for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
-    if (std::string_view(o->keyword) == "connect_timeout" && o->val != nullptr) {
-      // libpq: 0 or negative = wait forever (we do not), below 2 s counts as 2 s.
-      const int64_t s = ParseInt64(o->val);
-      if (s > 0) settings.connect_timeout = seconds(std::max<int64_t>(s, 2));
-    }
-  }
-  PQconninfoFree(parsed);
-  settings.keywords = {"connect_timeout",     "keepalives",       "keepalives_idle",
-                       "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                       "application_name",    "options",          "dbname"};
-  settings.values = {std::to_string(kDefaultConnectTimeout.count()),
-                     "1",
-                     "30",
-                     "10",
-                     "3",
-                     "20000",
-                     "keypaird",
-                     "-c statement_timeout=" + std::to_string(kStatementTimeoutMs),
-                     url};
-  return settings;
-}
-
-// ---------------------------------------------------------------------------------------
-// One libpq connection and the names of the statements prepared on it. Not thread-safe:
-// used by one call at a time, which the pool guarantees.
-
-class Connection {
- public:
-  bool open() const { return conn_ != nullptr; }
-
-  void Close() {
-    conn_.reset();
-    prepared_.clear();
-  }
-
-  // Opens (or reopens) the connection within the connect timeout. On failure,
-  // last_error() holds libpq's message for the log.
-  Status Open(const ConnectSettings& settings) {
-    Close();
-    std::vector<const char*> keywords, values;
-    for (size_t i = 0; i < settings.keywords.size(); ++i) {
-      keywords.push_back(settings.keywords[i].c_str());
-      values.push_back(settings.values[i].c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
-    ConnPtr conn(PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
-    if (conn == nullptr) {
-      last_error_ = "out of memory";
-      return Unavailable(std::string(kDown));
-    }
-    // libpq's connect_timeout only applies to its blocking connect: enforce it here.
-    const Deadline deadline = Clock::now() + settings.connect_timeout;
-    PostgresPollingStatusType state =
-        PQstatus(conn.get()) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
-    while (state != PGRES_POLLING_OK) {
-      if (state == PGRES_POLLING_FAILED) {
-        last_error_ = PQerrorMessage(conn.get());
-        return Unavailable(std::string(kDown));
-      }
-      if (!WaitFd(PQsocket(conn.get()), state == PGRES_POLLING_WRITING, deadline)) {
-        last_error_ = "timed out while connecting";
-        return Unavailable(std::string(kDown));
-      }
-      state = PQconnectPoll(conn.get());
-    }
-    PQsetNoticeProcessor(
-        conn.get(), [](void*, const char*) {}, nullptr);
-    if (PQsetnonblocking(conn.get(), 1) != 0) {
-      last_error_ = PQerrorMessage(conn.get());
-      return Unavailable(std::string(kDown));
-    }
-    conn_ = std::move(conn);
-    return Status::Ok();
-  }
-
-  const std::string& last_error() const { return last_error_; }
-
-  // True if the connection is open, idle and has nothing to read: the server sends
-  // nothing to an idle session of ours unless it is closing it (shutdown, restart,
-  // pg_terminate_backend, idle timeouts), and then the socket turns readable.
-  bool Healthy() const {
-    if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK ||
-        PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
-      return false;
-    }
-    pollfd p{PQsocket(conn_.get()), POLLIN, 0};
-    return p.fd >= 0 && ::poll(&p, 1, 0) == 0;
-  }
-
-  bool Idle() const { return conn_ != nullptr && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE; }
-
-  // Runs a prepared statement (preparing it first on this connection if needed).
-  StatusOr<Result> Run(const Statement& statement, const Params& params, Deadline deadline) {
-    if (conn_ == nullptr) return Unavailable(std::string(kDown));
-    if (!prepared_.contains(statement.name)) {
-      if (PQsendPrepare(conn_.get(), statement.name.c_str(), statement.sql.c_str(), 0, nullptr) ==
-          0) {
-        return Broken();
-      }
-      auto prepared = Collect(deadline);
-      if (!prepared.ok()) return prepared.status();
-      prepared_.insert(statement.name);
-    }
-    const std::vector<const char*> values = Values(params);
-    if (PQsendQueryPrepared(conn_.get(), statement.name.c_str(), static_cast<int>(values.size()),
-                            values.data(), nullptr, nullptr, 0) == 0) {
-      return Broken();
-    }
-    auto result = Collect(deadline);
-    // A session whose prepared statements were dropped behind our back (DISCARD ALL by
-    // a pooler): prepare again next time.
-    if (!result.ok() && last_sqlstate_ == "26000") prepared_.erase(statement.name);
-    return result;
-  }
-
-  // Runs `sql` once, unprepared, with parameters.
-  StatusOr<Result> RunOnce(const std::string& sql, const Params& params, Deadline deadline) {
-    if (conn_ == nullptr) return Unavailable(std::string(kDown));
-    const std::vector<const char*> values = Values(params);
-    if (PQsendQueryParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                          values.data(), nullptr, nullptr, 0) == 0) {
-      return Broken();
-    }
-    return Collect(deadline);
-  }
-
-  // Runs `sql` (one or more statements, no parameters) by the simple query protocol.
-  StatusOr<Result> Exec(const std::string& sql, Deadline deadline) {
-    if (conn_ == nullptr) return Unavailable(std::string(kDown));
-    if (PQsendQuery(conn_.get(), sql.c_str()) == 0) return Broken();
-    return Collect(deadline);
-  }
-
-  // Ends an open transaction; closes the connection if that fails.
-  void Rollback(Deadline deadline) {
-    if (conn_ == nullptr || Idle()) return;
-    (void)Exec("ROLLBACK", deadline);
-    if (!Idle()) Close();
-  }
-
-  // The constraint a unique violation named (kAlreadyExists from Run).
-  const std::string& violated_constraint() const { return violated_constraint_; }
-
- private:
-  static std::vector<const char*> Values(const Params& params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return values;
-  }
-
-  Status Broken() {
-    Close();
-    return Unavailable(std::string(kDown));
-  }
-
-  // Sends what is buffered and collects the results of the query in flight, within the
-  // deadline. The first error wins; otherwise the last result is returned.
-  StatusOr<Result> Collect(Deadline deadline) {
-    last_sqlstate_.clear();
-    PGconn* c = conn_.get();
-    for (;;) {
-      const int flushed = PQflush(c);
-      if (flushed == 0) break;
-      if (flushed < 0) return Broken();
-      if (!WaitFd(PQsocket(c), /*write=*/true, deadline)) return TimedOut();
-      if (PQconsumeInput(c) == 0) return Broken();
-    }
-    ResultPtr error, last;
-    for (;;) {
-      while (PQisBusy(c) != 0) {
-        if (!WaitFd(PQsocket(c), /*write=*/false, deadline)) return TimedOut();
-        if (PQconsumeInput(c) == 0) return Broken();
-      }
-      ResultPtr result(PQgetResult(c));
-      if (result == nullptr) break;
-      const ExecStatusType status = PQresultStatus(result.get());
-      if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) {
-        if (error == nullptr) error = std::move(result);
-      } else {
-        last = std::move(result);
-      }
-    }
-    if (PQstatus(c) != CONNECTION_OK) return Broken();
-    if (error != nullptr) return FromError(error.get());
-    if (last == nullptr) return Internal("database error: no result");
-    return Result(std::move(last));
-  }
-
-  // The connection's state is unknown after a deadline passes mid-query: close it (the
-  // server notices and cancels the statement).
-  Status TimedOut() {
-    Close();
-    return Unavailable(std::string(kSlow));
-  }
-
-  Status FromError(const PGresult* result) {
-    const char* field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    last_sqlstate_ = field != nullptr ? field : "";
-    const std::string_view code = last_sqlstate_;
-    if (code == "23505") {
-      const char* constraint = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME);
-      violated_constraint_ = constraint != nullptr ? constraint : "";
-      return AlreadyExists("the record already exists");
-    }
-    if (code == "57014") return Unavailable(std::string(kSlow));  // statement_timeout
-    // Connection exceptions, insufficient resources, operator intervention (shutdown,
-    // "cannot connect now"), serialization failures and deadlocks, lock timeouts: try
-    // again later. A read-only transaction means we reached a standby.
-    if (code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") ||
-        code == "40001" || code == "40P01" || code == "55P03") {
-      return Unavailable(std::string(kDown));
-    }
-    if (code == "25006") return Unavailable("the database is read-only");
-    return Internal("database error (SQLSTATE " +
-                    (code.empty() ? std::string("none") : last_sqlstate_) + ")");
-  }
-
-  ConnPtr conn_;
-  std::unordered_set<std::string> prepared_;
-  std::string last_error_;
-  std::string last_sqlstate_;
-  std::string violated_constraint_;
-};
-
-// A fixed set of connection slots, each leased to one caller at a time.
-using Pool = sql::ConnectionPool<Connection>;
-
-// A caller that failed half-way must not leave a transaction open on a pooled
-// connection (callers roll back; this is the backstop).
-std::function<void(Connection&)> CloseIfNotIdle() {
-  return [](Connection& conn) {
-    if (conn.open() && !conn.Idle()) conn.Close();
-  };
-}
-
-const Status& StatusOf(const Status& s) { return s; }
-template <typename T>
-Status StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
-// ---------------------------------------------------------------------------------------
-// Rows and parameters: the shared row mapping (store/sql/rows.h) over libpq's text results.
-
-class Row {
- public:
-  Row(const Result& r, int row) : r_(r), row_(row) {}
-  std::string Text(int col) const { return r_.Text(row_, col); }
-  int64_t Int64(int col) const { return r_.Int64(row_, col); }
-  bool Bool(int col) const { return r_.Bool(row_, col); }
-  bool IsNull(int col) const { return r_.IsNull(row_, col); }
-  StatusOr<std::string> Blob(int col) const {
-    size_t length = 0;
-    unsigned char* raw = PQunescapeBytea(
-        reinterpret_cast<const unsigned char*>(r_.Text(row_, col).c_str()), &length);
-    if (raw == nullptr) return Internal("corrupt record in the database");
-    std::string bytes(reinterpret_cast<const char*>(raw), length);
-    PQfreemem(raw);
-    return bytes;
-  }
-
- private:
-  const Result& r_;
-  int row_;
-};
-
-// A parameter in libpq's text format.
-std::optional<std::string> ToText(const sql::SqlValue& value) {
-  return std::visit(
-      [](const auto& v) -> std::optional<std::string> {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, sql::SqlNull>) {
-          return std::nullopt;
-        } else if constexpr (std::is_same_v<T, int64_t>) {
-          return std::to_string(v);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          return std::string(v ? "t" : "f");
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          return v;
-        } else {
-          std::string out = "\\x";
-          AppendHex(&out, reinterpret_cast<const unsigned char*>(v.bytes.data()), v.bytes.size());
-          return out;
-        }
-      },
-      value);
-}
-
-Params ToParams(const std::vector<sql::SqlValue>& values) {
-  Params params;
-  params.reserve(values.size());
-  for (const auto& v : values) params.push_back(ToText(v));
-  return params;
-}
+constexpr std::chrono::milliseconds kReconnectBackoff{250};
 
 // ---------------------------------------------------------------------------------------
 // Statements.
 
-// "$1, $2, ..., $n".
-std::string Placeholders(int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) {
-    out += (i > 1 ? ", " : "") + sql::Param(sql::Dialect::kPostgres, static_cast<size_t>(i));
-  }
-  return out;
-}
-
-const Statement kInsertKey{"insert_key", std::string("INSERT INTO keys (") + sql::kKeyColumns +
-                                             ") VALUES (" + Placeholders(sql::kKeyColumnCount) +
-                                             ")"};
-const Statement kInsertLabel{"insert_label",
-                             std::string(sql::kInsertLabel) + "(" + Placeholders(5) + ")"};
-const Statement kDeleteLabels{"delete_labels", "DELETE FROM key_labels WHERE key_id = $1"};
-const Statement kGetKeyForUpdate{"get_key_for_update", std::string("SELECT ") + sql::kKeyColumns +
-                                                           " FROM keys WHERE id = $1 FOR UPDATE"};
+const Statement kInsertKey{"insert_key", Sql().insert_key};
+const Statement kInsertLabel{"insert_label", Sql().insert_label};
+const Statement kDeleteLabels{"delete_labels", Sql().delete_labels};
+const Statement kGetKeyForUpdate{"get_key_for_update", Sql().get_key + " FOR UPDATE"};
 const Statement kUpdateKey{"update_key", sql::UpdateKeySql(sql::Dialect::kPostgres, true)};
-const Statement kGetKey{"get_key",
-                        std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE id = $1"};
-const Statement kGetKeyByName{
-    "get_key_by_name",
-    std::string("SELECT ") + sql::kKeyColumns + " FROM keys WHERE project_id = $1 AND name = $2"};
+const Statement kGetKey{"get_key", Sql().get_key};
+const Statement kGetKeyByName{"get_key_by_name", Sql().get_key_by_name};
 // Labels go with the key (ON DELETE CASCADE).
 const Statement kDeleteKey{
     "delete_key", "DELETE FROM keys WHERE id = $1 AND ($2::BIGINT IS NULL OR revision = $2)"};
-const Statement kInsertToken{"insert_token", std::string("INSERT INTO tokens (") +
-                                                 sql::kTokenColumns + ") VALUES (" +
-                                                 Placeholders(9) + ")"};
-const Statement kGetToken{
-    "get_token", std::string("SELECT ") + sql::kTokenColumns + " FROM tokens WHERE id = $1"};
-const Statement kListTokens{"list_tokens", std::string("SELECT ") + sql::kTokenColumns +
-                                               " FROM tokens ORDER BY created_at_us, id"};
-// coalesce keeps the first revocation time; the row counts as affected either way.
-const Statement kRevokeToken{
-    "revoke_token", "UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, $2) WHERE id = $1"};
+const Statement kInsertToken{"insert_token", Sql().insert_token};
+const Statement kGetToken{"get_token", Sql().get_token};
+const Statement kListTokens{"list_tokens", Sql().list_tokens};
+const Statement kRevokeToken{"revoke_token", Sql().revoke_token};
 const Statement kPing{"ping", "SELECT 1"};
-const Statement kInsertCa{"insert_ca", std::string("INSERT INTO ssh_cas (") + sql::kCaColumns +
-                                           ") VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) "
-                                           "DO NOTHING"};
-const Statement kGetCa{"get_ca", std::string("SELECT ") + sql::kCaColumns +
-                                     " FROM ssh_cas WHERE project_id = $1"};
-// Row-locks the CA: concurrent signers on every node take serials one at a time.
-const Statement kNextSerial{"next_serial",
-                            "UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = "
-                            "$1 RETURNING next_serial - 1"};
-const Statement kInsertCertificate{"insert_certificate",
-                                   std::string("INSERT INTO certificates (") +
-                                       sql::kCertificateColumns + ") VALUES (" +
-                                       Placeholders(sql::kCertificateColumnCount) + ")"};
-const Statement kGetCertificate{"get_certificate",
-                                std::string("SELECT ") + sql::kCertificateColumns +
-                                    " FROM certificates WHERE project_id = $1 AND serial = $2"};
-const Statement kRevokeCertificate{
-    "revoke_certificate",
-    "UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, $3) WHERE project_id = $1 "
-    "AND serial = $2"};
-const Statement kRevokedSerials{"revoked_serials",
-                                sql::WithParams(sql::kRevokedSerialsSql, sql::Dialect::kPostgres)};
+const Statement kInsertCa{"insert_ca", Sql().insert_ca};
+const Statement kGetCa{"get_ca", Sql().get_ca};
+const Statement kNextSerial{"next_serial", Sql().next_serial};
+const Statement kInsertCertificate{"insert_certificate", Sql().insert_certificate};
+const Statement kGetCertificate{"get_certificate", Sql().get_certificate};
+const Statement kRevokeCertificate{"revoke_certificate", Sql().revoke_certificate};
+const Statement kRevokedSerials{"revoked_serials", Sql().revoked_serials};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -544,82 +102,6 @@ ListStatements MakeListStatements(const ListQuery& q) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Migrations: sql::Migrate in one transaction under a transaction-level advisory lock,
-// which serialises the nodes that migrate at the same time.
-
-class MigrationSession final : public sql::MigrationSession {
- public:
-  explicit MigrationSession(Connection* conn) : conn_(conn) {}
-
-  StatusOr<std::set<int64_t>> AppliedVersions() override {
-    std::set<int64_t> versions;
-    auto exists = conn_->Exec("SELECT to_regclass('schema_migrations') IS NOT NULL", Deadline());
-    if (!exists.ok()) return exists.status();
-    if (exists->rows() != 1 || !exists->Bool(0, 0)) return versions;
-    auto rows = conn_->Exec("SELECT version FROM schema_migrations", Deadline());
-    if (!rows.ok()) return rows.status();
-    for (int i = 0; i < rows->rows(); ++i) versions.insert(rows->Int64(i, 0));
-    return versions;
-  }
-
-  Status Begin() override {
-    migrating_until_ = Clock::now() + kMigrationTimeout;
-    const std::string steps[] = {
-        "BEGIN",
-        "SET LOCAL statement_timeout = " + std::to_string(kMigrationStatementTimeoutMs),
-        "SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) + ")",
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-    };
-    for (const std::string& sql : steps) {
-      if (auto r = conn_->Exec(sql, Deadline()); !r.ok()) return r.status();
-    }
-    return Status::Ok();
-  }
-
-  Status Apply(int version, const char* statements) override {
-    if (auto r = conn_->Exec(statements, Deadline()); !r.ok()) return r.status();
-    auto r = conn_->Exec(
-        "INSERT INTO schema_migrations (version) VALUES (" + std::to_string(version) + ")",
-        Deadline());
-    return r.status();
-  }
-
-  Status DescribeKeys(const std::function<Status(KeyRecord*)>& describe) override {
-    auto rows = conn_->Exec("SELECT id, public_key FROM keys WHERE type = ''", Deadline());
-    if (!rows.ok()) return rows.status();
-    if (rows->rows() > 0 && !describe) return Internal("no key parser to describe stored keys");
-    for (int i = 0; i < rows->rows(); ++i) {
-      KeyRecord key;
-      key.id = rows->Text(i, 0);
-      key.public_key = rows->Text(i, 1);
-      if (Status s = describe(&key); !s.ok()) return s;
-      auto r = conn_->RunOnce(
-          "UPDATE keys SET type = $2, bits = $3, comment = $4, fingerprint_sha256 = $5 "
-          "WHERE id = $1",
-          ToParams({key.id, key.type, static_cast<int64_t>(key.bits), key.comment,
-                    key.fingerprint_sha256}),
-          Deadline());
-      if (!r.ok()) return r.status();
-    }
-    return Status::Ok();
-  }
-
-  Status Commit() override { return conn_->Exec("COMMIT", Deadline()).status(); }
-  void Rollback() override { conn_->Rollback(Clock::now() + kQueryTimeout); }
-
- private:
-  // Inside the migration transaction the deadline covers the wait for another node's
-  // lock; before it, one query's.
-  Clock::time_point Deadline() const {
-    return migrating_until_ ? *migrating_until_ : Clock::now() + kQueryTimeout;
-  }
-
-  Connection* conn_;
-  std::optional<Clock::time_point> migrating_until_;
-};
-
-// ---------------------------------------------------------------------------------------
 
 class PostgresStore final : public KeyStore, public sql::Diagnostics {
  public:
@@ -639,9 +121,8 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
           .Str("error", OneLine((*lease)->last_error()));
       return Unavailable("cannot connect to the database");
     }
-    MigrationSession migration(&**lease);
-    if (Status s = sql::Migrate(migration, sql::Dialect::kPostgres, options.apply_migrations,
-                                options.describe_key);
+    if (Status s = sql::Migrate(*MigrationSessionOn(**lease), sql::Dialect::kPostgres,
+                                options.apply_migrations, options.describe_key);
         !s.ok()) {
       return s;
     }
@@ -1059,10 +540,11 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 };
 
 }  // namespace
+}  // namespace pg
 
 StatusOr<std::unique_ptr<KeyStore>> OpenPostgresStore(const std::string& url,
                                                       const StoreOptions& options) {
-  auto store = PostgresStore::Open(url, options);
+  auto store = pg::PostgresStore::Open(url, options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<KeyStore>(std::move(*store));
 }

@@ -158,8 +158,11 @@ std::string WithParams(std::string_view sql, Dialect dialect) {
   std::string out;
   for (size_t i = 0; i < sql.size(); ++i) {
     if (sql[i] == '#' && i + 1 < sql.size() && sql[i + 1] >= '1' && sql[i + 1] <= '9') {
-      out += Param(dialect, static_cast<size_t>(sql[i + 1] - '0'));
-      ++i;
+      size_t n = 0;
+      while (i + 1 < sql.size() && sql[i + 1] >= '0' && sql[i + 1] <= '9') {
+        n = n * 10 + static_cast<size_t>(sql[++i] - '0');
+      }
+      out += Param(dialect, n);
     } else {
       out += sql[i];
     }

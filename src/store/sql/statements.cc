@@ -1,0 +1,69 @@
+#include "store/sql/statements.h"
+
+#include <string_view>
+
+#include "store/sql/rows.h"
+
+namespace keypaird::store::sql {
+namespace {
+
+// "#1, #2, ..., #n".
+std::string ParamList(int n) {
+  std::string out;
+  for (int i = 1; i <= n; ++i) out += (i > 1 ? ", #" : "#") + std::to_string(i);
+  return out;
+}
+
+std::string Insert(std::string_view table, std::string_view columns, int count) {
+  return std::string("INSERT INTO ").append(table) + " (" + std::string(columns) + ") VALUES (" +
+         ParamList(count) + ")";
+}
+
+std::string Select(std::string_view columns, std::string_view rest) {
+  return std::string("SELECT ").append(columns).append(" ").append(rest);
+}
+
+Statements Make(Dialect dialect) {
+  const auto p = [dialect](const std::string& sql) { return WithParams(sql, dialect); };
+  Statements s;
+  s.insert_key = p(Insert("keys", kKeyColumns, kKeyColumnCount));
+  s.insert_label = p(std::string(kInsertLabel) + "(" + ParamList(5) + ")");
+  s.delete_labels = p("DELETE FROM key_labels WHERE key_id = #1");
+  s.get_key = p(Select(kKeyColumns, "FROM keys WHERE id = #1"));
+  s.get_key_by_name = p(Select(kKeyColumns, "FROM keys WHERE project_id = #1 AND name = #2"));
+
+  s.insert_token = p(Insert("tokens", kTokenColumns, 9));
+  s.get_token = p(Select(kTokenColumns, "FROM tokens WHERE id = #1"));
+  s.list_tokens = Select(kTokenColumns, "FROM tokens ORDER BY created_at_us, id");
+  s.revoke_token = p("UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, #2) WHERE id = #1");
+
+  s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
+  s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));
+  // On PostgreSQL this row-locks the CA: signers on every node take serials one at a time.
+  s.next_serial =
+      p("UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 "
+        "RETURNING next_serial - 1");
+  s.insert_certificate = p(Insert("certificates", kCertificateColumns, kCertificateColumnCount));
+  s.get_certificate =
+      p(Select(kCertificateColumns, "FROM certificates WHERE project_id = #1 AND serial = #2"));
+  s.revoke_certificate =
+      p("UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, #3) "
+        "WHERE project_id = #1 AND serial = #2");
+  s.revoked_serials = p(kRevokedSerialsSql);
+
+  s.undescribed_keys = "SELECT id, public_key FROM keys WHERE type = ''";
+  s.describe_key =
+      p("UPDATE keys SET type = #2, bits = #3, comment = #4, fingerprint_sha256 = #5 "
+        "WHERE id = #1");
+  return s;
+}
+
+}  // namespace
+
+const Statements& StatementsFor(Dialect dialect) {
+  static const Statements kSqlite = Make(Dialect::kSqlite);
+  static const Statements kPostgres = Make(Dialect::kPostgres);
+  return dialect == Dialect::kSqlite ? kSqlite : kPostgres;
+}
+
+}  // namespace keypaird::store::sql

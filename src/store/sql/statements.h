@@ -1,0 +1,44 @@
+// The statements both SQL backends run the same way, written once with #n parameters
+// (WithParams, rows.h) and handed to each backend in its own style: ?n for SQLite, $n
+// for PostgreSQL. Internal to store/. Built once per dialect on first use; immutable
+// and safe to read from any thread afterwards.
+#ifndef KEYPAIRD_STORE_SQL_STATEMENTS_H_
+#define KEYPAIRD_STORE_SQL_STATEMENTS_H_
+
+#include <string>
+
+#include "store/sql/schema.h"
+
+namespace keypaird::store::sql {
+
+struct Statements {
+  // ---- keys (columns: kKeyColumns, rows.h)
+  std::string insert_key;       // KeyValues
+  std::string insert_label;     // one row of LabelRows
+  std::string delete_labels;    // key_id
+  std::string get_key;          // id
+  std::string get_key_by_name;  // project_id, name
+  // ---- tokens (columns: kTokenColumns)
+  std::string insert_token;  // TokenValues
+  std::string get_token;     // id
+  std::string list_tokens;   // none
+  // Keeps the first revocation time: the row counts as matched either way.
+  std::string revoke_token;  // id, at_us
+  // ---- the SSH CA (columns: kCaColumns, kCertificateColumns)
+  std::string insert_ca;           // CaValues; no-op if the project has one
+  std::string get_ca;              // project_id
+  std::string next_serial;         // project_id; returns the serial taken
+  std::string insert_certificate;  // CertificateValues
+  std::string get_certificate;     // project_id, serial
+  std::string revoke_certificate;  // project_id, serial, at_us (the first one is kept)
+  std::string revoked_serials;     // project_id, now_s (kRevokedSerialsSql)
+  // ---- migration 4's backfill (MigrationSession::DescribeKeys)
+  std::string undescribed_keys;  // none; returns id, public_key
+  std::string describe_key;      // id, type, bits, comment, fingerprint_sha256
+};
+
+const Statements& StatementsFor(Dialect dialect);
+
+}  // namespace keypaird::store::sql
+
+#endif  // KEYPAIRD_STORE_SQL_STATEMENTS_H_

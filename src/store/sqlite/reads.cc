@@ -1,0 +1,139 @@
+#include "store/sqlite/reads.h"
+
+#include <utility>
+
+#include "store/store_internal.h"
+
+namespace keypaird::store::sqlite {
+
+namespace {
+
+template <typename BindFn>
+StatusOr<KeyRecord> ReadOneKey(Connection& conn, const std::string& sql, BindFn bind) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  bind(*stmt);
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return NotFound(std::string(kKeyNotFound));
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return sql::ReadKey(*stmt);
+}
+
+}  // namespace
+
+StatusOr<KeyRecord> GetKeyOn(Connection& conn, std::string_view id) {
+  return ReadOneKey(conn, Sql().get_key, [&](Stmt& stmt) { stmt.Bind(1, std::string(id)); });
+}
+
+StatusOr<KeyRecord> GetKeyByNameOn(Connection& conn, int64_t project_id, std::string_view name) {
+  return ReadOneKey(conn, Sql().get_key_by_name, [&](Stmt& stmt) {
+    stmt.Bind(1, project_id);
+    stmt.Bind(2, std::string(name));
+  });
+}
+
+StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
+  auto stmt = conn.Prepare(Sql().get_token);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, std::string(id));
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return NotFound(std::string(kTokenNotFound));
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return sql::ReadToken(*stmt);
+}
+std::string ListPageSql(const sql::ListSql& list) {
+  const size_t n = list.params.size();
+  // SQLite: a negative LIMIT means no limit.
+  return "SELECT " + sql::KeyColumnsOf("k.") + list.from + list.where + list.order + " LIMIT " +
+         sql::Param(sql::Dialect::kSqlite, n + 1) + " OFFSET " +
+         sql::Param(sql::Dialect::kSqlite, n + 2);
+}
+
+StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
+  if (Status s = ValidateListQuery(query); !s.ok()) return s;
+  const sql::ListSql list = sql::BuildListSql(query, sql::Dialect::kSqlite);
+  // One read transaction: the total and the page come from the same snapshot (the
+  // snapshot reader's, if the caller has one).
+  const bool own_transaction = !conn.InTransaction();
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+  }
+  KeyPage page;
+  if (query.with_total) {
+    // When every term of the WHERE clause is on a key_counts column (project, owner,
+    // shared): sum the groups (migration 3) instead of counting keys.
+    auto count = conn.Prepare(list.counted_columns_only
+                                  ? "SELECT coalesce(sum(n), 0) FROM key_counts k" + list.where
+                                  : "SELECT count(*)" + list.from + list.where);
+    if (!count.ok()) return count.status();
+    count->BindAll(list.params);
+    if (int rc = count->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
+    page.total = count->Int64(0);
+  }
+  {
+    auto stmt = conn.Prepare(ListPageSql(list));
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(list.params);
+    const int n = static_cast<int>(list.params.size());
+    stmt->Bind(n + 1, query.limit);
+    stmt->Bind(n + 2, query.offset);
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      StatusOr<KeyRecord> key = sql::ReadKey(*stmt);
+      if (!key.ok()) return key.status();
+      page.keys.push_back(std::move(*key));
+    }
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+  }
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+  }
+  return page;
+}
+
+namespace {
+
+// KeyStore::Snapshot: one leased connection in one read transaction.
+class SnapshotReader final : public KeyReader {
+ public:
+  explicit SnapshotReader(StatusOr<Pool::Lease> lease) : lease_(std::move(lease)) {
+    if (lease_.ok()) began_ = (*lease_)->ExecCached("BEGIN");
+  }
+  ~SnapshotReader() override {
+    // Ends a read transaction: nothing to lose. If it fails the pool rolls back.
+    if (lease_.ok() && began_.ok()) (void)(*lease_)->ExecCached("COMMIT");
+  }
+  SnapshotReader(const SnapshotReader&) = delete;
+  SnapshotReader& operator=(const SnapshotReader&) = delete;
+
+  StatusOr<KeyRecord> GetKey(std::string_view id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetKeyOn(**lease_, id);
+  }
+  StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetKeyByNameOn(**lease_, project_id, name);
+  }
+  StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return ListKeysOn(**lease_, query);
+  }
+  StatusOr<TokenRecord> GetToken(std::string_view id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetTokenOn(**lease_, id);
+  }
+
+ private:
+  Status Usable() const { return lease_.ok() ? began_ : lease_.status(); }
+
+  StatusOr<Pool::Lease> lease_;
+  Status began_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease) {
+  return std::make_unique<SnapshotReader>(std::move(lease));
+}
+
+}  // namespace keypaird::store::sqlite
