@@ -71,9 +71,12 @@ check "keypaird --version says $version" test "$("$bin" --version)" = "keypaird 
 for f in lib/systemd/system/keypaird.service lib/systemd/system/keypaird-krl.service \
          lib/systemd/system/keypaird-krl.timer usr/share/man/man1/keypaird.1.gz \
          usr/share/bash-completion/completions/keypaird etc/keypaird/keypaird.env \
-         usr/share/doc/keypaird/copyright; do
+         usr/share/doc/keypaird/copyright usr/libexec/keypaird/keypaird-server; do
   check "the package holds /$f" test -s "$root/$f"
 done
+# What sshd execs on every login links no database, no argon2: only what the agents need.
+check "/usr/bin/keypaird links neither libpq nor SQLite nor libargon2" \
+  sh -c "! ldd '$bin' | grep -qE 'libpq|libsqlite3|libargon2'"
 dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>&1
 dpkg-deb -c "$dbgsym" >"$work/dbgsym.list" 2>&1
 check "the env file is a conffile of mode 0600" \
@@ -82,8 +85,8 @@ check "the env file is a conffile of mode 0600" \
 check "the man page is keypaird $version's and formats cleanly" \
   sh -c "zcat '$root/usr/share/man/man1/keypaird.1.gz' | grep -q '^.TH KEYPAIRD 1 .*keypaird $version' &&
          ! zcat '$root/usr/share/man/man1/keypaird.1.gz' | groff -man -Tutf8 -ww -z 2>&1 | grep -q ."
-check "the binary is stripped and its symbols are in -dbgsym" \
-  sh -c "[ \"\$(readelf -S '$bin' | grep -c '\.debug_info')\" = 0 ] &&
+check "the binaries are stripped and their symbols are in -dbgsym" \
+  sh -c "[ \"\$(readelf -S '$bin' '$root/usr/libexec/keypaird/keypaird-server' | grep -c '\.debug_info')\" = 0 ] &&
          grep -q '/usr/lib/debug/.build-id/.*\.debug$' '$work/dbgsym.list'"
 
 # ---- 3. run from the unpacked tree as nobody, with the packaged env file

@@ -422,6 +422,13 @@ def test_cmake_install_lays_out_binary_unit_and_docs(tmp_path):
     binary = tmp_path / "bin" / "keypaird"
     assert subprocess.run([str(binary), "--version"], capture_output=True,
                           text=True).stdout.startswith("keypaird ")
+    # The lean binary runs the service's commands through keypaird-server, in libexec.
+    assert (tmp_path / "libexec" / "keypaird" / "keypaird-server").is_file()
+    listed = subprocess.run([str(binary), "token", "list", "--database",
+                             f"sqlite:{tmp_path / 'k.db'}"], capture_output=True, text=True)
+    assert listed.returncode == 0 and listed.stdout.startswith("ID "), listed.stderr
+    libraries = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    assert "libpq" not in libraries and "libsqlite3" not in libraries, libraries
     unit = (tmp_path / "lib" / "systemd" / "system" / "keypaird.service").read_text()
     assert f"ExecStart={binary} serve" in unit
     assert f"ExecStartPre={binary} migrate" in unit

@@ -1,7 +1,6 @@
 #include "cli/cli.h"
 
 #include <signal.h>
-#include <syslog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "ca/authority.h"
 #include "ca/kek.h"
 #include "cli/agent.h"
+#include "cli/client.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -178,31 +178,6 @@ int Migrate(const config::Config& c) {
   return 0;
 }
 
-// The agent commands print for sshd on stdout and speak to the operator on stderr. sshd throws
-// away the stderr of its AuthorizedKeysCommand, so authorized-keys also sends each message to
-// syslog (LOG_AUTHPRIV, beside sshd's own lines).
-int RunAgent(const config::Config& c) {
-  signal(SIGPIPE, SIG_IGN);  // a reader that goes away is a write error, not a kill
-  const bool authorized_keys = c.command == config::Command::kAuthorizedKeys;
-  const char* name = authorized_keys ? "authorized-keys" : "krl";
-  if (authorized_keys) openlog("keypaird-authorized-keys", LOG_PID, LOG_AUTHPRIV);
-  AgentIo io;
-  io.out = [](std::string_view text) {
-    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
-           std::fflush(stdout) == 0;
-  };
-  io.log = [&](std::string_view message) {
-    std::fprintf(stderr, "keypaird %s: %.*s\n", name, static_cast<int>(message.size()),
-                 message.data());
-    if (authorized_keys) {
-      syslog(LOG_WARNING, "%.*s", static_cast<int>(message.size()), message.data());
-    }
-  };
-  const int code = authorized_keys ? AuthorizedKeysCommand(c, io) : KrlCommand(c, io);
-  if (authorized_keys) closelog();
-  return code;
-}
-
 }  // namespace
 
 int Main(const std::vector<std::string>& args) {
@@ -213,11 +188,8 @@ int Main(const std::vector<std::string>& args) {
   }
   switch (c->command) {
     case config::Command::kHelp:
-      std::fputs(config::HelpDocument(*c).c_str(), stdout);
-      return 0;
     case config::Command::kVersion:
-      std::printf("keypaird %.*s\n", static_cast<int>(kVersion.size()), kVersion.data());
-      return 0;
+      return RunInfo(*c);
     case config::Command::kServe:
       return Serve(*c);
     case config::Command::kMigrate:
