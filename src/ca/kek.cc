@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/openssl_ptr.h"
 #include "common/strings.h"
 
 namespace keypaird::ca {
@@ -21,10 +22,7 @@ constexpr size_t kNonceSize = 12;
 constexpr size_t kTagSize = 16;
 constexpr unsigned char kVersion = 1;
 
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using CipherCtxPtr = OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 std::string AssociatedData(int64_t project_id) {
   return "keypaird ssh ca seed v1, project " + std::to_string(project_id);

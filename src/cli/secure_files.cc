@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/strings.h"
+
 namespace keypaird::cli {
 namespace {
 
@@ -17,8 +19,6 @@ std::string Octal(mode_t mode) {
   std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
   return text;
 }
-
-std::string ErrnoText(int e) { return std::strerror(e); }
 
 // Removes a temporary file unless Release() was called (after it was renamed into place).
 class TempFileGuard {

@@ -1,6 +1,7 @@
 #include "common/strings.h"
 
 #include <algorithm>
+#include <system_error>
 
 namespace keypaird {
 
@@ -105,5 +106,7 @@ std::string ValidUtf8(std::string_view s) {
   }
   return out;
 }
+
+std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
 }  // namespace keypaird

@@ -46,6 +46,9 @@ bool IsValidUtf8(std::string_view s);
 // for quoting client bytes in JSON, which must be valid UTF-8.
 std::string ValidUtf8(std::string_view s);
 
+// The text of an errno value ("No such file or directory"), thread-safe.
+std::string ErrnoText(int err);
+
 }  // namespace keypaird
 
 #endif  // KEYPAIRD_COMMON_STRINGS_H_

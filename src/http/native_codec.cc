@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/base64.h"
 #include "common/digest.h"
 #include "common/strings.h"
 #include "http/decoding.h"
@@ -12,39 +13,6 @@ namespace keypaird::http {
 namespace {
 
 constexpr std::string_view kCursorPrefix = "c1.";
-constexpr char kUrlAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string Base64Url(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kUrlAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kUrlAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-bool FromBase64Url(std::string_view in, std::string* out) {
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* at = std::char_traits<char>::find(kUrlAlphabet, 64, c);
-    if (at == nullptr) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(at - kUrlAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
-}
 
 std::string Checksum(std::string_view payload) {
   static const Digest kSha256("SHA256");
@@ -76,7 +44,7 @@ std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last) {
   sshkey::AppendU64(&payload, static_cast<uint64_t>(last.created_at_us));
   sshkey::AppendString(&payload, last.id);
   sshkey::AppendString(&payload, last.name);
-  return std::string(kCursorPrefix) + Base64Url(payload + Checksum(payload));
+  return std::string(kCursorPrefix) + Base64UrlEncode(payload + Checksum(payload));
 }
 
 StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy order) {
@@ -84,7 +52,7 @@ StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy o
   std::string raw;
   const std::string_view encoded = token.substr(kCursorPrefix.size());
   // Only the canonical encoding: no extra characters, no stray padding bits.
-  if (!FromBase64Url(encoded, &raw) || raw.size() < 8 || Base64Url(raw) != encoded) {
+  if (!Base64UrlDecode(encoded, &raw) || raw.size() < 8 || Base64UrlEncode(raw) != encoded) {
     return BadCursor();
   }
   const std::string_view payload = std::string_view(raw).substr(0, raw.size() - 8);

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/openssl_ptr.h"
 #include "common/strings.h"
 #include "common/worker_pool.h"
 #include "server/request_head.h"
@@ -113,14 +114,8 @@ const char* ReasonPhrase(int status) {
 
 enum class IoResult { kOk, kWouldBlock, kClosed, kError };
 
-struct SslDeleter {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-};
-struct SslCtxDeleter {
-  void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
-};
-using SslPtr = std::unique_ptr<SSL, SslDeleter>;
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
+using SslPtr = OpenSslPtr<SSL, SSL_free>;
+using SslCtxPtr = OpenSslPtr<SSL_CTX, SSL_CTX_free>;
 
 class Transport {
  public:

@@ -12,14 +12,12 @@
 #include <memory>
 #include <string>
 
+#include "common/openssl_ptr.h"
 #include "common/secret.h"
 
 namespace keypaird::sshkey {
 
-template <typename T, void (*F)(T*)>
-struct OpenSslDeleter {
-  void operator()(T* p) const { F(p); }
-};
+using keypaird::OpenSslDeleter;
 using BnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
 // A BIGNUM holding private material: wiped when freed.
 using SecretBnPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_clear_free>>;

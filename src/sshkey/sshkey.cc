@@ -204,62 +204,8 @@ Status ValidateComment(std::string_view s) {
   return Status::Ok();
 }
 
-// ---------------------------------------------------------------------------------------
-// Base64.
-
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict RFC 4648 decoding; returns nullptr on success or the reason for refusing.
-const char* DecodeBase64(std::string_view in, std::string* out) {
-  out->clear();
-  for (char c : in) {
-    if (IsSpace(c)) return "it contains whitespace";
-    if (c != '=' && Base64Value(c) < 0) return "it contains a character outside the alphabet";
-  }
-  if (in.size() % 4 != 0) return "its length is not a multiple of 4 (missing or extra padding)";
-  size_t pad = 0;
-  while (pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
-  if (pad > 2 || in.find('=') < in.size() - pad) return "it has misplaced or extra '=' padding";
-  out->reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    for (int k = 0; k < 4; ++k) v[k] = in[i + k] == '=' ? 0 : Base64Value(in[i + k]);
-    uint32_t n = (static_cast<uint32_t>(v[0]) << 18) | (static_cast<uint32_t>(v[1]) << 12) |
-                 (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
-    bool last = i + 4 == in.size();
-    out->push_back(static_cast<char>(n >> 16));
-    if (last && pad == 2) {
-      if ((n & 0xffff) != 0) {
-        out->clear();
-        return "its unused bits before the padding are not zero";
-      }
-      break;
-    }
-    out->push_back(static_cast<char>((n >> 8) & 0xff));
-    if (last && pad == 1) {
-      if ((n & 0xff) != 0) {
-        out->clear();
-        return "its unused bits before the padding are not zero";
-      }
-      break;
-    }
-    out->push_back(static_cast<char>(n & 0xff));
-  }
-  return nullptr;
-}
-
 Status DecodeKeyBase64(std::string_view in, std::string* out) {
-  const char* reason = DecodeBase64(in, out);
+  const char* reason = Base64DecodeProblem(in, out);
   if (reason == nullptr) return Status::Ok();
   return InvalidArgument(std::string("the key data is not valid base64: ") + reason);
 }
@@ -414,7 +360,7 @@ StatusOr<PublicKey> MakePublicKey(const BlobInfo& info, std::string blob, std::s
 // Whether a word of a comment is the base64 of another key blob.
 bool IsAnotherKey(std::string_view word) {
   std::string blob;
-  if (word.size() < 16 || DecodeBase64(word, &blob) != nullptr) return false;
+  if (word.size() < 16 || !Base64DecodeStrict(word, &blob)) return false;
   WireReader r(blob);
   std::string_view type;
   return r.ReadString(&type) && IsKnownTypeName(type);
@@ -672,7 +618,7 @@ StatusOr<PublicKey> ParsePem(std::string_view text) {
   if (i >= lines.size()) return InvalidArgument(kMsgPemNoEnd);
   if (Status s = CheckAfterBlock(lines, i + 1); !s.ok()) return s;
   std::string der;
-  if (const char* reason = DecodeBase64(body, &der); reason != nullptr) {
+  if (const char* reason = Base64DecodeProblem(body, &der); reason != nullptr) {
     return InvalidArgument(std::string("the PEM body is not valid base64: ") + reason);
   }
   StatusOr<std::string> blob = SpkiToBlob(der);
@@ -687,32 +633,6 @@ StatusOr<PublicKey> ParsePem(std::string_view text) {
 // ---------------------------------------------------------------------------------------
 // Public API.
 
-bool Base64DecodeStrict(std::string_view in, std::string* out) {
-  return DecodeBase64(in, out) == nullptr;
-}
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);  // exact: callers rely on no reallocation
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t n = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | uint32_t{p[i + 2]};
-    out.push_back(kBase64Alphabet[(n >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(n >> 12) & 63]);
-    out.push_back(kBase64Alphabet[(n >> 6) & 63]);
-    out.push_back(kBase64Alphabet[n & 63]);
-  }
-  if (size_t left = in.size() - i; left > 0) {
-    uint32_t n = uint32_t{p[i]} << 16;
-    if (left == 2) n |= uint32_t{p[i + 1]} << 8;
-    out.push_back(kBase64Alphabet[(n >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(n >> 12) & 63]);
-    out.push_back(left == 2 ? kBase64Alphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
 
 std::string FingerprintSha256(std::string_view blob) {
   static const Digest kSha256("SHA256");

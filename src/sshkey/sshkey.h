@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"
 #include "common/secret.h"
 #include "common/status.h"
 
@@ -57,10 +58,9 @@ struct GeneratedKey {
 // about 70 µs: callers on I/O threads should hand it to a worker.
 StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment);
 
-// Strict RFC 4648 base64 (standard alphabet, '=' padding required, no whitespace,
-// unused bits zero). Exposed for the token and test code.
-bool Base64DecodeStrict(std::string_view in, std::string* out);
-std::string Base64Encode(std::string_view in);
+// The one base64 codec (common/base64.h), as the sshkey code and its callers name it.
+using keypaird::Base64DecodeStrict;
+using keypaird::Base64Encode;
 
 }  // namespace keypaird::sshkey
 

@@ -11,6 +11,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "common/strings.h"
+
 namespace keypaird::store::sqlite {
 
 Status FromSqlite(int rc) {
@@ -137,8 +139,6 @@ std::function<void(Connection&)> RollBackOnRelease() {
 }
 
 namespace {
-
-std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
 // mkdir -p of `dir`; directories it creates get mode 0700.
 Status MakeDirectories(const std::filesystem::path& dir) {
