@@ -1,6 +1,7 @@
 #include "client/http_client.h"
 
 #include <arpa/inet.h>
+#include <http_parser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -404,191 +405,225 @@ bool HasLineBreakOrNul(std::string_view s) {
   return s.find_first_of("\r\n", 0) != s.npos || s.find('\0') != s.npos;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Reads one answer off a connection: heads, then the body as the head frames it.
+// Reads one answer off a connection. http_parser frames it (heads, 1xx interim answers,
+// Content-Length, chunks, the end of the connection) and fills an HttpResponse through its
+// callbacks. Debian builds it lenient, so Scan checks what it lets through, on the bytes that
+// frame the answer (all but the body's, which on_body points at): every line ends in CRLF, no
+// header line is folded, a status line is exactly "HTTP/1.x DDD[ reason]", a head stays under
+// the cap, and a chunk's data is followed by CRLF.
 class AnswerReader {
  public:
   AnswerReader(Connection* conn, const HttpClientOptions& options)
-      : conn_(conn), options_(options) {}
+      : conn_(conn), options_(options) {
+    StartMessage();
+  }
 
   StatusOr<HttpResponse> Read() {
-    HttpResponse response;
-    // Interim 1xx answers (100 Continue, 103 Early Hints) come before the real one.
-    do {
-      response = HttpResponse();
-      if (Status s = ReadHead(&response); !s.ok()) return s;
-      if (response.status == 101) return Bad("switched protocols (101), which a GET never asks");
-    } while (response.status >= 100 && response.status < 200);
-    if (Status s = ReadBody(&response); !s.ok()) return s;
-    return response;
+    std::string in;
+    while (!done_) {
+      in.clear();
+      StatusOr<size_t> n = conn_->ReadSome(&in, size_t{1} << 20);
+      if (!n.ok()) return n.status();
+      if (*n == 0) {
+        http_parser_execute(&parser_, &Settings(), nullptr, 0);  // ends a body framed by the end
+        if (done_) break;
+        return Unavailable(conn_->authority() + " closed the connection before a complete answer");
+      }
+      if (Status s = Parse(in); !s.ok()) return s;
+    }
+    return std::move(response_);
   }
 
  private:
+  static const http_parser_settings& Settings() {
+    static constexpr http_parser_settings kSettings{.on_message_begin = nullptr,
+                                                    .on_url = nullptr,
+                                                    .on_status = nullptr,
+                                                    .on_header_field = &OnHeaderField,
+                                                    .on_header_value = &OnHeaderValue,
+                                                    .on_headers_complete = &OnHeadersComplete,
+                                                    .on_body = &OnBody,
+                                                    .on_message_complete = &OnMessageComplete,
+                                                    .on_chunk_header = nullptr,
+                                                    .on_chunk_complete = nullptr};
+    return kSettings;
+  }
+
+  // The answer, or the next one after a 1xx interim answer.
+  void StartMessage() {
+    http_parser_init(&parser_, HTTP_RESPONSE);
+    parser_.data = this;
+    parser_.allow_chunked_length = 1;  // with Transfer-Encoding, Content-Length is ignored
+    response_ = HttpResponse();
+    in_value_ = headers_done_ = cr_ = line_start_ = false;
+    in_head_ = in_status_line_ = true;
+    status_line_.clear();
+    head_bytes_ = line_length_ = chunk_end_ = 0;
+  }
+
+  Status Parse(std::string_view in) {
+    const char* p = in.data();
+    const char* const end = p + in.size();
+    while (p < end) {
+      checked_ = p;
+      const size_t n = http_parser_execute(&parser_, &Settings(), p, static_cast<size_t>(end - p));
+      const http_errno error = HTTP_PARSER_ERRNO(&parser_);
+      Scan(p + n);  // a fault it finds comes first in the stream: it replaces error_
+      if (!error_.ok()) return error_;
+      if (error != HPE_OK && error != HPE_PAUSED) return Bad(ParserErrorText(error));
+      if (error == HPE_OK || done_) break;
+      p += n;  // paused after an interim answer
+      StartMessage();
+    }
+    return Status::Ok();
+  }
+
+  static std::string_view ParserErrorText(http_errno error) {
+    static constexpr std::pair<http_errno, std::string_view> kTexts[] = {
+        {HPE_INVALID_CONSTANT, "its status line is not HTTP/1.x"},
+        {HPE_INVALID_VERSION, "its status line is not HTTP/1.x"},
+        {HPE_INVALID_STATUS, "its status is not a number"},
+        {HPE_INVALID_HEADER_TOKEN, "it has a malformed header line"},
+        {HPE_UNEXPECTED_CONTENT_LENGTH, "it has two different Content-Lengths"},
+        {HPE_INVALID_CONTENT_LENGTH, "its Content-Length is not a number"},
+        {HPE_INVALID_CHUNK_SIZE, "a chunk size is not hex"},
+        {HPE_HEADER_OVERFLOW, "its header is too large"}};
+    for (const auto& [e, text] : kTexts) {
+      if (e == error) return text;
+    }
+    return http_errno_description(error);
+  }
+
+  // Checks the framing bytes from checked_ up to `upto`; false (error_ set) at a fault.
+  bool Scan(const char* upto) {
+    for (; checked_ < upto; ++checked_) {
+      const char c = *checked_;
+      if (chunk_end_ > 0 && c != "\n\r"[--chunk_end_]) return Fault("a chunk does not end in CRLF");
+      if (cr_ != (c == '\n')) return Fault("a line does not end in CRLF");
+      if (line_start_ && (c == ' ' || c == '\t')) return Fault("it folds a header line");
+      cr_ = c == '\r';
+      line_start_ = c == '\n';
+      if (!in_head_) continue;
+      if (++head_bytes_ > options_.max_header_bytes + 4) {  // + the CRLFs that end it
+        return Fault("its header is too large");
+      }
+      if (c == '\n') {
+        if (in_status_line_ && !CheckStatusLine()) return false;
+        in_head_ = in_status_line_ || line_length_ > 0;  // an empty line ends the head
+        in_status_line_ = false;
+        line_length_ = 0;
+      } else if (c != '\r') {
+        ++line_length_;
+        if (in_status_line_) status_line_ += c;
+      }
+    }
+    return true;
+  }
+
+  // "HTTP/1.1 200 OK", "HTTP/1.1 200"
+  bool CheckStatusLine() {
+    const std::string_view line = status_line_;
+    if (line.size() < 12 || !line.starts_with("HTTP/1.") || line[8] != ' ' ||
+        (line.size() > 12 && line[12] != ' ')) {
+      return Fault("its status line is not HTTP/1.x");
+    }
+    for (size_t i = 9; i < 12; ++i) {
+      if (line[i] < '0' || line[i] > '9') return Fault("its status is not a number");
+    }
+    return line[9] != '0' || Fault("its status is below 100");
+  }
+
+  static AnswerReader* Of(http_parser* p) { return static_cast<AnswerReader*>(p->data); }
+
+  static int OnHeaderField(http_parser* p, const char* at, size_t n) {
+    AnswerReader* r = Of(p);
+    if (r->headers_done_) return 0;  // a trailer field: not needed
+    auto& headers = r->response_.headers;
+    if (headers.empty() || r->in_value_) headers.emplace_back();
+    r->in_value_ = false;
+    headers.back().first.append(at, n);
+    // The lenient parser takes the space of "Name : value" into the name.
+    return std::memchr(at, ' ', n) == nullptr ? 0 : r->Fail("it has a malformed header line");
+  }
+
+  static int OnHeaderValue(http_parser* p, const char* at, size_t n) {
+    AnswerReader* r = Of(p);
+    if (r->headers_done_) return 0;
+    r->in_value_ = true;
+    r->response_.headers.back().second.append(at, n);
+    return 0;
+  }
+
+  static int OnHeadersComplete(http_parser* p) {
+    AnswerReader* r = Of(p);
+    HttpResponse& response = r->response_;
+    r->headers_done_ = true;
+    response.status = p->status_code;
+    for (auto& header : response.headers) header.second = std::string(TrimBlanks(header.second));
+    if (response.status == 101) return r->Fail("switched protocols (101), which a GET never asks");
+    if (response.status < 200 || response.status == 204 || response.status == 304) {
+      return 1;  // no body, whatever the head says
+    }
+    // F_CHUNKED: the last coding of the last Transfer-Encoding is chunked, which frames the body.
+    if (const std::string* codings = response.Header("Transfer-Encoding");
+        codings != nullptr && (p->flags & F_CHUNKED) == 0) {
+      return r->Fail("it uses a transfer coding other than chunked: " + *codings);
+    }
+    if ((p->flags & (F_CHUNKED | F_CONTENTLENGTH)) == F_CONTENTLENGTH &&
+        p->content_length > r->options_.max_body_bytes) {
+      return r->Fail(r->TooLarge());  // refused before it is read
+    }
+    return 0;
+  }
+
+  static int OnBody(http_parser* p, const char* at, size_t n) {
+    AnswerReader* r = Of(p);
+    if (!r->Scan(at)) return -1;
+    r->checked_ = at + n;
+    if (n > r->options_.max_body_bytes - r->response_.body.size()) return r->Fail(r->TooLarge());
+    r->response_.body.append(at, n);
+    if ((p->flags & F_CHUNKED) != 0 && p->content_length == 0) r->chunk_end_ = 2;  // its CRLF
+    return 0;
+  }
+
+  static int OnMessageComplete(http_parser* p) {
+    Of(p)->done_ = p->status_code >= 200;  // else an interim answer: the real one follows
+    http_parser_pause(p, 1);               // what follows belongs to the next answer, or to nobody
+    return 0;
+  }
+
   Status Bad(std::string_view what) const {
     return Unavailable("bad answer from " + conn_->authority() + ": " + std::string(what));
   }
-
-  size_t Available() const { return buf_.size() - pos_; }
-
-  // Reads more; `eof_ok` lets a clean end of the stream through (as 0).
-  StatusOr<size_t> More(bool eof_ok) {
-    if (pos_ > 0 && pos_ == buf_.size()) {
-      buf_.clear();
-      pos_ = 0;
-    }
-    StatusOr<size_t> n = conn_->ReadSome(&buf_, size_t{1} << 20);
-    if (!n.ok()) return n;
-    if (*n == 0 && !eof_ok) {
-      return Unavailable(conn_->authority() + " closed the connection before a complete answer");
-    }
-    return n;
-  }
-
-  Status ReadHead(HttpResponse* response) {
-    size_t end = 0;
-    while ((end = buf_.find("\r\n\r\n", pos_)) == std::string::npos) {
-      if (Available() > options_.max_header_bytes) return Bad("its header is too large");
-      if (StatusOr<size_t> n = More(false); !n.ok()) return n.status();
-    }
-    if (end - pos_ > options_.max_header_bytes) return Bad("its header is too large");
-    const std::string_view head(buf_.data() + pos_, end - pos_);
-    pos_ = end + 4;
-
-    size_t line_end = head.find("\r\n");
-    const std::string_view status_line = head.substr(0, line_end);
-    // "HTTP/1.1 200 OK"
-    if (status_line.size() < 12 || !status_line.starts_with("HTTP/1.") || status_line[8] != ' ' ||
-        (status_line.size() > 12 && status_line[12] != ' ')) {
-      return Bad("its status line is not HTTP/1.x");
-    }
-    int status = 0;
-    for (size_t i = 9; i < 12; ++i) {
-      if (status_line[i] < '0' || status_line[i] > '9') return Bad("its status is not a number");
-      status = status * 10 + (status_line[i] - '0');
-    }
-    if (status < 100) return Bad("its status is below 100");
-    response->status = status;
-    while (line_end != std::string_view::npos) {
-      const size_t start = line_end + 2;
-      line_end = head.find("\r\n", start);
-      const std::string_view line = head.substr(start, line_end - start);
-      if (line.empty()) continue;
-      if (line.front() == ' ' || line.front() == '\t') return Bad("it folds a header line");
-      const size_t colon = line.find(':');
-      if (colon == std::string_view::npos || colon == 0 ||
-          line.substr(0, colon).find_first_of(" \t") != std::string_view::npos) {
-        return Bad("it has a malformed header line");
-      }
-      response->headers.emplace_back(std::string(line.substr(0, colon)),
-                                     std::string(Trim(line.substr(colon + 1))));
-    }
-    return Status::Ok();
-  }
-
-  Status ReadBody(HttpResponse* response) {
-    if (response->status == 204 || response->status == 304) return Status::Ok();
-    std::optional<uint64_t> length;
-    bool chunked = false;
-    for (const auto& [name, value] : response->headers) {
-      if (EqualsIgnoreAsciiCase(name, "Transfer-Encoding")) {
-        const std::string codings = AsciiLowered(value);
-        const size_t comma = codings.rfind(',');
-        if (Trim(comma == std::string::npos
-                     ? std::string_view(codings)
-                     : std::string_view(codings).substr(comma + 1)) != "chunked") {
-          return Bad("it uses a transfer coding other than chunked: " + value);
-        }
-        chunked = true;
-      } else if (EqualsIgnoreAsciiCase(name, "Content-Length")) {
-        uint64_t n = 0;
-        if (value.empty() || value.size() > 19 ||
-            value.find_first_not_of("0123456789") != std::string::npos) {
-          return Bad("its Content-Length is not a number");
-        }
-        n = std::stoull(value);
-        if (length.has_value() && *length != n) return Bad("it has two different Content-Lengths");
-        length = n;
-      }
-    }
-    if (chunked) return ReadChunked(&response->body);
-    if (length.has_value()) {
-      if (*length > options_.max_body_bytes) return TooLarge();
-      while (Available() < *length) {
-        if (StatusOr<size_t> n = More(false); !n.ok()) return n.status();
-      }
-      response->body.assign(buf_, pos_, *length);
-      pos_ += *length;
-      return Status::Ok();
-    }
-    // No framing: the body runs to the end of the connection.
-    while (true) {
-      if (Available() > options_.max_body_bytes) return TooLarge();
-      StatusOr<size_t> n = More(true);
-      if (!n.ok()) return n.status();
-      if (*n == 0) break;
-    }
-    response->body.assign(buf_, pos_);
-    pos_ = buf_.size();
-    return Status::Ok();
-  }
-
   Status TooLarge() const {
     return Unavailable("the answer of " + conn_->authority() + " is larger than " +
                        std::to_string(options_.max_body_bytes) + " bytes");
   }
-
-  // One line ending in CRLF (a chunk's size line, a trailer), without the CRLF.
-  StatusOr<std::string> ReadLine() {
-    size_t end = 0;
-    while ((end = buf_.find("\r\n", pos_)) == std::string::npos) {
-      if (Available() > 4096) return Bad("a chunk line is too long");
-      if (StatusOr<size_t> n = More(false); !n.ok()) return n.status();
-    }
-    std::string line = buf_.substr(pos_, end - pos_);
-    pos_ = end + 2;
-    return line;
+  int Fail(Status error) {
+    error_ = std::move(error);
+    return -1;
   }
-
-  Status ReadChunked(std::string* body) {
-    while (true) {
-      StatusOr<std::string> line = ReadLine();
-      if (!line.ok()) return line.status();
-      // "1a2b" or "1a2b;extension=value"
-      const std::string_view size_text = Trim(std::string_view(*line).substr(0, line->find(';')));
-      if (size_text.empty() || size_text.size() > 15) return Bad("a chunk size is not hex");
-      uint64_t size = 0;
-      for (char c : size_text) {
-        const int digit = HexDigitValue(c);
-        if (digit < 0) return Bad("a chunk size is not hex");
-        size = size * 16 + static_cast<uint64_t>(digit);
-      }
-      if (size == 0) break;
-      if (size > options_.max_body_bytes - body->size()) return TooLarge();
-      while (Available() < size + 2) {
-        if (StatusOr<size_t> n = More(false); !n.ok()) return n.status();
-      }
-      body->append(buf_, pos_, size);
-      if (buf_.compare(pos_ + size, 2, "\r\n") != 0) return Bad("a chunk does not end in CRLF");
-      pos_ += size + 2;
-    }
-    // Trailer fields, up to the empty line; their content is not needed.
-    for (size_t lines = 0;; ++lines) {
-      StatusOr<std::string> line = ReadLine();
-      if (!line.ok()) return line.status();
-      if (line->empty()) return Status::Ok();
-      if (lines > 100) return Bad("it has too many trailer lines");
-    }
-  }
+  int Fail(std::string_view what) { return Fail(Bad(what)); }
+  bool Fault(std::string_view what) { return Fail(what) == 0; }
 
   Connection* conn_;
   const HttpClientOptions& options_;
-  std::string buf_;
-  size_t pos_ = 0;
+  http_parser parser_{};
+  HttpResponse response_;
+  bool done_ = false;  // response_ is the final answer, whole
+  Status error_;
+  bool in_value_ = false;
+  bool headers_done_ = false;
+  // Scan's state.
+  const char* checked_ = nullptr;
+  bool cr_ = false;          // the last framing byte was CR
+  bool line_start_ = false;  // ... LF
+  bool in_head_ = true;
+  bool in_status_line_ = true;
+  std::string status_line_;
+  size_t head_bytes_ = 0;
+  size_t line_length_ = 0;
+  size_t chunk_end_ = 0;  // bytes of the CRLF after a chunk's data still to come
 };
 
 StatusOr<std::unique_ptr<SSL_CTX, SslCtxFree>> NewTlsContext(const std::string& ca_file) {

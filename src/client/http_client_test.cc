@@ -114,6 +114,60 @@ TEST(HttpClientTest, ReadsChunkedBodiesSentInPiecesWithExtensionsAndTrailers) {
   EXPECT_EQ(r->body, "hello 0123456789");
 }
 
+// Every byte in a read of its own: each framing is parsed across reads (chunk sizes,
+// extensions, the CRLF after a chunk's data, trailers, an interim answer before the answer).
+FakeReply OneByteAtATime(std::string_view bytes) {
+  FakeReply reply;
+  for (char c : bytes) reply.pieces.emplace_back(1, c);
+  reply.pause = 1ms;
+  return reply;
+}
+
+TEST(HttpClientTest, EveryFramingIsReadByteByByte) {
+  auto chunked = Serve(Always(OneByteAtATime(
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nX-A:  a b \r\nX-Empty:\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;ext=\"x y\";e2\r\nhello\r\n1\r\n \r\na\r\n0123456789\r\n"
+      "0\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n")));
+  StatusOr<HttpResponse> r = HttpGet(Get(chunked->Url()), Options(5s));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello 0123456789");
+  ASSERT_NE(r->Header("X-A"), nullptr);
+  EXPECT_EQ(*r->Header("X-A"), "a b");
+  ASSERT_NE(r->Header("X-Empty"), nullptr);
+  EXPECT_EQ(*r->Header("X-Empty"), "");
+  EXPECT_EQ(r->Header("X-Trailer"), nullptr);  // trailers are not headers
+  EXPECT_EQ(r->headers.size(), 3u);
+
+  auto by_length = Serve(Always(OneByteAtATime("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")));
+  r = HttpGet(Get(by_length->Url()), Options(5s));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->body, "abc");
+
+  auto to_close = Serve(Always(OneByteAtATime("HTTP/1.0 200 OK\r\n\r\nto the end")));
+  r = HttpGet(Get(to_close->Url()), Options(5s));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->body, "to the end");
+}
+
+TEST(HttpClientTest, ChunkedWinsOverContentLengthAndBytesAfterTheAnswerAreIgnored) {
+  auto server = Serve(
+      Always(Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\n0\r\n\r\nHTTP/1.1 500 Oops\r\n\r\n")));
+  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "abc");
+  // Codings in two fields: the last one is the one that frames.
+  auto two_fields = Serve(
+      Always(Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "2\r\nxy\r\n0\r\n\r\n")));
+  r = HttpGet(Get(two_fields->Url()), Options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->body, "xy");
+}
+
 TEST(HttpClientTest, ABodyWithoutFramingRunsToTheEndOfTheConnection) {
   auto server = Serve(Always(Raw("HTTP/1.0 200 OK\r\n\r\nall of it")));
   StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
@@ -226,6 +280,20 @@ TEST(HttpClientTest, AnAnswerCutShortIsNotTakenForAWholeOne) {
                        "5\r\nhello\r\n")));
   ExpectFailed(HttpGet(Get(chunk_cut->Url()), Options()), StatusCode::kUnavailable);
 
+  // Cut inside a chunk's data, inside its CRLF, before the last chunk, inside the trailers,
+  // inside a head, after an interim answer.
+  for (const char* cut : {"5\r\nhel", "5\r\nhello\r", "5\r\nhello\r\n", "0\r\nX-T: t\r\n"}) {
+    auto server_cut = Serve(
+        Always(Raw(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + cut)));
+    const Status c = Failed(HttpGet(Get(server_cut->Url()), Options()), StatusCode::kUnavailable);
+    EXPECT_TRUE(Contains(c, "closed the connection before a complete answer")) << c.message();
+  }
+  for (const char* cut : {"HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 100 Continue\r\n\r\n"}) {
+    auto head_cut = Serve(Always(Raw(cut)));
+    const Status c = Failed(HttpGet(Get(head_cut->Url()), Options()), StatusCode::kUnavailable);
+    EXPECT_TRUE(Contains(c, "closed the connection before a complete answer")) << c.message();
+  }
+
   auto nothing = Serve(Always(FakeReply{}));  // reads the request, closes without a word
   ExpectFailed(HttpGet(Get(nothing->Url()), Options()), StatusCode::kUnavailable);
 }
@@ -254,6 +322,25 @@ TEST(HttpClientTest, BodiesAboveTheCapAreRefusedHoweverTheyAreFramed) {
   auto big_head = Serve(Always(FakeHttpServer::Reply(200, "", {{"X-Pad", std::string(200, 'p')}})));
   s = Failed(HttpGet(Get(big_head->Url()), small_head), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "header is too large")) << s.message();
+  // A head that never ends, in pieces, is refused once past the cap, without waiting for more.
+  FakeReply endless;
+  endless.pieces = {"HTTP/1.1 200 OK\r\n", std::string(60, 'h'), std::string(60, 'h')};
+  endless.pause = 20ms;
+  endless.hang = true;
+  auto endless_head = Serve(Always(endless));
+  s = Failed(HttpGet(Get(endless_head->Url()), small_head), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(s, "header is too large")) << s.message();
+  // A head at the cap is fine; the status line counts, the CRLFs that end the head do not.
+  const std::string at_cap = "HTTP/1.1 200 OK\r\nX-Pad: ";
+  auto full_head = Serve(Always(Raw(at_cap + std::string(100 - at_cap.size(), 'p') + "\r\n\r\n")));
+  EXPECT_TRUE(HttpGet(Get(full_head->Url()), small_head).ok());
+  auto over_head = Serve(Always(Raw(at_cap + std::string(101 - at_cap.size(), 'p') + "\r\n\r\n")));
+  ExpectFailed(HttpGet(Get(over_head->Url()), small_head), StatusCode::kUnavailable);
+  // The cap is for each head: interim answers do not add up.
+  auto interims = Serve(Always(Raw("HTTP/1.1 100 Continue\r\nX-Pad: " + std::string(40, 'p') +
+                                   "\r\n\r\nHTTP/1.1 200 OK\r\nX-Pad: " + std::string(40, 'p') +
+                                   "\r\nContent-Length: 0\r\n\r\n")));
+  EXPECT_TRUE(HttpGet(Get(interims->Url()), small_head).ok());
 }
 
 TEST(HttpClientTest, MalformedAnswersAreRefusedWithTheReason) {
@@ -272,6 +359,28 @@ TEST(HttpClientTest, MalformedAnswersAreRefusedWithTheReason) {
        "a chunk does not end in CRLF"},
       {"HTTP/1.1 101 Switching Protocols\r\n\r\n",
        "switched protocols (101), which a GET never asks"},
+      // What the lenient http_parser lets through, refused all the same.
+      {"HXXX/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "its status line is not HTTP/1.x"},
+      {"\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", "its status line is not HTTP/1.x"},
+      {"HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n", "its status line is not HTTP/1.x"},
+      {"HTTP/1.1 0200 OK\r\nContent-Length: 0\r\n\r\n", "its status line is not HTTP/1.x"},
+      {"HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n", "its status is below 100"},
+      {"HTTP/1.1 200 OK\nContent-Length: 0\n\n", "a line does not end in CRLF"},
+      {"HTTP/1.1 200 OK\rX-A: b\r\nContent-Length: 0\r\n\r\n", "a line does not end in CRLF"},
+      {"HTTP/1.1 200 OK\r\nX-A:\r\n folded\r\nContent-Length: 0\r\n\r\n", "it folds a header line"},
+      {"HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n", "it has a malformed header line"},
+      {"HTTP/1.1 200 OK\r\nX\t: a\r\nContent-Length: 0\r\n\r\n", "it has a malformed header line"},
+      {"HTTP/1.1 200 OK\r\n: a\r\nContent-Length: 0\r\n\r\n", "it has a malformed header line"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY0\r\n\r\n",
+       "a chunk does not end in CRLF"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\nX: a\r\n b\r\n\r\n",
+       "it folds a header line"},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+       "it uses a transfer coding other than chunked: chunked, gzip"},
+      {"HTTP/1.1 100 Continue\r\nX : y\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       "it has a malformed header line"},
+      {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+       "a line does not end in CRLF"},
   };
   for (const auto& [answer, reason] : cases) {
     auto server = Serve(Always(Raw(answer)));
