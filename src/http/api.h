@@ -191,10 +191,12 @@ class Api final : public server::Handler {
   ApiExtras extras_;
 };
 
+// A row of the route table, written with designated initializers: {.method = "GET",
+// .pattern = "/healthz", .authenticated = false, .placement = ..., .handler = ...}.
 struct Api::Route {
   const char* method;
   const char* pattern;  // segments; "{name}" captures one segment
-  bool authenticated;
+  bool authenticated = true;  // false: the route needs no token (health, metrics, console)
   Placement placement;
   Handler handler;
   // Reads one resource: the token and the resource come from one store snapshot.

@@ -20,8 +20,8 @@
 namespace keypaird::sshkey {
 namespace {
 
-// PBKDF2-HMAC-SHA256 iterations: OWASP's recommendation for it (2023), about 160 ms on
-// one core of the 2-core machine this runs on; OpenSSL's default is 2048.
+// PBKDF2-HMAC-SHA256 iterations: OWASP's recommendation for it (2023); OpenSSL's default
+// is 2048. What it costs here: docs/BENCHMARKS.md.
 constexpr int kPbkdf2Iterations = 600000;
 constexpr int kSaltSize = 16;
 

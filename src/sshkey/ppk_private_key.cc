@@ -35,8 +35,8 @@ namespace keypaird::sshkey {
 namespace {
 
 // Argon2id parameters. PuTTYgen 0.78 uses 8192 KiB and parallelism 1 and picks the passes
-// to take about 100 ms on the machine at hand (13 to 21 on this project's); 16 passes
-// cost about 60 ms here with Debian's libargon2.
+// for about 100 ms on the machine at hand; 16 is what it picks on machines like this
+// project's, and costs about as much with Debian's libargon2 (docs/BENCHMARKS.md).
 constexpr uint32_t kArgon2MemoryKiB = 8192;
 constexpr uint32_t kArgon2Passes = 16;
 constexpr uint32_t kArgon2Parallelism = 1;

@@ -54,8 +54,8 @@ struct GeneratedKey {
 
 // Generates a fresh Ed25519 keypair from the OS CSPRNG and writes it unencrypted in the
 // OpenSSH format ("-----BEGIN OPENSSH PRIVATE KEY-----" ... "\n"): GeneratePrivateKey
-// and ExportPrivateKey of private_key.h, which say what `comment` may be. CPU work of
-// about 70 µs: callers on I/O threads should hand it to a worker.
+// and ExportPrivateKey of private_key.h, which say what `comment` may be. CPU work
+// (an Ed25519 key and its encoding): callers on I/O threads should hand it to a worker.
 StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment);
 
 // The one base64 codec (common/base64.h), as the sshkey code and its callers name it.

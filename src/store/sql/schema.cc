@@ -74,7 +74,7 @@ constexpr MigrationStep kSteps[] = {
     )sql"},
     // 3: key counts per (project, owner, shared), kept by triggers, so that a list's
     // total is a sum over a project's few (owner, shared) groups instead of a walk over
-    // every key of the project: counting 100k keys took ~60 ms of CPU per list request.
+    // every key of the project, whose cost grew with the project on every list request.
     // Rows whose count drops to 0 stay (they add nothing to a sum).
     //
     // PostgreSQL keeps counting the keys (an index-only count in the page query): there a
