@@ -120,14 +120,17 @@ const std::vector<Subcommand>& Subcommands();
 std::vector<std::string_view> CommandsUnder(std::string_view group);
 
 // One flag --name (and its variable KEYPAIRD_NAME).
+// A row of the flag table, written with designated initializers (value, default_value and
+// choices may be left out: "").
 struct Flag {
   std::string_view name;   // without the dashes: "db-pool"
   CommandSet commands;     // the commands that take it
-  std::string_view value;  // placeholder shown in help: "N", "FILE"; "" = a switch (no value
-                           // on the command line; true/false/1/0 in its variable)
-  std::string_view default_value;  // a valid value, as help and the env file show it; "" = unset
-  std::string_view help;           // one line, no final period
-  std::string_view choices;  // space-separated allowed values ("" = any); checked before apply
+  std::string_view value = {};  // placeholder shown in help: "N", "FILE"; "" = a switch (no
+                                // value on the command line; true/false/1/0 in its variable)
+  std::string_view default_value = {};  // a valid value, as help and the env file show it;
+                                        // "" = unset
+  std::string_view help;                // one line, no final period
+  std::string_view choices = {};  // space-separated allowed values ("" = any); checked first
   // Stores a value in the config; returns why the value is bad ("" when it is fine). The
   // caller prefixes the flag ("--db-pool: ") or names the variable.
   std::string (*apply)(const std::string& value, Config* c);
