@@ -29,6 +29,11 @@ namespace {
 class EchoHandler final : public Handler {
  public:
   Job JobFor(std::shared_ptr<const HttpRequest> request) const override {
+    {
+      std::lock_guard lock(mu_);
+      ++routed_;
+      cv_.notify_all();
+    }
     Placement where = Placement::kIoThread;
     if (request->path == "/worker" || request->path == "/block") where = Placement::kWorker;
     if (request->path == "/keygen") where = Placement::kKeygen;
@@ -58,6 +63,11 @@ class EchoHandler final : public Handler {
     return r;
   }
 
+  // Until `n` requests have been routed (the server queues a worker's job right after).
+  void WaitRouted(int n) const {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return routed_ >= n; });
+  }
   void WaitBlocked(int n) const {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return blocked_ >= n; });
@@ -72,6 +82,7 @@ class EchoHandler final : public Handler {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   mutable int blocked_ = 0;
+  mutable int routed_ = 0;
   mutable bool released_ = false;
 };
 
@@ -274,7 +285,8 @@ TEST_F(ServerTest, AFullQueueIs503AndTheServerGoesOn) {
   const int queued = Connect();  // waits in the queue
   const std::string work = "GET /worker HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(send(queued, work.data(), work.size(), MSG_NOSIGNAL), static_cast<ssize_t>(work.size()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  handler_.WaitRouted(2);  // the second request is routed; its job is queued right after
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const std::vector<Response> refused = Parse(Exchange(work));
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused[0].status, 503);
