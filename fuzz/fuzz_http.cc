@@ -10,8 +10,9 @@
 //   - every request the handler was given is answered exactly once, in order, with its
 //     echo; a HEAD answer carries the echo's Content-Length and no body;
 //   - a 100 Continue only before a final answer (Expect: 100-continue);
-//   - a refusal (400, 413, 414, 431) is the handler's refusal answer, is the last thing
-//     sent, and says Connection: close; no other status appears;
+//   - a refusal (400, 413, 414, 431) is the handler's refusal answer (without its body
+//     if it answers a HEAD), is the last thing sent, and says Connection: close; no other
+//     status appears;
 //   - the server still answers a fresh connection afterwards (checked every 256 inputs).
 // ASan and UBSan (scripts/fuzz.sh) catch memory errors in the parser glue, the head check
 // and the connection's buffers.
@@ -119,6 +120,7 @@ bool Exchange(uint16_t port, std::string_view bytes, std::string* out) {
   size_t sent = 0;
   while (sent < bytes.size()) {
     const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
@@ -131,6 +133,9 @@ bool Exchange(uint16_t port, std::string_view bytes, std::string* out) {
       out->append(buf, static_cast<size_t>(n));
       continue;
     }
+    // libFuzzer's timeout alarm (SIGALRM, every -timeout/2 + 1 s) interrupts a wait: that
+    // is not the end of the answer (taking it as one failed the check of a whole answer).
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ok = false;
     break;  // closed (or reset after a refusal)
   }
@@ -188,7 +193,10 @@ void Check(std::string_view input, const std::string& answer,
     FUZZ_CHECK(r.status == 400 || r.status == 413 || r.status == 414 || r.status == 431, detail);
     const std::string body = "refused " + std::to_string(r.status);
     FUZZ_CHECK(r.content_length == std::to_string(body.size()), detail);
-    FUZZ_CHECK(data == body, detail);  // the last thing sent
+    // The last thing sent. A refused HEAD has the Content-Length of its body but not the
+    // body (no answer to a HEAD carries one).
+    FUZZ_CHECK(data == body || (data.empty() && input.find("HEAD") != std::string_view::npos),
+               detail);
     FUZZ_CHECK(r.connection == "close", detail);
     data = {};
   }
