@@ -79,8 +79,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 // Buffered input beyond a request being handled (pipelining) at most; past it the
 // connection stops reading until the response is out.
 constexpr size_t kMaxBufferedInput = 256 * 1024;
-// After an answer that ends the connection: how long and how much to read and discard.
-constexpr std::chrono::seconds kLingerTime{2};
+// After an answer that ends the connection: how much to read and discard at most.
 constexpr size_t kLingerBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kSweepInterval{250};
 
@@ -779,10 +778,14 @@ void Connection::Finished() {
     // Lingering close: the client may still be sending (an oversized body); closing
     // now would reset the connection and could destroy the answer in flight.
     transport_->ShutdownWrite();
+    in_.clear();
+    if (peer_closed_) {  // it has sent all it will: nothing to linger for
+      Close();
+      return;
+    }
     linger_ = true;
     has_deadline_ = true;
-    deadline_ = SteadyClock::now() + kLingerTime;
-    in_.clear();
+    deadline_ = SteadyClock::now() + owner_->server().options().linger_time;
     return;
   }
   if (peer_closed_ && in_.empty()) {  // the client said all it will say

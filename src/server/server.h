@@ -56,6 +56,9 @@ struct ServerOptions {
   size_t max_target_bytes = 8 * 1024;  // past it: 414
   std::chrono::seconds read_timeout{15};  // to read a whole request, incl. idle keep-alive
   std::chrono::seconds write_timeout{30};
+  // After an answer that ends the connection: how long to read and discard what the client
+  // still sends (closing at once could reset the connection and destroy the answer).
+  std::chrono::seconds linger_time{2};
   std::chrono::seconds shutdown_timeout{10};
   // TLS: both set, or neither (plain HTTP).
   std::string tls_cert_file;  // PEM certificate chain

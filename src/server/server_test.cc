@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -253,6 +254,33 @@ TEST_F(ServerTest, LimitsAreRefusedWithTheHandlersAnswerThenTheConnectionCloses)
       std::string(16, 'b')));
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].status, 200);
+}
+
+// A client that has sent everything and half-closed gets the answers before a refusal, the
+// refusal, and the close: nothing is left to linger for. The linger time is longer than the
+// client's 10 s read timeout, so the close must follow from the half-close, not the deadline.
+TEST_F(ServerTest, ARefusalAfterTheClientHalfClosedClosesWithoutLingering) {
+  ServerOptions options;
+  options.linger_time = std::chrono::seconds(60);
+  Start(options);
+  for (const std::string first : {"/worker", "/io"}) {
+    const int fd = Connect();
+    const std::string bytes = "POST " + first + " HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi" +
+                              "GET /x HTTP/1.1\r\nBad Header: v\r\n\r\n";
+    ASSERT_EQ(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    shutdown(fd, SHUT_WR);
+    std::string out;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+    EXPECT_EQ(n, 0) << "no orderly close before the read timeout (errno " << errno << ")";
+    close(fd);
+    const std::vector<Response> r = Parse(out);
+    ASSERT_EQ(r.size(), 2u) << out;
+    EXPECT_EQ(r[0].body, "POST " + first + " 2 -");
+    EXPECT_EQ(r[1].status, 400);
+    EXPECT_EQ(r[1].headers.at("connection"), "close");
+  }
 }
 
 TEST_F(ServerTest, FramingThatAProxyCouldReadAnotherWayIs400) {
