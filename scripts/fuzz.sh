@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ with clang into build-fuzz/ (project libraries
-# instrumented with -fsanitize=fuzzer-no-link,address,undefined) and runs each one for a
+# Builds the libFuzzer targets of fuzz/ in the sanitized build (scripts/sanitized-build.sh:
+# clang, build-fuzz/, libraries instrumented with -fsanitize=fuzzer-no-link,address,undefined;
+# scripts/sanitize.sh runs the tests on the same build) and runs each one for a
 # bounded time on its seed corpus fuzz/corpus/<target>/. Exits non-zero if a target
 # crashes (an ASan/UBSan report, a leak, a timeout, or one of the target's invariant
 # checks); the crashing input and the log are kept in build-fuzz/artifacts/.
@@ -22,27 +23,10 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_public_key fuzz_request fuzz_cert_krl fuzz_private_key fuzz_http)
 
-# clang and its runtime (libFuzzer, sanitizers) from Debian, if missing.
-if ! command -v clang++ >/dev/null 2>&1 ||
-   ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
-  echo "fuzz: installing clang-14 libclang-rt-14-dev" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    clang-14 libclang-rt-14-dev >/dev/null || exit 1
-fi
-CLANG=$(command -v clang++ || command -v clang++-14)
-CLANG_C=$(command -v clang || command -v clang-14)
-
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-# Warnings are the g++ build's business (-Werror there); clang's differ. Line tables only
-# (-g1): crash reports still name file and line, and the build is shorter.
-CC=$CLANG_C CXX=$CLANG cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DKEYPAIRD_FUZZ=ON -DKEYPAIRD_WERROR=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  >/dev/null || exit 1
-cmake --build "$BUILD_DIR" -j2 --target "${targets[@]}" >"$BUILD_DIR/fuzz-build.log" 2>&1 || {
-  tail -40 "$BUILD_DIR/fuzz-build.log"; echo "fuzz: build failed"; echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1; }
+# The sanitized build (scripts/sanitize.sh has usually made it already: then this is quick).
+scripts/sanitized-build.sh "${targets[@]}" || {
+  echo "fuzz: build failed"; echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1; }
 
 artifacts=${FUZZ_ARTIFACTS:-$BUILD_DIR/artifacts}
 mkdir -p "$artifacts"

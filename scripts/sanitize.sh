@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# The ASan+UBSan pass of the test run: builds build-asan/ with -DKEYPAIRD_SANITIZE=ON (g++,
-# -fsanitize=address,undefined, no recovery), runs the unit tests there (ctest) and a
-# black-box subset (pytest, SQLite) against build-asan/keypaird: every route family and the
-# hostile-client tests (SANITIZE_PYTEST; the plain pass runs the whole suite). Left out here:
-# the browser, sshd-login, release-upgrade and benchmark files, whose server side those
-# files already drive under the sanitizers. Any sanitizer report fails
-# the pass: tests abort on the first error, and reports written by processes whose exit
-# nobody checks (the server, CLI calls) are collected from log files and printed.
+# The ASan+UBSan pass of the test run: makes the sanitized build (scripts/sanitized-build.sh:
+# clang, -fsanitize=address,undefined without recovery, in build-fuzz/, which scripts/fuzz.sh
+# then reuses), runs the unit tests there (ctest) and a black-box subset (pytest, SQLite)
+# against build-fuzz/keypaird: every route family and the hostile-client tests
+# (SANITIZE_PYTEST; the plain pass runs the whole suite). Left out here: the browser,
+# sshd-login, release-upgrade and benchmark files, whose server side those files already
+# drive under the sanitizers. Any sanitizer report fails the pass: tests abort on the first
+# error, and reports written by processes whose exit nobody checks (the server, CLI calls)
+# are collected from log files and printed.
 # Last line: "sanitize: N passed, N failed" (scripts/test.sh adds it to its totals).
 #
 #   scripts/sanitize.sh            expects scripts/setup.sh to have run (test.sh does)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BUILD_DIR=${SANITIZE_BUILD_DIR:-build-asan}
+BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 reports="$work/reports"
@@ -29,11 +30,7 @@ if [ -z "${KEYPAIRD_TEST_POSTGRES_URL:-}" ] && [ -x scripts/postgres.sh ]; then
 fi
 
 start=$(date +%s)
-# Line tables only (-g1): the reports name file and line, and the build (most of this pass's
-# time) is shorter than with full debug info; the benchmarks are not run here.
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_SANITIZE=ON \
-  -DKEYPAIRD_BENCH=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null &&
-  cmake --build "$BUILD_DIR" -j2 >"$work/build.log" 2>&1
+FUZZ_BUILD_DIR=$BUILD_DIR scripts/sanitized-build.sh >"$work/build.log" 2>&1
 if [ $? -ne 0 ]; then
   tail -40 "$work/build.log"
   echo "sanitize: build failed"
