@@ -181,7 +181,7 @@ void BM_ApiImportInMemory(benchmark::State& state) {
   service::KeyService keys(store.get());
   http::Api api(&keys, &auth);
   auto minted = auth::MintToken(1, false, {1}, 0);
-  if (!minted.ok() || !store->InsertToken(minted->record).ok()) std::abort();
+  if (!minted.ok() || !store->InsertToken(minted->record, {}).ok()) std::abort();
   const std::string public_key = SampleKeys().at("ed25519");
   http::HttpRequest req;
   req.method = "POST";
@@ -256,7 +256,7 @@ class SqliteReadFixture {
           for (int64_t j = i + t; j < std::min(n, i + 1000); j += 64) {
             store::KeyRecord k = MakeKey(j, 2);
             ids_[static_cast<size_t>(j)] = k.id;  // ids are random: keep them for gets
-            (void)db_.store().InsertKey(k);
+            (void)db_.store().InsertKey(k, {});
           }
         });
       }
@@ -288,7 +288,7 @@ void BM_SqliteInsert(benchmark::State& state) {
   SqliteReadFixture& fixture = ReadFixture(state.range(0));
   static std::atomic<int64_t> next{0};
   for (auto _ : state) {
-    if (!fixture.store().InsertKey(MakeKey(next++, 1)).ok()) {
+    if (!fixture.store().InsertKey(MakeKey(next++, 1), {}).ok()) {
       state.SkipWithError("insert failed");
       break;
     }

@@ -368,19 +368,19 @@ std::vector<const Minted*> Tokens() { return {&g->user, &g->other, &g->admin, &g
 
 void Seed(store::KeyStore* s) {
   for (const store::KeyRecord& k : g->keys) {
-    if (!s->InsertKey(k).ok()) FUZZ_FAIL("seed InsertKey");
+    if (!s->InsertKey(k, {}).ok()) FUZZ_FAIL("seed InsertKey");
   }
   for (const Minted* m : Tokens()) {
-    if (!s->InsertToken(m->record).ok()) FUZZ_FAIL("seed InsertToken");
+    if (!s->InsertToken(m->record, {}).ok()) FUZZ_FAIL("seed InsertToken");
   }
-  if (!s->GetOrCreateCa(g->ca).ok()) FUZZ_FAIL("seed GetOrCreateCa");
+  if (!s->GetOrCreateCa(g->ca, {}).ok()) FUZZ_FAIL("seed GetOrCreateCa");
   for (const store::CertificateRecord& c : g->certificates) {
     StatusOr<int64_t> serial = s->NextSerial(c.project_id);
     if (!serial.ok() || *serial != c.serial) FUZZ_FAIL("seed NextSerial");
     store::CertificateRecord issued = c;
     issued.revoked_at_us.reset();
-    if (!s->RecordCertificate(issued).ok()) FUZZ_FAIL("seed RecordCertificate");
-    if (c.revoked_at_us && !s->RevokeCertificate(c.project_id, c.serial, *c.revoked_at_us).ok()) {
+    if (!s->RecordCertificate(issued, {}).ok()) FUZZ_FAIL("seed RecordCertificate");
+    if (c.revoked_at_us && !s->RevokeCertificate(c.project_id, c.serial, *c.revoked_at_us, {}).ok()) {
       FUZZ_FAIL("seed RevokeCertificate");
     }
   }

@@ -22,7 +22,8 @@
 
 namespace keypaird::auth {
 
-// Who is calling: what a verified token says.
+// Who is calling: what a verified token says, and where the request came from (for the
+// audit trail).
 struct Principal {
   std::string token_id;
   int64_t user_id = 0;
@@ -30,6 +31,8 @@ struct Principal {
   std::vector<int64_t> projects;        // ignored for admins
   bool read_only = false;               // may only read (GET)
   std::vector<std::string> principals;  // SSH certificate principals it may be issued
+  std::string source_ip;                // "" when not known
+  std::string user_agent;               // "" when not sent
 
   bool MayUseProject(int64_t project_id) const;
 };

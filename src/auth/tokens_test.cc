@@ -10,7 +10,7 @@ class TokensTest : public ::testing::Test {
   std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects) {
     StatusOr<MintedToken> m = MintToken(user, admin, std::move(projects), 1000);
     EXPECT_TRUE(m.ok()) << m.status().message();
-    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    EXPECT_TRUE(store_->InsertToken(m->record, {}).ok());
     last_id_ = m->record.id;
     return std::string(m->token.view());
   }
@@ -84,7 +84,7 @@ TEST_F(TokensTest, RejectsMissingMalformedUnknownWrongAndRevokedTokens) {
     StatusOr<Principal> p = auth_.Authenticate(header);
     EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated) << header;
   }
-  ASSERT_TRUE(store_->RevokeToken(last_id_, 2000).ok());
+  ASSERT_TRUE(store_->RevokeToken(last_id_, 2000, {}).ok());
   EXPECT_EQ(auth_.Authenticate("APIKey " + token).status().code(), StatusCode::kUnauthenticated);
 }
 
@@ -93,7 +93,7 @@ TEST_F(TokensTest, ReadOnlyAndPrincipalsComeWithThePrincipal) {
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE(m->record.read_only);
   EXPECT_EQ(m->record.principals, (std::vector<std::string>{"alice", "deploy"}));  // sorted, once
-  ASSERT_TRUE(store_->InsertToken(m->record).ok());
+  ASSERT_TRUE(store_->InsertToken(m->record, {}).ok());
   StatusOr<Principal> p = auth_.Authenticate("Bearer " + std::string(m->token.view()));
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(p->read_only);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "auth/audit.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
 #include "sshkey/certificate.h"
@@ -30,6 +32,19 @@ std::string Join(const std::vector<std::string>& words) {
   return out;
 }
 
+// What the audit trail says of a certificate: its key, principals and validity.
+std::string CertificateDetails(const store::CertificateRecord& c) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("serial").Int(c.serial).Key("key_id").String(c.key_id);
+  w.Key("principals").BeginArray();
+  for (const std::string& p : c.principals) w.String(p);
+  w.EndArray()
+      .Key("valid_after").String(FormatRfc3339(c.valid_after_s * 1000000))
+      .Key("valid_before").String(FormatRfc3339(c.valid_before_s * 1000000))
+      .EndObject();
+  return out;
+}
 
 }  // namespace
 
@@ -43,13 +58,14 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       now_(std::move(now)),
       metrics_(metrics) {}
 
-StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id, bool create,
+StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id,
+                                                              const auth::Principal* creator,
                                                               bool* created) const {
   {
     std::lock_guard lock(mu_);
     if (auto it = cas_.find(project_id); it != cas_.end()) return it->second;
   }
-  if (!create) {
+  if (creator == nullptr) {
     StatusOr<store::CaRecord> record = store_->GetCa(project_id);
     if (!record.ok()) {
       if (record.status().code() != StatusCode::kNotFound) return record.status();
@@ -70,8 +86,19 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id
   if (!sealed.ok()) return sealed.status();
   const std::string line =
       key->PublicKeyLine("keypaird project " + std::to_string(project_id) + " CA");
-  StatusOr<store::CaRecord> record =
-      store_->GetOrCreateCa(store::CaRecord{project_id, line, std::move(*sealed), now_()});
+  const int64_t now_us = now_();
+  store::EventRecord event = auth::NewEvent(*creator, auth::kCaCreate, now_us);
+  event.project_id = project_id;
+  event.resource_type = "ssh_ca";
+  event.resource_id = std::to_string(project_id);
+  if (StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(line); parsed.ok()) {
+    std::string details;
+    JsonWriter(&details).BeginObject().Key("fingerprint_sha256").String(
+        parsed->fingerprint_sha256).EndObject();
+    event.details = std::move(details);
+  }
+  StatusOr<store::CaRecord> record = store_->GetOrCreateCa(
+      store::CaRecord{project_id, line, std::move(*sealed), now_us}, event);
   if (!record.ok()) return record.status();
   if (created != nullptr) *created = record->public_key == line;
   return Remember(*record);
@@ -92,7 +119,8 @@ Status CertificateAuthority::VerifyKek() const {
   StatusOr<std::string> sealed = kek_.Seal(kCheck, kCheckProject);
   if (!sealed.ok()) return sealed.status();
   StatusOr<store::CaRecord> check =
-      store_->GetOrCreateCa(store::CaRecord{kCheckProject, "", std::move(*sealed), now_()});
+      store_->GetOrCreateCa(store::CaRecord{kCheckProject, "", std::move(*sealed), now_()},
+                            store::EventRecord{});  // not a CA: no event
   if (!check.ok()) return check.status();
   StatusOr<SecretString> opened = kek_.Open(check->sealed_seed, kCheckProject);
   if (!opened.ok() || opened->view() != kCheck) {
@@ -106,7 +134,7 @@ Status CertificateAuthority::VerifyKek() const {
 StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
                                             int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
-  StatusOr<Ca> ca = CaOf(project_id, /*create=*/false);
+  StatusOr<Ca> ca = CaOf(project_id, /*creator=*/nullptr);
   if (!ca.ok()) return ca.status();
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
 }
@@ -115,7 +143,7 @@ StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int
                                               bool* created) const {
   if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
   *created = false;
-  StatusOr<Ca> ca = CaOf(project_id, /*create=*/true, created);
+  StatusOr<Ca> ca = CaOf(project_id, &caller, created);
   if (!ca.ok()) return ca.status();
   if (*created) {
     LogLine(LogLevel::kInfo, "certificate authority created")
@@ -191,7 +219,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
   if (!subject.ok()) return Internal("a stored public key does not parse");
 
-  StatusOr<Ca> ca = CaOf(project_id, /*create=*/true);
+  StatusOr<Ca> ca = CaOf(project_id, &caller);
   if (!ca.ok()) return ca.status();
   StatusOr<int64_t> serial = store_->NextSerial(project_id);
   if (!serial.ok()) return serial.status();
@@ -242,7 +270,13 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   record.valid_before_s = issued.valid_before_s;
   record.issued_at_us = now_us;
   record.issued_by = caller.token_id;
-  if (Status s = store_->RecordCertificate(record); !s.ok()) return s;
+  store::EventRecord event = auth::NewEvent(caller, auth::kCertificateIssue, now_us);
+  event.project_id = project_id;
+  event.resource_type = "certificate";
+  event.resource_id = std::to_string(issued.serial);
+  event.resource_name = key->name;
+  event.details = CertificateDetails(record);
+  if (Status s = store_->RecordCertificate(record, event); !s.ok()) return s;
   LogLine(LogLevel::kInfo, "certificate issued")
       .Str("token_id", caller.token_id)
       .Int("user_id", caller.user_id)
@@ -269,7 +303,15 @@ Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t proje
     return PermissionDenied("Only the owner of the certified key or an administrator may revoke "
                             "certificate " + std::to_string(serial) + ".");
   }
-  if (Status s = store_->RevokeCertificate(project_id, serial, now_()); !s.ok()) return s;
+  const int64_t now_us = now_();
+  store::EventRecord event = auth::NewEvent(caller, auth::kCertificateRevoke, now_us);
+  event.project_id = project_id;
+  event.resource_type = "certificate";
+  event.resource_id = std::to_string(serial);
+  event.details = CertificateDetails(*cert);
+  if (Status s = store_->RevokeCertificate(project_id, serial, now_us, event); !s.ok()) {
+    return s;
+  }
   LogLine(LogLevel::kInfo, "certificate revoked")
       .Str("token_id", caller.token_id)
       .Int("project_id", project_id)
@@ -286,7 +328,7 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   krl.krl_version = static_cast<uint64_t>(now_s);
   krl.generated_date = static_cast<uint64_t>(now_s);
   krl.comment = "keypaird project " + std::to_string(project_id);
-  StatusOr<Ca> ca = CaOf(project_id, /*create=*/false);
+  StatusOr<Ca> ca = CaOf(project_id, /*creator=*/nullptr);
   if (!ca.ok() && ca.status().code() != StatusCode::kNotFound) return ca.status();
   if (ca.ok()) {  // without a CA nothing was ever issued: the list is empty
     StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);

@@ -103,9 +103,10 @@ class CertificateAuthority {
     std::string fingerprint_sha256;  // SHA256:...
   };
 
-  // The project's CA; with `create`, made if it has none (`*created` set when this call
-  // made it), else kNotFound.
-  StatusOr<Ca> CaOf(int64_t project_id, bool create, bool* created = nullptr) const;
+  // The project's CA; made by `creator` (the audit trail's actor) if it has none and a
+  // creator is given (`*created` set when this call made it), else kNotFound.
+  StatusOr<Ca> CaOf(int64_t project_id, const auth::Principal* creator,
+                    bool* created = nullptr) const;
   StatusOr<Ca> Remember(const store::CaRecord& record) const;
 
   store::KeyStore* store_;

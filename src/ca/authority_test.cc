@@ -102,9 +102,10 @@ TEST_F(AuthorityTest, TheFirstCertificateMakesTheCa) {
 class CaCountingStore final : public store::testing::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
-  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate) override {
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate,
+                                          const store::EventRecord& event) override {
     ++calls;
-    return inner()->GetOrCreateCa(candidate);
+    return inner()->GetOrCreateCa(candidate, event);
   }
   StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
     ++reads;

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "auth/audit.h"
 #include "auth/tokens.h"
 #include "ca/authority.h"
 #include "ca/kek.h"
@@ -106,7 +107,9 @@ int TokenCreate(const config::Config& c) {
   StatusOr<auth::MintedToken> minted = auth::MintToken(
       c.user_id, c.admin, c.projects, SystemNowMicros(), {c.read_only, c.principals});
   if (!minted.ok()) return Fail(minted.status());
-  if (Status s = (*store)->InsertToken(minted->record); !s.ok()) return Fail(s);
+  store::EventRecord event = auth::NewCliEvent(auth::kTokenCreate, minted->record.created_at_us);
+  auth::AboutToken(minted->record.id, &minted->record, &event);
+  if (Status s = (*store)->InsertToken(minted->record, event); !s.ok()) return Fail(s);
   // The one and only time the secret is shown.
   std::fwrite(minted->token.view().data(), 1, minted->token.size(), stdout);
   std::fputc('\n', stdout);
@@ -152,7 +155,10 @@ int TokenRevoke(const config::Config& c) {
   std::string_view tid;
   std::string_view secret;
   if (auth::SplitToken(id, &tid, &secret)) id = std::string(tid);
-  if (Status s = (*store)->RevokeToken(id, SystemNowMicros()); !s.ok()) {
+  const int64_t now = SystemNowMicros();
+  store::EventRecord event = auth::NewCliEvent(auth::kTokenRevoke, now);
+  auth::AboutToken(id, nullptr, &event);
+  if (Status s = (*store)->RevokeToken(id, now, event); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) {
       return Fail(NotFound("no token with id " + c.token_id));
     }

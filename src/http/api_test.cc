@@ -27,7 +27,7 @@ class ApiTest : public ::testing::Test {
   std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects) {
     StatusOr<auth::MintedToken> m = auth::MintToken(user, admin, std::move(projects), 0);
     EXPECT_TRUE(m.ok());
-    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    EXPECT_TRUE(store_->InsertToken(m->record, {}).ok());
     return "APIKey " + std::string(m->token.view());
   }
 
@@ -124,7 +124,7 @@ TEST_F(ApiTest, HeadRunsTheGetRoute) {
   EXPECT_EQ(head.body->view(), get.body->view());
   EXPECT_STREQ(head.route, get.route);
   StatusOr<auth::MintedToken> reader = auth::MintToken(3, false, {1}, 0, {true, {}});
-  ASSERT_TRUE(reader.ok() && store_->InsertToken(reader->record).ok());
+  ASSERT_TRUE(reader.ok() && store_->InsertToken(reader->record, {}).ok());
   EXPECT_EQ(Call("HEAD", path, "", "APIKey " + std::string(reader->token.view())).status, 200);
   EXPECT_EQ(Call("HEAD", "/healthz").status, 200);
   HttpResponse post_only = Call("HEAD", "/api/v1/projects/1/certificates/1/revoke");
@@ -308,25 +308,39 @@ namespace {
 // A store whose every call fails as an unreachable database would.
 class DownStore final : public store::KeyStore {
  public:
-  Status InsertKey(const store::KeyRecord&) override { return Down(); }
+  Status InsertKey(const store::KeyRecord&, const store::EventRecord&) override { return Down(); }
   StatusOr<store::KeyRecord> GetKey(std::string_view) override { return Down(); }
   StatusOr<store::KeyRecord> GetKeyByName(int64_t, std::string_view) override { return Down(); }
   StatusOr<store::KeyPage> ListKeys(const store::ListQuery&) override { return Down(); }
-  Status DeleteKey(std::string_view, std::optional<int64_t>) override { return Down(); }
-  StatusOr<store::KeyRecord> UpdateKey(std::string_view, const store::KeyUpdate&,
-                                       std::optional<int64_t>) override {
+  Status DeleteKey(std::string_view, std::optional<int64_t>, const store::EventRecord&) override {
     return Down();
   }
-  Status InsertToken(const store::TokenRecord&) override { return Down(); }
+  StatusOr<store::KeyRecord> UpdateKey(std::string_view, const store::KeyUpdate&,
+                                       std::optional<int64_t>, const store::EventRecord&) override {
+    return Down();
+  }
+  Status InsertToken(const store::TokenRecord&, const store::EventRecord&) override {
+    return Down();
+  }
   StatusOr<store::TokenRecord> GetToken(std::string_view) override { return Down(); }
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override { return Down(); }
-  Status RevokeToken(std::string_view, int64_t) override { return Down(); }
-  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord&) override { return Down(); }
+  Status RevokeToken(std::string_view, int64_t, const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<store::EventPage> ListEvents(const store::EventQuery&) override { return Down(); }
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord&,
+                                          const store::EventRecord&) override {
+    return Down();
+  }
   StatusOr<store::CaRecord> GetCa(int64_t) override { return Down(); }
   StatusOr<int64_t> NextSerial(int64_t) override { return Down(); }
-  Status RecordCertificate(const store::CertificateRecord&) override { return Down(); }
+  Status RecordCertificate(const store::CertificateRecord&, const store::EventRecord&) override {
+    return Down();
+  }
   StatusOr<store::CertificateRecord> GetCertificate(int64_t, int64_t) override { return Down(); }
-  Status RevokeCertificate(int64_t, int64_t, int64_t) override { return Down(); }
+  Status RevokeCertificate(int64_t, int64_t, int64_t, const store::EventRecord&) override {
+    return Down();
+  }
   StatusOr<store::Revocations> RevocationsOf(int64_t, int64_t) override { return Down(); }
   Status Ping() override { return Down(); }
 
@@ -361,7 +375,7 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   Metrics metrics;
   Api api(&keys, &authn, {&metrics, &limiter});
   StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
-  ASSERT_TRUE(m.ok() && store->InsertToken(m->record).ok());
+  ASSERT_TRUE(m.ok() && store->InsertToken(m->record, {}).ok());
   HttpRequest r;
   r.method = "GET";
   r.path = "/cloud/v1/ssh_keys/1";
@@ -503,6 +517,10 @@ class CountingStore final : public store::testing::ForwardingStore {
         ++s->snapshot_reads;
         return s->inner()->GetToken(id);
       }
+      StatusOr<store::EventPage> ListEvents(const store::EventQuery& q) override {
+        ++s->snapshot_reads;
+        return s->inner()->ListEvents(q);
+      }
       CountingStore* s;
     };
     return std::make_unique<Reader>(this);
@@ -532,7 +550,7 @@ TEST(ApiSnapshotTest, AReadOfOneKeyReadsTheTokenAndTheKeyFromOneSnapshot) {
   service::KeyService keys(&store);
   Api api(&keys, &authn);
   StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
-  ASSERT_TRUE(m.ok() && store.InsertToken(m->record).ok());
+  ASSERT_TRUE(m.ok() && store.InsertToken(m->record, {}).ok());
   HttpRequest create;
   create.method = "POST";
   create.path = "/cloud/v1/ssh_keys/1";

@@ -35,7 +35,7 @@ class NativeSshTest : public ::testing::Test {
     StatusOr<auth::MintedToken> m =
         auth::MintToken(user, admin, std::move(projects), 0, {false, std::move(principals)});
     EXPECT_TRUE(m.ok());
-    EXPECT_TRUE(store_->InsertToken(m->record).ok());
+    EXPECT_TRUE(store_->InsertToken(m->record, {}).ok());
     return "Bearer " + std::string(m->token.view());
   }
 
@@ -161,7 +161,7 @@ TEST_F(NativeSshTest, AuthorizedKeysPagesThroughLargeProjects) {
     k.created_at_us = 1000 + i / 2;  // pairs share a creation time: the id breaks the tie
     k.updated_at_us = k.created_at_us;
     k.revision = 1;
-    ASSERT_TRUE(store_->InsertKey(k).ok());
+    ASSERT_TRUE(store_->InsertKey(k, {}).ok());
   }
   for (int i = 0; i < 1203; ++i) expected += "ssh-ed25519 AAAA" + std::to_string(i) + "\n";
   HttpResponse r = Call("GET", "/api/v1/projects/1/authorized_keys", alice_);
@@ -194,7 +194,7 @@ TEST_F(NativeSshTest, WithoutACaEveryCaRouteSaysItIsNotEnabled) {
 TEST_F(NativeSshTest, OnlyAPostMakesTheCa) {
   const std::string reader = [&] {
     StatusOr<auth::MintedToken> m = auth::MintToken(3, false, {1}, 0, {true, {}});
-    EXPECT_TRUE(m.ok() && store_->InsertToken(m->record).ok());
+    EXPECT_TRUE(m.ok() && store_->InsertToken(m->record, {}).ok());
     return "Bearer " + std::string(m->token.view());
   }();
   for (const std::string& token : {reader, alice_}) {

@@ -11,6 +11,9 @@
 
 #include "common/strings.h"
 #include "common/uuid.h"
+#include "common/json_writer.h"
+#include "common/rfc3339.h"
+#include "auth/audit.h"
 #include "sshkey/sshkey.h"
 
 namespace keypaird::service {
@@ -214,13 +217,63 @@ Status InsertOutcome(Status s, const store::KeyRecord& key) {
   return s;
 }
 
+// The event of a key's change: the fields it changes, with their new values.
+store::EventRecord UpdateEvent(const auth::Principal& caller, const store::KeyRecord& key,
+                               const store::KeyUpdate& update) {
+  store::EventRecord event = auth::NewEvent(caller, auth::kKeyUpdate, update.updated_at_us);
+  auth::AboutKey(key, &event);
+  std::string details_text;
+  JsonWriter details(&details_text);
+  details.BeginObject().Key("changes").BeginObject();
+  if (update.name) details.Key("name").String(*update.name);
+  if (update.shared_in_project) details.Key("shared_in_project").Bool(*update.shared_in_project);
+  if (update.labels) {
+    details.Key("labels").BeginObject();
+    for (const auto& [k, v] : *update.labels) details.Key(k).String(v);
+    details.EndObject();
+  }
+  if (update.expires_at_us) {
+    details.Key("expires_at");
+    if (*update.expires_at_us) {
+      details.String(FormatRfc3339(**update.expires_at_us));
+    } else {
+      details.Null();
+    }
+  }
+  if (update.disabled) details.Key("disabled").Bool(*update.disabled);
+  details.EndObject().EndObject();
+  event.details = std::move(details_text);
+  return event;
+}
+
+// The event of a key's creation: its public facts (never the private key).
+store::EventRecord CreateEvent(const auth::Principal& caller, const CreatedKey& created) {
+  const store::KeyRecord& key = created.key;
+  store::EventRecord event = auth::NewEvent(caller, auth::kKeyCreate, key.created_at_us);
+  auth::AboutKey(key, &event);
+  std::string details_text;
+  JsonWriter details(&details_text);
+  details.BeginObject()
+      .Key("type").String(key.type)
+      .Key("fingerprint_sha256").String(key.fingerprint_sha256)
+      .Key("shared_in_project").Bool(key.shared_in_project)
+      .Key("generated").Bool(!created.private_key_format.empty())
+      .EndObject();
+  event.details = std::move(details_text);
+  return event;
+}
+
 }  // namespace
 
 StatusOr<CreatedKey> KeyService::Create(const auth::Principal& caller,
                                         CreateKeyRequest request) const {
   StatusOr<CreatedKey> created = Prepare(caller, std::move(request));
   if (!created.ok()) return created;
-  if (Status s = InsertOutcome(store_->InsertKey(created->key), created->key); !s.ok()) return s;
+  if (Status s = InsertOutcome(store_->InsertKey(created->key, CreateEvent(caller, *created)),
+                               created->key);
+      !s.ok()) {
+    return s;
+  }
   return created;
 }
 
@@ -232,7 +285,9 @@ void KeyService::CreateAsync(const auth::Principal& caller, CreateKeyRequest req
   // the record is stored (std::function needs copyable captures: hence the shared_ptr).
   auto created = std::make_shared<CreatedKey>(std::move(*prepared));
   store::KeyRecord record = created->key;
-  store_->InsertKeyAsync(std::move(record), [created, done = std::move(done)](Status s) mutable {
+  store::EventRecord event = CreateEvent(caller, *created);
+  store_->InsertKeyAsync(std::move(record), std::move(event),
+                         [created, done = std::move(done)](Status s) mutable {
     s = InsertOutcome(std::move(s), created->key);
     if (!s.ok()) return done(std::move(s));
     done(std::move(*created));
@@ -314,7 +369,13 @@ Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> 
                           KeyRef ref, std::optional<int64_t> expected_revision) const {
   StatusOr<store::KeyRecord> key = FindOwned(caller, project_id, ref);
   if (!key.ok()) return key.status();
-  Status s = store_->DeleteKey(key->id, expected_revision);
+  store::EventRecord event = auth::NewEvent(caller, auth::kKeyDelete, now_());
+  auth::AboutKey(*key, &event);
+  std::string details_text;
+  JsonWriter details(&details_text);
+  details.BeginObject().Key("fingerprint_sha256").String(key->fingerprint_sha256).EndObject();
+  event.details = std::move(details_text);
+  Status s = store_->DeleteKey(key->id, expected_revision, event);
   if (s.code() == StatusCode::kFailedPrecondition) return KeyChanged(ref.value);
   // A concurrent delete got there first: to this caller the key no longer exists.
   if (s.code() == StatusCode::kNotFound) return KeyNotFound(ref.value);
@@ -344,7 +405,7 @@ StatusOr<store::KeyRecord> KeyService::Update(const auth::Principal& caller,
   update.disabled = request.disabled;
   update.updated_at_us = now;
   StatusOr<store::KeyRecord> updated =
-      store_->UpdateKey(key->id, update, request.expected_revision);
+      store_->UpdateKey(key->id, update, request.expected_revision, UpdateEvent(caller, *key, update));
   if (!updated.ok()) {
     switch (updated.status().code()) {
       case StatusCode::kNotFound:
@@ -371,7 +432,8 @@ StatusOr<store::KeyRecord> KeyService::SetShared(const auth::Principal& caller,
   store::KeyUpdate update;
   update.shared_in_project = shared;
   update.updated_at_us = now_();
-  StatusOr<store::KeyRecord> updated = store_->UpdateKey(key->id, update, std::nullopt);
+  StatusOr<store::KeyRecord> updated =
+      store_->UpdateKey(key->id, update, std::nullopt, UpdateEvent(caller, *key, update));
   if (!updated.ok() && updated.status().code() == StatusCode::kNotFound) {
     return KeyNotFound(ref.value);
   }

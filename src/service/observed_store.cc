@@ -7,8 +7,8 @@ class ObservedStore final : public store::KeyStore {
  public:
   ObservedStore(store::KeyStore* inner, Metrics* metrics) : inner_(inner), metrics_(metrics) {}
 
-  Status InsertKey(const store::KeyRecord& key) override {
-    return Seen("insert_key", inner_->InsertKey(key));
+  Status InsertKey(const store::KeyRecord& key, const store::EventRecord& event) override {
+    return Seen("insert_key", inner_->InsertKey(key, event));
   }
   StatusOr<store::KeyRecord> GetKey(std::string_view id) override {
     return Seen("get_key", inner_->GetKey(id));
@@ -19,15 +19,17 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::KeyPage> ListKeys(const store::ListQuery& query) override {
     return Seen("list_keys", inner_->ListKeys(query));
   }
-  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
-    return Seen("delete_key", inner_->DeleteKey(id, expected_revision));
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                   const store::EventRecord& event) override {
+    return Seen("delete_key", inner_->DeleteKey(id, expected_revision, event));
   }
   StatusOr<store::KeyRecord> UpdateKey(std::string_view id, const store::KeyUpdate& update,
-                                       std::optional<int64_t> expected_revision) override {
-    return Seen("update_key", inner_->UpdateKey(id, update, expected_revision));
+                                       std::optional<int64_t> expected_revision,
+                                       const store::EventRecord& event) override {
+    return Seen("update_key", inner_->UpdateKey(id, update, expected_revision, event));
   }
-  Status InsertToken(const store::TokenRecord& token) override {
-    return Seen("insert_token", inner_->InsertToken(token));
+  Status InsertToken(const store::TokenRecord& token, const store::EventRecord& event) override {
+    return Seen("insert_token", inner_->InsertToken(token, event));
   }
   StatusOr<store::TokenRecord> GetToken(std::string_view id) override {
     return Seen("get_token", inner_->GetToken(id));
@@ -35,17 +37,23 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<std::vector<store::TokenRecord>> ListTokens() override {
     return Seen("list_tokens", inner_->ListTokens());
   }
-  Status RevokeToken(std::string_view id, int64_t at_us) override {
-    return Seen("revoke_token", inner_->RevokeToken(id, at_us));
+  Status RevokeToken(std::string_view id, int64_t at_us,
+                     const store::EventRecord& event) override {
+    return Seen("revoke_token", inner_->RevokeToken(id, at_us, event));
+  }
+  StatusOr<store::EventPage> ListEvents(const store::EventQuery& query) override {
+    return Seen("list_events", inner_->ListEvents(query));
   }
   std::unique_ptr<store::KeyReader> Snapshot() override { return inner_->Snapshot(); }
-  void InsertKeyAsync(store::KeyRecord key, WriteDone done) override {
-    inner_->InsertKeyAsync(std::move(key), [this, done = std::move(done)](Status s) {
+  void InsertKeyAsync(store::KeyRecord key, store::EventRecord event, WriteDone done) override {
+    inner_->InsertKeyAsync(std::move(key), std::move(event),
+                           [this, done = std::move(done)](Status s) {
       done(Seen("insert_key", std::move(s)));
     });
   }
-  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate) override {
-    return Seen("get_or_create_ca", inner_->GetOrCreateCa(candidate));
+  StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord& candidate,
+                                          const store::EventRecord& event) override {
+    return Seen("get_or_create_ca", inner_->GetOrCreateCa(candidate, event));
   }
   StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
     return Seen("get_ca", inner_->GetCa(project_id));
@@ -53,14 +61,17 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     return Seen("next_serial", inner_->NextSerial(project_id));
   }
-  Status RecordCertificate(const store::CertificateRecord& c) override {
-    return Seen("record_certificate", inner_->RecordCertificate(c));
+  Status RecordCertificate(const store::CertificateRecord& c,
+                           const store::EventRecord& event) override {
+    return Seen("record_certificate", inner_->RecordCertificate(c, event));
   }
   StatusOr<store::CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
     return Seen("get_certificate", inner_->GetCertificate(project_id, serial));
   }
-  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
-    return Seen("revoke_certificate", inner_->RevokeCertificate(project_id, serial, at_us));
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                           const store::EventRecord& event) override {
+    return Seen("revoke_certificate",
+                inner_->RevokeCertificate(project_id, serial, at_us, event));
   }
   StatusOr<store::Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     return Seen("revocations", inner_->RevocationsOf(project_id, now_s));

@@ -179,6 +179,59 @@ struct Revocations {
   std::vector<int64_t> serials;
 };
 
+// One change as the audit trail records it (docs/audit.md): written by the store in the
+// same transaction as the change it describes, so that a change never lands without its
+// event and a change that fails leaves none. Public facts only: names, ids, fingerprints,
+// principals; never a private key, a token's secret or its hash.
+struct EventRecord {
+  std::string id;            // UUID, globally unique
+  int64_t time_us = 0;       // when the change was made
+  std::string action;        // e.g. "key.create" (docs/audit.md lists them); "" = no event
+  int64_t project_id = 0;    // 0: not a project's (tokens)
+  int64_t actor_user_id = 0;     // 0: nobody known (the command line)
+  std::string actor_token_id;    // the token the request came with; "" for the CLI
+  std::string via;               // "token" or "cli"
+  std::string source_ip;         // "" when not known
+  std::string user_agent;        // "" when not sent
+  std::string resource_type;     // "ssh_key", "certificate", "token", "ssh_ca"
+  std::string resource_id;
+  std::string resource_name;
+  std::string details = "{}";    // a JSON object's text
+
+  bool operator==(const EventRecord&) const = default;
+};
+
+// A position in the events: the last event of the previous page.
+struct EventCursor {
+  int64_t time_us = 0;
+  std::string id;
+
+  bool operator==(const EventCursor&) const = default;
+};
+
+// Which events, in which order. Every filter that is set must hold.
+struct EventQuery {
+  // Only events of these projects; events of no project (0) are included only when 0 is
+  // listed. Unset: every event.
+  std::optional<std::vector<int64_t>> project_ids;
+  std::optional<int64_t> actor_user_id;
+  std::vector<std::string> actions;       // any of them; empty = any
+  std::vector<std::string> resource_ids;  // any of them; empty = any
+  std::optional<int64_t> since_us;        // time >= since
+  std::optional<int64_t> until_us;        // time < until
+  // Newest first (time DESC, id DESC), or oldest first with `ascending`.
+  bool ascending = false;
+  std::optional<EventCursor> after;  // keyset paging: only events after this one
+  int64_t offset = 0;                // >= 0
+  int64_t limit = 100;               // >= 0
+  bool with_total = false;           // count the matches (ignoring offset and limit)
+};
+
+struct EventPage {
+  std::vector<EventRecord> events;
+  int64_t total = 0;  // when asked for
+};
+
 // Reads of keys and tokens. Each call of a KeyStore reads its own snapshot of the
 // database; a reader from KeyStore::Snapshot answers every call from one snapshot.
 class KeyReader {
@@ -199,6 +252,9 @@ class KeyReader {
 
   // OK (revoked tokens too: the caller decides); kNotFound.
   virtual StatusOr<TokenRecord> GetToken(std::string_view id) = 0;
+
+  // OK (possibly empty); kInvalidArgument if offset or limit < 0.
+  virtual StatusOr<EventPage> ListEvents(const EventQuery& query) = 0;
 };
 
 class KeyStore : public KeyReader {
@@ -217,54 +273,64 @@ class KeyStore : public KeyReader {
   // fails its reads with kUnavailable.
   virtual std::unique_ptr<KeyReader> Snapshot();
 
+  // Every write below records `event` with the change, in the same transaction (unless
+  // event.action is empty: then none), and only if the change is made.
+
   // Inserts a new key. OK; kAlreadyExists if the (project_id, name) pair or the id is
   // already taken. The uniqueness is enforced atomically by the backend (a unique
   // constraint), never by a check-then-insert race.
-  virtual Status InsertKey(const KeyRecord& key) = 0;
+  virtual Status InsertKey(const KeyRecord& key, const EventRecord& event) = 0;
 
   // InsertKey without waiting: `done` gets its status once the key is durably stored
   // (or not). SQLite queues it for the group-committing writer, which calls `done` after
   // the commit, so no thread waits for the disk; the default runs InsertKey and then
   // `done` on the calling thread.
-  virtual void InsertKeyAsync(KeyRecord key, WriteDone done);
+  virtual void InsertKeyAsync(KeyRecord key, EventRecord event, WriteDone done);
 
   // Deletes the key, if its revision is `expected_revision` when given. OK; kNotFound if
   // no key has this id; kFailedPrecondition if the revision differs.
-  virtual Status DeleteKey(std::string_view id,
-                           std::optional<int64_t> expected_revision = std::nullopt) = 0;
+  virtual Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                           const EventRecord& event) = 0;
 
   // Applies `update` (and bumps revision and updated_at), if the key's revision is
   // `expected_revision` when given, and returns the updated key. OK; kNotFound;
   // kAlreadyExists if the new name is taken in the project; kFailedPrecondition if the
   // revision differs. Atomic: all of it or nothing.
   virtual StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
-                                        std::optional<int64_t> expected_revision) = 0;
+                                        std::optional<int64_t> expected_revision,
+                                        const EventRecord& event) = 0;
 
   // OK; kAlreadyExists if the id is taken.
-  virtual Status InsertToken(const TokenRecord& token) = 0;
+  virtual Status InsertToken(const TokenRecord& token, const EventRecord& event) = 0;
   // OK; ordered by created_at, then id.
   virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
   // Marks the token revoked at `at_us`. OK (also if it was revoked already: idempotent,
-  // the first revocation time is kept); kNotFound.
-  virtual Status RevokeToken(std::string_view id, int64_t at_us) = 0;
+  // the first revocation time is kept, and only the first revocation is an event);
+  // kNotFound.
+  virtual Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) = 0;
 
   // --- The SSH certificate authority (docs/ssh-access.md "Certificates").
 
   // The project's CA, made from `candidate` if the project has none yet: the first of
-  // concurrent callers (on any node) wins and every caller gets the winner's. OK.
+  // concurrent callers (on any node) wins and every caller gets the winner's (`event` is
+  // recorded only by the winner). OK.
   // Project 0 (no real project) holds the CA module's check of the key-encryption key.
-  virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) = 0;
+  virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate,
+                                           const EventRecord& event) = 0;
   // The project's CA, read only. OK; kNotFound if the project has none.
   virtual StatusOr<CaRecord> GetCa(int64_t project_id) = 0;
   // A fresh serial for the project's CA, never handed out before (also across nodes and
   // concurrent callers). OK; kNotFound if the project has no CA.
   virtual StatusOr<int64_t> NextSerial(int64_t project_id) = 0;
   // OK; kAlreadyExists if the serial is recorded already.
-  virtual Status RecordCertificate(const CertificateRecord& certificate) = 0;
+  virtual Status RecordCertificate(const CertificateRecord& certificate,
+                                   const EventRecord& event) = 0;
   // OK; kNotFound.
   virtual StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) = 0;
-  // Marks it revoked at `at_us` (idempotent: the first time is kept). OK; kNotFound.
-  virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) = 0;
+  // Marks it revoked at `at_us` (idempotent: the first time is kept, and only the first
+  // revocation is an event). OK; kNotFound.
+  virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                                   const EventRecord& event) = 0;
   // What the project's KRL must list at `now_s`: every certificate still valid then that
   // was revoked or whose key is deleted or disabled (enabling the key again takes its
   // certificates out).

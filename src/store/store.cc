@@ -22,6 +22,9 @@ class ForwardingReader final : public KeyReader {
   }
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override { return store_->ListKeys(query); }
   StatusOr<TokenRecord> GetToken(std::string_view id) override { return store_->GetToken(id); }
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    return store_->ListEvents(query);
+  }
 
  private:
   KeyReader* store_;
@@ -31,7 +34,9 @@ class ForwardingReader final : public KeyReader {
 
 std::unique_ptr<KeyReader> KeyStore::Snapshot() { return std::make_unique<ForwardingReader>(this); }
 
-void KeyStore::InsertKeyAsync(KeyRecord key, WriteDone done) { done(InsertKey(key)); }
+void KeyStore::InsertKeyAsync(KeyRecord key, EventRecord event, WriteDone done) {
+  done(InsertKey(key, event));
+}
 
 std::string EncodeLabels(const std::map<std::string, std::string>& labels) {
   std::string out;

@@ -151,7 +151,7 @@ class KeyStoreContractTest : public ::testing::TestWithParam<Backend> {
   }
 
   void MustInsert(const KeyRecord& key) {
-    Status s = store().InsertKey(key);
+    Status s = store().InsertKey(key, {});
     ASSERT_TRUE(s.ok()) << s.message();
   }
 
@@ -210,7 +210,7 @@ TEST_P(KeyStoreContractTest, InsertedKeyReadsBackWithEveryField) {
 
 TEST_P(KeyStoreContractTest, DuplicateNameInProjectIsAlreadyExists) {
   MustInsert(Key("id-1", 1, "dup"));
-  Status s = store().InsertKey(Key("id-2", 1, "dup"));
+  Status s = store().InsertKey(Key("id-2", 1, "dup"), {});
   EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(s.message(), "a key with this name already exists in the project");
   EXPECT_EQ(store().GetKey("id-2").status().code(), StatusCode::kNotFound);
@@ -225,7 +225,7 @@ TEST_P(KeyStoreContractTest, SameNameInAnotherProjectIsAllowed) {
 
 TEST_P(KeyStoreContractTest, DuplicateIdIsAlreadyExists) {
   MustInsert(Key("id-1", 1, "first"));
-  Status s = store().InsertKey(Key("id-1", 2, "second"));
+  Status s = store().InsertKey(Key("id-1", 2, "second"), {});
   EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(s.message(), "a key with this id already exists");
   EXPECT_EQ(store().GetKey("id-1")->name, "first");
@@ -244,17 +244,17 @@ TEST_P(KeyStoreContractTest, MissingKeyIsNotFoundEverywhere) {
   EXPECT_EQ(store().GetKey("nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().GetKeyByName(1, "absent").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().GetKeyByName(2, "present").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().DeleteKey("nope").code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().UpdateKey("nope", Shared(false), std::nullopt).status().code(),
+  EXPECT_EQ(store().DeleteKey("nope", std::nullopt, {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().UpdateKey("nope", Shared(false), std::nullopt, {}).status().code(),
             StatusCode::kNotFound);
 }
 
 TEST_P(KeyStoreContractTest, DeleteRemovesTheKeyAndFreesItsName) {
   MustInsert(Key("id-1", 1, "gone"));
-  ASSERT_TRUE(store().DeleteKey("id-1").ok());
+  ASSERT_TRUE(store().DeleteKey("id-1", std::nullopt, {}).ok());
   EXPECT_EQ(store().GetKey("id-1").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().GetKeyByName(1, "gone").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().DeleteKey("id-1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DeleteKey("id-1", std::nullopt, {}).code(), StatusCode::kNotFound);
   MustInsert(Key("id-2", 1, "gone"));
 }
 
@@ -262,7 +262,7 @@ TEST_P(KeyStoreContractTest, UpdateReturnsAndStoresTheUpdatedKeyAndBumpsTheRevis
   KeyRecord key = Key("id-1", 1, "k", 5, 7, /*shared=*/true);
   MustInsert(key);
 
-  auto off = store().UpdateKey("id-1", Shared(false, 50), std::nullopt);
+  auto off = store().UpdateKey("id-1", Shared(false, 50), std::nullopt, {});
   ASSERT_TRUE(off.ok()) << off.status().message();
   key.shared_in_project = false;
   key.updated_at_us = 50;
@@ -270,7 +270,7 @@ TEST_P(KeyStoreContractTest, UpdateReturnsAndStoresTheUpdatedKeyAndBumpsTheRevis
   EXPECT_EQ(*off, key);
   EXPECT_EQ(*store().GetKey("id-1"), key);
 
-  auto again = store().UpdateKey("id-1", Shared(false, 60), std::nullopt);  // no change: OK
+  auto again = store().UpdateKey("id-1", Shared(false, 60), std::nullopt, {});  // no change: OK
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->revision, 3);
 
@@ -281,7 +281,7 @@ TEST_P(KeyStoreContractTest, UpdateReturnsAndStoresTheUpdatedKeyAndBumpsTheRevis
   all.disabled = true;
   all.shared_in_project = true;
   all.updated_at_us = 70;
-  auto changed = store().UpdateKey("id-1", all, /*expected_revision=*/3);
+  auto changed = store().UpdateKey("id-1", all, /*expected_revision=*/3, {});
   ASSERT_TRUE(changed.ok()) << changed.status().message();
   EXPECT_EQ(changed->name, "renamed");
   EXPECT_EQ(changed->labels.at("team"), "db");
@@ -296,7 +296,7 @@ TEST_P(KeyStoreContractTest, UpdateReturnsAndStoresTheUpdatedKeyAndBumpsTheRevis
   clear.expires_at_us = std::optional<int64_t>();
   clear.labels = std::map<std::string, std::string>{};
   clear.updated_at_us = 80;
-  auto cleared = store().UpdateKey("id-1", clear, std::nullopt);
+  auto cleared = store().UpdateKey("id-1", clear, std::nullopt, {});
   ASSERT_TRUE(cleared.ok());
   EXPECT_FALSE(cleared->expires_at_us.has_value());
   EXPECT_TRUE(cleared->labels.empty());
@@ -310,7 +310,7 @@ TEST_P(KeyStoreContractTest, UpdateToATakenNameIsAlreadyExistsAndChangesNothing)
   update.name = "second";
   update.labels = std::map<std::string, std::string>{{"a", "b"}};
   update.updated_at_us = 9;
-  EXPECT_EQ(store().UpdateKey("id-1", update, std::nullopt).status().code(),
+  EXPECT_EQ(store().UpdateKey("id-1", update, std::nullopt, {}).status().code(),
             StatusCode::kAlreadyExists);
   auto unchanged = store().GetKey("id-1");
   ASSERT_TRUE(unchanged.ok());
@@ -325,13 +325,13 @@ TEST_P(KeyStoreContractTest, UpdateToATakenNameIsAlreadyExistsAndChangesNothing)
 
 TEST_P(KeyStoreContractTest, AStaleRevisionIsFailedPreconditionForUpdateAndDelete) {
   MustInsert(Key("id-1", 1, "k"));
-  ASSERT_TRUE(store().UpdateKey("id-1", Shared(false), 1).ok());  // now revision 2
-  EXPECT_EQ(store().UpdateKey("id-1", Shared(true), 1).status().code(),
+  ASSERT_TRUE(store().UpdateKey("id-1", Shared(false), 1, {}).ok());  // now revision 2
+  EXPECT_EQ(store().UpdateKey("id-1", Shared(true), 1, {}).status().code(),
             StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store().DeleteKey("id-1", 1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store().DeleteKey("id-1", 1, {}).code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(store().GetKey("id-1").ok());
-  EXPECT_EQ(store().DeleteKey("nope", 1).code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store().DeleteKey("id-1", 2).ok());
+  EXPECT_EQ(store().DeleteKey("nope", 1, {}).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store().DeleteKey("id-1", 2, {}).ok());
   EXPECT_EQ(store().GetKey("id-1").status().code(), StatusCode::kNotFound);
 }
 
@@ -572,7 +572,7 @@ TEST_P(KeyStoreContractTest, InsertedTokensReadBackWithEveryField) {
   TokenRecord revoked = Token("00000000000000bb", 400);
   revoked.revoked_at_us = 450;
   for (const auto* t : {&scoped, &admin, &single, &revoked}) {
-    Status s = store().InsertToken(*t);
+    Status s = store().InsertToken(*t, {});
     ASSERT_TRUE(s.ok()) << s.message();
   }
   for (const auto* t : {&scoped, &admin, &single, &revoked}) {
@@ -583,8 +583,8 @@ TEST_P(KeyStoreContractTest, InsertedTokensReadBackWithEveryField) {
 }
 
 TEST_P(KeyStoreContractTest, DuplicateTokenIdIsAlreadyExists) {
-  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1)).ok());
-  Status s = store().InsertToken(Token("0123456789abcdef", 2, true));
+  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1), {}).ok());
+  Status s = store().InsertToken(Token("0123456789abcdef", 2, true), {});
   EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(s.message(), "a token with this id already exists");
   EXPECT_EQ(store().GetToken("0123456789abcdef")->created_at_us, 1);
@@ -592,7 +592,7 @@ TEST_P(KeyStoreContractTest, DuplicateTokenIdIsAlreadyExists) {
 
 TEST_P(KeyStoreContractTest, MissingTokenIsNotFound) {
   EXPECT_EQ(store().GetToken("0123456789abcdef").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().RevokeToken("0123456789abcdef", 5).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().RevokeToken("0123456789abcdef", 5, {}).code(), StatusCode::kNotFound);
 }
 
 TEST_P(KeyStoreContractTest, TokensAreListedByCreatedAtThenId) {
@@ -604,7 +604,7 @@ TEST_P(KeyStoreContractTest, TokensAreListedByCreatedAtThenId) {
                                                     {"bbbbbbbbbbbbbbbb", 30},
                                                     {"aaaaaaaaaaaaaaaa", 20},
                                                     {"dddddddddddddddd", 10}}) {
-    ASSERT_TRUE(store().InsertToken(Token(id, created)).ok());
+    ASSERT_TRUE(store().InsertToken(Token(id, created), {}).ok());
   }
   auto tokens = store().ListTokens();
   ASSERT_TRUE(tokens.ok()) << tokens.status().message();
@@ -616,10 +616,10 @@ TEST_P(KeyStoreContractTest, TokensAreListedByCreatedAtThenId) {
 }
 
 TEST_P(KeyStoreContractTest, RevokeIsIdempotentAndKeepsTheFirstTime) {
-  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1)).ok());
-  ASSERT_TRUE(store().InsertToken(Token("1123456789abcdef", 2)).ok());
-  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 500).ok());
-  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 900).ok());
+  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1), {}).ok());
+  ASSERT_TRUE(store().InsertToken(Token("1123456789abcdef", 2), {}).ok());
+  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 500, {}).ok());
+  EXPECT_TRUE(store().RevokeToken("0123456789abcdef", 900, {}).ok());
   EXPECT_EQ(store().GetToken("0123456789abcdef")->revoked_at_us, 500);
   EXPECT_EQ(store().GetToken("1123456789abcdef")->revoked_at_us, std::nullopt);
 }
@@ -636,7 +636,7 @@ TEST_P(KeyStoreContractTest, ConcurrentInsertsOfOneNameHaveExactlyOneWinner) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      Status s = store().InsertKey(Key("id-" + std::to_string(i), 1, "contested", i));
+      Status s = store().InsertKey(Key("id-" + std::to_string(i), 1, "contested", i), {});
       if (s.ok()) {
         ++ok;
       } else if (s.code() == StatusCode::kAlreadyExists) {
@@ -672,7 +672,7 @@ TEST_P(KeyStoreContractTest, ConcurrentDistinctInsertsAreAllStored) {
         q.limit = 5;
         if (!store().ListKeys(q).ok()) ++failures;
       }
-      if (!store().InsertKey(Key(ids[i], i % 3, "key-" + std::to_string(i), i)).ok()) ++failures;
+      if (!store().InsertKey(Key(ids[i], i % 3, "key-" + std::to_string(i), i), {}).ok()) ++failures;
     });
   }
   for (auto& t : threads) t.join();
@@ -719,8 +719,8 @@ TEST_P(KeyStoreContractTest, LabelSelectorsMatchAsKubernetesDoes) {
   KeyUpdate relabel;
   relabel.labels = std::map<std::string, std::string>{{"team", "web"}};
   relabel.updated_at_us = 9;
-  ASSERT_TRUE(store().UpdateKey("a", relabel, std::nullopt).ok());
-  ASSERT_TRUE(store().DeleteKey("b").ok());
+  ASSERT_TRUE(store().UpdateKey("a", relabel, std::nullopt, {}).ok());
+  ASSERT_TRUE(store().DeleteKey("b", std::nullopt, {}).ok());
   EXPECT_THAT(select({{Op::kEquals, "team", "db"}}), ElementsAre());
   EXPECT_THAT(select({{Op::kEquals, "team", "web"}}), ElementsAre("a", "c"));
 }
@@ -797,7 +797,7 @@ TEST_P(KeyStoreContractTest, KeysetPagesVisitEveryKeyOnceInEveryOrderDespiteChan
         if (guard == 1) {  // keys come and go meanwhile, elsewhere and at the walk's start
           const std::string tag = std::to_string(static_cast<int>(order)) + (with_label ? "l" : "");
           MustInsert(Key("zz-new-" + tag, 2, "elsewhere-" + tag, 1));
-          ASSERT_TRUE(store().DeleteKey(walked.front()).ok());
+          ASSERT_TRUE(store().DeleteKey(walked.front(), std::nullopt, {}).ok());
           KeyRecord back = *std::find_if(all_keys.begin(), all_keys.end(), [&](const KeyRecord& k) {
             return k.id == walked.front();
           });
@@ -833,13 +833,13 @@ CertificateRecord Certificate(int64_t project, int64_t serial, std::string key_i
 
 TEST_P(KeyStoreContractTest, TheFirstCaOfAProjectWinsAndSerialsCountUp) {
   EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
-  auto first = store().GetOrCreateCa(Ca(1, std::string("\x00sealed-one", 11)));
+  auto first = store().GetOrCreateCa(Ca(1, std::string("\x00sealed-one", 11)), {});
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->sealed_seed, std::string("\x00sealed-one", 11));
-  auto second = store().GetOrCreateCa(Ca(1, "sealed-two"));
+  auto second = store().GetOrCreateCa(Ca(1, "sealed-two"), {});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*second, *first);  // the first one stays
-  EXPECT_EQ(store().GetOrCreateCa(Ca(2, "other"))->sealed_seed, "other");
+  EXPECT_EQ(store().GetOrCreateCa(Ca(2, "other"), {})->sealed_seed, "other");
   EXPECT_EQ(*store().NextSerial(1), 1);
   EXPECT_EQ(*store().NextSerial(1), 2);
   EXPECT_EQ(*store().NextSerial(2), 1);  // per project
@@ -849,7 +849,7 @@ TEST_P(KeyStoreContractTest, GetCaReadsAndNeverMakesOne) {
   EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);  // still none
   EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
-  auto made = store().GetOrCreateCa(Ca(1, "sealed"));
+  auto made = store().GetOrCreateCa(Ca(1, "sealed"), {});
   ASSERT_TRUE(made.ok()) << made.status().message();
   auto read = store().GetCa(1);
   ASSERT_TRUE(read.ok()) << read.status().message();
@@ -858,7 +858,7 @@ TEST_P(KeyStoreContractTest, GetCaReadsAndNeverMakesOne) {
 }
 
 TEST_P(KeyStoreContractTest, ConcurrentSerialsAreAllDifferent) {
-  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
   constexpr int kThreads = 32;
   std::latch start(kThreads);
   std::vector<int64_t> serials(kThreads, -1);
@@ -879,29 +879,29 @@ TEST_P(KeyStoreContractTest, CertificatesAreRecordedRevokedAndListedInRevocation
   MustInsert(Key("kept", 1, "kept"));
   MustInsert(Key("gone", 1, "gone"));
   MustInsert(Key("off", 1, "off"));
-  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
   for (const CertificateRecord& c :
        {Certificate(1, 1, "kept"), Certificate(1, 2, "kept"), Certificate(1, 3, "gone"),
         Certificate(1, 4, "off"), Certificate(1, 5, "kept", /*valid_before_s=*/50)}) {
-    ASSERT_TRUE(store().RecordCertificate(c).ok());
+    ASSERT_TRUE(store().RecordCertificate(c, {}).ok());
   }
-  EXPECT_EQ(store().RecordCertificate(Certificate(1, 1, "kept")).code(),
+  EXPECT_EQ(store().RecordCertificate(Certificate(1, 1, "kept"), {}).code(),
             StatusCode::kAlreadyExists);
   auto got = store().GetCertificate(1, 2);
   ASSERT_TRUE(got.ok()) << got.status().message();
   EXPECT_EQ(*got, Certificate(1, 2, "kept"));
   EXPECT_EQ(store().GetCertificate(2, 2).status().code(), StatusCode::kNotFound);
 
-  ASSERT_TRUE(store().RevokeCertificate(1, 2, 100).ok());
-  ASSERT_TRUE(store().RevokeCertificate(1, 2, 200).ok());  // idempotent: the first time stays
+  ASSERT_TRUE(store().RevokeCertificate(1, 2, 100, {}).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 2, 200, {}).ok());  // idempotent: the first time stays
   EXPECT_EQ(store().GetCertificate(1, 2)->revoked_at_us, 100);
-  ASSERT_TRUE(store().RevokeCertificate(1, 5, 100).ok());  // expires at 50
-  EXPECT_EQ(store().RevokeCertificate(1, 9, 100).code(), StatusCode::kNotFound);
-  ASSERT_TRUE(store().DeleteKey("gone").ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 5, 100, {}).ok());  // expires at 50
+  EXPECT_EQ(store().RevokeCertificate(1, 9, 100, {}).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteKey("gone", std::nullopt, {}).ok());
   KeyUpdate disable;
   disable.disabled = true;
   disable.updated_at_us = 9;
-  ASSERT_TRUE(store().UpdateKey("off", disable, std::nullopt).ok());
+  ASSERT_TRUE(store().UpdateKey("off", disable, std::nullopt, {}).ok());
 
   // By serial only: 2 revoked, 3 of a deleted key, 4 of a disabled one; 5 has expired
   // (sshd refuses it anyway), 1 is a usable key's.
@@ -915,7 +915,7 @@ TEST_P(KeyStoreContractTest, CertificatesAreRecordedRevokedAndListedInRevocation
   KeyUpdate enable;
   enable.disabled = false;
   enable.updated_at_us = 10;
-  ASSERT_TRUE(store().UpdateKey("off", enable, std::nullopt).ok());
+  ASSERT_TRUE(store().UpdateKey("off", enable, std::nullopt, {}).ok());
   EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(2, 3));  // 4 is back
 }
 
@@ -925,22 +925,178 @@ TEST_P(KeyStoreContractTest, CertificatesAreRecordedRevokedAndListedInRevocation
 TEST_P(KeyStoreContractTest, DeletingACopyOfAnotherUsersKeyRevokesOnlyTheCopysCertificates) {
   MustInsert(Key("a-key", 1, "alice"));
   MustInsert(Key("b-copy", 1, "copy"));
-  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s")).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
   CertificateRecord alice = Certificate(1, 1, "a-key");
   CertificateRecord copy = Certificate(1, 2, "b-copy");
   copy.key_sha256 = alice.key_sha256;  // the same public key
-  ASSERT_TRUE(store().RecordCertificate(alice).ok());
-  ASSERT_TRUE(store().RecordCertificate(copy).ok());
-  ASSERT_TRUE(store().DeleteKey("b-copy").ok());
+  ASSERT_TRUE(store().RecordCertificate(alice, {}).ok());
+  ASSERT_TRUE(store().RecordCertificate(copy, {}).ok());
+  ASSERT_TRUE(store().DeleteKey("b-copy", std::nullopt, {}).ok());
   EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(2));
 }
 
 // --- snapshots and asynchronous writes --------------------------------------------------
 
+// ---- the audit trail
+
+EventRecord Event(std::string id, std::string action, int64_t time_us, int64_t project = 1,
+                  std::string resource = "r") {
+  EventRecord e;
+  e.id = std::move(id);
+  e.time_us = time_us;
+  e.action = std::move(action);
+  e.project_id = project;
+  e.actor_user_id = 7;
+  e.actor_token_id = "0123456789abcdef";
+  e.via = "token";
+  e.source_ip = "192.0.2.1";
+  e.user_agent = "curl/7.88.1 \"quoted\" \xc3\xa9";
+  e.resource_type = "ssh_key";
+  e.resource_id = std::move(resource);
+  e.resource_name = "name";
+  e.details = R"({"a":[1,"b"]})";
+  return e;
+}
+
+std::vector<std::string> EventIds(const StatusOr<EventPage>& page) {
+  std::vector<std::string> ids;
+  if (!page.ok()) {
+    ADD_FAILURE() << page.status().message();
+    return ids;
+  }
+  for (const EventRecord& e : page->events) ids.push_back(e.id);
+  return ids;
+}
+
+TEST_P(KeyStoreContractTest, EveryChangeRecordsItsEventAndAFailedOneNone) {
+  ASSERT_TRUE(store().InsertKey(Key("k1", 1, "one"), Event("e1", "key.create", 10)).ok());
+  // Failures leave no event: a taken name, a stale revision, a missing key or token.
+  EXPECT_EQ(store().InsertKey(Key("k2", 1, "one"), Event("x1", "key.create", 11)).code(),
+            StatusCode::kAlreadyExists);
+  KeyUpdate rename;
+  rename.name = "uno";
+  rename.updated_at_us = 12;
+  EXPECT_EQ(store().UpdateKey("k1", rename, 5, Event("x2", "key.update", 12)).status().code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store().UpdateKey("k1", rename, 1, Event("e2", "key.update", 13)).ok());
+  EXPECT_EQ(store().DeleteKey("nope", std::nullopt, Event("x3", "key.delete", 14)).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store().RevokeToken("nope", 15, Event("x4", "token.revoke", 15, 0)).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store().InsertToken(Token("t1", 16), Event("e3", "token.create", 16, 0)).ok());
+  EXPECT_EQ(store().InsertToken(Token("t1", 17), Event("x5", "token.create", 17, 0)).code(),
+            StatusCode::kAlreadyExists);
+  // Revocations are events the first time only.
+  ASSERT_TRUE(store().RevokeToken("t1", 18, Event("e4", "token.revoke", 18, 0)).ok());
+  ASSERT_TRUE(store().RevokeToken("t1", 19, Event("x6", "token.revoke", 19, 0)).ok());
+  // The CA: only the call that makes it records its event.
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), Event("e5", "ca.create", 20)).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "t"), Event("x7", "ca.create", 21)).ok());
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 1, "k1"), Event("e6", "c.i", 22)).ok());
+  EXPECT_EQ(store().RecordCertificate(Certificate(1, 1, "k1"), Event("x8", "c.i", 23)).code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store().RevokeCertificate(1, 1, 24, Event("e7", "c.r", 24)).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 1, 25, Event("x9", "c.r", 25)).ok());
+  EXPECT_EQ(store().RevokeCertificate(1, 9, 26, Event("xa", "c.r", 26)).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteKey("k1", 2, Event("e8", "key.delete", 27)).ok());
+  // An empty action: the change without an event.
+  ASSERT_TRUE(store().InsertKey(Key("k3", 1, "three"), {}).ok());
+
+  EventQuery all;
+  all.ascending = true;
+  EXPECT_THAT(EventIds(store().ListEvents(all)),
+              ElementsAre("e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"));
+  // Stored as given, byte for byte.
+  all.resource_ids = {"r"};
+  auto page = store().ListEvents(all);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_FALSE(page->events.empty());
+  EXPECT_EQ(page->events.front(), Event("e1", "key.create", 10));
+}
+
+TEST_P(KeyStoreContractTest, AsyncInsertRecordsItsEventWithTheKey) {
+  std::latch done(2);
+  Status first, second;
+  store().InsertKeyAsync(Key("k1", 1, "one"), Event("e1", "key.create", 10), [&](Status s) {
+    first = std::move(s);
+    done.count_down();
+  });
+  store().InsertKeyAsync(Key("k2", 1, "one"), Event("x1", "key.create", 11), [&](Status s) {
+    second = std::move(s);
+    done.count_down();
+  });
+  done.wait();
+  EXPECT_TRUE(first.ok()) << first.message();
+  EXPECT_EQ(second.code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("e1"));
+}
+
+TEST_P(KeyStoreContractTest, EventsPageNewestFirstAndFilter) {
+  // Same times with different ids: the id breaks the tie, in the page's direction.
+  const std::vector<EventRecord> events = {
+      Event("a", "key.create", 100, 1, "k1"), Event("b", "key.delete", 100, 2, "k2"),
+      Event("c", "key.update", 200, 1, "k1"), Event("d", "token.create", 300, 0, "t1"),
+      Event("e", "key.create", 400, 2, "k3"), Event("f", "key.create", 400, 1, "k4")};
+  int n = 0;
+  for (const EventRecord& e : events) {
+    ASSERT_TRUE(store().InsertKey(Key("key-" + e.id, 9, "n" + std::to_string(n++)), e).ok());
+  }
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("f", "e", "d", "c", "b", "a"));
+
+  // Keyset pages of 2, newest first, then oldest first.
+  for (bool ascending : {false, true}) {
+    std::vector<std::string> walked;
+    EventQuery q;
+    q.ascending = ascending;
+    q.limit = 2;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = store().ListEvents(q);
+      ASSERT_TRUE(page.ok()) << page.status().message();
+      for (const EventRecord& e : page->events) walked.push_back(e.id);
+      if (page->events.size() < 2) break;
+      q.after = EventCursor{page->events.back().time_us, page->events.back().id};
+    }
+    EXPECT_THAT(walked, ascending ? ElementsAre("a", "b", "c", "d", "e", "f")
+                                  : ElementsAre("f", "e", "d", "c", "b", "a"));
+  }
+
+  EventQuery q;
+  q.project_ids = std::vector<int64_t>{1};
+  EXPECT_THAT(EventIds(store().ListEvents(q)), ElementsAre("f", "c", "a"));
+  q.project_ids = std::vector<int64_t>{};
+  EXPECT_THAT(EventIds(store().ListEvents(q)), IsEmpty());
+  q.project_ids = std::vector<int64_t>{0, 2};
+  EXPECT_THAT(EventIds(store().ListEvents(q)), ElementsAre("e", "d", "b"));
+  q = {};
+  q.actions = {"key.create", "token.create"};
+  q.since_us = 100;
+  q.until_us = 400;  // exclusive
+  EXPECT_THAT(EventIds(store().ListEvents(q)), ElementsAre("d", "a"));
+  q = {};
+  q.resource_ids = {"k1"};
+  EXPECT_THAT(EventIds(store().ListEvents(q)), ElementsAre("c", "a"));
+  q = {};
+  q.actor_user_id = 8;
+  EXPECT_THAT(EventIds(store().ListEvents(q)), IsEmpty());
+  q.actor_user_id = 7;
+  q.offset = 4;
+  q.with_total = true;
+  auto page = store().ListEvents(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 6);
+  EXPECT_THAT(EventIds(page), ElementsAre("b", "a"));
+  q.offset = -1;
+  EXPECT_EQ(store().ListEvents(q).status().code(), StatusCode::kInvalidArgument);
+  q.offset = 0;
+  q.limit = -1;
+  EXPECT_EQ(store().ListEvents(q).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(KeyStoreContractTest, ASnapshotReadsWhatTheStoreHolds) {
-  ASSERT_TRUE(store().InsertKey(Key("id-1", 1, "alpha", 10)).ok());
+  ASSERT_TRUE(store().InsertKey(Key("id-1", 1, "alpha", 10), {}).ok());
   const TokenRecord token = Token("0123456789abcdef", 5);
-  ASSERT_TRUE(store().InsertToken(token).ok());
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
 
   std::unique_ptr<KeyReader> snapshot = store().Snapshot();
   auto by_id = snapshot->GetKey("id-1");
@@ -967,9 +1123,9 @@ TEST_P(KeyStoreContractTest, AsyncInsertReportsWhatInsertWould) {
       done.count_down();
     };
   };
-  store().InsertKeyAsync(Key("id-1", 1, "alpha", 10), record(0));
-  store().InsertKeyAsync(Key("id-2", 1, "alpha", 11), record(1));  // the name is taken
-  store().InsertKeyAsync(Key("id-1", 2, "beta", 12), record(2));   // the id is taken
+  store().InsertKeyAsync(Key("id-1", 1, "alpha", 10), {}, record(0));
+  store().InsertKeyAsync(Key("id-2", 1, "alpha", 11), {}, record(1));  // the name is taken
+  store().InsertKeyAsync(Key("id-1", 2, "beta", 12), {}, record(2));   // the id is taken
   done.wait();
   EXPECT_TRUE(results[0].ok()) << results[0].message();
   EXPECT_EQ(results[1].code(), StatusCode::kAlreadyExists);

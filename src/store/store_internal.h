@@ -28,6 +28,13 @@ inline Status ValidateListQuery(const ListQuery& query) {
   return Status::Ok();
 }
 
+// kInvalidArgument unless offset >= 0 and limit >= 0.
+inline Status ValidateEventQuery(const EventQuery& query) {
+  if (query.offset < 0) return InvalidArgument("event offset must not be negative");
+  if (query.limit < 0) return InvalidArgument("event limit must not be negative");
+  return Status::Ok();
+}
+
 // Labels in one column: "k1=v1,k2=v2", keys ascending. Neither keys nor values may hold
 // ',' or '=' (their syntax excludes them), so the encoding is unambiguous.
 std::string EncodeLabels(const std::map<std::string, std::string>& labels);

@@ -98,14 +98,44 @@ bool Matches(const ListQuery& q, const KeyRecord& key) {
   return true;
 }
 
+// The SQL backends' event order: (time, id), descending unless `ascending`.
+bool EventBefore(bool ascending, const EventRecord& a, const EventRecord& b) {
+  return ascending ? std::tie(a.time_us, a.id) < std::tie(b.time_us, b.id)
+                   : std::tie(a.time_us, a.id) > std::tie(b.time_us, b.id);
+}
+
+template <typename T>
+bool AnyOf(const std::vector<T>& wanted, const T& value) {
+  return wanted.empty() || std::find(wanted.begin(), wanted.end(), value) != wanted.end();
+}
+
+bool EventMatches(const EventQuery& q, const EventRecord& e) {
+  if (q.project_ids && std::find(q.project_ids->begin(), q.project_ids->end(), e.project_id) ==
+                           q.project_ids->end()) {
+    return false;
+  }
+  if (q.actor_user_id && e.actor_user_id != *q.actor_user_id) return false;
+  if (!AnyOf(q.actions, e.action) || !AnyOf(q.resource_ids, e.resource_id)) return false;
+  if (q.since_us && e.time_us < *q.since_us) return false;
+  if (q.until_us && e.time_us >= *q.until_us) return false;
+  if (q.after) {
+    EventRecord at;
+    at.time_us = q.after->time_us;
+    at.id = q.after->id;
+    if (!EventBefore(q.ascending, at, e)) return false;
+  }
+  return true;
+}
+
 class MemoryStore final : public KeyStore {
  public:
-  Status InsertKey(const KeyRecord& key) override {
+  Status InsertKey(const KeyRecord& key, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     if (keys_.contains(key.id)) return AlreadyExists(std::string(kKeyIdTaken));
     auto [it, inserted] = names_.try_emplace(NameKey(key.project_id, key.name), key.id);
     if (!inserted) return AlreadyExists(std::string(kKeyNameTaken));
     keys_.emplace(key.id, key);
+    Record(event);
     return Status::Ok();
   }
 
@@ -147,7 +177,8 @@ class MemoryStore final : public KeyStore {
     return page;
   }
 
-  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                   const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end()) return NotFound(std::string(kKeyNotFound));
@@ -156,11 +187,13 @@ class MemoryStore final : public KeyStore {
     }
     names_.erase(NameKey(it->second.project_id, it->second.name));
     keys_.erase(it);
+    Record(event);
     return Status::Ok();
   }
 
   StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
-                                std::optional<int64_t> expected_revision) override {
+                                std::optional<int64_t> expected_revision,
+                                const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto it = keys_.find(id);
     if (it == keys_.end()) return NotFound(std::string(kKeyNotFound));
@@ -176,14 +209,16 @@ class MemoryStore final : public KeyStore {
     ApplyUpdate(update, &key);
     key.updated_at_us = update.updated_at_us;
     ++key.revision;
+    Record(event);
     return key;
   }
 
-  Status InsertToken(const TokenRecord& token) override {
+  Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     if (!tokens_.try_emplace(token.id, token).second) {
       return AlreadyExists(std::string(kTokenIdTaken));
     }
+    Record(event);
     return Status::Ok();
   }
 
@@ -206,17 +241,21 @@ class MemoryStore final : public KeyStore {
     return tokens;
   }
 
-  Status RevokeToken(std::string_view id, int64_t at_us) override {
+  Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto it = tokens_.find(id);
     if (it == tokens_.end()) return NotFound(std::string(kTokenNotFound));
-    if (!it->second.revoked_at_us) it->second.revoked_at_us = at_us;
+    if (!it->second.revoked_at_us) {
+      it->second.revoked_at_us = at_us;
+      Record(event);
+    }
     return Status::Ok();
   }
 
-  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto [it, inserted] = cas_.try_emplace(candidate.project_id, candidate, 1);
+    if (inserted) Record(event);
     return it->second.first;
   }
 
@@ -234,11 +273,12 @@ class MemoryStore final : public KeyStore {
     return it->second.second++;
   }
 
-  Status RecordCertificate(const CertificateRecord& c) override {
+  Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     if (!certificates_.try_emplace({c.project_id, c.serial}, c).second) {
       return AlreadyExists("the serial is recorded already");
     }
+    Record(event);
     return Status::Ok();
   }
 
@@ -249,11 +289,15 @@ class MemoryStore final : public KeyStore {
     return it->second;
   }
 
-  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                           const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto it = certificates_.find({project_id, serial});
     if (it == certificates_.end()) return NotFound("no such certificate");
-    if (!it->second.revoked_at_us) it->second.revoked_at_us = at_us;
+    if (!it->second.revoked_at_us) {
+      it->second.revoked_at_us = at_us;
+      Record(event);
+    }
     return Status::Ok();
   }
 
@@ -270,9 +314,34 @@ class MemoryStore final : public KeyStore {
     return out;
   }
 
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    if (Status s = ValidateEventQuery(query); !s.ok()) return s;
+    std::vector<EventRecord> matches;
+    {
+      std::lock_guard lock(mu_);
+      for (const EventRecord& e : events_) {
+        if (EventMatches(query, e)) matches.push_back(e);
+      }
+    }
+    std::sort(matches.begin(), matches.end(), [&](const EventRecord& a, const EventRecord& b) {
+      return EventBefore(query.ascending, a, b);
+    });
+    EventPage page;
+    if (query.with_total) page.total = static_cast<int64_t>(matches.size());
+    const size_t begin = std::min(static_cast<size_t>(query.offset), matches.size());
+    const size_t end = std::min(matches.size(), begin + static_cast<size_t>(query.limit));
+    page.events.assign(matches.begin() + static_cast<ptrdiff_t>(begin),
+                       matches.begin() + static_cast<ptrdiff_t>(end));
+    return page;
+  }
+
   Status Ping() override { return Status::Ok(); }
 
  private:
+  void Record(const EventRecord& event) {
+    if (!event.action.empty()) events_.push_back(event);
+  }
+
   using NameKey = std::pair<int64_t, std::string>;
 
   std::mutex mu_;
@@ -281,6 +350,7 @@ class MemoryStore final : public KeyStore {
   std::map<std::string, TokenRecord, std::less<>> tokens_;
   std::map<int64_t, std::pair<CaRecord, int64_t>> cas_;  // project -> (CA, next serial)
   std::map<std::pair<int64_t, int64_t>, CertificateRecord> certificates_;  // (project, serial)
+  std::vector<EventRecord> events_;
 };
 
 }  // namespace

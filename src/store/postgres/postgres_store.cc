@@ -70,6 +70,7 @@ const Statement kInsertCertificate{"insert_certificate", Sql().insert_certificat
 const Statement kGetCertificate{"get_certificate", Sql().get_certificate};
 const Statement kRevokeCertificate{"revoke_certificate", Sql().revoke_certificate};
 const Statement kRevokedSerials{"revoked_serials", Sql().revoked_serials};
+const Statement kInsertEvent{"insert_event", Sql().insert_event};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -129,10 +130,11 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     return store;
   }
 
-  Status InsertKey(const KeyRecord& key) override {
+  Status InsertKey(const KeyRecord& key, const EventRecord& event) override {
     return Call(/*retry=*/false, [&](Connection& conn, Deadline deadline) -> Status {
-      // A key with labels is several statements: one transaction.
-      return InTransaction(conn, deadline, !key.labels.empty(), [&]() -> Status {
+      // A key with labels or an event is several statements: one transaction.
+      const bool several = !key.labels.empty() || !event.action.empty();
+      return InTransaction(conn, deadline, several, [&]() -> Status {
         auto r = conn.Run(kInsertKey, ToParams(sql::KeyValues(key)), deadline);
         if (!r.ok()) {
           if (r.status().code() == StatusCode::kAlreadyExists) {
@@ -142,7 +144,8 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
           }
           return r.status();
         }
-        return InsertLabels(conn, key, deadline);
+        if (Status s = InsertLabels(conn, key, deadline); !s.ok()) return s;
+        return InsertEvent(conn, event, deadline);
       });
     });
   }
@@ -189,23 +192,27 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                   const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r =
-          conn.Run(kDeleteKey,
-                   {std::string(id), expected_revision ? ToText(*expected_revision) : std::nullopt},
-                   deadline);
-      if (!r.ok()) return r.status();
-      if (r->Affected() > 0) return Status::Ok();
-      auto exists = conn.Run(kGetKey, {std::string(id)}, deadline);
-      if (!exists.ok()) return exists.status();
-      return exists->rows() > 0 ? FailedPrecondition(std::string(kKeyChanged))
-                                : NotFound(std::string(kKeyNotFound));
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(
+            kDeleteKey,
+            {std::string(id), expected_revision ? ToText(*expected_revision) : std::nullopt},
+            deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() > 0) return InsertEvent(conn, event, deadline);
+        auto exists = conn.Run(kGetKey, {std::string(id)}, deadline);
+        if (!exists.ok()) return exists.status();
+        return exists->rows() > 0 ? FailedPrecondition(std::string(kKeyChanged))
+                                  : NotFound(std::string(kKeyNotFound));
+      });
     });
   }
 
   StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
-                                std::optional<int64_t> expected_revision) override {
+                                std::optional<int64_t> expected_revision,
+                                const EventRecord& event) override {
     KeyRecord updated;
     Status status = Call(false, [&](Connection& conn, Deadline deadline) -> Status {
       return InTransaction(conn, deadline, true, [&]() -> Status {
@@ -234,24 +241,26 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         if (update.labels && *update.labels != current->labels) {
           auto d = conn.Run(kDeleteLabels, {updated.id}, deadline);
           if (!d.ok()) return d.status();
-          return InsertLabels(conn, updated, deadline);
+          if (Status s = InsertLabels(conn, updated, deadline); !s.ok()) return s;
         }
-        return Status::Ok();
+        return InsertEvent(conn, event, deadline);
       });
     });
     if (!status.ok()) return status;
     return updated;
   }
 
-  Status InsertToken(const TokenRecord& token) override {
+  Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kInsertToken, ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)),
-                        deadline);
-      if (r.ok()) return Status::Ok();
-      if (r.status().code() == StatusCode::kAlreadyExists) {
-        return AlreadyExists(std::string(kTokenIdTaken));
-      }
-      return r.status();
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kInsertToken,
+                          ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)), deadline);
+        if (r.ok()) return InsertEvent(conn, event, deadline);
+        if (r.status().code() == StatusCode::kAlreadyExists) {
+          return AlreadyExists(std::string(kTokenIdTaken));
+        }
+        return r.status();
+      });
     });
   }
 
@@ -279,13 +288,18 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
                 });
   }
 
-  Status RevokeToken(std::string_view id, int64_t at_us) override {
-    // Idempotent in effect (coalesce), so a retry after a lost connection is safe.
+  Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
+    // Idempotent in effect (only a token not revoked yet changes, and only that change
+    // is an event), so a retry after a lost connection is safe.
     return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kRevokeToken, {std::string(id), std::to_string(at_us)}, deadline);
-      if (!r.ok()) return r.status();
-      if (r->Affected() == 0) return NotFound(std::string(kTokenNotFound));
-      return Status::Ok();
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kRevokeToken, {std::string(id), std::to_string(at_us)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() > 0) return InsertEvent(conn, event, deadline);
+        auto exists = conn.Run(kGetToken, {std::string(id)}, deadline);
+        if (!exists.ok()) return exists.status();
+        return exists->rows() > 0 ? Status::Ok() : NotFound(std::string(kTokenNotFound));
+      });
     });
   }
 
@@ -298,11 +312,16 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   // --- the SSH CA
 
-  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
-    // Idempotent (ON CONFLICT DO NOTHING): safe to repeat after a lost connection.
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
+    // Idempotent (ON CONFLICT DO NOTHING; the event only with the row that was made): safe
+    // to repeat after a lost connection.
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<CaRecord> {
-      auto inserted = conn.Run(kInsertCa, ToParams(sql::CaValues(candidate)), deadline);
-      if (!inserted.ok()) return inserted.status();
+      Status made = InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto inserted = conn.Run(kInsertCa, ToParams(sql::CaValues(candidate)), deadline);
+        if (!inserted.ok()) return inserted.status();
+        return inserted->Affected() > 0 ? InsertEvent(conn, event, deadline) : Status::Ok();
+      });
+      if (!made.ok()) return made;
       auto r = conn.Run(kGetCa, {ToText(candidate.project_id)}, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return Internal("the CA vanished");
@@ -328,13 +347,16 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  Status RecordCertificate(const CertificateRecord& c) override {
+  Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kInsertCertificate, ToParams(sql::CertificateValues(c)), deadline);
-      if (!r.ok() && r.status().code() == StatusCode::kAlreadyExists) {
-        return AlreadyExists("the serial is recorded already");
-      }
-      return r.status();
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kInsertCertificate, ToParams(sql::CertificateValues(c)), deadline);
+        if (r.ok()) return InsertEvent(conn, event, deadline);
+        if (r.status().code() == StatusCode::kAlreadyExists) {
+          return AlreadyExists("the serial is recorded already");
+        }
+        return r.status();
+      });
     });
   }
 
@@ -347,13 +369,44 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                           const EventRecord& event) override {
     return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
-      auto r = conn.Run(kRevokeCertificate, {ToText(project_id), ToText(serial), ToText(at_us)},
-                        deadline);
-      if (!r.ok()) return r.status();
-      if (r->Affected() == 0) return NotFound("no such certificate");
-      return Status::Ok();
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kRevokeCertificate,
+                          {ToText(project_id), ToText(serial), ToText(at_us)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() > 0) return InsertEvent(conn, event, deadline);
+        // Revoked already (the first time is kept, no event), or none.
+        auto exists = conn.Run(kGetCertificate, {ToText(project_id), ToText(serial)}, deadline);
+        if (!exists.ok()) return exists.status();
+        return exists->rows() > 0 ? Status::Ok() : NotFound("no such certificate");
+      });
+    });
+  }
+
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    if (Status s = ValidateEventQuery(query); !s.ok()) return s;
+    const sql::EventListSql list = sql::BuildEventListSql(query, sql::Dialect::kPostgres);
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<EventPage> {
+      // The count and the page from one snapshot.
+      if (query.with_total) {
+        if (auto b = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", deadline);
+            !b.ok()) {
+          return b.status();
+        }
+      }
+      StatusOr<EventPage> page = ReadEvents(conn, list, query.with_total, deadline);
+      if (!query.with_total) return page;
+      if (!page.ok()) {
+        conn.Rollback(deadline);
+        return page;
+      }
+      if (auto c = conn.Exec("COMMIT", deadline); !c.ok()) {
+        conn.Rollback(deadline);
+        return StatusOr<EventPage>(c.status());
+      }
+      return page;
     });
   }
 
@@ -471,6 +524,26 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       if (!StatusOf(result).ok() && !conn.open() && retry && !fresh) continue;
       return result;
     }
+  }
+
+  // The change's event, in its transaction (none if event.action is empty).
+  static Status InsertEvent(Connection& conn, const EventRecord& event, Deadline deadline) {
+    if (event.action.empty()) return Status::Ok();
+    return conn.Run(kInsertEvent, ToParams(sql::EventValues(event)), deadline).status();
+  }
+
+  static StatusOr<EventPage> ReadEvents(Connection& conn, const sql::EventListSql& list,
+                                        bool with_total, Deadline deadline) {
+    EventPage page;
+    if (with_total) {
+      auto count = conn.RunOnce(list.count, ToParams(list.count_params), deadline);
+      if (!count.ok()) return count.status();
+      page.total = count->Int64(0, 0);
+    }
+    auto r = conn.RunOnce(list.page, ToParams(list.page_params), deadline);
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) page.events.push_back(sql::ReadEvent(Row(*r, i)));
+    return page;
   }
 
   static Status InsertLabels(Connection& conn, const KeyRecord& key, Deadline deadline) {

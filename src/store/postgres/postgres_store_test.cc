@@ -118,7 +118,7 @@ TEST_F(PostgresStoreTest, MigrationsRecordEveryVersionAndReopeningChangesNothing
     expected.push_back(std::to_string(v));
   }
   EXPECT_EQ(Query("SELECT version FROM schema_migrations ORDER BY version"), expected);
-  ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "kept")).ok());
+  ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "kept"), {}).ok());
   store.reset();
   auto again = MustOpen(4, /*apply=*/false);
   ASSERT_NE(again, nullptr);
@@ -181,7 +181,7 @@ TEST_F(PostgresStoreTest, EveryOrderOfAProjectPageIsAnIndexWalk) {
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(
-        store->InsertKey(Key("id-" + std::to_string(i), i % 3, "k" + std::to_string(i), i)).ok());
+        store->InsertKey(Key("id-" + std::to_string(i), i % 3, "k" + std::to_string(i), i), {}).ok());
   }
   Query("ANALYZE keys");
   const std::pair<OrderBy, const char*> orders[] = {
@@ -301,7 +301,7 @@ TEST_F(PostgresStoreTest, TheUrlOverridesTheDefaults) {
 TEST_F(PostgresStoreTest, RecoversByItselfAfterTheServerDropsEveryConnection) {
   auto store = MustOpen(/*pool_size=*/3);
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "before")).ok());
+  ASSERT_TRUE(store->InsertKey(Key("id-1", 1, "before"), {}).ok());
   auto pids =
       sql::DiagnosticsOf(*store)->OnEveryConnection("SHOW application_name");  // opens all 3
   ASSERT_TRUE(pids.ok());
@@ -324,7 +324,7 @@ TEST_F(PostgresStoreTest, RecoversByItselfAfterTheServerDropsEveryConnection) {
   }
 
   // Every call succeeds the first time: writes too, which are never retried.
-  Status inserted = store->InsertKey(Key("id-2", 1, "after"));
+  Status inserted = store->InsertKey(Key("id-2", 1, "after"), {});
   EXPECT_TRUE(inserted.ok()) << inserted.message();
   EXPECT_TRUE(store->Ping().ok());
   auto got = store->GetKey("id-1");
@@ -335,6 +335,40 @@ TEST_F(PostgresStoreTest, RecoversByItselfAfterTheServerDropsEveryConnection) {
   ASSERT_TRUE(page.ok()) << page.status().message();
   total = page->total;
   EXPECT_EQ(total, 2);
+}
+
+// The audit trail's promise: a change never lands without its event. A trigger makes
+// every event insert fail (as a bug or a full disk would); the change goes with it.
+TEST_F(PostgresStoreTest, AChangeWhoseEventFailsIsNotMade) {
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertKey(Key("kept", 1, "kept"), {}).ok());
+  TokenRecord token;
+  token.id = "t1";
+  token.admin = true;
+  token.secret_hash = std::string(32, 'h');
+  ASSERT_TRUE(store->InsertToken(token, {}).ok());
+  Query("CREATE FUNCTION no_events() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected'; END $$");
+  Query("CREATE TRIGGER no_events BEFORE INSERT ON events FOR EACH ROW "
+        "EXECUTE FUNCTION no_events()");
+  EventRecord event;
+  event.id = "e1";
+  event.action = "key.create";
+  EXPECT_FALSE(store->InsertKey(Key("lost", 1, "lost"), event).ok());
+  EXPECT_EQ(store->GetKey("lost").status().code(), StatusCode::kNotFound);
+  event.action = "key.delete";
+  EXPECT_FALSE(store->DeleteKey("kept", std::nullopt, event).ok());
+  EXPECT_TRUE(store->GetKey("kept").ok());
+  event.action = "token.revoke";
+  EXPECT_FALSE(store->RevokeToken("t1", 5, event).ok());
+  EXPECT_FALSE(store->GetToken("t1")->revoked_at_us.has_value());
+  EXPECT_EQ(Query("SELECT count(*) FROM events"), std::vector<std::string>{"0"});
+
+  Query("DROP TRIGGER no_events ON events");
+  event.action = "key.create";
+  EXPECT_TRUE(store->InsertKey(Key("lost", 1, "lost"), event).ok());
+  EXPECT_EQ(Query("SELECT id FROM events"), std::vector<std::string>{"e1"});
 }
 
 TEST_F(PostgresStoreTest, StatementBlockedPastTheTimeoutIsUnavailableNotAHang) {
@@ -350,7 +384,7 @@ TEST_F(PostgresStoreTest, StatementBlockedPastTheTimeoutIsUnavailableNotAHang) {
   PQclear(locked);
 
   const auto start = Clock::now();
-  Status s = store->InsertKey(Key("id-1", 1, "blocked"));
+  Status s = store->InsertKey(Key("id-1", 1, "blocked"), {});
   const auto took = Clock::now() - start;
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.message();
   EXPECT_EQ(s.message(), "the database did not answer in time");
@@ -358,7 +392,7 @@ TEST_F(PostgresStoreTest, StatementBlockedPastTheTimeoutIsUnavailableNotAHang) {
 
   PQclear(PQexec(blocker, "ROLLBACK"));
   PQfinish(blocker);
-  EXPECT_TRUE(store->InsertKey(Key("id-1", 1, "free")).ok());
+  EXPECT_TRUE(store->InsertKey(Key("id-1", 1, "free"), {}).ok());
 }
 
 TEST_F(PostgresStoreTest, NeverOpensMoreConnectionsThanThePool) {
@@ -371,7 +405,7 @@ TEST_F(PostgresStoreTest, NeverOpensMoreConnectionsThanThePool) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      if (!store->InsertKey(Key("id-" + std::to_string(i), 1, "k" + std::to_string(i), i)).ok()) {
+      if (!store->InsertKey(Key("id-" + std::to_string(i), 1, "k" + std::to_string(i), i), {}).ok()) {
         ++failures;
       }
       ListQuery q;
@@ -397,19 +431,19 @@ TEST_F(PostgresStoreTest, TwoNodesSeeEachOthersWritesAtOnce) {
   token.user_id = 1;
   token.projects = {1};
   token.secret_hash = std::string(32, '\x01');
-  ASSERT_TRUE(a->InsertToken(token).ok());
+  ASSERT_TRUE(a->InsertToken(token, {}).ok());
   EXPECT_EQ(b->GetToken(token.id)->revoked_at_us, std::nullopt);
-  ASSERT_TRUE(a->RevokeToken(token.id, 99).ok());
+  ASSERT_TRUE(a->RevokeToken(token.id, 99, {}).ok());
   EXPECT_EQ(b->GetToken(token.id)->revoked_at_us, 99);
 
-  ASSERT_TRUE(b->InsertKey(Key("id-1", 1, "shared")).ok());
+  ASSERT_TRUE(b->InsertKey(Key("id-1", 1, "shared"), {}).ok());
   EXPECT_EQ(a->GetKeyByName(1, "shared")->id, "id-1");
-  EXPECT_EQ(a->InsertKey(Key("id-2", 1, "shared")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(a->InsertKey(Key("id-2", 1, "shared"), {}).code(), StatusCode::kAlreadyExists);
   store::KeyUpdate unshare;
   unshare.shared_in_project = false;
-  ASSERT_TRUE(a->UpdateKey("id-1", unshare, std::nullopt).ok());
+  ASSERT_TRUE(a->UpdateKey("id-1", unshare, std::nullopt, {}).ok());
   EXPECT_FALSE(b->GetKey("id-1")->shared_in_project);
-  ASSERT_TRUE(a->DeleteKey("id-1").ok());
+  ASSERT_TRUE(a->DeleteKey("id-1", std::nullopt, {}).ok());
   EXPECT_EQ(b->GetKey("id-1").status().code(), StatusCode::kNotFound);
 }
 

@@ -154,6 +154,56 @@ std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
           c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{})};
 }
 
+std::vector<SqlValue> EventValues(const EventRecord& e) {
+  return {e.id,        e.time_us,         e.action,      e.project_id, e.actor_user_id,
+          e.actor_token_id, e.via,        e.source_ip,   e.user_agent, e.resource_type,
+          e.resource_id,    e.resource_name, e.details};
+}
+
+EventListSql BuildEventListSql(const EventQuery& q, Dialect dialect) {
+  std::string where;
+  std::vector<SqlValue> params;
+  const auto add = [&](const std::string& condition) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += condition;
+  };
+  const auto param = [&](SqlValue value) {
+    params.push_back(std::move(value));
+    return Param(dialect, params.size());
+  };
+  const auto any_of = [&](std::string_view column, const auto& values) {
+    std::string in;
+    for (const auto& v : values) in += (in.empty() ? "" : ", ") + param(v);
+    add(std::string(column) + " IN (" + in + ")");
+  };
+  if (q.project_ids) {
+    if (q.project_ids->empty()) {
+      add("1 = 0");
+    } else {
+      any_of("project_id", *q.project_ids);
+    }
+  }
+  if (q.actor_user_id) add("actor_user_id = " + param(*q.actor_user_id));
+  if (!q.actions.empty()) any_of("action", q.actions);
+  if (!q.resource_ids.empty()) any_of("resource_id", q.resource_ids);
+  if (q.since_us) add("time_us >= " + param(*q.since_us));
+  if (q.until_us) add("time_us < " + param(*q.until_us));
+  EventListSql out;
+  out.count = "SELECT count(*) FROM events" + where;
+  out.count_params = params;
+  if (q.after) {
+    const std::string t = param(q.after->time_us);
+    const std::string id = param(q.after->id);
+    add(std::string("(time_us, id) ") + (q.ascending ? ">" : "<") + " (" + t + ", " + id + ")");
+  }
+  const char* dir = q.ascending ? "ASC" : "DESC";
+  out.page = std::string("SELECT ") + kEventColumns + " FROM events" + where +
+             " ORDER BY time_us " + dir + ", id " + dir + " LIMIT " + param(q.limit) +
+             " OFFSET " + param(q.offset);
+  out.page_params = std::move(params);
+  return out;
+}
+
 std::string WithParams(std::string_view sql, Dialect dialect) {
   std::string out;
   for (size_t i = 0; i < sql.size(); ++i) {

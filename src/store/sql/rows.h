@@ -159,6 +159,42 @@ StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
   return c;
 }
 
+// ---- the audit trail
+
+inline constexpr char kEventColumns[] =
+    "id, time_us, action, project_id, actor_user_id, actor_token_id, via, source_ip, "
+    "user_agent, resource_type, resource_id, resource_name, details";
+inline constexpr int kEventColumnCount = 13;
+std::vector<SqlValue> EventValues(const EventRecord& e);
+
+template <typename Row>
+EventRecord ReadEvent(const Row& row) {
+  EventRecord e;
+  e.id = row.Text(0);
+  e.time_us = row.Int64(1);
+  e.action = row.Text(2);
+  e.project_id = row.Int64(3);
+  e.actor_user_id = row.Int64(4);
+  e.actor_token_id = row.Text(5);
+  e.via = row.Text(6);
+  e.source_ip = row.Text(7);
+  e.user_agent = row.Text(8);
+  e.resource_type = row.Text(9);
+  e.resource_id = row.Text(10);
+  e.resource_name = row.Text(11);
+  e.details = row.Text(12);
+  return e;
+}
+
+// A ListEvents query in a dialect: the page's SQL and its parameters, and the count's.
+struct EventListSql {
+  std::string page;
+  std::vector<SqlValue> page_params;
+  std::string count;
+  std::vector<SqlValue> count_params;
+};
+EventListSql BuildEventListSql(const EventQuery& query, Dialect dialect);
+
 // RevocationsOf's query; parameters: project_id, now_s. It walks the project's
 // certificates in serial order (the primary key) and looks each one's key up by id.
 inline constexpr char kRevokedSerialsSql[] =

@@ -243,6 +243,50 @@ constexpr MigrationStep kSteps[] = {
       CREATE INDEX keys_by_fingerprint_sha256 ON keys (fingerprint_sha256, created_at_us DESC, id);
       CREATE INDEX keys_by_fingerprint ON keys (fingerprint, created_at_us DESC, id);
     )sql"},
+    // 7: the audit trail (docs/audit.md): one row per change, written in the change's
+    // transaction. Pages walk (time, id) newest first, over everything (admins) or over a
+    // project; a resource's history is found by its id.
+    {R"sql(
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY NOT NULL,
+        time_us INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        project_id INTEGER NOT NULL,
+        actor_user_id INTEGER NOT NULL,
+        actor_token_id TEXT NOT NULL,
+        via TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        resource_name TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX events_by_time ON events (time_us, id);
+      CREATE INDEX events_by_project_time ON events (project_id, time_us, id);
+      CREATE INDEX events_by_resource ON events (resource_id, time_us, id);
+    )sql",
+     R"sql(
+      CREATE TABLE events (
+        id TEXT COLLATE "C" NOT NULL,
+        time_us BIGINT NOT NULL,
+        action TEXT COLLATE "C" NOT NULL,
+        project_id BIGINT NOT NULL,
+        actor_user_id BIGINT NOT NULL,
+        actor_token_id TEXT COLLATE "C" NOT NULL,
+        via TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_id TEXT COLLATE "C" NOT NULL,
+        resource_name TEXT NOT NULL,
+        details TEXT NOT NULL,
+        CONSTRAINT events_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX events_by_time ON events (time_us, id);
+      CREATE INDEX events_by_project_time ON events (project_id, time_us, id);
+      CREATE INDEX events_by_resource ON events (resource_id, time_us, id);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -35,7 +35,8 @@ Statements Make(Dialect dialect) {
   s.insert_token = p(Insert("tokens", kTokenColumns, 9));
   s.get_token = p(Select(kTokenColumns, "FROM tokens WHERE id = #1"));
   s.list_tokens = Select(kTokenColumns, "FROM tokens ORDER BY created_at_us, id");
-  s.revoke_token = p("UPDATE tokens SET revoked_at_us = coalesce(revoked_at_us, #2) WHERE id = #1");
+  s.revoke_token =
+      p("UPDATE tokens SET revoked_at_us = #2 WHERE id = #1 AND revoked_at_us IS NULL");
 
   s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
   s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));
@@ -47,9 +48,11 @@ Statements Make(Dialect dialect) {
   s.get_certificate =
       p(Select(kCertificateColumns, "FROM certificates WHERE project_id = #1 AND serial = #2"));
   s.revoke_certificate =
-      p("UPDATE certificates SET revoked_at_us = coalesce(revoked_at_us, #3) "
-        "WHERE project_id = #1 AND serial = #2");
+      p("UPDATE certificates SET revoked_at_us = #3 "
+        "WHERE project_id = #1 AND serial = #2 AND revoked_at_us IS NULL");
   s.revoked_serials = p(kRevokedSerialsSql);
+
+  s.insert_event = p(Insert("events", kEventColumns, kEventColumnCount));
 
   s.undescribed_keys = "SELECT id, public_key FROM keys WHERE type = ''";
   s.describe_key =

@@ -22,16 +22,19 @@ struct Statements {
   std::string insert_token;  // TokenValues
   std::string get_token;     // id
   std::string list_tokens;   // none
-  // Keeps the first revocation time: the row counts as matched either way.
-  std::string revoke_token;  // id, at_us
+  // id, at_us; only a token not revoked yet (no row changed: revoked already, or none)
+  std::string revoke_token;
   // ---- the SSH CA (columns: kCaColumns, kCertificateColumns)
   std::string insert_ca;           // CaValues; no-op if the project has one
   std::string get_ca;              // project_id
   std::string next_serial;         // project_id; returns the serial taken
   std::string insert_certificate;  // CertificateValues
   std::string get_certificate;     // project_id, serial
-  std::string revoke_certificate;  // project_id, serial, at_us (the first one is kept)
+  // project_id, serial, at_us; only a certificate not revoked yet (as revoke_token)
+  std::string revoke_certificate;
   std::string revoked_serials;     // project_id, now_s (kRevokedSerialsSql)
+  // ---- the audit trail (columns: kEventColumns)
+  std::string insert_event;  // EventValues
   // ---- migration 4's backfill (MigrationSession::DescribeKeys)
   std::string undescribed_keys;  // none; returns id, public_key
   std::string describe_key;      // id, type, bits, comment, fingerprint_sha256

@@ -91,6 +91,32 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
   return page;
 }
 
+StatusOr<EventPage> ListEventsOn(Connection& conn, const EventQuery& query) {
+  const sql::EventListSql list = sql::BuildEventListSql(query, sql::Dialect::kSqlite);
+  const bool own_transaction = !conn.InTransaction();
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("BEGIN"); !s.ok()) return s;
+  }
+  EventPage page;
+  if (query.with_total) {
+    auto count = conn.Prepare(list.count);
+    if (!count.ok()) return count.status();
+    count->BindAll(list.count_params);
+    if (int rc = count->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
+    page.total = count->Int64(0);
+  }
+  auto stmt = conn.Prepare(list.page);
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(list.page_params);
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) page.events.push_back(sql::ReadEvent(*stmt));
+  if (rc != SQLITE_DONE) return FromSqlite(rc);
+  if (own_transaction) {
+    if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;
+  }
+  return page;
+}
+
 namespace {
 
 // KeyStore::Snapshot: one leased connection in one read transaction.
@@ -121,6 +147,11 @@ class SnapshotReader final : public KeyReader {
   StatusOr<TokenRecord> GetToken(std::string_view id) override {
     if (Status s = Usable(); !s.ok()) return s;
     return GetTokenOn(**lease_, id);
+  }
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    if (Status s = ValidateEventQuery(query); !s.ok()) return s;
+    if (Status s = Usable(); !s.ok()) return s;
+    return ListEventsOn(**lease_, query);
   }
 
  private:

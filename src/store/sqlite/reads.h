@@ -29,6 +29,9 @@ std::string ListPageSql(const sql::ListSql& list);
 // One read transaction (or the caller's): the total and the page from one snapshot.
 StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query);
 
+// One read transaction (or the caller's): the count, if asked for, and the page.
+StatusOr<EventPage> ListEventsOn(Connection& conn, const EventQuery& query);
+
 // KeyStore::Snapshot over `lease` (or its error, which every read then returns).
 std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease);
 

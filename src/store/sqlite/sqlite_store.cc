@@ -63,6 +63,24 @@ Status ReplaceLabels(Connection& conn, const KeyRecord& key) {
   return InsertLabels(conn, sql::LabelRows(key));
 }
 
+// The change's event, in its transaction (none if event.action is empty).
+Status InsertEvent(Connection& conn, const EventRecord& event) {
+  if (event.action.empty()) return Status::Ok();
+  auto stmt = conn.Prepare(Sql().insert_event);
+  if (!stmt.ok()) return stmt.status();
+  stmt->BindAll(sql::EventValues(event));
+  return stmt->Run();
+}
+
+// `body`, then its event if it succeeded: both or neither (the writer's savepoint).
+Writer::Body WithEvent(Writer::Body body, EventRecord event) {
+  if (event.action.empty()) return body;
+  return [body = std::move(body), event = std::move(event)](Connection& conn) -> Status {
+    if (Status s = body(conn); !s.ok()) return s;
+    return InsertEvent(conn, event);
+  };
+}
+
 class SqliteStore final : public KeyStore, public sql::Diagnostics {
  public:
   static StatusOr<std::unique_ptr<SqliteStore>> Open(std::string_view path,
@@ -168,18 +186,22 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   // --- writes
 
-  // A key with labels is several statements: it needs a savepoint of its own.
-  Status InsertKey(const KeyRecord& key) override {
-    return writer_.Run(InsertKeyOp(key), key.labels.empty());
+  // A key with labels, or with an event, is several statements: it needs a savepoint of
+  // its own.
+  Status InsertKey(const KeyRecord& key, const EventRecord& event) override {
+    const bool one_statement = key.labels.empty() && event.action.empty();
+    return writer_.Run(WithEvent(InsertKeyOp(key), event), one_statement);
   }
 
-  void InsertKeyAsync(KeyRecord key, WriteDone done) override {
-    const bool one_statement = key.labels.empty();
-    writer_.Submit(InsertKeyOp(std::move(key)), std::move(done), one_statement);
+  void InsertKeyAsync(KeyRecord key, EventRecord event, WriteDone done) override {
+    const bool one_statement = key.labels.empty() && event.action.empty();
+    writer_.Submit(WithEvent(InsertKeyOp(std::move(key)), std::move(event)), std::move(done),
+                   one_statement);
   }
 
-  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
-    return writer_.Run([id = std::string(id), expected_revision](Connection& conn) -> Status {
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                   const EventRecord& event) override {
+    return Write(event, [id = std::string(id), expected_revision](Connection& conn) -> Status {
       // Labels go with the key (ON DELETE CASCADE).
       auto stmt = conn.Prepare("DELETE FROM keys WHERE id = ?1 AND (?2 IS NULL OR revision = ?2)");
       if (!stmt.ok()) return stmt.status();
@@ -193,10 +215,11 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
-                                std::optional<int64_t> expected_revision) override {
+                                std::optional<int64_t> expected_revision,
+                                const EventRecord& event) override {
     KeyRecord updated;
     Status status = writer_.Run(
-        [&](Connection& conn) -> Status {
+        WithEvent([&](Connection& conn) -> Status {
           StatusOr<KeyRecord> current = GetKeyOn(conn, id);
           if (!current.ok()) return current.status();
           if (expected_revision && current->revision != *expected_revision) {
@@ -221,14 +244,15 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
             return ReplaceLabels(conn, updated);
           }
           return Status::Ok();
-        },
+        }, event),
         /*one_statement=*/false);
     if (!status.ok()) return status;
     return updated;
   }
 
-  Status InsertToken(const TokenRecord& token) override {
-    return writer_.Run(
+  Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
+    return Write(
+        event,
         [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
           auto stmt = conn.Prepare(Sql().insert_token);
           if (!stmt.ok()) return stmt.status();
@@ -240,29 +264,35 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
         });
   }
 
-  Status RevokeToken(std::string_view id, int64_t at_us) override {
-    return writer_.Run([id = std::string(id), at_us](Connection& conn) -> Status {
-      // coalesce keeps the first revocation time; changes() counts the matched row
-      // even when its value stays the same.
-      auto stmt = conn.Prepare(Sql().revoke_token);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, id);
-      stmt->Bind(2, at_us);
-      if (Status s = stmt->Run(); !s.ok()) return s;
-      if (sqlite3_changes(conn.db()) == 0) return NotFound(std::string(kTokenNotFound));
-      return Status::Ok();
-    });
+  Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
+    return writer_.Run(
+        [id = std::string(id), at_us, event](Connection& conn) -> Status {
+          // Only a token not revoked yet changes (the first time is kept); only that
+          // change is an event.
+          auto stmt = conn.Prepare(Sql().revoke_token);
+          if (!stmt.ok()) return stmt.status();
+          stmt->Bind(1, id);
+          stmt->Bind(2, at_us);
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) > 0) return InsertEvent(conn, event);
+          return GetTokenOn(conn, id).status();  // revoked already, or kNotFound
+        },
+        /*one_statement=*/false);
   }
 
   // --- the SSH CA
 
-  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
-    Status inserted = writer_.Run([values = sql::CaValues(candidate)](Connection& conn) -> Status {
-      auto stmt = conn.Prepare(Sql().insert_ca);
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindAll(values);
-      return stmt->Run();
-    });
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
+    Status inserted = writer_.Run(
+        [values = sql::CaValues(candidate), event](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().insert_ca);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(values);
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          // Another caller's CA already there: its creation was the event.
+          return sqlite3_changes(conn.db()) > 0 ? InsertEvent(conn, event) : Status::Ok();
+        },
+        /*one_statement=*/false);
     if (!inserted.ok()) return inserted;
     StatusOr<CaRecord> ca = GetCa(candidate.project_id);
     if (!ca.ok() && ca.status().code() == StatusCode::kNotFound) return Internal("the CA vanished");
@@ -297,8 +327,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return serial;
   }
 
-  Status RecordCertificate(const CertificateRecord& c) override {
-    return writer_.Run([values = sql::CertificateValues(c)](Connection& conn) -> Status {
+  Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
+    return Write(event, [values = sql::CertificateValues(c)](Connection& conn) -> Status {
       auto stmt = conn.Prepare(Sql().insert_certificate);
       if (!stmt.ok()) return stmt.status();
       stmt->BindAll(values);
@@ -323,15 +353,32 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return sql::ReadCertificate(*stmt);
   }
 
-  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
-    return writer_.Run([=](Connection& conn) -> Status {
-      auto stmt = conn.Prepare(Sql().revoke_certificate);
-      if (!stmt.ok()) return stmt.status();
-      stmt->BindAll({project_id, serial, at_us});
-      if (Status s = stmt->Run(); !s.ok()) return s;
-      if (sqlite3_changes(conn.db()) == 0) return NotFound("no such certificate");
-      return Status::Ok();
-    });
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                           const EventRecord& event) override {
+    return writer_.Run(
+        [=](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().revoke_certificate);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({project_id, serial, at_us});
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) > 0) return InsertEvent(conn, event);
+          // Revoked already (the first time is kept, no event), or none.
+          auto get = conn.Prepare(Sql().get_certificate);
+          if (!get.ok()) return get.status();
+          get->BindAll({project_id, serial});
+          const int rc = get->Step();
+          if (rc == SQLITE_ROW) return Status::Ok();
+          if (rc == SQLITE_DONE) return NotFound("no such certificate");
+          return FromSqlite(rc);
+        },
+        /*one_statement=*/false);
+  }
+
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    if (Status s = ValidateEventQuery(query); !s.ok()) return s;
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return ListEventsOn(**lease, query);
   }
 
   StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
@@ -393,6 +440,12 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
         writer_(&write_pool_, metrics) {}
 
   static SteadyClock::time_point ReadDeadline() { return SteadyClock::now() + kBusyTimeout; }
+
+  // One statement's write with its event: a savepoint when there is an event.
+  Status Write(const EventRecord& event, Writer::Body body) {
+    const bool one_statement = event.action.empty();
+    return writer_.Run(WithEvent(std::move(body), event), one_statement);
+  }
 
   // ":memory:" has one connection, shared with the writer.
   Pool& readers() { return in_memory_ ? write_pool_ : own_read_pool_; }

@@ -27,6 +27,7 @@ namespace keypaird::store {
 namespace {
 
 using ::testing::Each;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -121,12 +122,12 @@ TEST_F(SqliteStoreTest, ASnapshotReadsOneTransactionAndGivesItsConnectionBack) {
   auto opened = Open(db_path_, true, /*pool_size=*/2);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   KeyStore& store = **opened;
-  ASSERT_TRUE(store.InsertKey(Key("id-1", "first")).ok());
+  ASSERT_TRUE(store.InsertKey(Key("id-1", "first"), {}).ok());
   {
     std::unique_ptr<KeyReader> snapshot = store.Snapshot();
     ASSERT_TRUE(snapshot->GetKey("id-1").ok());  // the snapshot is taken here
     // A write committed meanwhile is not seen by the snapshot's reads...
-    ASSERT_TRUE(store.InsertKey(Key("id-2", "second")).ok());
+    ASSERT_TRUE(store.InsertKey(Key("id-2", "second"), {}).ok());
     EXPECT_EQ(snapshot->GetKey("id-2").status().code(), StatusCode::kNotFound);
     EXPECT_EQ(snapshot->GetKeyByName(1, "second").status().code(), StatusCode::kNotFound);
     StatusOr<KeyPage> page = snapshot->ListKeys({});  // runs inside the snapshot's transaction
@@ -167,14 +168,14 @@ TEST_F(SqliteStoreTest, AsyncInsertReportsOnceAfterTheKeyIsReadable) {
   std::vector<Status> results;
   KeyStore* raw = store.get();
   bool visible_when_done = false;
-  store->InsertKeyAsync(Key("async-1", "async"), [&](Status s) {
+  store->InsertKeyAsync(Key("async-1", "async"), {}, [&](Status s) {
     // Committed before `done`: another connection already sees the key.
     visible_when_done = raw->GetKey("async-1").ok();
     std::lock_guard lock(mu);
     results.push_back(std::move(s));
     cv.notify_one();
   });
-  store->InsertKeyAsync(Key("async-2", "async"), [&](Status s) {
+  store->InsertKeyAsync(Key("async-2", "async"), {}, [&](Status s) {
     std::lock_guard lock(mu);
     results.push_back(std::move(s));
     cv.notify_one();
@@ -186,6 +187,48 @@ TEST_F(SqliteStoreTest, AsyncInsertReportsOnceAfterTheKeyIsReadable) {
   EXPECT_TRUE(visible_when_done);
 }
 
+// The audit trail's promise: a change never lands without its event. A trigger makes
+// every event insert fail (as a full disk or a bug would); the change goes with it, while
+// the writes beside it in the same group commit still land.
+TEST_F(SqliteStoreTest, AChangeWhoseEventFailsIsNotMade) {
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertKey(Key("kept", "kept"), {}).ok());
+  RawDb raw(db_path_);
+  raw.Exec("CREATE TRIGGER no_events BEFORE INSERT ON events BEGIN "
+           "SELECT RAISE(ABORT, 'injected'); END");
+  EventRecord event;
+  event.id = "e1";
+  event.action = "key.create";
+  EXPECT_FALSE(store->InsertKey(Key("lost", "lost"), event).ok());
+  EXPECT_EQ(store->GetKey("lost").status().code(), StatusCode::kNotFound);
+  event.action = "key.delete";
+  EXPECT_FALSE(store->DeleteKey("kept", std::nullopt, event).ok());
+  EXPECT_TRUE(store->GetKey("kept").ok());
+
+  std::latch done(2);
+  Status with_event, without;
+  event.action = "key.create";
+  store->InsertKeyAsync(Key("async-lost", "a1"), event, [&](Status s) {
+    with_event = std::move(s);
+    done.count_down();
+  });
+  store->InsertKeyAsync(Key("async-kept", "a2"), {}, [&](Status s) {
+    without = std::move(s);
+    done.count_down();
+  });
+  done.wait();
+  EXPECT_FALSE(with_event.ok());
+  EXPECT_TRUE(without.ok()) << without.message();
+  EXPECT_EQ(store->GetKey("async-lost").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store->GetKey("async-kept").ok());
+  EXPECT_THAT(raw.Column("SELECT count(*) FROM events"), ElementsAre("0"));
+
+  raw.Exec("DROP TRIGGER no_events");
+  EXPECT_TRUE(store->InsertKey(Key("lost", "lost"), event).ok());
+  EXPECT_THAT(raw.Column("SELECT id FROM events"), ElementsAre("e1"));
+}
+
 TEST_F(SqliteStoreTest, CreatesMissingParentDirectoriesAndFileWithPrivateModes) {
   const fs::path path = dir_ / "a" / "b" / "keys.db";
   auto store = MustOpen(path);
@@ -193,7 +236,7 @@ TEST_F(SqliteStoreTest, CreatesMissingParentDirectoriesAndFileWithPrivateModes) 
   EXPECT_EQ(Mode(dir_ / "a"), 0700u);
   EXPECT_EQ(Mode(dir_ / "a" / "b"), 0700u);
   EXPECT_EQ(Mode(path), 0600u);
-  ASSERT_TRUE(store->InsertKey(Key("id", "k")).ok());
+  ASSERT_TRUE(store->InsertKey(Key("id", "k"), {}).ok());
   EXPECT_EQ(Mode(path.string() + "-wal"), 0600u);
   EXPECT_EQ(Mode(path.string() + "-shm"), 0600u);
 }
@@ -219,8 +262,8 @@ TEST_F(SqliteStoreTest, DataPersistsAcrossReopen) {
   {
     auto store = MustOpen(db_path_);
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->InsertKey(Key("id-1", "kept")).ok());
-    ASSERT_TRUE(store->InsertToken(token).ok());
+    ASSERT_TRUE(store->InsertKey(Key("id-1", "kept"), {}).ok());
+    ASSERT_TRUE(store->InsertToken(token, {}).ok());
   }
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
@@ -370,7 +413,7 @@ TEST_F(SqliteStoreTest, MemoryDatabasesArePrivate) {
   auto a = OpenStore("sqlite::memory:");
   auto b = OpenStore("sqlite::memory:");
   ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE((*a)->InsertKey(Key("id", "only-in-a")).ok());
+  ASSERT_TRUE((*a)->InsertKey(Key("id", "only-in-a"), {}).ok());
   EXPECT_TRUE((*a)->GetKey("id").ok());
   EXPECT_EQ((*b)->GetKey("id").status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(":memory:"));
@@ -472,7 +515,7 @@ TEST_F(SqliteStoreTest, ListTotalsCountKeysFromBeforeTheCountsMigrationAndAfter)
       KeyRecord k = Key("old-" + std::to_string(i), "old-" + std::to_string(i));
       k.user_id = 2 + i % 2;             // owners 2 and 3
       k.shared_in_project = i % 3 != 0;  // 0 and 3 unshared
-      ASSERT_TRUE(store->InsertKey(k).ok());
+      ASSERT_TRUE(store->InsertKey(k, {}).ok());
     }
   }
   {
@@ -502,9 +545,9 @@ TEST_F(SqliteStoreTest, ListTotalsCountKeysFromBeforeTheCountsMigrationAndAfter)
 
   KeyUpdate unshare;
   unshare.shared_in_project = false;
-  ASSERT_TRUE(store->UpdateKey("old-1", unshare, std::nullopt).ok());  // owner 3
-  ASSERT_TRUE(store->DeleteKey("old-2").ok());                         // owner 2, shared
-  ASSERT_TRUE(store->InsertKey(Key("new", "new")).ok());               // owner 2, shared
+  ASSERT_TRUE(store->UpdateKey("old-1", unshare, std::nullopt, {}).ok());  // owner 3
+  ASSERT_TRUE(store->DeleteKey("old-2", std::nullopt, {}).ok());                         // owner 2, shared
+  ASSERT_TRUE(store->InsertKey(Key("new", "new"), {}).ok());               // owner 2, shared
   EXPECT_EQ(total(std::nullopt, std::nullopt), 5);
   EXPECT_EQ(total(2, std::nullopt), 3);  // 4, new + own 0
   EXPECT_EQ(total(3, std::nullopt), 4);  // 4, new + own 1, 3
@@ -521,7 +564,7 @@ TEST_F(SqliteStoreTest, ListTotalsCountKeysFromBeforeTheCountsMigrationAndAfter)
 TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndEachCallerGetsItsOwnResult) {
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->InsertKey(Key("taken-id", "taken")).ok());
+  ASSERT_TRUE(store->InsertKey(Key("taken-id", "taken"), {}).ok());
   StatusOr<sql::WriteStats> before = sql::DiagnosticsOf(*store)->write_stats();
   ASSERT_TRUE(before.ok()) << before.status().message();
 
@@ -543,18 +586,18 @@ TEST_F(SqliteStoreTest, ConcurrentWritesShareCommitsAndEachCallerGetsItsOwnResul
         // Every op of this round: a clash that must fail alone, a fresh insert that must
         // succeed, an update that must return this caller's own row, a delete of a
         // missing id.
-        if (store->InsertKey(Key(id + "-dup", "taken")).code() != StatusCode::kAlreadyExists) {
+        if (store->InsertKey(Key(id + "-dup", "taken"), {}).code() != StatusCode::kAlreadyExists) {
           fail("clash not reported");
         }
-        if (!store->InsertKey(Key(id, "name-" + id)).ok()) fail("insert failed");
+        if (!store->InsertKey(Key(id, "name-" + id), {}).ok()) fail("insert failed");
         KeyUpdate unshare;
         unshare.shared_in_project = false;
-        auto updated = store->UpdateKey(id, unshare, std::nullopt);
+        auto updated = store->UpdateKey(id, unshare, std::nullopt, {});
         if (!updated.ok() || updated->id != id || updated->name != "name-" + id ||
             updated->shared_in_project) {
           fail("UpdateKey returned another row");
         }
-        if (store->DeleteKey(id + "-missing").code() != StatusCode::kNotFound) {
+        if (store->DeleteKey(id + "-missing", std::nullopt, {}).code() != StatusCode::kNotFound) {
           fail("delete of a missing id not NotFound");
         }
       }
@@ -591,13 +634,13 @@ TEST_F(SqliteStoreTest, SequentialWritesCommitOneByOne) {
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(store->InsertKey(Key("id-" + std::to_string(i), "k-" + std::to_string(i))).ok());
+    ASSERT_TRUE(store->InsertKey(Key("id-" + std::to_string(i), "k-" + std::to_string(i)), {}).ok());
     // Answered only once its commit was synced: one sync per commit when alone.
     const sql::WriteStats stats = sql::DiagnosticsOf(*store)->write_stats();
     EXPECT_EQ(stats.synced_transactions, stats.transactions);
     EXPECT_EQ(stats.syncs, stats.transactions);
   }
-  EXPECT_EQ(store->InsertKey(Key("id-9", "k-0")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store->InsertKey(Key("id-9", "k-0"), {}).code(), StatusCode::kAlreadyExists);
   StatusOr<sql::WriteStats> stats = sql::DiagnosticsOf(*store)->write_stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->operations, 6);
@@ -611,13 +654,13 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsWritesUntilTheStoreIsOpenedAgain) {
   {
     auto store = MustOpen(db_path_);
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->InsertKey(Key("id-1", "before")).ok());
+    ASSERT_TRUE(store->InsertKey(Key("id-1", "before"), {}).ok());
     sql::DiagnosticsOf(*store)->FailNextSyncForTesting();
-    Status failed = store->InsertKey(Key("id-2", "unsynced"));
+    Status failed = store->InsertKey(Key("id-2", "unsynced"), {});
     EXPECT_EQ(failed.code(), StatusCode::kUnavailable);
     EXPECT_THAT(failed.message(), HasSubstr("durable"));
-    EXPECT_EQ(store->InsertKey(Key("id-3", "after")).code(), StatusCode::kUnavailable);
-    EXPECT_EQ(store->DeleteKey("id-1").code(), StatusCode::kUnavailable);
+    EXPECT_EQ(store->InsertKey(Key("id-3", "after"), {}).code(), StatusCode::kUnavailable);
+    EXPECT_EQ(store->DeleteKey("id-1", std::nullopt, {}).code(), StatusCode::kUnavailable);
     EXPECT_EQ(store->Ping().code(), StatusCode::kUnavailable);
     EXPECT_TRUE(store->GetKey("id-1").ok());  // reads go on
     EXPECT_EQ(store->GetKey("id-3").status().code(), StatusCode::kNotFound);
@@ -625,7 +668,7 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsWritesUntilTheStoreIsOpenedAgain) {
   auto reopened = MustOpen(db_path_);
   ASSERT_NE(reopened, nullptr);
   EXPECT_TRUE(reopened->Ping().ok());
-  EXPECT_TRUE(reopened->InsertKey(Key("id-3", "after")).ok());
+  EXPECT_TRUE(reopened->InsertKey(Key("id-3", "after"), {}).ok());
   EXPECT_TRUE(reopened->GetKey("id-1").ok());
 }
 

@@ -24,37 +24,48 @@ class ForwardingStore : public KeyStore {
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override { return inner_->ListKeys(query); }
   StatusOr<TokenRecord> GetToken(std::string_view id) override { return inner_->GetToken(id); }
   std::unique_ptr<KeyReader> Snapshot() override { return inner_->Snapshot(); }
-  Status InsertKey(const KeyRecord& key) override { return inner_->InsertKey(key); }
-  void InsertKeyAsync(KeyRecord key, WriteDone done) override {
-    inner_->InsertKeyAsync(std::move(key), std::move(done));
+  Status InsertKey(const KeyRecord& key, const EventRecord& event) override {
+    return inner_->InsertKey(key, event);
   }
-  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision) override {
-    return inner_->DeleteKey(id, expected_revision);
+  void InsertKeyAsync(KeyRecord key, EventRecord event, WriteDone done) override {
+    inner_->InsertKeyAsync(std::move(key), std::move(event), std::move(done));
+  }
+  Status DeleteKey(std::string_view id, std::optional<int64_t> expected_revision,
+                   const EventRecord& event) override {
+    return inner_->DeleteKey(id, expected_revision, event);
   }
   StatusOr<KeyRecord> UpdateKey(std::string_view id, const KeyUpdate& update,
-                                std::optional<int64_t> expected_revision) override {
-    return inner_->UpdateKey(id, update, expected_revision);
+                                std::optional<int64_t> expected_revision,
+                                const EventRecord& event) override {
+    return inner_->UpdateKey(id, update, expected_revision, event);
   }
-  Status InsertToken(const TokenRecord& token) override { return inner_->InsertToken(token); }
+  Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
+    return inner_->InsertToken(token, event);
+  }
   StatusOr<std::vector<TokenRecord>> ListTokens() override { return inner_->ListTokens(); }
-  Status RevokeToken(std::string_view id, int64_t at_us) override {
-    return inner_->RevokeToken(id, at_us);
+  Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
+    return inner_->RevokeToken(id, at_us, event);
   }
-  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate) override {
-    return inner_->GetOrCreateCa(candidate);
+  StatusOr<EventPage> ListEvents(const EventQuery& query) override {
+    return inner_->ListEvents(query);
+  }
+  StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
+    return inner_->GetOrCreateCa(candidate, event);
   }
   StatusOr<CaRecord> GetCa(int64_t project_id) override { return inner_->GetCa(project_id); }
   StatusOr<int64_t> NextSerial(int64_t project_id) override {
     return inner_->NextSerial(project_id);
   }
-  Status RecordCertificate(const CertificateRecord& certificate) override {
-    return inner_->RecordCertificate(certificate);
+  Status RecordCertificate(const CertificateRecord& certificate,
+                           const EventRecord& event) override {
+    return inner_->RecordCertificate(certificate, event);
   }
   StatusOr<CertificateRecord> GetCertificate(int64_t project_id, int64_t serial) override {
     return inner_->GetCertificate(project_id, serial);
   }
-  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us) override {
-    return inner_->RevokeCertificate(project_id, serial, at_us);
+  Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
+                           const EventRecord& event) override {
+    return inner_->RevokeCertificate(project_id, serial, at_us, event);
   }
   StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     return inner_->RevocationsOf(project_id, now_s);

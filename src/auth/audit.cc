@@ -1,0 +1,52 @@
+#include "auth/audit.h"
+
+#include <string>
+
+#include "common/json_writer.h"
+#include "common/uuid.h"
+
+namespace keypaird::auth {
+
+store::EventRecord NewCliEvent(std::string_view action, int64_t now_us) {
+  store::EventRecord e;
+  e.id = NewUuid4();
+  e.time_us = now_us;
+  e.action = std::string(action);
+  e.via = "cli";
+  return e;
+}
+
+store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us) {
+  store::EventRecord e = NewCliEvent(action, now_us);
+  e.via = "token";
+  e.actor_user_id = caller.user_id;
+  e.actor_token_id = caller.token_id;
+  e.source_ip = caller.source_ip;
+  e.user_agent = caller.user_agent;
+  return e;
+}
+
+void AboutToken(std::string_view id, const store::TokenRecord* token,
+                store::EventRecord* event) {
+  event->resource_type = "token";
+  event->resource_id = std::string(id);
+  if (token == nullptr) return;
+  std::string details;
+  JsonWriter w(&details);
+  w.BeginObject().Key("user_id").Int(token->user_id).Key("admin").Bool(token->admin);
+  w.Key("projects").BeginArray();
+  for (int64_t p : token->projects) w.Int(p);
+  w.EndArray().Key("read_only").Bool(token->read_only).Key("principals").BeginArray();
+  for (const std::string& p : token->principals) w.String(p);
+  w.EndArray().EndObject();
+  event->details = std::move(details);
+}
+
+void AboutKey(const store::KeyRecord& key, store::EventRecord* event) {
+  event->project_id = key.project_id;
+  event->resource_type = "ssh_key";
+  event->resource_id = key.id;
+  event->resource_name = key.name;
+}
+
+}  // namespace keypaird::auth

@@ -1,0 +1,39 @@
+// Events of the audit trail (docs/audit.md) as the callers of the store make them: who
+// (the verified caller, or the command line), when, from where; the caller fills in the
+// action's project, resource and details. The store writes one with its change.
+#ifndef KEYPAIRD_AUTH_AUDIT_H_
+#define KEYPAIRD_AUTH_AUDIT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "auth/tokens.h"
+#include "store/key_store.h"
+
+namespace keypaird::auth {
+
+// The actions (docs/audit.md).
+inline constexpr std::string_view kKeyCreate = "key.create";
+inline constexpr std::string_view kKeyUpdate = "key.update";
+inline constexpr std::string_view kKeyDelete = "key.delete";
+inline constexpr std::string_view kCertificateIssue = "certificate.issue";
+inline constexpr std::string_view kCertificateRevoke = "certificate.revoke";
+inline constexpr std::string_view kCaCreate = "ca.create";
+inline constexpr std::string_view kTokenCreate = "token.create";
+inline constexpr std::string_view kTokenRevoke = "token.revoke";
+
+// An event of `action` by `caller` at `now_us` (a new id; via "token").
+store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us);
+// An event of `action` made on the server's command line (via "cli"; no actor known).
+store::EventRecord NewCliEvent(std::string_view action, int64_t now_us);
+
+// `event` about `key` (project, resource "ssh_key", its id and name).
+void AboutKey(const store::KeyRecord& key, store::EventRecord* event);
+// `event` about the token `id` (resource "token"; no project: a token may have several);
+// with `token`, its scope in the details (never its secret or hash).
+void AboutToken(std::string_view id, const store::TokenRecord* token, store::EventRecord* event);
+
+}  // namespace keypaird::auth
+
+#endif  // KEYPAIRD_AUTH_AUDIT_H_
