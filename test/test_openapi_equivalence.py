@@ -240,11 +240,16 @@ def compare(mine, gcore, path, method):
 
 # --- 1. wire equivalence with Gcore's files ------------------------------------------
 
+# Gcore's audit log route is not in Gcore's SSH Keys files: keypaird describes it from its
+# own contract (the audit trail's field list) and tests it through Prism (test_audit.py).
+NOT_IN_GCORES_FILES = {("/cloud/v1/user_actions", "get")}
+
+
 def test_the_gcore_routes_are_exactly_gcores():
     theirs = set()
     for doc in GCORE.values():
         theirs |= set(operations(doc))
-    assert set(operations(MINE, "/cloud/")) == theirs
+    assert set(operations(MINE, "/cloud/")) == theirs | NOT_IN_GCORES_FILES
 
 
 @pytest.mark.parametrize("name,path,method", [
@@ -260,7 +265,7 @@ def test_every_operation_is_tagged_named_and_every_ref_resolves():
         op = MINE["paths"][path][method]
         ids.append(op["operationId"])
         assert len(op["tags"]) == 1 and op["tags"][0] in declared, (method, path)
-        assert op["tags"][0].startswith("Gcore SSH keys") == path.startswith("/cloud/")
+        assert op["tags"][0].startswith("Gcore ") == path.startswith("/cloud/")
     assert len(ids) == len(set(ids)), "operationIds must be unique"
 
     def walk(node, where):

@@ -270,7 +270,9 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   record.valid_before_s = issued.valid_before_s;
   record.issued_at_us = now_us;
   record.issued_by = caller.token_id;
-  store::EventRecord event = auth::NewEvent(caller, auth::kCertificateIssue, now_us);
+  // Now, not the validity's now_us: a CA made by this request was made (and recorded)
+  // since.
+  store::EventRecord event = auth::NewEvent(caller, auth::kCertificateIssue, now_());
   event.project_id = project_id;
   event.resource_type = "certificate";
   event.resource_id = std::to_string(issued.serial);

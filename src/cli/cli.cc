@@ -75,7 +75,14 @@ int Serve(const config::Config& c) {
         &metrics);
     if (Status s = authority->VerifyKek(); !s.ok()) return Fail(s);
   }
-  http::Api api(&keys, &authenticator, {&metrics, limiter.get(), c.regions, authority.get()});
+  service::AuditLog audit(store.get());
+  http::Api api(&keys, &authenticator,
+                {.metrics = &metrics,
+                 .rate_limiter = limiter.get(),
+                 .regions = c.regions,
+                 .ca = authority.get(),
+                 .audit = &audit,
+                 .trusted_proxies = c.trusted_proxies});
 
   server::ServerOptions options;
   options.address = c.listen_address;

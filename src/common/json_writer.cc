@@ -102,6 +102,12 @@ JsonWriter& JsonWriter::Bool(bool value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  Separate();
+  out_->append(json);
+  return *this;
+}
+
 JsonWriter& JsonWriter::Null() {
   Separate();
   out_->append("null");

@@ -28,6 +28,8 @@ class JsonWriter {
   JsonWriter& Int(int64_t value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
+  // A value that is JSON text already (one the program made: it is not checked).
+  JsonWriter& Raw(std::string_view json);
 
  private:
   void Separate();

@@ -1,6 +1,9 @@
 #include "common/strings.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <system_error>
 
 namespace keypaird {
@@ -108,5 +111,22 @@ std::string ValidUtf8(std::string_view s) {
 }
 
 std::string ErrnoText(int err) { return std::generic_category().message(err); }
+
+std::string CanonicalIp(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return "";
+  const std::string input(text);
+  char out[INET6_ADDRSTRLEN] = {};
+  in_addr v4{};
+  if (inet_pton(AF_INET, input.c_str(), &v4) == 1) {
+    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? out : "";
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, input.c_str(), &v6) != 1) return "";
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    std::memcpy(&v4, v6.s6_addr + 12, sizeof(v4));
+    return inet_ntop(AF_INET, &v4, out, sizeof(out)) != nullptr ? out : "";
+  }
+  return inet_ntop(AF_INET6, &v6, out, sizeof(out)) != nullptr ? out : "";
+}
 
 }  // namespace keypaird

@@ -49,6 +49,10 @@ std::string ValidUtf8(std::string_view s);
 // The text of an errno value ("No such file or directory"), thread-safe.
 std::string ErrnoText(int err);
 
+// An IPv4 or IPv6 address as inet_ntop writes it ("2001:db8::1" for "2001:DB8:0::1"; an
+// IPv4-mapped IPv6 address as its IPv4 form), or "" if `text` is not one.
+std::string CanonicalIp(std::string_view text);
+
 }  // namespace keypaird
 
 #endif  // KEYPAIRD_COMMON_STRINGS_H_

@@ -59,5 +59,17 @@ TEST(UuidTest, Shape) {
   EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9g"));
 }
 
+
+TEST(CanonicalIpTest, WritesAddressesAsInetNtopAndRefusesTheRest) {
+  EXPECT_EQ(CanonicalIp("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(CanonicalIp("2001:DB8:0::1"), "2001:db8::1");
+  EXPECT_EQ(CanonicalIp("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(CanonicalIp("::1"), "::1");
+  for (const char* bad : {"", " 192.0.2.1", "192.0.2.1 ", "192.0.2", "256.0.0.1", "example.com",
+                          "192.0.2.1:80", "[::1]", "unknown", "1.2.3.4, 5.6.7.8"}) {
+    EXPECT_EQ(CanonicalIp(bad), "") << bad;
+  }
+}
+
 }  // namespace
 }  // namespace keypaird

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common/duration.h"
+#include "common/strings.h"
 #include "common/url.h"
 #include "config/text.h"
 
@@ -108,6 +109,23 @@ std::string IdList(const std::string& v, Config* c) {
     pos = comma + 1;
   }
   c->*Field = std::move(ids);
+  return "";
+}
+
+// A comma-separated list of IP addresses (IPv4 or IPv6), each written as inet_ntop would.
+template <auto Field>
+std::string IpList(const std::string& v, Config* c) {
+  std::vector<std::string> addresses;
+  size_t pos = 0;
+  while (pos <= v.size()) {
+    size_t comma = v.find(',', pos);
+    if (comma == std::string::npos) comma = v.size();
+    std::string address = CanonicalIp(v.substr(pos, comma - pos));
+    if (address.empty()) return "expected a comma-separated list of IP addresses";
+    addresses.push_back(std::move(address));
+    pos = comma + 1;
+  }
+  c->*Field = std::move(addresses);
   return "";
 }
 
@@ -358,6 +376,9 @@ const std::vector<Flag>& Flags() {
       {.name = "regions", .commands = kServe, .value = "LIST",
        .help = "region ids that exist, e.g. 1,76 (unset: any); v1 keypairs paths with another are 404",
        .apply = IdList<&Config::regions, kRegion>},
+      {.name = "trusted-proxies", .commands = kServe, .value = "LIST",
+       .help = "proxies (IPs) whose X-Forwarded-For names the client in the audit trail",
+       .apply = IpList<&Config::trusted_proxies>},
       {.name = "ca-kek-file", .commands = kServe, .value = "FILE",
        .help = "enable the projects' SSH certificate authorities with this key-encryption key " "(ca new-kek)",
        .apply = Text<&Config::ca_kek_file>},

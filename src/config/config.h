@@ -75,6 +75,9 @@ struct Config {
   // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
   // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.
   std::vector<int64_t> regions;
+  // --trusted-proxies 10.0.0.5,::1: peers whose X-Forwarded-For (its first address) names
+  // the client in the audit trail; from anyone else the peer address counts.
+  std::vector<std::string> trusted_proxies;
   std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
   int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
 

@@ -131,6 +131,19 @@ TEST(ConfigTest, RegionsAreAListOfIdsAndDefaultToAny) {
   EXPECT_FALSE(Parse({"token", "list", "--regions", "1"}).ok());
 }
 
+TEST(ConfigTest, TrustedProxiesAreIpAddressesWrittenOneWay) {
+  EXPECT_TRUE(Parse({"serve"}).value().trusted_proxies.empty());
+  EXPECT_EQ(Parse({"serve", "--trusted-proxies", "10.0.0.5,2001:DB8:0::1,::ffff:192.0.2.1"})
+                .value()
+                .trusted_proxies,
+            (std::vector<std::string>{"10.0.0.5", "2001:db8::1", "192.0.2.1"}));
+  for (const char* bad : {"", "10.0.0.5,", "proxy.example.com", "10.0.0.0/8", "10.0.0.5 "}) {
+    StatusOr<Config> c = Parse({"serve", "--trusted-proxies", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("--trusted-proxies"), std::string::npos) << bad;
+  }
+}
+
 TEST(ConfigTest, TokenRevokeTakesOneId) {
   StatusOr<Config> c = Parse({"token", "revoke", "abcdef0123456789"});
   ASSERT_TRUE(c.ok());
@@ -294,6 +307,7 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
 // A valid value for a flag that has no default ("1" fits most).
 std::string SampleValue(std::string_view flag) {
   if (flag == "url") return "https://keys.example.com";
+  if (flag == "trusted-proxies") return "10.0.0.5,::1";
   return "1";
 }
 

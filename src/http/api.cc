@@ -70,6 +70,9 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::SshShare},
         {.method = "DELETE", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
          .placement = P::kWorker, .handler = &Api::SshDelete},
+        // Gcore's audit log, for the SSH keys (the contract's field list; docs/audit.md).
+        {.method = "GET", .pattern = "/cloud/v1/user_actions",
+         .placement = P::kWorker, .handler = &Api::UserActions},
         // keypaird's own API (openapi/keypaird.yaml).
         {.method = "GET", .pattern = "/api/v1/openapi.yaml",
          .authenticated = false, .placement = P::kIoThread, .handler = &Api::OpenApiSpec},
@@ -84,6 +87,8 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::NativeUpdate},
         {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
          .placement = P::kWorker, .handler = &Api::NativeDelete},
+        {.method = "GET", .pattern = "/api/v1/events",
+         .placement = P::kWorker, .handler = &Api::Events},
         {.method = "GET", .pattern = "/api/v1/keys",
          .placement = P::kWorker, .handler = &Api::NativeFind},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/authorized_keys",
@@ -125,6 +130,21 @@ bool Matches(const std::vector<std::string_view>& pattern,
     }
   }
   return true;
+}
+
+// The audit trail keeps this much of a User-Agent.
+constexpr size_t kMaxUserAgent = 512;
+
+// The client's address for the audit trail: the peer's, or, when the peer is a trusted
+// proxy, the first address of its X-Forwarded-For (if that is an address at all).
+std::string ClientAddress(const HttpRequest& request, const std::vector<std::string>& trusted) {
+  if (request.forwarded_for.has_value() &&
+      std::find(trusted.begin(), trusted.end(), request.peer_address) != trusted.end()) {
+    const std::string_view list = *request.forwarded_for;
+    std::string first = CanonicalIp(TrimBlanks(list.substr(0, list.find(','))));
+    if (!first.empty()) return first;
+  }
+  return request.peer_address;
 }
 
 }  // namespace
@@ -211,6 +231,8 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
         auth_->Authenticate(request.authorization.value_or(""), call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
+    call.caller.source_ip = ClientAddress(request, extras_.trusted_proxies);
+    call.caller.user_agent = ValidUtf8(request.user_agent.value_or("").substr(0, kMaxUserAgent));
     if (call.caller.read_only && request.method != "GET" && request.method != "HEAD") {
       return labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));

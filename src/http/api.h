@@ -35,6 +35,7 @@
 #include "http/rate_limiter.h"
 #include "server/handler.h"
 #include "server/message.h"
+#include "service/audit_log.h"
 #include "service/key_service.h"
 
 namespace keypaird::ca {
@@ -64,6 +65,11 @@ struct ApiExtras {
   // The projects' SSH certificate authority (serve --ca-kek-file); null: the CA routes
   // answer 404 saying it is not enabled.
   const ca::CertificateAuthority* ca = nullptr;
+  // Reads the audit trail (GET /api/v1/events); null: that route answers 404.
+  const service::AuditLog* audit = nullptr;
+  // Peers (IP addresses, as CanonicalIp writes them) whose X-Forwarded-For names the
+  // client in the audit trail (serve --trusted-proxies); from others the peer counts.
+  std::vector<std::string> trusted_proxies = {};
 };
 
 class Api final : public server::Handler {
@@ -162,6 +168,9 @@ class Api final : public server::Handler {
   Reply NativeUpdate(Call& call) const;
   Reply NativeDelete(Call& call) const;
   Reply Me(Call& call) const;
+  // events.cc: the audit trail.
+  Reply Events(Call& call) const;
+  Reply UserActions(Call& call) const;  // gcore_user_actions.cc
   Reply OpenApiSpec(Call& call) const;
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
   Reply AuthorizedKeys(Call& call) const;

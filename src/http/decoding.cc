@@ -1,7 +1,9 @@
 #include "http/decoding.h"
 
+#include <algorithm>
 #include <charconv>
 
+#include "common/rfc3339.h"
 #include "common/strings.h"
 #include "http/errors.h"
 
@@ -43,7 +45,8 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
-Status ParseQuery(std::string_view raw, Query* out) {
+Status ParseQuery(std::string_view raw, Query* out,
+                  std::initializer_list<std::string_view> repeatable) {
   out->clear();
   size_t pos = 0;
   while (pos <= raw.size() && !raw.empty()) {
@@ -58,13 +61,36 @@ Status ParseQuery(std::string_view raw, Query* out) {
           (eq != std::string_view::npos && !PercentDecode(item.substr(eq + 1), true, &value))) {
         return InvalidArgument("The query string is not correctly percent-encoded.");
       }
+      const bool may_repeat =
+          std::find(repeatable.begin(), repeatable.end(), key) != repeatable.end();
       for (const auto& [k, v] : *out) {
-        if (k == key) return FieldError(key, "The parameter is given more than once.");
+        if (k == key && !may_repeat) {
+          return FieldError(key, "The parameter is given more than once.");
+        }
       }
       out->emplace_back(std::move(key), std::move(value));
     }
     pos = end + 1;
   }
+  return Status::Ok();
+}
+
+std::vector<std::string> QueryValues(const Query& q, std::string_view key) {
+  std::vector<std::string> values;
+  for (const auto& [k, v] : q) {
+    if (k == key) values.push_back(v);
+  }
+  return values;
+}
+
+Status QueryTime(const Query& q, const char* key, std::optional<int64_t>* out) {
+  const std::string* v = QueryValue(q, key);
+  if (v == nullptr) return Status::Ok();
+  int64_t us = 0;
+  if (!ParseRfc3339(*v, &us)) {
+    return FieldError(key, "Must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z.");
+  }
+  *out = us;
   return Status::Ok();
 }
 

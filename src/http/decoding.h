@@ -4,6 +4,8 @@
 #define KEYPAIRD_HTTP_DECODING_H_
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,10 +26,16 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 std::vector<std::string_view> SplitPath(std::string_view path);
 
 // key=value pairs in order, percent-decoded. kInvalidArgument for a bad escape or a
-// parameter given twice.
+// parameter given twice, unless it is one of `repeatable`.
 using Query = std::vector<std::pair<std::string, std::string>>;
-Status ParseQuery(std::string_view raw, Query* out);
+Status ParseQuery(std::string_view raw, Query* out,
+                  std::initializer_list<std::string_view> repeatable = {});
+// The first value of `key` (null if absent); every value of `key`, in order.
 const std::string* QueryValue(const Query& q, std::string_view key);
+std::vector<std::string> QueryValues(const Query& q, std::string_view key);
+
+// The time (RFC 3339) of `key`, if given, in microseconds; a field error on `key` otherwise.
+Status QueryTime(const Query& q, const char* key, std::optional<int64_t>* out);
 
 // A decimal integer in [min, max], nothing else (no sign '+', no spaces, no fraction).
 bool ParseInt(std::string_view s, int64_t min, int64_t max, int64_t* out);

@@ -13,6 +13,7 @@ namespace keypaird::http {
 namespace {
 
 constexpr std::string_view kCursorPrefix = "c1.";
+constexpr std::string_view kEventCursorPrefix = "e1.";
 
 std::string Checksum(std::string_view payload) {
   static const Digest kSha256("SHA256");
@@ -67,6 +68,29 @@ StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy o
     return BadCursor();
   }
   return store::KeyCursor{static_cast<int64_t>(created), std::string(name), std::string(id)};
+}
+
+std::string EncodeEventCursor(const store::EventRecord& last) {
+  std::string payload;
+  sshkey::AppendU64(&payload, static_cast<uint64_t>(last.time_us));
+  sshkey::AppendString(&payload, last.id);
+  return std::string(kEventCursorPrefix) + Base64UrlEncode(payload + Checksum(payload));
+}
+
+StatusOr<store::EventCursor> DecodeEventCursor(std::string_view token) {
+  if (!token.starts_with(kEventCursorPrefix) || token.size() > 512) return BadCursor();
+  std::string raw;
+  const std::string_view encoded = token.substr(kEventCursorPrefix.size());
+  if (!Base64UrlDecode(encoded, &raw) || raw.size() < 8 || Base64UrlEncode(raw) != encoded) {
+    return BadCursor();
+  }
+  const std::string_view payload = std::string_view(raw).substr(0, raw.size() - 8);
+  if (Checksum(payload) != raw.substr(raw.size() - 8)) return BadCursor();
+  sshkey::WireReader r(payload);
+  uint64_t time = 0;
+  std::string_view id;
+  if (!r.ReadU64(&time) || !r.ReadString(&id) || !r.empty()) return BadCursor();
+  return store::EventCursor{static_cast<int64_t>(time), std::string(id)};
 }
 
 StatusOr<std::vector<store::LabelTerm>> ParseLabelSelector(std::string_view text) {

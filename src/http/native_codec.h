@@ -22,6 +22,10 @@ namespace keypaird::http {
 std::string EncodeCursor(store::OrderBy order, const store::KeyRecord& last);
 StatusOr<store::KeyCursor> DecodeCursor(std::string_view token, store::OrderBy order);
 
+// The cursor of the audit trail's pages: the last event shown (opaque, checksummed).
+std::string EncodeEventCursor(const store::EventRecord& last);
+StatusOr<store::EventCursor> DecodeEventCursor(std::string_view token);
+
 // The project of a /api/v1/projects/{project_id}/... path (its first capture); 400 on
 // "project_id" when it is not one.
 StatusOr<int64_t> ProjectOf(const std::vector<std::string>& params);

@@ -32,6 +32,9 @@ struct HttpRequest {
   std::optional<std::string> request_id;  // the client's X-Request-ID, if any
   std::optional<std::string> if_match;
   std::optional<std::string> if_none_match;
+  std::optional<std::string> user_agent;
+  std::optional<std::string> forwarded_for;  // X-Forwarded-For as sent (the first field)
+  std::string peer_address;                  // the client's IP address, as text
   std::string body;
 };
 

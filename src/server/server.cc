@@ -83,6 +83,28 @@ constexpr size_t kMaxBufferedInput = 256 * 1024;
 constexpr size_t kLingerBytes = 8 * 1024 * 1024;
 constexpr std::chrono::milliseconds kSweepInterval{250};
 
+// The IP address of a peer, as text ("192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6
+// address as its IPv4 form); "" if it is neither.
+std::string AddressText(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text)) == nullptr) return "";
+  } else if (peer.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      in_addr v4{};
+      std::memcpy(&v4, in6->sin6_addr.s6_addr + 12, sizeof(v4));
+      if (inet_ntop(AF_INET, &v4, text, sizeof(text)) == nullptr) return "";
+    } else if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text)) == nullptr) {
+      return "";
+    }
+  } else {
+    return "";
+  }
+  return text;
+}
+
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 100: return "Continue";
@@ -236,7 +258,7 @@ struct Exchange {
 class Connection {
  public:
   Connection(uint64_t id, IoThread* owner, std::unique_ptr<Transport> transport,
-             TimePoint deadline);
+             TimePoint deadline, std::string peer_address);
 
   uint64_t id() const { return id_; }
   int fd() const { return transport_->fd(); }
@@ -290,6 +312,7 @@ class Connection {
   // The request being parsed.
   HttpRequest request_;
   std::string target_;
+  const std::string peer_address_;  // the client's IP, given to every request
   std::string field_;
   std::string value_;
   bool in_value_ = false;
@@ -334,7 +357,7 @@ class IoThread {
   void Deliver(uint64_t id, HttpResponse response);
   bool OnThisThread() const { return current_ == this; }
 
-  void Adopt(int fd);  // on this thread
+  void Adopt(int fd, std::string peer_address);  // on this thread
   void Loop();         // returns once stopped
   void StartDrain();   // on this thread
   void Stop();         // thread-safe
@@ -439,8 +462,12 @@ class Server {
 // Connection.
 
 Connection::Connection(uint64_t id, IoThread* owner, std::unique_ptr<Transport> transport,
-                       TimePoint deadline)
-    : id_(id), owner_(owner), transport_(std::move(transport)), deadline_(deadline) {
+                       TimePoint deadline, std::string peer_address)
+    : id_(id),
+      owner_(owner),
+      transport_(std::move(transport)),
+      peer_address_(std::move(peer_address)),
+      deadline_(deadline) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
 }
@@ -504,6 +531,10 @@ bool Connection::StoreHeader() {
     keep(&request_.if_match);
   } else if (EqualsIgnoreAsciiCase(field_, "if-none-match")) {
     keep(&request_.if_none_match);
+  } else if (EqualsIgnoreAsciiCase(field_, "user-agent")) {
+    keep(&request_.user_agent);
+  } else if (EqualsIgnoreAsciiCase(field_, "x-forwarded-for")) {
+    keep(&request_.forwarded_for);
   } else if (EqualsIgnoreAsciiCase(field_, "expect")) {
     expect_continue_ = EqualsIgnoreAsciiCase(value_, "100-continue");
   }
@@ -545,6 +576,7 @@ int Connection::OnHeadersComplete(http_parser* p) {
   auto* c = static_cast<Connection*>(p->data);
   if (!c->StoreHeader()) return -1;  // an error for http_parser; Parse answers refuse_
   c->request_.method = http_method_str(static_cast<http_method>(p->method));
+  c->request_.peer_address = c->peer_address_;
   const size_t q = c->target_.find('?');
   c->request_.path = c->target_.substr(0, q);
   if (q != std::string::npos) c->request_.query = c->target_.substr(q + 1);
@@ -871,11 +903,11 @@ void IoThread::Deliver(uint64_t id, HttpResponse response) {
   Post([answer, shared] { answer(std::move(*shared), /*release=*/true); });
 }
 
-void IoThread::Adopt(int fd) {
+void IoThread::Adopt(int fd, std::string peer_address) {
   const uint64_t id = server_->NextConnectionId();
   auto conn = std::make_unique<Connection>(
       id, this, std::make_unique<Transport>(fd, server_->tls()),
-      SteadyClock::now() + server_->options().read_timeout);
+      SteadyClock::now() + server_->options().read_timeout, std::move(peer_address));
   if (!Watch(fd, id, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
     server_->ConnectionClosed();
     return;  // the Transport closes fd
@@ -1013,7 +1045,10 @@ void Server::OnListenerReady() {
       PauseAccepting();  // the rest wait in the listen backlog
       return;
     }
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof(peer);
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return;  // EAGAIN, or out of descriptors (EMFILE): try again on the next event
@@ -1024,10 +1059,13 @@ void Server::OnListenerReady() {
     ConnectionOpened();
     IoThread* target =
         threads_[next_thread_.fetch_add(1, std::memory_order_relaxed) % threads_.size()].get();
+    std::string address = AddressText(peer);
     if (target->OnThisThread()) {
-      target->Adopt(fd);
+      target->Adopt(fd, std::move(address));
     } else {
-      target->Post([target, fd] { target->Adopt(fd); });
+      target->Post([target, fd, address = std::move(address)]() mutable {
+        target->Adopt(fd, std::move(address));
+      });
     }
   }
 }

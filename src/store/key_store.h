@@ -217,6 +217,10 @@ struct EventQuery {
   std::optional<int64_t> actor_user_id;
   std::vector<std::string> actions;       // any of them; empty = any
   std::vector<std::string> resource_ids;  // any of them; empty = any
+  std::vector<std::string> resource_types;  // any of them; empty = any
+  std::string resource_name;                // exact; "" = any
+  std::vector<std::string> source_ips;      // any of them; empty = any
+  std::vector<std::string> user_agents;     // any of them, exact; empty = any
   std::optional<int64_t> since_us;        // time >= since
   std::optional<int64_t> until_us;        // time < until
   // Newest first (time DESC, id DESC), or oldest first with `ascending`.

@@ -115,7 +115,12 @@ bool EventMatches(const EventQuery& q, const EventRecord& e) {
     return false;
   }
   if (q.actor_user_id && e.actor_user_id != *q.actor_user_id) return false;
-  if (!AnyOf(q.actions, e.action) || !AnyOf(q.resource_ids, e.resource_id)) return false;
+  if (!AnyOf(q.actions, e.action) || !AnyOf(q.resource_ids, e.resource_id) ||
+      !AnyOf(q.resource_types, e.resource_type) || !AnyOf(q.source_ips, e.source_ip) ||
+      !AnyOf(q.user_agents, e.user_agent)) {
+    return false;
+  }
+  if (!q.resource_name.empty() && e.resource_name != q.resource_name) return false;
   if (q.since_us && e.time_us < *q.since_us) return false;
   if (q.until_us && e.time_us >= *q.until_us) return false;
   if (q.after) {

@@ -186,6 +186,10 @@ EventListSql BuildEventListSql(const EventQuery& q, Dialect dialect) {
   if (q.actor_user_id) add("actor_user_id = " + param(*q.actor_user_id));
   if (!q.actions.empty()) any_of("action", q.actions);
   if (!q.resource_ids.empty()) any_of("resource_id", q.resource_ids);
+  if (!q.resource_types.empty()) any_of("resource_type", q.resource_types);
+  if (!q.resource_name.empty()) add("resource_name = " + param(q.resource_name));
+  if (!q.source_ips.empty()) any_of("source_ip", q.source_ips);
+  if (!q.user_agents.empty()) any_of("user_agent", q.user_agents);
   if (q.since_us) add("time_us >= " + param(*q.since_us));
   if (q.until_us) add("time_us < " + param(*q.until_us));
   EventListSql out;
