@@ -320,3 +320,24 @@ def test_user_actions_are_the_key_events_in_gcores_shape(prism, server, team):
                 "source_user_ips=host", "limit=1&limit=2"):
         expect_error(server.request("GET", f"/cloud/v1/user_actions?{bad}", token=team["admin"]),
                      400, "ValidationError")
+
+
+def test_events_older_than_the_retention_are_pruned_and_the_keys_stay(tmp_path):
+    s = Server(tmp_path)
+    s.start("--events-retention", "2s")
+    try:
+        admin = s.token(1, admin=True)
+        r = s.request("POST", "/api/v1/projects/4/keys", {"name": "kept", "public_key": ED25519},
+                      admin)
+        assert r.status == 201, r
+        kid = r.json()["id"]
+        url = "/api/v1/events?project_id=4"
+        assert len(s.request("GET", url, token=admin).json()["results"]) == 1
+        deadline = time.monotonic() + 15
+        while s.request("GET", url, token=admin).json()["results"]:
+            assert time.monotonic() < deadline, "the event outlived its retention by 13 s"
+            time.sleep(0.2)
+        assert s.request("GET", f"/api/v1/projects/4/keys/{kid}", token=admin).status == 200
+        assert b"audit trail pruned" in s.log_path.read_bytes()
+    finally:
+        s.stop()

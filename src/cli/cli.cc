@@ -76,6 +76,8 @@ int Serve(const config::Config& c) {
     if (Status s = authority->VerifyKek(); !s.ok()) return Fail(s);
   }
   service::AuditLog audit(store.get());
+  service::EventPruner pruner(store.get(), std::chrono::milliseconds(c.events_retention_ms));
+  pruner.Start();  // stopped (joined) before the store closes: declared after it
   http::Api api(&keys, &authenticator,
                 {.metrics = &metrics,
                  .rate_limiter = limiter.get(),

@@ -11,7 +11,9 @@ struct Unit {
 };
 // Largest first: the order a duration must name them in. "ms" comes before "m" in the
 // matching below, so "5ms" is not read as "5m" followed by garbage.
-constexpr std::array<Unit, 4> kUnits = {{{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}}};
+constexpr std::array<Unit, 5> kUnits = {
+    {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}}};
+constexpr size_t kMs = kUnits.size() - 1;
 
 }  // namespace
 
@@ -32,9 +34,9 @@ std::optional<int64_t> ParseDurationMs(std::string_view text) {
     const std::string_view rest = text.substr(pos);
     size_t unit = kUnits.size();
     if (rest.starts_with("ms")) {
-      unit = 3;
+      unit = kMs;
     } else if (!rest.empty()) {
-      for (size_t u = 0; u < 3; ++u) {
+      for (size_t u = 0; u < kMs; ++u) {
         if (rest.front() == kUnits[u].name.front()) unit = u;
       }
     }

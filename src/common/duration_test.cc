@@ -17,12 +17,14 @@ TEST(DurationTest, UnitsAndCombinationsLargestFirst) {
   EXPECT_EQ(ParseDurationMs("0s"), 0);
   EXPECT_EQ(ParseDurationMs("90m"), 5400000);  // a unit may exceed the next one up
   EXPECT_EQ(ParseDurationMs("168h"), 604800000);
+  EXPECT_EQ(ParseDurationMs("400d"), int64_t{400} * 86400000);
+  EXPECT_EQ(ParseDurationMs("1d12h"), 129600000);
 }
 
 TEST(DurationTest, RefusesWhatCouldBeMisread) {
   for (const char* bad : {"",        "2",     "s",   "1x",   "1H",   "1 h",  " 1h",
                           "1h ",     "-1s",   "+1s", "1.5h", "1s1h", "1m1m", "1h1h",
-                          "30s5m",   "1ms1s", "1hm", "h1",   "1d",   "1h30", "9999999999999h",
+                          "30s5m",   "1ms1s", "1hm", "h1",   "1h1d", "1h30", "9999999999999h",
                           "1000000h"}) {
     EXPECT_EQ(ParseDurationMs(bad), std::nullopt) << '"' << bad << '"';
   }
@@ -36,6 +38,7 @@ TEST(DurationTest, FormatsTheShortestTextThatReadsBack) {
   EXPECT_EQ(FormatDurationMs(1500), "1s500ms");
   EXPECT_EQ(FormatDurationMs(5400000), "1h30m");
   EXPECT_EQ(FormatDurationMs(3723004), "1h2m3s4ms");
+  EXPECT_EQ(FormatDurationMs(90000000), "1d1h");
   for (int64_t ms : {int64_t{1}, int64_t{999}, int64_t{60000}, int64_t{86400000}, kMaxDurationMs}) {
     EXPECT_EQ(ParseDurationMs(FormatDurationMs(ms)), ms) << ms;
   }

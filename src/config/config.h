@@ -78,6 +78,7 @@ struct Config {
   // --trusted-proxies 10.0.0.5,::1: peers whose X-Forwarded-For (its first address) names
   // the client in the audit trail; from anyone else the peer address counts.
   std::vector<std::string> trusted_proxies;
+  int64_t events_retention_ms = int64_t{400} * 86400000;  // --events-retention
   std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
   int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
 

@@ -251,7 +251,7 @@ TEST(ConfigTest, AgentDurations) {
   EXPECT_EQ(with("--max-stale", "60").status().message(),
             "--max-stale: must be a duration such as 30s, 5m, 1h or 2h30m");
   EXPECT_EQ(with("--max-stale", "8761h").status().message(),
-            "--max-stale: must be from 0s to 8760h");
+            "--max-stale: must be from 0s to 365d");
   EXPECT_EQ(with("--timeout", "50ms").status().message(), "--timeout: must be from 100ms to 5m");
   EXPECT_EQ(with("--timeout", "0s").status().message(), "--timeout: must be from 100ms to 5m");
 }

@@ -328,6 +328,7 @@ class DownStore final : public store::KeyStore {
     return Down();
   }
   StatusOr<store::EventPage> ListEvents(const store::EventQuery&) override { return Down(); }
+  StatusOr<int64_t> PruneEvents(int64_t, int64_t) override { return Down(); }
   StatusOr<store::CaRecord> GetOrCreateCa(const store::CaRecord&,
                                           const store::EventRecord&) override {
     return Down();

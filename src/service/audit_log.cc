@@ -1,5 +1,9 @@
 #include "service/audit_log.h"
 
+#include <algorithm>
+
+#include "common/log.h"
+
 namespace keypaird::service {
 
 StatusOr<store::EventPage> AuditLog::List(const auth::Principal& caller,
@@ -8,6 +12,57 @@ StatusOr<store::EventPage> AuditLog::List(const auth::Principal& caller,
     return PermissionDenied("Only an administrator's token may read the audit trail.");
   }
   return store_->ListEvents(query);
+}
+
+EventPruner::EventPruner(store::KeyStore* store, std::chrono::milliseconds retention, Clock now,
+                         int64_t batch)
+    : store_(store), retention_(retention), now_(std::move(now)), batch_(batch) {}
+
+EventPruner::~EventPruner() { Stop(); }
+
+void EventPruner::Start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+}
+
+void EventPruner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+StatusOr<int64_t> EventPruner::PruneOnce() {
+  const int64_t before_us =
+      now_() - std::chrono::duration_cast<std::chrono::microseconds>(retention_).count();
+  int64_t total = 0;
+  for (;;) {
+    StatusOr<int64_t> pruned = store_->PruneEvents(before_us, batch_);
+    if (!pruned.ok()) return pruned.status();
+    total += *pruned;
+    if (*pruned < batch_) return total;
+    std::unique_lock lock(mu_);
+    if (stop_) return total;
+  }
+}
+
+void EventPruner::Run() {
+  const auto interval = std::clamp<std::chrono::milliseconds>(
+      retention_ / 10, std::chrono::seconds(1), std::chrono::minutes(1));
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    StatusOr<int64_t> pruned = PruneOnce();
+    if (!pruned.ok()) {
+      LogLine(LogLevel::kWarn, "pruning the audit trail failed")
+          .Str("error", pruned.status().message());
+    } else if (*pruned > 0) {
+      LogLine(LogLevel::kInfo, "audit trail pruned").Int("events", *pruned);
+    }
+    lock.lock();
+    wake_.wait_for(lock, interval, [this] { return stop_; });
+  }
 }
 
 }  // namespace keypaird::service

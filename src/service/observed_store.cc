@@ -44,6 +44,9 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::EventPage> ListEvents(const store::EventQuery& query) override {
     return Seen("list_events", inner_->ListEvents(query));
   }
+  StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) override {
+    return Seen("prune_events", inner_->PruneEvents(before_us, max_rows));
+  }
   std::unique_ptr<store::KeyReader> Snapshot() override { return inner_->Snapshot(); }
   void InsertKeyAsync(store::KeyRecord key, store::EventRecord event, WriteDone done) override {
     inner_->InsertKeyAsync(std::move(key), std::move(event),

@@ -313,6 +313,12 @@ class KeyStore : public KeyReader {
   // kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) = 0;
 
+  // The audit trail's retention: deletes up to `max_rows` of the oldest events from before
+  // `before_us` and says how many it deleted (fewer than max_rows: none older is left). A
+  // small batch is one short write, so pruning never holds the writer long. OK;
+  // kInvalidArgument if max_rows < 1.
+  virtual StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) = 0;
+
   // --- The SSH certificate authority (docs/ssh-access.md "Certificates").
 
   // The project's CA, made from `candidate` if the project has none yet: the first of

@@ -1106,6 +1106,27 @@ TEST_P(KeyStoreContractTest, EventsPageNewestFirstAndFilter) {
   EXPECT_EQ(store().ListEvents(q).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_P(KeyStoreContractTest, PruningTakesTheOldestEventsInSmallBatches) {
+  int n = 0;
+  for (int64_t t : {50, 10, 30, 20, 40, 10}) {
+    const std::string id = "e" + std::to_string(n++);
+    ASSERT_TRUE(store().InsertKey(Key("k" + id, 1, "n" + id), Event(id, "key.create", t)).ok());
+  }
+  // Older than 40: e1 and e5 (10), e3 (20), e2 (30); two at a time, oldest first.
+  auto pruned = store().PruneEvents(40, 2);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(*pruned, 2);
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("e0", "e4", "e2", "e3"));
+  EXPECT_EQ(store().PruneEvents(40, 2).value(), 2);
+  EXPECT_EQ(store().PruneEvents(40, 2).value(), 0);
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("e0", "e4"));
+  EXPECT_EQ(store().PruneEvents(40, 0).status().code(), StatusCode::kInvalidArgument);
+  // The keys are not the events: all six are still there.
+  ListQuery q;
+  q.project_id = 1;
+  EXPECT_EQ(store().ListKeys(q)->total, 6);
+}
+
 TEST_P(KeyStoreContractTest, ASnapshotReadsWhatTheStoreHolds) {
   ASSERT_TRUE(store().InsertKey(Key("id-1", 1, "alpha", 10), {}).ok());
   const TokenRecord token = Token("0123456789abcdef", 5);

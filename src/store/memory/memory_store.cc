@@ -340,6 +340,21 @@ class MemoryStore final : public KeyStore {
     return page;
   }
 
+  StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) override {
+    if (max_rows < 1) return InvalidArgument("max_rows must be at least 1");
+    std::lock_guard lock(mu_);
+    std::vector<EventRecord> old;
+    std::vector<EventRecord> kept;
+    for (EventRecord& e : events_) (e.time_us < before_us ? old : kept).push_back(std::move(e));
+    std::sort(old.begin(), old.end(),
+              [](const EventRecord& a, const EventRecord& b) { return EventBefore(true, a, b); });
+    const auto pruned = std::min<int64_t>(max_rows, static_cast<int64_t>(old.size()));
+    kept.insert(kept.end(), std::make_move_iterator(old.begin() + pruned),
+                std::make_move_iterator(old.end()));
+    events_ = std::move(kept);
+    return pruned;
+  }
+
   Status Ping() override { return Status::Ok(); }
 
  private:

@@ -71,6 +71,7 @@ const Statement kGetCertificate{"get_certificate", Sql().get_certificate};
 const Statement kRevokeCertificate{"revoke_certificate", Sql().revoke_certificate};
 const Statement kRevokedSerials{"revoked_serials", Sql().revoked_serials};
 const Statement kInsertEvent{"insert_event", Sql().insert_event};
+const Statement kPruneEvents{"prune_events", Sql().prune_events};
 
 // The statements of one ListQuery shape and its parameters. The page statement carries
 // the total in every row (an InitPlan: one snapshot, one round trip); limit and offset
@@ -382,6 +383,16 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         if (!exists.ok()) return exists.status();
         return exists->rows() > 0 ? Status::Ok() : NotFound("no such certificate");
       });
+    });
+  }
+
+  StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) override {
+    if (max_rows < 1) return InvalidArgument("max_rows must be at least 1");
+    // Safe to repeat after a lost connection: it deletes what is old, whoever asks.
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<int64_t> {
+      auto r = conn.Run(kPruneEvents, {ToText(before_us), ToText(max_rows)}, deadline);
+      if (!r.ok()) return r.status();
+      return static_cast<int64_t>(r->Affected());
     });
   }
 

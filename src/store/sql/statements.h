@@ -35,6 +35,7 @@ struct Statements {
   std::string revoked_serials;     // project_id, now_s (kRevokedSerialsSql)
   // ---- the audit trail (columns: kEventColumns)
   std::string insert_event;  // EventValues
+  std::string prune_events;  // before_us, max_rows: the oldest first
   // ---- migration 4's backfill (MigrationSession::DescribeKeys)
   std::string undescribed_keys;  // none; returns id, public_key
   std::string describe_key;      // id, type, bits, comment, fingerprint_sha256

@@ -374,6 +374,21 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
         /*one_statement=*/false);
   }
 
+  StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) override {
+    if (max_rows < 1) return InvalidArgument("max_rows must be at least 1");
+    int64_t pruned = 0;
+    Status s = writer_.Run([&](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(Sql().prune_events);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll({before_us, max_rows});
+      if (Status run = stmt->Run(); !run.ok()) return run;
+      pruned = sqlite3_changes(conn.db());
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return pruned;
+  }
+
   StatusOr<EventPage> ListEvents(const EventQuery& query) override {
     if (Status s = ValidateEventQuery(query); !s.ok()) return s;
     auto lease = readers().Acquire(ReadDeadline());

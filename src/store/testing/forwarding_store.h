@@ -49,6 +49,9 @@ class ForwardingStore : public KeyStore {
   StatusOr<EventPage> ListEvents(const EventQuery& query) override {
     return inner_->ListEvents(query);
   }
+  StatusOr<int64_t> PruneEvents(int64_t before_us, int64_t max_rows) override {
+    return inner_->PruneEvents(before_us, max_rows);
+  }
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
     return inner_->GetOrCreateCa(candidate, event);
   }
