@@ -303,6 +303,39 @@ BENCHMARK(BM_SqliteInsert)
     ->Threads(64)
     ->UseRealTime();
 
+// The same with the audit trail's event in the same transaction, as the service writes every
+// key (a second row, and a savepoint around the two): what the audit trail costs a durable
+// import (docs/audit.md, docs/BENCHMARKS.md). Its own project, so that both benchmarks
+// insert into the same kind of store.
+void BM_SqliteInsertWithEvent(benchmark::State& state) {
+  SqliteReadFixture& fixture = ReadFixture(state.range(0));
+  static std::atomic<int64_t> next{0};
+  for (auto _ : state) {
+    store::KeyRecord key = MakeKey(next++, 3);
+    store::EventRecord event;
+    event.id = NewUuid7(key.created_at_us / 1000);  // as auth::NewEvent makes them
+    event.time_us = key.created_at_us;
+    event.action = "key.create";
+    event.project_id = key.project_id;
+    event.actor_user_id = key.user_id;
+    event.actor_token_id = "0123456789abcdef";
+    event.via = "token";
+    event.source_ip = "192.0.2.10";
+    event.user_agent = "terraform-provider-gcore/0.8";
+    event.resource_type = "ssh_key";
+    event.resource_id = key.id;
+    event.resource_name = key.name;
+    event.details = R"({"type":"ssh-ed25519","fingerprint_sha256":")" + key.fingerprint_sha256 +
+                    R"(","shared_in_project":true,"generated":false})";
+    if (!fixture.store().InsertKey(key, event).ok()) {
+      state.SkipWithError("insert failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SqliteInsertWithEvent)->Arg(100000)->Threads(1)->Threads(64)->UseRealTime();
+
 void BM_SqliteGet(benchmark::State& state) {
   const int64_t n = state.range(0);
   SqliteReadFixture& f = ReadFixture(n);

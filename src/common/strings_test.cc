@@ -59,6 +59,22 @@ TEST(UuidTest, Shape) {
   EXPECT_FALSE(IsUuid("36a7a97a-0672-4911-8f2b-92cd4e5b0d9g"));
 }
 
+TEST(UuidTest, Version7StartsWithItsMillisecondsAndSortsByThem) {
+  // 2026-12-06T00:00:00Z = 1796515200000 ms = 0x01a2_48a6_7c00.
+  const std::string u = NewUuid7(1796515200000);
+  ASSERT_TRUE(IsUuid(u)) << u;
+  EXPECT_EQ(u.substr(0, 13), "01a248a6-7c00") << u;
+  EXPECT_EQ(u[14], '7');
+  EXPECT_NE(std::string("89ab").find(u[19]), std::string::npos);
+  EXPECT_NE(NewUuid7(1796515200000), u);  // the rest is random
+  std::string previous;
+  for (int64_t ms = 1; ms < (int64_t{1} << 48); ms *= 3) {
+    const std::string next = NewUuid7(ms);
+    EXPECT_LT(previous, next) << ms;
+    previous = next;
+  }
+}
+
 
 TEST(CanonicalIpTest, WritesAddressesAsInetNtopAndRefusesTheRest) {
   EXPECT_EQ(CanonicalIp("192.0.2.1"), "192.0.2.1");

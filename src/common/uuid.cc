@@ -3,19 +3,26 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 
 #include "common/strings.h"
 
 namespace keypaird {
 
-std::string NewUuid4() {
+namespace {
+
+std::array<unsigned char, 16> RandomBytes() {
   std::array<unsigned char, 16> b{};
   if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
     // The CSPRNG failing is not recoverable in any sensible way for an id generator.
     std::abort();
   }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  return b;
+}
+
+std::string Canonical(std::array<unsigned char, 16> b, unsigned version) {
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | (version << 4));
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string out;
   out.reserve(36);
@@ -26,6 +33,17 @@ std::string NewUuid4() {
     from = to;
   }
   return out;
+}
+
+}  // namespace
+
+std::string NewUuid4() { return Canonical(RandomBytes(), 4); }
+
+std::string NewUuid7(int64_t unix_ms) {
+  std::array<unsigned char, 16> b = RandomBytes();
+  const auto ms = static_cast<uint64_t>(unix_ms < 0 ? 0 : unix_ms);
+  for (int i = 0; i < 6; ++i) b[static_cast<size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+  return Canonical(b, 7);
 }
 
 bool IsUuid(std::string_view s) {

@@ -54,8 +54,8 @@ Statements Make(Dialect dialect) {
 
   s.insert_event = p(Insert("events", kEventColumns, kEventColumnCount));
   s.prune_events =
-      p("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_us < #1 "
-        "ORDER BY time_us, id LIMIT #2)");
+      p("DELETE FROM events WHERE (time_us, id) IN (SELECT time_us, id FROM events "
+        "WHERE time_us < #1 ORDER BY time_us, id LIMIT #2)");
 
   s.undescribed_keys = "SELECT id, public_key FROM keys WHERE type = ''";
   s.describe_key =
