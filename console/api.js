@@ -121,6 +121,10 @@ export class Api {
       body,
     });
   }
+  // The audit trail (administrators only).
+  events(query) {
+    return this.call("GET", "/events", { query });
+  }
   revokeCertificate(project, serial) {
     return this.call(
       "POST",

@@ -1,6 +1,7 @@
 // The console's entry point: the session (token in sessionStorage only), the header with
 // the project switcher and the project's sections, and the routes (#/projects/{id}/keys,
-// #/projects/{id}/keys/{key}, #/projects/{id}/ssh; the last loads its module on demand).
+// #/projects/{id}/keys/{key}, #/projects/{id}/ssh, #/projects/{id}/events; the last two
+// load their modules on demand).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
 import { renderSignIn } from "./signin.js";
@@ -17,6 +18,7 @@ const who = document.getElementById("who");
 const sectionsNav = document.getElementById("sections");
 const navKeys = document.getElementById("nav-keys");
 const navSsh = document.getElementById("nav-ssh");
+const navEvents = document.getElementById("nav-events");
 
 const ctx = {
   api: null,
@@ -43,6 +45,9 @@ const ctx = {
   },
   sshHash(project = this.project) {
     return `#/projects/${project}/ssh`;
+  },
+  eventsHash(project = this.project) {
+    return `#/projects/${project}/events`;
   },
   // A 401 anywhere ends the session.
   fail(err) {
@@ -110,11 +115,12 @@ projectSelect.addEventListener("change", () => {
     ctx.go("#/projects");
     return;
   }
-  // Stay in the same section (keys or SSH access) of the other project.
+  // Stay in the same section (keys, SSH access or events) of the other project.
   const project = Number(projectSelect.value);
-  ctx.go(
-    /^#\/projects\/\d+\/ssh\/?$/.test(location.hash) ? ctx.sshHash(project) : ctx.keysHash(project),
-  );
+  const section = location.hash.match(/^#\/projects\/\d+\/(ssh|events)\/?$/);
+  if (section && section[1] === "ssh") ctx.go(ctx.sshHash(project));
+  else if (section) ctx.go(ctx.eventsHash(project));
+  else ctx.go(ctx.keysHash(project));
 });
 
 // The project's sections in the header: links for the current project, the open one marked.
@@ -125,9 +131,12 @@ function showSections(current) {
   }
   navKeys.setAttribute("href", ctx.keysHash());
   navSsh.setAttribute("href", ctx.sshHash());
+  navEvents.setAttribute("href", ctx.eventsHash());
+  navEvents.hidden = !ctx.me.admin; // only administrators read the audit trail
   for (const [link, name] of [
     [navKeys, "keys"],
     [navSsh, "ssh"],
+    [navEvents, "events"],
   ]) {
     if (name === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -202,7 +211,7 @@ async function render(force = false) {
   const hash = location.hash || "";
   const focusHeading = force || hash !== lastHash;
   lastHash = hash;
-  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh))?)?\/?$/);
+  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|events))?)?\/?$/);
   const projects = projectsOf(ctx.me);
   if (!m || (!m[1] && hash !== "#/projects")) {
     showSections(null);
@@ -223,10 +232,13 @@ async function render(force = false) {
   ctx.project = Number(m[1]);
   sessionStorage.setItem(PROJECT_KEY, String(ctx.project));
   fillProjects();
-  showSections(m[3] ? "ssh" : "keys");
-  if (m[3]) {
+  showSections(m[3] || "keys");
+  if (m[3] === "ssh") {
     const { renderSsh } = await import("./ssh.js");
     await renderSsh(ctx);
+  } else if (m[3] === "events") {
+    const { renderEvents } = await import("./events.js");
+    await renderEvents(ctx);
   } else if (m[2]) await renderKey(ctx, decodeURIComponent(m[2]));
   else await renderKeys(ctx);
   if (focusHeading) {

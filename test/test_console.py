@@ -1057,6 +1057,61 @@ def test_without_a_ca_the_console_says_how_to_enable_it(page, env, tmp_path):
 # ---------------------------------------------------------------------------------------
 # Accessibility and layout.
 
+def event_actions(page):
+    return page.d.execute_script(  # in one call: rows may be redrawn meanwhile
+        "return [...document.querySelectorAll('table.events tbody tr')]"
+        ".map(r => r.querySelector('td[data-label=Action]').textContent)")
+
+
+def test_events_show_an_admin_the_projects_changes_newest_first(page, env):
+    p = new_project()
+    ids = [env.create(p, f"ev-{i}", token=env.admin)["id"] for i in range(3)]
+    assert env.api("PATCH", f"/projects/{p}/keys/{ids[1]}", {"labels": {"team": "x"}},
+                   env.admin).status == 200
+    assert env.api("DELETE", f"/projects/{p}/keys/{ids[0]}", token=env.admin).status == 204
+    page.open(env.admin, f"#/projects/{p}/keys")
+    page.wait_css("#nav-events").click()
+    page.wait_css("table.events")
+    assert page.d.execute_script("return location.hash") == f"#/projects/{p}/events"
+    page.wait(lambda: event_actions(page) == ["Key deleted", "Key changed", "Key created",
+                                              "Key created", "Key created"], what="events")
+    first = page.css("table.events tbody tr")
+    assert ids[0] in first.text and "user 14" in first.text and "127.0.0.1" in first.text
+    page.shot("events")
+    # Filtered by action, then by resource.
+    Select(page.css("#events-action")).select_by_value("key.create")
+    page.wait(lambda: event_actions(page) == ["Key created"] * 3, what="created only")
+    Select(page.css("#events-action")).select_by_value("")
+    page.css("#events-resource").send_keys(ids[1], Keys.ENTER)
+    page.wait(lambda: event_actions(page) == ["Key changed", "Key created"], what="one key")
+    page.css("#events-resource").send_keys("x", Keys.ENTER)
+    page.wait_text("#events-results", "No events match these filters")
+    # Keyset pages of 50: older, then newer again.
+    q = new_project()
+    for i in range(51):
+        assert env.api("POST", f"/projects/{q}/keys", {"name": f"many-{i}"},
+                       env.admin).status == 201
+    page.open(env.admin, f"#/projects/{q}/events")
+    page.wait(lambda: len(event_actions(page)) == 50, what="a page of 50")
+    assert page.css("#events-newer").get_attribute("disabled") is not None
+    page.css("#events-older").click()
+    page.wait(lambda: len(event_actions(page)) == 1, what="the oldest event")
+    assert page.css("#events-page-no").text == "Page 2"
+    assert page.css("#events-older").get_attribute("disabled") is not None
+    page.css("#events-newer").click()
+    page.wait(lambda: len(event_actions(page)) == 50, what="back to the newest")
+    assert page.console_errors() == []
+
+
+def test_events_are_for_administrators_only(page, env):
+    page.keys_page(env.writer, env.p1)
+    assert not page.css("#nav-events").is_displayed()
+    page.open(env.writer, f"#/projects/{env.p1}/events")
+    page.wait_text("main", "Only administrators read the audit trail")
+    assert page.all("table.events") == []
+    assert page.console_errors() == []
+
+
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
     key = env.create(env.p1, "axe-key", labels={"team": "a11y"})
     problems = []
@@ -1100,6 +1155,9 @@ def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env
         page.css("#ak-selector").send_keys("login=nobody")
         page.wait_css("#ak-result .empty")
         problems += page.axe(f"{scheme} SSH access, no key matches")
+        page.open(env.admin, f"#/projects/{env.p1}/events")
+        page.wait_css("table.events")
+        problems += page.axe(f"{scheme} events")
     assert not problems, "\n".join(problems)
 
 
@@ -1136,6 +1194,11 @@ def test_layout_fits_from_1280_to_390_px_in_both_themes(page, env):
             assert page.no_horizontal_overflow(), f"SSH access overflows at {width} px ({scheme})"
             if shoot:
                 page.shot("ssh-access" + suffix)
+            page.open(env.admin, f"#/projects/{env.p1}/events")
+            page.wait_css("table.events")
+            assert page.no_horizontal_overflow(), f"events overflow at {width} px ({scheme})"
+            if width == 390:
+                assert page.css("table.events thead").is_displayed() is False
             page.keys_page(env.writer, env.p1)
             page.css("#generate-key").click()
             page.wait_css("dialog[open]")
