@@ -2,7 +2,10 @@
 """Load harness for keypaird: wrk against keypaird and against a floor (nginx answering
 every request with a fixed ~700-byte JSON body), alternately, for several rounds; prints
 medians and the ratio service/floor per scenario, the raw Ed25519 keygen rate, and a
-scaling run (get/list with 1k .. 1M stored keys, RSS at the largest size).
+scaling run (get/list with 1k .. 1M stored keys, RSS at the largest size). With
+--baseline-bin, the write scenarios also run against a second keypaird (a build of an
+earlier revision), alternately with this one, each on a database seeded alike: what the
+change between them cost the writes, in one run.
 
 Everything listens on 127.0.0.1 only, every run is bounded by -d, and every process this
 script starts is stopped at the end (also on errors or Ctrl-C). Exit status 1 if any
@@ -30,12 +33,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "lua" / "scenario.lua"
-SCENARIOS = ["import", "generate", "get", "list", "nlist"]
-PROJECT = {"import": 1, "generate": 3, "get": 2, "list": 2, "nlist": 2}
+SCENARIOS = ["import", "generate", "cert", "get", "list", "nlist"]
+WRITE_SCENARIOS = ["import", "generate", "cert"]
+PROJECT = {"import": 1, "generate": 3, "cert": 2, "get": 2, "list": 2, "nlist": 2}
 
 # The issues' targets, as ratios (reported, never asserted). nlist: the first page of 10
-# of keypaird's own API (GET /api/v1/projects/2/keys?limit=10).
-TARGETS = {"import": 0.5, "get": 0.7, "list": 0.5, "generate": 0.5, "nlist": 0.5}
+# of keypaird's own API (GET /api/v1/projects/2/keys?limit=10). cert: a user certificate
+# of a stored key (POST /api/v1/projects/2/keys/{id}/certificates), measured against the
+# service's own import rate in the same run, not against the floor.
+TARGETS = {"import": 0.5, "get": 0.7, "list": 0.5, "generate": 0.5, "nlist": 0.5,
+           "cert": 0.8}
 
 # A fixed JSON body of about 700 bytes, shaped like a keypair (nginx floor).
 FLOOR_BODY = json.dumps({
@@ -166,14 +173,14 @@ class Keypaird:
     # RSA pool run, which sets its own.
     NO_POOLS = ("--rsa-pool-2048", "0", "--rsa-pool-3072", "0", "--rsa-pool-4096", "0")
 
-    def __init__(self, opts, workdir, db, label, extra=NO_POOLS):
+    def __init__(self, opts, workdir, db, label, extra=NO_POOLS, binary=None):
         self.db = db
         self.port = free_port()
         self.log = workdir / f"keypaird-{label}.log"
-        self.proc = start([opts.bin, "serve", "--listen", f"127.0.0.1:{self.port}",
+        self.proc = start([binary or opts.bin, "serve", "--listen", f"127.0.0.1:{self.port}",
                            "--database", f"sqlite:{db}", "--threads", str(opts.threads),
                            "--io-threads", str(opts.io_threads), "--db-pool", str(opts.db_pool),
-                           *extra], self.log)
+                           "--ca-kek-file", str(kek_file(opts, workdir)), *extra], self.log)
         wait_port(self.port, self.proc)
 
     def call(self, method, path, token=None, body=None, timeout=60):
@@ -194,14 +201,26 @@ class Keypaird:
             conn.close()
 
 
-def make_token(opts, db):
-    return run([opts.bin, "token", "create", "--user", "1", "--projects", "1,2,3",
-                "--database", f"sqlite:{db}"], 60).strip()
+def kek_file(opts, workdir):
+    """One key-encryption key for every keypaird of the run (their SSH CAs; the cert
+    scenario)."""
+    path = workdir / "ca.kek"
+    if not path.exists():
+        run([opts.bin, "ca", "new-kek", str(path)], 60)
+    return path
 
 
-def seed(opts, db, n, ids_path):
+def make_token(opts, db, binary=None):
+    """User 1's token for projects 1-3 (user 1 owns the seeded keys), which may be issued
+    certificates for the principal deploy."""
+    return run([binary or opts.bin, "token", "create", "--user", "1", "--projects", "1,2,3",
+                "--principals", "deploy", "--database", f"sqlite:{db}"], 60).strip()
+
+
+def seed(opts, db, n, ids_path, tool=None):
     t0 = time.monotonic()
-    run([opts.tool, "seed", str(db), str(PROJECT["get"]), "1", str(n), str(ids_path)], 1800)
+    run([tool or opts.tool, "seed", str(db), str(PROJECT["get"]), "1", str(n), str(ids_path)],
+        1800)
     log(f"  seeded {n} keys in {time.monotonic() - t0:.1f} s")
 
 
@@ -222,6 +241,20 @@ def wrk(opts, port, scenario, duration, env_extra, timeout_s=10):
                                                "err_timeout"))
     result["first_bad"] = bad
     return result
+
+
+def measured_run(opts, port, pid, scenario, env, rnd, target, failures):
+    """One wrk run of a round, with the CPU per request of the process `pid` (the target)
+    over it; logged, and its failures noted."""
+    cpu0 = cpu_seconds(pid)
+    r = wrk(opts, port, scenario, opts.duration, env)
+    r["cpu_us_per_request"] = (cpu_seconds(pid) - cpu0) * 1e6 / max(1.0, r["requests"])
+    r.update(round=rnd, scenario=scenario, target=target)
+    log(f"  {scenario:8} {target:8} {r['req_s']:9.0f} req/s  p50 {fmt_ms(r['p50_us'])} ms  "
+        f"p99 {fmt_ms(r['p99_us'])} ms  cpu/request {r['cpu_us_per_request']:.0f} us  "
+        f"non-2xx {int(r['non2xx'])}  errors {int(r['errors'])}")
+    note_failures(r, f"{scenario}/{target} round {rnd + 1}", failures)
+    return r
 
 
 def note_failures(r, what, failures):
@@ -278,7 +311,15 @@ def main():
     ap.add_argument("--scaling", default="1000,100000,1000000",
                     help="stored-key counts for the scaling run ('' to skip)")
     ap.add_argument("--scaling-duration", type=float, default=5)
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="the scenarios against the floor ('' to skip that part)")
+    ap.add_argument("--baseline-bin",
+                    help="a second keypaird (e.g. an earlier revision's build) to run the write "
+                         "scenarios against too, alternately with --bin (scripts/bench.sh "
+                         "--baseline REV builds one)")
+    ap.add_argument("--baseline-tool", help="that build's keypaird_bench_tool (to seed its "
+                                            "database in its own schema)")
+    ap.add_argument("--baseline-scenarios", default=",".join(WRITE_SCENARIOS))
     ap.add_argument("--rsa-type", default="rsa-3072",
                     help="the RSA pool run's key type ('' to skip the run)")
     ap.add_argument("--rsa-pool", type=int, default=64,
@@ -290,11 +331,12 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--smoke", action="store_true",
                     help="a quick check that the harness works: 2 s runs, 1 round, small data")
+    if "--smoke" in sys.argv[1:]:  # smaller defaults; options given explicitly still win
+        ap.set_defaults(duration=2, rounds=1, list_keys=2000, key_pool=3000, scaling="500,2000",
+                        scaling_duration=1, rsa_type="rsa-2048", rsa_pool=4, rsa_duration=2)
     opts = ap.parse_args()
-    if opts.smoke:
-        opts.duration, opts.rounds, opts.list_keys, opts.key_pool = 2, 1, 2000, 3000
-        opts.scaling, opts.scaling_duration = "500,2000", 1
-        opts.rsa_type, opts.rsa_pool, opts.rsa_duration = "rsa-2048", 4, 2
+    if bool(opts.baseline_bin) != bool(opts.baseline_tool):
+        ap.error("--baseline-bin and --baseline-tool go together")
     for exe in ("wrk", "nginx"):
         if shutil.which(exe) is None:
             sys.exit(f"{exe} is not installed (scripts/setup.sh installs it)")
@@ -313,8 +355,27 @@ def main():
 def bench(opts, scenarios, workdir):
     failures = []
     results = {"machine": machine(), "options": vars(opts), "runs": [], "keygen": []}
-    keys_file = key_pool(opts, opts.key_pool) if "import" in scenarios else None
+    baseline_scenarios = ([s for s in opts.baseline_scenarios.split(",") if s]
+                          if opts.baseline_bin else [])
+    keys_file = (key_pool(opts, opts.key_pool)
+                 if "import" in scenarios + baseline_scenarios else None)
+    if scenarios:
+        against_floor(opts, scenarios, workdir, keys_file, results, failures)
+    if baseline_scenarios:
+        results["baseline"] = against_baseline(opts, baseline_scenarios, workdir, keys_file,
+                                               failures)
+    results["scaling"] = scaling(opts, workdir, failures)
+    results["rsa"] = rsa_pool(opts, workdir, failures) if opts.rsa_type else None
+    report(opts, results, scenarios)
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(results, indent=2))
+    if failures:
+        print("\nFAILED requests:\n  " + "\n  ".join(failures))
+        return 1
+    return 0
 
+
+def against_floor(opts, scenarios, workdir, keys_file, results, failures):
     log(f"seeding the service database ({opts.list_keys} keys in project {PROJECT['list']})")
     db = workdir / "service" / "keys.db"
     ids = workdir / "ids.txt"
@@ -344,19 +405,10 @@ def bench(opts, scenarios, workdir):
                 if keys_file:
                     env.update(KEYS_FILE=str(keys_file), KEY_OFFSET=str(key_offset))
                 pid = (nginx if target == "floor" else service).proc.pid
-                cpu0 = cpu_seconds(pid)
-                r = wrk(opts, port, scenario, opts.duration, env)
-                r["cpu_us_per_request"] = ((cpu_seconds(pid) - cpu0) * 1e6 /
-                                           max(1.0, r["requests"]))
+                r = measured_run(opts, port, pid, scenario, env, rnd, target, failures)
                 if scenario == "import" and target == "service":
                     key_offset += int(r["requests"]) // opts.wrk_threads + 1
-                r.update(round=rnd, scenario=scenario, target=target)
                 results["runs"].append(r)
-                log(f"  {scenario:8} {target:7} {r['req_s']:9.0f} req/s  p50 "
-                    f"{fmt_ms(r['p50_us'])} ms  p99 {fmt_ms(r['p99_us'])} ms  "
-                    f"cpu/request {r['cpu_us_per_request']:.0f} us  "
-                    f"non-2xx {int(r['non2xx'])}  errors {int(r['errors'])}")
-                note_failures(r, f"{scenario}/{target} round {rnd + 1}", failures)
     results["service_rss_kb_after_load"] = rss_kb(service.proc.pid)
     if keys_file and key_offset * opts.wrk_threads > opts.key_pool:
         log(f"note: import used {key_offset * opts.wrk_threads} requests over a pool of "
@@ -364,15 +416,42 @@ def bench(opts, scenarios, workdir):
     stop(service.proc)
     stop(nginx.proc)
 
-    results["scaling"] = scaling(opts, workdir, failures)
-    results["rsa"] = rsa_pool(opts, workdir, failures) if opts.rsa_type else None
-    report(opts, results, scenarios)
-    if opts.json:
-        Path(opts.json).write_text(json.dumps(results, indent=2))
-    if failures:
-        print("\nFAILED requests:\n  " + "\n  ".join(failures))
-        return 1
-    return 0
+
+def against_baseline(opts, scenarios, workdir, keys_file, failures):
+    """The write scenarios against this build and --baseline-bin, alternately (which one goes
+    first alternates by round), each serving its own database seeded alike by its own
+    tool (--list-keys keys in project 2, the cert scenario's keys)."""
+    targets = {}
+    for label, binary, tool in (("this", opts.bin, opts.tool),
+                                ("baseline", opts.baseline_bin, opts.baseline_tool)):
+        log(f"seeding the database of {'this build' if label == 'this' else 'the baseline'} "
+            f"({opts.list_keys} keys)")
+        db = workdir / f"vs-{label}" / "keys.db"
+        ids = workdir / f"vs-{label}-ids.txt"
+        seed(opts, db, opts.list_keys, ids, tool)
+        targets[label] = {"server": Keypaird(opts, workdir, db, f"vs-{label}", binary=binary),
+                          "token": make_token(opts, db, binary), "ids": ids, "key_offset": 0}
+    runs = []
+    try:
+        for rnd in range(opts.rounds):
+            log(f"against the baseline, round {rnd + 1}/{opts.rounds}")
+            for scenario in scenarios:
+                order = ["this", "baseline"] if rnd % 2 == 0 else ["baseline", "this"]
+                for label in order:
+                    t = targets[label]
+                    env = {"TOKEN": t["token"], "PROJECT": str(PROJECT[scenario]),
+                           "NAME_PREFIX": f"r{rnd}-{label}-{scenario}", "IDS_FILE": str(t["ids"])}
+                    if keys_file:
+                        env.update(KEYS_FILE=str(keys_file), KEY_OFFSET=str(t["key_offset"]))
+                    r = measured_run(opts, t["server"].port, t["server"].proc.pid, scenario, env,
+                                     rnd, label, failures)
+                    if scenario == "import":
+                        t["key_offset"] += int(r["requests"]) // opts.wrk_threads + 1
+                    runs.append(r)
+    finally:
+        for t in targets.values():
+            stop(t["server"].proc)
+    return {"scenarios": scenarios, "runs": runs}
 
 
 def scaling(opts, workdir, failures):
@@ -528,6 +607,14 @@ def median(values):
 
 
 def report(opts, results, scenarios):
+    if scenarios:
+        report_floor(opts, results, scenarios)
+    if results.get("baseline"):
+        report_baseline(opts, results["baseline"])
+    report_scaling_and_rsa(opts, results)
+
+
+def report_floor(opts, results, scenarios):
     runs = results["runs"]
     keygen = median(results["keygen"])
     m = results["machine"]
@@ -539,17 +626,32 @@ def report(opts, results, scenarios):
           "floor p99 ms | CPU us/request floor / service | non-2xx |")
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     summary = {}
+    service_rps = {s: median([r["req_s"] for r in runs
+                              if r["scenario"] == s and r["target"] == "service"])
+                   for s in scenarios}
     for s in scenarios:
         fl = [r for r in runs if r["scenario"] == s and r["target"] == "floor"]
         sv = [r for r in runs if r["scenario"] == s and r["target"] == "service"]
-        f_rps, s_rps = median([r["req_s"] for r in fl]), median([r["req_s"] for r in sv])
-        base = min(f_rps, keygen) if s == "generate" else f_rps
-        ratio = s_rps / base if base else float("nan")
+        f_rps, s_rps = median([r["req_s"] for r in fl]), service_rps[s]
+        ratio = s_rps / f_rps if f_rps else float("nan")
         p50, p99 = median([r["p50_us"] for r in sv]), median([r["p99_us"] for r in sv])
-        target = f">= {TARGETS[s]} x " + ("min(floor, keygen)" if s == "generate" else "floor")
+        if s == "cert":
+            # Against the service's own import rate (a certificate is a signature and one
+            # durable row, as an import is a parse and one durable row).
+            imp = service_rps.get("import")
+            met = bool(imp) and s_rps / imp >= TARGETS[s]
+            target = (f">= {TARGETS[s]} x import (here {s_rps / imp:.2f})" if imp
+                      else f">= {TARGETS[s]} x import (import not run)")
+        else:
+            base = min(f_rps, keygen) if s == "generate" else f_rps
+            met = s_rps / base >= TARGETS[s] if base else False
+            target = f">= {TARGETS[s]} x " + ("min(floor, keygen)" if s == "generate"
+                                              else "floor")
+            if s == "generate":
+                ratio = s_rps / base if base else float("nan")
         if s == "import":
             target += ", p99 <= 10 ms"
-        met = ratio >= TARGETS[s] and (s != "import" or p99 <= 10000)
+            met = met and p99 <= 10000
         non2xx = int(sum(r["non2xx"] + r["errors"] for r in sv + fl))
         summary[s] = {"floor_req_s": f_rps, "service_req_s": s_rps, "ratio": ratio,
                       "p50_us": p50, "p99_us": p99, "met": met}
@@ -562,6 +664,31 @@ def report(opts, results, scenarios):
     for s in scenarios:
         print(f"ratio {s} service/floor = {summary[s]['ratio']:.3f}")
 
+
+def report_baseline(opts, baseline):
+    runs = baseline["runs"]
+    print(f"\n## this build vs the baseline ({opts.baseline_bin}): {opts.rounds} round(s) x "
+          f"{opts.duration:g} s, {opts.connections} connections, {opts.list_keys} keys stored\n")
+    print("| scenario | baseline req/s | this req/s | this / baseline | p99 ms baseline / this | "
+          "CPU us/request baseline / this | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for s in baseline["scenarios"]:
+        b = [r for r in runs if r["scenario"] == s and r["target"] == "baseline"]
+        t = [r for r in runs if r["scenario"] == s and r["target"] == "this"]
+        b_rps, t_rps = median([r["req_s"] for r in b]), median([r["req_s"] for r in t])
+        ratio = t_rps / b_rps if b_rps else float("nan")
+        baseline[f"{s}_ratio"] = ratio
+        non2xx = int(sum(r["non2xx"] + r["errors"] for r in b + t))
+        print(f"| {s} | {b_rps:.0f} | {t_rps:.0f} | {ratio:.2f} | "
+              f"{fmt_ms(median([r['p99_us'] for r in b]))} / "
+              f"{fmt_ms(median([r['p99_us'] for r in t]))} | "
+              f"{median([r['cpu_us_per_request'] for r in b]):.0f} / "
+              f"{median([r['cpu_us_per_request'] for r in t]):.0f} | {non2xx} |")
+    for s in baseline["scenarios"]:
+        print(f"ratio {s} this/baseline = {baseline[f'{s}_ratio']:.3f}")
+
+
+def report_scaling_and_rsa(opts, results):
     if results["scaling"]:
         print("\n## scaling: get and list (limit 10) by stored keys "
               f"({opts.scaling_duration:g} s each, {opts.connections} connections)\n")

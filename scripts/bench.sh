@@ -7,6 +7,10 @@
 #   scripts/bench.sh                 the full run (about 10 minutes on 2 cores)
 #   scripts/bench.sh --smoke         a quick check that everything works (about 30 s)
 #   scripts/bench.sh --no-micro ...  skip the micro-benchmarks
+#   scripts/bench.sh --baseline REV ...
+#                                    also build revision REV (git archive into
+#                                    build-bench/baseline-REV/) and run the write scenarios
+#                                    against both builds, alternately, in the same run
 # Other options go to bench/run_bench.py (--rounds, --duration, --threads, --json FILE,
 # --scaling 1000,100000,1000000, ...; see `python3 bench/run_bench.py --help`).
 # Everything listens on 127.0.0.1 and is stopped at the end.
@@ -15,13 +19,16 @@ cd "$(dirname "$0")/.."
 
 micro=1
 smoke=0
+baseline=""
 args=()
-for a in "$@"; do
-  case "$a" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --no-micro) micro=0 ;;
-    --smoke) smoke=1; args+=("$a") ;;
-    *) args+=("$a") ;;
+    --smoke) smoke=1; args+=("$1") ;;
+    --baseline) baseline=${2:?--baseline needs a revision}; shift ;;
+    *) args+=("$1") ;;
   esac
+  shift
 done
 
 BUILD_DIR=${BUILD_DIR:-build-bench}
@@ -35,6 +42,20 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null ||
 fi
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_BENCH=ON >/dev/null
 cmake --build "$BUILD_DIR" -j2 --target keypaird keypaird_bench_tool keypaird_micro_bench
+if [ -n "$baseline" ]; then
+  rev=$(git rev-parse --short "$baseline^{commit}")
+  base_dir="$BUILD_DIR/baseline-$rev"
+  if [ ! -f "$base_dir/src/CMakeLists.txt" ]; then
+    rm -rf "$base_dir"
+    mkdir -p "$base_dir/src"
+    git archive --format=tar "$rev" | tar -x -C "$base_dir/src"
+  fi
+  cmake -S "$base_dir/src" -B "$base_dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DKEYPAIRD_BENCH=ON >/dev/null
+  cmake --build "$base_dir/build" -j2 --target keypaird keypaird_bench_tool
+  args+=(--baseline-bin "$base_dir/build/keypaird"
+         --baseline-tool "$base_dir/build/bench/keypaird_bench_tool")
+fi
 
 echo "== machine"
 echo "nproc: $(nproc); cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"

@@ -17,7 +17,7 @@ from conftest import BIN, REPO
 
 TOOL = os.environ.get("KEYPAIRD_BENCH_TOOL",
                       str(Path(BIN).resolve().parent / "bench" / "keypaird_bench_tool"))
-SCENARIOS = ("import", "generate", "get", "list", "nlist")
+SCENARIOS = ("import", "generate", "cert", "get", "list", "nlist")
 
 
 def _postgres_pass():
@@ -55,3 +55,23 @@ if not _postgres_pass():
         assert rsa["type"] == "rsa-2048" and rsa["raw_per_s"] > 0
         assert rsa["refill"]["requests"] > 0 and rsa["refill"]["non2xx"] == 0
         assert rsa["burst_p99_ms"] > 0 and "## RSA pool" in r.stdout
+
+    def test_bench_harness_compares_two_builds_on_the_write_scenarios(tmp_path):
+        # The same build on both sides: this checks the comparison's plumbing (each build
+        # seeds, serves and is measured on its own database), not a ratio.
+        r = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "run_bench.py"), "--smoke", "--bin", BIN,
+             "--tool", TOOL, "--baseline-bin", BIN, "--baseline-tool", TOOL, "--scenarios", "",
+             "--scaling", "", "--rsa-type", "", "--cache-dir", str(tmp_path / "cache"),
+             "--json", str(tmp_path / "results.json")],
+            capture_output=True, text=True, timeout=300)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out[-4000:]
+        assert "## keypaird vs floor" not in r.stdout
+        writes = ("import", "generate", "cert")
+        for s in writes:
+            assert f"ratio {s} this/baseline = " in r.stdout, out[-4000:]
+        runs = json.loads((tmp_path / "results.json").read_text())["baseline"]["runs"]
+        assert {(x["scenario"], x["target"]) for x in runs} == {
+            (s, t) for s in writes for t in ("this", "baseline")}
+        assert all(x["requests"] > 0 and x["non2xx"] == 0 and x["errors"] == 0 for x in runs)

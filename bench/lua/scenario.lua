@@ -1,7 +1,7 @@
--- wrk script for the load harness (bench/run_bench.py). One script, four scenarios,
+-- wrk script for the load harness (bench/run_bench.py). One script for every scenario,
 -- configured through environment variables, so that the floor (nginx) and keypaird get
 -- byte-for-byte the same request stream:
---   SCENARIO     import | generate | get | list | nlist | path | native_generate
+--   SCENARIO     import | generate | get | list | nlist | cert | path | native_generate
 --   TOKEN        API token (sent as "Authorization: APIKey <token>")
 --   PROJECT      project id in the paths
 --   NAME_PREFIX  unique per run: key names are NAME_PREFIX-<thread>-<n> (import, generate)
@@ -9,7 +9,8 @@
 --                key KEY_OFFSET + i, so every request of a run imports a different key
 --                (while the file lasts; it wraps around after that)
 --   KEY_OFFSET   import: first key to use
---   IDS_FILE     get: key ids, walked round-robin
+--   IDS_FILE     get, cert: key ids, walked round-robin (cert: a user certificate for
+--                principal deploy, valid for an hour, of each key in turn)
 --   PATH_Q       path: the one GET target every request asks (path and query)
 --   GEN_TYPE     native_generate: the generate.type of keypaird's own API (e.g. rsa-3072)
 --   WRK_THREADS  the -t given to wrk (for striding over keys and ids)
@@ -51,7 +52,7 @@ function init(args)
   if scenario == "import" then
     keys = read_lines(os.getenv("KEYS_FILE"))
     counter = tonumber(os.getenv("KEY_OFFSET") or "0")
-  elseif scenario == "get" then
+  elseif scenario == "get" or scenario == "cert" then
     ids = read_lines(os.getenv("IDS_FILE"))
   end
 end
@@ -70,6 +71,10 @@ function request()
   elseif scenario == "get" then
     local id = ids[((n * nthreads + tid) % #ids) + 1]
     return wrk.format("GET", "/cloud/v1/ssh_keys/" .. project .. "/" .. id, headers)
+  elseif scenario == "cert" then
+    local id = ids[((n * nthreads + tid) % #ids) + 1]
+    return wrk.format("POST", "/api/v1/projects/" .. project .. "/keys/" .. id .. "/certificates",
+                      headers, '{"principals":["deploy"],"valid_for":3600}')
   elseif scenario == "nlist" then
     return wrk.format("GET", "/api/v1/projects/" .. project .. "/keys?limit=10", headers)
   elseif scenario == "path" then
