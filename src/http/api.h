@@ -171,6 +171,8 @@ class Api final : public server::Handler {
   // events.cc: the audit trail.
   Reply Events(Call& call) const;
   Reply UserActions(Call& call) const;  // gcore_user_actions.cc
+  // Both: the caller's page of events (404 when the server keeps no audit trail).
+  StatusOr<store::EventPage> ReadEvents(const Call& call, const store::EventQuery& query) const;
   Reply OpenApiSpec(Call& call) const;
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
   Reply AuthorizedKeys(Call& call) const;

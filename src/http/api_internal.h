@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_writer.h"
 #include "http/api.h"
 #include "store/key_store.h"
 
@@ -44,6 +45,25 @@ struct Api::KeyTarget {
   std::optional<int64_t> project_id;
   service::KeyRef ref;
 };
+
+// "key": value, or null when the value is empty (an absent string) or 0 (an absent id).
+inline void StringOrNull(JsonWriter& w, const char* key, const std::string& value) {
+  w.Key(key);
+  if (value.empty()) {
+    w.Null();
+  } else {
+    w.String(value);
+  }
+}
+
+inline void IntOrNull(JsonWriter& w, const char* key, int64_t value) {
+  w.Key(key);
+  if (value == 0) {
+    w.Null();
+  } else {
+    w.Int(value);
+  }
+}
 
 }  // namespace keypaird::http
 

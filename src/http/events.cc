@@ -13,24 +13,6 @@
 namespace keypaird::http {
 namespace {
 
-void StringOrNull(JsonWriter& w, const char* key, const std::string& value) {
-  w.Key(key);
-  if (value.empty()) {
-    w.Null();
-  } else {
-    w.String(value);
-  }
-}
-
-void IntOrNull(JsonWriter& w, const char* key, int64_t value) {
-  w.Key(key);
-  if (value == 0) {
-    w.Null();
-  } else {
-    w.Int(value);
-  }
-}
-
 void RenderEvent(JsonWriter& w, const store::EventRecord& e) {
   w.BeginObject();
   w.Key("id").String(e.id);
@@ -95,16 +77,17 @@ StatusOr<store::EventQuery> EventQueryOf(const std::string& raw_query) {
 
 }  // namespace
 
+StatusOr<store::EventPage> Api::ReadEvents(const Call& call, const store::EventQuery& query) const {
+  if (extras_.audit == nullptr) return NotFound("The audit trail is not enabled on this server.");
+  return extras_.audit->List(call.caller, query);
+}
+
 Api::Reply Api::Events(Call& call) const {
-  if (extras_.audit == nullptr) {
-    return ErrorResponse(NotFound("The audit trail is not enabled on this server."),
-                         call.request_id);
-  }
   StatusOr<store::EventQuery> query = EventQueryOf(call.request.query);
   if (!query.ok()) return ErrorResponse(query.status(), call.request_id);
   const auto limit = static_cast<size_t>(query->limit);
   query->limit += 1;  // one more: is there a next page?
-  StatusOr<store::EventPage> page = extras_.audit->List(call.caller, *query);
+  StatusOr<store::EventPage> page = ReadEvents(call, *query);
   if (!page.ok()) return ErrorResponse(page.status(), call.request_id);
   std::string body;
   body.reserve(64 + page->events.size() * 512);

@@ -40,12 +40,7 @@ void RenderUserAction(JsonWriter& w, const store::EventRecord& e) {
   w.Key("email").Null();
   w.Key("is_complete").Bool(true);
   w.Key("issued_by_user_id").Null();
-  w.Key("project_id");
-  if (e.project_id != 0) {
-    w.Int(e.project_id);
-  } else {
-    w.Null();
-  }
+  IntOrNull(w, "project_id", e.project_id);
   w.Key("region_id").Null();  // keys are the same in every region
   w.Key("resources").BeginArray().BeginObject();
   w.Key("resource_id").String(e.resource_id);
@@ -53,22 +48,12 @@ void RenderUserAction(JsonWriter& w, const store::EventRecord& e) {
   w.Key("resource_body").Null();
   w.Key("search_field").String(e.resource_name);
   w.EndObject().EndArray();
-  w.Key("source_user_ip");
-  if (e.source_ip.empty()) {
-    w.Null();
-  } else {
-    w.String(e.source_ip);
-  }
+  StringOrNull(w, "source_user_ip", e.source_ip);
   w.Key("task_id").Null();
   w.Key("timestamp").String(FormatRfc3339(e.time_us));
   w.Key("token_id").Null();  // Gcore's are integers; keypaird's (hex) are in /api/v1/events
   w.Key("total_price").Null();
-  w.Key("user_agent");
-  if (e.user_agent.empty()) {
-    w.Null();
-  } else {
-    w.String(e.user_agent);
-  }
+  StringOrNull(w, "user_agent", e.user_agent);
   w.Key("user_id").Int(e.actor_user_id);
   w.EndObject();
 }
@@ -159,19 +144,16 @@ StatusOr<store::EventQuery> UserActionQueryOf(const std::string& raw_query,
 }  // namespace
 
 Api::Reply Api::UserActions(Call& call) const {
-  if (extras_.audit == nullptr) {
-    return ErrorResponse(NotFound("The audit trail is not enabled on this server."),
-                         call.request_id);
-  }
   bool none = false;
   StatusOr<store::EventQuery> query =
       UserActionQueryOf(call.request.query, extras_.regions, &none);
   if (!query.ok()) return ErrorResponse(query.status(), call.request_id);
   store::EventPage page;
-  if (none) {
-    query->limit = 0;  // the caller's right to read is still checked
+  if (none) {  // the caller's right to read is still checked; nothing is read
+    query->limit = 0;
+    query->with_total = false;
   }
-  StatusOr<store::EventPage> got = extras_.audit->List(call.caller, *query);
+  StatusOr<store::EventPage> got = ReadEvents(call, *query);
   if (!got.ok()) return ErrorResponse(got.status(), call.request_id);
   if (!none) page = std::move(*got);
   std::string body;

@@ -22,7 +22,12 @@ class CountingStore final : public store::testing::ForwardingStore {
     last_before_us = before_us;
     return inner()->PruneEvents(before_us, max_rows);
   }
+  StatusOr<store::EventPage> ListEvents(const store::EventQuery& query) override {
+    ++lists;
+    return inner()->ListEvents(query);
+  }
   std::atomic<int> prunes = 0;
+  std::atomic<int> lists = 0;
   std::atomic<int64_t> last_before_us = 0;
 };
 
@@ -59,6 +64,31 @@ TEST(AuditLogTest, OnlyAdministratorsReadIt) {
   auth::Principal admin;
   admin.admin = true;
   EXPECT_EQ(log.List(admin, {})->events.size(), 2u);
+}
+
+TEST(AuditLogTest, AnEmptyPageIsStillRefusedToOthersAndReadsNothing) {
+  // Gcore's user_actions asks for no rows when its filters can match no key event.
+  std::unique_ptr<store::KeyStore> memory = store::NewMemoryStore();
+  CountingStore store(memory.get());
+  AddEvents(store, 2, 10);
+  AuditLog log(&store);
+  store::EventQuery nothing;
+  nothing.limit = 0;
+  nothing.with_total = false;
+  auth::Principal user;
+  user.user_id = 1;
+  user.projects = {1};
+  EXPECT_EQ(log.List(user, nothing).status().code(), StatusCode::kPermissionDenied);
+  auth::Principal admin;
+  admin.admin = true;
+  StatusOr<store::EventPage> page = log.List(admin, nothing);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->events.empty());
+  EXPECT_EQ(page->total, 0);
+  EXPECT_EQ(store.lists, 0);
+  nothing.with_total = true;
+  EXPECT_EQ(log.List(admin, nothing)->total, 2);
+  EXPECT_EQ(store.lists, 1);
 }
 
 constexpr int64_t kDay = int64_t{86400} * 1000000;
