@@ -240,3 +240,30 @@ export function formatTime(iso) {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+// A keyset pager in `nav`: a back and a forward button around the page number (`ids`: the
+// two buttons' and the number's). `back` and `forward` load the page and return a promise;
+// then focus stays on the button pressed, or moves to the other one if that one is now
+// disabled (the first or the last page).
+export function fillPager(nav, { page, hasNext, ids, labels, back, forward }) {
+  const [backId, forwardId, pageNoId] = ids;
+  const button = (id, label, disabled) =>
+    h("button", { type: "button", class: "btn", id, disabled }, label);
+  const backButton = button(backId, labels[0], page === 0);
+  const forwardButton = button(forwardId, labels[1], !hasNext);
+  backButton.addEventListener("click", () => back().then(() => refocus(backId, forwardId)));
+  forwardButton.addEventListener("click", () => forward().then(() => refocus(forwardId, backId)));
+  replace(
+    nav,
+    backButton,
+    h("span", { class: "page-no", id: pageNoId }, `Page ${page + 1}`),
+    forwardButton,
+  );
+}
+
+function refocus(id, otherId) {
+  const b = document.getElementById(id);
+  const other = document.getElementById(otherId);
+  if (b && !b.disabled) b.focus();
+  else if (other && !other.disabled) other.focus();
+}

@@ -1,7 +1,7 @@
 // The audit trail of a project, for administrators (GET /api/v1/events): newest first,
 // filtered by action and resource, in keyset pages. Loaded only when opened.
 import { ApiError, explain } from "./api.js";
-import { h, replace, announce, emptyState } from "./dom.js";
+import { h, replace, announce, emptyState, fillPager } from "./dom.js";
 
 const PAGE_SIZE = 50;
 const ACTIONS = [
@@ -238,37 +238,18 @@ function eventsTable(list, events, page) {
 }
 
 function showPager(list, page, nextCursor) {
-  const newer = h(
-    "button",
-    { type: "button", class: "btn", id: "events-newer", disabled: page === 0 },
-    "Newer",
-  );
-  const older = h(
-    "button",
-    { type: "button", class: "btn", id: "events-older", disabled: !nextCursor },
-    "Older",
-  );
-  newer.addEventListener("click", () => {
-    list.cursors.pop();
-    load(list).then(() => refocus("events-newer", "events-older"));
+  fillPager(list.pager, {
+    page,
+    hasNext: Boolean(nextCursor),
+    ids: ["events-newer", "events-older", "events-page-no"],
+    labels: ["Newer", "Older"],
+    back: () => {
+      list.cursors.pop();
+      return load(list);
+    },
+    forward: () => {
+      list.cursors.push(nextCursor);
+      return load(list);
+    },
   });
-  older.addEventListener("click", () => {
-    list.cursors.push(nextCursor);
-    load(list).then(() => refocus("events-older", "events-newer"));
-  });
-  replace(
-    list.pager,
-    newer,
-    h("span", { class: "page-no", id: "events-page-no" }, `Page ${page + 1}`),
-    older,
-  );
-}
-
-// After paging, focus stays on the button pressed, or moves to the other one if that one
-// is now disabled.
-function refocus(id, otherId) {
-  const b = document.getElementById(id);
-  const other = document.getElementById(otherId);
-  if (b && !b.disabled) b.focus();
-  else if (other && !other.disabled) other.focus();
 }

@@ -1,7 +1,16 @@
 // The keys of a project: search, filters, sort, keyset paging, and the way to import or
 // generate a key.
 import { ApiError, explain } from "./api.js";
-import { h, replace, copyButton, formatDate, formatTime, announce, emptyState } from "./dom.js";
+import {
+  h,
+  replace,
+  copyButton,
+  formatDate,
+  formatTime,
+  announce,
+  emptyState,
+  fillPager,
+} from "./dom.js";
 import { labelChips } from "./labels.js";
 import { openImport, openGenerate } from "./create.js";
 
@@ -426,41 +435,20 @@ function keysTable(list, keys, page) {
 
 function showPager(list, page, nextCursor) {
   const view = list.view;
-  const prev = h(
-    "button",
-    { type: "button", class: "btn", id: "page-prev", disabled: page === 0 },
-    "Previous",
-  );
-  const next = h(
-    "button",
-    { type: "button", class: "btn", id: "page-next", disabled: !nextCursor },
-    "Next",
-  );
-  prev.addEventListener("click", () => {
-    view.cursors.pop();
-    load(list).then(() => focusPager("page-prev"));
+  fillPager(list.pager, {
+    page,
+    hasNext: Boolean(nextCursor),
+    ids: ["page-prev", "page-next", "page-no"],
+    labels: ["Previous", "Next"],
+    back: () => {
+      view.cursors.pop();
+      return load(list);
+    },
+    forward: () => {
+      view.cursors.push(nextCursor);
+      return load(list);
+    },
   });
-  next.addEventListener("click", () => {
-    view.cursors.push(nextCursor);
-    load(list).then(() => focusPager("page-next"));
-  });
-  replace(
-    list.pager,
-    prev,
-    h("span", { class: "page-no", id: "page-no" }, `Page ${page + 1}`),
-    next,
-  );
-}
-
-// After paging: focus stays on the button pressed, or moves to the other one if that one is
-// now disabled (first or last page).
-function focusPager(id) {
-  const b = document.getElementById(id);
-  if (b && !b.disabled) b.focus();
-  else {
-    const other = document.getElementById(id === "page-next" ? "page-prev" : "page-next");
-    if (other && !other.disabled) other.focus();
-  }
 }
 
 function clearFilters(list) {
