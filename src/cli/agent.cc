@@ -113,7 +113,7 @@ class AuthorizedKeys {
     request.headers.emplace_back("Accept", "text/plain");
     const bool conditional = cache_.has_value() && !cache_->etag.empty();
     if (conditional) request.headers.emplace_back("If-None-Match", cache_->etag);
-    StatusOr<client::HttpResponse> answer = client::HttpGet(request, ClientOptions(c_));
+    StatusOr<client::HttpResponse> answer = client::HttpCall(request, ClientOptions(c_));
     if (!answer.ok()) {
       // A request that may not be made (plain http:// resolving off loopback, a bad --ca-file)
       // is a configuration error, not an outage.
@@ -288,7 +288,7 @@ int KrlCommand(const config::Config& c, const AgentIo& io) {
   request.bearer_token = conn->token.view();
   request.headers.emplace_back("Accept", "application/octet-stream");
   const std::string source = conn->url.ToString() + request.target;
-  StatusOr<client::HttpResponse> answer = client::HttpGet(request, ClientOptions(c));
+  StatusOr<client::HttpResponse> answer = client::HttpCall(request, ClientOptions(c));
   if (!answer.ok()) {
     io.log(answer.status().message() + left);
     return 1;

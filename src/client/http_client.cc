@@ -651,7 +651,7 @@ const std::string* HttpResponse::Header(std::string_view name) const {
   return nullptr;
 }
 
-StatusOr<HttpResponse> HttpGet(const HttpRequest& request, const HttpClientOptions& options) {
+StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOptions& options) {
   const Deadline deadline = SteadyClock::now() + options.timeout;
   const HttpUrl& url = request.url;
   const std::string authority = url.Authority();
@@ -665,9 +665,16 @@ StatusOr<HttpResponse> HttpGet(const HttpRequest& request, const HttpClientOptio
       return InvalidArgument("the request header " + name + " holds a line break");
     }
   }
-  if (HasLineBreakOrNul(request.bearer_token) ||
-      request.bearer_token.find(' ') != std::string_view::npos) {
-    return InvalidArgument("the token holds white space or a line break");
+  for (std::string_view credential : {request.bearer_token, request.basic_credentials}) {
+    if (HasLineBreakOrNul(credential) || credential.find(' ') != std::string_view::npos) {
+      return InvalidArgument("the token holds white space or a line break");
+    }
+  }
+  if (!request.bearer_token.empty() && !request.basic_credentials.empty()) {
+    return InvalidArgument("a request has a bearer token or basic credentials, not both");
+  }
+  if (HasLineBreakOrNul(request.form_body)) {
+    return InvalidArgument("a form body is URL-encoded: it holds no line break");
   }
   std::unique_ptr<SSL_CTX, SslCtxFree> tls;
   if (url.tls) {
@@ -688,21 +695,34 @@ StatusOr<HttpResponse> HttpGet(const HttpRequest& request, const HttpClientOptio
     if (Status s = conn.StartTls(tls.get(), url.host); !s.ok()) return s;
   }
 
-  std::string head = "GET " + url.base_path + request.target + " HTTP/1.1\r\nHost: " + authority +
-                     "\r\nUser-Agent: keypaird/" + std::string(kVersion) + "\r\n";
+  const bool post = !request.form_body.empty();
+  std::string head = (post ? "POST " : "GET ") + url.base_path + request.target +
+                     " HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: keypaird/" +
+                     std::string(kVersion) + "\r\n";
   for (const auto& [name, value] : request.headers) head += name + ": " + value + "\r\n";
   head += "Connection: close\r\n";
-  // The token goes in last, into a buffer that is wiped however the call ends.
+  if (post) {
+    head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+            std::to_string(request.form_body.size()) + "\r\n";
+  }
+  // The credentials and the body go in last, into a buffer reserved once (no reallocation
+  // leaves a copy behind) that is wiped however the call ends.
   SecretString wire;
   {
     std::string bytes = std::move(head);
+    bytes.reserve(bytes.size() + request.bearer_token.size() + request.basic_credentials.size() +
+                  request.form_body.size() + 64);
     if (!request.bearer_token.empty()) {
-      bytes.reserve(bytes.size() + request.bearer_token.size() + 64);
       bytes += "Authorization: Bearer ";
       bytes += request.bearer_token;
       bytes += "\r\n";
+    } else if (!request.basic_credentials.empty()) {
+      bytes += "Authorization: Basic ";
+      bytes += request.basic_credentials;
+      bytes += "\r\n";
     }
     bytes += "\r\n";
+    bytes += request.form_body;
     wire = SecretString(std::move(bytes));
   }
   if (Status s = conn.WriteAll(wire.view()); !s.ok()) return s;

@@ -81,7 +81,7 @@ TEST(HttpClientTest, SendsAGetWithHostTokenAndHeadersAndReadsAContentLengthBody)
       200, "ssh-ed25519 AAAA a\n", {{"ETag", "\"v1\""}, {"Content-Type", "text/plain"}})));
   HttpRequest request = Get(server->Url() + "/prefix/", "/api/v1/projects/1/authorized_keys?a=b");
   request.headers.emplace_back("If-None-Match", "\"v0\"");
-  StatusOr<HttpResponse> r = HttpGet(request, Options());
+  StatusOr<HttpResponse> r = HttpCall(request, Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "ssh-ed25519 AAAA a\n");
@@ -109,7 +109,7 @@ TEST(HttpClientTest, ReadsChunkedBodiesSentInPiecesWithExtensionsAndTrailers) {
       "1", "\r\n \r\n", "A\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"};
   reply.pause = 20ms;
   auto server = Serve(Always(reply));
-  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+  StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "hello 0123456789");
 }
@@ -129,7 +129,7 @@ TEST(HttpClientTest, EveryFramingIsReadByteByByte) {
       "HTTP/1.1 200 OK\r\nX-A:  a b \r\nX-Empty:\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5;ext=\"x y\";e2\r\nhello\r\n1\r\n \r\na\r\n0123456789\r\n"
       "0\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n")));
-  StatusOr<HttpResponse> r = HttpGet(Get(chunked->Url()), Options(5s));
+  StatusOr<HttpResponse> r = HttpCall(Get(chunked->Url()), Options(5s));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "hello 0123456789");
@@ -141,12 +141,12 @@ TEST(HttpClientTest, EveryFramingIsReadByteByByte) {
   EXPECT_EQ(r->headers.size(), 3u);
 
   auto by_length = Serve(Always(OneByteAtATime("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc")));
-  r = HttpGet(Get(by_length->Url()), Options(5s));
+  r = HttpCall(Get(by_length->Url()), Options(5s));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "abc");
 
   auto to_close = Serve(Always(OneByteAtATime("HTTP/1.0 200 OK\r\n\r\nto the end")));
-  r = HttpGet(Get(to_close->Url()), Options(5s));
+  r = HttpCall(Get(to_close->Url()), Options(5s));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "to the end");
 }
@@ -155,7 +155,7 @@ TEST(HttpClientTest, ChunkedWinsOverContentLengthAndBytesAfterTheAnswerAreIgnore
   auto server = Serve(
       Always(Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "3\r\nabc\r\n0\r\n\r\nHTTP/1.1 500 Oops\r\n\r\n")));
-  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+  StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "abc");
@@ -163,14 +163,14 @@ TEST(HttpClientTest, ChunkedWinsOverContentLengthAndBytesAfterTheAnswerAreIgnore
   auto two_fields = Serve(
       Always(Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "2\r\nxy\r\n0\r\n\r\n")));
-  r = HttpGet(Get(two_fields->Url()), Options());
+  r = HttpCall(Get(two_fields->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "xy");
 }
 
 TEST(HttpClientTest, ABodyWithoutFramingRunsToTheEndOfTheConnection) {
   auto server = Serve(Always(Raw("HTTP/1.0 200 OK\r\n\r\nall of it")));
-  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+  StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "all of it");
 }
@@ -182,7 +182,7 @@ TEST(HttpClientTest, NotModifiedHasNoBodyAndInterimAnswersAreSkipped) {
       Raw("HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\nETag: \"e\"\r\n\r\n");
   not_modified.hang = true;
   auto server = Serve(Always(not_modified));
-  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+  StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 304);
   EXPECT_EQ(r->body, "");
@@ -191,7 +191,7 @@ TEST(HttpClientTest, NotModifiedHasNoBodyAndInterimAnswersAreSkipped) {
       Serve(Always(Raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n"
                        "Link: </a>\r\n\r\n" +
                        FakeHttpServer::Answer(401, "{}"))));
-  r = HttpGet(Get(interim->Url()), Options());
+  r = HttpCall(Get(interim->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status, 401);
   EXPECT_EQ(r->body, "{}");
@@ -201,7 +201,7 @@ TEST(HttpClientTest, AnyStatusIsAnAnswerAndRedirectsAreNotFollowed) {
   for (int status : {301, 400, 404, 500, 503}) {
     auto server =
         Serve(Always(FakeHttpServer::Reply(status, "b", {{"Location", "http://127.0.0.1:1/"}})));
-    StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Options());
+    StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
     ASSERT_TRUE(r.ok()) << status << ": " << r.status().message();
     EXPECT_EQ(r->status, status);
     EXPECT_EQ(server->Requests().size(), 1u);
@@ -213,7 +213,7 @@ TEST(HttpClientTest, AServerThatAcceptsAndNeverAnswersTimesOutOnTime) {
   silent.hang = true;
   auto server = Serve(Always(silent));
   const auto start = std::chrono::steady_clock::now();
-  const Status s = Failed(HttpGet(Get(server->Url()), Options(300ms)), StatusCode::kUnavailable);
+  const Status s = Failed(HttpCall(Get(server->Url()), Options(300ms)), StatusCode::kUnavailable);
   const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(s.message(), "no complete answer from 127.0.0.1:" + std::to_string(server->port()) +
                              " within 300ms");
@@ -228,13 +228,13 @@ TEST(HttpClientTest, TheDeadlineCoversTheWholeAnswerNotEachRead) {
   drip.pause = 200ms;
   auto server = Serve(Always(drip));
   const auto start = std::chrono::steady_clock::now();
-  ExpectFailed(HttpGet(Get(server->Url()), Options(500ms)), StatusCode::kUnavailable);
+  ExpectFailed(HttpCall(Get(server->Url()), Options(500ms)), StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1100ms);
 }
 
 TEST(HttpClientTest, AClosedPortIsUnavailable) {
   const int port = testutil::FreeLoopbackPort();
-  const Status s = Failed(HttpGet(Get("http://127.0.0.1:" + std::to_string(port)), Options()),
+  const Status s = Failed(HttpCall(Get("http://127.0.0.1:" + std::to_string(port)), Options()),
                           StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "cannot connect to 127.0.0.1:" + std::to_string(port) +
                              " (127.0.0.1: Connection refused)");
@@ -263,7 +263,7 @@ TEST(HttpClientTest, AServerThatResetsTheConnectionIsAnErrorNotASignal) {
   });
   HttpRequest request = Get("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
   request.headers.emplace_back("X-Big", std::string(1 << 20, 'x'));  // still writing at reset
-  for (int i = 0; i < 5; ++i) ExpectFailed(HttpGet(request, Options()), StatusCode::kUnavailable);
+  for (int i = 0; i < 5; ++i) ExpectFailed(HttpCall(request, Options()), StatusCode::kUnavailable);
   stop = true;
   shutdown(fd, SHUT_RDWR);
   resetter.join();
@@ -272,30 +272,30 @@ TEST(HttpClientTest, AServerThatResetsTheConnectionIsAnErrorNotASignal) {
 
 TEST(HttpClientTest, AnAnswerCutShortIsNotTakenForAWholeOne) {
   auto server = Serve(Always(Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")));
-  const Status s = Failed(HttpGet(Get(server->Url()), Options()), StatusCode::kUnavailable);
+  const Status s = Failed(HttpCall(Get(server->Url()), Options()), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "closed the connection before a complete answer")) << s.message();
 
   auto chunk_cut =
       Serve(Always(Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "5\r\nhello\r\n")));
-  ExpectFailed(HttpGet(Get(chunk_cut->Url()), Options()), StatusCode::kUnavailable);
+  ExpectFailed(HttpCall(Get(chunk_cut->Url()), Options()), StatusCode::kUnavailable);
 
   // Cut inside a chunk's data, inside its CRLF, before the last chunk, inside the trailers,
   // inside a head, after an interim answer.
   for (const char* cut : {"5\r\nhel", "5\r\nhello\r", "5\r\nhello\r\n", "0\r\nX-T: t\r\n"}) {
     auto server_cut = Serve(
         Always(Raw(std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + cut)));
-    const Status c = Failed(HttpGet(Get(server_cut->Url()), Options()), StatusCode::kUnavailable);
+    const Status c = Failed(HttpCall(Get(server_cut->Url()), Options()), StatusCode::kUnavailable);
     EXPECT_TRUE(Contains(c, "closed the connection before a complete answer")) << c.message();
   }
   for (const char* cut : {"HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 100 Continue\r\n\r\n"}) {
     auto head_cut = Serve(Always(Raw(cut)));
-    const Status c = Failed(HttpGet(Get(head_cut->Url()), Options()), StatusCode::kUnavailable);
+    const Status c = Failed(HttpCall(Get(head_cut->Url()), Options()), StatusCode::kUnavailable);
     EXPECT_TRUE(Contains(c, "closed the connection before a complete answer")) << c.message();
   }
 
   auto nothing = Serve(Always(FakeReply{}));  // reads the request, closes without a word
-  ExpectFailed(HttpGet(Get(nothing->Url()), Options()), StatusCode::kUnavailable);
+  ExpectFailed(HttpCall(Get(nothing->Url()), Options()), StatusCode::kUnavailable);
 }
 
 TEST(HttpClientTest, BodiesAboveTheCapAreRefusedHoweverTheyAreFramed) {
@@ -303,24 +303,24 @@ TEST(HttpClientTest, BodiesAboveTheCapAreRefusedHoweverTheyAreFramed) {
   small.max_body_bytes = 10;
   const std::string eleven(11, 'k');
   auto by_length = Serve(Always(FakeHttpServer::Reply(200, eleven)));
-  Status s = Failed(HttpGet(Get(by_length->Url()), small), StatusCode::kUnavailable);
+  Status s = Failed(HttpCall(Get(by_length->Url()), small), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "is larger than 10 bytes")) << s.message();
   auto chunked =
       Serve(Always(Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                        "6\r\nkkkkkk\r\n5\r\nkkkkk\r\n0\r\n\r\n")));
-  s = Failed(HttpGet(Get(chunked->Url()), small), StatusCode::kUnavailable);
+  s = Failed(HttpCall(Get(chunked->Url()), small), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "is larger than 10 bytes")) << s.message();
   auto to_close = Serve(Always(Raw("HTTP/1.1 200 OK\r\n\r\n" + eleven)));
-  s = Failed(HttpGet(Get(to_close->Url()), small), StatusCode::kUnavailable);
+  s = Failed(HttpCall(Get(to_close->Url()), small), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "is larger than 10 bytes")) << s.message();
   // Exactly at the cap is fine.
   auto ten = Serve(Always(FakeHttpServer::Reply(200, std::string(10, 'k'))));
-  EXPECT_TRUE(HttpGet(Get(ten->Url()), small).ok());
+  EXPECT_TRUE(HttpCall(Get(ten->Url()), small).ok());
 
   HttpClientOptions small_head = Options();
   small_head.max_header_bytes = 100;
   auto big_head = Serve(Always(FakeHttpServer::Reply(200, "", {{"X-Pad", std::string(200, 'p')}})));
-  s = Failed(HttpGet(Get(big_head->Url()), small_head), StatusCode::kUnavailable);
+  s = Failed(HttpCall(Get(big_head->Url()), small_head), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "header is too large")) << s.message();
   // A head that never ends, in pieces, is refused once past the cap, without waiting for more.
   FakeReply endless;
@@ -328,19 +328,19 @@ TEST(HttpClientTest, BodiesAboveTheCapAreRefusedHoweverTheyAreFramed) {
   endless.pause = 20ms;
   endless.hang = true;
   auto endless_head = Serve(Always(endless));
-  s = Failed(HttpGet(Get(endless_head->Url()), small_head), StatusCode::kUnavailable);
+  s = Failed(HttpCall(Get(endless_head->Url()), small_head), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "header is too large")) << s.message();
   // A head at the cap is fine; the status line counts, the CRLFs that end the head do not.
   const std::string at_cap = "HTTP/1.1 200 OK\r\nX-Pad: ";
   auto full_head = Serve(Always(Raw(at_cap + std::string(100 - at_cap.size(), 'p') + "\r\n\r\n")));
-  EXPECT_TRUE(HttpGet(Get(full_head->Url()), small_head).ok());
+  EXPECT_TRUE(HttpCall(Get(full_head->Url()), small_head).ok());
   auto over_head = Serve(Always(Raw(at_cap + std::string(101 - at_cap.size(), 'p') + "\r\n\r\n")));
-  ExpectFailed(HttpGet(Get(over_head->Url()), small_head), StatusCode::kUnavailable);
+  ExpectFailed(HttpCall(Get(over_head->Url()), small_head), StatusCode::kUnavailable);
   // The cap is for each head: interim answers do not add up.
   auto interims = Serve(Always(Raw("HTTP/1.1 100 Continue\r\nX-Pad: " + std::string(40, 'p') +
                                    "\r\n\r\nHTTP/1.1 200 OK\r\nX-Pad: " + std::string(40, 'p') +
                                    "\r\nContent-Length: 0\r\n\r\n")));
-  EXPECT_TRUE(HttpGet(Get(interims->Url()), small_head).ok());
+  EXPECT_TRUE(HttpCall(Get(interims->Url()), small_head).ok());
 }
 
 TEST(HttpClientTest, MalformedAnswersAreRefusedWithTheReason) {
@@ -384,7 +384,7 @@ TEST(HttpClientTest, MalformedAnswersAreRefusedWithTheReason) {
   };
   for (const auto& [answer, reason] : cases) {
     auto server = Serve(Always(Raw(answer)));
-    const Status s = Failed(HttpGet(Get(server->Url()), Options()), StatusCode::kUnavailable);
+    const Status s = Failed(HttpCall(Get(server->Url()), Options()), StatusCode::kUnavailable);
     EXPECT_EQ(s.message(),
               "bad answer from 127.0.0.1:" + std::to_string(server->port()) + ": " + reason);
   }
@@ -394,7 +394,7 @@ TEST(HttpClientTest, PlainHttpIsRefusedOffLoopbackBeforeAnyConnection) {
   for (const char* url : {"http://10.1.2.3:8080", "http://192.0.2.1", "http://keys.example.com",
                           "http://[2001:db8::1]"}) {
     const auto start = std::chrono::steady_clock::now();
-    const Status s = Failed(HttpGet(Get(url), Options(5s)), StatusCode::kInvalidArgument);
+    const Status s = Failed(HttpCall(Get(url), Options(5s)), StatusCode::kInvalidArgument);
     EXPECT_TRUE(Contains(s, "plain http:// is allowed only to a loopback address")) << url;
     EXPECT_LT(std::chrono::steady_clock::now() - start, 100ms) << url;  // nothing was tried
   }
@@ -403,28 +403,62 @@ TEST(HttpClientTest, PlainHttpIsRefusedOffLoopbackBeforeAnyConnection) {
 TEST(HttpClientTest, LoopbackByNameAndOverIpv6) {
   auto v4 = Serve(Always(FakeHttpServer::Reply(200, "four")));
   StatusOr<HttpResponse> r =
-      HttpGet(Get("http://localhost:" + std::to_string(v4->port())), Options());
+      HttpCall(Get("http://localhost:" + std::to_string(v4->port())), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "four");
   EXPECT_EQ(v4->Requests().at(0).Header("Host"), "localhost:" + std::to_string(v4->port()));
 
   auto v6 = Serve(Always(FakeHttpServer::Reply(200, "six")), "", "", /*ipv6=*/true);
-  r = HttpGet(Get(v6->Url()), Options());
+  r = HttpCall(Get(v6->Url()), Options());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "six");
   EXPECT_EQ(v6->Requests().at(0).Header("Host"), "[::1]:" + std::to_string(v6->port()));
+}
+
+TEST(HttpClientTest, PostsAFormWithBasicCredentials) {
+  auto server = Serve(Always(FakeHttpServer::Reply(200, "{}")));
+  HttpRequest request = Get(server->Url(), "/token");
+  request.bearer_token = "";
+  const std::string form = "grant_type=authorization_code&code=c%2F1&code_verifier=v";
+  request.form_body = form;
+  request.basic_credentials = "a2V5cGFpcmQ6c2VjcmV0";
+  StatusOr<HttpResponse> r = HttpCall(request, Options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(server->Requests().size(), 1u);
+  const FakeRequest got = server->Requests()[0];
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.target, "/token");
+  EXPECT_EQ(got.Header("Content-Type"), "application/x-www-form-urlencoded");
+  EXPECT_EQ(got.Header("Content-Length"), std::to_string(form.size()));
+  EXPECT_EQ(got.Header("Authorization"), "Basic a2V5cGFpcmQ6c2VjcmV0");
+  EXPECT_EQ(got.body, form);
+}
+
+TEST(HttpClientTest, BearerAndBasicTogetherOrABodyWithALineBreakAreNeverSent) {
+  auto server = Serve(Always(FakeHttpServer::Reply(200, "")));
+  HttpRequest both = Get(server->Url());
+  both.basic_credentials = "a2V5cGFpcmQ6c2VjcmV0";
+  ExpectFailed(HttpCall(both, Options()), StatusCode::kInvalidArgument);
+  HttpRequest bad_basic = Get(server->Url());
+  bad_basic.bearer_token = "";
+  bad_basic.basic_credentials = "abc\r\nX-Injected: 1";
+  ExpectFailed(HttpCall(bad_basic, Options()), StatusCode::kInvalidArgument);
+  HttpRequest bad_body = Get(server->Url());
+  bad_body.form_body = "a=b\r\n\r\nGET / HTTP/1.1";
+  ExpectFailed(HttpCall(bad_body, Options()), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(server->Requests().empty());
 }
 
 TEST(HttpClientTest, HeadersWithLineBreaksAreNeverSent) {
   auto server = Serve(Always(FakeHttpServer::Reply(200, "")));
   HttpRequest request = Get(server->Url());
   request.headers.emplace_back("X-A", "a\r\nX-Injected: 1");
-  ExpectFailed(HttpGet(request, Options()), StatusCode::kInvalidArgument);
+  ExpectFailed(HttpCall(request, Options()), StatusCode::kInvalidArgument);
   HttpRequest bad_token = Get(server->Url());
   bad_token.bearer_token = "abc\r\nX-Injected: 1";
-  ExpectFailed(HttpGet(bad_token, Options()), StatusCode::kInvalidArgument);
+  ExpectFailed(HttpCall(bad_token, Options()), StatusCode::kInvalidArgument);
   HttpRequest bad_target = Get(server->Url(), "/a b");
-  ExpectFailed(HttpGet(bad_target, Options()), StatusCode::kInvalidArgument);
+  ExpectFailed(HttpCall(bad_target, Options()), StatusCode::kInvalidArgument);
   EXPECT_TRUE(server->Requests().empty());
 }
 
@@ -451,18 +485,18 @@ class HttpClientTlsTest : public ::testing::Test {
 
 TEST_F(HttpClientTlsTest, ACertificateTrustedThroughCaFileIsAccepted) {
   auto server = Serve(Always(FakeHttpServer::Reply(200, "over tls")), cert_, key_);
-  StatusOr<HttpResponse> r = HttpGet(Get(server->Url()), Trusting());
+  StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Trusting());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "over tls");
   EXPECT_EQ(server->Requests().at(0).Header("Authorization"), "Bearer " + std::string(kToken));
   // By name: SNI and the DNS name in the certificate.
-  r = HttpGet(Get("https://localhost:" + std::to_string(server->port())), Trusting());
+  r = HttpCall(Get("https://localhost:" + std::to_string(server->port())), Trusting());
   ASSERT_TRUE(r.ok()) << r.status().message();
 }
 
 TEST_F(HttpClientTlsTest, AnUntrustedCertificateIsRefusedAndNoRequestIsSent) {
   auto server = Serve(Always(FakeHttpServer::Reply(200, "x")), cert_, key_);
-  const Status s = Failed(HttpGet(Get(server->Url()), Options()), StatusCode::kUnavailable);
+  const Status s = Failed(HttpCall(Get(server->Url()), Options()), StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "the TLS certificate of 127.0.0.1:" + std::to_string(server->port()) +
                              " is not trusted: self-signed certificate");
   EXPECT_TRUE(server->Requests().empty());
@@ -478,9 +512,9 @@ TEST_F(HttpClientTlsTest, ACertificateForAnotherNameIsRefused) {
   auto server = Serve(Always(FakeHttpServer::Reply(200, "x")), other_cert, other_key);
   HttpClientOptions o = Options();
   o.ca_file = other_cert;
-  Status s = Failed(HttpGet(Get(server->Url()), o), StatusCode::kUnavailable);
+  Status s = Failed(HttpCall(Get(server->Url()), o), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "is not trusted: IP address mismatch")) << s.message();
-  s = Failed(HttpGet(Get("https://localhost:" + std::to_string(server->port())), o),
+  s = Failed(HttpCall(Get("https://localhost:" + std::to_string(server->port())), o),
              StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "is not trusted: hostname mismatch")) << s.message();
   EXPECT_TRUE(server->Requests().empty());
@@ -490,7 +524,7 @@ TEST_F(HttpClientTlsTest, ChunkedOverTlsAndACutStreamWithoutCloseNotify) {
   auto chunked = Serve(Always(Raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                   "3\r\nabc\r\n0\r\n\r\n")),
                        cert_, key_);
-  StatusOr<HttpResponse> r = HttpGet(Get(chunked->Url()), Trusting());
+  StatusOr<HttpResponse> r = HttpCall(Get(chunked->Url()), Trusting());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "abc");
 
@@ -499,12 +533,12 @@ TEST_F(HttpClientTlsTest, ChunkedOverTlsAndACutStreamWithoutCloseNotify) {
   FakeReply cut = Raw("HTTP/1.1 200 OK\r\n\r\npart");
   cut.tls_close_notify = false;
   auto truncating = Serve(Always(cut), cert_, key_);
-  const Status s = Failed(HttpGet(Get(truncating->Url()), Trusting()), StatusCode::kUnavailable);
+  const Status s = Failed(HttpCall(Get(truncating->Url()), Trusting()), StatusCode::kUnavailable);
   EXPECT_TRUE(Contains(s, "over TLS")) << s.message();
 
   FakeReply clean = Raw("HTTP/1.1 200 OK\r\n\r\nwhole");
   auto closing = Serve(Always(clean), cert_, key_);
-  r = HttpGet(Get(closing->Url()), Trusting());
+  r = HttpCall(Get(closing->Url()), Trusting());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->body, "whole");
 }
@@ -515,7 +549,7 @@ TEST_F(HttpClientTlsTest, AHandshakeThatNeverCompletesTimesOut) {
   silent.hang = true;
   auto server = Serve(Always(silent));
   const auto start = std::chrono::steady_clock::now();
-  ExpectFailed(HttpGet(Get("https://127.0.0.1:" + std::to_string(server->port())), Options(300ms)),
+  ExpectFailed(HttpCall(Get("https://127.0.0.1:" + std::to_string(server->port())), Options(300ms)),
                StatusCode::kUnavailable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
 }
@@ -523,7 +557,7 @@ TEST_F(HttpClientTlsTest, AHandshakeThatNeverCompletesTimesOut) {
 TEST_F(HttpClientTlsTest, AnUnreadableCaFileIsAConfigurationError) {
   HttpClientOptions o = Options();
   o.ca_file = dir_ / "missing.pem";
-  const Status s = Failed(HttpGet(Get("https://127.0.0.1:1"), o), StatusCode::kInvalidArgument);
+  const Status s = Failed(HttpCall(Get("https://127.0.0.1:1"), o), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Contains(s, "cannot load the trust anchors of --ca-file " + o.ca_file))
       << s.message();
 }

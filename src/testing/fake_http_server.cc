@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -136,8 +137,15 @@ struct FakeHttpServer::Impl {
       head.append(buf, static_cast<size_t>(n));
     }
     bool close_notify = true;
-    if (head.find("\r\n\r\n") != std::string::npos) {
-      const FakeRequest request = ParseHead(head.substr(0, head.find("\r\n\r\n")));
+    if (const size_t end = head.find("\r\n\r\n"); end != std::string::npos) {
+      FakeRequest request = ParseHead(head.substr(0, end));
+      request.body = head.substr(end + 4);
+      const size_t length = std::strtoul(request.Header("Content-Length").c_str(), nullptr, 10);
+      while (request.body.size() < length) {
+        const ssize_t n = read_some(buf, sizeof(buf));
+        if (n <= 0) break;
+        request.body.append(buf, static_cast<size_t>(n));
+      }
       {
         std::lock_guard lock(mu);
         requests.push_back(request);

@@ -26,6 +26,7 @@ struct FakeRequest {
   std::string method;
   std::string target;  // as sent: path and query
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // as framed by Content-Length (no chunked requests)
   // The first header named `name` (any case), or "".
   std::string Header(std::string_view name) const;
 };
