@@ -11,8 +11,9 @@
 //
 // HttpCall blocks the calling thread; it holds no state between calls and may run on several
 // threads at once. The credentials and the form body are copied only into the request buffer,
-// which is wiped once sent, and never appear in an error message. SIGPIPE is blocked on the calling thread while it
-// writes (and a pending one discarded), so a peer that closes early is an error, not a signal.
+// which is wiped once sent, and never appear in an error message. SIGPIPE is blocked on the
+// calling thread while it writes (and a pending one discarded), so a peer that closes early is
+// an error, not a signal.
 #ifndef KEYPAIRD_CLIENT_HTTP_CLIENT_H_
 #define KEYPAIRD_CLIENT_HTTP_CLIENT_H_
 
@@ -60,8 +61,8 @@ struct HttpResponse {
   const std::string* Header(std::string_view name) const;
 };
 
-// GETs (or POSTs request.form_body to) request.url + request.target and returns the final answer (1xx interim answers are
-// skipped), whatever its status.
+// GETs (or POSTs request.form_body to) request.url + request.target and returns the final
+// answer (1xx interim answers are skipped), whatever its status.
 //   kInvalidArgument: the request may not be made: plain http:// to a host that is not
 //     loopback (or a loopback name that resolves elsewhere), an unreadable --ca-file, a
 //     header or credential with a line break, both a bearer token and basic credentials.
