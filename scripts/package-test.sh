@@ -74,9 +74,10 @@ for f in lib/systemd/system/keypaird.service lib/systemd/system/keypaird-krl.ser
          usr/share/doc/keypaird/copyright usr/libexec/keypaird/keypaird-server; do
   check "the package holds /$f" test -s "$root/$f"
 done
-# What sshd execs on every login links no database, no argon2: only what the agents need.
-check "/usr/bin/keypaird links neither libpq nor SQLite nor libargon2" \
-  sh -c "! ldd '$bin' | grep -qE 'libpq|libsqlite3|libargon2'"
+# What sshd execs on every login links no database, no argon2, no JOSE: only what the agents
+# need.
+check "/usr/bin/keypaird links neither libpq nor SQLite nor libargon2 nor cjose" \
+  sh -c "! ldd '$bin' | grep -qE 'libpq|libsqlite3|libargon2|libcjose'"
 dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>&1
 dpkg-deb -c "$dbgsym" >"$work/dbgsym.list" 2>&1
 check "the env file is a conffile of mode 0600" \

@@ -22,6 +22,7 @@ PACKAGES=(
   g++ make cmake ninja-build pkg-config
   libssl-dev libsqlite3-dev libpq-dev libhttp-parser-dev nlohmann-json3-dev
   libargon2-dev  # PPK 3's key derivation (Argon2id)
+  libcjose-dev  # OpenID Connect: JWK import and ID-token (JWS) verification
 )
 if [ "$test_set" -eq 1 ]; then
   PACKAGES+=(
