@@ -340,7 +340,10 @@ class KeyStore : public KeyReader {
                                         std::optional<int64_t> expected_revision,
                                         const EventRecord& event) = 0;
 
-  // OK; kAlreadyExists if the id is taken.
+  // OK; kAlreadyExists if the id is taken. Makes the token's user (user_id >= 1) a token
+  // user, created at the token's time, if it is no user yet (as EnsureUser, in the same
+  // transaction, without an event of its own): a token's user id is never free for a
+  // person, whoever wrote the token.
   virtual Status InsertToken(const TokenRecord& token, const EventRecord& event) = 0;
   // OK; ordered by created_at, then id.
   virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;

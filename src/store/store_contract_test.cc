@@ -1268,8 +1268,20 @@ TEST_P(KeyStoreContractTest, PeopleNeverTakeATokenUsersId) {
   ASSERT_TRUE(store().EnsureUser(6, 200, {}).ok());
   EXPECT_EQ(*store().GetUser(6), *person);
   ASSERT_TRUE(store().EnsureUser(2, 300, {}).ok());  // below the people: a token user still
-  EXPECT_EQ(store().SignIn(Claims("https://idp.example.com", "sub-2"), 400, {})->id, 7);
-  EXPECT_THAT(UserIds(store().ListUsers()), ElementsAre(2, 5, 6, 7));
+  // A token's user is a token user too, whoever wrote the token.
+  TokenRecord token = Token("0123456789abcdef", 350);
+  token.user_id = 8;
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
+  token.id = "1123456789abcdef";
+  token.user_id = 6;  // a person's
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
+  EXPECT_EQ(*store().GetUser(6), *person);
+  UserRecord eight;
+  eight.id = 8;
+  eight.created_at_us = 350;
+  EXPECT_EQ(*store().GetUser(8), eight);
+  EXPECT_EQ(store().SignIn(Claims("https://idp.example.com", "sub-2"), 400, {})->id, 9);
+  EXPECT_THAT(UserIds(store().ListUsers()), ElementsAre(2, 5, 6, 8, 9));
 }
 
 TEST_P(KeyStoreContractTest, ConcurrentSignInsOfDistinctPeopleGetDistinctIds) {

@@ -223,6 +223,7 @@ class MemoryStore final : public KeyStore {
     if (!tokens_.try_emplace(token.id, token).second) {
       return AlreadyExists(std::string(kTokenIdTaken));
     }
+    if (token.user_id >= 1) MakeTokenUser(token.user_id, token.created_at_us);
     Record(event);
     return Status::Ok();
   }
@@ -373,10 +374,7 @@ class MemoryStore final : public KeyStore {
   Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) override {
     if (Status s = ValidateUserId(id); !s.ok()) return s;
     std::lock_guard lock(mu_);
-    UserRecord user;
-    user.id = id;
-    user.created_at_us = now_us;
-    if (users_.try_emplace(id, std::move(user)).second) Record(event);
+    if (MakeTokenUser(id, now_us)) Record(event);
     return Status::Ok();
   }
 
@@ -445,6 +443,14 @@ class MemoryStore final : public KeyStore {
       return std::tie(a.created_at_us, a.id) < std::tie(b.created_at_us, b.id);
     });
     return records;
+  }
+
+  // A token user `id`, unless the id is a user's; true if made. Needs mu_.
+  bool MakeTokenUser(int64_t id, int64_t now_us) {
+    UserRecord user;
+    user.id = id;
+    user.created_at_us = now_us;
+    return users_.try_emplace(id, std::move(user)).second;
   }
 
   void Record(const EventRecord& event) {

@@ -272,14 +272,20 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+      const bool several = token.user_id >= 1 || !event.action.empty();
+      return InTransaction(conn, deadline, several, [&]() -> Status {
         auto r = conn.Run(kInsertToken,
                           ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)), deadline);
-        if (r.ok()) return InsertEvent(conn, event, deadline);
-        if (r.status().code() == StatusCode::kAlreadyExists) {
-          return AlreadyExists(std::string(kTokenIdTaken));
+        if (!r.ok()) {
+          return r.status().code() == StatusCode::kAlreadyExists
+                     ? AlreadyExists(std::string(kTokenIdTaken))
+                     : r.status();
         }
-        return r.status();
+        if (token.user_id >= 1) {
+          auto made = MakeTokenUser(conn, token.user_id, token.created_at_us, deadline);
+          if (!made.ok()) return made.status();
+        }
+        return InsertEvent(conn, event, deadline);
       });
     });
   }
@@ -346,11 +352,9 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     // to repeat after a lost connection.
     return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
       return InTransaction(conn, deadline, true, [&]() -> Status {
-        // Under the makers' lock: a person being made cannot be given this id meanwhile.
-        if (auto r = conn.Run(kLockUsers, {}, deadline); !r.ok()) return r.status();
-        auto r = conn.Run(kInsertTokenUser, {ToText(id), ToText(now_us)}, deadline);
-        if (!r.ok()) return r.status();
-        return r->Affected() > 0 ? InsertEvent(conn, event, deadline) : Status::Ok();
+        StatusOr<bool> made = MakeTokenUser(conn, id, now_us, deadline);
+        if (!made.ok()) return made.status();
+        return *made ? InsertEvent(conn, event, deadline) : Status::Ok();
       });
     });
   }
@@ -667,6 +671,17 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       }
       return out;
     });
+  }
+
+  // A token user `id`, unless the id is a user's already: whether it was made. Under the
+  // makers' lock (until the caller's transaction ends): a person being made meanwhile
+  // cannot be given this id.
+  static StatusOr<bool> MakeTokenUser(Connection& conn, int64_t id, int64_t now_us,
+                                      Deadline deadline) {
+    if (auto r = conn.Run(kLockUsers, {}, deadline); !r.ok()) return r.status();
+    auto r = conn.Run(kInsertTokenUser, {ToText(id), ToText(now_us)}, deadline);
+    if (!r.ok()) return r.status();
+    return r->Affected() > 0;
   }
 
   // The person of (issuer, subject), if there is one, row-locked.

@@ -256,17 +256,24 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
-    return Write(
-        event,
-        [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
-          auto stmt = conn.Prepare(Sql().insert_token);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll(values);
-          const int rc = stmt->Step();
-          if (rc == SQLITE_DONE) return Status::Ok();
-          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kTokenIdTaken));
-          return FromSqlite(rc);
-        });
+    // With its user's row: two statements.
+    return writer_.Run(
+        WithEvent(
+            [values = sql::TokenValues(token, sql::Dialect::kSqlite), user_id = token.user_id,
+             created = token.created_at_us](Connection& conn) -> Status {
+              auto stmt = conn.Prepare(Sql().insert_token);
+              if (!stmt.ok()) return stmt.status();
+              stmt->BindAll(values);
+              const int rc = stmt->Step();
+              if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+                return AlreadyExists(std::string(kTokenIdTaken));
+              }
+              if (rc != SQLITE_DONE) return FromSqlite(rc);
+              if (user_id < 1) return Status::Ok();
+              return MakeTokenUserOn(conn, user_id, created).status();
+            },
+            event),
+        /*one_statement=*/false);
   }
 
   Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
@@ -314,12 +321,10 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     if (Status s = ValidateUserId(id); !s.ok()) return s;
     return writer_.Run(
         [id, now_us, event](Connection& conn) -> Status {
-          auto stmt = conn.Prepare(Sql().insert_token_user);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll({id, now_us});
-          if (Status s = stmt->Run(); !s.ok()) return s;
+          StatusOr<bool> made = MakeTokenUserOn(conn, id, now_us);
+          if (!made.ok()) return made.status();
           // A user already (token user or person): nothing made, no event.
-          return sqlite3_changes(conn.db()) > 0 ? InsertEvent(conn, event) : Status::Ok();
+          return *made ? InsertEvent(conn, event) : Status::Ok();
         },
         /*one_statement=*/false);
   }
@@ -567,6 +572,15 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     return out;
+  }
+
+  // A token user `id`, unless the id is a user's already: whether it was made.
+  static StatusOr<bool> MakeTokenUserOn(Connection& conn, int64_t id, int64_t now_us) {
+    auto stmt = conn.Prepare(Sql().insert_token_user);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll({id, now_us});
+    if (Status s = stmt->Run(); !s.ok()) return s;
+    return sqlite3_changes(conn.db()) > 0;
   }
 
   // The person of (issuer, subject), if there is one.
