@@ -343,6 +343,21 @@ class DownStore final : public store::KeyStore {
     return Down();
   }
   StatusOr<store::Revocations> RevocationsOf(int64_t, int64_t) override { return Down(); }
+  StatusOr<store::UserRecord> SignIn(const store::UserRecord&, int64_t,
+                                     const store::EventRecord&) override {
+    return Down();
+  }
+  Status EnsureUser(int64_t, int64_t, const store::EventRecord&) override { return Down(); }
+  StatusOr<store::UserRecord> GetUser(int64_t) override { return Down(); }
+  StatusOr<std::vector<store::UserRecord>> ListUsers() override { return Down(); }
+  Status SetUserDisabled(int64_t, bool, int64_t, const store::EventRecord&) override {
+    return Down();
+  }
+  Status InsertGrant(const store::GrantRecord&, const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<std::vector<store::GrantRecord>> ListGrants() override { return Down(); }
+  Status DeleteGrant(std::string_view, const store::EventRecord&) override { return Down(); }
   Status Ping() override { return Down(); }
 
  private:
@@ -521,6 +536,10 @@ class CountingStore final : public store::testing::ForwardingStore {
       StatusOr<store::EventPage> ListEvents(const store::EventQuery& q) override {
         ++s->snapshot_reads;
         return s->inner()->ListEvents(q);
+      }
+      StatusOr<store::UserRecord> GetUser(int64_t id) override {
+        ++s->snapshot_reads;
+        return s->inner()->GetUser(id);
       }
       CountingStore* s;
     };

@@ -79,6 +79,32 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     return Seen("revocations", inner_->RevocationsOf(project_id, now_s));
   }
+  StatusOr<store::UserRecord> SignIn(const store::UserRecord& claims, int64_t now_us,
+                                     const store::EventRecord& event) override {
+    return Seen("sign_in", inner_->SignIn(claims, now_us, event));
+  }
+  Status EnsureUser(int64_t id, int64_t now_us, const store::EventRecord& event) override {
+    return Seen("ensure_user", inner_->EnsureUser(id, now_us, event));
+  }
+  StatusOr<store::UserRecord> GetUser(int64_t id) override {
+    return Seen("get_user", inner_->GetUser(id));
+  }
+  StatusOr<std::vector<store::UserRecord>> ListUsers() override {
+    return Seen("list_users", inner_->ListUsers());
+  }
+  Status SetUserDisabled(int64_t id, bool disabled, int64_t now_us,
+                         const store::EventRecord& event) override {
+    return Seen("set_user_disabled", inner_->SetUserDisabled(id, disabled, now_us, event));
+  }
+  Status InsertGrant(const store::GrantRecord& grant, const store::EventRecord& event) override {
+    return Seen("insert_grant", inner_->InsertGrant(grant, event));
+  }
+  StatusOr<std::vector<store::GrantRecord>> ListGrants() override {
+    return Seen("list_grants", inner_->ListGrants());
+  }
+  Status DeleteGrant(std::string_view id, const store::EventRecord& event) override {
+    return Seen("delete_grant", inner_->DeleteGrant(id, event));
+  }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 
  private:

@@ -1,4 +1,4 @@
-// KeyStore: persistence of SSH keys and API tokens.
+// KeyStore: persistence of SSH keys, API tokens, users and grants, and the audit trail.
 //
 // A small abstract interface; backends are `final` classes in their own .cc files,
 // reached only through the factories at the bottom (OpenStore for URLs, NewMemoryStore
@@ -179,6 +179,39 @@ struct Revocations {
   std::vector<int64_t> serials;
 };
 
+// A user: a person who signs in with OpenID Connect (found again by (issuer, subject),
+// never by email), or a token user, whose numeric id was chosen on the command line
+// (`token create --user N`; issuer and subject ""). Both kinds share one id space: a person
+// never gets an id a token user has.
+struct UserRecord {
+  int64_t id = 0;
+  std::string issuer;   // the provider's issuer URL; "" for a token user
+  std::string subject;  // the provider's `sub`; "" for a token user
+  std::string email;    // as the provider last said; never an identity
+  std::string name;
+  std::vector<std::string> groups;  // as the provider last said, in its order
+  bool disabled = false;
+  int64_t created_at_us = 0;
+  std::optional<int64_t> last_sign_in_at_us;
+
+  bool operator==(const UserRecord&) const = default;
+};
+
+// A grant: a role in projects, with SSH principals, for a group or one user (exactly one of
+// group, user_id and user_email is set). docs: API-ACCESS.md "Roles and grants".
+struct GrantRecord {
+  std::string id;                 // UUIDv7 text, made by the caller
+  std::string group;              // a group name as the provider sends it; "" if not a group's
+  int64_t user_id = 0;            // 0 if not a user's
+  std::string user_email;         // "" if not a user's by email
+  std::vector<int64_t> projects;  // ascending, not empty
+  std::string role;               // "viewer", "editor" or "admin"
+  std::vector<std::string> principals;  // each non-empty, without a comma
+  int64_t created_at_us = 0;
+
+  bool operator==(const GrantRecord&) const = default;
+};
+
 // One change as the audit trail records it (docs/audit.md): written by the store in the
 // same transaction as the change it describes, so that a change never lands without its
 // event and a change that fails leaves none. Public facts only: names, ids, fingerprints,
@@ -193,7 +226,7 @@ struct EventRecord {
   std::string via;               // "token" or "cli"
   std::string source_ip;         // "" when not known
   std::string user_agent;        // "" when not sent
-  std::string resource_type;     // "ssh_key", "certificate", "token", "ssh_ca"
+  std::string resource_type;     // "ssh_key", "certificate", "token", "ssh_ca", "user", "grant"
   std::string resource_id;
   std::string resource_name;
   std::string details = "{}";    // a JSON object's text
@@ -259,6 +292,9 @@ class KeyReader {
 
   // OK (possibly empty); kInvalidArgument if offset or limit < 0.
   virtual StatusOr<EventPage> ListEvents(const EventQuery& query) = 0;
+
+  // OK (disabled users too: the caller decides); kNotFound.
+  virtual StatusOr<UserRecord> GetUser(int64_t id) = 0;
 };
 
 class KeyStore : public KeyReader {
@@ -304,7 +340,10 @@ class KeyStore : public KeyReader {
                                         std::optional<int64_t> expected_revision,
                                         const EventRecord& event) = 0;
 
-  // OK; kAlreadyExists if the id is taken.
+  // OK; kAlreadyExists if the id is taken. Makes the token's user (user_id >= 1) a token
+  // user, created at the token's time, if it is no user yet (as EnsureUser, in the same
+  // transaction, without an event of its own): a token's user id is never free for a
+  // person, whoever wrote the token.
   virtual Status InsertToken(const TokenRecord& token, const EventRecord& event) = 0;
   // OK; ordered by created_at, then id.
   virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
@@ -312,6 +351,42 @@ class KeyStore : public KeyReader {
   // the first revocation time is kept, and only the first revocation is an event);
   // kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) = 0;
+
+  // --- Users and grants (API-ACCESS.md "People" and "Roles and grants").
+
+  // A person's sign-in: finds the user by (claims.issuer, claims.subject) or makes one
+  // with the next free id (one more than the highest id in use, token users' included;
+  // concurrent sign-ins, on any node, never get the same id, and concurrent first
+  // sign-ins of one person make one user). Stores claims.email, name and groups and
+  // last_sign_in_at = `now_us` (and created_at, when made), and returns the stored user.
+  // A disabled user's sign-in changes nothing and records no event: the user is returned
+  // with disabled = true and the caller refuses it. The store fills event.resource_id
+  // with the user's id in decimal (the caller cannot know it before a first sign-in) and
+  // adds "created": true|false to the details object. Group names that are "" are not
+  // kept (they name no group). OK; kInvalidArgument if issuer or subject is "".
+  virtual StatusOr<UserRecord> SignIn(const UserRecord& claims, int64_t now_us,
+                                      const EventRecord& event) = 0;
+  // A token user's row (issuer and subject ""), made at `now_us` if there is no user with
+  // this id (the event only then). OK, also if the id is a user already (a person too:
+  // the token is then that person's); kInvalidArgument if id < 1.
+  virtual Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) = 0;
+  // OK; ordered by id.
+  virtual StatusOr<std::vector<UserRecord>> ListUsers() = 0;
+  // Disables or enables the user (its sessions end on every node: the caller checks the
+  // flag). Idempotent: no change, no event. `now_us` is the time of the request (the
+  // event carries it; the record has no field for it). OK; kNotFound.
+  virtual Status SetUserDisabled(int64_t id, bool disabled, int64_t now_us,
+                                 const EventRecord& event) = 0;
+
+  // OK; kAlreadyExists if the id is taken; kInvalidArgument unless exactly one of group,
+  // user_id and user_email is set, projects is ascending and not empty, role is "viewer",
+  // "editor" or "admin", and each principal is non-empty without a comma; kNotFound if
+  // user_id names no user (a grant must not wait for a person to be given that id).
+  virtual Status InsertGrant(const GrantRecord& grant, const EventRecord& event) = 0;
+  // OK; ordered by created_at, then id.
+  virtual StatusOr<std::vector<GrantRecord>> ListGrants() = 0;
+  // OK; kNotFound.
+  virtual Status DeleteGrant(std::string_view id, const EventRecord& event) = 0;
 
   // The audit trail's retention: deletes up to `max_rows` of the oldest events from before
   // `before_us` and says how many it deleted (fewer than max_rows: none older is left). A

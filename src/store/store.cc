@@ -3,6 +3,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "store/key_store.h"
 #include "store/postgres/postgres_store.h"
@@ -25,6 +27,7 @@ class ForwardingReader final : public KeyReader {
   StatusOr<EventPage> ListEvents(const EventQuery& query) override {
     return store_->ListEvents(query);
   }
+  StatusOr<UserRecord> GetUser(int64_t id) override { return store_->GetUser(id); }
 
  private:
   KeyReader* store_;
@@ -61,6 +64,98 @@ StatusOr<std::map<std::string, std::string>> DecodeLabels(std::string_view text)
     text.remove_prefix(comma + 1);
   }
   return labels;
+}
+
+Status ValidateClaims(const UserRecord& claims) {
+  if (claims.issuer.empty() || claims.subject.empty()) {
+    return InvalidArgument("a sign-in needs the issuer and the subject");
+  }
+  return Status::Ok();
+}
+
+Status ValidateUserId(int64_t id) {
+  if (id < 1) return InvalidArgument("a user id must be at least 1");
+  return Status::Ok();
+}
+
+Status ValidateGrant(const GrantRecord& grant) {
+  const int subjects = static_cast<int>(!grant.group.empty()) +
+                       static_cast<int>(grant.user_id != 0) +
+                       static_cast<int>(!grant.user_email.empty());
+  if (subjects != 1) {
+    return InvalidArgument("a grant is for exactly one of a group, a user id or a user email");
+  }
+  if (grant.user_id < 0) return InvalidArgument("a user id must be at least 1");
+  if (grant.projects.empty()) return InvalidArgument("a grant needs at least one project");
+  for (size_t i = 1; i < grant.projects.size(); ++i) {
+    if (grant.projects[i - 1] >= grant.projects[i]) {
+      return InvalidArgument("a grant's projects must be ascending, each once");
+    }
+  }
+  if (grant.role != "viewer" && grant.role != "editor" && grant.role != "admin") {
+    return InvalidArgument("a grant's role is viewer, editor or admin");
+  }
+  for (const std::string& p : grant.principals) {
+    // The column joins them with commas (as a token's).
+    if (p.empty() || p.find(',') != std::string::npos) {
+      return InvalidArgument("a principal is not empty and holds no comma");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> KeptGroups(const std::vector<std::string>& groups) {
+  std::vector<std::string> kept;
+  for (const std::string& g : groups) {
+    if (!g.empty()) kept.push_back(g);
+  }
+  return kept;
+}
+
+std::string EncodeGroups(const std::vector<std::string>& groups) {
+  std::string out;
+  for (const std::string& g : groups) {
+    if (!out.empty()) out += ',';
+    for (char c : g) {
+      if (c == ',' || c == '\\') out += '\\';
+      out += c;
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> DecodeGroups(std::string_view text) {
+  std::vector<std::string> groups;
+  if (text.empty()) return groups;
+  std::string current;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      if (++i == text.size()) return Internal("corrupt user groups in the database");
+      current += text[i];
+    } else if (text[i] == ',') {
+      groups.push_back(std::exchange(current, {}));
+    } else {
+      current += text[i];
+    }
+  }
+  groups.push_back(std::move(current));
+  return groups;
+}
+
+EventRecord SignInEvent(const EventRecord& event, int64_t user_id, bool created) {
+  EventRecord out = event;
+  out.resource_id = std::to_string(user_id);
+  // details is a JSON object's text: the member goes first, before the caller's.
+  const std::string member = std::string("\"created\":") + (created ? "true" : "false");
+  const size_t open = out.details.find('{');
+  if (open == std::string::npos) {
+    out.details = "{" + member + "}";
+    return out;
+  }
+  const size_t next = out.details.find_first_not_of(" \t\r\n", open + 1);
+  const bool empty = next == std::string::npos || out.details[next] == '}';
+  out.details.insert(open + 1, empty ? member : member + ",");
+  return out;
 }
 
 void ApplyUpdate(const KeyUpdate& update, KeyRecord* key) {

@@ -20,6 +20,7 @@
 
 #include "store/key_store.h"
 #include "store/testing/postgres_testing.h"
+#include "store/testing/users_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -1167,6 +1168,297 @@ TEST_P(KeyStoreContractTest, AsyncInsertReportsWhatInsertWould) {
   auto got = store().GetKey("id-1");
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->name, "alpha");
+}
+
+// --- users and grants -----------------------------------------------------------------------
+
+UserRecord Claims(std::string issuer, std::string subject, std::string email = "a@example.com",
+                  std::vector<std::string> groups = {"staff"}) {
+  UserRecord claims;
+  claims.issuer = std::move(issuer);
+  claims.subject = std::move(subject);
+  claims.email = std::move(email);
+  claims.name = "Ada Lovelace";
+  claims.groups = std::move(groups);
+  return claims;
+}
+
+GrantRecord Grant(std::string id, int64_t created, std::string group = "staff") {
+  GrantRecord grant;
+  grant.id = std::move(id);
+  grant.group = std::move(group);
+  grant.projects = {1, 5};
+  grant.role = "editor";
+  grant.principals = {"deploy", "root"};
+  grant.created_at_us = created;
+  return grant;
+}
+
+std::vector<int64_t> UserIds(const StatusOr<std::vector<UserRecord>>& users) {
+  std::vector<int64_t> ids;
+  if (!users.ok()) {
+    ADD_FAILURE() << users.status().message();
+    return ids;
+  }
+  for (const UserRecord& u : *users) ids.push_back(u.id);
+  return ids;
+}
+
+TEST_P(KeyStoreContractTest, SignInMakesAPersonAndFindsItAgainByIssuerAndSubject) {
+  const std::string issuer = "https://idp.example.com";
+  auto made = store().SignIn(
+      Claims(issuer, "sub-1", "ada@example.com", {"admins", "", "cn=ops,ou=groups", "a\\b"}), 100,
+      {});
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  UserRecord expected = Claims(issuer, "sub-1", "ada@example.com",
+                               {"admins", "cn=ops,ou=groups", "a\\b"});  // "" is not kept
+  expected.id = 1;
+  expected.created_at_us = 100;
+  expected.last_sign_in_at_us = 100;
+  EXPECT_EQ(*made, expected);
+  auto got = store().GetUser(1);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, expected);
+
+  // Found again by (issuer, subject), not by email; what the provider says now is kept.
+  UserRecord changed = Claims(issuer, "sub-1", "lovelace@example.com", {});
+  changed.name = "Ada King";
+  auto again = store().SignIn(changed, 200, {});
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  changed.id = 1;
+  changed.created_at_us = 100;
+  changed.last_sign_in_at_us = 200;
+  EXPECT_EQ(*again, changed);
+  EXPECT_EQ(*store().GetUser(1), changed);
+
+  // The same subject at another provider, and the same email elsewhere: other people.
+  auto other = store().SignIn(Claims("https://other.example.com", "sub-1"), 300, {});
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  EXPECT_EQ(other->id, 2);
+  auto same_email = store().SignIn(Claims(issuer, "sub-2", "lovelace@example.com"), 400, {});
+  ASSERT_TRUE(same_email.ok());
+  EXPECT_EQ(same_email->id, 3);
+  EXPECT_THAT(UserIds(store().ListUsers()), ElementsAre(1, 2, 3));
+
+  EXPECT_EQ(store().SignIn(Claims("", "sub-1"), 500, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().SignIn(Claims(issuer, ""), 500, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().GetUser(4).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().Snapshot()->GetUser(2)->subject, "sub-1");
+}
+
+TEST_P(KeyStoreContractTest, PeopleNeverTakeATokenUsersId) {
+  EXPECT_THAT(UserIds(store().ListUsers()), IsEmpty());
+  ASSERT_TRUE(store().EnsureUser(5, 50, {}).ok());
+  ASSERT_TRUE(store().EnsureUser(5, 60, {}).ok());  // there already: unchanged
+  EXPECT_EQ(store().EnsureUser(0, 60, {}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().EnsureUser(-3, 60, {}).code(), StatusCode::kInvalidArgument);
+  UserRecord token_user;
+  token_user.id = 5;
+  token_user.created_at_us = 50;
+  auto got = store().GetUser(5);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, token_user);
+
+  auto person = store().SignIn(Claims("https://idp.example.com", "sub-1"), 100, {});
+  ASSERT_TRUE(person.ok()) << person.status().message();
+  EXPECT_EQ(person->id, 6);
+  // A token for a person's id is that person's: EnsureUser leaves the person as it is.
+  ASSERT_TRUE(store().EnsureUser(6, 200, {}).ok());
+  EXPECT_EQ(*store().GetUser(6), *person);
+  ASSERT_TRUE(store().EnsureUser(2, 300, {}).ok());  // below the people: a token user still
+  // A token's user is a token user too, whoever wrote the token.
+  TokenRecord token = Token("0123456789abcdef", 350);
+  token.user_id = 8;
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
+  token.id = "1123456789abcdef";
+  token.user_id = 6;  // a person's
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
+  EXPECT_EQ(*store().GetUser(6), *person);
+  UserRecord eight;
+  eight.id = 8;
+  eight.created_at_us = 350;
+  EXPECT_EQ(*store().GetUser(8), eight);
+  EXPECT_EQ(store().SignIn(Claims("https://idp.example.com", "sub-2"), 400, {})->id, 9);
+  EXPECT_THAT(UserIds(store().ListUsers()), ElementsAre(2, 5, 6, 8, 9));
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentSignInsOfDistinctPeopleGetDistinctIds) {
+  ASSERT_TRUE(store().EnsureUser(3, 1, {}).ok());
+  constexpr int kThreads = 8;
+  constexpr int kEach = 10;
+  std::atomic<int> failures{0};
+  const std::vector<int64_t> ids =
+      testing::SignInConcurrently({&store()}, kThreads, kEach, &failures);
+  EXPECT_EQ(failures.load(), 0);
+  const std::set<int64_t> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_FALSE(distinct.contains(3));
+  EXPECT_EQ(UserIds(store().ListUsers()).size(), static_cast<size_t>(kThreads * kEach + 1));
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentFirstSignInsOfOnePersonMakeOneUser) {
+  constexpr int kThreads = 8;
+  std::latch start(kThreads);
+  std::vector<int64_t> ids(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      const std::string id = "e" + std::to_string(t);
+      EventRecord event;
+      event.id = id;
+      event.time_us = 100 + t;
+      event.action = "user.sign_in";
+      event.resource_type = "user";
+      auto user = store().SignIn(Claims("https://idp.example.com", "sub-1"), 100 + t, event);
+      if (user.ok()) ids[t] = user->id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(ids, ::testing::Each(1));
+  EXPECT_THAT(UserIds(store().ListUsers()), ElementsAre(1));
+  auto events = store().ListEvents({});
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  EXPECT_EQ(events->events.size(), static_cast<size_t>(kThreads));
+  int made = 0;
+  for (const EventRecord& e : events->events) {
+    EXPECT_EQ(e.resource_id, "1");
+    made += e.details == R"({"created":true})" ? 1 : 0;
+    EXPECT_THAT(e.details, ::testing::AnyOf(R"({"created":true})", R"({"created":false})"));
+  }
+  EXPECT_EQ(made, 1);
+}
+
+TEST_P(KeyStoreContractTest, ADisabledUsersSignInChangesNothing) {
+  const UserRecord claims = Claims("https://idp.example.com", "sub-1");
+  auto made = store().SignIn(claims, 100, {});
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  ASSERT_TRUE(
+      store().SetUserDisabled(made->id, true, 150, Event("d1", "user.disable", 150, 0)).ok());
+  ASSERT_TRUE(
+      store().SetUserDisabled(made->id, true, 160, Event("x1", "user.disable", 160, 0)).ok());
+  UserRecord disabled = *made;
+  disabled.disabled = true;
+  EXPECT_EQ(*store().GetUser(made->id), disabled);
+
+  auto refused = store().SignIn(Claims("https://idp.example.com", "sub-1", "new@example.com"), 200,
+                                Event("x2", "user.sign_in", 200, 0));
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_EQ(*refused, disabled);  // the old email and last sign-in: nothing changed
+  EXPECT_EQ(*store().GetUser(made->id), disabled);
+
+  ASSERT_TRUE(
+      store().SetUserDisabled(made->id, false, 300, Event("d2", "user.enable", 300, 0)).ok());
+  auto back = store().SignIn(claims, 400, {});
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->disabled);
+  EXPECT_EQ(back->last_sign_in_at_us, 400);
+  EXPECT_EQ(store().SetUserDisabled(99, true, 500, Event("x3", "user.disable", 500, 0)).code(),
+            StatusCode::kNotFound);
+  EventQuery all;
+  all.ascending = true;
+  EXPECT_THAT(EventIds(store().ListEvents(all)), ElementsAre("d1", "d2"));
+}
+
+TEST_P(KeyStoreContractTest, GrantsAreInsertedListedAndDeleted) {
+  EXPECT_THAT(*store().ListGrants(), IsEmpty());
+  ASSERT_TRUE(store().EnsureUser(4, 1, {}).ok());
+  GrantRecord by_group = Grant("g2", 20);
+  GrantRecord by_user = Grant("g1", 20, "");
+  by_user.user_id = 4;
+  by_user.role = "admin";
+  by_user.principals = {};
+  GrantRecord by_email = Grant("g0", 30, "");
+  by_email.user_email = "ada@example.com";
+  by_email.role = "viewer";
+  by_email.projects = {7};
+  for (const GrantRecord* g : {&by_group, &by_user, &by_email}) {
+    Status s = store().InsertGrant(*g, {});
+    ASSERT_TRUE(s.ok()) << g->id << ": " << s.message();
+  }
+  Status taken = store().InsertGrant(Grant("g2", 40, "other"), {});
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "a grant with this id already exists");
+
+  auto invalid = [&](const std::function<void(GrantRecord&)>& change) {
+    GrantRecord g = Grant("bad", 50);
+    change(g);
+    return store().InsertGrant(g, {}).code();
+  };
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.group = ""; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.user_id = 4; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.user_email = "a@example.com"; }),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.projects = {}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.projects = {5, 1}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.projects = {1, 1}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.role = "owner"; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.principals = {"a,b"}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) { g.principals = {""}; }), StatusCode::kInvalidArgument);
+  EXPECT_EQ(invalid([](GrantRecord& g) {
+              g.group = "";
+              g.user_id = 99;  // nobody has it yet: a person given 99 later must not inherit it
+            }),
+            StatusCode::kNotFound);
+
+  auto listed = store().ListGrants();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_THAT(*listed, ElementsAre(by_user, by_group, by_email));  // created_at, then id
+
+  ASSERT_TRUE(store().DeleteGrant("g2", {}).ok());
+  EXPECT_EQ(store().DeleteGrant("g2", {}).code(), StatusCode::kNotFound);
+  EXPECT_THAT(*store().ListGrants(), ElementsAre(by_user, by_email));
+}
+
+TEST_P(KeyStoreContractTest, UserAndGrantChangesRecordTheirEventsAndFailedOnesNone) {
+  EventRecord sign_in = Event("e1", "user.sign_in", 10, 0, "");
+  sign_in.resource_type = "user";
+  sign_in.details = R"( { "amr": ["pwd"] })";
+  auto person = store().SignIn(Claims("https://idp.example.com", "sub-1"), 10, sign_in);
+  ASSERT_TRUE(person.ok()) << person.status().message();
+  sign_in.id = "e2";
+  sign_in.time_us = 11;
+  sign_in.details = "{}";
+  ASSERT_TRUE(store().SignIn(Claims("https://idp.example.com", "sub-1"), 11, sign_in).ok());
+  EXPECT_EQ(
+      store().SignIn(Claims("", "sub-1"), 12, Event("x1", "user.sign_in", 12, 0)).status().code(),
+      StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store().EnsureUser(9, 13, Event("e3", "user.create", 13, 0, "9")).ok());
+  ASSERT_TRUE(store().EnsureUser(9, 14, Event("x2", "user.create", 14, 0, "9")).ok());
+  EXPECT_EQ(store().EnsureUser(0, 15, Event("x3", "user.create", 15, 0, "0")).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store().SetUserDisabled(9, true, 16, Event("e4", "user.disable", 16, 0, "9")).ok());
+  ASSERT_TRUE(store().SetUserDisabled(9, true, 17, Event("x4", "user.disable", 17, 0, "9")).ok());
+  EXPECT_EQ(store().SetUserDisabled(8, true, 18, Event("x5", "user.disable", 18, 0, "8")).code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store().InsertGrant(Grant("g1", 19), Event("e5", "grant.create", 19, 1, "g1")).ok());
+  EXPECT_EQ(store().InsertGrant(Grant("g1", 20), Event("x6", "grant.create", 20, 1, "g1")).code(),
+            StatusCode::kAlreadyExists);
+  GrantRecord bad = Grant("g2", 21);
+  bad.role = "owner";
+  EXPECT_EQ(store().InsertGrant(bad, Event("x7", "grant.create", 21, 1, "g2")).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store().DeleteGrant("g1", Event("e6", "grant.delete", 22, 1, "g1")).ok());
+  EXPECT_EQ(store().DeleteGrant("g1", Event("x8", "grant.delete", 23, 1, "g1")).code(),
+            StatusCode::kNotFound);
+
+  EventQuery all;
+  all.ascending = true;
+  auto page = store().ListEvents(all);
+  EXPECT_THAT(EventIds(page), ElementsAre("e1", "e2", "e3", "e4", "e5", "e6"));
+  ASSERT_TRUE(page.ok() && page->events.size() == 6);
+  // SignIn's event names the user (the caller could not) and says whether it was made.
+  EventRecord first = Event("e1", "user.sign_in", 10, 0, std::to_string(person->id));
+  first.resource_type = "user";
+  first.details = R"( {"created":true, "amr": ["pwd"] })";
+  EXPECT_EQ(page->events[0], first);
+  EXPECT_EQ(page->events[1].resource_id, std::to_string(person->id));
+  EXPECT_EQ(page->events[1].details, R"({"created":false})");
+  EXPECT_EQ(page->events[2].action, "user.create");
+  EXPECT_EQ(page->events[4].action, "grant.create");
+  EXPECT_EQ(page->events[5].resource_id, "g1");
 }
 
 // --- backends -----------------------------------------------------------------------------

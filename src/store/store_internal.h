@@ -4,9 +4,11 @@
 #ifndef KEYPAIRD_STORE_STORE_INTERNAL_H_
 #define KEYPAIRD_STORE_STORE_INTERNAL_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "store/key_store.h"
@@ -20,6 +22,27 @@ inline constexpr std::string_view kKeyNotFound = "key not found";
 inline constexpr std::string_view kKeyChanged = "the key has changed (another revision)";
 inline constexpr std::string_view kTokenIdTaken = "a token with this id already exists";
 inline constexpr std::string_view kTokenNotFound = "token not found";
+
+inline constexpr std::string_view kUserNotFound = "user not found";
+inline constexpr std::string_view kGrantIdTaken = "a grant with this id already exists";
+inline constexpr std::string_view kGrantNotFound = "grant not found";
+
+// SignIn's argument check: kInvalidArgument unless issuer and subject are set.
+Status ValidateClaims(const UserRecord& claims);
+// EnsureUser's: kInvalidArgument if id < 1.
+Status ValidateUserId(int64_t id);
+// InsertGrant's argument check (KeyStore::InsertGrant lists the rules).
+Status ValidateGrant(const GrantRecord& grant);
+
+// The groups SignIn keeps: `groups` without "" names.
+std::vector<std::string> KeptGroups(const std::vector<std::string>& groups);
+// Groups in one column: joined by ',', with ',' and '\' escaped by a '\' (group names
+// may hold commas: an LDAP DN does). Names are never "", so "" is the empty list.
+std::string EncodeGroups(const std::vector<std::string>& groups);
+StatusOr<std::vector<std::string>> DecodeGroups(std::string_view text);
+
+// SignIn's event: resource_id = the user's id, and "created" added to the details object.
+EventRecord SignInEvent(const EventRecord& event, int64_t user_id, bool created);
 
 // kInvalidArgument unless offset >= 0 and limit >= -1.
 inline Status ValidateListQuery(const ListQuery& query) {

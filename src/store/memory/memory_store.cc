@@ -223,6 +223,7 @@ class MemoryStore final : public KeyStore {
     if (!tokens_.try_emplace(token.id, token).second) {
       return AlreadyExists(std::string(kTokenIdTaken));
     }
+    if (token.user_id >= 1) MakeTokenUser(token.user_id, token.created_at_us);
     Record(event);
     return Status::Ok();
   }
@@ -234,17 +235,7 @@ class MemoryStore final : public KeyStore {
     return it->second;
   }
 
-  StatusOr<std::vector<TokenRecord>> ListTokens() override {
-    std::vector<TokenRecord> tokens;
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& [id, token] : tokens_) tokens.push_back(token);
-    }
-    std::sort(tokens.begin(), tokens.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.created_at_us, a.id) < std::tie(b.created_at_us, b.id);
-    });
-    return tokens;
-  }
+  StatusOr<std::vector<TokenRecord>> ListTokens() override { return ByCreation(tokens_); }
 
   Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
     std::lock_guard lock(mu_);
@@ -355,9 +346,113 @@ class MemoryStore final : public KeyStore {
     return pruned;
   }
 
+  StatusOr<UserRecord> SignIn(const UserRecord& claims, int64_t now_us,
+                              const EventRecord& event) override {
+    if (Status s = ValidateClaims(claims); !s.ok()) return s;
+    std::lock_guard lock(mu_);
+    auto [at, made] = identities_.try_emplace({claims.issuer, claims.subject}, 0);
+    if (made) {
+      // The next id after every user's, token users' included.
+      at->second = users_.empty() ? 1 : users_.rbegin()->first + 1;
+      UserRecord user;
+      user.id = at->second;
+      user.issuer = claims.issuer;
+      user.subject = claims.subject;
+      user.created_at_us = now_us;
+      users_.emplace(user.id, std::move(user));
+    }
+    UserRecord& user = users_.at(at->second);
+    if (user.disabled) return user;
+    user.email = claims.email;
+    user.name = claims.name;
+    user.groups = KeptGroups(claims.groups);
+    user.last_sign_in_at_us = now_us;
+    Record(SignInEvent(event, user.id, made));
+    return user;
+  }
+
+  Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) override {
+    if (Status s = ValidateUserId(id); !s.ok()) return s;
+    std::lock_guard lock(mu_);
+    if (MakeTokenUser(id, now_us)) Record(event);
+    return Status::Ok();
+  }
+
+  StatusOr<UserRecord> GetUser(int64_t id) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return NotFound(std::string(kUserNotFound));
+    return it->second;
+  }
+
+  StatusOr<std::vector<UserRecord>> ListUsers() override {
+    std::lock_guard lock(mu_);
+    std::vector<UserRecord> users;
+    for (const auto& [id, user] : users_) users.push_back(user);  // ordered by id
+    return users;
+  }
+
+  Status SetUserDisabled(int64_t id, bool disabled, int64_t /*now_us*/,
+                         const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto it = users_.find(id);
+    if (it == users_.end()) return NotFound(std::string(kUserNotFound));
+    if (it->second.disabled != disabled) {
+      it->second.disabled = disabled;
+      Record(event);
+    }
+    return Status::Ok();
+  }
+
+  Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
+    if (Status s = ValidateGrant(grant); !s.ok()) return s;
+    std::lock_guard lock(mu_);
+    if (grant.user_id != 0 && !users_.contains(grant.user_id)) {
+      return NotFound(std::string(kUserNotFound));
+    }
+    if (!grants_.try_emplace(grant.id, grant).second) {
+      return AlreadyExists(std::string(kGrantIdTaken));
+    }
+    Record(event);
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<GrantRecord>> ListGrants() override { return ByCreation(grants_); }
+
+  Status DeleteGrant(std::string_view id, const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto it = grants_.find(id);
+    if (it == grants_.end()) return NotFound(std::string(kGrantNotFound));
+    grants_.erase(it);
+    Record(event);
+    return Status::Ok();
+  }
+
   Status Ping() override { return Status::Ok(); }
 
  private:
+  // The records of `by_id` ordered by (created_at, id), as the SQL backends list them.
+  template <typename T>
+  std::vector<T> ByCreation(const std::map<std::string, T, std::less<>>& by_id) {
+    std::vector<T> records;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, record] : by_id) records.push_back(record);
+    }
+    std::sort(records.begin(), records.end(), [](const T& a, const T& b) {
+      return std::tie(a.created_at_us, a.id) < std::tie(b.created_at_us, b.id);
+    });
+    return records;
+  }
+
+  // A token user `id`, unless the id is a user's; true if made. Needs mu_.
+  bool MakeTokenUser(int64_t id, int64_t now_us) {
+    UserRecord user;
+    user.id = id;
+    user.created_at_us = now_us;
+    return users_.try_emplace(id, std::move(user)).second;
+  }
+
   void Record(const EventRecord& event) {
     if (!event.action.empty()) events_.push_back(event);
   }
@@ -371,6 +466,9 @@ class MemoryStore final : public KeyStore {
   std::map<int64_t, std::pair<CaRecord, int64_t>> cas_;  // project -> (CA, next serial)
   std::map<std::pair<int64_t, int64_t>, CertificateRecord> certificates_;  // (project, serial)
   std::vector<EventRecord> events_;
+  std::map<int64_t, UserRecord> users_;                                // by id
+  std::map<std::pair<std::string, std::string>, int64_t> identities_;  // (issuer, subject) -> id
+  std::map<std::string, GrantRecord, std::less<>> grants_;
 };
 
 }  // namespace

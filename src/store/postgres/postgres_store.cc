@@ -71,6 +71,25 @@ const Statement kInsertCertificate{"insert_certificate", Sql().insert_certificat
 const Statement kGetCertificate{"get_certificate", Sql().get_certificate};
 const Statement kRevokeCertificate{"revoke_certificate", Sql().revoke_certificate};
 const Statement kRevokedSerials{"revoked_serials", Sql().revoked_serials};
+const Statement kGetUser{"get_user", Sql().get_user};
+// Row-locked: a sign-in and a concurrent SetUserDisabled of the user go one after the other.
+const Statement kGetPersonForUpdate{"get_person_for_update",
+                                    Sql().get_user_by_identity + " FOR UPDATE"};
+const Statement kListUsers{"list_users", Sql().list_users};
+const Statement kInsertPerson{"insert_person", Sql().insert_person};
+const Statement kSignIn{"sign_in", Sql().sign_in};
+const Statement kInsertTokenUser{"insert_token_user", Sql().insert_token_user};
+const Statement kSetUserDisabled{"set_user_disabled", Sql().set_user_disabled};
+// pg_advisory_xact_lock key of the transactions that make users ("kpd_user"): a new
+// person's id is max(id) + 1, so the makers, on every node, take turns. A statement after
+// the lock reads what the previous holder committed (READ COMMITTED: a snapshot per
+// statement). Sign-ins of existing users do not take it.
+constexpr int64_t kUsersLockKey = 0x6b70645f75736572;
+const Statement kLockUsers{"lock_users",
+                           "SELECT pg_advisory_xact_lock(" + std::to_string(kUsersLockKey) + ")"};
+const Statement kInsertGrant{"insert_grant", Sql().insert_grant};
+const Statement kListGrants{"list_grants", Sql().list_grants};
+const Statement kDeleteGrant{"delete_grant", Sql().delete_grant};
 const Statement kInsertEvent{"insert_event", Sql().insert_event};
 const Statement kPruneEvents{"prune_events", Sql().prune_events};
 // A key without labels and its event in one statement, which is its own transaction: one
@@ -267,14 +286,20 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
-      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+      const bool several = token.user_id >= 1 || !event.action.empty();
+      return InTransaction(conn, deadline, several, [&]() -> Status {
         auto r = conn.Run(kInsertToken,
                           ToParams(sql::TokenValues(token, sql::Dialect::kPostgres)), deadline);
-        if (r.ok()) return InsertEvent(conn, event, deadline);
-        if (r.status().code() == StatusCode::kAlreadyExists) {
-          return AlreadyExists(std::string(kTokenIdTaken));
+        if (!r.ok()) {
+          return r.status().code() == StatusCode::kAlreadyExists
+                     ? AlreadyExists(std::string(kTokenIdTaken))
+                     : r.status();
         }
-        return r.status();
+        if (token.user_id >= 1) {
+          auto made = MakeTokenUser(conn, token.user_id, token.created_at_us, deadline);
+          if (!made.ok()) return made.status();
+        }
+        return InsertEvent(conn, event, deadline);
       });
     });
   }
@@ -289,18 +314,7 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
   }
 
   StatusOr<std::vector<TokenRecord>> ListTokens() override {
-    return Call(true,
-                [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<TokenRecord>> {
-                  auto r = conn.Run(kListTokens, {}, deadline);
-                  if (!r.ok()) return r.status();
-                  std::vector<TokenRecord> tokens;
-                  for (int i = 0; i < r->rows(); ++i) {
-                    auto token = sql::ReadToken(Row(*r, i));
-                    if (!token.ok()) return token.status();
-                    tokens.push_back(std::move(*token));
-                  }
-                  return tokens;
-                });
+    return ReadAll<TokenRecord>(kListTokens, [](const Row& row) { return sql::ReadToken(row); });
   }
 
   Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
@@ -314,6 +328,112 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         auto exists = conn.Run(kGetToken, {std::string(id)}, deadline);
         if (!exists.ok()) return exists.status();
         return exists->rows() > 0 ? Status::Ok() : NotFound(std::string(kTokenNotFound));
+      });
+    });
+  }
+
+  // --- users and grants
+
+  StatusOr<UserRecord> SignIn(const UserRecord& claims, int64_t now_us,
+                              const EventRecord& event) override {
+    if (Status s = ValidateClaims(claims); !s.ok()) return s;
+    UserRecord user;
+    Status status = Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        StatusOr<std::optional<UserRecord>> found = FindPerson(conn, claims, deadline);
+        if (found.ok() && !found->has_value()) {
+          // A first sign-in: take the makers' lock, then look again (the same person's
+          // concurrent first sign-in may have made the user meanwhile).
+          if (auto r = conn.Run(kLockUsers, {}, deadline); !r.ok()) return r.status();
+          found = FindPerson(conn, claims, deadline);
+        }
+        if (!found.ok()) return found.status();
+        return sql::WriteSignIn(
+            std::move(*found), claims, now_us, event,
+            [&](bool made, const std::vector<sql::SqlValue>& values) {
+              return UserReturnedBy(conn, made ? kInsertPerson : kSignIn, values, deadline);
+            },
+            [&](const EventRecord& e) { return InsertEvent(conn, e, deadline); }, &user);
+      });
+    });
+    if (!status.ok()) return status;
+    return user;
+  }
+
+  Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) override {
+    if (Status s = ValidateUserId(id); !s.ok()) return s;
+    // Idempotent (ON CONFLICT DO NOTHING; the event only with the row that was made): safe
+    // to repeat after a lost connection.
+    return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        StatusOr<bool> made = MakeTokenUser(conn, id, now_us, deadline);
+        if (!made.ok()) return made.status();
+        return *made ? InsertEvent(conn, event, deadline) : Status::Ok();
+      });
+    });
+  }
+
+  StatusOr<UserRecord> GetUser(int64_t id) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<UserRecord> {
+      auto r = conn.Run(kGetUser, {ToText(id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound(std::string(kUserNotFound));
+      return sql::ReadUser(Row(*r, 0));
+    });
+  }
+
+  StatusOr<std::vector<UserRecord>> ListUsers() override {
+    return ReadAll<UserRecord>(kListUsers, [](const Row& row) { return sql::ReadUser(row); });
+  }
+
+  Status SetUserDisabled(int64_t id, bool disabled, int64_t /*now_us*/,
+                         const EventRecord& event) override {
+    // Idempotent in effect (only a change is made, and only it is an event).
+    return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kSetUserDisabled, {ToText(id), ToText(disabled)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() > 0) return InsertEvent(conn, event, deadline);
+        auto exists = conn.Run(kGetUser, {ToText(id)}, deadline);
+        if (!exists.ok()) return exists.status();
+        return exists->rows() > 0 ? Status::Ok() : NotFound(std::string(kUserNotFound));
+      });
+    });
+  }
+
+  Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
+    if (Status s = ValidateGrant(grant); !s.ok()) return s;
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      const bool several = grant.user_id != 0 || !event.action.empty();
+      return InTransaction(conn, deadline, several, [&]() -> Status {
+        // Users are never deleted: the check holds until the commit.
+        if (grant.user_id != 0) {
+          auto user = conn.Run(kGetUser, {ToText(grant.user_id)}, deadline);
+          if (!user.ok()) return user.status();
+          if (user->rows() == 0) return NotFound(std::string(kUserNotFound));
+        }
+        auto r = conn.Run(kInsertGrant, ToParams(sql::GrantValues(grant, sql::Dialect::kPostgres)),
+                          deadline);
+        if (r.ok()) return InsertEvent(conn, event, deadline);
+        if (r.status().code() == StatusCode::kAlreadyExists) {
+          return AlreadyExists(std::string(kGrantIdTaken));
+        }
+        return r.status();
+      });
+    });
+  }
+
+  StatusOr<std::vector<GrantRecord>> ListGrants() override {
+    return ReadAll<GrantRecord>(kListGrants, [](const Row& row) { return sql::ReadGrant(row); });
+  }
+
+  Status DeleteGrant(std::string_view id, const EventRecord& event) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kDeleteGrant, {std::string(id)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() == 0) return NotFound(std::string(kGrantNotFound));
+        return InsertEvent(conn, event, deadline);
       });
     });
   }
@@ -549,6 +669,54 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       if (!StatusOf(result).ok() && !conn.open() && retry && !fresh) continue;
       return result;
     }
+  }
+
+  // Every row of a list statement, read by `read`.
+  template <typename T, typename ReadFn>
+  StatusOr<std::vector<T>> ReadAll(const Statement& statement, ReadFn read) {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<T>> {
+      auto r = conn.Run(statement, {}, deadline);
+      if (!r.ok()) return r.status();
+      std::vector<T> out;
+      for (int i = 0; i < r->rows(); ++i) {
+        StatusOr<T> row = read(Row(*r, i));
+        if (!row.ok()) return row.status();
+        out.push_back(std::move(*row));
+      }
+      return out;
+    });
+  }
+
+  // A token user `id`, unless the id is a user's already: whether it was made. Under the
+  // makers' lock (until the caller's transaction ends): a person being made meanwhile
+  // cannot be given this id.
+  static StatusOr<bool> MakeTokenUser(Connection& conn, int64_t id, int64_t now_us,
+                                      Deadline deadline) {
+    if (auto r = conn.Run(kLockUsers, {}, deadline); !r.ok()) return r.status();
+    auto r = conn.Run(kInsertTokenUser, {ToText(id), ToText(now_us)}, deadline);
+    if (!r.ok()) return r.status();
+    return r->Affected() > 0;
+  }
+
+  // The person of (issuer, subject), if there is one, row-locked.
+  static StatusOr<std::optional<UserRecord>> FindPerson(Connection& conn, const UserRecord& claims,
+                                                        Deadline deadline) {
+    auto r = conn.Run(kGetPersonForUpdate, {claims.issuer, claims.subject}, deadline);
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return std::optional<UserRecord>();
+    StatusOr<UserRecord> user = sql::ReadUser(Row(*r, 0));
+    if (!user.ok()) return user.status();
+    return std::optional<UserRecord>(std::move(*user));
+  }
+
+  // Runs a statement that writes one user and returns its row.
+  static StatusOr<UserRecord> UserReturnedBy(Connection& conn, const Statement& statement,
+                                             const std::vector<sql::SqlValue>& values,
+                                             Deadline deadline) {
+    auto r = conn.Run(statement, ToParams(values), deadline);
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return Internal("the user vanished");
+    return sql::ReadUser(Row(*r, 0));
   }
 
   // The change's event, in its transaction (none if event.action is empty).

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <latch>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "store/sql/diagnostics.h"
 #include "store/sql/schema.h"
 #include "store/testing/postgres_testing.h"
+#include "store/testing/users_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -363,12 +365,67 @@ TEST_F(PostgresStoreTest, AChangeWhoseEventFailsIsNotMade) {
   event.action = "token.revoke";
   EXPECT_FALSE(store->RevokeToken("t1", 5, event).ok());
   EXPECT_FALSE(store->GetToken("t1")->revoked_at_us.has_value());
+  // A user's and a grant's change too.
+  event.action = "user.sign_in";
+  EXPECT_FALSE(store->SignIn(testing::Person("sub-1"), 5, event).ok());
+  EXPECT_TRUE(store->ListUsers()->empty());
+  event.action = "grant.create";
+  EXPECT_FALSE(store->InsertGrant(testing::ViewerGrant("g1"), event).ok());
+  EXPECT_TRUE(store->ListGrants()->empty());
   EXPECT_EQ(Query("SELECT count(*) FROM events"), std::vector<std::string>{"0"});
 
   Query("DROP TRIGGER no_events ON events");
   event.action = "key.create";
   EXPECT_TRUE(store->InsertKey(Key("lost", 1, "lost"), event).ok());
   EXPECT_EQ(Query("SELECT id FROM events"), std::vector<std::string>{"e1"});
+}
+
+// Migration 8 makes a token user of every user id in tokens and keys (made when first
+// seen), so that no person signing in later gets one of their ids.
+TEST_F(PostgresStoreTest, MigrationMakesATokenUserOfEveryUserAlreadyThere) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddTokensAndKeysOfUsers3And9(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  Query("DROP TABLE users; DROP TABLE grants; DELETE FROM schema_migrations WHERE version = 8");
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckUsersOf3And9(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+// Two nodes make people and token users at once: every id is handed out once.
+TEST_F(PostgresStoreTest, TwoNodesSigningInPeopleNeverShareAnId) {
+  auto a = MustOpen();
+  auto b = MustOpen();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 10;
+  std::atomic<int> failures{0};
+  const std::vector<int64_t> ids = testing::SignInConcurrently(
+      {a.get(), b.get()}, kThreads, kEach, &failures, [](KeyStore& node, int t, int i) {
+        // Token users made meanwhile (far apart: each is made, none is a person's id
+        // already), and one person's sign-ins on both nodes.
+        if (t == 0 && !node.EnsureUser(1000 * (i + 1), 1, {}).ok()) return false;
+        return node.SignIn(testing::Person("everyone"), 1, {}).ok();
+      });
+  EXPECT_EQ(failures.load(), 0);
+  const std::set<int64_t> distinct(ids.begin(), ids.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads * kEach));
+  auto users = a->ListUsers();
+  ASSERT_TRUE(users.ok()) << users.status().message();
+  int token_users = 0;
+  for (const UserRecord& u : *users) {
+    if (u.issuer.empty()) {
+      ++token_users;
+      EXPECT_FALSE(distinct.contains(u.id)) << u.id;
+    }
+  }
+  EXPECT_EQ(token_users, kEach);
+  EXPECT_EQ(users->size(), static_cast<size_t>(kThreads * kEach + 1 + kEach));  // + "everyone"
 }
 
 TEST_F(PostgresStoreTest, StatementBlockedPastTheTimeoutIsUnavailableNotAHang) {

@@ -136,17 +136,12 @@ std::vector<SqlValue> CaValues(const CaRecord& ca) {
 }
 
 std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
-  std::string principals;
-  for (const std::string& p : c.principals) {
-    if (!principals.empty()) principals += ',';
-    principals += p;
-  }
   return {c.project_id,
           c.serial,
           c.key_id,
           c.key_owner_id,
           SqlBlob{c.key_sha256},
-          std::move(principals),
+          JoinPrincipals(c.principals),
           c.valid_after_s,
           c.valid_before_s,
           c.issued_at_us,
@@ -224,27 +219,45 @@ std::string WithParams(std::string_view sql, Dialect dialect) {
   return out;
 }
 
+std::string JoinProjects(const std::vector<int64_t>& projects, Dialect dialect) {
+  std::string out;
+  for (int64_t p : projects) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(p);
+  }
+  return dialect == Dialect::kPostgres ? "{" + out + "}" : out;
+}
+
+std::string JoinPrincipals(const std::vector<std::string>& principals) {
+  std::string out;
+  for (const std::string& p : principals) {
+    if (!out.empty()) out += ',';
+    out += p;
+  }
+  return out;
+}
+
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {
-  std::string projects;
-  for (int64_t p : token.projects) {
-    if (!projects.empty()) projects += ',';
-    projects += std::to_string(p);
-  }
-  if (dialect == Dialect::kPostgres) projects = "{" + projects + "}";
-  std::string principals;
-  for (const std::string& p : token.principals) {
-    if (!principals.empty()) principals += ',';
-    principals += p;
-  }
   return {token.id,
           token.user_id,
           token.admin,
-          std::move(projects),
+          JoinProjects(token.projects, dialect),
           SqlBlob{token.secret_hash},
           token.created_at_us,
           token.revoked_at_us ? SqlValue(*token.revoked_at_us) : SqlValue(SqlNull{}),
           token.read_only,
-          std::move(principals)};
+          JoinPrincipals(token.principals)};
+}
+
+std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect) {
+  return {grant.id,
+          grant.group,
+          grant.user_id,
+          grant.user_email,
+          JoinProjects(grant.projects, dialect),
+          grant.role,
+          JoinPrincipals(grant.principals),
+          grant.created_at_us};
 }
 
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text) {

@@ -92,6 +92,11 @@ inline constexpr char kTokenColumns[] =
 // The values of kTokenColumns, in order.
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect);
 
+// A projects column's value: "1,2" (SQLite) or "{1,2}" (PostgreSQL's array).
+std::string JoinProjects(const std::vector<int64_t>& projects, Dialect dialect);
+// A principals column's value: "a,b".
+std::string JoinPrincipals(const std::vector<std::string>& principals);
+
 // The projects column as either backend stores it ("1,2" or "{1,2}"); kInternal if it
 // is neither.
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text);
@@ -115,6 +120,75 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   token.read_only = row.Bool(7);
   token.principals = ParsePrincipals(row.Text(8));
   return token;
+}
+
+// ---- users and grants
+
+inline constexpr char kUserColumns[] =
+    "id, issuer, subject, email, name, groups, disabled, created_at_us, last_sign_in_at_us";
+
+// A token user's issuer and subject are NULL in the table (migration 8): read as "".
+template <typename Row>
+StatusOr<UserRecord> ReadUser(const Row& row) {
+  UserRecord user;
+  user.id = row.Int64(0);
+  if (!row.IsNull(1)) user.issuer = row.Text(1);
+  if (!row.IsNull(2)) user.subject = row.Text(2);
+  user.email = row.Text(3);
+  user.name = row.Text(4);
+  StatusOr<std::vector<std::string>> groups = DecodeGroups(row.Text(5));
+  if (!groups.ok()) return groups.status();
+  user.groups = std::move(*groups);
+  user.disabled = row.Bool(6);
+  user.created_at_us = row.Int64(7);
+  if (!row.IsNull(8)) user.last_sign_in_at_us = row.Int64(8);
+  return user;
+}
+
+// SignIn's write once the person of (issuer, subject) is looked up (`found`; locked, where
+// the backend locks). A disabled user is returned as found: nothing written, no event.
+// Otherwise `write(made, values)` runs Statements::insert_person (made) or sign_in with
+// `values` and returns the stored user, and `record(event)` writes SignIn's event.
+template <typename WriteFn, typename RecordFn>
+Status WriteSignIn(std::optional<UserRecord> found, const UserRecord& claims, int64_t now_us,
+                   const EventRecord& event, WriteFn write, RecordFn record, UserRecord* user) {
+  const bool made = !found.has_value();
+  if (!made && found->disabled) {
+    *user = std::move(*found);
+    return Status::Ok();  // the caller refuses
+  }
+  std::string groups = EncodeGroups(KeptGroups(claims.groups));
+  StatusOr<UserRecord> stored =
+      made ? write(true, std::vector<SqlValue>{claims.issuer, claims.subject, claims.email,
+                                               claims.name, std::move(groups), now_us})
+           : write(false, std::vector<SqlValue>{found->id, claims.email, claims.name,
+                                                std::move(groups), now_us});
+  if (!stored.ok()) return stored.status();
+  *user = std::move(*stored);
+  return record(SignInEvent(event, user->id, made));
+}
+
+inline constexpr char kGrantColumns[] =
+    "id, group_name, user_id, user_email, projects, role, principals, created_at_us";
+inline constexpr int kGrantColumnCount = 8;
+
+// The values of kGrantColumns, in order.
+std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect);
+
+template <typename Row>
+StatusOr<GrantRecord> ReadGrant(const Row& row) {
+  GrantRecord grant;
+  grant.id = row.Text(0);
+  grant.group = row.Text(1);
+  grant.user_id = row.Int64(2);
+  grant.user_email = row.Text(3);
+  StatusOr<std::vector<int64_t>> projects = ParseProjects(row.Text(4));
+  if (!projects.ok()) return projects.status();
+  grant.projects = std::move(*projects);
+  grant.role = row.Text(5);
+  grant.principals = ParsePrincipals(row.Text(6));
+  grant.created_at_us = row.Int64(7);
+  return grant;
 }
 
 // ---- the SSH CA

@@ -288,6 +288,79 @@ constexpr MigrationStep kSteps[] = {
       CREATE INDEX events_by_project_time ON events (project_id, time_us, id);
       CREATE INDEX events_by_resource ON events (resource_id, time_us, id);
     )sql"},
+    // 8: users and grants (API-ACCESS.md "People", "Roles and grants"). People and token
+    // users share one id space, so every user id already in tokens or keys becomes a token
+    // user here (made when first seen), and a person made later takes max(id) + 1. A token
+    // user has no identity: issuer and subject are NULL in the table ("" in a UserRecord),
+    // which UNIQUE (issuer, subject) never finds equal on either backend, so it needs no
+    // partial index (whose predicate PostgreSQL's generic plans could not prove for a
+    // lookup by parameters). `groups` is EncodeGroups' text; a grant's projects and
+    // principals are stored as a token's. Grants are few: sign-in reads them all.
+    {R"sql(
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY NOT NULL,
+        issuer TEXT,
+        subject TEXT,
+        email TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL DEFAULT '',
+        groups TEXT NOT NULL DEFAULT '',
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        created_at_us INTEGER NOT NULL,
+        last_sign_in_at_us INTEGER,
+        UNIQUE (issuer, subject),
+        CHECK ((issuer IS NULL) = (subject IS NULL) AND issuer <> '' AND subject <> '')
+      );
+      INSERT INTO users (id, created_at_us)
+        SELECT user_id, min(created_at_us) FROM (
+          SELECT user_id, created_at_us FROM tokens
+          UNION ALL SELECT user_id, created_at_us FROM keys) AS seen
+        WHERE user_id >= 1 GROUP BY user_id;
+      CREATE TABLE grants (
+        id TEXT PRIMARY KEY NOT NULL,
+        group_name TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        user_email TEXT NOT NULL,
+        projects TEXT NOT NULL,
+        role TEXT NOT NULL,
+        principals TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL
+      );
+      CREATE INDEX grants_by_created ON grants (created_at_us, id);
+    )sql",
+     R"sql(
+      CREATE TABLE users (
+        id BIGINT NOT NULL,
+        issuer TEXT COLLATE "C",
+        subject TEXT COLLATE "C",
+        email TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL DEFAULT '',
+        groups TEXT NOT NULL DEFAULT '',
+        disabled BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at_us BIGINT NOT NULL,
+        last_sign_in_at_us BIGINT,
+        CONSTRAINT users_pkey PRIMARY KEY (id),
+        CONSTRAINT users_by_identity UNIQUE (issuer, subject),
+        CONSTRAINT users_identity
+          CHECK ((issuer IS NULL) = (subject IS NULL) AND issuer <> '' AND subject <> '')
+      );
+      INSERT INTO users (id, created_at_us)
+        SELECT user_id, min(created_at_us) FROM (
+          SELECT user_id, created_at_us FROM tokens
+          UNION ALL SELECT user_id, created_at_us FROM keys) AS seen
+        WHERE user_id >= 1 GROUP BY user_id;
+      CREATE TABLE grants (
+        id TEXT COLLATE "C" NOT NULL,
+        group_name TEXT COLLATE "C" NOT NULL,
+        user_id BIGINT NOT NULL,
+        user_email TEXT COLLATE "C" NOT NULL,
+        projects BIGINT[] NOT NULL,
+        role TEXT NOT NULL,
+        principals TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        CONSTRAINT grants_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX grants_by_created ON grants (created_at_us, id);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -38,6 +38,27 @@ Statements Make(Dialect dialect) {
   s.revoke_token =
       p("UPDATE tokens SET revoked_at_us = #2 WHERE id = #1 AND revoked_at_us IS NULL");
 
+  s.get_user = p(Select(kUserColumns, "FROM users WHERE id = #1"));
+  s.get_user_by_identity = p(Select(kUserColumns, "FROM users WHERE issuer = #1 AND subject = #2"));
+  s.list_users = Select(kUserColumns, "FROM users ORDER BY id");
+  // The id as a scalar subquery in VALUES: each parameter then takes its column's type.
+  // Atomic on SQLite (one writer); PostgreSQL's caller holds the users' advisory lock.
+  s.insert_person =
+      p("INSERT INTO users (id, issuer, subject, email, name, groups, disabled, created_at_us, "
+        "last_sign_in_at_us) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM users), "
+        "#1, #2, #3, #4, #5, FALSE, #6, #6) RETURNING " +
+        std::string(kUserColumns));
+  s.sign_in =
+      p("UPDATE users SET email = #2, name = #3, groups = #4, last_sign_in_at_us = #5 "
+        "WHERE id = #1 RETURNING " +
+        std::string(kUserColumns));
+  s.insert_token_user =
+      p("INSERT INTO users (id, created_at_us) VALUES (#1, #2) ON CONFLICT (id) DO NOTHING");
+  s.set_user_disabled = p("UPDATE users SET disabled = #2 WHERE id = #1 AND disabled <> #2");
+  s.insert_grant = p(Insert("grants", kGrantColumns, kGrantColumnCount));
+  s.list_grants = Select(kGrantColumns, "FROM grants ORDER BY created_at_us, id");
+  s.delete_grant = p("DELETE FROM grants WHERE id = #1");
+
   s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
   s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));
   // On PostgreSQL this row-locks the CA: signers on every node take serials one at a time.

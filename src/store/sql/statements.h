@@ -24,6 +24,20 @@ struct Statements {
   std::string list_tokens;   // none
   // id, at_us; only a token not revoked yet (no row changed: revoked already, or none)
   std::string revoke_token;
+  // ---- users (columns: kUserColumns) and grants (kGrantColumns)
+  std::string get_user;              // id
+  std::string get_user_by_identity;  // issuer, subject
+  std::string list_users;            // none
+  // issuer, subject, email, name, groups, now_us: a person with the next free id, returned
+  std::string insert_person;
+  // id, email, name, groups, now_us: a sign-in's changes, the user returned
+  std::string sign_in;
+  std::string insert_token_user;  // id, now_us; no-op if the id is a user's
+  // id, disabled; only a user whose flag differs (no row changed: as it was, or none)
+  std::string set_user_disabled;
+  std::string insert_grant;  // GrantValues
+  std::string list_grants;   // none
+  std::string delete_grant;  // id
   // ---- the SSH CA (columns: kCaColumns, kCertificateColumns)
   std::string insert_ca;           // CaValues; no-op if the project has one
   std::string get_ca;              // project_id

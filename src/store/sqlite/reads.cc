@@ -41,6 +41,16 @@ StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
   if (rc != SQLITE_ROW) return FromSqlite(rc);
   return sql::ReadToken(*stmt);
 }
+StatusOr<UserRecord> GetUserOn(Connection& conn, int64_t id) {
+  auto stmt = conn.Prepare(Sql().get_user);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, id);
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return NotFound(std::string(kUserNotFound));
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return sql::ReadUser(*stmt);
+}
+
 std::string ListPageSql(const sql::ListSql& list) {
   const size_t n = list.params.size();
   // SQLite: a negative LIMIT means no limit.
@@ -152,6 +162,10 @@ class SnapshotReader final : public KeyReader {
     if (Status s = ValidateEventQuery(query); !s.ok()) return s;
     if (Status s = Usable(); !s.ok()) return s;
     return ListEventsOn(**lease_, query);
+  }
+  StatusOr<UserRecord> GetUser(int64_t id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GetUserOn(**lease_, id);
   }
 
  private:

@@ -159,19 +159,24 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   StatusOr<std::vector<TokenRecord>> ListTokens() override {
+    return ReadAll<TokenRecord>(Sql().list_tokens,
+                                [](const Stmt& row) { return sql::ReadToken(row); });
+  }
+
+  StatusOr<UserRecord> GetUser(int64_t id) override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
-    auto stmt = (*lease)->Prepare(Sql().list_tokens);
-    if (!stmt.ok()) return stmt.status();
-    std::vector<TokenRecord> tokens;
-    int rc;
-    while ((rc = stmt->Step()) == SQLITE_ROW) {
-      auto token = sql::ReadToken(*stmt);
-      if (!token.ok()) return token.status();
-      tokens.push_back(std::move(*token));
-    }
-    if (rc != SQLITE_DONE) return FromSqlite(rc);
-    return tokens;
+    return GetUserOn(**lease, id);
+  }
+
+  StatusOr<std::vector<UserRecord>> ListUsers() override {
+    return ReadAll<UserRecord>(Sql().list_users,
+                               [](const Stmt& row) { return sql::ReadUser(row); });
+  }
+
+  StatusOr<std::vector<GrantRecord>> ListGrants() override {
+    return ReadAll<GrantRecord>(Sql().list_grants,
+                                [](const Stmt& row) { return sql::ReadGrant(row); });
   }
 
   Status Ping() override {
@@ -251,17 +256,24 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   Status InsertToken(const TokenRecord& token, const EventRecord& event) override {
-    return Write(
-        event,
-        [values = sql::TokenValues(token, sql::Dialect::kSqlite)](Connection& conn) -> Status {
-          auto stmt = conn.Prepare(Sql().insert_token);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll(values);
-          const int rc = stmt->Step();
-          if (rc == SQLITE_DONE) return Status::Ok();
-          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kTokenIdTaken));
-          return FromSqlite(rc);
-        });
+    // With its user's row: two statements.
+    return writer_.Run(
+        WithEvent(
+            [values = sql::TokenValues(token, sql::Dialect::kSqlite), user_id = token.user_id,
+             created = token.created_at_us](Connection& conn) -> Status {
+              auto stmt = conn.Prepare(Sql().insert_token);
+              if (!stmt.ok()) return stmt.status();
+              stmt->BindAll(values);
+              const int rc = stmt->Step();
+              if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+                return AlreadyExists(std::string(kTokenIdTaken));
+              }
+              if (rc != SQLITE_DONE) return FromSqlite(rc);
+              if (user_id < 1) return Status::Ok();
+              return MakeTokenUserOn(conn, user_id, created).status();
+            },
+            event),
+        /*one_statement=*/false);
   }
 
   Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
@@ -278,6 +290,88 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
           return GetTokenOn(conn, id).status();  // revoked already, or kNotFound
         },
         /*one_statement=*/false);
+  }
+
+  // --- users and grants
+
+  StatusOr<UserRecord> SignIn(const UserRecord& claims, int64_t now_us,
+                              const EventRecord& event) override {
+    if (Status s = ValidateClaims(claims); !s.ok()) return s;
+    UserRecord user;
+    // One op on the writer, the only one writing: finding the person and taking the next
+    // id cannot race with another sign-in or EnsureUser (other processes wait on BEGIN
+    // IMMEDIATE).
+    Status status = writer_.Run(
+        [&](Connection& conn) -> Status {
+          StatusOr<std::optional<UserRecord>> found = FindPersonOn(conn, claims);
+          if (!found.ok()) return found.status();
+          return sql::WriteSignIn(
+              std::move(*found), claims, now_us, event,
+              [&](bool made, const std::vector<sql::SqlValue>& values) {
+                return UserReturnedBy(conn, made ? Sql().insert_person : Sql().sign_in, values);
+              },
+              [&](const EventRecord& e) { return InsertEvent(conn, e); }, &user);
+        },
+        /*one_statement=*/false);
+    if (!status.ok()) return status;
+    return user;
+  }
+
+  Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) override {
+    if (Status s = ValidateUserId(id); !s.ok()) return s;
+    return writer_.Run(
+        [id, now_us, event](Connection& conn) -> Status {
+          StatusOr<bool> made = MakeTokenUserOn(conn, id, now_us);
+          if (!made.ok()) return made.status();
+          // A user already (token user or person): nothing made, no event.
+          return *made ? InsertEvent(conn, event) : Status::Ok();
+        },
+        /*one_statement=*/false);
+  }
+
+  Status SetUserDisabled(int64_t id, bool disabled, int64_t /*now_us*/,
+                         const EventRecord& event) override {
+    return writer_.Run(
+        [id, disabled, event](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().set_user_disabled);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({id, disabled});
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) > 0) return InsertEvent(conn, event);
+          return GetUserOn(conn, id).status();  // as it was already, or kNotFound
+        },
+        /*one_statement=*/false);
+  }
+
+  Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
+    if (Status s = ValidateGrant(grant); !s.ok()) return s;
+    return Write(event,
+                 [user_id = grant.user_id, values = sql::GrantValues(grant, sql::Dialect::kSqlite)](
+                     Connection& conn) -> Status {
+                   // Users are never deleted: the check holds until the commit.
+                   if (user_id != 0) {
+                     if (Status s = GetUserOn(conn, user_id).status(); !s.ok()) return s;
+                   }
+                   auto stmt = conn.Prepare(Sql().insert_grant);
+                   if (!stmt.ok()) return stmt.status();
+                   stmt->BindAll(values);
+                   const int rc = stmt->Step();
+                   if (rc == SQLITE_DONE) return Status::Ok();
+                   if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+                     return AlreadyExists(std::string(kGrantIdTaken));
+                   }
+                   return FromSqlite(rc);
+                 });
+  }
+
+  Status DeleteGrant(std::string_view id, const EventRecord& event) override {
+    return Write(event, [id = std::string(id)](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(Sql().delete_grant);
+      if (!stmt.ok()) return stmt.status();
+      stmt->Bind(1, id);
+      if (Status s = stmt->Run(); !s.ok()) return s;
+      return sqlite3_changes(conn.db()) > 0 ? Status::Ok() : NotFound(std::string(kGrantNotFound));
+    });
   }
 
   // --- the SSH CA
@@ -460,6 +554,61 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   Status Write(const EventRecord& event, Writer::Body body) {
     const bool one_statement = event.action.empty();
     return writer_.Run(WithEvent(std::move(body), event), one_statement);
+  }
+
+  // Every row of a list statement, read by `read` on a leased reader.
+  template <typename T, typename ReadFn>
+  StatusOr<std::vector<T>> ReadAll(const std::string& sql, ReadFn read) {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    auto stmt = (*lease)->Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    std::vector<T> out;
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      StatusOr<T> row = read(*stmt);
+      if (!row.ok()) return row.status();
+      out.push_back(std::move(*row));
+    }
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    return out;
+  }
+
+  // A token user `id`, unless the id is a user's already: whether it was made.
+  static StatusOr<bool> MakeTokenUserOn(Connection& conn, int64_t id, int64_t now_us) {
+    auto stmt = conn.Prepare(Sql().insert_token_user);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll({id, now_us});
+    if (Status s = stmt->Run(); !s.ok()) return s;
+    return sqlite3_changes(conn.db()) > 0;
+  }
+
+  // The person of (issuer, subject), if there is one.
+  static StatusOr<std::optional<UserRecord>> FindPersonOn(Connection& conn,
+                                                          const UserRecord& claims) {
+    auto stmt = conn.Prepare(Sql().get_user_by_identity);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll({claims.issuer, claims.subject});
+    const int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return std::optional<UserRecord>();
+    if (rc != SQLITE_ROW) return FromSqlite(rc);
+    StatusOr<UserRecord> user = sql::ReadUser(*stmt);
+    if (!user.ok()) return user.status();
+    return std::optional<UserRecord>(std::move(*user));
+  }
+
+  // Runs a statement that writes one user and returns its row.
+  static StatusOr<UserRecord> UserReturnedBy(Connection& conn, const std::string& sql,
+                                             const std::vector<sql::SqlValue>& values) {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(values);
+    const int rc = stmt->Step();
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? Internal("the user vanished") : FromSqlite(rc);
+    StatusOr<UserRecord> user = sql::ReadUser(*stmt);
+    if (!user.ok()) return user.status();
+    if (Status s = stmt->Run(); !s.ok()) return s;  // one row: finishes the statement
+    return user;
   }
 
   // ":memory:" has one connection, shared with the writer.

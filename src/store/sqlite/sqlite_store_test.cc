@@ -22,6 +22,7 @@
 #include "store/key_store.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/schema.h"
+#include "store/testing/users_testing.h"
 
 namespace keypaird::store {
 namespace {
@@ -222,9 +223,17 @@ TEST_F(SqliteStoreTest, AChangeWhoseEventFailsIsNotMade) {
   EXPECT_TRUE(without.ok()) << without.message();
   EXPECT_EQ(store->GetKey("async-lost").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store->GetKey("async-kept").ok());
+  // A user's and a grant's change too.
+  event.action = "user.sign_in";
+  EXPECT_FALSE(store->SignIn(testing::Person("sub-1"), 5, event).ok());
+  EXPECT_TRUE(store->ListUsers()->empty());
+  event.action = "grant.create";
+  EXPECT_FALSE(store->InsertGrant(testing::ViewerGrant("g1"), event).ok());
+  EXPECT_TRUE(store->ListGrants()->empty());
   EXPECT_THAT(raw.Column("SELECT count(*) FROM events"), ElementsAre("0"));
 
   raw.Exec("DROP TRIGGER no_events");
+  event.action = "key.create";
   EXPECT_TRUE(store->InsertKey(Key("lost", "lost"), event).ok());
   EXPECT_THAT(raw.Column("SELECT id FROM events"), ElementsAre("e1"));
 }
@@ -364,6 +373,26 @@ TEST_F(SqliteStoreTest, PartlyMigratedDatabaseGetsOnlyTheMissingSteps) {
   EXPECT_TRUE(store->ListTokens().ok());
   RawDb raw(db_path_);
   EXPECT_EQ(raw.Column("SELECT version FROM schema_migrations ORDER BY version"), AllVersions());
+}
+
+// Migration 8 makes a token user of every user id in tokens and keys (made when first
+// seen), so that no person signing in later gets one of their ids.
+TEST_F(SqliteStoreTest, MigrationMakesATokenUserOfEveryUserAlreadyThere) {
+  {
+    auto store = MustOpen(db_path_);
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddTokensAndKeysOfUsers3And9(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  {
+    RawDb raw(db_path_);  // a database at migration 7
+    raw.Exec(
+        "DROP TABLE users; DROP TABLE grants; DELETE FROM schema_migrations WHERE version = 8");
+  }
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckUsersOf3And9(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
 }
 
 TEST_F(SqliteStoreTest, DatabaseFromANewerVersionIsRefused) {

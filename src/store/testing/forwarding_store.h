@@ -73,6 +73,26 @@ class ForwardingStore : public KeyStore {
   StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) override {
     return inner_->RevocationsOf(project_id, now_s);
   }
+  StatusOr<UserRecord> SignIn(const UserRecord& claims, int64_t now_us,
+                              const EventRecord& event) override {
+    return inner_->SignIn(claims, now_us, event);
+  }
+  Status EnsureUser(int64_t id, int64_t now_us, const EventRecord& event) override {
+    return inner_->EnsureUser(id, now_us, event);
+  }
+  StatusOr<UserRecord> GetUser(int64_t id) override { return inner_->GetUser(id); }
+  StatusOr<std::vector<UserRecord>> ListUsers() override { return inner_->ListUsers(); }
+  Status SetUserDisabled(int64_t id, bool disabled, int64_t now_us,
+                         const EventRecord& event) override {
+    return inner_->SetUserDisabled(id, disabled, now_us, event);
+  }
+  Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
+    return inner_->InsertGrant(grant, event);
+  }
+  StatusOr<std::vector<GrantRecord>> ListGrants() override { return inner_->ListGrants(); }
+  Status DeleteGrant(std::string_view id, const EventRecord& event) override {
+    return inner_->DeleteGrant(id, event);
+  }
   Status Ping() override { return inner_->Ping(); }
 
  protected:
