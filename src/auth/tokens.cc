@@ -138,6 +138,7 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
     return Unauthenticated("Invalid token.");
   }
   if (record->revoked_at_us.has_value()) return Unauthenticated("Invalid token.");
+  if (record->user_disabled) return Unauthenticated("The token's user is disabled.");
   Principal p;
   p.token_id = record->id;
   p.user_id = record->user_id;

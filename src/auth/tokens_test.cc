@@ -88,6 +88,21 @@ TEST_F(TokensTest, RejectsMissingMalformedUnknownWrongAndRevokedTokens) {
   EXPECT_EQ(auth_.Authenticate("APIKey " + token).status().code(), StatusCode::kUnauthenticated);
 }
 
+TEST_F(TokensTest, ADisabledUsersTokensAreRefusedUntilTheUserIsEnabled) {
+  const std::string first = Mint(6, false, {1});
+  const std::string second = Mint(6, true, {});
+  const std::string other = Mint(7, false, {1});
+  ASSERT_TRUE(store_->SetUserDisabled(6, true, 3000, {}).ok());
+  for (const std::string& token : {first, second}) {
+    StatusOr<Principal> p = auth_.Authenticate("APIKey " + token);
+    EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(p.status().message(), "The token's user is disabled.");
+  }
+  EXPECT_TRUE(auth_.Authenticate("APIKey " + other).ok());
+  ASSERT_TRUE(store_->SetUserDisabled(6, false, 4000, {}).ok());
+  EXPECT_TRUE(auth_.Authenticate("APIKey " + first).ok());
+}
+
 TEST_F(TokensTest, ReadOnlyAndPrincipalsComeWithThePrincipal) {
   StatusOr<MintedToken> m = MintToken(9, false, {1}, 0, {true, {"deploy", "alice", "deploy"}});
   ASSERT_TRUE(m.ok());

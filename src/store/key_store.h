@@ -136,6 +136,10 @@ struct TokenRecord {
   std::optional<int64_t> revoked_at_us;
   bool read_only = false;               // only GET requests
   std::vector<std::string> principals;  // SSH certificate principals it may be issued
+  // Read, never written: the token's user is disabled (SetUserDisabled). Read with the
+  // token in one statement, so a disabled user's tokens stop at the next request on every
+  // node without a second read.
+  bool user_disabled = false;
 
   bool operator==(const TokenRecord&) const = default;
 };

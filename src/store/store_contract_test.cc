@@ -583,6 +583,26 @@ TEST_P(KeyStoreContractTest, InsertedTokensReadBackWithEveryField) {
   }
 }
 
+TEST_P(KeyStoreContractTest, ATokenReadsWhetherItsUserIsDisabled) {
+  ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 100), {}).ok());
+  TokenRecord other = Token("fedcba9876543210", 200);
+  other.user_id += 1;
+  ASSERT_TRUE(store().InsertToken(other, {}).ok());
+  const int64_t user = store().GetToken("0123456789abcdef")->user_id;
+  ASSERT_NE(user, other.user_id);
+  EXPECT_FALSE(store().GetToken("0123456789abcdef")->user_disabled);
+  ASSERT_TRUE(store().SetUserDisabled(user, true, 300, {}).ok());
+  EXPECT_TRUE(store().GetToken("0123456789abcdef")->user_disabled);
+  EXPECT_FALSE(store().GetToken("fedcba9876543210")->user_disabled);
+  auto listed = store().ListTokens();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_TRUE((*listed)[0].user_disabled);
+  EXPECT_FALSE((*listed)[1].user_disabled);
+  ASSERT_TRUE(store().SetUserDisabled(user, false, 400, {}).ok());
+  EXPECT_FALSE(store().GetToken("0123456789abcdef")->user_disabled);
+}
+
 TEST_P(KeyStoreContractTest, DuplicateTokenIdIsAlreadyExists) {
   ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 1), {}).ok());
   Status s = store().InsertToken(Token("0123456789abcdef", 2, true), {});

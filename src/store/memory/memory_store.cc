@@ -232,10 +232,17 @@ class MemoryStore final : public KeyStore {
     std::lock_guard lock(mu_);
     auto it = tokens_.find(id);
     if (it == tokens_.end()) return NotFound(std::string(kTokenNotFound));
-    return it->second;
+    return WithUserState(it->second);
   }
 
-  StatusOr<std::vector<TokenRecord>> ListTokens() override { return ByCreation(tokens_); }
+  StatusOr<std::vector<TokenRecord>> ListTokens() override {
+    StatusOr<std::vector<TokenRecord>> tokens = ByCreation(tokens_);
+    std::lock_guard lock(mu_);
+    if (tokens.ok()) {
+      for (TokenRecord& t : *tokens) t = WithUserState(std::move(t));
+    }
+    return tokens;
+  }
 
   Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) override {
     std::lock_guard lock(mu_);
@@ -443,6 +450,13 @@ class MemoryStore final : public KeyStore {
       return std::tie(a.created_at_us, a.id) < std::tie(b.created_at_us, b.id);
     });
     return records;
+  }
+
+  // `token` with user_disabled read from its user, as the SQL stores read it. Needs mu_.
+  TokenRecord WithUserState(TokenRecord token) const {
+    auto user = users_.find(token.user_id);
+    token.user_disabled = user != users_.end() && user->second.disabled;
+    return token;
   }
 
   // A token user `id`, unless the id is a user's; true if made. Needs mu_.

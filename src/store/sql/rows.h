@@ -119,6 +119,7 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   if (!row.IsNull(6)) token.revoked_at_us = row.Int64(6);
   token.read_only = row.Bool(7);
   token.principals = ParsePrincipals(row.Text(8));
+  token.user_disabled = row.Bool(9);  // get_token and list_tokens add it after kTokenColumns
   return token;
 }
 

@@ -33,8 +33,12 @@ Statements Make(Dialect dialect) {
   s.get_key_by_name = p(Select(kKeyColumns, "FROM keys WHERE project_id = #1 AND name = #2"));
 
   s.insert_token = p(Insert("tokens", kTokenColumns, 9));
-  s.get_token = p(Select(kTokenColumns, "FROM tokens WHERE id = #1"));
-  s.list_tokens = Select(kTokenColumns, "FROM tokens ORDER BY created_at_us, id");
+  // With the token, whether its user is disabled (TokenRecord::user_disabled, ReadToken).
+  const std::string token_and_user =
+      std::string(kTokenColumns) +
+      ", EXISTS (SELECT 1 FROM users WHERE users.id = tokens.user_id AND users.disabled)";
+  s.get_token = p(Select(token_and_user, "FROM tokens WHERE id = #1"));
+  s.list_tokens = Select(token_and_user, "FROM tokens ORDER BY created_at_us, id");
   s.revoke_token =
       p("UPDATE tokens SET revoked_at_us = #2 WHERE id = #1 AND revoked_at_us IS NULL");
 
