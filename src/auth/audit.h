@@ -22,6 +22,12 @@ inline constexpr std::string_view kCertificateRevoke = "certificate.revoke";
 inline constexpr std::string_view kCaCreate = "ca.create";
 inline constexpr std::string_view kTokenCreate = "token.create";
 inline constexpr std::string_view kTokenRevoke = "token.revoke";
+inline constexpr std::string_view kUserCreate = "user.create";  // a token user's, by the CLI
+inline constexpr std::string_view kUserSignIn = "user.sign_in";
+inline constexpr std::string_view kUserDisable = "user.disable";
+inline constexpr std::string_view kUserEnable = "user.enable";
+inline constexpr std::string_view kGrantCreate = "grant.create";
+inline constexpr std::string_view kGrantDelete = "grant.delete";
 
 // An event of `action` by `caller` at `now_us` (a new id; via "token").
 store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us);
@@ -33,6 +39,10 @@ void AboutKey(const store::KeyRecord& key, store::EventRecord* event);
 // `event` about the token `id` (resource "token"; no project: a token may have several);
 // with `token`, its scope in the details (never its secret or hash).
 void AboutToken(std::string_view id, const store::TokenRecord* token, store::EventRecord* event);
+// `event` about the user `id` (resource "user").
+void AboutUser(int64_t id, store::EventRecord* event);
+// `event` about the grant `id` (resource "grant"); with `grant`, what it gives in the details.
+void AboutGrant(std::string_view id, const store::GrantRecord* grant, store::EventRecord* event);
 
 }  // namespace keypaird::auth
 

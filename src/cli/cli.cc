@@ -25,6 +25,7 @@
 #include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
+#include "service/people.h"
 #include "store/key_store.h"
 
 namespace keypaird::cli {
@@ -76,6 +77,7 @@ int Serve(const config::Config& c) {
     if (Status s = authority->VerifyKek(); !s.ok()) return Fail(s);
   }
   service::AuditLog audit(store.get());
+  service::People people(store.get(), SystemNowMicros);
   service::EventPruner pruner(store.get(), std::chrono::milliseconds(c.events_retention_ms));
   pruner.Start();  // stopped (joined) before the store closes: declared after it
   http::Api api(&keys, &authenticator,
@@ -84,6 +86,7 @@ int Serve(const config::Config& c) {
                  .regions = c.regions,
                  .ca = authority.get(),
                  .audit = &audit,
+                 .people = &people,
                  .trusted_proxies = c.trusted_proxies});
 
   server::ServerOptions options;
@@ -116,6 +119,12 @@ int TokenCreate(const config::Config& c) {
   StatusOr<auth::MintedToken> minted = auth::MintToken(
       c.user_id, c.admin, c.projects, SystemNowMicros(), {c.read_only, c.principals});
   if (!minted.ok()) return Fail(minted.status());
+  // The token's user is one of keypaird's users from now on (a person's id, if it is one).
+  store::EventRecord made = auth::NewCliEvent(auth::kUserCreate, minted->record.created_at_us);
+  auth::AboutUser(c.user_id, &made);
+  if (Status s = (*store)->EnsureUser(c.user_id, minted->record.created_at_us, made); !s.ok()) {
+    return Fail(s);
+  }
   store::EventRecord event = auth::NewCliEvent(auth::kTokenCreate, minted->record.created_at_us);
   auth::AboutToken(minted->record.id, &minted->record, &event);
   if (Status s = (*store)->InsertToken(minted->record, event); !s.ok()) return Fail(s);
@@ -144,6 +153,7 @@ int TokenList(const config::Config& c) {
       }
     }
     if (t.read_only) scope += " read-only";
+    if (t.user_disabled) scope += " (user disabled)";
     if (!t.principals.empty()) {
       scope += " principals:";
       for (size_t i = 0; i < t.principals.size(); ++i) scope += (i ? "," : "") + t.principals[i];
@@ -174,6 +184,90 @@ int TokenRevoke(const config::Config& c) {
     return Fail(s);
   }
   std::fprintf(stderr, "keypaird: revoked token %s\n", id.c_str());
+  return 0;
+}
+
+std::string JoinIds(const std::vector<int64_t>& ids) {
+  std::string out;
+  for (int64_t id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+  return out;
+}
+
+std::string JoinWords(const std::vector<std::string>& words, const char* none = "-") {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : ",") + w;
+  return out.empty() ? none : out;
+}
+
+int GrantCreate(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  service::GrantRequest request;
+  request.group = c.group;
+  request.user_id = c.user_id;
+  request.user_email = c.user_email;
+  request.projects = c.projects;
+  request.role = c.role;
+  request.principals = c.principals;
+  StatusOr<store::GrantRecord> grant =
+      service::People(store->get(), SystemNowMicros).CreateGrant(nullptr, request);
+  if (!grant.ok()) return Fail(grant.status());
+  std::printf("%s\n", grant->id.c_str());
+  return 0;
+}
+
+int GrantList(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  auto grants = service::People(store->get(), SystemNowMicros).ListGrants(nullptr);
+  if (!grants.ok()) return Fail(grants.status());
+  std::printf("%-36s  %-32s  %-16s  %-6s  %s\n", "ID", "FOR", "PROJECTS", "ROLE", "PRINCIPALS");
+  for (const store::GrantRecord& g : *grants) {
+    const std::string who = !g.group.empty()        ? "group:" + g.group
+                            : !g.user_email.empty() ? "email:" + g.user_email
+                                                    : "user:" + std::to_string(g.user_id);
+    std::printf("%-36s  %-32s  %-16s  %-6s  %s\n", g.id.c_str(), who.c_str(),
+                JoinIds(g.projects).c_str(), g.role.c_str(), JoinWords(g.principals).c_str());
+  }
+  return 0;
+}
+
+int GrantDelete(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  if (Status s = service::People(store->get(), SystemNowMicros).DeleteGrant(nullptr, c.grant_id);
+      !s.ok()) {
+    return Fail(s);
+  }
+  std::fprintf(stderr, "keypaird: deleted grant %s\n", c.grant_id.c_str());
+  return 0;
+}
+
+int UserList(const config::Config& c) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  auto users = service::People(store->get(), SystemNowMicros).ListUsers(nullptr);
+  if (!users.ok()) return Fail(users.status());
+  std::printf("%-10s  %-8s  %-32s  %-24s  %-20s  %s\n", "ID", "STATE", "EMAIL", "GROUPS",
+              "LAST SIGN-IN", "ISSUER");
+  for (const store::UserRecord& u : *users) {
+    std::printf("%-10lld  %-8s  %-32s  %-24s  %-20s  %s\n", static_cast<long long>(u.id),
+                u.disabled ? "disabled" : "active", u.email.empty() ? "-" : u.email.c_str(),
+                JoinWords(u.groups).c_str(),
+                u.last_sign_in_at_us ? FormatRfc3339(*u.last_sign_in_at_us).c_str() : "-",
+                u.issuer.empty() ? "- (token user)" : u.issuer.c_str());
+  }
+  return 0;
+}
+
+int UserSetDisabled(const config::Config& c, bool disabled) {
+  auto store = Open(c, true);
+  if (!store.ok()) return Fail(store.status());
+  StatusOr<store::UserRecord> user = service::People(store->get(), SystemNowMicros)
+                                         .SetDisabled(nullptr, c.target_user_id, disabled);
+  if (!user.ok()) return Fail(user.status());
+  std::fprintf(stderr, "keypaird: user %lld is %s\n", static_cast<long long>(user->id),
+               user->disabled ? "disabled: its tokens and sessions stop now" : "enabled");
   return 0;
 }
 
@@ -215,6 +309,18 @@ int Main(const std::vector<std::string>& args) {
       return TokenList(*c);
     case config::Command::kTokenRevoke:
       return TokenRevoke(*c);
+    case config::Command::kGrantCreate:
+      return GrantCreate(*c);
+    case config::Command::kGrantList:
+      return GrantList(*c);
+    case config::Command::kGrantDelete:
+      return GrantDelete(*c);
+    case config::Command::kUserList:
+      return UserList(*c);
+    case config::Command::kUserDisable:
+      return UserSetDisabled(*c, true);
+    case config::Command::kUserEnable:
+      return UserSetDisabled(*c, false);
     case config::Command::kCaNewKek:
       return CaNewKek(*c);
     case config::Command::kAuthorizedKeys:

@@ -174,13 +174,18 @@ std::string ApplyRateLimit(const std::string& value, Config* c) {
 
 constexpr CommandSet kServe = CommandBit(Command::kServe);
 constexpr CommandSet kTokenCreate = CommandBit(Command::kTokenCreate);
+constexpr CommandSet kGrantCreate = CommandBit(Command::kGrantCreate);
+// The commands on users and grants (docs/people.md).
+constexpr CommandSet kPeople = kGrantCreate | CommandBit(Command::kGrantList) |
+                               CommandBit(Command::kGrantDelete) | CommandBit(Command::kUserList) |
+                               CommandBit(Command::kUserDisable) | CommandBit(Command::kUserEnable);
 constexpr CommandSet kAuthorizedKeys = CommandBit(Command::kAuthorizedKeys);
 // The commands that are clients of a keypaird service.
 constexpr CommandSet kAgents = kAuthorizedKeys | CommandBit(Command::kKrl);
 // Every command that opens the database.
 constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
                                          CommandBit(Command::kTokenList) |
-                                         CommandBit(Command::kTokenRevoke);
+                                         CommandBit(Command::kTokenRevoke) | kPeople;
 
 std::vector<std::string_view> SplitWords(std::string_view s) {
   std::vector<std::string_view> words;
@@ -301,6 +306,15 @@ const std::vector<Subcommand>& Subcommands() {
       {Command::kTokenList, "token list", "", "list tokens: id, user, scope, created, revoked"},
       {Command::kTokenRevoke, "token revoke", "TOKEN_ID",
        "revoke a token (its id, or the whole token)"},
+      {Command::kGrantCreate, "grant create",
+       "(--group NAME | --user-email ADDR | --user ID) --projects LIST --role ROLE",
+       "give a group, an e-mail address or a user a role in projects"},
+      {Command::kGrantList, "grant list", "", "list grants: id, who, projects, role, principals"},
+      {Command::kGrantDelete, "grant delete", "GRANT_ID", "delete a grant"},
+      {Command::kUserList, "user list", "", "list users: id, issuer, e-mail, groups, state"},
+      {Command::kUserDisable, "user disable", "ID",
+       "disable a user: their tokens and sessions stop at once, on every node"},
+      {Command::kUserEnable, "user enable", "ID", "enable a disabled user again"},
       {Command::kCaNewKek, "ca new-kek", "FILE",
        "write a new key-encryption key for serve --ca-kek-file (mode 0600, never overwrites)"},
       {Command::kAuthorizedKeys, "authorized-keys", "--url URL --token-file FILE --project ID",
@@ -389,20 +403,28 @@ const std::vector<Flag>& Flags() {
       {.name = "ca-max-validity", .commands = kServe, .value = "DURATION", .default_value = "24h",
        .help = "the longest certificate the CA signs",
        .apply = Duration<&Config::ca_max_validity_ms, 60 * 1000, int64_t{366} * 24 * 3600 * 1000>},
-      {.name = "user", .commands = kTokenCreate, .value = "ID",
-       .help = "the token's user id (integer >= 1), required",
+      {.name = "user", .commands = kTokenCreate | kGrantCreate, .value = "ID",
+       .help = "the token's user id (integer >= 1), required; or the user a grant is for",
        .apply = Int<&Config::user_id, 1, 2147483647>},
-      {.name = "projects", .commands = kTokenCreate, .value = "LIST",
-       .help = "projects the token may use, e.g. 1,2",
+      {.name = "projects", .commands = kTokenCreate | kGrantCreate, .value = "LIST",
+       .help = "projects the token may use (or the grant is for), e.g. 1,2",
        .apply = IdList<&Config::projects, kProject>},
       {.name = "admin", .commands = kTokenCreate, .default_value = "false",
        .help = "an admin token (every project)", .apply = Switch<&Config::admin>},
       {.name = "read-only", .commands = kTokenCreate, .default_value = "false",
        .help = "a read-only token: only GET requests, anything else is 403",
        .apply = Switch<&Config::read_only>},
-      {.name = "principals", .commands = kTokenCreate, .value = "LIST",
-       .help = "SSH certificate principals the token may be issued, e.g. deploy,alice",
+      {.name = "principals", .commands = kTokenCreate | kGrantCreate, .value = "LIST",
+       .help = "SSH certificate principals the token (or grant) may be issued, e.g. deploy,alice",
        .apply = WordList<&Config::principals>},
+      {.name = "group", .commands = kGrantCreate, .value = "NAME",
+       .help = "the group (as the identity provider names it) a grant is for",
+       .apply = Text<&Config::group>},
+      {.name = "user-email", .commands = kGrantCreate, .value = "ADDR",
+       .help = "the e-mail address (as the identity provider says it) a grant is for",
+       .apply = Text<&Config::user_email>},
+      {.name = "role", .commands = kGrantCreate, .value = "ROLE",
+       .help = "viewer, editor or admin, required", .apply = Text<&Config::role>},
       {.name = "url", .commands = kAgents, .value = "URL",
        .help = "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
        .apply = ApplyUrl},
@@ -502,6 +524,15 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
   if (c.command == Command::kTokenRevoke) {
     if (positional.size() != 1) return InvalidArgument("token revoke: expected one TOKEN_ID");
     c.token_id = positional[0];
+  } else if (c.command == Command::kGrantDelete) {
+    if (positional.size() != 1) return InvalidArgument("grant delete: expected one GRANT_ID");
+    c.grant_id = positional[0];
+  } else if (c.command == Command::kUserDisable || c.command == Command::kUserEnable) {
+    const char* what = c.command == Command::kUserDisable ? "disable" : "enable";
+    if (positional.size() != 1) return InvalidArgument(Cat("user ", what, ": expected one ID"));
+    if (!ParseInt64(positional[0], 1, 2147483647, &c.target_user_id)) {
+      return InvalidArgument(Cat("user ", what, ": ID must be a user id (integer >= 1)"));
+    }
   } else if (c.command == Command::kCaNewKek) {
     if (positional.size() != 1) return InvalidArgument("ca new-kek: expected one FILE");
     c.kek_out = positional[0];
@@ -526,6 +557,13 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     if (c.token_file.empty()) return Bad("token-file", "is required");
     if (c.project == 0) return Bad("project", "is required");
     if (c.command == Command::kKrl && c.out.empty()) return Bad("out", "is required");
+  }
+  if (c.command == Command::kGrantCreate) {
+    if (c.projects.empty()) return Bad("projects", "is required");
+    if (c.role.empty()) return Bad("role", "is required");
+    if ((c.user_id != 0) + !c.group.empty() + !c.user_email.empty() != 1) {
+      return InvalidArgument("grant create: give exactly one of --group, --user-email or --user");
+    }
   }
   if (c.command == Command::kTokenCreate) {
     if (c.user_id == 0) return Bad("user", "is required");

@@ -32,6 +32,12 @@ enum class Command {
   kTokenCreate,
   kTokenList,
   kTokenRevoke,
+  kGrantCreate,
+  kGrantList,
+  kGrantDelete,
+  kUserList,
+  kUserDisable,
+  kUserEnable,
   kCaNewKek,
   kAuthorizedKeys,
   kKrl,
@@ -82,14 +88,21 @@ struct Config {
   std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
   int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
 
-  // token create
+  // token create, grant create
   int64_t user_id = 0;                  // --user
   bool admin = false;                   // --admin
   std::vector<int64_t> projects;        // --projects 1,2
   bool read_only = false;               // --read-only
   std::vector<std::string> principals;  // --principals a,b
-  // token revoke
+  // grant create (with --user, --projects, --principals)
+  std::string group;       // --group
+  std::string user_email;  // --user-email
+  std::string role;        // --role
+  // token revoke TOKEN_ID, grant delete GRANT_ID
   std::string token_id;
+  std::string grant_id;
+  // user disable|enable ID
+  int64_t target_user_id = 0;
   // ca new-kek FILE
   std::string kek_out;
 

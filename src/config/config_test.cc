@@ -152,6 +152,38 @@ TEST(ConfigTest, TokenRevokeTakesOneId) {
   EXPECT_FALSE(Parse({"token", "explode"}).ok());
 }
 
+TEST(ConfigTest, GrantCreateNeedsProjectsARoleAndExactlyOneSubject) {
+  StatusOr<Config> c = Parse({"grant", "create", "--group", "ops", "--projects", "2,1", "--role",
+                              "editor", "--principals", "deploy"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->command, Command::kGrantCreate);
+  EXPECT_EQ(c->group, "ops");
+  EXPECT_EQ(c->role, "editor");
+  EXPECT_EQ(c->principals, std::vector<std::string>{"deploy"});
+  EXPECT_TRUE(Parse({"grant", "create", "--user-email", "a@b.c", "--projects", "1", "--role",
+                     "viewer"})
+                  .ok());
+  EXPECT_TRUE(Parse({"grant", "create", "--user", "7", "--projects", "1", "--role", "admin"}).ok());
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {"grant", "create", "--projects", "1", "--role", "viewer"},
+           {"grant", "create", "--group", "g", "--user", "1", "--projects", "1", "--role", "x"},
+           {"grant", "create", "--group", "g", "--role", "viewer"},
+           {"grant", "create", "--group", "g", "--projects", "1"},
+           {"grant", "delete"},
+           {"grant", "delete", "a", "b"},
+           {"user", "disable"},
+           {"user", "disable", "0"},
+           {"user", "enable", "x"},
+       }) {
+    EXPECT_FALSE(Parse(bad).ok()) << bad[1] << " " << bad.size();
+  }
+  StatusOr<Config> d = Parse({"user", "disable", "42"});
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->command, Command::kUserDisable);
+  EXPECT_EQ(d->target_user_id, 42);
+  EXPECT_EQ(Parse({"grant", "delete", "g1"})->grant_id, "g1");
+}
+
 TEST(ConfigTest, HelpAndVersion) {
   EXPECT_EQ(Parse({}).value().command, Command::kHelp);
   EXPECT_EQ(Parse({"--help"}).value().command, Command::kHelp);
@@ -285,6 +317,22 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
       {"admin", {"--user", "1"}},
       {"user", {"--admin"}},
   };
+  if (command == Command::kGrantCreate) {
+    // The required flags less the one under test, and one subject (a group, unless the
+    // flag under test is the user or e-mail address the grant is for).
+    std::vector<std::string> args;
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"projects", "1"}, {"role", "viewer"}}) {
+      if (name == flag) continue;
+      args.push_back("--" + name);
+      args.push_back(value);
+    }
+    if (flag != "user" && flag != "user-email" && flag != "group") {
+      args.push_back("--group");
+      args.push_back("g");
+    }
+    return args;
+  }
   if (auto it = kByFlag.find(flag); it != kByFlag.end()) return it->second;
   if (command == Command::kAuthorizedKeys || command == Command::kKrl) {
     // The required flags, less the one under test.
@@ -301,6 +349,8 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
   }
   if (command == Command::kTokenCreate) return {"--user", "1", "--admin"};
   if (command == Command::kTokenRevoke) return {"0123456789abcdef"};
+  if (command == Command::kGrantDelete) return {"0193c2e4-0000-7000-8000-000000000000"};
+  if (command == Command::kUserDisable || command == Command::kUserEnable) return {"42"};
   return {};
 }
 

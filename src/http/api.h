@@ -37,6 +37,7 @@
 #include "server/message.h"
 #include "service/audit_log.h"
 #include "service/key_service.h"
+#include "service/people.h"
 
 namespace keypaird::ca {
 class CertificateAuthority;
@@ -67,6 +68,8 @@ struct ApiExtras {
   const ca::CertificateAuthority* ca = nullptr;
   // Reads the audit trail (GET /api/v1/events); null: that route answers 404.
   const service::AuditLog* audit = nullptr;
+  // Users and grants (/api/v1/users, /api/v1/grants); null: those routes answer 404.
+  const service::People* people = nullptr;
   // Peers (IP addresses, as CanonicalIp writes them) whose X-Forwarded-For names the
   // client in the audit trail (serve --trusted-proxies); from others the peer counts.
   std::vector<std::string> trusted_proxies = {};
@@ -174,6 +177,13 @@ class Api final : public server::Handler {
   // Both: the caller's page of events (404 when the server keeps no audit trail).
   StatusOr<store::EventPage> ReadEvents(const Call& call, const store::EventQuery& query) const;
   Reply OpenApiSpec(Call& call) const;
+  // people.cc: users and grants.
+  Reply GrantList(Call& call) const;
+  Reply GrantCreate(Call& call) const;
+  Reply GrantDelete(Call& call) const;
+  Reply UserList(Call& call) const;
+  Reply UserUpdate(Call& call) const;
+  static Status PeopleOff();
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
   Reply AuthorizedKeys(Call& call) const;
   Reply CaInfo(Call& call) const;

@@ -16,6 +16,14 @@ namespace {
 // What is wrong with `v` as a `type`, or nullptr.
 const char* TypeProblem(const json& v, FieldType type) {
   switch (type) {
+    case FieldType::kProjectIdArray:
+      if (!v.is_array()) return "Must be an array of project ids.";
+      for (const auto& item : v) {
+        if (TypeProblem(item, FieldType::kProjectId) != nullptr) {
+          return "Must be an array of integers between 1 and 2147483647.";
+        }
+      }
+      return nullptr;
     case FieldType::kString:
       return v.is_string() ? nullptr : "Must be a string.";
     case FieldType::kStringOrNull:

@@ -20,6 +20,7 @@ enum class FieldType {
   kBool,
   kBoolOrNull,
   kProjectId,
+  kProjectIdArray,  // an array of kProjectId
   kObjectOrNull,
   kStringMap,  // an object whose values are all strings (labels)
   kStringArray,
