@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from conftest import REPO, free_port
+from conftest import REPO, free_port, stop_process
 
 NODE_SCRIPT = REPO / "tools" / "oidc_provider.mjs"
 
@@ -48,12 +48,7 @@ class OidcProvider:
             return json.loads(r.read())
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.proc.stdout.close()
         self.log.close()
 

@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from conftest import stop_process
+
 
 def run(*args, input=None):
     r = subprocess.run(args, capture_output=True, text=True, input=input, timeout=120)
@@ -146,11 +148,5 @@ class Sshd:
         return ssh_login(key, self.port, user)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
