@@ -81,7 +81,9 @@
 #include "http/decoding.h"
 #include "http/native_codec.h"
 #include "http/openapi_document.h"
+#include "service/audit_log.h"
 #include "service/key_service.h"
+#include "service/people.h"
 #include "sshkey/certificate.h"
 #include "sshkey/krl.h"
 #include "sshkey/openssh_private_key.h"
@@ -222,6 +224,12 @@ enum class Shape {
   kCaPublicKey,     // the CA's public key line
   kKrl,             // an OpenSSH KRL
   kCertificate,     // an issued certificate
+  kEvents,          // {"results", "next_cursor"} of events (administrators)
+  kUserActions,     // {"count", "results"} of Gcore user actions (administrators)
+  kGrants,          // {"results"} of grants (administrators)
+  kGrant,           // a grant made (administrators)
+  kUsers,           // {"results"} of users (administrators)
+  kUser,            // a user disabled or enabled (administrators)
 };
 
 struct RouteSpec {
@@ -267,6 +275,13 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/api/v1/projects/{project_id}/ssh_ca/krl", Shape::kKrl},
     {"POST", "/api/v1/projects/{project_id}/keys/{key}/certificates", Shape::kCertificate},
     {"POST", "/api/v1/projects/{project_id}/certificates/{serial}/revoke", Shape::kNoContent},
+    {"GET", "/api/v1/events", Shape::kEvents},
+    {"GET", "/cloud/v1/user_actions", Shape::kUserActions},
+    {"GET", "/api/v1/grants", Shape::kGrants},
+    {"POST", "/api/v1/grants", Shape::kGrant},
+    {"DELETE", "/api/v1/grants/{grant_id}", Shape::kNoContent},
+    {"GET", "/api/v1/users", Shape::kUsers},
+    {"PATCH", "/api/v1/users/{user_id}", Shape::kUser},
 };
 
 const RouteSpec* FindRouteSpec(std::string_view method, std::string_view pattern) {
@@ -777,11 +792,61 @@ struct Checker {
       case Shape::kCertificate:
         ParseJsonBody();
         return CheckCertificate();
+      case Shape::kEvents:
+      case Shape::kUserActions:
+      case Shape::kGrants:
+      case Shape::kUsers:
+      case Shape::kGrant:
+      case Shape::kUser:
+        ParseJsonBody();
+        return CheckAdminAnswer(spec.shape);
     }
+  }
+
+  // The audit trail, users and grants: only administrators get an answer, of its shape.
+  // The seeded store has no events and no grants, and its users are the tokens' (a grant
+  // made or a user changed is what the request asked for).
+  void CheckAdminAnswer(Shape shape) const {
+    CHECK(caller->record.admin);
+    CHECK(body.is_object());
+    if (shape == Shape::kGrant) {
+      CHECK(resp.status == 201);
+      const json request = RequestBody();
+      std::vector<int64_t> projects = request["projects"].get<std::vector<int64_t>>();
+      std::sort(projects.begin(), projects.end());
+      projects.erase(std::unique(projects.begin(), projects.end()), projects.end());
+      CHECK(body["projects"] == projects && body["role"] == request["role"]);
+      CHECK(body["id"].is_string() && keypaird::IsUuid(body["id"].get<std::string>()));
+      return;
+    }
+    if (shape == Shape::kUser) {
+      CHECK(resp.status == 200);
+      int64_t id = 0;
+      CHECK(params.size() == 1 && http::ParseInt(params[0], 1, http::kMaxId, &id));
+      CHECK(body["id"] == id && body["disabled"] == RequestBody()["disabled"]);
+      bool a_tokens_user = false;
+      for (const Minted* m : Tokens()) a_tokens_user = a_tokens_user || m->record.user_id == id;
+      CHECK(a_tokens_user && body["issuer"].is_null());
+      return;
+    }
+    CHECK(resp.status == 200 && body.contains("results") && body["results"].is_array());
+    if (shape == Shape::kUsers) {
+      std::set<int64_t> users;
+      for (const Minted* m : Tokens()) users.insert(m->record.user_id);
+      CHECK(body["results"].size() == users.size());
+      for (const json& u : body["results"]) CHECK(users.count(u["id"].get<int64_t>()) == 1);
+      return;
+    }
+    CHECK(body["results"].empty());
+    if (shape == Shape::kEvents) CHECK(body["next_cursor"].is_null());
+    if (shape == Shape::kUserActions) CHECK(body["count"] == 0);
   }
 
   // 204: a delete of a key the caller owns, or a revocation of a certificate of such a key.
   void CheckNoContent() const {
+    if (std::string_view(resp.route) == "/api/v1/grants/{grant_id}") {
+      FUZZ_FAIL("a grant deleted, but the seeded store has none", params.at(0));
+    }
     if (std::string_view(resp.route).ends_with("/revoke")) {
       int64_t serial = 0;
       CHECK(params.size() == 2 && http::ParseInt(params[1], 1, INT64_MAX, &serial));
@@ -1266,7 +1331,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auth::Authenticator authenticator(s.get());
   service::KeyService keys(s.get(), clock);
   const ca::CertificateAuthority authority(s.get(), &keys, FuzzKek(), kMaxValidity, clock);
-  const http::Api api(&keys, &authenticator, http::ApiExtras{nullptr, nullptr, {}, &authority});
+  const service::AuditLog audit(s.get());
+  const service::People people(s.get(), clock);
+  const http::Api api(&keys, &authenticator,
+                      http::ApiExtras{.ca = &authority, .audit = &audit, .people = &people});
 
   const http::HttpResponse resp = api.Handle(req);
   if (g->verbose) {  // FUZZ_REQUEST_VERBOSE=1: what each input did (for writing seeds)
