@@ -202,7 +202,7 @@ struct UserRecord {
 };
 
 // A grant: a role in projects, with SSH principals, for a group or one user (exactly one of
-// group, user_id and user_email is set). docs: API-ACCESS.md "Roles and grants".
+// group, user_id and user_email is set): docs/people.md, "Grants".
 struct GrantRecord {
   std::string id;                 // UUIDv7 text, made by the caller
   std::string group;              // a group name as the provider sends it; "" if not a group's
@@ -356,7 +356,7 @@ class KeyStore : public KeyReader {
   // kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) = 0;
 
-  // --- Users and grants (API-ACCESS.md "People" and "Roles and grants").
+  // --- Users and grants (docs/people.md).
 
   // A person's sign-in: finds the user by (claims.issuer, claims.subject) or makes one
   // with the next free id (one more than the highest id in use, token users' included;

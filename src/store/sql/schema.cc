@@ -288,7 +288,7 @@ constexpr MigrationStep kSteps[] = {
       CREATE INDEX events_by_project_time ON events (project_id, time_us, id);
       CREATE INDEX events_by_resource ON events (resource_id, time_us, id);
     )sql"},
-    // 8: users and grants (API-ACCESS.md "People", "Roles and grants"). People and token
+    // 8: users and grants (docs/people.md). People and token
     // users share one id space, so every user id already in tokens or keys becomes a token
     // user here (made when first seen), and a person made later takes max(id) + 1. A token
     // user has no identity: issuer and subject are NULL in the table ("" in a UserRecord),
