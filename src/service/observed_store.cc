@@ -96,6 +96,15 @@ class ObservedStore final : public store::KeyStore {
                          const store::EventRecord& event) override {
     return Seen("set_user_disabled", inner_->SetUserDisabled(id, disabled, now_us, event));
   }
+  Status StartLogin(const store::LoginRecord& login) override {
+    return Seen("start_login", inner_->StartLogin(login));
+  }
+  StatusOr<store::LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
+    return Seen("finish_login", inner_->FinishLogin(state_hash, now_us));
+  }
+  Status RecordEvent(const store::EventRecord& event) override {
+    return Seen("record_event", inner_->RecordEvent(event));
+  }
   Status InsertGrant(const store::GrantRecord& grant, const store::EventRecord& event) override {
     return Seen("insert_grant", inner_->InsertGrant(grant, event));
   }

@@ -126,6 +126,15 @@ struct KeyPage {
   std::vector<KeyRecord> keys;
 };
 
+// A role in one project, with the SSH principals it may be issued there.
+struct TokenRole {
+  int64_t project_id = 0;
+  std::string role;  // "viewer", "editor" or "admin"
+  std::vector<std::string> principals;
+
+  bool operator==(const TokenRole&) const = default;
+};
+
 struct TokenRecord {
   std::string id;  // public token id (16 lowercase hex characters)
   int64_t user_id = 0;
@@ -136,6 +145,14 @@ struct TokenRecord {
   std::optional<int64_t> revoked_at_us;
   bool read_only = false;               // only GET requests
   std::vector<std::string> principals;  // SSH certificate principals it may be issued
+  // What it is: "token" (minted on the command line, for machines), "session" (a
+  // person's sign-in: its secret lives in a browser's cookie and nowhere else).
+  std::string kind = "token";
+  // A session ends here (a token minted on the command line never does).
+  std::optional<int64_t> expires_at_us;
+  // A session's rights per project, from its user's grants at sign-in (docs/people.md);
+  // empty for a token, whose rights are admin, projects, read_only and principals.
+  std::vector<TokenRole> roles;
   // Read, never written: the token's user is disabled (SetUserDisabled). Read with the
   // token in one statement, so a disabled user's tokens stop at the next request on every
   // node without a second read.
@@ -214,6 +231,18 @@ struct GrantRecord {
   int64_t created_at_us = 0;
 
   bool operator==(const GrantRecord&) const = default;
+};
+
+// A sign-in under way (GET /auth/login to /auth/callback): found by the SHA-256 of its
+// `state`, used once. Nothing in it is secret: the PKCE verifier and the nonce are derived
+// from the state and the server's secret, so neither is ever stored.
+struct LoginRecord {
+  std::string state_hash;  // SHA-256 of the state, 32 raw bytes
+  std::string return_to;   // a path on this origin
+  int64_t created_at_us = 0;
+  int64_t expires_at_us = 0;
+
+  bool operator==(const LoginRecord&) const = default;
 };
 
 // One change as the audit trail records it (docs/audit.md): written by the store in the
@@ -391,6 +420,19 @@ class KeyStore : public KeyReader {
   virtual StatusOr<std::vector<GrantRecord>> ListGrants() = 0;
   // OK; kNotFound.
   virtual Status DeleteGrant(std::string_view id, const EventRecord& event) = 0;
+
+  // --- Sign-in (docs/people.md).
+
+  // Stores a sign-in under way, and deletes the expired ones (at `created_at_us`). OK;
+  // kAlreadyExists if the state hash is taken.
+  virtual Status StartLogin(const LoginRecord& login) = 0;
+  // Takes the sign-in with this state hash out of the store: it can be finished once,
+  // whoever asks first, on any node. kNotFound if there is none, or it expired before
+  // `now_us` (it is gone either way).
+  virtual StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) = 0;
+  // An event that changes nothing else: a refused sign-in, a sign-out. OK; kInvalidArgument
+  // if its action is "".
+  virtual Status RecordEvent(const EventRecord& event) = 0;
 
   // The audit trail's retention: deletes up to `max_rows` of the oldest events from before
   // `before_us` and says how many it deleted (fewer than max_rows: none older is left). A

@@ -583,6 +583,59 @@ TEST_P(KeyStoreContractTest, InsertedTokensReadBackWithEveryField) {
   }
 }
 
+TEST_P(KeyStoreContractTest, ASessionReadsBackWithItsKindExpiryAndRoles) {
+  TokenRecord session = Token("0123456789abcdef", 100);
+  session.kind = "session";
+  session.expires_at_us = 5000;
+  session.projects = {3, 9};
+  session.roles = {{.project_id = 3, .role = "editor", .principals = {"deploy", "root"}},
+                   {.project_id = 9, .role = "viewer", .principals = {}}};
+  ASSERT_TRUE(store().InsertToken(session, {}).ok());
+  auto got = store().GetToken(session.id);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, session);
+  // A token made before sessions reads as a token that never ends.
+  TokenRecord token = Token("fedcba9876543210", 200);
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());
+  got = store().GetToken(token.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->kind, "token");
+  EXPECT_FALSE(got->expires_at_us.has_value());
+  EXPECT_TRUE(got->roles.empty());
+}
+
+TEST_P(KeyStoreContractTest, ALoginIsFinishedOnceAndNotAfterItExpires) {
+  const std::string a(32, 'a');
+  const std::string b(32, 'b');
+  ASSERT_TRUE(store().StartLogin({a, "/console/keys", 1000, 2000}).ok());
+  ASSERT_TRUE(store().StartLogin({b, "/console/", 1000, 1500}).ok());
+  EXPECT_EQ(store().StartLogin({a, "/x", 1100, 2000}).code(), StatusCode::kAlreadyExists);
+  auto first = store().FinishLogin(a, 1900);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(*first, (LoginRecord{a, "/console/keys", 1000, 2000}));
+  EXPECT_EQ(store().FinishLogin(a, 1900).status().code(), StatusCode::kNotFound);  // used
+  EXPECT_EQ(store().FinishLogin(b, 1600).status().code(), StatusCode::kNotFound);  // expired
+  EXPECT_EQ(store().FinishLogin(std::string(32, 'c'), 1).status().code(), StatusCode::kNotFound);
+  // Starting a login takes the expired ones away.
+  const std::string c(32, 'c');
+  ASSERT_TRUE(store().StartLogin({c, "/", 3000, 4000}).ok());
+  ASSERT_TRUE(store().StartLogin({b, "/console/", 3000, 3500}).ok());  // b's hash is free again
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentFinishesOfOneLoginHaveOneWinner) {
+  const std::string state(32, 's');
+  ASSERT_TRUE(store().StartLogin({state, "/", 1000, 9000}).ok());
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (store().FinishLogin(state, 2000).ok()) ++won;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+}
+
 TEST_P(KeyStoreContractTest, ATokenReadsWhetherItsUserIsDisabled) {
   ASSERT_TRUE(store().InsertToken(Token("0123456789abcdef", 100), {}).ok());
   TokenRecord other = Token("fedcba9876543210", 200);
@@ -1125,6 +1178,19 @@ TEST_P(KeyStoreContractTest, EventsPageNewestFirstAndFilter) {
   q.offset = 0;
   q.limit = -1;
   EXPECT_EQ(store().ListEvents(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(KeyStoreContractTest, AnEventAloneIsRecordedAndOneWithoutActionRefused) {
+  EventRecord refused;
+  refused.id = "e1";
+  refused.time_us = 100;
+  refused.action = "user.sign_in_refused";
+  refused.via = "session";
+  refused.resource_type = "user";
+  refused.details = R"({"reason":"user disabled"})";
+  ASSERT_TRUE(store().RecordEvent(refused).ok());
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("e1"));
+  EXPECT_EQ(store().RecordEvent(EventRecord{}).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(KeyStoreContractTest, PruningTakesTheOldestEventsInSmallBatches) {

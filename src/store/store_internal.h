@@ -26,6 +26,9 @@ inline constexpr std::string_view kTokenNotFound = "token not found";
 inline constexpr std::string_view kUserNotFound = "user not found";
 inline constexpr std::string_view kGrantIdTaken = "a grant with this id already exists";
 inline constexpr std::string_view kGrantNotFound = "grant not found";
+inline constexpr std::string_view kLoginTaken = "a sign-in with this state already exists";
+inline constexpr std::string_view kLoginNotFound = "no such sign-in under way";
+inline constexpr std::string_view kNoEventAction = "an event needs an action";
 
 // SignIn's argument check: kInvalidArgument unless issuer and subject are set.
 Status ValidateClaims(const UserRecord& claims);

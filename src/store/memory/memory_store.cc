@@ -255,6 +255,32 @@ class MemoryStore final : public KeyStore {
     return Status::Ok();
   }
 
+  Status StartLogin(const LoginRecord& login) override {
+    std::lock_guard lock(mu_);
+    std::erase_if(logins_, [&](const auto& l) { return l.second.expires_at_us < login.created_at_us; });
+    if (!logins_.try_emplace(login.state_hash, login).second) {
+      return AlreadyExists(std::string(kLoginTaken));
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
+    std::lock_guard lock(mu_);
+    auto it = logins_.find(state_hash);
+    if (it == logins_.end()) return NotFound(std::string(kLoginNotFound));
+    LoginRecord login = std::move(it->second);
+    logins_.erase(it);
+    if (login.expires_at_us < now_us) return NotFound(std::string(kLoginNotFound));
+    return login;
+  }
+
+  Status RecordEvent(const EventRecord& event) override {
+    if (event.action.empty()) return InvalidArgument(std::string(kNoEventAction));
+    std::lock_guard lock(mu_);
+    Record(event);
+    return Status::Ok();
+  }
+
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     auto [it, inserted] = cas_.try_emplace(candidate.project_id, candidate, 1);
@@ -483,6 +509,7 @@ class MemoryStore final : public KeyStore {
   std::map<int64_t, UserRecord> users_;                                // by id
   std::map<std::pair<std::string, std::string>, int64_t> identities_;  // (issuer, subject) -> id
   std::map<std::string, GrantRecord, std::less<>> grants_;
+  std::map<std::string, LoginRecord, std::less<>> logins_;
 };
 
 }  // namespace

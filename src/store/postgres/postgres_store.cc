@@ -91,6 +91,11 @@ const Statement kInsertGrant{"insert_grant", Sql().insert_grant};
 const Statement kListGrants{"list_grants", Sql().list_grants};
 const Statement kDeleteGrant{"delete_grant", Sql().delete_grant};
 const Statement kInsertEvent{"insert_event", Sql().insert_event};
+// The expired sign-ins go with each new one: one statement, one round trip.
+const Statement kStartLogin{
+    "start_login", "WITH pruned AS (DELETE FROM logins WHERE expires_at_us < $3) " +
+                       Sql().insert_login};
+const Statement kFinishLogin{"finish_login", Sql().finish_login};
 const Statement kPruneEvents{"prune_events", Sql().prune_events};
 // A key without labels and its event in one statement, which is its own transaction: one
 // round trip instead of four (BEGIN, two INSERTs, COMMIT). The event row is made from the
@@ -443,6 +448,43 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       return conn.Run(kPing, {}, deadline).status();
     });
     return s.ok() || s.code() == StatusCode::kUnavailable ? s : Unavailable(std::string(kDown));
+  }
+
+  // --- sign-in
+
+  Status StartLogin(const LoginRecord& login) override {
+    // Not retried: a repeat after a lost answer would find its own row (kAlreadyExists).
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      auto r = conn.Run(kStartLogin,
+                        ToParams({sql::SqlBlob{login.state_hash}, login.return_to,
+                                  login.created_at_us, login.expires_at_us}),
+                        deadline);
+      if (r.status().code() == StatusCode::kAlreadyExists) {
+        return AlreadyExists(std::string(kLoginTaken));
+      }
+      return r.status();
+    });
+  }
+
+  StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
+    // Not retried: the first attempt may have taken the row.
+    StatusOr<LoginRecord> login =
+        Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<LoginRecord> {
+          auto r = conn.Run(kFinishLogin, ToParams({sql::SqlBlob{std::string(state_hash)}}),
+                            deadline);
+          if (!r.ok()) return r.status();
+          if (r->rows() == 0) return NotFound(std::string(kLoginNotFound));
+          return sql::ReadLogin(Row(*r, 0));
+        });
+    if (login.ok() && login->expires_at_us < now_us) return NotFound(std::string(kLoginNotFound));
+    return login;
+  }
+
+  Status RecordEvent(const EventRecord& event) override {
+    if (event.action.empty()) return InvalidArgument(std::string(kNoEventAction));
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InsertEvent(conn, event, deadline);
+    });
   }
 
   // --- the SSH CA

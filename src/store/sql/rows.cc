@@ -246,7 +246,43 @@ std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {
           token.created_at_us,
           token.revoked_at_us ? SqlValue(*token.revoked_at_us) : SqlValue(SqlNull{}),
           token.read_only,
-          JoinPrincipals(token.principals)};
+          JoinPrincipals(token.principals),
+          token.kind,
+          token.expires_at_us ? SqlValue(*token.expires_at_us) : SqlValue(SqlNull{}),
+          EncodeRoles(token.roles)};
+}
+
+std::string EncodeRoles(const std::vector<TokenRole>& roles) {
+  std::string out;
+  for (const TokenRole& r : roles) {
+    if (!out.empty()) out += ';';
+    out += std::to_string(r.project_id) + ':' + r.role + ':' + JoinPrincipals(r.principals);
+  }
+  return out;
+}
+
+StatusOr<std::vector<TokenRole>> ParseRoles(std::string_view text) {
+  const Status corrupt = Internal("corrupt token roles in the database");
+  std::vector<TokenRole> roles;
+  while (!text.empty()) {
+    const size_t end = text.find(';');
+    std::string_view item = text.substr(0, end);
+    const size_t first = item.find(':');
+    const size_t second = first == std::string_view::npos ? first : item.find(':', first + 1);
+    if (second == std::string_view::npos) return corrupt;
+    TokenRole role;
+    const std::string_view id = item.substr(0, first);
+    auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), role.project_id);
+    if (ec != std::errc() || ptr != id.data() + id.size() || role.project_id < 1) return corrupt;
+    role.role = std::string(item.substr(first + 1, second - first - 1));
+    if (role.role != "viewer" && role.role != "editor" && role.role != "admin") return corrupt;
+    role.principals = ParsePrincipals(item.substr(second + 1));
+    roles.push_back(std::move(role));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+    if (text.empty()) return corrupt;
+  }
+  return roles;
 }
 
 std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect) {

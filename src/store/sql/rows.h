@@ -87,7 +87,8 @@ std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> 
 
 inline constexpr char kTokenColumns[] =
     "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us, read_only, "
-    "principals";
+    "principals, kind, expires_at_us, roles";
+inline constexpr int kTokenColumnCount = 12;
 
 // The values of kTokenColumns, in order.
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect);
@@ -102,6 +103,10 @@ std::string JoinPrincipals(const std::vector<std::string>& principals);
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text);
 // The principals column: "a,b" (principals hold no commas).
 std::vector<std::string> ParsePrincipals(std::string_view text);
+// A session's roles column: "1:editor:root,deploy;2:viewer:" (project ids ascending;
+// principals hold no ':' or ';'). Parse: kInternal if the text is not that.
+std::string EncodeRoles(const std::vector<TokenRole>& roles);
+StatusOr<std::vector<TokenRole>> ParseRoles(std::string_view text);
 
 template <typename Row>
 StatusOr<TokenRecord> ReadToken(const Row& row) {
@@ -119,7 +124,13 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   if (!row.IsNull(6)) token.revoked_at_us = row.Int64(6);
   token.read_only = row.Bool(7);
   token.principals = ParsePrincipals(row.Text(8));
-  token.user_disabled = row.Bool(9);  // get_token and list_tokens add it after kTokenColumns
+  token.kind = row.Text(9);
+  if (!row.IsNull(10)) token.expires_at_us = row.Int64(10);
+  StatusOr<std::vector<TokenRole>> roles = ParseRoles(row.Text(11));
+  if (!roles.ok()) return roles.status();
+  token.roles = std::move(*roles);
+  // get_token and list_tokens add it after kTokenColumns.
+  token.user_disabled = row.Bool(kTokenColumnCount);
   return token;
 }
 
@@ -175,6 +186,19 @@ inline constexpr int kGrantColumnCount = 8;
 
 // The values of kGrantColumns, in order.
 std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect);
+
+// A row of finish_login: state_hash, return_to, created_at_us, expires_at_us.
+template <typename Row>
+StatusOr<LoginRecord> ReadLogin(const Row& row) {
+  LoginRecord login;
+  StatusOr<std::string> hash = row.Blob(0);
+  if (!hash.ok()) return hash.status();
+  login.state_hash = std::move(*hash);
+  login.return_to = row.Text(1);
+  login.created_at_us = row.Int64(2);
+  login.expires_at_us = row.Int64(3);
+  return login;
+}
 
 template <typename Row>
 StatusOr<GrantRecord> ReadGrant(const Row& row) {

@@ -361,6 +361,37 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX grants_by_created ON grants (created_at_us, id);
     )sql"},
+    // 9: sign-in (docs/people.md). A person's session is a token of kind 'session' that
+    // ends at expires_at_us, with its rights per project in `roles` (EncodeRoles' text),
+    // so a session is checked, revoked and stopped with its user exactly as a token is.
+    // A sign-in under way is a login row, deleted when it is finished (or expired).
+    {R"sql(
+      ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token'
+        CHECK (kind IN ('token', 'session'));
+      ALTER TABLE tokens ADD COLUMN expires_at_us INTEGER;
+      ALTER TABLE tokens ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+      CREATE TABLE logins (
+        state_hash BLOB PRIMARY KEY NOT NULL,
+        return_to TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        expires_at_us INTEGER NOT NULL
+      );
+      CREATE INDEX logins_by_expiry ON logins (expires_at_us);
+    )sql",
+     R"sql(
+      ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token'
+          CONSTRAINT tokens_kind CHECK (kind IN ('token', 'session')),
+        ADD COLUMN expires_at_us BIGINT,
+        ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+      CREATE TABLE logins (
+        state_hash BYTEA NOT NULL,
+        return_to TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        expires_at_us BIGINT NOT NULL,
+        CONSTRAINT logins_pkey PRIMARY KEY (state_hash)
+      );
+      CREATE INDEX logins_by_expiry ON logins (expires_at_us);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

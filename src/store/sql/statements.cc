@@ -32,7 +32,7 @@ Statements Make(Dialect dialect) {
   s.get_key = p(Select(kKeyColumns, "FROM keys WHERE id = #1"));
   s.get_key_by_name = p(Select(kKeyColumns, "FROM keys WHERE project_id = #1 AND name = #2"));
 
-  s.insert_token = p(Insert("tokens", kTokenColumns, 9));
+  s.insert_token = p(Insert("tokens", kTokenColumns, kTokenColumnCount));
   // With the token, whether its user is disabled (TokenRecord::user_disabled, ReadToken).
   const std::string token_and_user =
       std::string(kTokenColumns) +
@@ -41,6 +41,14 @@ Statements Make(Dialect dialect) {
   s.list_tokens = Select(token_and_user, "FROM tokens ORDER BY created_at_us, id");
   s.revoke_token =
       p("UPDATE tokens SET revoked_at_us = #2 WHERE id = #1 AND revoked_at_us IS NULL");
+
+  s.insert_login = p(
+      "INSERT INTO logins (state_hash, return_to, created_at_us, expires_at_us) "
+      "VALUES (#1, #2, #3, #4)");
+  s.prune_logins = p("DELETE FROM logins WHERE expires_at_us < #1");
+  s.finish_login =
+      p("DELETE FROM logins WHERE state_hash = #1 "
+        "RETURNING state_hash, return_to, created_at_us, expires_at_us");
 
   s.get_user = p(Select(kUserColumns, "FROM users WHERE id = #1"));
   s.get_user_by_identity = p(Select(kUserColumns, "FROM users WHERE issuer = #1 AND subject = #2"));

@@ -24,6 +24,10 @@ struct Statements {
   std::string list_tokens;   // none
   // id, at_us; only a token not revoked yet (no row changed: revoked already, or none)
   std::string revoke_token;
+  // ---- sign-ins under way (LoginRecord)
+  std::string insert_login;  // state_hash, return_to, created_at_us, expires_at_us
+  std::string prune_logins;  // now_us: the expired ones
+  std::string finish_login;  // state_hash; deletes it and returns its row
   // ---- users (columns: kUserColumns) and grants (kGrantColumns)
   std::string get_user;              // id
   std::string get_user_by_identity;  // issuer, subject

@@ -374,6 +374,54 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  // --- sign-in
+
+  Status StartLogin(const LoginRecord& login) override {
+    return writer_.Run(
+        [login](Connection& conn) -> Status {
+          auto prune = conn.Prepare(Sql().prune_logins);
+          if (!prune.ok()) return prune.status();
+          prune->Bind(1, login.created_at_us);
+          if (Status s = prune->Run(); !s.ok()) return s;
+          auto stmt = conn.Prepare(Sql().insert_login);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({sql::SqlBlob{login.state_hash}, login.return_to, login.created_at_us,
+                         login.expires_at_us});
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return Status::Ok();
+          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kLoginTaken));
+          return FromSqlite(rc);
+        },
+        /*one_statement=*/false);
+  }
+
+  StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
+    LoginRecord login;
+    Status status = writer_.Run(
+        [&](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().finish_login);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({sql::SqlBlob{std::string(state_hash)}});
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return NotFound(std::string(kLoginNotFound));
+          if (rc != SQLITE_ROW) return FromSqlite(rc);
+          StatusOr<LoginRecord> row = sql::ReadLogin(*stmt);
+          if (!row.ok()) return row.status();
+          login = std::move(*row);
+          return stmt->Run();  // one row: finishes the statement
+        },
+        /*one_statement=*/true);
+    if (!status.ok()) return status;
+    if (login.expires_at_us < now_us) return NotFound(std::string(kLoginNotFound));
+    return login;
+  }
+
+  Status RecordEvent(const EventRecord& event) override {
+    if (event.action.empty()) return InvalidArgument(std::string(kNoEventAction));
+    return writer_.Run([event](Connection& conn) { return InsertEvent(conn, event); },
+                       /*one_statement=*/true);
+  }
+
   // --- the SSH CA
 
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {

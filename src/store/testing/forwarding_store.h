@@ -86,6 +86,11 @@ class ForwardingStore : public KeyStore {
                          const EventRecord& event) override {
     return inner_->SetUserDisabled(id, disabled, now_us, event);
   }
+  Status StartLogin(const LoginRecord& login) override { return inner_->StartLogin(login); }
+  StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
+    return inner_->FinishLogin(state_hash, now_us);
+  }
+  Status RecordEvent(const EventRecord& event) override { return inner_->RecordEvent(event); }
   Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
     return inner_->InsertGrant(grant, event);
   }
