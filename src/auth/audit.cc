@@ -19,7 +19,7 @@ store::EventRecord NewCliEvent(std::string_view action, int64_t now_us) {
 
 store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us) {
   store::EventRecord e = NewCliEvent(action, now_us);
-  e.via = "token";
+  e.via = caller.session ? "session" : "token";
   e.actor_user_id = caller.user_id;
   e.actor_token_id = caller.token_id;
   e.source_ip = caller.source_ip;

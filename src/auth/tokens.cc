@@ -29,10 +29,87 @@ bool RandomHex(size_t bytes, std::string* out) {
   return true;
 }
 
+// A record with a fresh id and secret for `user_id`, made at `now_us`: the rest is the
+// caller's.
+StatusOr<MintedToken> NewSecret(int64_t user_id, int64_t now_us) {
+  std::string id;
+  std::string secret;
+  if (!RandomHex(kIdHexLen / 2, &id) || !RandomHex(kSecretHexLen / 2, &secret)) {
+    WipeString(secret);
+    return Internal("the random number generator failed");
+  }
+  MintedToken minted;
+  minted.record.id = id;
+  minted.record.user_id = user_id;
+  minted.record.secret_hash = HashSecret(secret);
+  minted.record.created_at_us = now_us;
+  std::string token;
+  token.reserve(kPrefix.size() + id.size() + 1 + secret.size());
+  token.append(kPrefix).append(id).append("_").append(secret);
+  WipeString(secret);
+  minted.token = SecretString(std::move(token));
+  return minted;
+}
+
 }  // namespace
 
-bool Principal::MayUseProject(int64_t project_id) const {
-  return admin || std::binary_search(projects.begin(), projects.end(), project_id);
+Role RoleNamed(std::string_view name) {
+  if (name == "viewer") return Role::kViewer;
+  if (name == "editor") return Role::kEditor;
+  if (name == "admin") return Role::kAdmin;
+  return Role::kNone;
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kViewer:
+      return "viewer";
+    case Role::kEditor:
+      return "editor";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kNone:
+      break;
+  }
+  return "";
+}
+
+namespace {
+
+const store::TokenRole* RoleOf(const std::vector<store::TokenRole>& roles, int64_t project_id) {
+  auto it = std::lower_bound(
+      roles.begin(), roles.end(), project_id,
+      [](const store::TokenRole& r, int64_t id) { return r.project_id < id; });
+  return it != roles.end() && it->project_id == project_id ? &*it : nullptr;
+}
+
+}  // namespace
+
+Role Principal::RoleIn(int64_t project_id) const {
+  if (admin) return Role::kAdmin;
+  if (session) {
+    const store::TokenRole* r = RoleOf(roles, project_id);
+    return r == nullptr ? Role::kNone : RoleNamed(r->role);
+  }
+  if (!std::binary_search(projects.begin(), projects.end(), project_id)) return Role::kNone;
+  return read_only ? Role::kViewer : Role::kEditor;
+}
+
+const std::vector<std::string>& Principal::PrincipalsIn(int64_t project_id) const {
+  static const std::vector<std::string> kNone;
+  if (!session) return principals;
+  const store::TokenRole* r = RoleOf(roles, project_id);
+  return r == nullptr ? kNone : r->principals;
+}
+
+Status ProjectDenied(int64_t project_id) {
+  return PermissionDenied("You do not have access to project " + std::to_string(project_id) + ".");
+}
+
+Status ChangeDenied(const Principal& caller, int64_t project_id) {
+  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  return PermissionDenied("Your role in project " + std::to_string(project_id) +
+                          " is viewer: it may only read.");
 }
 
 std::string HashSecret(std::string_view secret) {
@@ -88,26 +165,42 @@ StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t
   scope.principals.erase(std::unique(scope.principals.begin(), scope.principals.end()),
                          scope.principals.end());
 
-  std::string id;
-  std::string secret;
-  if (!RandomHex(kIdHexLen / 2, &id) || !RandomHex(kSecretHexLen / 2, &secret)) {
-    WipeString(secret);
-    return Internal("the random number generator failed");
+  StatusOr<MintedToken> minted = NewSecret(user_id, now_us);
+  if (!minted.ok()) return minted;
+  minted->record.admin = admin;
+  minted->record.projects = std::move(projects);
+  minted->record.read_only = scope.read_only;
+  minted->record.principals = std::move(scope.principals);
+  return minted;
+}
+
+StatusOr<MintedToken> MintSession(int64_t user_id, std::vector<store::TokenRole> roles,
+                                  int64_t now_us, int64_t expires_at_us) {
+  if (user_id < 1) return InvalidArgument("the user id must be an integer >= 1");
+  if (expires_at_us <= now_us) return InvalidArgument("a session must end after it begins");
+  std::sort(roles.begin(), roles.end(),
+            [](const auto& a, const auto& b) { return a.project_id < b.project_id; });
+  for (size_t i = 0; i < roles.size(); ++i) {
+    if (roles[i].project_id < 1 || RoleNamed(roles[i].role) == Role::kNone ||
+        (i > 0 && roles[i - 1].project_id == roles[i].project_id)) {
+      return InvalidArgument("a session's roles name each project >= 1 once, with a known role");
+    }
+    for (const std::string& p : roles[i].principals) {
+      if (Status s = ValidatePrincipal(p); !s.ok()) return s;
+    }
   }
-  MintedToken minted;
-  minted.record.id = id;
-  minted.record.user_id = user_id;
-  minted.record.admin = admin;
-  minted.record.projects = std::move(projects);
-  minted.record.secret_hash = HashSecret(secret);
-  minted.record.created_at_us = now_us;
-  minted.record.read_only = scope.read_only;
-  minted.record.principals = std::move(scope.principals);
-  std::string token;
-  token.reserve(kPrefix.size() + id.size() + 1 + secret.size());
-  token.append(kPrefix).append(id).append("_").append(secret);
-  WipeString(secret);
-  minted.token = SecretString(std::move(token));
+  StatusOr<MintedToken> minted = NewSecret(user_id, now_us);
+  if (!minted.ok()) return minted;
+  store::TokenRecord& r = minted->record;
+  r.kind = "session";
+  r.expires_at_us = expires_at_us;
+  bool viewer_only = true;
+  for (const store::TokenRole& role : roles) {
+    r.projects.push_back(role.project_id);
+    viewer_only = viewer_only && role.role == "viewer";
+  }
+  r.read_only = viewer_only;
+  r.roles = std::move(roles);
   return minted;
 }
 
@@ -123,22 +216,40 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
   std::string_view token = header.substr(space + 1);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return Verify(token, /*session=*/false, reads);
+}
 
+StatusOr<Principal> Authenticator::AuthenticateSession(std::string_view cookie_value,
+                                                       store::KeyReader* reads) const {
+  return Verify(cookie_value, /*session=*/true, reads);
+}
+
+StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
+                                          store::KeyReader* reads) const {
+  const char* invalid = session ? "The session has ended: sign in again." : "Invalid token.";
   std::string_view id;
   std::string_view secret;
-  if (!SplitToken(token, &id, &secret)) return Unauthenticated("Invalid token.");
+  if (!SplitToken(token, &id, &secret)) return Unauthenticated(invalid);
   StatusOr<store::TokenRecord> record = (reads != nullptr ? *reads : *store_).GetToken(id);
   if (!record.ok()) {
-    if (record.status().code() == StatusCode::kNotFound) return Unauthenticated("Invalid token.");
+    if (record.status().code() == StatusCode::kNotFound) return Unauthenticated(invalid);
     return record.status();
   }
   const std::string hash = HashSecret(secret);
   if (record->secret_hash.size() != hash.size() ||
       CRYPTO_memcmp(record->secret_hash.data(), hash.data(), hash.size()) != 0) {
-    return Unauthenticated("Invalid token.");
+    return Unauthenticated(invalid);
   }
-  if (record->revoked_at_us.has_value()) return Unauthenticated("Invalid token.");
-  if (record->user_disabled) return Unauthenticated("The token's user is disabled.");
+  // A session's secret is a cookie's, never an Authorization header's, and the other way
+  // round.
+  if ((record->kind == "session") != session) return Unauthenticated(invalid);
+  if (record->revoked_at_us.has_value()) return Unauthenticated(invalid);
+  if (record->expires_at_us.has_value() && *record->expires_at_us <= now_us_()) {
+    return Unauthenticated(invalid);
+  }
+  if (record->user_disabled) {
+    return Unauthenticated(session ? "Your account is disabled." : "The token's user is disabled.");
+  }
   Principal p;
   p.token_id = record->id;
   p.user_id = record->user_id;
@@ -146,6 +257,8 @@ StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
   p.projects = record->projects;
   p.read_only = record->read_only;
   p.principals = record->principals;
+  p.session = session;
+  p.roles = std::move(record->roles);
   return p;
 }
 

@@ -16,26 +16,52 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/secret.h"
 #include "common/status.h"
 #include "store/key_store.h"
 
 namespace keypaird::auth {
 
-// Who is calling: what a verified token says, and where the request came from (for the
-// audit trail).
+// What a caller may do in one project (docs/people.md, "Roles"): a viewer reads what a
+// read-only token reads; an editor does what a project token does (its own keys, and
+// certificates for them with its own principals); an admin also every key of the project.
+enum class Role { kNone = 0, kViewer = 1, kEditor = 2, kAdmin = 3 };
+
+// "viewer", "editor", "admin" (store::TokenRole's words); kNone for anything else.
+Role RoleNamed(std::string_view name);
+const char* RoleName(Role role);  // "" for kNone
+
+// Who is calling: what a verified token or session says, and where the request came from
+// (for the audit trail).
 struct Principal {
   std::string token_id;
   int64_t user_id = 0;
   bool admin = false;
-  std::vector<int64_t> projects;        // ignored for admins
-  bool read_only = false;               // may only read (GET)
+  std::vector<int64_t> projects;        // ignored for admins; a session's: those of `roles`
+  bool read_only = false;               // may only read (GET); a session's: viewer everywhere
   std::vector<std::string> principals;  // SSH certificate principals it may be issued
   std::string source_ip;                // "" when not known
   std::string user_agent;               // "" when not sent
+  bool session = false;                 // a person's browser session (a cookie)
+  // A session's rights per project (ascending by project), from its grants; empty for a
+  // token, whose rights are the fields above.
+  std::vector<store::TokenRole> roles;
 
-  bool MayUseProject(int64_t project_id) const;
+  Role RoleIn(int64_t project_id) const;
+  bool MayUseProject(int64_t project_id) const { return RoleIn(project_id) != Role::kNone; }
+  // Creates, changes and deletes (its own keys, unless an admin of the project).
+  bool MayChange(int64_t project_id) const { return RoleIn(project_id) >= Role::kEditor; }
+  bool Administers(int64_t project_id) const { return RoleIn(project_id) == Role::kAdmin; }
+  // The SSH principals it may be issued certificates for in the project.
+  const std::vector<std::string>& PrincipalsIn(int64_t project_id) const;
 };
+
+// 403: the caller has no role in the project.
+Status ProjectDenied(int64_t project_id);
+// 403 for a change the caller may not make in the project: no role there (ProjectDenied),
+// or only a viewer's.
+Status ChangeDenied(const Principal& caller, int64_t project_id);
 
 // What a token may do besides its projects.
 struct TokenScope {
@@ -54,6 +80,11 @@ struct MintedToken {
 StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t> projects,
                                 int64_t now_us, TokenScope scope = {});
 
+// A person's session: a token of kind "session" for `user_id`, with `roles` (any order,
+// project ids >= 1, each once), ending at `expires_at_us`. Its secret goes into a cookie.
+StatusOr<MintedToken> MintSession(int64_t user_id, std::vector<store::TokenRole> roles,
+                                  int64_t now_us, int64_t expires_at_us);
+
 // OK if `principal` may be a certificate principal; kInvalidArgument saying why not.
 Status ValidatePrincipal(std::string_view principal);
 
@@ -65,17 +96,27 @@ bool SplitToken(std::string_view token, std::string_view* id, std::string_view* 
 
 class Authenticator {
  public:
-  explicit Authenticator(store::KeyStore* store) : store_(store) {}
+  explicit Authenticator(store::KeyStore* store, Clock now_us = SystemNowMicros)
+      : store_(store), now_us_(std::move(now_us)) {}
 
   // Verifies an `Authorization` header value ("APIKey <token>" or "Bearer <token>",
   // scheme word case-insensitive). kUnauthenticated for a missing, malformed, unknown or revoked
   // token; kUnavailable/kInternal if the store fails. Reads the token through `reads`
   // when given (a snapshot the request goes on reading from), else through the store.
+  // A session's secret is refused here: it is only ever a cookie's value.
   StatusOr<Principal> Authenticate(std::string_view authorization_header,
                                    store::KeyReader* reads = nullptr) const;
 
+  // Verifies a session cookie's value (the session's "kpd_<id>_<secret>"): as Authenticate,
+  // and only a session, not ended (expires_at, revoked at sign-out, its user disabled).
+  StatusOr<Principal> AuthenticateSession(std::string_view cookie_value,
+                                          store::KeyReader* reads = nullptr) const;
+
  private:
+  StatusOr<Principal> Verify(std::string_view token, bool session, store::KeyReader* reads) const;
+
   store::KeyStore* store_;  // not owned
+  Clock now_us_;
 };
 
 }  // namespace keypaird::auth

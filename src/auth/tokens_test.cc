@@ -16,7 +16,8 @@ class TokensTest : public ::testing::Test {
   }
 
   std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
-  Authenticator auth_{store_.get()};
+  int64_t now_us_ = 5000;
+  Authenticator auth_{store_.get(), [this] { return now_us_; }};
   std::string last_id_;
 };
 
@@ -124,6 +125,70 @@ TEST_F(TokensTest, PrincipalsAreCheckedWhenMinted) {
   EXPECT_TRUE(MintToken(1, false, {1}, 0, {false, {"ops.team-1@example.com", "_svc"}}).ok());
   EXPECT_EQ(MintToken(1, false, {1}, 0, {false, std::vector<std::string>(65, "p")}).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+TEST_F(TokensTest, RolesDecideWhatACallerMayDoPerProject) {
+  Principal token;  // a project token of projects 1 and 2
+  token.projects = {1, 2};
+  EXPECT_EQ(token.RoleIn(1), Role::kEditor);
+  EXPECT_EQ(token.RoleIn(3), Role::kNone);
+  token.read_only = true;
+  EXPECT_EQ(token.RoleIn(2), Role::kViewer);
+  EXPECT_FALSE(token.MayChange(2));
+  Principal admin;
+  admin.admin = true;
+  EXPECT_TRUE(admin.Administers(12345));
+  Principal session;
+  session.session = true;
+  session.projects = {1, 4, 7};
+  session.roles = {{1, "viewer", {}}, {4, "editor", {"deploy"}}, {7, "admin", {"root"}}};
+  EXPECT_EQ(session.RoleIn(1), Role::kViewer);
+  EXPECT_TRUE(session.MayUseProject(1));
+  EXPECT_FALSE(session.MayChange(1));
+  EXPECT_TRUE(session.MayChange(4));
+  EXPECT_FALSE(session.Administers(4));
+  EXPECT_TRUE(session.Administers(7));
+  EXPECT_EQ(session.RoleIn(2), Role::kNone);
+  EXPECT_EQ(session.PrincipalsIn(4), (std::vector<std::string>{"deploy"}));
+  EXPECT_TRUE(session.PrincipalsIn(2).empty());
+  EXPECT_EQ(ChangeDenied(session, 1).message(), "Your role in project 1 is viewer: it may only read.");
+  EXPECT_EQ(ChangeDenied(session, 2).message(), "You do not have access to project 2.");
+}
+
+TEST_F(TokensTest, ASessionIsOnlyACookiesAndEndsOnTime) {
+  StatusOr<MintedToken> m =
+      MintSession(5, {{9, "editor", {"deploy"}}, {2, "viewer", {}}}, 1000, 8000);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->record.kind, "session");
+  EXPECT_EQ(m->record.projects, (std::vector<int64_t>{2, 9}));
+  EXPECT_FALSE(m->record.read_only);  // an editor somewhere
+  ASSERT_TRUE(store_->InsertToken(m->record, {}).ok());
+  const std::string cookie(m->token.view());
+  StatusOr<Principal> p = auth_.AuthenticateSession(cookie);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_TRUE(p->session);
+  EXPECT_EQ(p->RoleIn(9), Role::kEditor);
+  EXPECT_EQ(p->RoleIn(2), Role::kViewer);
+  // Never as an Authorization header; a token never as a cookie.
+  EXPECT_EQ(auth_.Authenticate("Bearer " + cookie).status().code(), StatusCode::kUnauthenticated);
+  const std::string token = Mint(5, false, {1});
+  EXPECT_EQ(auth_.AuthenticateSession(token).status().code(), StatusCode::kUnauthenticated);
+  // Ended at expires_at.
+  now_us_ = 8000;
+  EXPECT_EQ(auth_.AuthenticateSession(cookie).status().message(),
+            "The session has ended: sign in again.");
+}
+
+TEST_F(TokensTest, ASessionsRolesAreChecked) {
+  EXPECT_FALSE(MintSession(5, {{1, "owner", {}}}, 0, 10).ok());
+  EXPECT_FALSE(MintSession(5, {{1, "viewer", {}}, {1, "admin", {}}}, 0, 10).ok());
+  EXPECT_FALSE(MintSession(5, {{0, "viewer", {}}}, 0, 10).ok());
+  EXPECT_FALSE(MintSession(5, {{1, "viewer", {"a b"}}}, 0, 10).ok());
+  EXPECT_FALSE(MintSession(5, {}, 10, 10).ok());
+  StatusOr<MintedToken> viewer = MintSession(5, {{1, "viewer", {}}}, 0, 10);
+  ASSERT_TRUE(viewer.ok());
+  EXPECT_TRUE(viewer->record.read_only);  // a viewer everywhere
+  EXPECT_TRUE(MintSession(5, {}, 0, 10).ok());  // signed in with no grant: no project
 }
 
 }  // namespace

@@ -17,11 +17,6 @@ namespace {
 constexpr int64_t kMinValidity = 60;
 constexpr int64_t kBackdate = 300;  // valid_after: 5 minutes before now (clock skew)
 
-Status ProjectDenied(int64_t project_id) {
-  return PermissionDenied("You do not have access to project " + std::to_string(project_id) +
-                          ".");
-}
-
 Status Field(const std::string& field, std::string message) {
   return InvalidArgument("Invalid value for " + field + ": " + message).WithField(field, message);
 }
@@ -133,7 +128,7 @@ Status CertificateAuthority::VerifyKek() const {
 
 StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
                                             int64_t project_id) const {
-  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
   StatusOr<Ca> ca = CaOf(project_id, /*creator=*/nullptr);
   if (!ca.ok()) return ca.status();
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
@@ -141,7 +136,7 @@ StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
 
 StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int64_t project_id,
                                               bool* created) const {
-  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
   *created = false;
   StatusOr<Ca> ca = CaOf(project_id, &caller, created);
   if (!ca.ok()) return ca.status();
@@ -157,7 +152,7 @@ StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int
 StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& caller,
                                                        int64_t project_id, service::KeyRef ref,
                                                        SignRequest request) const {
-  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
   // The request first: a bad one is 400 whatever the key.
   if (request.principals.empty()) {
     return Field("principals",
@@ -198,16 +193,21 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   }
   StatusOr<store::KeyRecord> key = keys_->Get(caller, project_id, ref);
   if (!key.ok()) return key.status();
-  if (!caller.admin && key->user_id != caller.user_id) {
+  if (!caller.Administers(project_id) && key->user_id != caller.user_id) {
     return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
                             " or an administrator may have it certified.");
   }
+  // Only an administrator's token may have any principal; everyone else (a project's
+  // admin too) those their token or grants give them there.
   if (!caller.admin) {
+    const std::vector<std::string>& mine = caller.PrincipalsIn(project_id);
     for (const std::string& p : request.principals) {
-      if (std::find(caller.principals.begin(), caller.principals.end(), p) ==
-          caller.principals.end()) {
-        return PermissionDenied("This token may not be issued certificates for principal '" +
-                                p + "' (token create --principals).");
+      if (std::find(mine.begin(), mine.end(), p) == mine.end()) {
+        return PermissionDenied(
+            caller.session ? "Your grants do not give you principal '" + p + "' in project " +
+                                 std::to_string(project_id) + "."
+                           : "This token may not be issued certificates for principal '" + p +
+                                 "' (token create --principals).");
       }
     }
   }
@@ -294,14 +294,14 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
 
 Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t project_id,
                                     int64_t serial) const {
-  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
   StatusOr<store::CertificateRecord> cert = store_->GetCertificate(project_id, serial);
   if (!cert.ok()) {
     return cert.status().code() == StatusCode::kNotFound
                ? NotFound("The certificate " + std::to_string(serial) + " does not exist")
                : cert.status();
   }
-  if (!caller.admin && cert->key_owner_id != caller.user_id) {
+  if (!caller.Administers(project_id) && cert->key_owner_id != caller.user_id) {
     return PermissionDenied("Only the owner of the certified key or an administrator may revoke "
                             "certificate " + std::to_string(serial) + ".");
   }
@@ -324,7 +324,7 @@ Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t proje
 
 StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
                                                 int64_t project_id) const {
-  if (!caller.MayUseProject(project_id)) return ProjectDenied(project_id);
+  if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
   const int64_t now_s = now_() / 1000000;
   sshkey::Krl krl;
   krl.krl_version = static_cast<uint64_t>(now_s);

@@ -8,8 +8,17 @@ namespace keypaird::service {
 
 StatusOr<store::EventPage> AuditLog::List(const auth::Principal& caller,
                                           const store::EventQuery& query) const {
-  if (!caller.admin) {
-    return PermissionDenied("Only an administrator's token may read the audit trail.");
+  // An administrator's token reads every event; a project's administrator (a grant's
+  // role) the events of the projects it names, each of which it administers.
+  bool allowed = caller.admin;
+  if (!allowed && query.project_ids.has_value() && !query.project_ids->empty()) {
+    allowed = std::all_of(query.project_ids->begin(), query.project_ids->end(),
+                          [&](int64_t p) { return p >= 1 && caller.Administers(p); });
+  }
+  if (!allowed) {
+    return PermissionDenied(
+        "Only an administrator may read the audit trail (a project's administrator, its "
+        "project's events).");
   }
   if (query.limit == 0 && !query.with_total) return store::EventPage{};  // nothing to read
   return store_->ListEvents(query);

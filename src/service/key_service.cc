@@ -23,10 +23,6 @@ bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-Status ProjectDenied(int64_t project_id) {
-  return PermissionDenied("You do not have access to project " + std::to_string(project_id) + ".");
-}
-
 Status KeyNotFound(std::string_view ref) {
   return NotFound("The keypair " + std::string(ref) + " does not exist");
 }
@@ -38,7 +34,8 @@ Status KeyChanged(std::string_view ref) {
 
 bool Visible(const auth::Principal& caller, const store::KeyRecord& key) {
   if (!caller.MayUseProject(key.project_id)) return false;
-  return caller.admin || key.shared_in_project || key.user_id == caller.user_id;
+  return caller.Administers(key.project_id) || key.shared_in_project ||
+         key.user_id == caller.user_id;
 }
 
 }  // namespace
@@ -161,7 +158,7 @@ StatusOr<sshkey::GeneratedKey> KeyService::Generate(const CreateKeyRequest& requ
 
 StatusOr<CreatedKey> KeyService::Prepare(const auth::Principal& caller,
                                          CreateKeyRequest request) const {
-  if (!caller.MayUseProject(request.project_id)) return ProjectDenied(request.project_id);
+  if (!caller.MayChange(request.project_id)) return auth::ChangeDenied(caller, request.project_id);
   if (Status s = ValidateKeyName(request.name); !s.ok()) return s;
   if (Status s = ValidateLabels(request.labels); !s.ok()) return s;
   const int64_t now = now_();
@@ -298,7 +295,7 @@ StatusOr<store::KeyRecord> KeyService::FindVisible(const auth::Principal& caller
                                                    std::optional<int64_t> project_id, KeyRef ref,
                                                    store::KeyReader& reads) const {
   if (project_id.has_value() && !caller.MayUseProject(*project_id)) {
-    return ProjectDenied(*project_id);
+    return auth::ProjectDenied(*project_id);
   }
   StatusOr<store::KeyRecord> key = NotFound("");
   if (IsUuid(ref.value)) key = reads.GetKey(AsciiLowered(ref.value));
@@ -319,7 +316,10 @@ StatusOr<store::KeyRecord> KeyService::FindOwned(const auth::Principal& caller,
                                                  std::optional<int64_t> project_id,
                                                  KeyRef ref) const {
   StatusOr<store::KeyRecord> key = FindVisible(caller, project_id, ref, *store_);
-  if (key.ok() && !caller.admin && key->user_id != caller.user_id) {
+  if (key.ok() && !caller.MayChange(key->project_id)) {
+    return auth::ChangeDenied(caller, key->project_id);
+  }
+  if (key.ok() && !caller.Administers(key->project_id) && key->user_id != caller.user_id) {
     return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
                             " or an administrator may change or delete it.");
   }
@@ -340,13 +340,16 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
         .WithField("project_id", "This field is required.");
   }
   if (request.project_id.has_value() && !caller.MayUseProject(*request.project_id)) {
-    return ProjectDenied(*request.project_id);
+    return auth::ProjectDenied(*request.project_id);
   }
   store::ListQuery q;
   q.project_id = request.project_id;
   if (!request.project_id.has_value() && !caller.admin) q.project_ids = caller.projects;
   q.owner_id = request.owner_id;
-  if (!caller.admin) q.visible_to_user = caller.user_id;
+  // An administrator of the one project listed sees every key in it.
+  if (!caller.admin && !(request.project_id && caller.Administers(*request.project_id))) {
+    q.visible_to_user = caller.user_id;
+  }
   q.name_contains = request.name_contains;
   q.order = request.order;
   q.offset = request.offset;

@@ -149,6 +149,11 @@ class KeyService {
 
   // OK if the database answers now; kUnavailable otherwise.
   Status Ping() const { return store_->Ping(); }
+  // The caller's user (GET /api/v1/me: a person's identity). kNotFound for a token whose
+  // user has no row (a store from before users).
+  StatusOr<store::UserRecord> UserOf(const auth::Principal& caller) const {
+    return store_->GetUser(caller.user_id);
+  }
 
   // Like Get, and then kPermissionDenied unless the caller owns the key or is an admin;
   // kFailedPrecondition if `expected_revision` is given and the key has another.
