@@ -212,6 +212,7 @@ enum class Shape {
   kStatus,          // {"status": ...}
   kMetrics,         // Prometheus text
   kConsole,         // an embedded console file
+  kRedirect,        // 302 to a Location (sign-in)
   kYaml,            // the OpenAPI document
   kGcoreKey,        // a Gcore key object
   kGcoreList,       // {"count", "results"} of Gcore keys
@@ -246,6 +247,10 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/metrics", Shape::kMetrics},
     {"GET", "/console", Shape::kConsole},
     {"GET", "/console/{file}", Shape::kConsole},
+    // Sign-in is off in the fuzzer's Api: these answer 404 (and 401 without a caller).
+    {"GET", "/auth/login", Shape::kRedirect},
+    {"GET", "/auth/callback", Shape::kRedirect},
+    {"POST", "/auth/logout", Shape::kNoContent},
     {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", Shape::kGcoreKey},
     {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", Shape::kGcoreList},
     {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", Shape::kGcoreKey},
@@ -749,6 +754,9 @@ struct Checker {
         CHECK(found);
         return;
       }
+      case Shape::kRedirect:
+        CHECK(resp.status == 302 && !resp.Header("Location").empty());
+        return;
       case Shape::kYaml:
         CHECK(ctype == "application/yaml" && resp.body->view() == http::OpenApiDocument());
         return;
@@ -1159,9 +1167,20 @@ struct Checker {
 
   void CheckMe() const {
     const store::TokenRecord& t = caller->record;
+    json roles = json::array();
+    for (int64_t p : t.projects) {
+      roles.push_back({{"project_id", p},
+                       {"role", t.read_only ? "viewer" : "editor"},
+                       {"principals", t.principals}});
+    }
+    // The fuzzer's callers are token users: no identity, no session.
     const json expected = {{"user_id", t.user_id},   {"token_id", t.id},
                            {"admin", t.admin},       {"read_only", t.read_only},
-                           {"projects", t.projects}, {"principals", t.principals}};
+                           {"projects", t.projects}, {"principals", t.principals},
+                           {"via", "token"},         {"issuer", nullptr},
+                           {"email", nullptr},       {"name", nullptr},
+                           {"groups", json::array()}, {"roles", roles},
+                           {"csrf_token", nullptr}};
     CHECK(body == expected);
   }
 

@@ -193,9 +193,10 @@ class Server:
             args += ["--principals", ",".join(principals)]
         return self.cli(*args).stdout.strip()
 
-    def start(self, *extra_args):
-        """Starts `keypaird serve` on a free port; `extra_args` are more serve flags."""
-        self.port = free_port()
+    def start(self, *extra_args, port=None):
+        """Starts `keypaird serve` on `port` (a free one by default); `extra_args` are more
+        serve flags."""
+        self.port = port or free_port()
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database", self.database,

@@ -383,7 +383,11 @@ def test_read_only_tokens_may_only_read_on_every_route(prism, server, people):
     assert prism.request("GET", "/cloud/v1/ssh_keys/1", token=reader).status == 200
     me = prism.request("GET", "/api/v1/me", token=reader).json()
     assert me == {"user_id": 11, "token_id": reader.split("_")[1], "admin": False,
-                  "read_only": True, "projects": [1, 2], "principals": []}
+                  "read_only": True, "projects": [1, 2], "principals": [], "via": "token",
+                  "issuer": None, "email": None, "name": None, "groups": [],
+                  "roles": [{"project_id": 1, "role": "viewer", "principals": []},
+                            {"project_id": 2, "role": "viewer", "principals": []}],
+                  "csrf_token": None}
     writes = [("POST", keys_url(1), {"name": "ro-new"}),
               ("PATCH", keys_url(1, f"/{k['id']}"), {"disabled": True}),
               ("DELETE", keys_url(1, f"/{k['id']}"), None),

@@ -14,6 +14,7 @@
 #include "ca/kek.h"
 #include "cli/agent.h"
 #include "cli/client.h"
+#include "cli/secure_files.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -26,6 +27,7 @@
 #include "service/key_service.h"
 #include "service/observed_store.h"
 #include "service/people.h"
+#include "service/sign_in.h"
 #include "store/key_store.h"
 
 namespace keypaird::cli {
@@ -78,6 +80,23 @@ int Serve(const config::Config& c) {
   }
   service::AuditLog audit(store.get());
   service::People people(store.get(), SystemNowMicros);
+  // People's sign-in: only with an OpenID provider.
+  std::unique_ptr<service::SignIn> sign_in;
+  if (!c.oidc_issuer.empty()) {
+    StatusOr<SecretString> secret = ReadSecretFile(c.oidc_client_secret_file, "client secret");
+    if (!secret.ok()) return Fail(secret.status());
+    std::string public_url = c.public_url;
+    while (public_url.ends_with('/')) public_url.pop_back();
+    service::SignInOptions options{.issuer = c.oidc_issuer,
+                                   .client_id = c.oidc_client_id,
+                                   .client_secret = std::move(*secret),
+                                   .public_url = std::move(public_url),
+                                   .groups_claim = c.oidc_groups_claim,
+                                   .scopes = c.oidc_scopes,
+                                   .session_ttl_s = c.session_ttl_ms / 1000,
+                                   .ca_file = c.ca_file};
+    sign_in = std::make_unique<service::SignIn>(store.get(), std::move(options), SystemNowMicros);
+  }
   service::EventPruner pruner(store.get(), std::chrono::milliseconds(c.events_retention_ms));
   pruner.Start();  // stopped (joined) before the store closes: declared after it
   http::Api api(&keys, &authenticator,
@@ -87,6 +106,7 @@ int Serve(const config::Config& c) {
                  .ca = authority.get(),
                  .audit = &audit,
                  .people = &people,
+                 .sign_in = sign_in.get(),
                  .trusted_proxies = c.trusted_proxies});
 
   server::ServerOptions options;

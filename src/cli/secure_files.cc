@@ -92,13 +92,17 @@ StatusOr<FileContent> ReadCheckedFile(const std::string& path, std::string_view 
 }
 
 StatusOr<SecretString> ReadTokenFile(const std::string& path) {
-  const std::string name = "the token file " + path;
+  return ReadSecretFile(path, "token");
+}
+
+StatusOr<SecretString> ReadSecretFile(const std::string& path, std::string_view what) {
+  const std::string name = "the " + std::string(what) + " file " + path;
   StatusOr<FileContent> file =
       ReadCheckedFile(path, name, kMaxTokenFileBytes, [&](const struct stat& st) {
         if ((st.st_mode & 077) != 0) {
           return PermissionDenied(name + " has mode " + Octal(st.st_mode) +
-                                  ": others than its owner may read or change it, so the token "
-                                  "is no secret (chmod 600 " +
+                                  ": others than its owner may read or change it, so the " +
+                                  std::string(what) + " is no secret (chmod 600 " +
                                   path + ")");
         }
         if (st.st_uid != geteuid() && st.st_uid != 0) {
@@ -121,8 +125,9 @@ StatusOr<SecretString> ReadTokenFile(const std::string& path) {
     WipeString(bytes);
     return InvalidArgument(name + (end == 0
                                        ? " is empty"
-                                       : " holds more than one token on one line (white space, "
-                                         "control characters or a second line)"));
+                                       : " holds more than one " + std::string(what) +
+                                             " on one line (white space, control characters "
+                                             "or a second line)"));
   }
   bytes.resize(end);  // shrinks in place: no copy of the token is left behind
   return SecretString(std::move(bytes));

@@ -30,6 +30,9 @@ inline constexpr size_t kMaxTokenFileBytes = 4096;
 // change it, kInvalidArgument for its content, kNotFound when it is missing, kInternal for
 // other errors: each message names the file (and its mode), never what it holds.
 StatusOr<SecretString> ReadTokenFile(const std::string& path);
+// The same rules for another one-line secret (serve --oidc-client-secret-file): `what`
+// ("client secret") names it in the messages.
+StatusOr<SecretString> ReadSecretFile(const std::string& path, std::string_view what);
 
 // A regular file's metadata and content.
 struct FileContent {

@@ -75,12 +75,15 @@ std::string Duration(const std::string& v, Config* c) {
   return "";
 }
 
-// The agents' service URL: parsed, and plain http:// only to loopback (common/url.h).
-std::string ApplyUrl(const std::string& v, Config* c) {
+// A service's URL (the agents' --url, serve's --public-url and --oidc-issuer): parsed, and
+// plain http:// only to loopback (common/url.h). Kept as written: an issuer is compared
+// byte for byte.
+template <auto Field>
+std::string WebUrl(const std::string& v, Config* c) {
   StatusOr<HttpUrl> url = ParseHttpUrl(v);
   if (!url.ok()) return url.status().message();
   if (Status s = CheckAgentUrl(*url); !s.ok()) return s.message();
-  c->url = v;
+  c->*Field = v;
   return "";
 }
 
@@ -403,6 +406,28 @@ const std::vector<Flag>& Flags() {
       {.name = "ca-max-validity", .commands = kServe, .value = "DURATION", .default_value = "24h",
        .help = "the longest certificate the CA signs",
        .apply = Duration<&Config::ca_max_validity_ms, 60 * 1000, int64_t{366} * 24 * 3600 * 1000>},
+      {.name = "public-url", .commands = kServe, .value = "URL",
+       .help = "where browsers reach this service, https://HOST[:PORT][/PREFIX] (for sign-in)",
+       .apply = WebUrl<&Config::public_url>},
+      {.name = "oidc-issuer", .commands = kServe, .value = "URL",
+       .help = "enable sign-in with this OpenID provider (its issuer URL, exactly)",
+       .apply = WebUrl<&Config::oidc_issuer>},
+      {.name = "oidc-client-id", .commands = kServe, .value = "ID",
+       .help = "keypaird's client id at the provider",
+       .apply = NonEmptyText<&Config::oidc_client_id>},
+      {.name = "oidc-client-secret-file", .commands = kServe, .value = "FILE",
+       .help = "file holding the client secret: not a symlink, no access for group or others",
+       .apply = NonEmptyText<&Config::oidc_client_secret_file>},
+      {.name = "oidc-groups-claim", .commands = kServe, .value = "NAME", .default_value = "groups",
+       .help = "the ID token claim that lists the person's groups",
+       .apply = NonEmptyText<&Config::oidc_groups_claim>},
+      {.name = "oidc-scopes", .commands = kServe, .value = "LIST",
+       .default_value = "openid email profile groups",
+       .help = "the scopes asked for at sign-in, separated by spaces",
+       .apply = NonEmptyText<&Config::oidc_scopes>},
+      {.name = "session-ttl", .commands = kServe, .value = "DURATION", .default_value = "12h",
+       .help = "how long a sign-in lasts",
+       .apply = Duration<&Config::session_ttl_ms, 5 * 60 * 1000, int64_t{30} * 24 * 3600 * 1000>},
       {.name = "user", .commands = kTokenCreate | kGrantCreate, .value = "ID",
        .help = "the token's user id (integer >= 1), required; or the user a grant is for",
        .apply = Int<&Config::user_id, 1, 2147483647>},
@@ -427,7 +452,7 @@ const std::vector<Flag>& Flags() {
        .help = "viewer, editor or admin, required", .apply = Text<&Config::role>},
       {.name = "url", .commands = kAgents, .value = "URL",
        .help = "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
-       .apply = ApplyUrl},
+       .apply = WebUrl<&Config::url>},
       {.name = "token-file", .commands = kAgents, .value = "FILE",
        .help = "file holding the API token: not a symlink, no access for group or others",
        .apply = NonEmptyText<&Config::token_file>},
@@ -449,7 +474,7 @@ const std::vector<Flag>& Flags() {
       {.name = "timeout", .commands = kAgents, .value = "DURATION", .default_value = "2s",
        .help = "for the whole request to the service: connect, TLS and the answer",
        .apply = Duration<&Config::timeout_ms, 100, 300000>},
-      {.name = "ca-file", .commands = kAgents, .value = "FILE",
+      {.name = "ca-file", .commands = kAgents | kServe, .value = "FILE",
        .help = "PEM certificates to trust for https:// besides the system's trust store",
        .apply = Text<&Config::ca_file>},
       {.name = "out", .commands = CommandBit(Command::kKrl), .value = "FILE",
@@ -550,6 +575,16 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
                              " is not a loopback address: serve TLS (--tls-cert, --tls-key) or, "
                              "behind a TLS-terminating proxy on a private network, pass "
                              "--allow-plaintext");
+    }
+  }
+  if (c.command == Command::kServe && !c.oidc_issuer.empty()) {
+    if (c.oidc_client_id.empty()) return Bad("oidc-client-id", "is required with --oidc-issuer");
+    if (c.oidc_client_secret_file.empty()) {
+      return Bad("oidc-client-secret-file", "is required with --oidc-issuer");
+    }
+    if (c.public_url.empty()) return Bad("public-url", "is required with --oidc-issuer");
+    if ((" " + c.oidc_scopes + " ").find(" openid ") == std::string::npos) {
+      return Bad("oidc-scopes", "must include openid");
     }
   }
   if (c.command == Command::kAuthorizedKeys || c.command == Command::kKrl) {

@@ -87,6 +87,14 @@ struct Config {
   int64_t events_retention_ms = int64_t{400} * 86400000;  // --events-retention
   std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
   int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
+  // Sign-in with an OpenID provider (docs/people.md): off unless --oidc-issuer is given.
+  std::string public_url;               // --public-url
+  std::string oidc_issuer;              // --oidc-issuer
+  std::string oidc_client_id;           // --oidc-client-id
+  std::string oidc_client_secret_file;  // --oidc-client-secret-file
+  std::string oidc_groups_claim = "groups";                   // --oidc-groups-claim
+  std::string oidc_scopes = "openid email profile groups";  // --oidc-scopes
+  int64_t session_ttl_ms = int64_t{12} * 3600 * 1000;         // --session-ttl
 
   // token create, grant create
   int64_t user_id = 0;                  // --user

@@ -53,6 +53,40 @@ TEST(ConfigTest, NonLoopbackPlainHttpNeedsTlsOrAnExplicitSwitch) {
   EXPECT_FALSE(Parse({"serve", "--tls-cert", "c.pem"}).ok());  // key missing
 }
 
+TEST(ConfigTest, SignInNeedsItsClientAndPublicUrl) {
+  const std::vector<std::string> full = {
+      "serve", "--oidc-issuer", "https://id.example.com/", "--oidc-client-id", "keypaird",
+      "--oidc-client-secret-file", "/etc/keypaird/oidc-secret", "--public-url",
+      "https://keys.example.com", "--session-ttl", "8h"};
+  StatusOr<Config> c = Parse(full);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->oidc_issuer, "https://id.example.com/");  // as written: compared byte for byte
+  EXPECT_EQ(c->session_ttl_ms, int64_t{8} * 3600 * 1000);
+  EXPECT_EQ(c->oidc_groups_claim, "groups");
+  for (const char* needed : {"--oidc-client-id", "--oidc-client-secret-file", "--public-url"}) {
+    std::vector<std::string> args;
+    for (size_t i = 0; i < full.size(); ++i) {
+      if (full[i] == needed) {
+        ++i;
+        continue;
+      }
+      args.push_back(full[i]);
+    }
+    c = Parse(args);
+    ASSERT_FALSE(c.ok()) << needed;
+    EXPECT_NE(c.status().message().find(std::string(needed).substr(2)), std::string::npos);
+  }
+  std::vector<std::string> bad = full;
+  bad.insert(bad.end(), {"--oidc-scopes", "email profile"});
+  EXPECT_FALSE(Parse(bad).ok());
+  bad = full;
+  bad[2] = "http://id.example.com";  // plain http to another host
+  EXPECT_FALSE(Parse(bad).ok());
+  bad = full;
+  bad.insert(bad.end(), {"--session-ttl", "1m"});
+  EXPECT_FALSE(Parse(bad).ok());
+}
+
 TEST(ConfigTest, OperationalFlags) {
   StatusOr<Config> c =
       Parse({"serve", "--rate-limit", "2.5", "--rate-burst", "7", "--log-level", "warn",
@@ -316,6 +350,9 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
       {"projects", {"--user", "1"}},
       {"admin", {"--user", "1"}},
       {"user", {"--admin"}},
+      {"oidc-issuer",
+       {"--oidc-client-id", "keypaird", "--oidc-client-secret-file", "s",
+        "--public-url", "https://keys.example.com"}},
   };
   if (command == Command::kGrantCreate) {
     // The required flags less the one under test, and one subject (a group, unless the
@@ -356,7 +393,9 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
 
 // A valid value for a flag that has no default ("1" fits most).
 std::string SampleValue(std::string_view flag) {
-  if (flag == "url") return "https://keys.example.com";
+  if (flag == "url" || flag == "public-url") return "https://keys.example.com";
+  if (flag == "oidc-issuer") return "https://id.example.com";
+  if (flag == "oidc-scopes") return "openid";
   if (flag == "trusted-proxies") return "10.0.0.5,::1";
   return "1";
 }

@@ -2,6 +2,8 @@
 // before its handler (Api::Handle).
 #include "http/api.h"
 
+#include <openssl/crypto.h>
+
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -41,6 +43,13 @@ const std::vector<Api::Route>& Api::Routes() {
          .authenticated = false, .placement = P::kIoThread, .handler = &Api::ConsoleFile},
         {.method = "GET", .pattern = "/console/{file}",
          .authenticated = false, .placement = P::kIoThread, .handler = &Api::ConsoleFile},
+        // Sign-in (auth_routes.cc): the callback waits on the identity provider.
+        {.method = "GET", .pattern = "/auth/login",
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthLogin},
+        {.method = "GET", .pattern = "/auth/callback",
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthCallback},
+        {.method = "POST", .pattern = "/auth/logout",
+         .placement = P::kWorker, .handler = &Api::AuthLogout, .bodiless = true},
         {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
          .placement = P::kKeygen, .handler = &Api::V1Create},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
@@ -237,12 +246,9 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   Call call{request, request_id, std::move(match.params), {}, nullptr, nullptr, nullptr};
   if (route.authenticated) {
     if (route.one_snapshot) call.snapshot = keys_->Snapshot();
-    StatusOr<auth::Principal> caller =
-        auth_->Authenticate(request.authorization.value_or(""), call.snapshot.get());
+    StatusOr<auth::Principal> caller = Authenticate(request, route, call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
-    call.caller.source_ip = ClientAddress(request, extras_.trusted_proxies);
-    call.caller.user_agent = ValidUtf8(request.user_agent.value_or("").substr(0, kMaxUserAgent));
     if (call.caller.read_only && request.method != "GET" && request.method != "HEAD") {
       return labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
@@ -258,6 +264,9 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
       }
     }
   }
+  // Where the request came from, for the audit trail (the sign-in routes' too).
+  call.caller.source_ip = ClientAddress(request, extras_.trusted_proxies);
+  call.caller.user_agent = ValidUtf8(request.user_agent.value_or("").substr(0, kMaxUserAgent));
   call.respond = labelled(call.caller.token_id);
 
   const bool no_body = route.bodiless && request.body.empty();
@@ -273,6 +282,32 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   }
   Reply reply = (this->*route.handler)(call);
   if (reply.response.has_value()) call.respond(std::move(*reply.response));
+}
+
+StatusOr<auth::Principal> Api::Authenticate(const HttpRequest& request, const Route& route,
+                                            store::KeyReader* reads) const {
+  // Sessions are for keypaird's own API; the Gcore families stay the machines' (tokens).
+  const std::string_view pattern = route.pattern;
+  const bool session_route = pattern.starts_with("/api/") || pattern.starts_with("/auth/");
+  const std::optional<std::string_view> cookie =
+      extras_.sign_in != nullptr && session_route && !request.authorization.has_value()
+          ? SessionCookie(request)
+          : std::nullopt;
+  if (!cookie.has_value()) return auth_->Authenticate(request.authorization.value_or(""), reads);
+  StatusOr<auth::Principal> caller = auth_->AuthenticateSession(*cookie, reads);
+  if (!caller.ok() || request.method == "GET" || request.method == "HEAD") return caller;
+  // A browser sends the cookie with any site's request to this one: a change must come
+  // from this origin's pages (Origin), or carry the session's CSRF token.
+  const bool same_origin = request.origin.has_value() && *request.origin == extras_.sign_in->origin();
+  const std::string expected = extras_.sign_in->CsrfToken(caller->token_id);
+  const bool csrf_ok = request.csrf_token.has_value() && request.csrf_token->size() == expected.size() &&
+                       CRYPTO_memcmp(request.csrf_token->data(), expected.data(), expected.size()) == 0;
+  if (!same_origin && !csrf_ok) {
+    return PermissionDenied(
+        "A change made with the session cookie must come from this site (Origin) or carry the "
+        "session's X-CSRF-Token (GET /api/v1/me).");
+  }
+  return caller;
 }
 
 server::Handler::Job Api::JobFor(std::shared_ptr<const HttpRequest> request) const {

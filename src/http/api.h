@@ -38,6 +38,7 @@
 #include "service/audit_log.h"
 #include "service/key_service.h"
 #include "service/people.h"
+#include "service/sign_in.h"
 
 namespace keypaird::ca {
 class CertificateAuthority;
@@ -70,6 +71,9 @@ struct ApiExtras {
   const service::AuditLog* audit = nullptr;
   // Users and grants (/api/v1/users, /api/v1/grants); null: those routes answer 404.
   const service::People* people = nullptr;
+  // Sign-in with an OpenID provider (/auth/*, session cookies; serve --oidc-issuer); null:
+  // the /auth routes answer 404 and cookies are not looked at.
+  service::SignIn* sign_in = nullptr;
   // Peers (IP addresses, as CanonicalIp writes them) whose X-Forwarded-For names the
   // client in the audit trail (serve --trusted-proxies); from others the peer counts.
   std::vector<std::string> trusted_proxies = {};
@@ -184,6 +188,16 @@ class Api final : public server::Handler {
   Reply UserList(Call& call) const;
   Reply UserUpdate(Call& call) const;
   static Status PeopleOff();
+  // auth_routes.cc: sign-in with an OpenID provider.
+  Reply AuthLogin(Call& call) const;
+  Reply AuthCallback(Call& call) const;
+  Reply AuthLogout(Call& call) const;
+  static Status SignInOff();
+  // The caller of an authenticated route: the Authorization header's token, else (with
+  // sign-in on, on keypaird's own routes) the session cookie's session, which may change
+  // nothing from another site.
+  StatusOr<auth::Principal> Authenticate(const HttpRequest& request, const Route& route,
+                                         store::KeyReader* reads) const;
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
   Reply AuthorizedKeys(Call& call) const;
   Reply CaInfo(Call& call) const;

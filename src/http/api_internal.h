@@ -46,6 +46,11 @@ struct Api::KeyTarget {
   service::KeyRef ref;
 };
 
+// The value of cookie `name` in a Cookie header (quotes removed), if it is there.
+std::optional<std::string_view> CookieValue(std::string_view header, std::string_view name);
+// The session cookie's value, if the request has one.
+std::optional<std::string_view> SessionCookie(const HttpRequest& request);
+
 // "key": value, or null when the value is empty (an absent string) or 0 (an absent id).
 inline void StringOrNull(JsonWriter& w, const char* key, const std::string& value) {
   w.Key(key);

@@ -372,19 +372,48 @@ Api::Reply Api::NativeDelete(Call& call) const {
 }
 
 Api::Reply Api::Me(Call& call) const {
+  const auth::Principal& me = call.caller;
+  // Who the user is (a person's identity; a token user has none).
+  StatusOr<store::UserRecord> user = keys_->UserOf(me);
+  if (!user.ok() && user.status().code() != StatusCode::kNotFound) {
+    return ErrorResponse(user.status(), call.request_id);
+  }
+  const store::UserRecord none;
+  const store::UserRecord& who = user.ok() ? *user : none;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
-  w.Key("user_id").Int(call.caller.user_id);
-  w.Key("token_id").String(call.caller.token_id);
-  w.Key("admin").Bool(call.caller.admin);
-  w.Key("read_only").Bool(call.caller.read_only);
+  w.Key("user_id").Int(me.user_id);
+  w.Key("token_id").String(me.token_id);
+  w.Key("admin").Bool(me.admin);
+  w.Key("read_only").Bool(me.read_only);
   w.Key("projects").BeginArray();
-  for (int64_t p : call.caller.projects) w.Int(p);
+  for (int64_t p : me.projects) w.Int(p);
   w.EndArray();
   w.Key("principals").BeginArray();
-  for (const std::string& p : call.caller.principals) w.String(p);
+  for (const std::string& p : me.principals) w.String(p);
   w.EndArray();
+  w.Key("via").String(me.session ? "session" : "token");
+  StringOrNull(w, "issuer", who.issuer);
+  StringOrNull(w, "email", who.email);
+  StringOrNull(w, "name", who.name);
+  w.Key("groups").BeginArray();
+  for (const std::string& g : who.groups) w.String(g);
+  w.EndArray();
+  // The role in each project the caller may use (an administrator's token: every project).
+  w.Key("roles").BeginArray();
+  for (int64_t p : me.projects) {
+    w.BeginObject().Key("project_id").Int(p).Key("role").String(auth::RoleName(me.RoleIn(p)));
+    w.Key("principals").BeginArray();
+    for (const std::string& principal : me.PrincipalsIn(p)) w.String(principal);
+    w.EndArray().EndObject();
+  }
+  w.EndArray();
+  if (me.session && extras_.sign_in != nullptr) {
+    w.Key("csrf_token").String(extras_.sign_in->CsrfToken(me.token_id));
+  } else {
+    w.Key("csrf_token").Null();
+  }
   w.EndObject();
   return MakeResponse(200, std::move(body), call.request_id);
 }

@@ -11,6 +11,7 @@ ResponseBody::~ResponseBody() {
 HttpRequest::~HttpRequest() {
   WipeString(body);
   if (authorization.has_value()) WipeString(*authorization);
+  if (cookie.has_value()) WipeString(*cookie);
 }
 
 std::string_view HttpResponse::Header(std::string_view name) const {

@@ -14,8 +14,8 @@
 
 namespace keypaird::server {
 
-// The body and the Authorization header (a token) are wiped when the request goes: a
-// body may hold a passphrase.
+// The body, the Authorization header (a token) and the cookies (a session) are wiped when
+// the request goes: a body may hold a passphrase.
 struct HttpRequest {
   HttpRequest() = default;
   ~HttpRequest();
@@ -34,6 +34,9 @@ struct HttpRequest {
   std::optional<std::string> if_none_match;
   std::optional<std::string> user_agent;
   std::optional<std::string> forwarded_for;  // X-Forwarded-For as sent (the first field)
+  std::optional<std::string> cookie;         // Cookie; several fields joined by "; "
+  std::optional<std::string> origin;         // Origin (the first field)
+  std::optional<std::string> csrf_token;     // X-CSRF-Token (the first field)
   std::string peer_address;                  // the client's IP address, as text
   std::string body;
 };

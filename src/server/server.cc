@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "common/openssl_ptr.h"
+#include "common/secret.h"
 #include "common/strings.h"
 #include "common/worker_pool.h"
 #include "server/request_head.h"
@@ -535,6 +536,17 @@ bool Connection::StoreHeader() {
     keep(&request_.user_agent);
   } else if (EqualsIgnoreAsciiCase(field_, "x-forwarded-for")) {
     keep(&request_.forwarded_for);
+  } else if (EqualsIgnoreAsciiCase(field_, "cookie")) {
+    if (request_.cookie.has_value()) {
+      request_.cookie->append("; ").append(value_);
+    } else {
+      request_.cookie = value_;
+    }
+    WipeString(value_);
+  } else if (EqualsIgnoreAsciiCase(field_, "origin")) {
+    keep(&request_.origin);
+  } else if (EqualsIgnoreAsciiCase(field_, "x-csrf-token")) {
+    keep(&request_.csrf_token);
   } else if (EqualsIgnoreAsciiCase(field_, "expect")) {
     expect_continue_ = EqualsIgnoreAsciiCase(value_, "100-continue");
   }

@@ -1,0 +1,349 @@
+"""Black-box tests of people's sign-in (docs/people.md): keypaird as the client of a real
+OpenID provider on loopback (npm `oidc-provider`, test/oidc.py), a person signing in through
+/auth/login and /auth/callback, and the session cookie it leaves: roles from grants, the
+cross-site guard, sign-out, a disabled user, and what is refused (a replayed or foreign
+state, a tampered code, an open redirect) — each refusal leaving no session. /api/v1/me
+and the key routes go through Prism."""
+
+import http.cookies
+import os
+import subprocess
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import Prism, OPENAPI_SPEC, Server, free_port, new_project, request
+from oidc import Browser, OidcProvider
+
+SECRET = "sign-in-client-secret-0123456789abcdef"
+ACCOUNTS = {
+    "alice": {"email": "alice@example.com", "name": "Alice", "groups": ["ops", "dev"]},
+    "bob": {"email": "bob@example.com", "name": "Bob", "groups": ["sales"]},
+    "dave": {"email": "dave@example.com", "name": "Dave", "groups": ["ops"]},
+}
+
+
+def _public_key():
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice@laptop",
+                        "-f", f"{d}/k"], check=True)
+        return Path(f"{d}/k.pub").read_text().strip()
+
+
+ED25519 = _public_key()
+
+
+class Site:
+    """keypaird with sign-in on, in front of its OpenID provider, and Prism over it."""
+
+    def __init__(self, workdir):
+        port = free_port()
+        self.origin = f"http://127.0.0.1:{port}"
+        self.provider = OidcProvider(workdir, [{
+            "client_id": "keypaird", "client_secret": SECRET,
+            "redirect_uris": [self.origin + "/auth/callback"],
+            "id_token_signed_response_alg": "ES256"}], ACCOUNTS, keys=("ES256",))
+        secret_file = workdir / "client-secret"
+        secret_file.write_text(SECRET + "\n")
+        os.chmod(secret_file, 0o600)
+        self.server = Server(workdir)
+        self.admin = self.server.token(9000, admin=True)
+        self.server.start("--oidc-issuer", self.provider.issuer, "--oidc-client-id", "keypaird",
+                          "--oidc-client-secret-file", str(secret_file),
+                          "--public-url", self.origin, "--session-ttl", "1h", port=port)
+        self.prism = Prism(OPENAPI_SPEC, port, workdir)
+
+    def stop(self):
+        self.prism.stop()
+        self.server.stop()
+        self.provider.stop()
+
+    def get(self, path, **kw):
+        return self.server.request("GET", path, **kw)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    s = Site(tmp_path_factory.mktemp("sign-in"))
+    yield s
+    s.stop()
+
+
+def cookies_set(response):
+    """name -> Morsel of every Set-Cookie."""
+    out = {}
+    for name, value in response.headers:
+        if name.lower() == "set-cookie":
+            jar = http.cookies.SimpleCookie()
+            jar.load(value)
+            for key, morsel in jar.items():
+                out[key] = (morsel, value)
+    return out
+
+
+def start(site, return_to="/console/keys"):
+    """/auth/login: the provider's URL and this browser's login cookie."""
+    r = site.get("/auth/login?return_to=" + urllib.parse.quote(return_to, safe=""))
+    assert r.status == 302, r
+    login = cookies_set(r)["keypaird_login"][0]
+    return r.header("Location"), login.value
+
+
+def at_provider(site, authorize_url, person):
+    """The person signs in at the provider; the URL it sends the browser back to."""
+    back = Browser().sign_in(authorize_url, person, site.provider.issuer)
+    assert back.startswith(site.origin + "/auth/callback?"), back
+    return back[len(site.origin):]
+
+
+def callback(site, path, login_cookie):
+    headers = {"Cookie": f"keypaird_login={login_cookie}"} if login_cookie else {}
+    return site.get(path, headers=headers)
+
+
+def sign_in(site, person, return_to="/console/keys"):
+    """A whole sign-in; the session cookie's value and the callback's answer."""
+    url, login = start(site, return_to)
+    r = callback(site, at_provider(site, url, person), login)
+    assert r.status == 302, r
+    return cookies_set(r)["keypaird_session"][0].value, r
+
+
+def as_session(cookie, origin=None, csrf=None):
+    headers = {"Cookie": f"keypaird_session={cookie}"}
+    if origin:
+        headers["Origin"] = origin
+    if csrf:
+        headers["X-CSRF-Token"] = csrf
+    return headers
+
+
+def me(site, cookie):
+    r = site.prism.request("GET", "/api/v1/me", headers=as_session(cookie))
+    assert r.status == 200, r
+    return r.json()
+
+
+def grant(site, **body):
+    r = site.prism.request("POST", "/api/v1/grants", body, token=site.admin)
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+def refused_events(site):
+    r = site.prism.request("GET", "/api/v1/events?action=user.sign_in_refused", token=site.admin)
+    assert r.status == 200, r
+    return r.json()["results"]
+
+
+def test_a_person_signs_in_and_gets_the_roles_of_the_grants_that_match(site):
+    editor_p, viewer_p, other_p = new_project(), new_project(), new_project()
+    grant(site, group="ops", projects=[editor_p], role="editor", principals=["deploy"])
+    grant(site, user_email="ALICE@example.com", projects=[viewer_p], role="viewer",
+          principals=["audit"])
+    grant(site, group="sales", projects=[other_p], role="admin")  # not Alice's group
+
+    cookie, answer = sign_in(site, "alice", return_to="/console/keys?project=3")
+    assert answer.header("Location") == "/console/keys?project=3"
+    morsel, raw = cookies_set(answer)["keypaird_session"]
+    assert morsel["httponly"] and morsel["path"] == "/" and morsel["samesite"] == "Lax"
+    assert not morsel["secure"]  # plain http on loopback; Secure over TLS
+    assert morsel["max-age"] == "3600"
+    # The login cookie is spent.
+    assert cookies_set(answer)["keypaird_login"][0]["max-age"] == "0"
+
+    who = me(site, cookie)
+    assert who["via"] == "session" and who["issuer"] == site.provider.issuer
+    assert who["email"] == "alice@example.com" and who["name"] == "Alice"
+    assert who["groups"] == ["ops", "dev"] and who["admin"] is False
+    assert who["roles"] == [
+        {"project_id": editor_p, "role": "editor", "principals": ["deploy"]},
+        {"project_id": viewer_p, "role": "viewer", "principals": ["audit"]}]
+    assert who["csrf_token"]
+
+    # The person is a user, found again by (issuer, subject) at the next sign-in.
+    users = site.prism.request("GET", "/api/v1/users", token=site.admin).json()["results"]
+    alice = [u for u in users if u["subject"] == "alice"]
+    assert len(alice) == 1 and alice[0]["id"] == who["user_id"]
+    cookie2, _ = sign_in(site, "alice")
+    assert me(site, cookie2)["user_id"] == who["user_id"] and cookie2 != cookie
+
+
+def test_a_sessions_rights_are_its_roles_per_project(site):
+    editor_p, viewer_p = new_project(), new_project()
+    grant(site, group="dev", projects=[editor_p], role="editor")
+    grant(site, group="dev", projects=[viewer_p], role="viewer")
+    cookie, _ = sign_in(site, "alice")
+    same_site = as_session(cookie, origin=site.origin)
+    made = site.prism.request("POST", f"/api/v1/projects/{editor_p}/keys",
+                              {"name": "alice-laptop", "public_key": ED25519}, headers=same_site)
+    assert made.status == 201, made
+    viewer = site.server.request("POST", f"/api/v1/projects/{viewer_p}/keys",
+                                 {"name": "alice-laptop", "public_key": ED25519},
+                                 headers=same_site)
+    assert viewer.status == 403 and "viewer" in viewer.json()["message"], viewer
+    listed = site.prism.request("GET", f"/api/v1/projects/{viewer_p}/keys", headers=same_site)
+    assert listed.status == 200, listed
+    elsewhere = site.server.request("GET", f"/api/v1/projects/{new_project()}/keys",
+                                    headers=same_site)
+    assert elsewhere.status == 403, elsewhere
+
+
+def test_a_projects_admin_sees_and_changes_every_key_and_reads_its_events(site):
+    p = new_project()
+    grant(site, user_email="bob@example.com", projects=[p], role="admin")
+    owner = site.server.token(9200, [p])
+    key = site.prism.request("POST", f"/api/v1/projects/{p}/keys",
+                             {"name": "someone-elses", "public_key": ED25519}, token=owner)
+    assert key.status == 201, key
+    cookie, _ = sign_in(site, "bob")
+    same_site = as_session(cookie, origin=site.origin)
+    listed = site.prism.request("GET", f"/api/v1/projects/{p}/keys", headers=same_site)
+    assert [k["id"] for k in listed.json()["results"]] == [key.json()["id"]]
+    events = site.prism.request("GET", f"/api/v1/events?project_id={p}", headers=same_site)
+    assert events.status == 200 and events.json()["results"][0]["action"] == "key.create"
+    everything = site.server.request("GET", "/api/v1/events", headers=same_site)
+    assert everything.status == 403, everything
+    gone = site.prism.request("DELETE", f"/api/v1/projects/{p}/keys/{key.json()['id']}",
+                              headers=same_site)
+    assert gone.status == 204, gone
+    deleted = site.prism.request("GET", f"/api/v1/events?project_id={p}&action=key.delete",
+                                 headers=same_site).json()["results"][0]
+    assert deleted["actor"]["via"] == "session"
+    assert deleted["actor"]["user_id"] == me(site, cookie)["user_id"]
+
+
+def test_a_cross_site_change_with_the_cookie_changes_nothing(site):
+    p = new_project()
+    grant(site, group="ops", projects=[p], role="editor")
+    cookie, _ = sign_in(site, "alice")
+    body = {"name": "cross-site", "public_key": ED25519}
+    for headers in (as_session(cookie), as_session(cookie, origin="https://evil.example"),
+                    as_session(cookie, origin="null"),
+                    as_session(cookie, origin="https://evil.example", csrf="forged")):
+        r = site.server.request("POST", f"/api/v1/projects/{p}/keys", body, headers=headers)
+        assert r.status == 403 and "X-CSRF-Token" in r.json()["message"], r
+    keys = site.prism.request("GET", f"/api/v1/projects/{p}/keys", token=site.admin).json()
+    assert keys["results"] == []
+    # The session's CSRF token (from /api/v1/me) makes the same request go through.
+    csrf = me(site, cookie)["csrf_token"]
+    r = site.prism.request("POST", f"/api/v1/projects/{p}/keys", body,
+                           headers=as_session(cookie, csrf=csrf))
+    assert r.status == 201, r
+
+
+def test_the_session_cookie_is_not_a_bearer_token_and_a_token_is_not_a_cookie(site):
+    cookie, _ = sign_in(site, "alice")
+    r = site.get("/api/v1/me", headers={"Authorization": f"Bearer {cookie}"})
+    assert r.status == 401, r
+    token = site.server.token(9100, [1])
+    r = site.get("/api/v1/me", headers={"Cookie": f"keypaird_session={token}"})
+    assert r.status == 401, r
+
+
+def test_a_session_is_for_keypairds_own_api_not_the_gcore_routes(site):
+    p = new_project()
+    grant(site, group="ops", projects=[p], role="editor")
+    cookie, _ = sign_in(site, "alice")
+    r = site.get(f"/cloud/v1/ssh_keys/{p}", headers=as_session(cookie))
+    assert r.status == 401, r
+    assert site.prism.request("GET", f"/api/v1/projects/{p}/keys",
+                              headers=as_session(cookie)).status == 200
+
+
+def test_sign_out_ends_the_session(site):
+    cookie, _ = sign_in(site, "alice")
+    assert site.server.request("POST", "/auth/logout", headers=as_session(cookie)).status == 403
+    r = site.prism.request("POST", "/auth/logout", headers=as_session(cookie, origin=site.origin))
+    assert r.status == 204, r
+    assert cookies_set(r)["keypaird_session"][0]["max-age"] == "0"
+    assert site.get("/api/v1/me", headers=as_session(cookie)).status == 401
+
+
+def test_a_state_is_used_once_and_only_by_the_browser_that_started_it(site):
+    url, login = start(site)
+    back = at_provider(site, url, "alice")
+    before = len(refused_events(site))
+    # Another browser (no login cookie, or another one) brings the answer: refused, and the
+    # sign-in is not used up.
+    for other in ("", "someone-elses-state"):
+        r = callback(site, back, other)
+        assert r.status == 400 and "not started in this browser" in r.body.decode(), r
+        assert "keypaird_session" not in cookies_set(r)
+    r = callback(site, back, login)
+    assert r.status == 302 and "keypaird_session" in cookies_set(r), r
+    # Replayed: refused, no session, an event.
+    r = callback(site, back, login)
+    assert r.status == 400 and "used already or has expired" in r.body.decode(), r
+    assert "keypaird_session" not in cookies_set(r)
+    assert r.header("Content-Type").startswith("text/html")
+    events = refused_events(site)
+    assert len(events) == before + 1
+    assert events[0]["details"]["reason"] == "state used, unknown or expired"
+
+
+def test_a_code_the_provider_refuses_makes_no_session(site):
+    url, login = start(site)
+    back = at_provider(site, url, "alice")
+    parts = urllib.parse.urlparse(back)
+    query = urllib.parse.parse_qs(parts.query)
+    query["code"] = [query["code"][0][:-2] + "xx"]
+    r = callback(site, parts.path + "?" + urllib.parse.urlencode(query, doseq=True), login)
+    assert r.status == 401 and "invalid_grant" in r.body.decode(), r
+    assert "keypaird_session" not in cookies_set(r)
+    assert refused_events(site)[0]["details"]["reason"] == "token endpoint: invalid_grant"
+
+
+def test_the_provider_saying_no_makes_no_session(site):
+    _, login = start(site)
+    r = callback(site, "/auth/callback?error=access_denied&state=x", login)
+    assert r.status == 401 and "access_denied" in r.body.decode(), r
+    assert "keypaird_session" not in cookies_set(r)
+
+
+@pytest.mark.parametrize("elsewhere", [
+    "https://evil.example/", "//evil.example/console", "/\\evil.example", "javascript:alert(1)",
+    "evil.example", "/console/\r\nSet-Cookie: x=y"])
+def test_return_to_is_never_another_site(site, elsewhere):
+    _, answer = sign_in(site, "alice", return_to=elsewhere)
+    assert answer.header("Location") == "/console/"
+
+
+def test_a_disabled_user_loses_the_session_at_once_and_cannot_sign_in(site):
+    cookie, _ = sign_in(site, "dave")
+    dave = me(site, cookie)["user_id"]
+    r = site.prism.request("PATCH", f"/api/v1/users/{dave}", {"disabled": True},
+                           token=site.admin)
+    assert r.status == 200, r
+    r = site.get("/api/v1/me", headers=as_session(cookie))
+    assert r.status == 401 and "disabled" in r.json()["message"], r
+    url, login = start(site)
+    r = callback(site, at_provider(site, url, "dave"), login)
+    assert r.status == 403 and "disabled" in r.body.decode(), r
+    assert "keypaird_session" not in cookies_set(r)
+    event = refused_events(site)[0]
+    assert event["details"]["reason"] == "user disabled"
+    assert event["resource"]["id"] == str(dave)
+    # Enabled again, Dave signs in as before.
+    site.prism.request("PATCH", f"/api/v1/users/{dave}", {"disabled": False}, token=site.admin)
+    cookie, _ = sign_in(site, "dave")
+    assert me(site, cookie)["user_id"] == dave
+
+
+def test_sign_in_is_recorded_and_no_secret_reaches_the_trail(site):
+    cookie, _ = sign_in(site, "bob")
+    bob = me(site, cookie)["user_id"]
+    r = site.prism.request("GET", f"/api/v1/events?action=user.sign_in&resource_id={bob}",
+                           token=site.admin)
+    events = r.json()["results"]
+    assert events and events[0]["actor"]["via"] == "session"
+    assert cookie not in r.body.decode() and cookie.split("_")[-1] not in r.body.decode()
+    log = site.server.log_path.read_text(errors="replace")
+    assert cookie.split("_")[-1] not in log
+
+
+def test_without_sign_in_the_routes_say_it_is_off(server):
+    r = server.request("GET", "/auth/login")
+    assert r.status == 404 and "not enabled" in r.json()["message"], r
