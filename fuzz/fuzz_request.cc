@@ -47,7 +47,8 @@
 //     the CA's public key and info; the KRL parses with sshkey::ParseKrl and lists exactly
 //     the seeded revocations, by serial (never a key); a certificate parses and verifies with
 //     sshkey::ParseCertificate, is signed by the project's CA, and its serial, key id,
-//     principals, validity and options are those of the answer and of the request;
+//     principals, validity and options are those of the answer and of the request (for
+//     ssh_ca/sign: the body's public key, for the caller, by default all its principals);
 //   - authorization: every key shown is in a project the token may use and visible to it;
 //     a key changed, deleted, certified or a certificate revoked belongs to the caller
 //     unless it is an admin, and certificates name only the token's principals;
@@ -73,6 +74,7 @@
 #include "auth/tokens.h"
 #include "ca/authority.h"
 #include "ca/kek.h"
+#include "common/duration.h"
 #include "common/rfc3339.h"
 #include "common/uuid.h"
 #include "fuzz_check.h"
@@ -224,7 +226,8 @@ enum class Shape {
   kCaInfo,          // the CA as JSON
   kCaPublicKey,     // the CA's public key line
   kKrl,             // an OpenSSH KRL
-  kCertificate,     // an issued certificate
+  kCertificate,     // an issued certificate of a stored key
+  kKeyCertificate,  // an issued certificate of a public key not stored (ssh_ca/sign)
   kEvents,          // {"results", "next_cursor"} of events (administrators)
   kUserActions,     // {"count", "results"} of Gcore user actions (administrators)
   kGrants,          // {"results"} of grants (administrators)
@@ -279,6 +282,7 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/api/v1/projects/{project_id}/ssh_ca/public_key", Shape::kCaPublicKey},
     {"GET", "/api/v1/projects/{project_id}/ssh_ca/krl", Shape::kKrl},
     {"POST", "/api/v1/projects/{project_id}/keys/{key}/certificates", Shape::kCertificate},
+    {"POST", "/api/v1/projects/{project_id}/ssh_ca/sign", Shape::kKeyCertificate},
     {"POST", "/api/v1/projects/{project_id}/certificates/{serial}/revoke", Shape::kNoContent},
     {"GET", "/api/v1/events", Shape::kEvents},
     {"GET", "/cloud/v1/user_actions", Shape::kUserActions},
@@ -636,7 +640,8 @@ struct Checker {
     CHECK(resp.Header("X-Content-Type-Options") == "nosniff");
     // A private key (any create answer) or a certificate is kept by no cache.
     CHECK((resp.body && resp.body->secret()) <= (resp.Header("Cache-Control") == "no-store"));
-    if (resp.status == 201 && std::string_view(resp.route).ends_with("/certificates")) {
+    if (resp.status == 201 && (std::string_view(resp.route).ends_with("/certificates") ||
+                               std::string_view(resp.route).ends_with("/ssh_ca/sign"))) {
       CHECK(resp.Header("Cache-Control") == "no-store");
     }
     if (resp.status == 204 || resp.status == 304) {
@@ -800,6 +805,9 @@ struct Checker {
       case Shape::kCertificate:
         ParseJsonBody();
         return CheckCertificate();
+      case Shape::kKeyCertificate:
+        ParseJsonBody();
+        return CheckKeyCertificate();
       case Shape::kEvents:
       case Shape::kUserActions:
       case Shape::kGrants:
@@ -1253,11 +1261,16 @@ struct Checker {
     CHECK(krl->generated_date == static_cast<uint64_t>(kNowS));
   }
 
-  void CheckCertificate() const {
+  // What both certificate routes answer: `id_field` (the stored key's certificate key id,
+  // or a key's fingerprint) and the certificate, which parses, is signed by the project's
+  // CA, and holds what the answer says, the principals `asked` (each the token may have) and
+  // `valid_for` seconds. The parsed certificate.
+  sshkey::ParsedCertificate CheckIssued(const char* id_field, const std::vector<std::string>& asked,
+                                        uint64_t valid_for) const {
     CHECK(resp.status == 201);
     const int64_t project = PathProject();
     CHECK(body.size() == 6);
-    for (const char* f : {"certificate", "serial", "key_id", "valid_after", "valid_before"}) {
+    for (const char* f : {"certificate", "serial", id_field, "valid_after", "valid_before"}) {
       CHECK(body.contains(f) && body[f].is_string());
     }
     CHECK(body.contains("principals") && body["principals"].is_array());
@@ -1276,25 +1289,14 @@ struct Checker {
     CHECK(cert->type == line.substr(0, sp1) && cert->cert_type == sshkey::kCertTypeUser);
     if (project == 1) CHECK(cert->ca_key_blob == g->ca_blob);
     // The answer says what the certificate holds.
-    const std::string serial = body["serial"].get<std::string>();
-    CHECK(serial == std::to_string(cert->serial));
+    CHECK(body["serial"] == std::to_string(cert->serial));
     CHECK(cert->serial == (project == 1 ? 4u : 1u));  // after the seeded 1..3
-    CHECK(body["key_id"] == cert->key_id);
     CHECK(body["principals"] == cert->principals);
     CHECK(Time(body["valid_after"]) == static_cast<int64_t>(cert->valid_after) * 1000000);
     CHECK(Time(body["valid_before"]) == static_cast<int64_t>(cert->valid_before) * 1000000);
     CHECK(cert->valid_after <= static_cast<uint64_t>(kNowS));
     CHECK(cert->valid_before >= static_cast<uint64_t>(kNowS + 60) &&
           cert->valid_before <= static_cast<uint64_t>(kNowS + kMaxValidity));
-    // Of the key the path names, usable, the caller's, for principals the token may have.
-    CHECK(params.size() == 2);
-    const store::KeyRecord* key = Named(params[1], project);
-    CHECK(key != nullptr && VisibleTo(*caller, *key) && Usable(*key));
-    CheckOwner(key->user_id);
-    StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
-    CHECK(subject.ok() && cert->key_blob == subject->blob);
-    CHECK(cert->key_id == "keypaird:project=" + std::to_string(project) + ":key=" + key->id +
-                              ":serial=" + serial);
     if (!caller->record.admin) {
       for (const std::string& p : cert->principals) {
         const auto& mine = caller->record.principals;
@@ -1302,30 +1304,85 @@ struct Checker {
       }
     }
     // ... and what the request asked for.
-    json request = RequestBody();
-    std::vector<std::string> asked;  // in order, each once: duplicates are collapsed
-    for (const json& p : request["principals"]) {
-      if (std::find(asked.begin(), asked.end(), p.get<std::string>()) == asked.end()) {
-        asked.push_back(p.get<std::string>());
+    CHECK(asked == cert->principals);
+    CHECK(cert->valid_before == static_cast<uint64_t>(kNowS) + valid_for);
+    return std::move(*cert);
+  }
+
+  // Principals in order, each once: the CA collapses duplicates.
+  static std::vector<std::string> Once(const json& principals) {
+    std::vector<std::string> out;
+    for (const json& p : principals) {
+      if (std::find(out.begin(), out.end(), p.get<std::string>()) == out.end()) {
+        out.push_back(p.get<std::string>());
       }
     }
-    CHECK(asked == cert->principals);
-    const uint64_t valid_for = request.value("valid_for", uint64_t{3600});
-    CHECK(cert->valid_before == static_cast<uint64_t>(kNowS) + valid_for);
+    return out;
+  }
+
+  void CheckCertificate() const {
+    json request = RequestBody();
+    const sshkey::ParsedCertificate cert = CheckIssued("key_id", Once(request["principals"]),
+                                                       request.value("valid_for", uint64_t{3600}));
+    const int64_t project = PathProject();
+    // Of the key the path names, usable, the caller's.
+    CHECK(params.size() == 2);
+    const store::KeyRecord* key = Named(params[1], project);
+    CHECK(key != nullptr && VisibleTo(*caller, *key) && Usable(*key));
+    CheckOwner(key->user_id);
+    StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
+    CHECK(subject.ok() && cert.key_blob == subject->blob);
+    CHECK(body["key_id"] == cert.key_id);
+    CHECK(cert.key_id == "keypaird:project=" + std::to_string(project) + ":key=" + key->id +
+                             ":serial=" + std::to_string(cert.serial));
     auto option = [&request](const char* name) -> std::optional<std::string> {
       if (!request.contains(name) || request[name].is_null()) return std::nullopt;
       return request[name].get<std::string>();
     };
-    CHECK(cert->force_command == option("force_command"));
-    CHECK(cert->source_address == option("source_address"));
+    CHECK(cert.force_command == option("force_command"));
+    CHECK(cert.source_address == option("source_address"));
     std::set<std::string> extensions(sshkey::kSshKeygenDefaultExtensions.begin(),
                                      sshkey::kSshKeygenDefaultExtensions.end());
     if (request.contains("extensions")) {
       extensions = request["extensions"].get<std::set<std::string>>();
     }
+    CheckExtensions(cert, extensions);
+  }
+
+  // POST …/ssh_ca/sign: the body's public key, certified for the caller: the body's
+  // principals or all the token's, valid_for in seconds or as a duration, no options.
+  void CheckKeyCertificate() const {
+    json request = RequestBody();
+    uint64_t valid_for = 3600;
+    if (request.contains("valid_for")) {
+      const json& v = request["valid_for"];
+      valid_for =
+          v.is_string()
+              ? static_cast<uint64_t>(*keypaird::ParseDurationMs(v.get<std::string>()) / 1000)
+              : v.get<uint64_t>();
+    }
+    const sshkey::ParsedCertificate cert =
+        CheckIssued("fingerprint_sha256",
+                    Once(request.contains("principals") ? request["principals"]
+                                                        : json(caller->record.principals)),
+                    valid_for);
+    StatusOr<sshkey::PublicKey> subject =
+        sshkey::ParsePublicKey(request["public_key"].get<std::string>());
+    CHECK(subject.ok() && cert.key_blob == subject->blob);
+    CHECK(body["fingerprint_sha256"] == subject->fingerprint_sha256);
+    CHECK(cert.key_id == "keypaird:project=" + std::to_string(PathProject()) +
+                             ":user=" + std::to_string(caller->record.user_id) +
+                             ":serial=" + std::to_string(cert.serial));
+    CHECK(!cert.force_command && !cert.source_address);
+    CheckExtensions(cert, std::set<std::string>(sshkey::kSshKeygenDefaultExtensions.begin(),
+                                                sshkey::kSshKeygenDefaultExtensions.end()));
+  }
+
+  void CheckExtensions(const sshkey::ParsedCertificate& cert,
+                       const std::set<std::string>& extensions) const {
     std::set<std::string> got;
-    for (const sshkey::CertificateOption& e : cert->extensions) got.insert(e.name);
-    CHECK(got == extensions && got.size() == cert->extensions.size());
+    for (const sshkey::CertificateOption& e : cert.extensions) got.insert(e.name);
+    CHECK(got == extensions && got.size() == cert.extensions.size());
   }
 
 #undef CHECK

@@ -24,6 +24,23 @@ NOW_US = 1_780_000_000_000_000                        # kNow of fuzz_request.cc
 SEED_LINE = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm "
              "my-username@my-hostname")
 SEED_BLOB = base64.b64decode(SEED_LINE.split()[1])
+# Keys ssh_ca/sign certifies without storing them (made by ssh-keygen), and a DSA key it refuses.
+LOGIN_LINE = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILxJ1muk1bBi4Fvs3C3p3dDit4XfeUsDN4nlNN/0gvKk "
+              "login@laptop")
+ECDSA_LINE = ("ecdsa-sha2-nistp256 "
+              "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKiZoAWzImVCO99QZL/67ID21wLC"
+              "x4pFdav25UucBv6+iC2bZ2Sb5+SGIfdiXlp87pPXhYhppmhBhdunWbgxp70="
+              " ecdsa@host")
+DSA_LINE = ("ssh-dss "
+            "AAAAB3NzaC1kc3MAAACBAJcgrTdi8vW39LWM1oF4XFvLo8dVvf2KXyoRJrMzwlNAV3p2oWdX6x36iA4K"
+            "2vhLthFqHfdk9H+cBsrX28FMJm2zZk10I1CCIAqsgXZ8/d+Wi5+yPngv7DwNI6/UphiFOGJWWkfz48N1"
+            "KNKcvrpibC4U3QdtB0SAc1elNywDcj2lAAAAFQDBNeH0RhMSkXtbzouJkEP9WTndewAAAIASMv446QEI"
+            "70+9JmwmozOx68OINYKtuJrlez0xwD48ooja4pyBUUgL+/DResjnrLEkLS5XK4KVs/oLPHQo6QGNE46Q"
+            "m0B+34R0LppKSNvLChXnZ/W69r0/+JEqW3F2hHheXnvdo6oHssJJycluZj02cAOK3ofC3xpiu0L/9PJv"
+            "+gAAAIBPRZKhm2Y4IQXvhoBGS0+7bU//58g4xk+xc2dwa9hj11Q0rUKMwVkKBUXKBzIaDRke0uT8XMoD"
+            "h4EElK7wMuWwbxppQrVQq7VgijX4IV3TitDEWIaf2uhjWxOo+U0GBLKgKuzERbIbXseDycX+6Tx+44N9"
+            "slLxO553i0YNPZgWFw=="
+            " dsa@host")
 SEED_MD5 = ":".join(f"{b:02x}" for b in hashlib.md5(SEED_BLOB).digest())
 SEED_SHA256 = "SHA256:" + base64.b64encode(hashlib.sha256(SEED_BLOB).digest()).decode().rstrip("=")
 # The seeded keys as (order key fields): created_at_us, id, name.
@@ -455,6 +472,39 @@ SEEDS.update({
     "cert-revoke-read-only": req("POST", f"{P1}/certificates/1/revoke", ctype=None, auth="$READER"),
     "cert-revoke-forbidden": req("POST", "/api/v1/projects/2/certificates/1/revoke", ctype=None,
                                  auth="$OTHER"),
+    # ssh_ca/sign: a public key the store does not hold (keypaird login's).
+    "key-sign": req("POST", f"{P1}/ssh_ca/sign", {"public_key": SEED_LINE}),
+    "key-sign-every-field": req("POST", f"{P1}/ssh_ca/sign",
+                                {"public_key": LOGIN_LINE, "principals": ["alice", "deploy", "alice"],
+                                 "valid_for": "8h"}),
+    "key-sign-seconds": req("POST", f"{P1}/ssh_ca/sign",
+                            {"public_key": ECDSA_LINE, "principals": ["deploy"], "valid_for": 600},
+                            auth="Bearer $USER"),
+    "key-sign-admin-any": req("POST", "/api/v1/projects/2/ssh_ca/sign",
+                              {"public_key": LOGIN_LINE, "principals": ["root"]}, auth="$ADMIN"),
+    "key-sign-admin-no-principals": req("POST", f"{P1}/ssh_ca/sign", {"public_key": LOGIN_LINE},
+                                        auth="$ADMIN"),
+    "key-sign-other": req("POST", f"{P1}/ssh_ca/sign", {"public_key": LOGIN_LINE}, auth="$OTHER"),
+    "key-sign-principal-denied": req("POST", f"{P1}/ssh_ca/sign",
+                                     {"public_key": LOGIN_LINE, "principals": ["root"]}),
+    "key-sign-forbidden": req("POST", "/api/v1/projects/2/ssh_ca/sign",
+                              {"public_key": LOGIN_LINE}, auth="$OTHER"),
+    "key-sign-read-only": req("POST", f"{P1}/ssh_ca/sign", {"public_key": LOGIN_LINE},
+                              auth="$READER"),
+    "key-sign-project-3": req("POST", "/api/v1/projects/3/ssh_ca/sign", {"public_key": LOGIN_LINE}),
+    "key-sign-dsa": req("POST", f"{P1}/ssh_ca/sign", {"public_key": DSA_LINE}),
+    "key-sign-certificate": req("POST", f"{P1}/ssh_ca/sign",
+                                {"public_key": "ssh-ed25519-cert-v01@openssh.com AAAA x"}),
+    "key-sign-malformed": req("POST", f"{P1}/ssh_ca/sign", {"public_key": "ssh-ed25519 AAAA"}),
+    "key-sign-no-key": req("POST", f"{P1}/ssh_ca/sign", {"principals": ["deploy"]}),
+    "key-sign-bad-duration": req("POST", f"{P1}/ssh_ca/sign",
+                                 {"public_key": LOGIN_LINE, "valid_for": "90m30s"}),
+    "key-sign-too-long": req("POST", f"{P1}/ssh_ca/sign",
+                             {"public_key": LOGIN_LINE, "valid_for": "2d"}),
+    "key-sign-empty-principals": req("POST", f"{P1}/ssh_ca/sign",
+                                     {"public_key": LOGIN_LINE, "principals": []}),
+    "key-sign-extensions": req("POST", f"{P1}/ssh_ca/sign",
+                               {"public_key": LOGIN_LINE, "extensions": []}),
     # Read-only tokens on the Gcore routes.
     "v1-create-read-only": req("POST", "/cloud/v1/keypairs/1/1", {"sshkey_name": "ro"},
                                auth="$READER"),

@@ -50,7 +50,9 @@ class Site:
         os.chmod(secret_file, 0o600)
         self.server = Server(workdir)
         self.admin = self.server.token(9000, admin=True)
-        self.server.start("--oidc-issuer", self.provider.issuer, "--oidc-client-id", "keypaird",
+        kek = workdir / "ca.kek"
+        self.server.cli("ca", "new-kek", str(kek))
+        self.server.start("--ca-kek-file", str(kek), "--oidc-issuer", self.provider.issuer, "--oidc-client-id", "keypaird",
                           "--oidc-client-secret-file", str(secret_file),
                           "--public-url", self.origin, "--session-ttl", "1h", port=port)
         self.prism = Prism(OPENAPI_SPEC, port, workdir)
@@ -213,6 +215,20 @@ def test_a_projects_admin_sees_and_changes_every_key_and_reads_its_events(site):
                                  headers=same_site).json()["results"][0]
     assert deleted["actor"]["via"] == "session"
     assert deleted["actor"]["user_id"] == me(site, cookie)["user_id"]
+
+
+def test_a_person_is_certified_for_the_principals_of_their_grants(site):
+    p = new_project()
+    grant(site, group="ops", projects=[p], role="editor", principals=["deploy", "ops-ro"])
+    cookie, _ = sign_in(site, "alice")
+    same_site = as_session(cookie, origin=site.origin)
+    r = site.prism.request("POST", f"/api/v1/projects/{p}/ssh_ca/sign",
+                           {"public_key": ED25519, "valid_for": 600}, headers=same_site)
+    assert r.status == 201, r
+    assert r.json()["principals"] == ["deploy", "ops-ro"]
+    r = site.server.request("POST", f"/api/v1/projects/{p}/ssh_ca/sign",
+                            {"public_key": ED25519, "principals": ["root"]}, headers=same_site)
+    assert r.status == 403 and "root" in r.json()["message"], r
 
 
 def test_a_cross_site_change_with_the_cookie_changes_nothing(site):

@@ -101,6 +101,30 @@ def fetch_krl(prism, server, team, tmp_path, who="bob"):
     return f
 
 
+def check_ed25519_certificate(prism, team, priv, c, key_id, before, valid_for):
+    """What `ssh-keygen -L` reads in the answer `c` of a certificate request made at `before`
+    for the ed25519 key `priv`: the answer's serial, key id and principals, no options,
+    ssh-keygen's default extensions, the project's CA, and valid from five minutes back to
+    `valid_for` seconds on."""
+    fields = inspect(save_certificate(priv, c["certificate"]))
+    assert fields["Type"].startswith("ssh-ed25519-cert-v01@openssh.com user certificate")
+    assert fields["Serial"] == c["serial"]
+    assert fields["Key ID"] == f'"{key_id}"'
+    assert fields["Principals"] == c["principals"]
+    assert fields["Critical Options"] == "(none)"
+    assert fields["Extensions"] == ["permit-X11-forwarding", "permit-agent-forwarding",
+                                    "permit-port-forwarding", "permit-pty", "permit-user-rc"]
+    ca = prism.request("GET", url(team, "/ssh_ca"), token=team["alice"]).json()
+    assert fields["Signing CA"].split()[1] == ca["fingerprint_sha256"]
+    after = datetime.fromisoformat(c["valid_after"].replace("Z", "+00:00"))
+    until = datetime.fromisoformat(c["valid_before"].replace("Z", "+00:00"))
+    assert abs((before - after).total_seconds() - 300) <= 5
+    assert abs((until - before).total_seconds() - valid_for) <= 5
+    assert fields["Valid"] == (f"from {after.astimezone().strftime('%Y-%m-%dT%H:%M:%S')} "
+                               f"to {until.astimezone().strftime('%Y-%m-%dT%H:%M:%S')}")
+    return fields
+
+
 # --- the CA ------------------------------------------------------------------------------
 
 def test_the_ca_is_one_ed25519_key_per_project(prism, team, tmp_path):
@@ -134,23 +158,7 @@ def test_a_certificate_is_what_ssh_keygen_reads(prism, team, keydir, tmp_path):
     c = r.json()
     assert re.fullmatch(r"[1-9][0-9]*", c["serial"])
     assert c["principals"] == ["deploy", "alice"]
-    fields = inspect(save_certificate(priv, c["certificate"]))
-    assert fields["Type"].startswith("ssh-ed25519-cert-v01@openssh.com user certificate")
-    assert fields["Serial"] == c["serial"]
-    assert fields["Key ID"] == f'"{c["key_id"]}"'
-    assert fields["Principals"] == ["deploy", "alice"]
-    assert fields["Critical Options"] == "(none)"
-    assert fields["Extensions"] == ["permit-X11-forwarding", "permit-agent-forwarding",
-                                    "permit-port-forwarding", "permit-pty", "permit-user-rc"]
-    ca = prism.request("GET", url(team, "/ssh_ca"), token=team["alice"]).json()
-    assert fields["Signing CA"].split()[1] == ca["fingerprint_sha256"]
-    # valid: from five minutes back to valid_for from now.
-    after = datetime.fromisoformat(c["valid_after"].replace("Z", "+00:00"))
-    until = datetime.fromisoformat(c["valid_before"].replace("Z", "+00:00"))
-    assert abs((before - after).total_seconds() - 300) <= 5
-    assert abs((until - before).total_seconds() - 900) <= 5
-    assert fields["Valid"] == (f"from {after.astimezone().strftime('%Y-%m-%dT%H:%M:%S')} "
-                               f"to {until.astimezone().strftime('%Y-%m-%dT%H:%M:%S')}")
+    check_ed25519_certificate(prism, team, priv, c, c["key_id"], before, 900)
     # Every key type certifies.
     for ktype in ("ecdsa", "rsa"):
         other, other_id = import_key(prism, team, "alice", keydir, ktype=ktype)
@@ -256,6 +264,125 @@ def test_revoked_serials_and_certificates_of_retired_keys_are_in_the_krl(server,
                          team["bob"]).status == 200
     assert krl_says(fetch_krl(prism, server, team, tmp_path), certs["disabled"][0]) == \
         {certs["disabled"][0].name: False}
+
+
+# --- ssh_ca/sign: a public key that is not stored ---------------------------------------
+
+def sign_public_key(prism, team, who, body):
+    return prism.request("POST", url(team, "/ssh_ca/sign"), body, team[who])
+
+
+def public_line(priv):
+    return Path(f"{priv}.pub").read_text().strip()
+
+
+def sha256_fingerprint(pub_path):
+    return run("ssh-keygen", "-l", "-E", "sha256", "-f", str(pub_path)).split()[1]
+
+
+def test_a_public_key_not_stored_is_certified_for_all_the_callers_principals(prism, team,
+                                                                             keydir):
+    """What `keypaird login` does with a key it holds in memory: ssh-keygen reads the
+    certificate, for every principal of the token, for the validity asked as a duration."""
+    priv = keydir.keygen("ed25519")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    r = sign_public_key(prism, team, "alice", {"public_key": public_line(priv),
+                                               "valid_for": "8h"})
+    assert r.status == 201, r
+    assert r.header("Cache-Control") == "no-store"
+    c = r.json()
+    assert "key_id" not in c
+    assert sorted(c["principals"]) == ["alice", "deploy"]
+    assert c["fingerprint_sha256"] == sha256_fingerprint(f"{priv}.pub")
+    fields = check_ed25519_certificate(
+        prism, team, priv, c, f"keypaird:project={team['project']}:user=31:serial={c['serial']}",
+        before, 8 * 3600)
+    assert fields["Public key"].split()[1] == c["fingerprint_sha256"]
+    # The key was not stored.
+    keys = prism.request("GET", url(team, "/keys?limit=1000"), token=team["admin"]).json()
+    assert c["fingerprint_sha256"] not in [k["fingerprint_sha256"] for k in keys["results"]]
+    # Principals named, validity in seconds, ECDSA and RSA keys.
+    for ktype, bits in (("ecdsa", None), ("rsa", 2048)):
+        other = keydir.keygen(ktype, bits=bits)
+        r = sign_public_key(prism, team, "bob", {"public_key": public_line(other),
+                                                 "principals": ["deploy"], "valid_for": 600})
+        assert r.status == 201, r
+        fields = inspect(save_certificate(other, r.json()["certificate"]))
+        assert fields["Principals"] == ["deploy"] and fields["Serial"] == r.json()["serial"]
+        assert r.json()["fingerprint_sha256"] == sha256_fingerprint(f"{other}.pub")
+
+
+def test_who_may_have_a_public_key_certified_and_which(server, prism, team, keydir):
+    priv = keydir.keygen("ed25519")
+    key = public_line(priv)
+    p = prism.port
+
+    def raw(who, body, path=url(team, "/ssh_ca/sign")):
+        token = who if who.startswith("kpd_") else team[who]
+        return request(p, "POST", path, body, token)
+
+    expect_error(raw("alice", {"public_key": key, "principals": ["root"]}), 403, "ForbiddenError")
+    expect_error(raw("bob", {"public_key": key, "principals": ["alice"]}), 403, "ForbiddenError")
+    expect_error(raw("reader", {"public_key": key}), 403, "ForbiddenError")
+    expect_error(raw("alice", {"public_key": key}, path="/api/v1/projects/1/ssh_ca/sign"), 403,
+                 "ForbiddenError")  # not alice's project, as for the certificates route
+    nobody = server.token(33, [team["project"]])
+    r = raw(nobody, {"public_key": key})  # a token without principals may be issued none
+    expect_error(r, 403, "ForbiddenError")
+    assert "no principals" in r.json()["message"]
+    # An admin may ask for any principal, and must name them when its token has none.
+    expect_error(raw("admin", {"public_key": key}), 400, "ValidationError", "principals")
+    assert sign_public_key(prism, team, "admin", {"public_key": key,
+                                                  "principals": ["root"]}).status == 201
+    # Keys an import refuses, with the import's reasons.
+    short_rsa = public_line(keydir.keygen("rsa", bits=1024))
+    dsa = public_line(keydir.keygen("dsa"))
+    certificate = sign_public_key(prism, team, "alice", {"public_key": key}).json()["certificate"]
+    for bad, reason in [(dsa, "DSA"), (short_rsa, "2048"), (certificate, "certificate"),
+                        ("ssh-ed25519 AAAA", None), (key.split()[1], None), ("", None)]:
+        r = raw("alice", {"public_key": bad})
+        expect_error(r, 400, "ValidationError", "public_key")
+        if reason:
+            assert reason in " ".join(r.json()["invalid_fields"]["public_key"]), r.json()
+    for body, field in [({}, "public_key"), ({"public_key": key, "principals": []}, "principals"),
+                        ({"public_key": key, "valid_for": 30}, "valid_for"),
+                        ({"public_key": key, "valid_for": "25h"}, "valid_for"),
+                        ({"public_key": key, "valid_for": "8"}, "valid_for"),
+                        ({"public_key": key, "extensions": []}, "extensions")]:
+        expect_error(raw("alice", body), 400, "ValidationError", field)
+
+
+def test_a_certificate_of_a_key_not_stored_is_revoked_by_serial_into_the_krl(server, prism,
+                                                                             team, keydir,
+                                                                             tmp_path):
+    kept, revoked = keydir.keygen("ed25519"), keydir.keygen("ed25519")
+    certs = {}
+    for priv in (kept, revoked):
+        r = sign_public_key(prism, team, "bob", {"public_key": public_line(priv)})
+        assert r.status == 201, r
+        certs[priv] = (save_certificate(priv, r.json()["certificate"]), r.json()["serial"])
+    files = [certs[kept][0], certs[revoked][0]]
+    assert not any(krl_says(fetch_krl(prism, server, team, tmp_path), *files).values())
+    serial = certs[revoked][1]
+    # Bob's certificate: alice may not revoke it, bob may.
+    expect_error(request(prism.port, "POST", url(team, f"/certificates/{serial}/revoke"),
+                         token=team["alice"], content_type=None), 403, "ForbiddenError")
+    r = prism.request("POST", url(team, f"/certificates/{serial}/revoke"), token=team["bob"],
+                      content_type=None)
+    assert r.status == 204, r
+    assert krl_says(fetch_krl(prism, server, team, tmp_path), *files) == \
+        {files[0].name: False, files[1].name: True}
+    # The audit trail names the key by its fingerprint, never a key id.
+    r = prism.request("GET", f"/api/v1/events?project_id={team['project']}&resource_id={serial}",
+                      token=team["admin"])
+    assert r.status == 200, r
+    events = {e["action"]: e for e in r.json()["results"]}
+    assert set(events) == {"certificate.issue", "certificate.revoke"}
+    fingerprint = sha256_fingerprint(f"{revoked}.pub")
+    for e in events.values():
+        assert e["details"]["fingerprint_sha256"] == fingerprint and "key_id" not in e["details"]
+        assert e["resource"]["type"] == "certificate" and e["resource"]["id"] == serial
+    assert events["certificate.issue"]["actor"]["user_id"] == 32
 
 
 # --- authorized_keys ---------------------------------------------------------------------

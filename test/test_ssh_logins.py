@@ -70,6 +70,22 @@ class Project:
         Path(f"{priv}-cert.pub").write_text(r.json()["certificate"] + "\n")
         return r.json()
 
+    def certify_public_key(self, priv, principals=None):
+        """POST ssh_ca/sign with the key's public half, which the project does not store; the
+        certificate goes next to the key, as with certify."""
+        body = {"public_key": Path(f"{priv}.pub").read_text().strip()}
+        if principals is not None:
+            body["principals"] = principals
+        r = self.prism.request("POST", self.url("/ssh_ca/sign"), body, self.token)
+        assert r.status == 201, r
+        Path(f"{priv}-cert.pub").write_text(r.json()["certificate"] + "\n")
+        return r.json()
+
+    def revoke(self, serial):
+        r = self.prism.request("POST", self.url(f"/certificates/{serial}/revoke"),
+                               token=self.token, content_type=None)
+        assert r.status == 204, r
+
     def login(self, priv, user="root"):
         return logged_in(self.sshd.login(priv, user))
 
@@ -157,6 +173,26 @@ def test_revoked_certificates_and_retired_keys_are_refused_through_the_krl(proje
     project.refresh_krl()
     assert project.login(keys["disabled"][0]), project.explain()
     assert not project.login(keys["revoked"][0])
+
+
+def test_a_certificate_of_a_key_not_stored_logs_in_until_the_krl_revokes_it(project, keydir):
+    """`keypaird login`'s way: the key is made here and only its public half is sent; the
+    certificate logs in for its principal, not for another, and no longer once the KRL in
+    place lists its serial."""
+    for_root, for_deploy, everything = (keydir.keygen("ed25519") for _ in range(3))
+    root = project.certify_public_key(for_root, ["root"])
+    project.certify_public_key(for_deploy, ["deploy"])
+    assert sorted(project.certify_public_key(everything)["principals"]) == ["deploy", "root"]
+    assert project.login(for_root), project.explain()
+    assert project.login(everything), project.explain()  # all the token's principals
+    assert not project.login(for_deploy)  # deploy's certificate is no way in as root
+
+    project.revoke(root["serial"])
+    assert project.login(for_root), project.explain()  # until the KRL in place says so
+    project.refresh_krl()
+    assert not project.login(for_root)
+    assert "revoked" in project.sshd.log().lower(), project.explain()
+    assert project.login(everything), project.explain()
 
 
 def test_ssh_login_helper_uses_the_certificate_next_to_the_key(project, keydir):

@@ -27,11 +27,17 @@ std::string Join(const std::vector<std::string>& words) {
   return out;
 }
 
-// What the audit trail says of a certificate: its key, principals and validity.
+// What the audit trail says of a certificate: its key (the stored key's id, or the
+// fingerprint of a key not stored), principals and validity.
 std::string CertificateDetails(const store::CertificateRecord& c) {
   std::string out;
   JsonWriter w(&out);
-  w.BeginObject().Key("serial").Int(c.serial).Key("key_id").String(c.key_id);
+  w.BeginObject().Key("serial").Int(c.serial);
+  if (c.key_id.empty()) {
+    w.Key("fingerprint_sha256").String(sshkey::FingerprintOfSha256(c.key_sha256));
+  } else {
+    w.Key("key_id").String(c.key_id);
+  }
   w.Key("principals").BeginArray();
   for (const std::string& p : c.principals) w.String(p);
   w.EndArray()
@@ -41,7 +47,44 @@ std::string CertificateDetails(const store::CertificateRecord& c) {
   return out;
 }
 
+// OK if the caller may be issued every one of `principals` in the project. Only an
+// administrator's token may have any; everyone else (a project's admin too) those their
+// token or grants give them there.
+Status MayBeIssued(const auth::Principal& caller, int64_t project_id,
+                   const std::vector<std::string>& principals) {
+  if (caller.admin) return Status::Ok();
+  const std::vector<std::string>& mine = caller.PrincipalsIn(project_id);
+  for (const std::string& p : principals) {
+    if (std::find(mine.begin(), mine.end(), p) == mine.end()) {
+      return PermissionDenied(
+          caller.session ? "Your grants do not give you principal '" + p + "' in project " +
+                               std::to_string(project_id) + "."
+                         : "This token may not be issued certificates for principal '" + p +
+                               "' (token create --principals).");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+StatusOr<std::vector<std::string>> DefaultPrincipals(const auth::Principal& caller,
+                                                     int64_t project_id) {
+  const std::vector<std::string>& mine = caller.PrincipalsIn(project_id);
+  if (!mine.empty()) return mine;
+  if (caller.admin) {
+    return Field("principals",
+                 "This administrator's token has no principals of its own: name the ones the "
+                 "certificate is for.");
+  }
+  if (caller.session) {
+    return PermissionDenied("Your grants give you no principals in project " +
+                            std::to_string(project_id) + ".");
+  }
+  return PermissionDenied(
+      "This token may not be issued certificates: it has no principals "
+      "(token create --principals).");
+}
 
 CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyService* keys,
                                            Kek kek, int64_t max_validity_s, Clock now,
@@ -149,76 +192,106 @@ StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
 }
 
-StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& caller,
-                                                       int64_t project_id, service::KeyRef ref,
-                                                       SignRequest request) const {
-  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
-  // The request first: a bad one is 400 whatever the key.
-  if (request.principals.empty()) {
+StatusOr<std::vector<std::string>> CertificateAuthority::CheckRequest(SignRequest* request) const {
+  if (request->principals.empty()) {
     return Field("principals",
                  "At least one principal: an empty list would be valid for every login.");
   }
-  for (const std::string& p : request.principals) {
+  for (const std::string& p : request->principals) {
     if (Status s = auth::ValidatePrincipal(p); !s.ok()) return Field("principals", s.message());
   }
   // A principal named twice is one principal: the certificate lists it once.
   {
     std::vector<std::string> unique;
-    for (std::string& p : request.principals) {
+    for (std::string& p : request->principals) {
       if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(std::move(p));
     }
-    request.principals = std::move(unique);
+    request->principals = std::move(unique);
   }
-  if (request.valid_for_s < kMinValidity || request.valid_for_s > max_validity_s_) {
+  if (request->valid_for_s < kMinValidity || request->valid_for_s > max_validity_s_) {
     return Field("valid_for", "Must be from 60 to " + std::to_string(max_validity_s_) +
                                   " seconds (serve --ca-max-validity).");
   }
   std::vector<std::string> extensions(sshkey::kSshKeygenDefaultExtensions.begin(),
                                       sshkey::kSshKeygenDefaultExtensions.end());
-  if (request.extensions) {
-    for (const std::string& e : *request.extensions) {
+  if (request->extensions) {
+    for (const std::string& e : *request->extensions) {
       if (std::find(extensions.begin(), extensions.end(), e) == extensions.end()) {
         return Field("extensions", "Unknown extension '" + e + "': known are permit-X11-forwarding, "
                                    "permit-agent-forwarding, permit-port-forwarding, "
                                    "permit-pty, permit-user-rc.");
       }
     }
-    extensions = *request.extensions;
+    extensions = *request->extensions;
   }
-  if (request.force_command && request.force_command->empty()) {
+  if (request->force_command && request->force_command->empty()) {
     return Field("force_command", "Must not be empty (use null for none).");
   }
-  if (request.force_command && request.force_command->find('\0') != std::string::npos) {
+  if (request->force_command && request->force_command->find('\0') != std::string::npos) {
     return Field("force_command", "Must not contain a NUL byte.");
   }
+  return extensions;
+}
+
+StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& caller,
+                                                       int64_t project_id, service::KeyRef ref,
+                                                       SignRequest request) const {
+  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
+  // The request first: a bad one is 400 whatever the key.
+  StatusOr<std::vector<std::string>> extensions = CheckRequest(&request);
+  if (!extensions.ok()) return extensions.status();
   StatusOr<store::KeyRecord> key = keys_->Get(caller, project_id, ref);
   if (!key.ok()) return key.status();
   if (!caller.Administers(project_id) && key->user_id != caller.user_id) {
     return PermissionDenied("Only the owner of keypair " + std::string(ref.value) +
                             " or an administrator may have it certified.");
   }
-  // Only an administrator's token may have any principal; everyone else (a project's
-  // admin too) those their token or grants give them there.
-  if (!caller.admin) {
-    const std::vector<std::string>& mine = caller.PrincipalsIn(project_id);
-    for (const std::string& p : request.principals) {
-      if (std::find(mine.begin(), mine.end(), p) == mine.end()) {
-        return PermissionDenied(
-            caller.session ? "Your grants do not give you principal '" + p + "' in project " +
-                                 std::to_string(project_id) + "."
-                           : "This token may not be issued certificates for principal '" + p +
-                                 "' (token create --principals).");
-      }
-    }
-  }
+  if (Status s = MayBeIssued(caller, project_id, request.principals); !s.ok()) return s;
   const int64_t now_us = now_();
   if (key->disabled || (key->expires_at_us && *key->expires_at_us <= now_us)) {
     return Field("key", key->disabled ? "The key is disabled: only a usable key can be certified."
                                       : "The key has expired: only a usable key can be certified.");
   }
-  StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(key->public_key);
-  if (!subject.ok()) return Internal("a stored public key does not parse");
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(key->public_key);
+  if (!parsed.ok()) return Internal("a stored public key does not parse");
+  const Subject subject{.blob = std::move(parsed->blob),
+                        .fingerprint_sha256 = std::move(parsed->fingerprint_sha256),
+                        .key_id = key->id,
+                        .owner_id = key->user_id,
+                        .name = key->name,
+                        .comment = key->name};
+  return Issue(caller, project_id, subject, request, std::move(*extensions), now_us);
+}
 
+StatusOr<IssuedCertificate> CertificateAuthority::SignPublicKey(const auth::Principal& caller,
+                                                                int64_t project_id,
+                                                                std::string_view public_key,
+                                                                SignRequest request) const {
+  if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
+  StatusOr<std::vector<std::string>> extensions = CheckRequest(&request);
+  if (!extensions.ok()) return extensions.status();
+  // The rules and messages of a key import: the same keys are certified either way.
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(public_key);
+  if (!parsed.ok()) {
+    return InvalidArgument("Invalid public key.")
+        .WithField("public_key", parsed.status().message());
+  }
+  if (Status s = MayBeIssued(caller, project_id, request.principals); !s.ok()) return s;
+  // Named by its fingerprint: it has no name, and its comment is whatever the client wrote.
+  const Subject subject{.blob = std::move(parsed->blob),
+                        .fingerprint_sha256 = parsed->fingerprint_sha256,
+                        .key_id = "",  // not stored
+                        .owner_id = caller.user_id,
+                        .name = parsed->fingerprint_sha256,
+                        .comment = std::move(parsed->comment)};
+  return Issue(caller, project_id, subject, request, std::move(*extensions), now_());
+}
+
+StatusOr<IssuedCertificate> CertificateAuthority::Issue(const auth::Principal& caller,
+                                                        int64_t project_id, const Subject& subject,
+                                                        const SignRequest& request,
+                                                        std::vector<std::string> extensions,
+                                                        int64_t now_us) const {
   StatusOr<Ca> ca = CaOf(project_id, &caller);
   if (!ca.ok()) return ca.status();
   StatusOr<int64_t> serial = store_->NextSerial(project_id);
@@ -226,14 +299,18 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   const int64_t now_s = now_us / 1000000;
   IssuedCertificate issued;
   issued.serial = *serial;
-  issued.key_id = "keypaird:project=" + std::to_string(project_id) + ":key=" + key->id +
+  // What sshd logs: the stored key, or for a key not stored, whose certificate it is.
+  issued.key_id = "keypaird:project=" + std::to_string(project_id) +
+                  (subject.key_id.empty() ? ":user=" + std::to_string(subject.owner_id)
+                                          : ":key=" + subject.key_id) +
                   ":serial=" + std::to_string(*serial);
+  issued.fingerprint_sha256 = subject.fingerprint_sha256;
   issued.principals = request.principals;
   issued.valid_after_s = now_s - kBackdate;
   issued.valid_before_s = now_s + request.valid_for_s;
 
   sshkey::UserCertificateRequest cert;
-  cert.key_blob = subject->blob;
+  cert.key_blob = subject.blob;
   cert.serial = static_cast<uint64_t>(issued.serial);
   cert.key_id = issued.key_id;
   cert.principals = request.principals;
@@ -241,8 +318,8 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   cert.valid_before = static_cast<uint64_t>(issued.valid_before_s);
   cert.force_command = request.force_command;
   cert.source_address = request.source_address;
-  cert.extensions = extensions;
-  cert.comment = key->name;
+  cert.extensions = std::move(extensions);
+  cert.comment = subject.comment;
   StatusOr<sshkey::Certificate> signed_cert = [&]() -> StatusOr<sshkey::Certificate> {
     StatusOr<SecretString> seed = kek_.Open(ca->record.sealed_seed, project_id);
     if (!seed.ok()) return Internal("the project's CA key does not open with this KEK");
@@ -262,9 +339,9 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   store::CertificateRecord record;
   record.project_id = project_id;
   record.serial = issued.serial;
-  record.key_id = key->id;
-  record.key_owner_id = key->user_id;
-  record.key_sha256 = sshkey::KeySha256(subject->blob);
+  record.key_id = subject.key_id;
+  record.key_owner_id = subject.owner_id;
+  record.key_sha256 = sshkey::KeySha256(subject.blob);
   record.principals = request.principals;
   record.valid_after_s = issued.valid_after_s;
   record.valid_before_s = issued.valid_before_s;
@@ -276,14 +353,15 @@ StatusOr<IssuedCertificate> CertificateAuthority::Sign(const auth::Principal& ca
   event.project_id = project_id;
   event.resource_type = "certificate";
   event.resource_id = std::to_string(issued.serial);
-  event.resource_name = key->name;
+  event.resource_name = subject.name;
   event.details = CertificateDetails(record);
   if (Status s = store_->RecordCertificate(record, event); !s.ok()) return s;
-  LogLine(LogLevel::kInfo, "certificate issued")
-      .Str("token_id", caller.token_id)
+  LogLine line(LogLevel::kInfo, "certificate issued");
+  line.Str("token_id", caller.token_id)
       .Int("user_id", caller.user_id)
-      .Int("project_id", project_id)
-      .Str("key_id", key->id)
+      .Int("project_id", project_id);
+  if (!subject.key_id.empty()) line.Str("key_id", subject.key_id);
+  line.Str("fingerprint_sha256", subject.fingerprint_sha256)
       .Str("principals", Join(request.principals))
       .Int("serial", issued.serial)
       .Str("valid_after", FormatRfc3339(issued.valid_after_s * 1000000))

@@ -3,13 +3,15 @@
 //
 // Each project gets an Ed25519 CA key when it is first asked for by a write: Create (POST
 // …/ssh_ca) or the first certificate. Reads never make one: before it exists, Info is
-// kNotFound and the KRL is empty (nothing can be revoked yet). Its seed is kept only sealed under the KEK (ca/kek.h), the same
-// for every node on one database, and opened only for the moment of a signature. Signing
-// follows the keys' rules: only the key's owner or an admin, only a usable key (not
-// disabled, not expired), only principals the token may be issued (an admin any), a
-// validity from 60 s to `max_validity_s`. Serials come from the store, unique per CA also
-// across nodes. Every issued certificate writes an audit line to the log (token, key,
-// principals, serial, validity) and counts in the metrics.
+// kNotFound and the KRL is empty (nothing can be revoked yet). Its seed is kept only sealed
+// under the KEK (ca/kek.h), the same for every node on one database, and opened only for the
+// moment of a signature. Signing follows the keys' rules: only the key's owner or an admin,
+// only a usable key (not disabled, not expired), only principals the token may be issued (an
+// admin any), a validity from 60 s to `max_validity_s`. SignPublicKey certifies a public key
+// that is not stored (`keypaird login`'s in-memory key) by the same rules, for the caller.
+// Serials come from the store, unique per CA also across nodes. Every issued certificate is
+// recorded (for revocation, the KRL and the audit trail), writes an audit line to the log
+// (token, key, principals, serial, validity) and counts in the metrics.
 //
 // A project's CA never changes once made (no rotation), so each node remembers the ones
 // it has seen: after the first use, the public key, KRL and signatures read no CA row.
@@ -23,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "auth/tokens.h"
@@ -52,11 +55,19 @@ struct SignRequest {
 struct IssuedCertificate {
   std::string certificate;  // the KEY-cert.pub line
   int64_t serial = 0;
-  std::string key_id;
+  std::string key_id;  // the certificate's key id (what sshd logs), not the stored key's id
+  std::string fingerprint_sha256;  // of the certified public key
   std::vector<std::string> principals;
   int64_t valid_after_s = 0;
   int64_t valid_before_s = 0;
 };
+
+// The principals a certificate gets when its request names none: all those the caller may
+// be issued in the project. kPermissionDenied for a token that may be issued none (token create
+// --principals); kInvalidArgument on `principals` for an administrator's token without
+// principals of its own: it may ask for any, so it must name them.
+StatusOr<std::vector<std::string>> DefaultPrincipals(const auth::Principal& caller,
+                                                     int64_t project_id);
 
 class CertificateAuthority {
  public:
@@ -85,6 +96,15 @@ class CertificateAuthority {
   StatusOr<IssuedCertificate> Sign(const auth::Principal& caller, int64_t project_id,
                                    service::KeyRef key, SignRequest request) const;
 
+  // Certifies `public_key`, which the store does not hold and does not keep: any form and
+  // type a key import accepts (sshkey::ParsePublicKey), else kInvalidArgument on
+  // `public_key`. The request follows Sign's rules. The certificate is recorded with no key
+  // (CertificateRecord::key_id empty), as the caller's: they (or an admin) may revoke it,
+  // and only revoking puts it in the KRL, since no key of it can be deleted or disabled.
+  // kInvalidArgument, kPermissionDenied as Sign.
+  StatusOr<IssuedCertificate> SignPublicKey(const auth::Principal& caller, int64_t project_id,
+                                            std::string_view public_key, SignRequest request) const;
+
   // By the certified key's owner or an admin. kNotFound (no such serial), kPermissionDenied.
   Status Revoke(const auth::Principal& caller, int64_t project_id, int64_t serial) const;
 
@@ -108,6 +128,25 @@ class CertificateAuthority {
   StatusOr<Ca> CaOf(int64_t project_id, const auth::Principal* creator,
                     bool* created = nullptr) const;
   StatusOr<Ca> Remember(const store::CaRecord& record) const;
+
+  // What a certificate is issued for.
+  struct Subject {
+    std::string blob;  // the public key, wire form
+    std::string fingerprint_sha256;
+    std::string key_id;  // the stored key's id; "" for a key the store does not hold
+    int64_t owner_id = 0;
+    std::string name;     // the audit trail's resource name
+    std::string comment;  // the certificate line's
+  };
+
+  // Checks `request` by the rules every certificate follows, its principals listed once
+  // each; the extensions the certificate gets. kInvalidArgument.
+  StatusOr<std::vector<std::string>> CheckRequest(SignRequest* request) const;
+  // Signs a checked request with the project's CA (made now if it has none) and records
+  // the certificate with its event. `now_us` is the validity's now.
+  StatusOr<IssuedCertificate> Issue(const auth::Principal& caller, int64_t project_id,
+                                    const Subject& subject, const SignRequest& request,
+                                    std::vector<std::string> extensions, int64_t now_us) const;
 
   store::KeyStore* store_;
   service::KeyService* keys_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/audit.h"
 #include "sshkey/certificate.h"
 #include "sshkey/krl.h"
 #include "store/testing/forwarding_store.h"
@@ -262,6 +263,145 @@ TEST_F(AuthorityTest, TheKrlListsCertificatesBySerialNeverAKey) {
   EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, ca_key->blob, 2));
   EXPECT_FALSE(sshkey::KrlRevokesKey(*krl, subject->blob));
   EXPECT_TRUE(krl->revoked_key_sha256.empty());
+}
+
+// Keys made by ssh-keygen, which no test here imports.
+constexpr char kLoginKey[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILxJ1muk1bBi4Fvs3C3p3dDit4XfeUsDN4nlNN/0gvKk login@laptop";
+constexpr char kEcdsaKey[] =
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKiZoAWzImVCO99QZL"
+    "/67ID21wLCx4pFdav25UucBv6+iC2bZ2Sb5+SGIfdiXlp87pPXhYhppmhBhdunWbgxp70= ecdsa@host";
+constexpr char kDsaKey[] =
+    "ssh-dss AAAAB3NzaC1kc3MAAACBAJcgrTdi8vW39LWM1oF4XFvLo8dVvf2KXyoRJrMzwlNAV3p2oWdX6x36iA4K2v"
+    "hLthFqHfdk9H+cBsrX28FMJm2zZk10I1CCIAqsgXZ8/d+Wi5+yPngv7DwNI6/UphiFOGJWWkfz48N1KNKcvrpibC4U"
+    "3QdtB0SAc1elNywDcj2lAAAAFQDBNeH0RhMSkXtbzouJkEP9WTndewAAAIASMv446QEI70+9JmwmozOx68OINYKtuJ"
+    "rlez0xwD48ooja4pyBUUgL+/DResjnrLEkLS5XK4KVs/oLPHQo6QGNE46Qm0B+34R0LppKSNvLChXnZ/W69r0/+JEq"
+    "W3F2hHheXnvdo6oHssJJycluZj02cAOK3ofC3xpiu0L/9PJv+gAAAIBPRZKhm2Y4IQXvhoBGS0+7bU//58g4xk+xc2"
+    "dwa9hj11Q0rUKMwVkKBUXKBzIaDRke0uT8XMoDh4EElK7wMuWwbxppQrVQq7VgijX4IV3TitDEWIaf2uhjWxOo+U0G"
+    "BLKgKuzERbIbXseDycX+6Tx+44N9slLxO553i0YNPZgWFw== dsa@host";
+constexpr char kShortRsaKey[] =  // 1024 bits
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDL6C4dDgGQDVNMxGZM21gYZF94rYA++jfrs6+Ldu4kHl1FsTEMOn"
+    "4JDWX49Wr4fjn15iHELZo7edYXNl430nKwLhU4ENPseCdZyJc1bJASGOXa/YhkGk9OHGCmn9dfi534IZc55ZcyB6Ro"
+    "EINmNVvb5sJS45ju45OHCSeoasRKow== short@host";
+
+TEST_F(AuthorityTest, DefaultPrincipalsAreAllTheCallersOrNone) {
+  EXPECT_EQ(*DefaultPrincipals(alice_, 1), (std::vector<std::string>{"deploy", "alice"}));
+  // A token that may be issued nothing is refused; an admin's may ask for any, so must name
+  // them (the field says which).
+  EXPECT_EQ(DefaultPrincipals(User(3, {}), 1).status().code(), StatusCode::kPermissionDenied);
+  auth::Principal admin;
+  admin.admin = true;
+  StatusOr<std::vector<std::string>> none = DefaultPrincipals(admin, 1);
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(none.status().field_errors().count("principals"), 1u);
+  admin.principals = {"root"};
+  EXPECT_EQ(*DefaultPrincipals(admin, 1), std::vector<std::string>{"root"});
+  // A person's session: the principals its grants give it in that project.
+  auth::Principal session;
+  session.session = true;
+  session.user_id = 9;
+  session.projects = {1, 2};
+  session.roles = {{1, "editor", {"deploy"}}, {2, "editor", {}}};
+  EXPECT_EQ(*DefaultPrincipals(session, 1), std::vector<std::string>{"deploy"});
+  EXPECT_EQ(DefaultPrincipals(session, 2).status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST_F(AuthorityTest, APublicKeyNotStoredIsCertifiedAndRecordedForTheCaller) {
+  StatusOr<IssuedCertificate> issued = ca_.SignPublicKey(bob_, 1, kLoginKey, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  StatusOr<sshkey::PublicKey> subject = sshkey::ParsePublicKey(kLoginKey);
+  EXPECT_EQ(issued->fingerprint_sha256, subject->fingerprint_sha256);
+  EXPECT_EQ(issued->key_id, "keypaird:project=1:user=2:serial=1");  // whose, for sshd's log
+  EXPECT_EQ(issued->valid_before_s, now_ / 1000000 + 600);
+  StatusOr<sshkey::ParsedCertificate> parsed =
+      sshkey::ParseCertificate(CertificateBlob(issued->certificate));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->key_blob, subject->blob);
+  EXPECT_EQ(parsed->principals, std::vector<std::string>{"deploy"});
+  EXPECT_EQ(parsed->extensions.size(), sshkey::kSshKeygenDefaultExtensions.size());
+  EXPECT_EQ(parsed->ca_key_blob, sshkey::ParsePublicKey(ca_.Info(bob_, 1)->public_key)->blob);
+  // Recorded without a key, as bob's; the key itself is not stored.
+  StatusOr<store::CertificateRecord> record = store_->GetCertificate(1, issued->serial);
+  ASSERT_TRUE(record.ok()) << record.status().message();
+  EXPECT_EQ(record->key_id, "");
+  EXPECT_EQ(record->key_owner_id, 2);
+  EXPECT_EQ(record->key_sha256, sshkey::KeySha256(subject->blob));
+  EXPECT_EQ(record->principals, std::vector<std::string>{"deploy"});
+  EXPECT_EQ(record->issued_by, bob_.token_id);
+  EXPECT_EQ(record->valid_before_s, issued->valid_before_s);
+  store::ListQuery same_key;
+  same_key.fingerprint_sha256 = subject->fingerprint_sha256;
+  EXPECT_TRUE(store_->ListKeys(same_key)->keys.empty());
+  // The event names the key by its fingerprint: there is no key id.
+  store::EventQuery events;
+  events.actions = {std::string(auth::kCertificateIssue)};
+  StatusOr<store::EventPage> page = store_->ListEvents(events);
+  ASSERT_TRUE(page.ok() && page->events.size() == 1);
+  const store::EventRecord& event = page->events[0];
+  EXPECT_EQ(event.resource_id, "1");
+  EXPECT_EQ(event.resource_name, subject->fingerprint_sha256);
+  EXPECT_EQ(event.actor_user_id, 2);
+  EXPECT_NE(event.details.find("\"fingerprint_sha256\":\"" + subject->fingerprint_sha256 + "\""),
+            std::string::npos)
+      << event.details;
+  EXPECT_EQ(event.details.find("key_id"), std::string::npos) << event.details;
+  // ECDSA too.
+  EXPECT_TRUE(ca_.SignPublicKey(bob_, 1, kEcdsaKey, Request()).ok());
+}
+
+TEST_F(AuthorityTest, APublicKeyNotStoredFollowsTheRulesOfSigningAndOfImport) {
+  auto refused = [&](const auth::Principal& who, std::string_view key, SignRequest req,
+                     int64_t project = 1) {
+    return ca_.SignPublicKey(who, project, key, std::move(req)).status();
+  };
+  EXPECT_EQ(refused(alice_, kLoginKey, Request({"root"})).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused(User(3, {}), kLoginKey, Request()).code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused(alice_, kLoginKey, Request(), /*project=*/2).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused(alice_, kLoginKey, Request({})).field_errors().count("principals"), 1u);
+  SignRequest long_lived = Request();
+  long_lived.valid_for_s = 86401;
+  EXPECT_EQ(refused(alice_, kLoginKey, long_lived).field_errors().count("valid_for"), 1u);
+  // Keys import refuses are refused, on public_key, with import's reasons.
+  StatusOr<IssuedCertificate> issued = ca_.SignPublicKey(alice_, 1, kLoginKey, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  for (const std::string& bad :
+       {std::string(kDsaKey), std::string(kShortRsaKey), issued->certificate,
+        std::string("ssh-ed25519 AAAA"), std::string("not a key"), std::string("")}) {
+    Status s = refused(alice_, bad, Request());
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    ASSERT_EQ(s.field_errors().count("public_key"), 1u) << bad;
+    EXPECT_EQ(s.field_errors().at("public_key"),
+              std::vector<std::string>{sshkey::ParsePublicKey(bad).status().message()});
+  }
+  // An admin may ask for any principal.
+  auth::Principal admin;
+  admin.admin = true;
+  admin.token_id = "admin";
+  EXPECT_TRUE(ca_.SignPublicKey(admin, 1, kLoginKey, Request({"root"})).ok());
+}
+
+TEST_F(AuthorityTest, ACertificateOfAKeyNotStoredIsInTheKrlOnlyOnceRevoked) {
+  StatusOr<IssuedCertificate> issued = ca_.SignPublicKey(bob_, 1, kLoginKey, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  StatusOr<sshkey::PublicKey> ca_key = sshkey::ParsePublicKey(ca_.Info(bob_, 1)->public_key);
+  auto listed = [&] {
+    StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(*ca_.Krl(alice_, 1));
+    return krl.ok() && sshkey::KrlRevokesCertificate(*krl, ca_key->blob, issued->serial);
+  };
+  EXPECT_FALSE(listed());  // no stored key: nothing was deleted
+  // Its owner is the user it was issued for: not alice, bob (or an admin).
+  EXPECT_EQ(ca_.Revoke(alice_, 1, issued->serial).code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(ca_.Revoke(bob_, 1, issued->serial).ok());
+  EXPECT_TRUE(listed());
+  store::EventQuery events;
+  events.actions = {std::string(auth::kCertificateRevoke)};
+  StatusOr<store::EventPage> page = store_->ListEvents(events);
+  ASSERT_TRUE(page.ok() && page->events.size() == 1);
+  EXPECT_NE(page->events[0].details.find(issued->fingerprint_sha256), std::string::npos);
+  // Until it expires.
+  now_ = (issued->valid_before_s + 1) * 1000000;
+  EXPECT_FALSE(listed());
 }
 
 TEST_F(AuthorityTest, AnotherKekIsRefusedAtTheStart) {

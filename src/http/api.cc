@@ -124,6 +124,9 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::CaKrl},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys/{key}/certificates",
          .placement = P::kWorker, .handler = &Api::CaSign},
+        // A public key the store does not hold (keypaird login's in-memory key).
+        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca/sign",
+         .placement = P::kWorker, .handler = &Api::CaSignPublicKey},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/certificates/{serial}/revoke",
          .placement = P::kWorker, .handler = &Api::CaRevoke, .bodiless = true},
     };

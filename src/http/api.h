@@ -204,6 +204,7 @@ class Api final : public server::Handler {
   Reply CaCreate(Call& call) const;
   Reply CaPublicKey(Call& call) const;
   Reply CaSign(Call& call) const;
+  Reply CaSignPublicKey(Call& call) const;
   Reply CaRevoke(Call& call) const;
   Reply CaKrl(Call& call) const;
   StatusOr<std::optional<int64_t>> ExpectedRevision(const Call& call, int64_t project_id,

@@ -1,9 +1,11 @@
 #include "http/body.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <vector>
 
+#include "common/duration.h"
 #include "http/decoding.h"
 #include "http/errors.h"
 
@@ -58,6 +60,16 @@ const char* TypeProblem(const json& v, FieldType type) {
         return "Must be a positive integer.";
       }
       return nullptr;
+    case FieldType::kSecondsOrDuration:
+      if (v.is_string()) {
+        const std::optional<int64_t> ms = ParseDurationMs(v.get<std::string>());
+        return ms && *ms >= 1000 ? nullptr
+                                 : "Must be a number of seconds or a duration such as \"8h\" "
+                                   "or \"1h30m\" (units d, h, m, s).";
+      }
+      return TypeProblem(v, FieldType::kPositiveInt) == nullptr
+                 ? nullptr
+                 : "Must be a number of seconds or a duration such as \"8h\".";
   }
   return nullptr;
 }
@@ -146,6 +158,15 @@ bool BoolOr(const json& body, const char* key, bool fallback) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return fallback;
   return it->get<bool>();
+}
+
+int64_t SecondsOr(const json& body, const char* key, int64_t fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (it->is_string()) return *ParseDurationMs(it->get<std::string>()) / 1000;  // checked
+  return it->is_number_unsigned()
+             ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
+             : it->get<int64_t>();
 }
 
 }  // namespace keypaird::http

@@ -25,6 +25,9 @@ enum class FieldType {
   kStringMap,  // an object whose values are all strings (labels)
   kStringArray,
   kPositiveInt,
+  // A positive integer of seconds, or a duration as the command line writes it ("8h",
+  // "1h30m": common/duration.h) of at least a second.
+  kSecondsOrDuration,
 };
 
 struct FieldSpec {
@@ -44,6 +47,9 @@ Status CheckBody(const nlohmann::json& body, std::initializer_list<FieldSpec> fi
 // A checked optional field's value (absent or null: nullopt / `fallback`).
 std::optional<std::string> OptionalString(const nlohmann::json& body, const char* key);
 bool BoolOr(const nlohmann::json& body, const char* key, bool fallback);
+// A checked kPositiveInt or kSecondsOrDuration field in seconds (a duration's milliseconds
+// rounded down; integers above INT64_MAX become INT64_MAX), or `fallback` when absent.
+int64_t SecondsOr(const nlohmann::json& body, const char* key, int64_t fallback);
 
 }  // namespace keypaird::http
 

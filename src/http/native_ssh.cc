@@ -47,6 +47,20 @@ HttpResponse NotModified(const std::string& etag, const std::string& request_id)
   return r;
 }
 
+// A certificate request's principals (checked to be an array of strings).
+StatusOr<std::vector<std::string>> DecodePrincipals(const nlohmann::json& principals) {
+  if (principals.size() > kMaxPrincipals) {
+    return FieldError("principals", "At most " + std::to_string(kMaxPrincipals) + " principals.");
+  }
+  return principals.get<std::vector<std::string>>();
+}
+
+// A certificate's validity when the request gives none: an hour, or less if the CA's
+// maximum is shorter; anything above the maximum is refused by the CA with the range.
+int64_t ValidFor(const nlohmann::json& body, int64_t max_validity_s) {
+  return SecondsOr(body, "valid_for", std::min<int64_t>(3600, max_validity_s));
+}
+
 // The SignRequest of a certificates POST body.
 StatusOr<ca::SignRequest> DecodeSign(const nlohmann::json& body, int64_t max_validity_s) {
   if (Status s = CheckBody(body, {{"principals", FieldType::kStringArray, true},
@@ -58,23 +72,64 @@ StatusOr<ca::SignRequest> DecodeSign(const nlohmann::json& body, int64_t max_val
     return s;
   }
   ca::SignRequest req;
-  req.principals = body["principals"].get<std::vector<std::string>>();
-  if (req.principals.size() > kMaxPrincipals) {
-    return FieldError("principals", "At most " + std::to_string(kMaxPrincipals) + " principals.");
-  }
-  req.valid_for_s = std::min<int64_t>(3600, max_validity_s);
-  if (auto it = body.find("valid_for"); it != body.end()) {
-    // Checked positive; anything above the maximum is refused by the CA with the range.
-    req.valid_for_s = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(
-                                                     it->get<uint64_t>(), INT64_MAX))
-                                               : it->get<int64_t>();
-  }
+  StatusOr<std::vector<std::string>> principals = DecodePrincipals(body["principals"]);
+  if (!principals.ok()) return principals.status();
+  req.principals = std::move(*principals);
+  req.valid_for_s = ValidFor(body, max_validity_s);
   if (auto it = body.find("extensions"); it != body.end()) {
     req.extensions = it->get<std::vector<std::string>>();
   }
   req.force_command = OptionalString(body, "force_command");
   req.source_address = OptionalString(body, "source_address");
   return req;
+}
+
+// The SignRequest of an ssh_ca/sign body, whose public key goes to `*public_key`: no
+// extensions or options (ssh-keygen's default extensions), principals by default all the
+// caller's (ca::DefaultPrincipals), valid_for also as a duration ("8h").
+StatusOr<ca::SignRequest> DecodeSignPublicKey(const nlohmann::json& body,
+                                              const auth::Principal& caller, int64_t project_id,
+                                              int64_t max_validity_s, std::string* public_key) {
+  if (Status s = CheckBody(body, {{"public_key", FieldType::kString, true},
+                                  {"principals", FieldType::kStringArray, false},
+                                  {"valid_for", FieldType::kSecondsOrDuration, false}});
+      !s.ok()) {
+    return s;
+  }
+  *public_key = body["public_key"].get<std::string>();
+  ca::SignRequest req;
+  StatusOr<std::vector<std::string>> principals = body.contains("principals")
+                                                      ? DecodePrincipals(body["principals"])
+                                                      : ca::DefaultPrincipals(caller, project_id);
+  if (!principals.ok()) return principals.status();
+  req.principals = std::move(*principals);
+  req.valid_for_s = ValidFor(body, max_validity_s);
+  return req;
+}
+
+// A 201 with an issued certificate: for a stored key, its certificate's key id; for a key
+// not stored, the key's fingerprint (there is no key to name).
+HttpResponse IssuedResponse(const ca::IssuedCertificate& cert, bool stored_key,
+                            const std::string& request_id) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Key("certificate").String(cert.certificate);
+  w.Key("serial").String(std::to_string(cert.serial));
+  if (stored_key) {
+    w.Key("key_id").String(cert.key_id);
+  } else {
+    w.Key("fingerprint_sha256").String(cert.fingerprint_sha256);
+  }
+  w.Key("principals").BeginArray();
+  for (const std::string& p : cert.principals) w.String(p);
+  w.EndArray();
+  w.Key("valid_after").String(FormatRfc3339(cert.valid_after_s * 1000000));
+  w.Key("valid_before").String(FormatRfc3339(cert.valid_before_s * 1000000));
+  w.EndObject();
+  HttpResponse r = MakeResponse(201, std::move(body), request_id);
+  r.no_store = true;
+  return r;
 }
 
 Status CaDisabled() {
@@ -181,21 +236,22 @@ Api::Reply Api::CaSign(Call& call) const {
   StatusOr<ca::IssuedCertificate> cert = extras_.ca->Sign(
       call.caller, *project, {call.params[1], /*allow_name=*/true}, std::move(*req));
   if (!cert.ok()) return ErrorResponse(cert.status(), call.request_id);
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
-  w.Key("certificate").String(cert->certificate);
-  w.Key("serial").String(std::to_string(cert->serial));
-  w.Key("key_id").String(cert->key_id);
-  w.Key("principals").BeginArray();
-  for (const std::string& p : cert->principals) w.String(p);
-  w.EndArray();
-  w.Key("valid_after").String(FormatRfc3339(cert->valid_after_s * 1000000));
-  w.Key("valid_before").String(FormatRfc3339(cert->valid_before_s * 1000000));
-  w.EndObject();
-  HttpResponse r = MakeResponse(201, std::move(body), call.request_id);
-  r.no_store = true;
-  return r;
+  return IssuedResponse(*cert, /*stored_key=*/true, call.request_id);
+}
+
+Api::Reply Api::CaSignPublicKey(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  std::string public_key;
+  StatusOr<ca::SignRequest> req =
+      DecodeSignPublicKey(call.body, call.caller, *project, extras_.ca->max_validity_s(),
+                          &public_key);
+  if (!req.ok()) return ErrorResponse(req.status(), call.request_id);
+  StatusOr<ca::IssuedCertificate> cert =
+      extras_.ca->SignPublicKey(call.caller, *project, public_key, std::move(*req));
+  if (!cert.ok()) return ErrorResponse(cert.status(), call.request_id);
+  return IssuedResponse(*cert, /*stored_key=*/false, call.request_id);
 }
 
 Api::Reply Api::CaRevoke(Call& call) const {

@@ -8,6 +8,7 @@
 #include "ca/authority.h"
 #include "http/api.h"
 #include "sshkey/krl.h"
+#include "sshkey/sshkey.h"
 #include "store/key_store.h"
 
 namespace keypaird::http {
@@ -178,6 +179,7 @@ TEST_F(NativeSshTest, WithoutACaEveryCaRouteSaysItIsNotEnabled) {
       {"GET", "/api/v1/projects/1/ssh_ca/public_key"},
       {"GET", "/api/v1/projects/1/ssh_ca/krl"},
       {"POST", "/api/v1/projects/1/keys/" + id + "/certificates"},
+      {"POST", "/api/v1/projects/1/ssh_ca/sign"},
       {"POST", "/api/v1/projects/1/certificates/1/revoke"},
   };
   for (const auto& [method, path] : routes) {
@@ -304,6 +306,85 @@ TEST_F(NativeSshTest, OnlyTheOwnerOrAnAdminSignsAndOnlyAllowedPrincipals) {
   EXPECT_TRUE(Body(r)["invalid_fields"].contains("key"));
 }
 
+// POST …/ssh_ca/sign: a public key the store does not hold, for all the caller's principals
+// unless the body names some, for an hour unless valid_for (seconds or a duration) says.
+TEST_F(NativeSshTest, SigningAPublicKeyAnswersItsFingerprintNotAKey) {
+  const std::string path = "/api/v1/projects/1/ssh_ca/sign";
+  HttpResponse r = Call("POST", path, alice_, json{{"public_key", kKeyC}}.dump());
+  ASSERT_EQ(r.status, 201) << Text(r);
+  json b = Body(r);
+  EXPECT_TRUE(b["certificate"].get<std::string>().starts_with("ssh-ed25519-cert-v01@openssh.com "));
+  EXPECT_EQ(b["serial"], "1");
+  EXPECT_EQ(b["fingerprint_sha256"], sshkey::ParsePublicKey(kKeyC)->fingerprint_sha256);
+  EXPECT_FALSE(b.contains("key_id"));
+  EXPECT_EQ(b["principals"], json::array({"alice", "deploy"}));  // all of alice's
+  EXPECT_EQ(b["valid_after"], "2027-01-15T07:55:00.000000Z");
+  EXPECT_EQ(b["valid_before"], "2027-01-15T09:00:00.000000Z");
+  EXPECT_TRUE(r.no_store);
+  b = Body(
+      Call("POST", path, bob_,
+           json{{"public_key", kKeyC}, {"principals", {"deploy"}}, {"valid_for", "1h30m"}}.dump()));
+  EXPECT_EQ(b["serial"], "2");
+  EXPECT_EQ(b["principals"], json::array({"deploy"}));
+  EXPECT_EQ(b["valid_before"], "2027-01-15T09:30:00.000000Z");
+  b = Body(Call("POST", path, admin_,
+                json{{"public_key", kKeyC}, {"principals", {"root"}}, {"valid_for", 600}}.dump()));
+  EXPECT_EQ(b["principals"], json::array({"root"}));  // an admin may ask for any
+  EXPECT_EQ(b["valid_before"], "2027-01-15T08:10:00.000000Z");
+  // Nothing was stored: no key lists, and each certificate is revocable by its serial.
+  EXPECT_EQ(Text(Call("GET", "/api/v1/projects/1/authorized_keys", admin_)), "");
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", bob_).status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/1/certificates/1/revoke", alice_).status, 204);
+}
+
+TEST_F(NativeSshTest, BadPublicKeySignRequestsAre400WithTheirFieldAndOthers403) {
+  const std::string path = "/api/v1/projects/1/ssh_ca/sign";
+  const json key = {{"public_key", kKeyC}};
+  auto with = [&](json extra) {
+    json body = key;
+    body.update(extra);
+    return body.dump();
+  };
+  struct Case {
+    std::string body;
+    const char* field;
+  } cases[] = {
+      {"{}", "public_key"},
+      {R"({"public_key":null})", "public_key"},
+      {R"({"public_key":"ssh-ed25519 AAAA"})", "public_key"},
+      {R"({"public_key":"ssh-dss AAAAB3NzaC1kc3M= x"})", "public_key"},
+      {with({{"principals", json::array()}}), "principals"},
+      {with({{"principals", "deploy"}}), "principals"},
+      {with({{"principals", {"bad name"}}}), "principals"},
+      {with({{"valid_for", 59}}), "valid_for"},
+      {with({{"valid_for", "2h1s"}}), "valid_for"},  // above the CA's 7200 s
+      {with({{"valid_for", "2"}}), "valid_for"},     // a unit is needed
+      {with({{"valid_for", "500ms"}}), "valid_for"},
+      {with({{"valid_for", "soon"}}), "valid_for"},
+      {with({{"valid_for", nullptr}}), "valid_for"},
+      {with({{"extensions", json::array()}}), "extensions"},  // not on this route
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = Call("POST", path, alice_, c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    if (r.status == 400) {
+      EXPECT_TRUE(Body(r)["invalid_fields"].contains(c.field)) << c.body << " " << Text(r);
+    }
+  }
+  // An admin token without principals of its own must name some.
+  HttpResponse admin = Call("POST", path, admin_, key.dump());
+  EXPECT_EQ(admin.status, 400);
+  EXPECT_TRUE(Body(admin)["invalid_fields"].contains("principals")) << Text(admin);
+  // A principal the token may not be issued, a token without principals, another project.
+  EXPECT_EQ(Call("POST", path, bob_, with({{"principals", {"alice"}}})).status, 403);
+  const std::string nobody = Mint(4, false, {1}, {});
+  HttpResponse none = Call("POST", path, nobody, key.dump());
+  EXPECT_EQ(none.status, 403);
+  EXPECT_NE(Body(none)["message"].get<std::string>().find("no principals"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/projects/2/ssh_ca/sign", alice_, key.dump()).status, 403);
+  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);  // nothing was signed
+}
+
 TEST_F(NativeSshTest, RevokingPutsTheSerialInTheKrl) {
   Import(alice_, "key-a", kKeyA);
   ASSERT_EQ(Call("POST", "/api/v1/projects/1/keys/key-a/certificates", alice_,
@@ -336,6 +417,7 @@ TEST_F(NativeSshTest, TheNewRoutesRunOnTheWorkers) {
            {"GET", "/api/v1/projects/1/ssh_ca/public_key"},
            {"GET", "/api/v1/projects/1/ssh_ca/krl"},
            {"POST", "/api/v1/projects/1/keys/key-a/certificates"},
+           {"POST", "/api/v1/projects/1/ssh_ca/sign"},
            {"POST", "/api/v1/projects/1/certificates/1/revoke"}}) {
     HttpRequest r;
     r.method = method;

@@ -636,7 +636,11 @@ StatusOr<PublicKey> ParsePem(std::string_view text) {
 
 std::string FingerprintSha256(std::string_view blob) {
   static const Digest kSha256("SHA256");
-  std::string b64 = Base64Encode(kSha256.Of(blob));
+  return FingerprintOfSha256(kSha256.Of(blob));
+}
+
+std::string FingerprintOfSha256(std::string_view digest) {
+  std::string b64 = Base64Encode(digest);
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   return "SHA256:" + b64;
 }

@@ -42,6 +42,9 @@ StatusOr<PublicKey> ParsePublicKey(std::string_view input);
 std::string FingerprintMd5(std::string_view blob);
 // SHA-256 fingerprint of a key blob: "SHA256:" + base64 without padding.
 std::string FingerprintSha256(std::string_view blob);
+// The same text from the blob's SHA-256 digest (32 raw bytes, as krl.h's KeySha256 and the
+// store's certificate rows keep it), for when only the digest is at hand.
+std::string FingerprintOfSha256(std::string_view digest);
 
 // Checks a comment as ParsePublicKey checks a key's comment: valid UTF-8 without
 // control characters. kInvalidArgument with ParsePublicKey's message otherwise.

@@ -178,9 +178,11 @@ struct CaRecord {
 struct CertificateRecord {
   int64_t project_id = 0;
   int64_t serial = 0;  // unique per project's CA, from 1 (OpenSSH's uint64; we stay below 2^63)
-  std::string key_id;  // the certified key
-  int64_t key_owner_id = 0;
-  std::string key_sha256;  // SHA-256 of the certified key's blob, 32 bytes
+  // The certified stored key; "" for a public key the store does not hold (certified by
+  // POST …/ssh_ca/sign; NULL in the database), which no deletion or disabling revokes.
+  std::string key_id;
+  int64_t key_owner_id = 0;  // a key not stored: the user it was certified for
+  std::string key_sha256;    // SHA-256 of the certified key's blob, 32 bytes
   std::vector<std::string> principals;
   int64_t valid_after_s = 0;
   int64_t valid_before_s = 0;
@@ -195,8 +197,8 @@ struct CertificateRecord {
 // may import anyone's public key, so a key's hash in the KRL would let one user revoke
 // another's key everywhere).
 struct Revocations {
-  // Ascending: every certificate not yet expired that was revoked, or whose key has been
-  // deleted or is disabled now.
+  // Ascending: every certificate not yet expired that was revoked, or whose stored key has
+  // been deleted or is disabled now (a certificate of a key not stored: only if revoked).
   std::vector<int64_t> serials;
 };
 
@@ -463,8 +465,8 @@ class KeyStore : public KeyReader {
   virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
                                    const EventRecord& event) = 0;
   // What the project's KRL must list at `now_s`: every certificate still valid then that
-  // was revoked or whose key is deleted or disabled (enabling the key again takes its
-  // certificates out).
+  // was revoked or whose stored key is deleted or disabled (enabling the key again takes its
+  // certificates out). A certificate without a stored key (key_id "") only when revoked.
   virtual StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) = 0;
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.

@@ -896,7 +896,7 @@ CertificateRecord Certificate(int64_t project, int64_t serial, std::string key_i
   c.serial = serial;
   c.key_id = std::move(key_id);
   c.key_owner_id = 7;
-  c.key_sha256 = std::string(31, 'h') + c.key_id.back();
+  c.key_sha256 = std::string(31, 'h') + (c.key_id.empty() ? '-' : c.key_id.back());
   c.principals = {"deploy", "alice"};
   c.valid_after_s = 10;
   c.valid_before_s = valid_before_s;
@@ -1007,6 +1007,36 @@ TEST_P(KeyStoreContractTest, DeletingACopyOfAnotherUsersKeyRevokesOnlyTheCopysCe
   ASSERT_TRUE(store().RecordCertificate(copy, {}).ok());
   ASSERT_TRUE(store().DeleteKey("b-copy", std::nullopt, {}).ok());
   EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(2));
+}
+
+// A certificate of a public key the store does not hold (POST …/ssh_ca/sign) has no key_id.
+// It reads back without one, is revoked by serial like any other, and is in the KRL only
+// once revoked: no key of it can be deleted or disabled, so finding no key is no reason.
+TEST_P(KeyStoreContractTest, ACertificateWithoutAStoredKeyIsListedOnlyWhenRevoked) {
+  MustInsert(Key("kept", 1, "kept"));
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
+  CertificateRecord keyless = Certificate(1, 1, "");
+  keyless.key_sha256 = std::string(32, 'z');
+  CertificateRecord expiring = keyless;
+  expiring.serial = 3;
+  expiring.valid_before_s = 50;
+  for (const CertificateRecord& c : {keyless, Certificate(1, 2, "kept"), expiring}) {
+    ASSERT_TRUE(store().RecordCertificate(c, {}).ok());
+  }
+  auto got = store().GetCertificate(1, 1);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, keyless);
+  EXPECT_TRUE(store().RevocationsOf(1, /*now_s=*/40)->serials.empty());
+
+  ASSERT_TRUE(store().RevokeCertificate(1, 1, 100, {}).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 3, 100, {}).ok());
+  EXPECT_EQ(store().GetCertificate(1, 1)->revoked_at_us, 100);
+  EXPECT_THAT(store().RevocationsOf(1, /*now_s=*/40)->serials, ElementsAre(1, 3));
+  EXPECT_THAT(store().RevocationsOf(1, /*now_s=*/60)->serials, ElementsAre(1));  // 3 expired
+  EXPECT_TRUE(store().RevocationsOf(1, /*now_s=*/1000)->serials.empty());
+  // Deleting the other certificate's key lists it too, and nothing else changes.
+  ASSERT_TRUE(store().DeleteKey("kept", std::nullopt, {}).ok());
+  EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(1, 2));
 }
 
 // --- snapshots and asynchronous writes --------------------------------------------------

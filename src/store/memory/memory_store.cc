@@ -335,10 +335,12 @@ class MemoryStore final : public KeyStore {
     Revocations out;
     for (const auto& [at, c] : certificates_) {  // ordered by (project, serial)
       if (c.project_id != project_id || c.valid_before_s <= now_s) continue;
-      auto key = keys_.find(c.key_id);
-      if (c.revoked_at_us || key == keys_.end() || key->second.disabled) {
-        out.serials.push_back(c.serial);
+      bool retired = false;  // its stored key deleted or disabled
+      if (!c.key_id.empty()) {
+        auto key = keys_.find(c.key_id);
+        retired = key == keys_.end() || key->second.disabled;
       }
+      if (c.revoked_at_us || retired) out.serials.push_back(c.serial);
     }
     return out;
   }

@@ -25,6 +25,7 @@
 #include "store/key_store.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/schema.h"
+#include "store/testing/certificates_testing.h"
 #include "store/testing/postgres_testing.h"
 #include "store/testing/users_testing.h"
 
@@ -393,6 +394,24 @@ TEST_F(PostgresStoreTest, MigrationMakesATokenUserOfEveryUserAlreadyThere) {
   auto store = MustOpen();
   ASSERT_NE(store, nullptr);
   Status s = testing::CheckUsersOf3And9(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+// Migration 9 lets a certificate have no stored key (key_id NULL); those recorded before
+// keep every field.
+TEST_F(PostgresStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddACertificateOfAStoredKey(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  Query(
+      "ALTER TABLE certificates ALTER COLUMN key_id SET NOT NULL; "
+      "DELETE FROM schema_migrations WHERE version = 9");
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCertificatesAfterMigration9(*store);
   EXPECT_TRUE(s.ok()) << s.message();
 }
 

@@ -138,7 +138,7 @@ std::vector<SqlValue> CaValues(const CaRecord& ca) {
 std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
   return {c.project_id,
           c.serial,
-          c.key_id,
+          c.key_id.empty() ? SqlValue(SqlNull{}) : SqlValue(c.key_id),
           c.key_owner_id,
           SqlBlob{c.key_sha256},
           JoinPrincipals(c.principals),

@@ -244,7 +244,7 @@ StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
   CertificateRecord c;
   c.project_id = row.Int64(0);
   c.serial = row.Int64(1);
-  c.key_id = row.Text(2);
+  if (!row.IsNull(2)) c.key_id = row.Text(2);  // NULL: a key not stored
   c.key_owner_id = row.Int64(3);
   StatusOr<std::string> sha = row.Blob(4);
   if (!sha.ok()) return sha.status();
@@ -295,11 +295,14 @@ struct EventListSql {
 EventListSql BuildEventListSql(const EventQuery& query, Dialect dialect);
 
 // RevocationsOf's query; parameters: project_id, now_s. It walks the project's
-// certificates in serial order (the primary key) and looks each one's key up by id.
+// certificates in serial order (the primary key) and looks each one's key up by id. A
+// certificate of a key not stored (key_id NULL) joins no key too, but was never a stored
+// key's, so only its revocation lists it.
 inline constexpr char kRevokedSerialsSql[] =
     "SELECT c.serial FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
     "WHERE c.project_id = #1 AND c.valid_before_s > #2 "
-    "AND (c.revoked_at_us IS NOT NULL OR k.id IS NULL OR k.disabled = TRUE) ORDER BY c.serial";
+    "AND (c.revoked_at_us IS NOT NULL "
+    "OR (c.key_id IS NOT NULL AND (k.id IS NULL OR k.disabled = TRUE))) ORDER BY c.serial";
 // `sql` with each #n written as the dialect's parameter n.
 std::string WithParams(std::string_view sql, Dialect dialect);
 

@@ -361,7 +361,40 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX grants_by_created ON grants (created_at_us, id);
     )sql"},
-    // 9: sign-in (docs/people.md). A person's session is a token of kind 'session' that
+    // 9: certificates of public keys the store does not hold (POST …/ssh_ca/sign, what
+    // `keypaird login` asks for an in-memory key): their key_id is NULL. NULL rather than
+    // '': a certificate without a key then never looks like one whose key was deleted, and
+    // the KRL's query says so (kRevokedSerialsSql). SQLite cannot drop a NOT NULL in place,
+    // so the table is copied into its new shape (certificates are few: one per signature,
+    // and no other table refers to them).
+    {R"sql(
+      CREATE TABLE certificates_9 (
+        project_id INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        key_id TEXT,
+        key_owner_id INTEGER NOT NULL,
+        key_sha256 BLOB NOT NULL,
+        principals TEXT NOT NULL,
+        valid_after_s INTEGER NOT NULL,
+        valid_before_s INTEGER NOT NULL,
+        issued_at_us INTEGER NOT NULL,
+        issued_by TEXT NOT NULL,
+        revoked_at_us INTEGER,
+        PRIMARY KEY (project_id, serial)
+      );
+      INSERT INTO certificates_9 (project_id, serial, key_id, key_owner_id, key_sha256,
+                                  principals, valid_after_s, valid_before_s, issued_at_us,
+                                  issued_by, revoked_at_us)
+        SELECT project_id, serial, key_id, key_owner_id, key_sha256, principals, valid_after_s,
+               valid_before_s, issued_at_us, issued_by, revoked_at_us FROM certificates;
+      DROP TABLE certificates;
+      ALTER TABLE certificates_9 RENAME TO certificates;
+      CREATE INDEX certificates_by_key ON certificates (key_id);
+    )sql",
+     R"sql(
+      ALTER TABLE certificates ALTER COLUMN key_id DROP NOT NULL;
+    )sql"},
+    // 10: sign-in (docs/people.md). A person's session is a token of kind 'session' that
     // ends at expires_at_us, with its rights per project in `roles` (EncodeRoles' text),
     // so a session is checked, revoked and stopped with its user exactly as a token is.
     // A sign-in under way is a login row, deleted when it is finished (or expired).

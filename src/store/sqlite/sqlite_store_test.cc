@@ -22,6 +22,7 @@
 #include "store/key_store.h"
 #include "store/sql/diagnostics.h"
 #include "store/sql/schema.h"
+#include "store/testing/certificates_testing.h"
 #include "store/testing/users_testing.h"
 
 namespace keypaird::store {
@@ -392,6 +393,37 @@ TEST_F(SqliteStoreTest, MigrationMakesATokenUserOfEveryUserAlreadyThere) {
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
   Status s = testing::CheckUsersOf3And9(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+// Migration 9 lets a certificate have no stored key (key_id NULL). SQLite rebuilds the table
+// for it: the certificates recorded before keep every field.
+TEST_F(SqliteStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey) {
+  {
+    auto store = MustOpen(db_path_);
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddACertificateOfAStoredKey(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  {
+    RawDb raw(db_path_);  // back to the table of migration 5, key_id NOT NULL
+    raw.Exec(R"sql(
+      ALTER TABLE certificates RENAME TO certificates_9;
+      CREATE TABLE certificates (
+        project_id INTEGER NOT NULL, serial INTEGER NOT NULL, key_id TEXT NOT NULL,
+        key_owner_id INTEGER NOT NULL, key_sha256 BLOB NOT NULL, principals TEXT NOT NULL,
+        valid_after_s INTEGER NOT NULL, valid_before_s INTEGER NOT NULL,
+        issued_at_us INTEGER NOT NULL, issued_by TEXT NOT NULL, revoked_at_us INTEGER,
+        PRIMARY KEY (project_id, serial));
+      INSERT INTO certificates SELECT * FROM certificates_9;
+      DROP TABLE certificates_9;
+      CREATE INDEX certificates_by_key ON certificates (key_id);
+      DELETE FROM schema_migrations WHERE version = 9;
+    )sql");
+  }
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCertificatesAfterMigration9(*store);
   EXPECT_TRUE(s.ok()) << s.message();
 }
 

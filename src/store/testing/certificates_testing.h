@@ -1,0 +1,64 @@
+// Certificates for the backends' migration tests: what a database held before migration 9
+// (certificates of stored keys only, key_id NOT NULL), and what must hold after it.
+#ifndef KEYPAIRD_STORE_TESTING_CERTIFICATES_TESTING_H_
+#define KEYPAIRD_STORE_TESTING_CERTIFICATES_TESTING_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "store/key_store.h"
+
+namespace keypaird::store::testing {
+
+inline CertificateRecord CertificateOf(std::string key_id, int64_t serial) {
+  CertificateRecord c;
+  c.project_id = 1;
+  c.serial = serial;
+  c.key_id = std::move(key_id);
+  c.key_owner_id = 9;
+  c.key_sha256 = std::string(32, 's');
+  c.principals = {"deploy"};
+  c.valid_after_s = 10;
+  c.valid_before_s = 1000;
+  c.issued_at_us = 11;
+  c.issued_by = "0123456789abcdef";
+  return c;
+}
+
+// Before migration 9: project 1's CA and a revoked certificate (serial 1) of a key "gone"
+// that no longer exists.
+inline Status AddACertificateOfAStoredKey(KeyStore& store) {
+  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{1, "ssh-ed25519 AAAA ca", "sealed", 5}, {});
+  if (!ca.ok()) return ca.status();
+  if (StatusOr<int64_t> serial = store.NextSerial(1); !serial.ok()) return serial.status();
+  if (Status s = store.RecordCertificate(CertificateOf("gone", 1), {}); !s.ok()) return s;
+  return store.RevokeCertificate(1, 1, 20, {});
+}
+
+// After it: that certificate reads back as it was and is still listed, serials go on, and
+// a certificate without a stored key is recorded and not listed until revoked.
+inline Status CheckCertificatesAfterMigration9(KeyStore& store) {
+  CertificateRecord before = CertificateOf("gone", 1);
+  before.revoked_at_us = 20;
+  StatusOr<CertificateRecord> kept = store.GetCertificate(1, 1);
+  if (!kept.ok()) return kept.status();
+  if (*kept != before) return Internal("the certificate changed in the migration");
+  StatusOr<int64_t> serial = store.NextSerial(1);
+  if (!serial.ok()) return serial.status();
+  if (*serial != 2) return Internal("the next serial is " + std::to_string(*serial));
+  if (Status s = store.RecordCertificate(CertificateOf("", 2), {}); !s.ok()) return s;
+  StatusOr<CertificateRecord> keyless = store.GetCertificate(1, 2);
+  if (!keyless.ok()) return keyless.status();
+  if (*keyless != CertificateOf("", 2)) return Internal("the keyless certificate changed");
+  StatusOr<Revocations> revoked = store.RevocationsOf(1, 100);
+  if (!revoked.ok()) return revoked.status();
+  if (revoked->serials != std::vector<int64_t>{1}) return Internal("the KRL is not serial 1 alone");
+  return Status::Ok();
+}
+
+}  // namespace keypaird::store::testing
+
+#endif  // KEYPAIRD_STORE_TESTING_CERTIFICATES_TESTING_H_
