@@ -215,6 +215,8 @@ enum class Shape {
   kMetrics,         // Prometheus text
   kConsole,         // an embedded console file
   kRedirect,        // 302 to a Location (sign-in)
+  kAuthInfo,        // {"sign_in", "issuer"}: off in the fuzzer
+  kSignInOff,       // a sign-in route, which cannot succeed with sign-in off
   kYaml,            // the OpenAPI document
   kGcoreKey,        // a Gcore key object
   kGcoreList,       // {"count", "results"} of Gcore keys
@@ -254,6 +256,10 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/auth/login", Shape::kRedirect},
     {"GET", "/auth/callback", Shape::kRedirect},
     {"POST", "/auth/logout", Shape::kNoContent},
+    {"GET", "/auth/info", Shape::kAuthInfo},
+    {"POST", "/auth/device", Shape::kSignInOff},
+    {"POST", "/auth/device/token", Shape::kSignInOff},
+    {"POST", "/auth/device/approve", Shape::kSignInOff},
     {"POST", "/cloud/v1/keypairs/{project_id}/{region_id}", Shape::kGcoreKey},
     {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}", Shape::kGcoreList},
     {"GET", "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}", Shape::kGcoreKey},
@@ -761,6 +767,13 @@ struct Checker {
       }
       case Shape::kRedirect:
         CHECK(resp.status == 302 && !resp.Header("Location").empty());
+        return;
+      case Shape::kAuthInfo:
+        ParseJsonBody();
+        CHECK(body == json({{"sign_in", false}, {"issuer", nullptr}}));
+        return;
+      case Shape::kSignInOff:
+        CHECK(false);  // 404 whatever the request
         return;
       case Shape::kYaml:
         CHECK(ctype == "application/yaml" && resp.body->view() == http::OpenApiDocument());

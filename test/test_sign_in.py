@@ -363,3 +363,97 @@ def test_sign_in_is_recorded_and_no_secret_reaches_the_trail(site):
 def test_without_sign_in_the_routes_say_it_is_off(server):
     r = server.request("GET", "/auth/login")
     assert r.status == 404 and "not enabled" in r.json()["message"], r
+
+
+# --- the device flow (keypaird login's server side) ---------------------------------------
+
+def device_start(site):
+    r = site.prism.request("POST", "/auth/device", {})
+    assert r.status == 200, r
+    d = r.json()
+    assert d["verification_uri"] == site.origin + "/console/#/device"
+    assert d["verification_uri_complete"] == d["verification_uri"] + "?user_code=" + d["user_code"]
+    assert d["expires_in"] == 600 and d["interval"] == 5
+    assert r.header("Cache-Control") == "no-store"
+    return d
+
+
+def device_poll(site, device_code):
+    return site.prism.request("POST", "/auth/device/token", {"device_code": device_code})
+
+
+def decide(site, cookie, user_code, approve=True):
+    return site.prism.request("POST", "/auth/device/approve",
+                              {"user_code": user_code, "approve": approve},
+                              headers=as_session(cookie, origin=site.origin))
+
+
+def test_a_device_is_approved_in_the_browser_and_gets_a_bearer_token_of_the_session(site):
+    p = new_project()
+    grant(site, group="ops", projects=[p], role="editor", principals=["deploy"])
+    cookie, _ = sign_in(site, "alice")
+    d = device_start(site)
+    r = device_poll(site, d["device_code"])
+    assert r.status == 400 and r.json()["error"] == "authorization_pending", r
+    r = device_poll(site, d["device_code"])  # at once again: too often
+    assert r.status == 400 and r.json()["error"] == "slow_down", r
+    # The person types the code as they read it (any case, no dash).
+    assert decide(site, cookie, d["user_code"].lower().replace("-", "")).status == 204
+    r = device_poll(site, d["device_code"])
+    assert r.status == 200, r
+    answer = r.json()
+    assert answer["token_type"] == "Bearer" and 3500 <= answer["expires_in"] <= 3600
+    token = answer["access_token"]
+    # Used once.
+    r = device_poll(site, d["device_code"])
+    assert r.status == 400 and r.json()["error"] == "invalid_grant", r
+    # The token carries the session's rights, as a Bearer token (not as a cookie).
+    who = site.prism.request("GET", "/api/v1/me",
+                             headers={"Authorization": f"Bearer {token}"}).json()
+    assert who["via"] == "token" and who["email"] == "alice@example.com"
+    assert who["roles"] == [r for r in me(site, cookie)["roles"]]
+    signed = site.prism.request("POST", f"/api/v1/projects/{p}/ssh_ca/sign",
+                                {"public_key": ED25519, "valid_for": 600},
+                                headers={"Authorization": f"Bearer {token}"})
+    assert signed.status == 201 and signed.json()["principals"] == ["deploy"], signed
+    # Revoked with the session.
+    assert site.prism.request("POST", "/auth/logout",
+                              headers=as_session(cookie, origin=site.origin)).status == 204
+    r = site.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status == 401, r
+
+
+def test_a_device_denied_in_the_browser_gets_nothing(site):
+    cookie, _ = sign_in(site, "alice")
+    d = device_start(site)
+    assert decide(site, cookie, d["user_code"], approve=False).status == 204
+    r = device_poll(site, d["device_code"])
+    assert r.status == 400 and r.json()["error"] == "access_denied", r
+    # Decided once: the code is no longer waiting.
+    r = decide(site, cookie, d["user_code"])
+    assert r.status == 404, r
+
+
+def test_only_a_signed_in_person_approves_and_only_a_real_code(site):
+    d = device_start(site)
+    r = site.server.request("POST", "/auth/device/approve",
+                            {"user_code": d["user_code"], "approve": True}, token=site.admin)
+    assert r.status == 403 and "browser" in r.json()["message"], r
+    cookie, _ = sign_in(site, "alice")
+    for wrong in ("BCDF-GHJK", "not a code", ""):
+        r = decide(site, cookie, wrong)
+        assert r.status == 404, r
+    r = site.server.request("POST", "/auth/device/approve",
+                            {"user_code": d["user_code"], "approve": True},
+                            headers=as_session(cookie))  # no Origin: cross-site
+    assert r.status == 403, r
+    r = device_poll(site, d["device_code"])
+    assert r.json()["error"] == "authorization_pending"
+    r = device_poll(site, "not-a-device-code")
+    assert r.status == 400 and r.json()["error"] == "invalid_grant", r
+
+
+def test_auth_info_says_whether_sign_in_is_on(site, server):
+    assert site.prism.request("GET", "/auth/info").json() == {
+        "sign_in": True, "issuer": site.provider.issuer}
+    assert server.request("GET", "/auth/info").json() == {"sign_in": False, "issuer": None}

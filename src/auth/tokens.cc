@@ -87,7 +87,7 @@ const store::TokenRole* RoleOf(const std::vector<store::TokenRole>& roles, int64
 
 Role Principal::RoleIn(int64_t project_id) const {
   if (admin) return Role::kAdmin;
-  if (session) {
+  if (granted) {
     const store::TokenRole* r = RoleOf(roles, project_id);
     return r == nullptr ? Role::kNone : RoleNamed(r->role);
   }
@@ -97,7 +97,7 @@ Role Principal::RoleIn(int64_t project_id) const {
 
 const std::vector<std::string>& Principal::PrincipalsIn(int64_t project_id) const {
   static const std::vector<std::string> kNone;
-  if (!session) return principals;
+  if (!granted) return principals;
   const store::TokenRole* r = RoleOf(roles, project_id);
   return r == nullptr ? kNone : r->principals;
 }
@@ -204,6 +204,25 @@ StatusOr<MintedToken> MintSession(int64_t user_id, std::vector<store::TokenRole>
   return minted;
 }
 
+StatusOr<MintedToken> MintAccess(const store::TokenRecord& session, int64_t now_us,
+                                 int64_t max_ttl_us) {
+  if (session.kind != "session" || !session.expires_at_us) {
+    return InvalidArgument("an access token comes from a session");
+  }
+  const int64_t ends = std::min(*session.expires_at_us, now_us + max_ttl_us);
+  if (ends <= now_us) return InvalidArgument("the session has ended");
+  StatusOr<MintedToken> minted = NewSecret(session.user_id, now_us);
+  if (!minted.ok()) return minted;
+  store::TokenRecord& r = minted->record;
+  r.kind = "access";
+  r.parent_id = session.id;
+  r.expires_at_us = ends;
+  r.projects = session.projects;
+  r.read_only = session.read_only;
+  r.roles = session.roles;
+  return minted;
+}
+
 StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
                                                 store::KeyReader* reads) const {
   if (header.empty()) return Unauthenticated("Authentication credentials were not provided.");
@@ -241,7 +260,7 @@ StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
     return Unauthenticated(invalid);
   }
   // A session's secret is a cookie's, never an Authorization header's, and the other way
-  // round.
+  // round (a token or a device flow's access token).
   if ((record->kind == "session") != session) return Unauthenticated(invalid);
   if (record->revoked_at_us.has_value()) return Unauthenticated(invalid);
   if (record->expires_at_us.has_value() && *record->expires_at_us <= now_us_()) {
@@ -258,6 +277,7 @@ StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
   p.read_only = record->read_only;
   p.principals = record->principals;
   p.session = session;
+  p.granted = record->kind != "token";
   p.roles = std::move(record->roles);
   return p;
 }

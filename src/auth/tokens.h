@@ -44,8 +44,9 @@ struct Principal {
   std::string source_ip;                // "" when not known
   std::string user_agent;               // "" when not sent
   bool session = false;                 // a person's browser session (a cookie)
-  // A session's rights per project (ascending by project), from its grants; empty for a
-  // token, whose rights are the fields above.
+  // The rights come from a person's grants (a session, or an access token the device flow
+  // gave): `roles`, per project, ascending. Otherwise a token's: the fields above.
+  bool granted = false;
   std::vector<store::TokenRole> roles;
 
   Role RoleIn(int64_t project_id) const;
@@ -84,6 +85,12 @@ StatusOr<MintedToken> MintToken(int64_t user_id, bool admin, std::vector<int64_t
 // project ids >= 1, each once), ending at `expires_at_us`. Its secret goes into a cookie.
 StatusOr<MintedToken> MintSession(int64_t user_id, std::vector<store::TokenRole> roles,
                                   int64_t now_us, int64_t expires_at_us);
+
+// A person's bearer token from the device flow (`keypaird login`): the rights of `session`
+// (a verified session's record), kind "access", revoked with it (parent_id), ending at the
+// session's end or `max_ttl_us` from now, whichever comes first.
+StatusOr<MintedToken> MintAccess(const store::TokenRecord& session, int64_t now_us,
+                                 int64_t max_ttl_us);
 
 // OK if `principal` may be a certificate principal; kInvalidArgument saying why not.
 Status ValidatePrincipal(std::string_view principal);

@@ -140,6 +140,7 @@ TEST_F(TokensTest, RolesDecideWhatACallerMayDoPerProject) {
   EXPECT_TRUE(admin.Administers(12345));
   Principal session;
   session.session = true;
+  session.granted = true;
   session.projects = {1, 4, 7};
   session.roles = {{1, "viewer", {}}, {4, "editor", {"deploy"}}, {7, "admin", {"root"}}};
   EXPECT_EQ(session.RoleIn(1), Role::kViewer);

@@ -57,7 +57,7 @@ Status MayBeIssued(const auth::Principal& caller, int64_t project_id,
   for (const std::string& p : principals) {
     if (std::find(mine.begin(), mine.end(), p) == mine.end()) {
       return PermissionDenied(
-          caller.session ? "Your grants do not give you principal '" + p + "' in project " +
+          caller.granted ? "Your grants do not give you principal '" + p + "' in project " +
                                std::to_string(project_id) + "."
                          : "This token may not be issued certificates for principal '" + p +
                                "' (token create --principals).");
@@ -77,7 +77,7 @@ StatusOr<std::vector<std::string>> DefaultPrincipals(const auth::Principal& call
                  "This administrator's token has no principals of its own: name the ones the "
                  "certificate is for.");
   }
-  if (caller.session) {
+  if (caller.granted) {
     return PermissionDenied("Your grants give you no principals in project " +
                             std::to_string(project_id) + ".");
   }

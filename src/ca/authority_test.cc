@@ -299,6 +299,7 @@ TEST_F(AuthorityTest, DefaultPrincipalsAreAllTheCallersOrNone) {
   // A person's session: the principals its grants give it in that project.
   auth::Principal session;
   session.session = true;
+  session.granted = true;
   session.user_id = 9;
   session.projects = {1, 2};
   session.roles = {{1, "editor", {"deploy"}}, {2, "editor", {}}};

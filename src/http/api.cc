@@ -50,6 +50,17 @@ const std::vector<Api::Route>& Api::Routes() {
          .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthCallback},
         {.method = "POST", .pattern = "/auth/logout",
          .placement = P::kWorker, .handler = &Api::AuthLogout, .bodiless = true},
+        {.method = "GET", .pattern = "/auth/info",
+         .authenticated = false, .placement = P::kIoThread, .handler = &Api::AuthInfo},
+        // The device flow (`keypaird login`): the client starts and polls without a token;
+        // the person decides in the browser, signed in.
+        {.method = "POST", .pattern = "/auth/device",
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceStart,
+         .bodiless = true},
+        {.method = "POST", .pattern = "/auth/device/token",
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceToken},
+        {.method = "POST", .pattern = "/auth/device/approve",
+         .placement = P::kWorker, .handler = &Api::DeviceDecide},
         {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
          .placement = P::kKeygen, .handler = &Api::V1Create},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",

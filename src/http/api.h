@@ -192,6 +192,10 @@ class Api final : public server::Handler {
   Reply AuthLogin(Call& call) const;
   Reply AuthCallback(Call& call) const;
   Reply AuthLogout(Call& call) const;
+  Reply AuthInfo(Call& call) const;
+  Reply DeviceStart(Call& call) const;
+  Reply DeviceToken(Call& call) const;
+  Reply DeviceDecide(Call& call) const;
   static Status SignInOff();
   // The caller of an authenticated route: the Authorization header's token, else (with
   // sign-in on, on keypaird's own routes) the session cookie's session, which may change

@@ -361,6 +361,11 @@ class DownStore final : public store::KeyStore {
   Status StartLogin(const store::LoginRecord&) override { return Down(); }
   StatusOr<store::LoginRecord> FinishLogin(std::string_view, int64_t) override { return Down(); }
   Status RecordEvent(const store::EventRecord&) override { return Down(); }
+  Status StartDevice(const store::DeviceRecord&) override { return Down(); }
+  Status DecideDevice(std::string_view, bool, int64_t, std::string_view, int64_t) override {
+    return Down();
+  }
+  StatusOr<store::DeviceRecord> PollDevice(std::string_view, int64_t) override { return Down(); }
   Status Ping() override { return Down(); }
 
  private:

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "http/api_internal.h"
+#include "http/body.h"
 #include "http/decoding.h"
 
 namespace keypaird::http {
@@ -191,6 +192,82 @@ Api::Reply Api::AuthLogout(Call& call) const {
   r.headers.emplace_back("Set-Cookie", Cookie(kSessionCookie, "", "/", 0,
                                               extras_.sign_in->secure_cookies()));
   return r;
+}
+
+Api::Reply Api::AuthInfo(Call& call) const {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("sign_in").Bool(extras_.sign_in != nullptr);
+  if (extras_.sign_in != nullptr) {
+    w.Key("issuer").String(extras_.sign_in->options().issuer);
+  } else {
+    w.Key("issuer").Null();
+  }
+  w.EndObject();
+  return MakeResponse(200, std::move(body), call.request_id);
+}
+
+Api::Reply Api::DeviceStart(Call& call) const {
+  if (extras_.sign_in == nullptr) return ErrorResponse(SignInOff(), call.request_id);
+  if (!call.body.is_null()) {
+    if (Status s = CheckBody(call.body, {}); !s.ok()) return ErrorResponse(s, call.request_id);
+  }
+  StatusOr<service::DeviceStarted> started = extras_.sign_in->StartDevice();
+  if (!started.ok()) return ErrorResponse(started.status(), call.request_id);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject()
+      .Key("device_code").String(started->device_code.view())
+      .Key("user_code").String(started->user_code)
+      .Key("verification_uri").String(started->verification_uri)
+      .Key("verification_uri_complete").String(started->verification_uri_complete)
+      .Key("expires_in").Int(started->expires_in_s)
+      .Key("interval").Int(started->interval_s)
+      .EndObject();
+  return MakeResponse(200, std::move(body), call.request_id, /*secret=*/true);
+}
+
+Api::Reply Api::DeviceToken(Call& call) const {
+  if (extras_.sign_in == nullptr) return ErrorResponse(SignInOff(), call.request_id);
+  if (Status s = CheckBody(call.body, {{"device_code", FieldType::kString, true}}); !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  const std::string code = call.body["device_code"].get<std::string>();
+  StatusOr<service::DevicePolled> polled = extras_.sign_in->PollDevice(
+      code, {call.caller.source_ip, call.caller.user_agent});
+  if (!polled.ok()) return ErrorResponse(polled.status(), call.request_id);
+  std::string body;
+  JsonWriter w(&body);
+  if (!polled->error.empty()) {  // RFC 8628 3.5 (RFC 6749 5.2's shape)
+    w.BeginObject()
+        .Key("error").String(polled->error)
+        .Key("error_description").String(polled->error_description)
+        .EndObject();
+    HttpResponse r = MakeResponse(400, std::move(body), call.request_id);
+    r.no_store = true;
+    return r;
+  }
+  w.BeginObject()
+      .Key("access_token").String(polled->access_token.view())
+      .Key("token_type").String("Bearer")
+      .Key("expires_in").Int(polled->expires_in_s)
+      .EndObject();
+  return MakeResponse(200, std::move(body), call.request_id, /*secret=*/true);
+}
+
+Api::Reply Api::DeviceDecide(Call& call) const {
+  if (extras_.sign_in == nullptr) return ErrorResponse(SignInOff(), call.request_id);
+  if (Status s = CheckBody(call.body, {{"user_code", FieldType::kString, true},
+                                       {"approve", FieldType::kBool, true}});
+      !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  if (Status s = extras_.sign_in->DecideDevice(
+          call.caller, call.body["user_code"].get<std::string>(), call.body["approve"].get<bool>());
+      !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  return NoContent(call.request_id);
 }
 
 Status Api::SignInOff() {

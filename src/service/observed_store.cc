@@ -102,6 +102,17 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<store::LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
     return Seen("finish_login", inner_->FinishLogin(state_hash, now_us));
   }
+  Status StartDevice(const store::DeviceRecord& device) override {
+    return Seen("start_device", inner_->StartDevice(device));
+  }
+  Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                      std::string_view session_id, int64_t now_us) override {
+    return Seen("decide_device",
+                inner_->DecideDevice(user_code, approved, user_id, session_id, now_us));
+  }
+  StatusOr<store::DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) override {
+    return Seen("poll_device", inner_->PollDevice(code_hash, now_us));
+  }
   Status RecordEvent(const store::EventRecord& event) override {
     return Seen("record_event", inner_->RecordEvent(event));
   }

@@ -335,6 +335,141 @@ StatusOr<SessionStarted> SignIn::Finish(std::string_view code, std::string_view 
   return started;
 }
 
+namespace {
+
+// RFC 8628 6.1: consonants only (no words, no look-alikes), 8 of them: 20^8 ~ 2^34.6.
+constexpr std::string_view kUserCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ";
+
+}  // namespace
+
+std::string NormalUserCode(std::string_view typed) {
+  std::string code;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    const char upper = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    if (kUserCodeAlphabet.find(upper) == std::string_view::npos) return "";
+    code.push_back(upper);
+  }
+  if (code.size() != 8) return "";
+  return code.substr(0, 4) + "-" + code.substr(4);
+}
+
+StatusOr<DeviceStarted> SignIn::StartDevice() {
+  const int64_t now = now_us_();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    unsigned char raw[32];
+    unsigned char draws[64];
+    if (RAND_bytes(raw, sizeof(raw)) != 1 || RAND_bytes(draws, sizeof(draws)) != 1) {
+      return Internal("the random number generator failed");
+    }
+    std::string letters;
+    for (unsigned char b : draws) {  // rejection sampling: no letter is likelier than another
+      if (b >= 240) continue;
+      letters.push_back(kUserCodeAlphabet[b % kUserCodeAlphabet.size()]);
+      if (letters.size() == 8) break;
+    }
+    if (letters.size() < 8) continue;
+    DeviceStarted started;
+    started.device_code =
+        SecretString(Base64UrlEncode(std::string_view(reinterpret_cast<char*>(raw), sizeof(raw))));
+    OPENSSL_cleanse(raw, sizeof(raw));
+    started.user_code = letters.substr(0, 4) + "-" + letters.substr(4);
+    store::DeviceRecord device;
+    device.code_hash = Sha256(started.device_code.view());
+    device.user_code = started.user_code;
+    device.created_at_us = now;
+    device.expires_at_us = now + kDeviceTtlS * 1000000;
+    device.interval_s = kDeviceIntervalS;
+    Status s = store_->StartDevice(device);
+    if (s.code() == StatusCode::kAlreadyExists) continue;  // a user code in use: draw again
+    if (!s.ok()) return s;
+    started.verification_uri = options_.public_url + "/console/#/device";
+    started.verification_uri_complete =
+        started.verification_uri + "?user_code=" + started.user_code;
+    started.expires_in_s = kDeviceTtlS;
+    started.interval_s = kDeviceIntervalS;
+    return started;
+  }
+  return Unavailable("No device code could be drawn; try again.");
+}
+
+Status SignIn::DecideDevice(const auth::Principal& caller, std::string_view user_code,
+                            bool approve) {
+  if (!caller.session) {
+    return PermissionDenied("A sign-in on another device is approved in the browser, signed in.");
+  }
+  const std::string code = NormalUserCode(user_code);
+  Status s = code.empty() ? NotFound("") : store_->DecideDevice(code, approve, caller.user_id,
+                                                                 caller.token_id, now_us_());
+  if (s.code() == StatusCode::kNotFound) {
+    return NotFound("No sign-in is waiting for the code " + std::string(user_code.substr(0, 16)) +
+                    ": check it, or start again (it lasts ten minutes).");
+  }
+  return s;
+}
+
+StatusOr<DevicePolled> SignIn::PollDevice(std::string_view device_code,
+                                          const RequestOrigin& from) {
+  DevicePolled answer;
+  const int64_t now = now_us_();
+  if (device_code.empty() || device_code.size() > 128) {
+    answer.error = "invalid_request";
+    answer.error_description = "device_code is required.";
+    return answer;
+  }
+  StatusOr<store::DeviceRecord> device = store_->PollDevice(Sha256(device_code), now);
+  if (!device.ok()) {
+    if (device.status().code() != StatusCode::kNotFound) return device.status();
+    answer.error = "invalid_grant";
+    answer.error_description = "This device code is unknown, or its token was taken already.";
+    return answer;
+  }
+  if (device->expires_at_us <= now) {
+    answer.error = "expired_token";
+    answer.error_description = "The device code has expired: run keypaird login again.";
+    return answer;
+  }
+  if (device->state == "pending") {
+    const bool too_soon =
+        device->last_poll_us && now - *device->last_poll_us < device->interval_s * 1000000;
+    answer.error = too_soon ? "slow_down" : "authorization_pending";
+    answer.error_description = too_soon ? "Poll no more often than every interval seconds."
+                                        : "Waiting for the person to approve in the browser.";
+    return answer;
+  }
+  if (device->state == "denied") {
+    answer.error = "access_denied";
+    answer.error_description = "The sign-in was denied in the browser.";
+    return answer;
+  }
+  // Approved: the approving session's rights, if it is still good.
+  StatusOr<store::TokenRecord> session = store_->GetToken(device->session_id);
+  if (!session.ok() && session.status().code() != StatusCode::kNotFound) return session.status();
+  if (!session.ok() || session->revoked_at_us || session->user_disabled ||
+      !session->expires_at_us || *session->expires_at_us <= now) {
+    answer.error = "access_denied";
+    answer.error_description = "The session that approved this sign-in has ended.";
+    return answer;
+  }
+  StatusOr<auth::MintedToken> access = auth::MintAccess(*session, now, kAccessTtlS * 1000000);
+  if (!access.ok()) return access.status();
+  store::EventRecord event = auth::NewCliEvent(auth::kTokenCreate, now);
+  event.via = "session";
+  event.actor_user_id = session->user_id;
+  event.actor_token_id = session->id;
+  event.source_ip = from.source_ip;
+  event.user_agent = from.user_agent;
+  auth::AboutToken(access->record.id, &access->record, &event);
+  if (Status s = store_->InsertToken(access->record, event); !s.ok()) return s;
+  LogLine(LogLevel::kInfo, "device signed in")
+      .Int("user_id", session->user_id)
+      .Str("token_id", access->record.id)
+      .Str("session_id", session->id);
+  answer.access_token = std::move(access->token);
+  answer.expires_in_s = (*access->record.expires_at_us - now) / 1000000;
+  return answer;
+}
+
 Status SignIn::SignOut(const auth::Principal& caller) {
   if (!caller.session) return InvalidArgument("Only a browser session signs out.");
   store::EventRecord event = auth::NewEvent(caller, auth::kUserSignOut, now_us_());

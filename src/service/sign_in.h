@@ -83,8 +83,33 @@ std::vector<store::TokenRole> RolesFromGrants(const std::vector<store::GrantReco
 // someone else's address: an open redirect is a bug.
 std::string LocalReturnTo(std::string_view return_to);
 
+// POST /auth/device: what `keypaird login` shows and polls with (RFC 8628 3.2).
+struct DeviceStarted {
+  SecretString device_code;  // the client's secret: only its hash is stored
+  std::string user_code;     // "BCDF-GHJK": what the person confirms in the browser
+  std::string verification_uri;
+  std::string verification_uri_complete;
+  int64_t expires_in_s = 0;
+  int64_t interval_s = 0;
+};
+
+// POST /auth/device/token: an access token, or the RFC 8628 3.5 error name.
+struct DevicePolled {
+  std::string error;  // "authorization_pending", "slow_down", "access_denied",
+                      // "expired_token", "invalid_grant"; "" with a token
+  std::string error_description;
+  SecretString access_token;
+  int64_t expires_in_s = 0;
+};
+
+// "BCDF-GHJK" for what a person typed ("bcdfghjk", "BCDF GHJK"); "" if it cannot be one.
+std::string NormalUserCode(std::string_view typed);
+
 class SignIn {
  public:
+  static constexpr int64_t kDeviceTtlS = 600;
+  static constexpr int64_t kDeviceIntervalS = 5;
+  static constexpr int64_t kAccessTtlS = 3600;  // a device flow's access token, at most
   // The provider's HTTP: GET url, or POST `form` with basic `credentials` when form is not
   // empty. Tests may give their own; the default is client::HttpCall.
   using Fetch = std::function<StatusOr<std::string>(const std::string& url, std::string_view form,
@@ -108,8 +133,19 @@ class SignIn {
   // Records a refusal the HTTP layer saw before Finish (the provider's error answer).
   void Refused(std::string_view why, const RequestOrigin& from);
 
-  // POST /auth/logout: ends the caller's session. OK if it had ended already.
+  // POST /auth/logout: ends the caller's session (and the access tokens it gave). OK if it
+  // had ended already.
   Status SignOut(const auth::Principal& caller);
+
+  // The device flow (`keypaird login`; docs/people.md). Start: a new authorization, ten
+  // minutes to decide. Decide: the signed-in person (a session, kPermissionDenied
+  // otherwise) approves or denies the authorization shown as `user_code` (kNotFound when
+  // there is no such pending one). Poll: what the client gets for `device_code`; an
+  // approved authorization gives one access token of the approving session's rights, ending
+  // with it and within kAccessTtlS, and is used up.
+  StatusOr<DeviceStarted> StartDevice();
+  Status DecideDevice(const auth::Principal& caller, std::string_view user_code, bool approve);
+  StatusOr<DevicePolled> PollDevice(std::string_view device_code, const RequestOrigin& from);
 
   // The CSRF token of a session (X-CSRF-Token): derived from its id, never stored.
   std::string CsrfToken(std::string_view session_id) const;

@@ -262,6 +262,74 @@ TEST_F(SignInTest, AProviderThatIsDownIsUnavailableUntilItIsBack) {
   EXPECT_TRUE(sign_in_->Start("/").ok());
 }
 
+TEST_F(SignInTest, ADeviceGetsTheApprovingSessionsRightsOnceAndNotAfterItEnds) {
+  store::GrantRecord g = Grant("g1", "ops", 0, "", {4}, "editor", {"deploy"});
+  ASSERT_TRUE(store_->InsertGrant(g, {}).ok());
+  StatusOr<SessionStarted> s =
+      SignInWith([&](const std::string& nonce) { return it::Sign(key_, Claims(nonce)); });
+  ASSERT_TRUE(s.ok());
+  auth::Authenticator auth(store_.get(), [this] { return now_s_ * 1000000; });
+  StatusOr<auth::Principal> session = auth.AuthenticateSession(s->cookie_value.view());
+  ASSERT_TRUE(session.ok());
+
+  StatusOr<DeviceStarted> device = sign_in_->StartDevice();
+  ASSERT_TRUE(device.ok()) << device.status().message();
+  EXPECT_EQ(NormalUserCode(device->user_code), device->user_code);
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "authorization_pending");
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "slow_down");
+  now_s_ += 5;
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "authorization_pending");
+  // Only a session decides (a token of the same user does not).
+  auth::Principal token = *session;
+  token.session = false;
+  EXPECT_EQ(sign_in_->DecideDevice(token, device->user_code, true).code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(sign_in_->DecideDevice(*session, device->user_code, true).ok());
+  StatusOr<DevicePolled> polled = sign_in_->PollDevice(device->device_code.view(), {});
+  ASSERT_TRUE(polled.ok());
+  ASSERT_EQ(polled->error, "");
+  // The session (an hour here) began 5 s ago: the token ends with it, not an hour from now.
+  EXPECT_EQ(polled->expires_in_s, SignIn::kAccessTtlS - 5);
+  StatusOr<auth::Principal> access =
+      auth.Authenticate("Bearer " + std::string(polled->access_token.view()));
+  ASSERT_TRUE(access.ok()) << access.status().message();
+  EXPECT_TRUE(access->granted);
+  EXPECT_FALSE(access->session);
+  EXPECT_EQ(access->RoleIn(4), auth::Role::kEditor);
+  EXPECT_EQ(access->PrincipalsIn(4), (std::vector<std::string>{"deploy"}));
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "invalid_grant");
+  // It ends within the hour, and with the session.
+  now_s_ += SignIn::kAccessTtlS;
+  EXPECT_FALSE(auth.Authenticate("Bearer " + std::string(polled->access_token.view())).ok());
+}
+
+TEST_F(SignInTest, AnExpiredDeviceCodeOrAnEndedSessionGivesNothing) {
+  StatusOr<DeviceStarted> device = sign_in_->StartDevice();
+  ASSERT_TRUE(device.ok());
+  now_s_ += SignIn::kDeviceTtlS;
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "expired_token");
+
+  StatusOr<SessionStarted> s =
+      SignInWith([&](const std::string& nonce) { return it::Sign(key_, Claims(nonce)); });
+  ASSERT_TRUE(s.ok());
+  auth::Authenticator auth(store_.get(), [this] { return now_s_ * 1000000; });
+  StatusOr<auth::Principal> session = auth.AuthenticateSession(s->cookie_value.view());
+  ASSERT_TRUE(session.ok());
+  device = sign_in_->StartDevice();
+  ASSERT_TRUE(sign_in_->DecideDevice(*session, device->user_code, true).ok());
+  ASSERT_TRUE(sign_in_->SignOut(*session).ok());  // the session ends before the poll
+  EXPECT_EQ(sign_in_->PollDevice(device->device_code.view(), {})->error, "access_denied");
+}
+
+TEST(NormalUserCodeTest, WhatAPersonTypesBecomesTheCode) {
+  EXPECT_EQ(NormalUserCode("bcdf-ghjk"), "BCDF-GHJK");
+  EXPECT_EQ(NormalUserCode("BCDF GHJK"), "BCDF-GHJK");
+  EXPECT_EQ(NormalUserCode("bcdfghjk"), "BCDF-GHJK");
+  for (const char* bad : {"", "BCDF-GHJ", "BCDF-GHJKL", "AEIO-UBCD", "BCDF-GHJ1"}) {
+    EXPECT_EQ(NormalUserCode(bad), "") << bad;
+  }
+}
+
 TEST(RolesFromGrantsTest, TheHighestRoleAndEveryPrincipalPerProject) {
   store::UserRecord user;
   user.id = 5;

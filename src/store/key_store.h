@@ -146,8 +146,11 @@ struct TokenRecord {
   bool read_only = false;               // only GET requests
   std::vector<std::string> principals;  // SSH certificate principals it may be issued
   // What it is: "token" (minted on the command line, for machines), "session" (a
-  // person's sign-in: its secret lives in a browser's cookie and nowhere else).
+  // person's sign-in: its secret lives in a browser's cookie and nowhere else), "access"
+  // (a person's bearer token from the device flow, `keypaird login`).
   std::string kind = "token";
+  // An access token's session: revoking the session revokes it too. "" otherwise.
+  std::string parent_id;
   // A session ends here (a token minted on the command line never does).
   std::optional<int64_t> expires_at_us;
   // A session's rights per project, from its user's grants at sign-in (docs/people.md);
@@ -245,6 +248,22 @@ struct LoginRecord {
   int64_t expires_at_us = 0;
 
   bool operator==(const LoginRecord&) const = default;
+};
+
+// A device authorization under way (RFC 8628; `keypaird login`): found by the SHA-256 of
+// its device code (the client's secret) or by its user code (what the person types).
+struct DeviceRecord {
+  std::string code_hash;  // SHA-256 of the device code, 32 raw bytes
+  std::string user_code;  // "BCDF-GHJK"
+  int64_t created_at_us = 0;
+  int64_t expires_at_us = 0;
+  int64_t interval_s = 5;
+  std::optional<int64_t> last_poll_us;
+  std::string state = "pending";  // "pending", "approved" or "denied"
+  int64_t user_id = 0;            // who decided; 0 while pending
+  std::string session_id;         // the session that decided; "" while pending
+
+  bool operator==(const DeviceRecord&) const = default;
 };
 
 // One change as the audit trail records it (docs/audit.md): written by the store in the
@@ -382,7 +401,8 @@ class KeyStore : public KeyReader {
   virtual Status InsertToken(const TokenRecord& token, const EventRecord& event) = 0;
   // OK; ordered by created_at, then id.
   virtual StatusOr<std::vector<TokenRecord>> ListTokens() = 0;
-  // Marks the token revoked at `at_us`. OK (also if it was revoked already: idempotent,
+  // Marks the token revoked at `at_us`, and the access tokens whose parent (session) it
+  // is. OK (also if it was revoked already: idempotent,
   // the first revocation time is kept, and only the first revocation is an event);
   // kNotFound.
   virtual Status RevokeToken(std::string_view id, int64_t at_us, const EventRecord& event) = 0;
@@ -432,6 +452,17 @@ class KeyStore : public KeyReader {
   // whoever asks first, on any node. kNotFound if there is none, or it expired before
   // `now_us` (it is gone either way).
   virtual StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) = 0;
+  // Stores a device authorization, and deletes the expired ones (at `created_at_us`). OK;
+  // kAlreadyExists if its code hash or user code is taken (the caller draws again).
+  virtual Status StartDevice(const DeviceRecord& device) = 0;
+  // A person's decision on the pending, unexpired authorization `user_code`: state
+  // "approved" or "denied", by `user_id` in `session_id`. OK; kNotFound.
+  virtual Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                              std::string_view session_id, int64_t now_us) = 0;
+  // A client's poll: the authorization as it was before this poll. In the same transaction
+  // the poll is recorded (last_poll_us = now_us) or, when it was decided, the row is
+  // deleted: a decision is taken once. kNotFound (also once taken).
+  virtual StatusOr<DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) = 0;
   // An event that changes nothing else: a refused sign-in, a sign-out. OK; kInvalidArgument
   // if its action is "".
   virtual Status RecordEvent(const EventRecord& event) = 0;

@@ -622,6 +622,69 @@ TEST_P(KeyStoreContractTest, ALoginIsFinishedOnceAndNotAfterItExpires) {
   ASSERT_TRUE(store().StartLogin({b, "/console/", 3000, 3500}).ok());  // b's hash is free again
 }
 
+DeviceRecord Device(char fill, std::string user_code, int64_t created, int64_t expires) {
+  DeviceRecord d;
+  d.code_hash = std::string(32, fill);
+  d.user_code = std::move(user_code);
+  d.created_at_us = created;
+  d.expires_at_us = expires;
+  d.interval_s = 5;
+  return d;
+}
+
+TEST_P(KeyStoreContractTest, ADeviceIsPolledDecidedOnceAndTakenOnce) {
+  ASSERT_TRUE(store().StartDevice(Device('a', "BCDF-GHJK", 1000, 9000)).ok());
+  EXPECT_EQ(store().StartDevice(Device('b', "BCDF-GHJK", 1000, 9000)).code(),
+            StatusCode::kAlreadyExists);  // the user code is taken
+  EXPECT_EQ(store().StartDevice(Device('a', "LMNP-QRST", 1000, 9000)).code(),
+            StatusCode::kAlreadyExists);  // the code hash is taken
+  const std::string hash(32, 'a');
+  auto first = store().PollDevice(hash, 2000);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(*first, Device('a', "BCDF-GHJK", 1000, 9000));
+  auto second = store().PollDevice(hash, 3000);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->last_poll_us, 2000);  // as it was before this poll
+  EXPECT_EQ(store().DecideDevice("LMNP-QRST", true, 7, "s1", 3500).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DecideDevice("BCDF-GHJK", true, 7, "s1", 9500).code(),
+            StatusCode::kNotFound);  // expired
+  ASSERT_TRUE(store().DecideDevice("BCDF-GHJK", true, 7, "sess0123456789ab", 4000).ok());
+  EXPECT_EQ(store().DecideDevice("BCDF-GHJK", false, 8, "s2", 4100).code(),
+            StatusCode::kNotFound);  // decided once
+  auto decided = store().PollDevice(hash, 5000);
+  ASSERT_TRUE(decided.ok());
+  EXPECT_EQ(decided->state, "approved");
+  EXPECT_EQ(decided->user_id, 7);
+  EXPECT_EQ(decided->session_id, "sess0123456789ab");
+  EXPECT_EQ(store().PollDevice(hash, 5100).status().code(), StatusCode::kNotFound);  // taken
+  // Starting one takes the expired ones away (and frees their user codes).
+  ASSERT_TRUE(store().StartDevice(Device('c', "VWXZ-BCDF", 1000, 1500)).ok());
+  ASSERT_TRUE(store().StartDevice(Device('d', "LMNP-QRST", 2000, 3000)).ok());
+  EXPECT_EQ(store().PollDevice(std::string(32, 'c'), 2100).status().code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store().StartDevice(Device('e', "VWXZ-BCDF", 2000, 3000)).ok());
+}
+
+TEST_P(KeyStoreContractTest, RevokingASessionRevokesItsAccessTokens) {
+  TokenRecord session = Token("00000000000000aa", 100);
+  session.kind = "session";
+  session.expires_at_us = 10000;
+  TokenRecord access = Token("00000000000000bb", 200);
+  access.kind = "access";
+  access.parent_id = session.id;
+  access.expires_at_us = 5000;
+  TokenRecord other = Token("00000000000000cc", 300);
+  for (const TokenRecord* t : {&session, &access, &other}) {
+    ASSERT_TRUE(store().InsertToken(*t, {}).ok());
+  }
+  auto got = store().GetToken(access.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, access);
+  ASSERT_TRUE(store().RevokeToken(session.id, 400, {}).ok());
+  EXPECT_EQ(store().GetToken(access.id)->revoked_at_us, 400);
+  EXPECT_FALSE(store().GetToken(other.id)->revoked_at_us.has_value());
+}
+
 TEST_P(KeyStoreContractTest, ConcurrentFinishesOfOneLoginHaveOneWinner) {
   const std::string state(32, 's');
   ASSERT_TRUE(store().StartLogin({state, "/", 1000, 9000}).ok());

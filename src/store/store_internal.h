@@ -28,6 +28,8 @@ inline constexpr std::string_view kGrantIdTaken = "a grant with this id already 
 inline constexpr std::string_view kGrantNotFound = "grant not found";
 inline constexpr std::string_view kLoginTaken = "a sign-in with this state already exists";
 inline constexpr std::string_view kLoginNotFound = "no such sign-in under way";
+inline constexpr std::string_view kDeviceTaken = "a device authorization with this code exists";
+inline constexpr std::string_view kDeviceNotFound = "no such device authorization";
 inline constexpr std::string_view kNoEventAction = "an event needs an action";
 
 // SignIn's argument check: kInvalidArgument unless issuer and subject are set.

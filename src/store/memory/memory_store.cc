@@ -252,6 +252,9 @@ class MemoryStore final : public KeyStore {
       it->second.revoked_at_us = at_us;
       Record(event);
     }
+    for (auto& [child_id, child] : tokens_) {  // a session's access tokens go with it
+      if (child.parent_id == id && !child.revoked_at_us) child.revoked_at_us = at_us;
+    }
     return Status::Ok();
   }
 
@@ -272,6 +275,46 @@ class MemoryStore final : public KeyStore {
     logins_.erase(it);
     if (login.expires_at_us < now_us) return NotFound(std::string(kLoginNotFound));
     return login;
+  }
+
+  Status StartDevice(const DeviceRecord& device) override {
+    std::lock_guard lock(mu_);
+    std::erase_if(devices_,
+                  [&](const auto& d) { return d.second.expires_at_us < device.created_at_us; });
+    for (const auto& [hash, d] : devices_) {
+      if (hash == device.code_hash || d.user_code == device.user_code) {
+        return AlreadyExists(std::string(kDeviceTaken));
+      }
+    }
+    devices_.emplace(device.code_hash, device);
+    return Status::Ok();
+  }
+
+  Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                      std::string_view session_id, int64_t now_us) override {
+    std::lock_guard lock(mu_);
+    for (auto& [hash, d] : devices_) {
+      if (d.user_code == user_code && d.state == "pending" && d.expires_at_us > now_us) {
+        d.state = approved ? "approved" : "denied";
+        d.user_id = user_id;
+        d.session_id = std::string(session_id);
+        return Status::Ok();
+      }
+    }
+    return NotFound(std::string(kDeviceNotFound));
+  }
+
+  StatusOr<DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) override {
+    std::lock_guard lock(mu_);
+    auto it = devices_.find(code_hash);
+    if (it == devices_.end()) return NotFound(std::string(kDeviceNotFound));
+    DeviceRecord before = it->second;
+    if (before.state != "pending") {
+      devices_.erase(it);
+    } else {
+      it->second.last_poll_us = now_us;
+    }
+    return before;
   }
 
   Status RecordEvent(const EventRecord& event) override {
@@ -512,6 +555,7 @@ class MemoryStore final : public KeyStore {
   std::map<std::pair<std::string, std::string>, int64_t> identities_;  // (issuer, subject) -> id
   std::map<std::string, GrantRecord, std::less<>> grants_;
   std::map<std::string, LoginRecord, std::less<>> logins_;
+  std::map<std::string, DeviceRecord, std::less<>> devices_;
 };
 
 }  // namespace

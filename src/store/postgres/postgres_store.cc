@@ -96,6 +96,14 @@ const Statement kStartLogin{
     "start_login", "WITH pruned AS (DELETE FROM logins WHERE expires_at_us < $3) " +
                        Sql().insert_login};
 const Statement kFinishLogin{"finish_login", Sql().finish_login};
+const Statement kStartDevice{
+    "start_device", "WITH pruned AS (DELETE FROM device_codes WHERE expires_at_us < $3) " +
+                        Sql().insert_device};
+const Statement kDecideDevice{"decide_device", Sql().decide_device};
+// Row-locked: two polls of one code go one after the other, so a decision is taken once.
+const Statement kGetDeviceForUpdate{"get_device_for_update", Sql().get_device + " FOR UPDATE"};
+const Statement kPollDevice{"poll_device", Sql().poll_device};
+const Statement kTakeDevice{"take_device", Sql().take_device};
 const Statement kPruneEvents{"prune_events", Sql().prune_events};
 // A key without labels and its event in one statement, which is its own transaction: one
 // round trip instead of four (BEGIN, two INSERTs, COMMIT). The event row is made from the
@@ -478,6 +486,50 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         });
     if (login.ok() && login->expires_at_us < now_us) return NotFound(std::string(kLoginNotFound));
     return login;
+  }
+
+  Status StartDevice(const DeviceRecord& device) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      auto r = conn.Run(kStartDevice, ToParams(sql::DeviceValues(device)), deadline);
+      if (r.status().code() == StatusCode::kAlreadyExists) {
+        return AlreadyExists(std::string(kDeviceTaken));
+      }
+      return r.status();
+    });
+  }
+
+  Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                      std::string_view session_id, int64_t now_us) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> Status {
+      auto r = conn.Run(kDecideDevice,
+                        ToParams({std::string(user_code),
+                                  std::string(approved ? "approved" : "denied"), user_id,
+                                  std::string(session_id), now_us}),
+                        deadline);
+      if (!r.ok()) return r.status();
+      return r->Affected() > 0 ? Status::Ok() : NotFound(std::string(kDeviceNotFound));
+    });
+  }
+
+  StatusOr<DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<DeviceRecord> {
+      DeviceRecord device;
+      Status s = InTransaction(conn, deadline, true, [&]() -> Status {
+        const sql::SqlBlob hash{std::string(code_hash)};
+        auto r = conn.Run(kGetDeviceForUpdate, ToParams({hash}), deadline);
+        if (!r.ok()) return r.status();
+        if (r->rows() == 0) return NotFound(std::string(kDeviceNotFound));
+        StatusOr<DeviceRecord> row = sql::ReadDevice(Row(*r, 0));
+        if (!row.ok()) return row.status();
+        device = std::move(*row);
+        auto changed = device.state != "pending"
+                           ? conn.Run(kTakeDevice, ToParams({hash}), deadline)
+                           : conn.Run(kPollDevice, ToParams({hash, now_us}), deadline);
+        return changed.status();
+      });
+      if (!s.ok()) return s;
+      return device;
+    });
   }
 
   Status RecordEvent(const EventRecord& event) override {

@@ -249,7 +249,20 @@ std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect) {
           JoinPrincipals(token.principals),
           token.kind,
           token.expires_at_us ? SqlValue(*token.expires_at_us) : SqlValue(SqlNull{}),
-          EncodeRoles(token.roles)};
+          EncodeRoles(token.roles),
+          token.parent_id.empty() ? SqlValue(SqlNull{}) : SqlValue(token.parent_id)};
+}
+
+std::vector<SqlValue> DeviceValues(const DeviceRecord& d) {
+  return {SqlBlob{d.code_hash},
+          d.user_code,
+          d.created_at_us,
+          d.expires_at_us,
+          d.interval_s,
+          d.last_poll_us ? SqlValue(*d.last_poll_us) : SqlValue(SqlNull{}),
+          d.state,
+          d.user_id,
+          d.session_id};
 }
 
 std::string EncodeRoles(const std::vector<TokenRole>& roles) {

@@ -87,8 +87,8 @@ std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> 
 
 inline constexpr char kTokenColumns[] =
     "id, user_id, admin, projects, secret_hash, created_at_us, revoked_at_us, read_only, "
-    "principals, kind, expires_at_us, roles";
-inline constexpr int kTokenColumnCount = 12;
+    "principals, kind, expires_at_us, roles, parent_id";
+inline constexpr int kTokenColumnCount = 13;
 
 // The values of kTokenColumns, in order.
 std::vector<SqlValue> TokenValues(const TokenRecord& token, Dialect dialect);
@@ -129,6 +129,7 @@ StatusOr<TokenRecord> ReadToken(const Row& row) {
   StatusOr<std::vector<TokenRole>> roles = ParseRoles(row.Text(11));
   if (!roles.ok()) return roles.status();
   token.roles = std::move(*roles);
+  if (!row.IsNull(12)) token.parent_id = row.Text(12);
   // get_token and list_tokens add it after kTokenColumns.
   token.user_disabled = row.Bool(kTokenColumnCount);
   return token;
@@ -198,6 +199,31 @@ StatusOr<LoginRecord> ReadLogin(const Row& row) {
   login.created_at_us = row.Int64(2);
   login.expires_at_us = row.Int64(3);
   return login;
+}
+
+// ---- device authorizations
+
+inline constexpr char kDeviceColumns[] =
+    "code_hash, user_code, created_at_us, expires_at_us, interval_s, last_poll_us, state, "
+    "user_id, session_id";
+inline constexpr int kDeviceColumnCount = 9;
+std::vector<SqlValue> DeviceValues(const DeviceRecord& device);
+
+template <typename Row>
+StatusOr<DeviceRecord> ReadDevice(const Row& row) {
+  DeviceRecord d;
+  StatusOr<std::string> hash = row.Blob(0);
+  if (!hash.ok()) return hash.status();
+  d.code_hash = std::move(*hash);
+  d.user_code = row.Text(1);
+  d.created_at_us = row.Int64(2);
+  d.expires_at_us = row.Int64(3);
+  d.interval_s = row.Int64(4);
+  if (!row.IsNull(5)) d.last_poll_us = row.Int64(5);
+  d.state = row.Text(6);
+  d.user_id = row.Int64(7);
+  d.session_id = row.Text(8);
+  return d;
 }
 
 template <typename Row>

@@ -397,12 +397,17 @@ constexpr MigrationStep kSteps[] = {
     // 10: sign-in (docs/people.md). A person's session is a token of kind 'session' that
     // ends at expires_at_us, with its rights per project in `roles` (EncodeRoles' text),
     // so a session is checked, revoked and stopped with its user exactly as a token is.
-    // A sign-in under way is a login row, deleted when it is finished (or expired).
+    // A sign-in under way is a login row, deleted when it is finished (or expired). A
+    // device authorization (`keypaird login`) is a device_codes row until its token is
+    // taken; the token it gives is of kind 'access', its parent_id the approving session's
+    // (revoked with it). user_id 0 and session_id '' until someone decides.
     {R"sql(
       ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token'
-        CHECK (kind IN ('token', 'session'));
+        CHECK (kind IN ('token', 'session', 'access'));
       ALTER TABLE tokens ADD COLUMN expires_at_us INTEGER;
       ALTER TABLE tokens ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+      ALTER TABLE tokens ADD COLUMN parent_id TEXT;
+      CREATE INDEX tokens_by_parent ON tokens (parent_id) WHERE parent_id IS NOT NULL;
       CREATE TABLE logins (
         state_hash BLOB PRIMARY KEY NOT NULL,
         return_to TEXT NOT NULL,
@@ -410,12 +415,26 @@ constexpr MigrationStep kSteps[] = {
         expires_at_us INTEGER NOT NULL
       );
       CREATE INDEX logins_by_expiry ON logins (expires_at_us);
+      CREATE TABLE device_codes (
+        code_hash BLOB PRIMARY KEY NOT NULL,
+        user_code TEXT NOT NULL UNIQUE,
+        created_at_us INTEGER NOT NULL,
+        expires_at_us INTEGER NOT NULL,
+        interval_s INTEGER NOT NULL,
+        last_poll_us INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied')),
+        user_id INTEGER NOT NULL,
+        session_id TEXT NOT NULL
+      );
+      CREATE INDEX device_codes_by_expiry ON device_codes (expires_at_us);
     )sql",
      R"sql(
       ALTER TABLE tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token'
-          CONSTRAINT tokens_kind CHECK (kind IN ('token', 'session')),
+          CONSTRAINT tokens_kind CHECK (kind IN ('token', 'session', 'access')),
         ADD COLUMN expires_at_us BIGINT,
-        ADD COLUMN roles TEXT NOT NULL DEFAULT '';
+        ADD COLUMN roles TEXT NOT NULL DEFAULT '',
+        ADD COLUMN parent_id TEXT COLLATE "C";
+      CREATE INDEX tokens_by_parent ON tokens (parent_id) WHERE parent_id IS NOT NULL;
       CREATE TABLE logins (
         state_hash BYTEA NOT NULL,
         return_to TEXT NOT NULL,
@@ -424,6 +443,21 @@ constexpr MigrationStep kSteps[] = {
         CONSTRAINT logins_pkey PRIMARY KEY (state_hash)
       );
       CREATE INDEX logins_by_expiry ON logins (expires_at_us);
+      CREATE TABLE device_codes (
+        code_hash BYTEA NOT NULL,
+        user_code TEXT COLLATE "C" NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        expires_at_us BIGINT NOT NULL,
+        interval_s BIGINT NOT NULL,
+        last_poll_us BIGINT,
+        state TEXT NOT NULL CONSTRAINT device_codes_state
+          CHECK (state IN ('pending', 'approved', 'denied')),
+        user_id BIGINT NOT NULL,
+        session_id TEXT COLLATE "C" NOT NULL,
+        CONSTRAINT device_codes_pkey PRIMARY KEY (code_hash),
+        CONSTRAINT device_codes_by_user_code UNIQUE (user_code)
+      );
+      CREATE INDEX device_codes_by_expiry ON device_codes (expires_at_us);
     )sql"},
 };
 

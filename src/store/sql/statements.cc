@@ -39,8 +39,10 @@ Statements Make(Dialect dialect) {
       ", EXISTS (SELECT 1 FROM users WHERE users.id = tokens.user_id AND users.disabled)";
   s.get_token = p(Select(token_and_user, "FROM tokens WHERE id = #1"));
   s.list_tokens = Select(token_and_user, "FROM tokens ORDER BY created_at_us, id");
+  // The token, and the access tokens of a session (parent_id).
   s.revoke_token =
-      p("UPDATE tokens SET revoked_at_us = #2 WHERE id = #1 AND revoked_at_us IS NULL");
+      p("UPDATE tokens SET revoked_at_us = #2 "
+        "WHERE (id = #1 OR parent_id = #1) AND revoked_at_us IS NULL");
 
   s.insert_login = p(
       "INSERT INTO logins (state_hash, return_to, created_at_us, expires_at_us) "
@@ -49,6 +51,15 @@ Statements Make(Dialect dialect) {
   s.finish_login =
       p("DELETE FROM logins WHERE state_hash = #1 "
         "RETURNING state_hash, return_to, created_at_us, expires_at_us");
+
+  s.insert_device = p(Insert("device_codes", kDeviceColumns, kDeviceColumnCount));
+  s.prune_devices = p("DELETE FROM device_codes WHERE expires_at_us < #1");
+  s.decide_device =
+      p("UPDATE device_codes SET state = #2, user_id = #3, session_id = #4 "
+        "WHERE user_code = #1 AND state = 'pending' AND expires_at_us > #5");
+  s.get_device = p(Select(kDeviceColumns, "FROM device_codes WHERE code_hash = #1"));
+  s.poll_device = p("UPDATE device_codes SET last_poll_us = #2 WHERE code_hash = #1");
+  s.take_device = p("DELETE FROM device_codes WHERE code_hash = #1");
 
   s.get_user = p(Select(kUserColumns, "FROM users WHERE id = #1"));
   s.get_user_by_identity = p(Select(kUserColumns, "FROM users WHERE issuer = #1 AND subject = #2"));

@@ -28,6 +28,14 @@ struct Statements {
   std::string insert_login;  // state_hash, return_to, created_at_us, expires_at_us
   std::string prune_logins;  // now_us: the expired ones
   std::string finish_login;  // state_hash; deletes it and returns its row
+  // ---- device authorizations (columns: kDeviceColumns)
+  std::string insert_device;  // DeviceValues
+  std::string prune_devices;  // now_us: the expired ones
+  // user_code, state, user_id, session_id, now_us: only a pending, unexpired one
+  std::string decide_device;
+  std::string get_device;   // code_hash
+  std::string poll_device;  // code_hash, now_us
+  std::string take_device;  // code_hash
   // ---- users (columns: kUserColumns) and grants (kGrantColumns)
   std::string get_user;              // id
   std::string get_user_by_identity;  // issuer, subject

@@ -416,6 +416,65 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return login;
   }
 
+  Status StartDevice(const DeviceRecord& device) override {
+    return writer_.Run(
+        [device](Connection& conn) -> Status {
+          auto prune = conn.Prepare(Sql().prune_devices);
+          if (!prune.ok()) return prune.status();
+          prune->Bind(1, device.created_at_us);
+          if (Status s = prune->Run(); !s.ok()) return s;
+          auto stmt = conn.Prepare(Sql().insert_device);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(sql::DeviceValues(device));
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return Status::Ok();
+          if ((rc & 0xff) == SQLITE_CONSTRAINT) return AlreadyExists(std::string(kDeviceTaken));
+          return FromSqlite(rc);
+        },
+        /*one_statement=*/false);
+  }
+
+  Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                      std::string_view session_id, int64_t now_us) override {
+    return writer_.Run(
+        [user_code = std::string(user_code), approved, user_id,
+         session_id = std::string(session_id), now_us](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().decide_device);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({user_code, std::string(approved ? "approved" : "denied"), user_id,
+                         session_id, now_us});
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          return sqlite3_changes(conn.db()) > 0 ? Status::Ok()
+                                                : NotFound(std::string(kDeviceNotFound));
+        });
+  }
+
+  StatusOr<DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) override {
+    DeviceRecord device;
+    Status status = writer_.Run(
+        [&](Connection& conn) -> Status {
+          auto get = conn.Prepare(Sql().get_device);
+          if (!get.ok()) return get.status();
+          get->BindAll({sql::SqlBlob{std::string(code_hash)}});
+          const int rc = get->Step();
+          if (rc == SQLITE_DONE) return NotFound(std::string(kDeviceNotFound));
+          if (rc != SQLITE_ROW) return FromSqlite(rc);
+          StatusOr<DeviceRecord> row = sql::ReadDevice(*get);
+          if (!row.ok()) return row.status();
+          device = std::move(*row);
+          if (Status s = get->Run(); !s.ok()) return s;
+          const bool decided = device.state != "pending";
+          auto change = conn.Prepare(decided ? Sql().take_device : Sql().poll_device);
+          if (!change.ok()) return change.status();
+          change->Bind(1, sql::SqlBlob{std::string(code_hash)});
+          if (!decided) change->Bind(2, now_us);
+          return change->Run();
+        },
+        /*one_statement=*/false);
+    if (!status.ok()) return status;
+    return device;
+  }
+
   Status RecordEvent(const EventRecord& event) override {
     if (event.action.empty()) return InvalidArgument(std::string(kNoEventAction));
     return writer_.Run([event](Connection& conn) { return InsertEvent(conn, event); },

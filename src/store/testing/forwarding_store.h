@@ -91,6 +91,14 @@ class ForwardingStore : public KeyStore {
     return inner_->FinishLogin(state_hash, now_us);
   }
   Status RecordEvent(const EventRecord& event) override { return inner_->RecordEvent(event); }
+  Status StartDevice(const DeviceRecord& device) override { return inner_->StartDevice(device); }
+  Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
+                      std::string_view session_id, int64_t now_us) override {
+    return inner_->DecideDevice(user_code, approved, user_id, session_id, now_us);
+  }
+  StatusOr<DeviceRecord> PollDevice(std::string_view code_hash, int64_t now_us) override {
+    return inner_->PollDevice(code_hash, now_us);
+  }
   Status InsertGrant(const GrantRecord& grant, const EventRecord& event) override {
     return inner_->InsertGrant(grant, event);
   }
