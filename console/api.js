@@ -1,6 +1,8 @@
 // The native API (/api/v1) as the console uses it: one fetch wrapper that adds the token,
 // reads JSON answers and ETags, and turns error bodies into ApiError. The token is held by
-// the session module (sessionStorage); it never goes into a URL.
+// the session module (sessionStorage); it never goes into a URL. Signed in with the
+// identity provider there is no token: the browser sends the session cookie (HttpOnly:
+// the console never sees it) and changes carry the session's CSRF token.
 
 export class ApiError extends Error {
   constructor(status, body, requestId) {
@@ -22,14 +24,16 @@ export class NetworkError extends Error {
 }
 
 export class Api {
-  constructor(token) {
+  // `token`: an API token, or null for the session cookie (then `csrf`, from /me).
+  constructor(token, csrf = null) {
     this.token = token;
+    this.csrf = csrf;
   }
 
   // Answers {data, etag} for 2xx (data null on 204), throws ApiError or NetworkError.
   // `as`: how to read a 2xx body: "json" (default), "text", or "bytes" (an ArrayBuffer).
-  async call(method, path, { body, query, ifMatch, as = "json" } = {}) {
-    let url = "/api/v1" + path;
+  async call(method, path, { body, query, ifMatch, as = "json", base = "/api/v1" } = {}) {
+    let url = base + path;
     if (query) {
       const params = new URLSearchParams();
       for (const [k, v] of Object.entries(query)) {
@@ -43,7 +47,9 @@ export class Api {
       text: "text/plain",
       bytes: "application/octet-stream",
     }[as];
-    const headers = { Authorization: "Bearer " + this.token, Accept: accept };
+    const headers = { Accept: accept };
+    if (this.token) headers.Authorization = "Bearer " + this.token;
+    else if (this.csrf && method !== "GET") headers["X-CSRF-Token"] = this.csrf;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (ifMatch) headers["If-Match"] = ifMatch;
     let response;
@@ -53,7 +59,7 @@ export class Api {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         cache: "no-store",
-        credentials: "omit",
+        credentials: this.token ? "omit" : "same-origin",
         referrerPolicy: "no-referrer",
       });
     } catch {
@@ -79,6 +85,20 @@ export class Api {
 
   me() {
     return this.call("GET", "/me");
+  }
+  // Sign-in (/auth): whether it is on and this tab's cookie a session; sign-out; a
+  // decision on another device's sign-in (keypaird login).
+  authInfo() {
+    return this.call("GET", "/info", { base: "/auth" });
+  }
+  signOut() {
+    return this.call("POST", "/logout", { base: "/auth" });
+  }
+  decideDevice(userCode, approve) {
+    return this.call("POST", "/device/approve", {
+      base: "/auth",
+      body: { user_code: userCode, approve },
+    });
   }
   listKeys(project, query) {
     return this.call("GET", `/projects/${project}/keys`, { query });

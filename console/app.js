@@ -1,7 +1,9 @@
-// The console's entry point: the session (token in sessionStorage only), the header with
-// the project switcher and the project's sections, and the routes (#/projects/{id}/keys,
-// #/projects/{id}/keys/{key}, #/projects/{id}/ssh, #/projects/{id}/events; the last two
-// load their modules on demand).
+// The console's entry point: the session (a token in sessionStorage only, or a person's
+// sign-in with the identity provider: an HttpOnly cookie the console never sees), the
+// header with the project switcher and the project's sections, and the routes
+// (#/projects/{id}/keys, #/projects/{id}/keys/{key}, #/projects/{id}/ssh,
+// #/projects/{id}/events; the last two load their modules on demand; #/device, where a
+// signed-in person approves `keypaird login` on another device).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
 import { renderSignIn } from "./signin.js";
@@ -25,13 +27,32 @@ const ctx = {
   me: null,
   project: null,
   main,
-  // True when the signed-in token may change keys at all.
-  get canWrite() {
-    return Boolean(this.me) && !this.me.read_only;
+  // GET /auth/info: whether people may sign in with the identity provider.
+  auth: { sign_in: false, issuer: null, signed_in: false },
+  // The role ("viewer", "editor", "admin") in a project, or null.
+  roleIn(project) {
+    if (!this.me) return null;
+    if (this.me.admin) return "admin";
+    const r = (this.me.roles || []).find((x) => x.project_id === Number(project));
+    return r ? r.role : null;
   },
-  // True when the token may change this key (its owner, or an admin).
+  // The SSH principals certificates may name in a project.
+  principalsIn(project) {
+    if (!this.me) return [];
+    if (this.me.via !== "session") return this.me.principals || [];
+    const r = (this.me.roles || []).find((x) => x.project_id === Number(project));
+    return r ? r.principals : [];
+  },
+  // True when the caller may change keys in the open project.
+  get canWrite() {
+    const role = this.roleIn(this.project);
+    return role === "editor" || role === "admin";
+  },
+  // True when the caller may change this key (its owner, or the project's admin).
   canEdit(key) {
-    return this.canWrite && (this.me.admin || key.owner_id === this.me.user_id);
+    return (
+      this.canWrite && (this.roleIn(this.project) === "admin" || key.owner_id === this.me.user_id)
+    );
   },
   go(hash) {
     if (location.hash === hash) render();
@@ -59,7 +80,15 @@ const ctx = {
   },
 };
 
-function signOut(message) {
+async function signOut(message) {
+  if (ctx.me && ctx.me.via === "session") {
+    try {
+      await ctx.api.signOut(); // ends the session on the server, on every node
+    } catch {
+      // Signed out already, or the server is away: the cookie is gone from the page anyway.
+    }
+    ctx.auth.signed_in = false;
+  }
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(PROJECT_KEY);
   ctx.api = null;
@@ -72,7 +101,16 @@ function signOut(message) {
 }
 
 function showSignIn(message) {
-  renderSignIn(main, { message, onToken: signIn });
+  renderSignIn(main, {
+    message,
+    onToken: signIn,
+    provider: ctx.auth.sign_in ? { issuer: ctx.auth.issuer, returnTo: returnTo() } : null,
+  });
+}
+
+// Where the identity provider sends the person back to: this page of the console.
+function returnTo() {
+  return "/console/" + (location.hash || "");
 }
 
 // Checks the token with GET /api/v1/me; on success keeps it for this tab only.
@@ -87,11 +125,21 @@ async function signIn(token) {
 function startSession(api, me) {
   ctx.api = api;
   ctx.me = me;
-  const roles = [me.admin ? "admin" : null, me.read_only ? "read-only" : null].filter(Boolean);
-  who.textContent = `User ${me.user_id}` + (roles.length ? ` · ${roles.join(", ")}` : "");
+  showWho();
   sessionNav.hidden = false;
   fillProjects();
   render(true);
+}
+
+// Who is signed in, and their role in the open project.
+function showWho() {
+  const me = ctx.me;
+  const name =
+    me.via === "session" ? me.name || me.email || `User ${me.user_id}` : `User ${me.user_id}`;
+  const role = me.admin ? "admin" : ctx.project !== null ? ctx.roleIn(ctx.project) : null;
+  const tags = [role, me.via !== "session" && me.read_only ? "read-only" : null].filter(Boolean);
+  who.textContent = name + (tags.length ? ` · ${tags.join(", ")}` : "");
+  who.title = me.via === "session" ? `${me.email || ""} (${me.issuer})` : `token ${me.token_id}`;
 }
 
 function projectsOf(me) {
@@ -132,7 +180,7 @@ function showSections(current) {
   navKeys.setAttribute("href", ctx.keysHash());
   navSsh.setAttribute("href", ctx.sshHash());
   navEvents.setAttribute("href", ctx.eventsHash());
-  navEvents.hidden = !ctx.me.admin; // only administrators read the audit trail
+  navEvents.hidden = ctx.roleIn(ctx.project) !== "admin"; // only administrators read events
   for (const [link, name] of [
     [navKeys, "keys"],
     [navSsh, "ssh"],
@@ -145,7 +193,11 @@ function showSections(current) {
 }
 
 document.getElementById("sign-out").addEventListener("click", () => {
-  signOut("You are signed out. The token was removed from this browser tab.");
+  signOut(
+    ctx.me && ctx.me.via === "session"
+      ? "You are signed out. Your session has ended."
+      : "You are signed out. The token was removed from this browser tab.",
+  );
 });
 
 // An admin's token names no projects: any project id may be opened.
@@ -207,6 +259,13 @@ function renderNoProjects() {
 let lastHash = null;
 
 async function render(force = false) {
+  const device = (location.hash || "").match(/^#\/device(?:\?user_code=([^&]*))?$/);
+  if (device) {
+    showSections(null);
+    const { renderDevice } = await import("./device.js");
+    renderDevice(ctx, device[1] ? decodeURIComponent(device[1]) : "");
+    return;
+  }
   if (!ctx.me) return;
   const hash = location.hash || "";
   const focusHeading = force || hash !== lastHash;
@@ -232,6 +291,7 @@ async function render(force = false) {
   ctx.project = Number(m[1]);
   sessionStorage.setItem(PROJECT_KEY, String(ctx.project));
   fillProjects();
+  showWho();
   showSections(m[3] || "keys");
   if (m[3] === "ssh") {
     const { renderSsh } = await import("./ssh.js");
@@ -251,12 +311,23 @@ window.addEventListener("hashchange", () => render());
 
 async function boot() {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  if (!token) {
-    showSignIn();
-    return;
-  }
-  const api = new Api(token);
   try {
+    if (!token) {
+      // No token in this tab: a person's session, if the cookie is one (asked without a
+      // request that would fail for everyone else), else the sign-in screen.
+      ({ data: ctx.auth } = await new Api(null).authInfo());
+      if (!ctx.auth.signed_in) {
+        showSignIn();
+        render();
+        return;
+      }
+      const api = new Api(null);
+      const { data } = await api.me();
+      api.csrf = data.csrf_token;
+      startSession(api, data);
+      return;
+    }
+    const api = new Api(token);
     const { data } = await api.me();
     startSession(api, data);
   } catch (err) {

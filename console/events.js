@@ -23,7 +23,7 @@ export async function renderEvents(ctx) {
     "Events ",
     h("span", { class: "muted" }, `· project ${project}`),
   );
-  if (!ctx.me.admin) {
+  if (ctx.roleIn(project) !== "admin") {
     replace(
       ctx.main,
       h(

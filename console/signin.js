@@ -1,8 +1,19 @@
-// The sign-in screen: an API token, checked with GET /api/v1/me before it is kept.
+// The sign-in screen: the organisation's identity provider, when keypaird has one (a link
+// to /auth/login, which comes back to this page), and an API token, checked with GET
+// /api/v1/me before it is kept.
 import { ApiError, explain } from "./api.js";
 import { h, replace } from "./dom.js";
 
-export function renderSignIn(main, { message, onToken }) {
+// The provider's host name, for the button ("Sign in with sso.example.com").
+function hostOf(issuer) {
+  try {
+    return new URL(issuer).host;
+  } catch {
+    return "your identity provider";
+  }
+}
+
+export function renderSignIn(main, { message, onToken, provider }) {
   const input = h("input", {
     type: "password",
     id: "token",
@@ -20,6 +31,22 @@ export function renderSignIn(main, { message, onToken }) {
     { class: "card narrow signin", novalidate: true, "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title", tabindex: "-1" }, "Sign in to keypaird"),
     message ? h("p", { class: "notice", role: "status" }, message) : null,
+    provider
+      ? h(
+          "div",
+          { class: "actions provider" },
+          h(
+            "a",
+            {
+              class: "btn btn-primary",
+              id: "sign-in-provider",
+              href: "/auth/login?return_to=" + encodeURIComponent(provider.returnTo),
+            },
+            "Sign in with " + hostOf(provider.issuer),
+          ),
+          h("p", { class: "field-hint" }, "Or, for a machine's token:"),
+        )
+      : null,
     h(
       "div",
       { class: "field" },

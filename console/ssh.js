@@ -442,7 +442,7 @@ export function certificateCard(ctx, key, { usable }) {
       ".",
     ),
   );
-  const mine = ctx.me.principals || [];
+  const mine = ctx.principalsIn(ctx.project);
   if (!usable) {
     card.appendChild(
       h(

@@ -770,7 +770,7 @@ struct Checker {
         return;
       case Shape::kAuthInfo:
         ParseJsonBody();
-        CHECK(body == json({{"sign_in", false}, {"issuer", nullptr}}));
+        CHECK(body == json({{"sign_in", false}, {"issuer", nullptr}, {"signed_in", false}}));
         return;
       case Shape::kSignInOff:
         CHECK(false);  // 404 whatever the request

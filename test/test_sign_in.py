@@ -453,7 +453,13 @@ def test_only_a_signed_in_person_approves_and_only_a_real_code(site):
     assert r.status == 400 and r.json()["error"] == "invalid_grant", r
 
 
-def test_auth_info_says_whether_sign_in_is_on(site, server):
+def test_auth_info_says_whether_sign_in_is_on_and_whether_this_is_a_session(site, server):
     assert site.prism.request("GET", "/auth/info").json() == {
-        "sign_in": True, "issuer": site.provider.issuer}
-    assert server.request("GET", "/auth/info").json() == {"sign_in": False, "issuer": None}
+        "sign_in": True, "issuer": site.provider.issuer, "signed_in": False}
+    cookie, _ = sign_in(site, "alice")
+    assert site.prism.request("GET", "/auth/info", headers=as_session(cookie)).json()[
+        "signed_in"] is True
+    assert site.get("/auth/info", headers=as_session("kpd_0123456789abcdef_" + "0" * 64)).json()[
+        "signed_in"] is False
+    assert server.request("GET", "/auth/info").json() == {
+        "sign_in": False, "issuer": None, "signed_in": False}

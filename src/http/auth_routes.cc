@@ -197,13 +197,21 @@ Api::Reply Api::AuthLogout(Call& call) const {
 Api::Reply Api::AuthInfo(Call& call) const {
   std::string body;
   JsonWriter w(&body);
+  // Whether the request's cookie is a live session: the console asks here rather than
+  // with a request that would fail (and log a 401) for everyone not signed in.
+  bool signed_in = false;
+  if (extras_.sign_in != nullptr) {
+    if (std::optional<std::string_view> cookie = SessionCookie(call.request)) {
+      signed_in = auth_->AuthenticateSession(*cookie).ok();
+    }
+  }
   w.BeginObject().Key("sign_in").Bool(extras_.sign_in != nullptr);
   if (extras_.sign_in != nullptr) {
     w.Key("issuer").String(extras_.sign_in->options().issuer);
   } else {
     w.Key("issuer").Null();
   }
-  w.EndObject();
+  w.Key("signed_in").Bool(signed_in).EndObject();
   return MakeResponse(200, std::move(body), call.request_id);
 }
 
