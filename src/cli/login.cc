@@ -70,6 +70,15 @@ StatusOr<sshkey::ParsedCertificate> ReadCertificate(std::string_view line,
   return cert;
 }
 
+// RFC 3339 to the second ("2026-12-07T01:00:00Z"): a certificate's times are whole seconds.
+std::string WholeSeconds(int64_t seconds) {
+  std::string text = FormatRfc3339(seconds * 1000000);
+  if (const size_t dot = text.find('.'); dot != std::string::npos) {
+    text.erase(dot, text.size() - dot - 1);
+  }
+  return text;
+}
+
 class Login {
  public:
   Login(const config::Config& c, const LoginIo& io) : c_(c), io_(io) {}
@@ -236,7 +245,7 @@ class Login {
       if (Status s = WriteFileAtomically(cert_file, line + "\n", 0600); !s.ok()) {
         return Fail(s.message());
       }
-      went.push_back(c_.out + " and " + cert_file);
+      went.push_back(c_.out + " (certificate " + cert_file + ")");
     }
     if (!agent_socket_.empty()) {
       const auto lifetime = static_cast<uint32_t>(std::min<uint64_t>(left_s, UINT32_MAX));
@@ -253,10 +262,10 @@ class Login {
       principals += (principals.empty() ? "" : ",") + Printable(p, 64);
     }
     std::string where;
-    for (const std::string& w : went) where += (where.empty() ? "" : " and ") + w;
+    for (const std::string& w : went) where += (where.empty() ? "" : ", and in ") + w;
     io_.log("keypaird login: certificate " + std::to_string(cert->serial) + " for " + principals +
-            ", valid until " + FormatRfc3339(static_cast<int64_t>(cert->valid_before) * 1000000) +
-            " (" + FormatDurationMs(static_cast<int64_t>(left_s) * 1000) + "); key in " + where);
+            ", valid until " + WholeSeconds(static_cast<int64_t>(cert->valid_before)) + " (" +
+            FormatDurationMs(static_cast<int64_t>(left_s) * 1000) + "); key in " + where);
     return 0;
   }
 
