@@ -1,5 +1,7 @@
 #include "cli/login.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -37,6 +39,37 @@ bool IsTransient(int status) { return status >= 500 || status == 408 || status =
 json ParseSecretBody(client::HttpResponse* r) {
   const SecretString body(std::move(r->body));
   return json::parse(body.view(), nullptr, /*allow_exceptions=*/false);
+}
+
+// Takes the string `name` out of the parsed answer `j` ("" if it is not one), wiping it
+// there, so that no unwiped copy of a secret outlives the answer.
+SecretString TakeSecret(json* j, const char* name) {
+  auto it = j->find(name);
+  if (it == j->end() || !it->is_string()) return SecretString();
+  std::string& value = it->get_ref<std::string&>();
+  std::string copy;
+  copy.reserve(value.size());
+  copy.append(value);
+  OPENSSL_cleanse(value.data(), value.size());
+  value.clear();
+  return SecretString(std::move(copy));
+}
+
+// The body of a token request, {"device_code":"..."}, built in one buffer that is wiped.
+// The code is sent back as it came: one that would need escaping in JSON is refused.
+StatusOr<SecretString> TokenRequestBody(const SecretString& device_code) {
+  const std::string_view code = device_code.view();
+  for (char ch : code) {
+    if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+      return Unavailable("the service sent a device code that is not printable ASCII");
+    }
+  }
+  constexpr std::string_view kOpen = "{\"device_code\":\"";
+  constexpr std::string_view kClose = "\"}";
+  std::string body;
+  body.reserve(kOpen.size() + code.size() + kClose.size());
+  body.append(kOpen).append(code).append(kClose);
+  return SecretString(std::move(body));
 }
 
 std::string StringField(const json& j, const char* name) {
@@ -130,8 +163,8 @@ class Login {
       return Unavailable("cannot start the sign-in: " + device_url + " answered " +
                          DescribeAnswer(*r));
     }
-    const json start = ParseSecretBody(&*r);
-    SecretString device_code(StringField(start, "device_code"));
+    json start = ParseSecretBody(&*r);
+    const SecretString device_code = TakeSecret(&start, "device_code");
     const std::string user_code = Printable(StringField(start, "user_code"), 64);
     const std::string uri = Printable(StringField(start, "verification_uri"));
     const std::string uri_complete = Printable(StringField(start, "verification_uri_complete"));
@@ -153,9 +186,8 @@ class Login {
     io_.log("Waiting for the sign-in (the code expires in " + FormatDurationMs(expires_ms) +
             ")...");
 
-    std::string poll_body = json{{"device_code", std::string(device_code.view())}}.dump();
-    const SecretString body(std::move(poll_body));
-    device_code.Wipe();
+    StatusOr<SecretString> body = TokenRequestBody(device_code);
+    if (!body.ok()) return body.status();
     int failures = 0;
     for (;;) {
       io_.sleep(std::chrono::milliseconds(interval_ms));
@@ -164,19 +196,18 @@ class Login {
             "the sign-in code expired before the sign-in was approved; "
             "run keypaird login again");
       }
-      StatusOr<client::HttpResponse> poll = Post("/auth/device/token", body.view());
+      StatusOr<client::HttpResponse> poll = Post("/auth/device/token", body->view());
       std::string problem;
       if (!poll.ok()) {
         if (poll.status().code() == StatusCode::kInvalidArgument) return poll.status();
         problem = poll.status().message();
       } else if (poll->status == 200) {
         json answer = ParseSecretBody(&*poll);
-        auto it = answer.find("access_token");
-        if (it == answer.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+        SecretString token = TakeSecret(&answer, "access_token");
+        if (token.empty()) {
           return Unavailable("the service approved the sign-in but sent no access token");
         }
-        std::string token = std::move(it->get_ref<std::string&>());
-        return SecretString(std::move(token));
+        return token;
       } else if (poll->status == 400) {
         const std::string error = StringField(ParseSecretBody(&*poll), "error");
         if (error == "authorization_pending") {

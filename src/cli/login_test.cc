@@ -71,7 +71,7 @@ class LoginTest : public ::testing::Test {
     std::lock_guard<std::mutex> lock(mu_);
     if (r.method == "POST" && r.target == "/auth/device") {
       return Json(200,
-                  {{"device_code", kDeviceCode},
+                  {{"device_code", device_code_},
                    {"user_code", kUserCode},
                    {"verification_uri", server_->Url() + "/device"},
                    {"verification_uri_complete", server_->Url() + "/device?user_code=" + kUserCode},
@@ -154,6 +154,7 @@ class LoginTest : public ::testing::Test {
       Json(200, {{"access_token", kAccessToken}, {"token_type", "Bearer"}, {"expires_in", 3600}})};
   size_t polls_ = 0;
   int expires_in_ = 600;
+  std::string device_code_ = kDeviceCode;
   std::optional<FakeReply> sign_answer_;
 };
 
@@ -256,6 +257,14 @@ TEST_F(LoginTest, PollingStopsWhenTheCodeRunsOut) {
   EXPECT_EQ(run.code, 1);
   EXPECT_NE(run.Log().find("expired"), std::string::npos) << run.Log();
   EXPECT_EQ(RequestsTo("/auth/device/token").size(), 2u);  // at 1 s and 2 s, not at 3 s
+}
+
+TEST_F(LoginTest, ADeviceCodeThatIsNotPlainTextIsNeverSentBack) {
+  device_code_ = "code\",\"admin\":true";
+  Outcome run = Login({"--out", dir_ / "k", "--no-agent"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.Log().find("device code"), std::string::npos) << run.Log();
+  EXPECT_TRUE(RequestsTo("/auth/device/token").empty());
 }
 
 TEST_F(LoginTest, TransientFailuresAreRetriedAFewTimes) {
