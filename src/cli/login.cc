@@ -209,7 +209,8 @@ class Login {
         }
         return token;
       } else if (poll->status == 400) {
-        const std::string error = StringField(ParseSecretBody(&*poll), "error");
+        const json answer = ParseSecretBody(&*poll);
+        const std::string error = StringField(answer, "error");
         if (error == "authorization_pending") {
           failures = 0;
           continue;
@@ -227,8 +228,11 @@ class Login {
               "the sign-in code expired before the sign-in was approved "
               "(expired_token); run keypaird login again");
         }
+        // invalid_grant, invalid_request: RFC 6749 5.2's error_description says why.
+        const std::string why = StringField(answer, "error_description");
         return Unavailable("the sign-in failed: the service answered 400 " +
-                           Printable(error.empty() ? "without an error name" : error, 80));
+                           Printable(error.empty() ? "without an error name" : error, 80) +
+                           (why.empty() ? "" : ": " + Printable(why)));
       } else if (IsTransient(poll->status)) {
         problem = "the service answered " + DescribeAnswer(*poll);
       } else {

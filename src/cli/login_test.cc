@@ -250,6 +250,16 @@ TEST_F(LoginTest, AnExpiredCodeEndsIt) {
   EXPECT_TRUE(RequestsTo("/api/v1/projects/7/ssh_ca/sign").empty());
 }
 
+TEST_F(LoginTest, AnotherErrorEndsItWithTheServiceDescription) {
+  token_script_ = {Json(
+      400, {{"error", "invalid_grant"}, {"error_description", "This device code is unknown."}})};
+  Outcome run = Login({"--out", dir_ / "k", "--no-agent"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.Log().find("400 invalid_grant: This device code is unknown."), std::string::npos)
+      << run.Log();
+  EXPECT_EQ(RequestsTo("/auth/device/token").size(), 1u);
+}
+
 TEST_F(LoginTest, PollingStopsWhenTheCodeRunsOut) {
   token_script_ = {TokenError("authorization_pending")};
   expires_in_ = 3;
