@@ -29,29 +29,6 @@ constexpr size_t kMaxAnswerBytes = size_t{64} << 20;
 // fresh; one further ahead is not trusted.
 constexpr int64_t kClockSkewUs = int64_t{60} * 1000000;
 
-// Text from the service, safe for a log line: printable ASCII, at most `max` bytes.
-std::string Printable(std::string_view text, size_t max = 300) {
-  std::string out;
-  for (char c : text.substr(0, max)) out += (c >= ' ' && c < 0x7f) ? c : '?';
-  if (text.size() > max) out += "...";
-  return out;
-}
-
-// "401 NotAuthenticated: Invalid token" from an error answer's JSON body, or just the status.
-std::string DescribeAnswer(const client::HttpResponse& r) {
-  std::string out = std::to_string(r.status);
-  const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_object()) {
-    if (auto it = body.find("exception_class"); it != body.end() && it->is_string()) {
-      out += " " + Printable(it->get<std::string>(), 60);
-    }
-    if (auto it = body.find("message"); it != body.end() && it->is_string()) {
-      out += ": " + Printable(it->get<std::string>());
-    }
-  }
-  return out;
-}
-
 std::string Age(int64_t us) { return FormatDurationMs(std::max<int64_t>(us, 0) / 1000000 * 1000); }
 
 bool IsTransient(int status) { return status >= 500 || status == 408 || status == 429; }
@@ -69,14 +46,6 @@ StatusOr<Connection> Connect(const config::Config& c) {
   StatusOr<SecretString> token = ReadTokenFile(c.token_file);
   if (!token.ok()) return token.status();
   return Connection{std::move(*url), std::move(*token)};
-}
-
-client::HttpClientOptions ClientOptions(const config::Config& c) {
-  client::HttpClientOptions options;
-  options.timeout = std::chrono::milliseconds(c.timeout_ms);
-  options.ca_file = c.ca_file;
-  options.max_body_bytes = kMaxAnswerBytes;
-  return options;
 }
 
 // What authorized-keys prints must be what sshd can read: text lines, each ending in "\n".
@@ -210,6 +179,35 @@ std::string ReadWholeFile(const std::string& path) {
 }
 
 }  // namespace
+
+std::string Printable(std::string_view text, size_t max) {
+  std::string out;
+  for (char c : text.substr(0, max)) out += (c >= ' ' && c < 0x7f) ? c : '?';
+  if (text.size() > max) out += "...";
+  return out;
+}
+
+std::string DescribeAnswer(const client::HttpResponse& r) {
+  std::string out = std::to_string(r.status);
+  const nlohmann::json body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_object()) {
+    if (auto it = body.find("exception_class"); it != body.end() && it->is_string()) {
+      out += " " + Printable(it->get<std::string>(), 60);
+    }
+    if (auto it = body.find("message"); it != body.end() && it->is_string()) {
+      out += ": " + Printable(it->get<std::string>());
+    }
+  }
+  return out;
+}
+
+client::HttpClientOptions ClientOptions(const config::Config& c) {
+  client::HttpClientOptions options;
+  options.timeout = std::chrono::milliseconds(c.timeout_ms);
+  options.ca_file = c.ca_file;
+  options.max_body_bytes = kMaxAnswerBytes;
+  return options;
+}
 
 StatusOr<KeysCache> ReadKeysCache(const std::string& path) {
   const std::string name = "the cache file " + path;

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "client/http_client.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "config/config.h"
@@ -43,6 +44,15 @@ struct AgentIo {
 
 int AuthorizedKeysCommand(const config::Config& c, const AgentIo& io);
 int KrlCommand(const config::Config& c, const AgentIo& io);
+
+// ---- Shared with the other client of the service, `keypaird login` (cli/login.h).
+
+// Text from the service, safe for a log line: printable ASCII, at most `max` bytes.
+std::string Printable(std::string_view text, size_t max = 300);
+// "401 NotAuthenticated: Invalid token" from an error answer's JSON body, or just the status.
+std::string DescribeAnswer(const client::HttpResponse& r);
+// The HTTP client's options from --timeout and --ca-file.
+client::HttpClientOptions ClientOptions(const config::Config& c);
 
 // ---- The authorized_keys cache file, exposed for its tests.
 //

@@ -346,6 +346,8 @@ int Main(const std::vector<std::string>& args) {
     case config::Command::kAuthorizedKeys:
     case config::Command::kKrl:
       return RunAgent(*c);
+    case config::Command::kLogin:
+      return RunLogin(*c);
   }
   return 2;
 }

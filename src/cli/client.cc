@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "cli/agent.h"
+#include "cli/login.h"
 #include "common/version.h"
 
 namespace keypaird::cli {
@@ -57,6 +60,7 @@ bool IsClientCommand(config::Command command) {
     case config::Command::kVersion:
     case config::Command::kAuthorizedKeys:
     case config::Command::kKrl:
+    case config::Command::kLogin:
       return true;
     default:
       return false;
@@ -96,6 +100,16 @@ int RunAgent(const config::Config& c) {
   return code;
 }
 
+int RunLogin(const config::Config& c) {
+  signal(SIGPIPE, SIG_IGN);
+  LoginIo io;
+  io.log = [](std::string_view message) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+  };
+  io.sleep = [](std::chrono::milliseconds ms) { std::this_thread::sleep_for(ms); };
+  return LoginCommand(c, io);
+}
+
 int ClientMain(int argc, char** argv) {
   StatusOr<config::Config> c =
       config::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
@@ -107,6 +121,7 @@ int ClientMain(int argc, char** argv) {
   if (c->command == config::Command::kHelp || c->command == config::Command::kVersion) {
     return RunInfo(*c);
   }
+  if (c->command == config::Command::kLogin) return RunLogin(*c);
   return RunAgent(*c);
 }
 

@@ -1,6 +1,6 @@
 // The lean `keypaird`: the commands that run on SSH servers and laptops — authorized-keys
-// and krl (cli/agent.h), help and --version — run in a binary that links only OpenSSL,
-// http_parser and the flag table, because sshd execs `keypaird authorized-keys` on every
+// and krl (cli/agent.h), login (cli/login.h), help and --version — run in a binary that links only
+// OpenSSL, http_parser and the flag table, because sshd execs `keypaird authorized-keys` on every
 // login and dynamic linking dominated its time (docs/BENCHMARKS.md, "The agent per
 // login"). Every other command (serve, migrate, token, ca) belongs to the service: the
 // lean binary execs keypaird-server with the same arguments, so `keypaird serve` and the
@@ -30,6 +30,9 @@ int RunInfo(const config::Config& c);
 // authorized-keys and krl, speaking to sshd on stdout and to the operator on stderr (and,
 // for authorized-keys, syslog).
 int RunAgent(const config::Config& c);
+
+// login, speaking to the person on stderr.
+int RunLogin(const config::Config& c);
 
 }  // namespace keypaird::cli
 

@@ -676,6 +676,9 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
   if (HasLineBreakOrNul(request.form_body)) {
     return InvalidArgument("a form body is URL-encoded: it holds no line break");
   }
+  if (!request.form_body.empty() && !request.json_body.empty()) {
+    return InvalidArgument("a request has a form body or a JSON body, not both");
+  }
   std::unique_ptr<SSL_CTX, SslCtxFree> tls;
   if (url.tls) {
     auto ctx = NewTlsContext(options.ca_file);
@@ -695,15 +698,17 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
     if (Status s = conn.StartTls(tls.get(), url.host); !s.ok()) return s;
   }
 
-  const bool post = !request.form_body.empty();
+  const std::string_view body = request.form_body.empty() ? request.json_body : request.form_body;
+  const bool post = !body.empty();
   std::string head = (post ? "POST " : "GET ") + url.base_path + request.target +
                      " HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: keypaird/" +
                      std::string(kVersion) + "\r\n";
   for (const auto& [name, value] : request.headers) head += name + ": " + value + "\r\n";
   head += "Connection: close\r\n";
   if (post) {
-    head += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-            std::to_string(request.form_body.size()) + "\r\n";
+    head += std::string("Content-Type: ") +
+            (request.form_body.empty() ? "application/json" : "application/x-www-form-urlencoded") +
+            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   // The credentials and the body go in last, into a buffer reserved once (no reallocation
   // leaves a copy behind) that is wiped however the call ends.
@@ -711,7 +716,7 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
   {
     std::string bytes = std::move(head);
     bytes.reserve(bytes.size() + request.bearer_token.size() + request.basic_credentials.size() +
-                  request.form_body.size() + 64);
+                  body.size() + 64);
     if (!request.bearer_token.empty()) {
       bytes += "Authorization: Bearer ";
       bytes += request.bearer_token;
@@ -722,7 +727,7 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
       bytes += "\r\n";
     }
     bytes += "\r\n";
-    bytes += request.form_body;
+    bytes += body;
     wire = SecretString(std::move(bytes));
   }
   if (Status s = conn.WriteAll(wire.view()); !s.ok()) return s;

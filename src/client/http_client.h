@@ -1,5 +1,6 @@
-// A small HTTP/1.1 client for the agent commands (`keypaird authorized-keys`, `keypaird krl`)
-// and the server's calls to an OpenID provider: one GET or form POST per connection, over
+// A small HTTP/1.1 client for the agent commands (`keypaird authorized-keys`, `keypaird krl`),
+// `keypaird login` and the server's calls to an OpenID provider: one GET or POST (a form or
+// JSON) per connection, over
 // TLS (OpenSSL; the peer's certificate and host name verified against the system trust store
 // plus an optional extra PEM anchor) or over plain TCP to a loopback address only.
 //
@@ -39,6 +40,9 @@ struct HttpRequest {
   // POSTed as application/x-www-form-urlencoded when not empty; a GET otherwise. A view:
   // it may hold a secret (an authorization code), the caller keeps it.
   std::string_view form_body;
+  // POSTed as application/json when not empty (give at most one of the two bodies). A view
+  // too: it may hold a secret (a device code).
+  std::string_view json_body;
   // Sent as "Authorization: Basic <value>" when not empty: the base64 of "id:secret" (RFC
   // 6749 2.3.1). A view, like bearer_token; give at most one of the two.
   std::string_view basic_credentials;
@@ -61,11 +65,12 @@ struct HttpResponse {
   const std::string* Header(std::string_view name) const;
 };
 
-// GETs (or POSTs request.form_body to) request.url + request.target and returns the final
-// answer (1xx interim answers are skipped), whatever its status.
+// GETs (or POSTs request.form_body or request.json_body to) request.url + request.target and
+// returns the final answer (1xx interim answers are skipped), whatever its status.
 //   kInvalidArgument: the request may not be made: plain http:// to a host that is not
 //     loopback (or a loopback name that resolves elsewhere), an unreadable --ca-file, a
-//     header or credential with a line break, both a bearer token and basic credentials.
+//     header or credential with a line break, both a bearer token and basic credentials, both
+//     bodies.
 //   kUnavailable: no complete answer: the name does not resolve, no address accepts the
 //     connection, the deadline passed, the TLS handshake or the certificate check failed, or
 //     the answer is malformed, cut short or larger than the caps.

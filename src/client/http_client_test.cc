@@ -434,6 +434,27 @@ TEST(HttpClientTest, PostsAFormWithBasicCredentials) {
   EXPECT_EQ(got.body, form);
 }
 
+TEST(HttpClientTest, PostsJsonWithABearerToken) {
+  auto server = Serve(Always(FakeHttpServer::Reply(201, "{}")));
+  HttpRequest request = Get(server->Url(), "/api/v1/projects/1/ssh_ca/sign");
+  const std::string json = R"({"public_key":"ssh-ed25519 AAAA","valid_for":60})";
+  request.json_body = json;
+  StatusOr<HttpResponse> r = HttpCall(request, Options());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status, 201);
+  ASSERT_EQ(server->Requests().size(), 1u);
+  const FakeRequest got = server->Requests()[0];
+  EXPECT_EQ(got.method, "POST");
+  EXPECT_EQ(got.Header("Content-Type"), "application/json");
+  EXPECT_EQ(got.Header("Content-Length"), std::to_string(json.size()));
+  EXPECT_EQ(got.Header("Authorization").rfind("Bearer ", 0), 0u);
+  EXPECT_EQ(got.body, json);
+  // Never two bodies in one request.
+  request.form_body = "a=b";
+  ExpectFailed(HttpCall(request, Options()), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server->Requests().size(), 1u);
+}
+
 TEST(HttpClientTest, BearerAndBasicTogetherOrABodyWithALineBreakAreNeverSent) {
   auto server = Serve(Always(FakeHttpServer::Reply(200, "")));
   HttpRequest both = Get(server->Url());

@@ -183,8 +183,10 @@ constexpr CommandSet kPeople = kGrantCreate | CommandBit(Command::kGrantList) |
                                CommandBit(Command::kGrantDelete) | CommandBit(Command::kUserList) |
                                CommandBit(Command::kUserDisable) | CommandBit(Command::kUserEnable);
 constexpr CommandSet kAuthorizedKeys = CommandBit(Command::kAuthorizedKeys);
-// The commands that are clients of a keypaird service.
+// The commands that are clients of a keypaird service with an API token.
 constexpr CommandSet kAgents = kAuthorizedKeys | CommandBit(Command::kKrl);
+// keypaird login: a client of the service too, signed in as a person instead of a token.
+constexpr CommandSet kLogin = CommandBit(Command::kLogin);
 // Every command that opens the database.
 constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
                                          CommandBit(Command::kTokenList) |
@@ -324,6 +326,8 @@ const std::vector<Subcommand>& Subcommands() {
        "print the keys that may log in, for sshd's AuthorizedKeysCommand"},
       {Command::kKrl, "krl", "--url URL --token-file FILE --project ID --out FILE",
        "fetch the project's SSH key revocation list into a file, for sshd's RevokedKeys"},
+      {Command::kLogin, "login", "--url URL --project ID",
+       "sign in with any browser, get a short-lived SSH certificate into ssh-agent or --out"},
       {Command::kHelp, "help", "[man | env | bash-completion]",
        "this help; or the man page, env file or bash completion"},
   };
@@ -439,8 +443,9 @@ const std::vector<Flag>& Flags() {
       {.name = "read-only", .commands = kTokenCreate, .default_value = "false",
        .help = "a read-only token: only GET requests, anything else is 403",
        .apply = Switch<&Config::read_only>},
-      {.name = "principals", .commands = kTokenCreate | kGrantCreate, .value = "LIST",
-       .help = "SSH certificate principals the token (or grant) may be issued, e.g. deploy,alice",
+      {.name = "principals", .commands = kTokenCreate | kGrantCreate | kLogin, .value = "LIST",
+       .help = "SSH certificate principals the token (or grant) may be issued, or login asks for "
+               "(unset: all of the person's), e.g. deploy,alice",
        .apply = WordList<&Config::principals>},
       {.name = "group", .commands = kGrantCreate, .value = "NAME",
        .help = "the group (as the identity provider names it) a grant is for",
@@ -450,14 +455,14 @@ const std::vector<Flag>& Flags() {
        .apply = Text<&Config::user_email>},
       {.name = "role", .commands = kGrantCreate, .value = "ROLE",
        .help = "viewer, editor or admin, required", .apply = Text<&Config::role>},
-      {.name = "url", .commands = kAgents, .value = "URL",
+      {.name = "url", .commands = kAgents | kLogin, .value = "URL",
        .help = "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
        .apply = WebUrl<&Config::url>},
       {.name = "token-file", .commands = kAgents, .value = "FILE",
        .help = "file holding the API token: not a symlink, no access for group or others",
        .apply = NonEmptyText<&Config::token_file>},
-      {.name = "project", .commands = kAgents, .value = "ID",
-       .help = "the project whose keys or revocation list to fetch",
+      {.name = "project", .commands = kAgents | kLogin, .value = "ID",
+       .help = "the project whose keys or revocation list to fetch, or whose CA certifies login",
        .apply = Int<&Config::project, 1, 2147483647>},
       {.name = "label-selector", .commands = kAuthorizedKeys, .value = "SELECTOR",
        .help = "only keys whose labels match, e.g. login=%u (sshd puts the login name for %u)",
@@ -471,15 +476,22 @@ const std::vector<Flag>& Flags() {
       {.name = "max-stale", .commands = kAuthorizedKeys, .value = "DURATION", .default_value = "1h",
        .help = "the oldest cached answer printed while the service cannot be reached",
        .apply = Duration<&Config::max_stale_ms, 0, int64_t{8760} * 3600 * 1000>},
-      {.name = "timeout", .commands = kAgents, .value = "DURATION", .default_value = "2s",
-       .help = "for the whole request to the service: connect, TLS and the answer",
+      {.name = "timeout", .commands = kAgents | kLogin, .value = "DURATION", .default_value = "2s",
+       .help = "for each whole request to the service: connect, TLS and the answer",
        .apply = Duration<&Config::timeout_ms, 100, 300000>},
-      {.name = "ca-file", .commands = kAgents | kServe, .value = "FILE",
+      {.name = "ca-file", .commands = kAgents | kLogin | kServe, .value = "FILE",
        .help = "PEM certificates to trust for https:// besides the system's trust store",
        .apply = Text<&Config::ca_file>},
-      {.name = "out", .commands = CommandBit(Command::kKrl), .value = "FILE",
-       .help = "where the revocation list goes (replaced atomically, mode 0644)",
+      {.name = "out", .commands = CommandBit(Command::kKrl) | kLogin, .value = "FILE",
+       .help = "krl: where the revocation list goes (mode 0644); login: where the private key "
+               "goes, its certificate in FILE-cert.pub (both 0600); replaced atomically",
        .apply = NonEmptyText<&Config::out>},
+      {.name = "ttl", .commands = kLogin, .value = "DURATION", .default_value = "8h",
+       .help = "how long the login certificate is valid (the CA may cap it)",
+       .apply = Duration<&Config::ttl_ms, 60 * 1000, int64_t{24} * 3600 * 1000>},
+      {.name = "no-agent", .commands = kLogin, .default_value = "false",
+       .help = "login: only write --out, do not add the key to ssh-agent",
+       .apply = Switch<&Config::no_agent>},
   };
   return kFlags;
 }
@@ -592,6 +604,13 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     if (c.token_file.empty()) return Bad("token-file", "is required");
     if (c.project == 0) return Bad("project", "is required");
     if (c.command == Command::kKrl && c.out.empty()) return Bad("out", "is required");
+  }
+  if (c.command == Command::kLogin) {
+    if (c.url.empty()) return Bad("url", "is required");
+    if (c.project == 0) return Bad("project", "is required");
+    if (c.no_agent && c.out.empty()) {
+      return Bad("no-agent", "needs --out (the key has to go somewhere)");
+    }
   }
   if (c.command == Command::kGrantCreate) {
     if (c.projects.empty()) return Bad("projects", "is required");

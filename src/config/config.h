@@ -41,6 +41,7 @@ enum class Command {
   kCaNewKek,
   kAuthorizedKeys,
   kKrl,
+  kLogin,
 };
 
 // What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
@@ -101,7 +102,7 @@ struct Config {
   bool admin = false;                   // --admin
   std::vector<int64_t> projects;        // --projects 1,2
   bool read_only = false;               // --read-only
-  std::vector<std::string> principals;  // --principals a,b
+  std::vector<std::string> principals;  // --principals a,b (also login's, asked for)
   // grant create (with --user, --projects, --principals)
   std::string group;       // --group
   std::string user_email;  // --user-email
@@ -114,7 +115,8 @@ struct Config {
   // ca new-kek FILE
   std::string kek_out;
 
-  // authorized-keys and krl: clients of a keypaird service, run on the SSH servers.
+  // authorized-keys, krl and login: clients of a keypaird service (the first two run on the
+  // SSH servers, login on laptops and jump hosts).
   std::string url;                 // --url https://HOST[:PORT][/PREFIX] (checked when parsed)
   std::string token_file;          // --token-file
   int64_t project = 0;             // --project
@@ -124,7 +126,11 @@ struct Config {
   int64_t owner_id = 0;            // --owner-id (authorized-keys); 0 = any owner
   std::string cache_file;          // --cache-file (authorized-keys); "" = no cache
   int64_t max_stale_ms = 3600000;  // --max-stale (authorized-keys)
-  std::string out;                 // --out (krl)
+  std::string out;                 // --out (krl; login: the key file, beside FILE-cert.pub)
+
+  // login (with --url, --project, --ca-file, --timeout, --principals, --out)
+  int64_t ttl_ms = int64_t{8} * 3600 * 1000;  // --ttl: the certificate's validity asked for
+  bool no_agent = false;                      // --no-agent: only --out, not ssh-agent
 
   bool operator==(const Config&) const = default;
 };

@@ -282,6 +282,39 @@ TEST(ConfigTest, AgentCommandsNeedAServiceATokenFileAndAProject) {
             "unknown flag --label-selector for this command");
 }
 
+TEST(ConfigTest, LoginNeedsAServiceAndAProject) {
+  StatusOr<Config> c =
+      Parse({"login", "--url", "https://keys.example.com", "--project", "4", "--principals",
+             "alice,deploy", "--ttl", "2h", "--out", "k", "--no-agent", "--ca-file", "ca"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->command, Command::kLogin);
+  EXPECT_EQ(c->project, 4);
+  EXPECT_EQ(c->principals, (std::vector<std::string>{"alice", "deploy"}));
+  EXPECT_EQ(c->ttl_ms, 7200000);
+  EXPECT_EQ(c->out, "k");
+  EXPECT_TRUE(c->no_agent);
+  EXPECT_EQ(c->ca_file, "ca");
+  // Defaults: 8 hours, every principal of the person, into ssh-agent.
+  StatusOr<Config> d = Parse({"login", "--url", "https://k", "--project", "1"});
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->ttl_ms, 8 * 3600000);
+  EXPECT_TRUE(d->principals.empty());
+  EXPECT_FALSE(d->no_agent);
+  EXPECT_TRUE(d->out.empty());
+
+  auto message = [](std::vector<std::string> args) {
+    return Parse(std::move(args)).status().message();
+  };
+  EXPECT_EQ(message({"login", "--project", "1"}), "--url: is required");
+  EXPECT_EQ(message({"login", "--url", "https://k"}), "--project: is required");
+  EXPECT_EQ(message({"login", "--url", "https://k", "--project", "1", "--no-agent"}),
+            "--no-agent: needs --out (the key has to go somewhere)");
+  EXPECT_EQ(message({"login", "--url", "https://k", "--project", "1", "--ttl", "25h"}),
+            "--ttl: must be from 1m to 1d");
+  EXPECT_EQ(message({"login", "--url", "https://k", "--project", "1", "--token-file", "t"}),
+            "unknown flag --token-file for this command");
+}
+
 TEST(ConfigTest, AgentUrlsArePlainHttpOnlyToLoopback) {
   const std::vector<std::string> rest = {"--token-file", "/t", "--project", "1"};
   auto with_url = [&](const std::string& url) {
@@ -342,6 +375,18 @@ std::vector<std::string> Words(const Subcommand& s) {
   return words;
 }
 
+// The flags `required` (name, value) as arguments, less the one under test.
+std::vector<std::string> RequiredLess(
+    std::string_view flag, const std::vector<std::pair<std::string, std::string>>& required) {
+  std::vector<std::string> args;
+  for (const auto& [name, value] : required) {
+    if (name == flag) continue;
+    args.push_back("--" + name);
+    args.push_back(value);
+  }
+  return args;
+}
+
 // What else a command line with this flag needs to be valid (the checks after parsing).
 std::vector<std::string> Companions(std::string_view flag, Command command) {
   static const std::map<std::string_view, std::vector<std::string>> kByFlag = {
@@ -357,13 +402,7 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
   if (command == Command::kGrantCreate) {
     // The required flags less the one under test, and one subject (a group, unless the
     // flag under test is the user or e-mail address the grant is for).
-    std::vector<std::string> args;
-    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
-             {"projects", "1"}, {"role", "viewer"}}) {
-      if (name == flag) continue;
-      args.push_back("--" + name);
-      args.push_back(value);
-    }
+    std::vector<std::string> args = RequiredLess(flag, {{"projects", "1"}, {"role", "viewer"}});
     if (flag != "user" && flag != "user-email" && flag != "group") {
       args.push_back("--group");
       args.push_back("g");
@@ -376,11 +415,14 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
     std::vector<std::pair<std::string, std::string>> required = {
         {"url", "http://127.0.0.1:8080"}, {"token-file", "t"}, {"project", "1"}};
     if (command == Command::kKrl) required.emplace_back("out", "o");
-    std::vector<std::string> args;
-    for (const auto& [name, value] : required) {
-      if (name == flag) continue;
-      args.push_back("--" + name);
-      args.push_back(value);
+    return RequiredLess(flag, required);
+  }
+  if (command == Command::kLogin) {
+    std::vector<std::string> args =
+        RequiredLess(flag, {{"url", "http://127.0.0.1:8080"}, {"project", "1"}});
+    if (flag == "no-agent") {
+      args.push_back("--out");
+      args.push_back("o");
     }
     return args;
   }

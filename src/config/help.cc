@@ -173,6 +173,9 @@ std::string ManPage() {
       "\n.PP\n",
       Roff(
           R"(The commands authorized-keys and krl run on the SSH servers of a fleet, as clients of a keypaird service reached at --url (https://, or http:// to a loopback address only) with the token in --token-file (a file only its owner may read). authorized-keys is sshd's AuthorizedKeysCommand: it prints the usable keys the token sees, keeps each answer in --cache-file and prints that copy, while it is at most --max-stale old, when the service cannot be reached, times out or answers 5xx; a 401, 403 or 404 denies at once. Its messages go to standard error and to syslog (sshd discards its command's standard error). krl writes the project's OpenSSH key revocation list to --out for sshd's RevokedKeys, replacing the file only with a complete list; the keypaird-krl.timer unit runs it.)"),
+      "\n.PP\n",
+      Roff(
+          R"(login is for people, on a laptop or a jump host: it prints a page and a code to open and approve in any browser, signs the person in there (device authorization, RFC 8628), then has a fresh Ed25519 key certified by the project's CA for --ttl and adds it to the running ssh-agent, which forgets it when the certificate ends; or, with --out FILE, writes FILE and FILE-cert.pub (mode 0600).)"),
       "\n");
   out += ".SH COMMANDS\n";
   for (const Subcommand& s : Subcommands()) {

@@ -15,7 +15,6 @@
 #include <string_view>
 #include <utility>
 
-#include "sshkey/openssh_private_key.h"
 #include "sshkey/openssl_util.h"
 #include "sshkey/private_key_internal.h"
 #include "sshkey/wire.h"
@@ -386,35 +385,16 @@ StatusOr<PublicKey> PublicKeyOf(const PrivateKey& key, std::string_view comment)
   return public_key;
 }
 
-StatusOr<GeneratedKey> ExportPrivateKey(const PrivateKey& key, std::string_view comment,
-                                        PrivateKeyFormat format, std::string_view passphrase) {
-  StatusOr<PublicKey> public_key = PublicKeyOf(key, comment);
-  if (!public_key.ok()) return public_key.status();
-  StatusOr<SecretString> text = Internal("unknown private key format");
-  switch (format) {
-    case PrivateKeyFormat::kOpenSsh:
-      text = WriteOpenSshPrivateKey(key, comment, passphrase);
-      break;
-    case PrivateKeyFormat::kPkcs8:
-      text = WritePkcs8PrivateKey(key, passphrase);
-      break;
-    case PrivateKeyFormat::kPpk:
-      text = WritePpkPrivateKey(key, comment, passphrase);
-      break;
-  }
-  if (!text.ok()) return text.status();
-  GeneratedKey out;
-  out.public_key = std::move(*public_key);
-  out.private_key = std::move(*text);
-  return out;
-}
-
-StatusOr<GeneratedKey> GenerateEd25519(std::string_view comment) {
-  // The comment is checked before any key is made.
-  if (Status s = CheckComment(comment); !s.ok()) return s;
-  StatusOr<PrivateKey> key = GeneratePrivateKey(KeyType::kEd25519);
-  if (!key.ok()) return key.status();
-  return ExportPrivateKey(*key, comment, PrivateKeyFormat::kOpenSsh, "");
+StatusOr<SecretString> Ed25519KeyPair(const PrivateKey& key) {
+  if (key.type() != KeyType::kEd25519) return InvalidArgument("not an Ed25519 key");
+  KeyParts parts;
+  if (Status s = ExtractParts(key, &parts); !s.ok()) return s;
+  std::string both;
+  both.reserve(parts.ed25519_seed.size() + parts.ed25519_public.size());
+  both.append(reinterpret_cast<const char*>(parts.ed25519_seed.data()), parts.ed25519_seed.size());
+  both.append(reinterpret_cast<const char*>(parts.ed25519_public.data()),
+              parts.ed25519_public.size());
+  return SecretString(std::move(both));
 }
 
 }  // namespace keypaird::sshkey

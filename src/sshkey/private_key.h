@@ -1,6 +1,6 @@
 // private_key: generate SSH key pairs of every type keypaird offers and write their
-// private keys in the formats of the native API (openapi/keypaird.yaml): OpenSSH, PKCS#8 and PuTTY's PPK
-// version 3, each unencrypted or encrypted under a passphrase as its own tools do.
+// private keys in the formats of the native API (openapi/keypaird.yaml): OpenSSH, PKCS#8 and
+// PuTTY's PPK version 3, each unencrypted or encrypted under a passphrase as its own tools do.
 //
 // Pure functions, no I/O, nothing logged; no message ever contains a private key or a
 // passphrase. A PrivateKey owns OpenSSL's key object, whose private parts OpenSSL keeps
@@ -23,6 +23,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/secret.h"
 #include "common/status.h"
 #include "sshkey/sshkey.h"
 
@@ -71,14 +72,18 @@ class PrivateKey {
 // OpenSSL fails. `cancel` (optional): an RSA generation that sees it set gives up between
 // prime candidates (within milliseconds) with kUnavailable; the other types take too
 // little time to need it.
-StatusOr<PrivateKey> GeneratePrivateKey(KeyType type,
-                                        const std::atomic<bool>* cancel = nullptr);
+StatusOr<PrivateKey> GeneratePrivateKey(KeyType type, const std::atomic<bool>* cancel = nullptr);
 
 // The public half as ParsePublicKey normalises "TYPE BASE64 COMMENT" (just "TYPE BASE64"
 // when `comment` is empty). `comment` must pass CheckComment and have no leading or
 // trailing blanks (it comes back unchanged in PublicKey::comment); kInvalidArgument
 // otherwise.
 StatusOr<PublicKey> PublicKeyOf(const PrivateKey& key, std::string_view comment);
+
+// An Ed25519 key's 64 private bytes as OpenSSH carries them (in its key files and the
+// ssh-agent protocol): the 32-byte seed k, then the 32-byte public key ENC(A).
+// kInvalidArgument for another type; kInternal if OpenSSL fails.
+StatusOr<SecretString> Ed25519KeyPair(const PrivateKey& key);
 
 // Writes `key` in `format`, encrypted when `passphrase` is not empty (the caller enforces
 // the API's 8..1024 characters; any non-empty bytes work here), with `comment` in the

@@ -1,7 +1,7 @@
 // The SSH wire encoding (RFC 4251 section 5: byte, uint32, uint64, string, mpint) shared
 // by the sshkey .cc files: key blobs, the OpenSSH and PuTTY private key formats,
-// certificates and KRLs. Not part of the
-// sshkey API; included only by src/sshkey/*.cc and their tests.
+// certificates and KRLs; and the ssh-agent messages of cli/ssh_agent.cc. Not part of the
+// sshkey API; included only there and by the tests.
 //
 // The writers append to a std::string. When it holds private material the caller
 // reserves the final size first, so that no append reallocates and leaves an unwiped

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -190,6 +191,65 @@ std::string CurrentUser() {
   return pw != nullptr ? pw->pw_name : "root";
 }
 
+namespace {
+
+// Forks `argv` (argv[0] as execvp finds it) with stdin from /dev/null and stdout and stderr
+// into `log`. -1 if fork fails.
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log) {
+  // Made before fork: the child of a threaded test may not allocate.
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(devnull, 0);
+    dup2(logfd, 1);
+    dup2(logfd, 2);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits up to 10 s for the daemon `pid` to be `ready`. "" when it is; otherwise why not,
+// with its log (and *pid set to -1 when it exited).
+std::string WaitReady(pid_t* pid, const std::function<bool()>& ready, const std::string& name,
+                      const std::string& what, const std::string& log) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ready()) {
+    int status;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      return name + " exited early:\n" + ReadFile(log);
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return name + " did not " + what + " within 10 s:\n" + ReadFile(log);
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return "";
+}
+
+// SIGTERM, then SIGKILL if it is still there after 5 s.
+void Stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  int status;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Sshd> Sshd::Start(const TempDir& dir, const std::string& authorized_keys,
                                   std::string* error, const std::string& extra_config) {
   const char* binary = nullptr;
@@ -246,51 +306,44 @@ std::unique_ptr<Sshd> Sshd::Start(const TempDir& dir, const std::string& authori
   }
 
   const std::string log = dir / "sshd.log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(devnull, 0);
-    dup2(logfd, 1);
-    dup2(logfd, 2);
-    execl(binary, binary, "-D", "-e", "-f", config.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = SpawnLogged({binary, "-D", "-e", "-f", config}, log);
   if (pid < 0) {
     *error = "fork failed";
     return nullptr;
   }
   auto sshd = std::unique_ptr<Sshd>(new Sshd(pid, port, log));
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!sshd->Accepts()) {
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      sshd->pid_ = -1;
-      *error = "sshd exited early:\n" + ReadFile(log);
-      return nullptr;
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      *error = "sshd did not accept connections within 10 s:\n" + ReadFile(log);
-      return nullptr;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
+  *error = WaitReady(
+      &sshd->pid_, [&] { return sshd->Accepts(); }, "sshd", "accept connections", log);
+  if (!error->empty()) return nullptr;
   return sshd;
 }
 
-Sshd::~Sshd() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  int status;
-  while (waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
+Sshd::~Sshd() { Stop(pid_); }
+
+std::unique_ptr<SshAgent> SshAgent::Start(const TempDir& dir, std::string* error) {
+  const std::string socket = dir / "agent.sock";
+  const std::string log = dir / "ssh-agent.log";
+  pid_t pid = SpawnLogged({"ssh-agent", "-D", "-a", socket}, log);
+  if (pid < 0) {
+    *error = "fork failed";
+    return nullptr;
   }
+  auto agent = std::unique_ptr<SshAgent>(new SshAgent(pid, socket));
+  auto exists = [&] {
+    struct stat st {};
+    return stat(socket.c_str(), &st) == 0;
+  };
+  *error = WaitReady(&agent->pid_, exists, "ssh-agent", "make its socket", log);
+  if (!error->empty()) return nullptr;
+  return agent;
+}
+
+SshAgent::~SshAgent() { Stop(pid_); }
+
+RunResult SshAgent::Run(const std::vector<std::string>& argv) const {
+  std::vector<std::string> with_env = {"env", "SSH_AUTH_SOCK=" + socket_};
+  with_env.insert(with_env.end(), argv.begin(), argv.end());
+  return RunCommand(with_env, 30s);
 }
 
 int FreeLoopbackPort() {

@@ -88,6 +88,24 @@ class Sshd {
   std::string log_;
 };
 
+// A throwaway ssh-agent (`ssh-agent -D -a SOCKET`) in `dir`, killed when this object goes away.
+class SshAgent {
+ public:
+  static std::unique_ptr<SshAgent> Start(const TempDir& dir, std::string* error);
+  ~SshAgent();
+  SshAgent(const SshAgent&) = delete;
+  SshAgent& operator=(const SshAgent&) = delete;
+
+  const std::string& socket() const { return socket_; }
+  // Runs an OpenSSH tool (ssh-add -L) against this agent (SSH_AUTH_SOCK set to it).
+  RunResult Run(const std::vector<std::string>& argv) const;
+
+ private:
+  SshAgent(pid_t pid, std::string socket) : pid_(pid), socket_(std::move(socket)) {}
+  pid_t pid_;
+  std::string socket_;
+};
+
 // `ssh` arguments that log in as `user` (default: the current user) with only the
 // identity `key` (and its certificate `key-cert.pub`, if present) and run
 // `echo keypaird-login-ok`.
