@@ -22,6 +22,7 @@ ACCOUNTS = {
     "alice": {"email": "alice@example.com", "name": "Alice", "groups": ["ops", "dev"]},
     "bob": {"email": "bob@example.com", "name": "Bob", "groups": ["sales"]},
     "dave": {"email": "dave@example.com", "name": "Dave", "groups": ["ops"]},
+    "erin": {"email": "erin@example.com", "name": "Erin", "groups": []},  # no grant anywhere
 }
 
 
@@ -267,6 +268,16 @@ def test_a_session_is_for_keypairds_own_api_not_the_gcore_routes(site):
     assert r.status == 401, r
     assert site.prism.request("GET", f"/api/v1/projects/{p}/keys",
                               headers=as_session(cookie)).status == 200
+
+
+def test_a_person_with_no_grant_or_only_a_viewers_signs_out_and_approves_devices(site):
+    cookie, _ = sign_in(site, "erin")
+    who = me(site, cookie)
+    assert who["read_only"] is True and who["projects"] == []
+    d = device_start(site)
+    assert decide(site, cookie, d["user_code"]).status == 204
+    r = site.prism.request("POST", "/auth/logout", headers=as_session(cookie, origin=site.origin))
+    assert r.status == 204, r
 
 
 def test_sign_out_ends_the_session(site):

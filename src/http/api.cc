@@ -263,7 +263,10 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
     StatusOr<auth::Principal> caller = Authenticate(request, route, call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
-    if (call.caller.read_only && request.method != "GET" && request.method != "HEAD") {
+    // A reader may still sign itself out and approve its own sign-in elsewhere (/auth/…:
+    // changes to the caller's own session, not to what it reads).
+    if (call.caller.read_only && request.method != "GET" && request.method != "HEAD" &&
+        !std::string_view(route.pattern).starts_with("/auth/")) {
       return labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
     }
