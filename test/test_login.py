@@ -21,6 +21,11 @@ from test_console_sign_in import _Env, at_provider
 from test_console import Page
 from test_sign_in import Site, grant
 
+# The device flow's store work is test_sign_in.py's on both backends; this module proves the
+# client, the browser step and sshd, which do not depend on the backend (and it waits a
+# minute for a certificate to end): once, on SQLite.
+pytestmark = pytest.mark.sqlite_only
+
 DEVICE_URL = re.compile(r"(https?://\S+/console/#/device\?user_code=[A-Z]{4}-[A-Z]{4})")
 
 
@@ -93,6 +98,19 @@ def login(site, browser, project_id, *args, env=None, approve=True):
     return proc
 
 
+@pytest.fixture(scope="module")
+def short(site, browser, project, tmp_path_factory):
+    """A login certificate of the shortest --ttl (1m), made when the module starts: it lets
+    the person in now, and the module's last test, when the minute has passed, sees it
+    refused, without a minute spent waiting for it alone."""
+    p, sshd = project
+    key = tmp_path_factory.mktemp("short") / "id_short"
+    r = login(site, browser, p, "--out", str(key), "--no-agent", "--ttl", "1m")
+    assert r.returncode == 0, r.said
+    assert logged_in(sshd.login(key)), sshd.log()[-2000:]
+    return key, time.time() + 60
+
+
 def ssh_with_agent(sock, port):
     return subprocess.run(
         ["ssh", "-F", "/dev/null", "-p", str(port), "-o", "BatchMode=yes",
@@ -102,7 +120,8 @@ def ssh_with_agent(sock, port):
         capture_output=True, text=True, timeout=60)
 
 
-def test_login_writes_a_key_and_certificate_that_sshd_lets_in(site, browser, project, tmp_path):
+def test_login_writes_a_key_and_certificate_that_sshd_lets_in(site, browser, project, short,
+                                                              tmp_path):
     p, sshd = project
     key = tmp_path / "id_keypaird"
     r = login(site, browser, p, "--out", str(key), "--no-agent", "--ttl", "10m")
@@ -156,3 +175,12 @@ def test_a_principal_the_person_lacks_or_a_denial_gets_no_certificate(site, brow
     r = login(site, browser, p, "--out", str(key), "--no-agent", approve=False)
     assert r.returncode != 0 and "denied" in r.said.lower(), r.said
     assert not key.exists()
+
+
+def test_a_login_certificate_is_refused_after_its_ttl(project, short):
+    _, sshd = project
+    key, ends = short
+    time.sleep(max(0.0, ends - time.time() + 2))
+    assert not logged_in(sshd.login(key))
+    assert "expired" in sshd.log().lower() or "Certificate invalid" in sshd.log(), \
+        sshd.log()[-2000:]
