@@ -2,8 +2,6 @@
 // before its handler (Api::Handle).
 #include "http/api.h"
 
-#include <openssl/crypto.h>
-
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -315,10 +313,10 @@ StatusOr<auth::Principal> Api::Authenticate(const HttpRequest& request, const Ro
   if (!caller.ok() || request.method == "GET" || request.method == "HEAD") return caller;
   // A browser sends the cookie with any site's request to this one: a change must come
   // from this origin's pages (Origin), or carry the session's CSRF token.
-  const bool same_origin = request.origin.has_value() && *request.origin == extras_.sign_in->origin();
-  const std::string expected = extras_.sign_in->CsrfToken(caller->token_id);
-  const bool csrf_ok = request.csrf_token.has_value() && request.csrf_token->size() == expected.size() &&
-                       CRYPTO_memcmp(request.csrf_token->data(), expected.data(), expected.size()) == 0;
+  const bool same_origin =
+      request.origin.has_value() && *request.origin == extras_.sign_in->origin();
+  const bool csrf_ok = request.csrf_token.has_value() &&
+                       extras_.sign_in->CsrfMatches(caller->token_id, *request.csrf_token);
   if (!same_origin && !csrf_ok) {
     return PermissionDenied(
         "A change made with the session cookie must come from this site (Origin) or carry the "

@@ -73,21 +73,6 @@ HttpResponse SignInPage(int status, std::string_view message, const std::string&
   return r;
 }
 
-int StatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 }  // namespace
 
 std::optional<std::string_view> CookieValue(std::string_view header, std::string_view name) {
@@ -123,7 +108,7 @@ Api::Reply Api::AuthLogin(Call& call) const {
   StatusOr<service::LoginStarted> started =
       extras_.sign_in->Start(return_to != nullptr ? *return_to : "");
   if (!started.ok()) {
-    return SignInPage(StatusFor(started.status().code()), started.status().message(),
+    return SignInPage(HttpStatusOf(started.status().code()), started.status().message(),
                       call.request_id);
   }
   HttpResponse r = NoContent(call.request_id);
@@ -164,7 +149,7 @@ Api::Reply Api::AuthCallback(Call& call) const {
       sign_in.Finish(code != nullptr ? *code : "", state != nullptr ? *state : "",
                      browser_state.value_or(""), from);
   if (!session.ok()) {
-    const int status = StatusFor(session.status().code());
+    const int status = HttpStatusOf(session.status().code());
     if (status == 500) {
       LogLine(LogLevel::kError, "sign-in failed").Str("error", session.status().message());
       return page(500, "Something went wrong on the server; try again.");

@@ -64,6 +64,8 @@ HttpResponse NoContent(const std::string& request_id) {
 
 // Messages and field names can quote client text (a key id or name decoded from the
 // path, a query parameter name), which may be any bytes; JsonWriter needs valid UTF-8.
+int HttpStatusOf(StatusCode code) { return KindOf(code).status; }
+
 HttpResponse ErrorResponse(const Status& status, const std::string& request_id, Family family) {
   const ErrorKind kind = KindOf(status.code());
   std::string message = status.message();

@@ -32,6 +32,9 @@ HttpResponse NoContent(const std::string& request_id);
 HttpResponse ErrorResponse(const Status& status, const std::string& request_id,
                            Family family = Family::kNone);
 
+// The HTTP status ErrorResponse answers a non-OK `code` with (400, 401, ..., 500).
+int HttpStatusOf(StatusCode code);
+
 // An error whose class is not one of the Status codes' (405, 413, 415, 431, ...).
 HttpResponse PlainError(int status, const char* exception_class, const std::string& message,
                         const std::string& request_id);

@@ -13,7 +13,6 @@
 #include "auth/audit.h"
 #include "client/http_client.h"
 #include "common/base64.h"
-#include "common/digest.h"
 #include "common/json_writer.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -26,11 +25,6 @@ namespace {
 constexpr int64_t kLoginTtlUs = int64_t{600} * 1000000;  // from /auth/login to the callback
 constexpr size_t kMaxStateBytes = 128;
 constexpr size_t kMaxCodeBytes = 4096;
-
-std::string Sha256(std::string_view data) {
-  static const Digest kSha256("SHA256");
-  return kSha256.Of(data);
-}
 
 std::string Hmac(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -152,6 +146,10 @@ std::string SignIn::CsrfToken(std::string_view session_id) const {
   return Derived("csrf", session_id);
 }
 
+bool SignIn::CsrfMatches(std::string_view session_id, std::string_view presented) const {
+  return SameBytes(CsrfToken(session_id), presented);
+}
+
 StatusOr<identity::OidcProviderMetadata> SignIn::Provider() {
   std::lock_guard lock(mu_);
   if (provider_.has_value()) return *provider_;
@@ -197,12 +195,12 @@ StatusOr<LoginStarted> SignIn::Start(std::string_view return_to) {
   LoginStarted started;
   started.state = Base64UrlEncode(std::string_view(reinterpret_cast<char*>(raw), sizeof(raw)));
   const int64_t now = now_us_();
-  store::LoginRecord login{.state_hash = Sha256(started.state),
+  store::LoginRecord login{.state_hash = auth::HashSecret(started.state),
                            .return_to = LocalReturnTo(return_to),
                            .created_at_us = now,
                            .expires_at_us = now + kLoginTtlUs};
   if (Status s = store_->StartLogin(login); !s.ok()) return s;
-  const std::string verifier = Derived("pkce", started.state);
+  const std::string verifier = Derived("pkce", started.state);  // its challenge: S256
   std::string& url = started.redirect_url;
   url = provider->authorization_endpoint;
   url += url.find('?') == std::string::npos ? '?' : '&';
@@ -210,7 +208,7 @@ StatusOr<LoginStarted> SignIn::Start(std::string_view return_to) {
          "&redirect_uri=" + FormValue(options_.public_url + "/auth/callback") +
          "&scope=" + FormValue(options_.scopes) + "&state=" + started.state +
          "&nonce=" + Derived("nonce", started.state) +
-         "&code_challenge=" + Base64UrlEncode(Sha256(verifier)) + "&code_challenge_method=S256";
+         "&code_challenge=" + Base64UrlEncode(auth::HashSecret(verifier)) + "&code_challenge_method=S256";
   return started;
 }
 
@@ -251,7 +249,7 @@ StatusOr<SessionStarted> SignIn::Finish(std::string_view code, std::string_view 
     return InvalidArgument("This sign-in was not started in this browser: start again.");
   }
   const int64_t now = now_us_();
-  StatusOr<store::LoginRecord> login = store_->FinishLogin(Sha256(state), now);
+  StatusOr<store::LoginRecord> login = store_->FinishLogin(auth::HashSecret(state), now);
   if (!login.ok()) {
     if (login.status().code() != StatusCode::kNotFound) return login.status();
     return Refuse(InvalidArgument("This sign-in was used already or has expired: start again."),
@@ -375,7 +373,7 @@ StatusOr<DeviceStarted> SignIn::StartDevice() {
     OPENSSL_cleanse(raw, sizeof(raw));
     started.user_code = letters.substr(0, 4) + "-" + letters.substr(4);
     store::DeviceRecord device;
-    device.code_hash = Sha256(started.device_code.view());
+    device.code_hash = auth::HashSecret(started.device_code.view());
     device.user_code = started.user_code;
     device.created_at_us = now;
     device.expires_at_us = now + kDeviceTtlS * 1000000;
@@ -417,7 +415,7 @@ StatusOr<DevicePolled> SignIn::PollDevice(std::string_view device_code,
     answer.error_description = "device_code is required.";
     return answer;
   }
-  StatusOr<store::DeviceRecord> device = store_->PollDevice(Sha256(device_code), now);
+  StatusOr<store::DeviceRecord> device = store_->PollDevice(auth::HashSecret(device_code), now);
   if (!device.ok()) {
     if (device.status().code() != StatusCode::kNotFound) return device.status();
     answer.error = "invalid_grant";

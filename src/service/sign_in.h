@@ -149,6 +149,8 @@ class SignIn {
 
   // The CSRF token of a session (X-CSRF-Token): derived from its id, never stored.
   std::string CsrfToken(std::string_view session_id) const;
+  // Whether `presented` is that token (compared in constant time).
+  bool CsrfMatches(std::string_view session_id, std::string_view presented) const;
 
   const SignInOptions& options() const { return options_; }
   // "https://host[:port]" of --public-url: the Origin a same-origin request carries.

@@ -377,22 +377,10 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   // --- sign-in
 
   Status StartLogin(const LoginRecord& login) override {
-    return writer_.Run(
-        [login](Connection& conn) -> Status {
-          auto prune = conn.Prepare(Sql().prune_logins);
-          if (!prune.ok()) return prune.status();
-          prune->Bind(1, login.created_at_us);
-          if (Status s = prune->Run(); !s.ok()) return s;
-          auto stmt = conn.Prepare(Sql().insert_login);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll({sql::SqlBlob{login.state_hash}, login.return_to, login.created_at_us,
-                         login.expires_at_us});
-          const int rc = stmt->Step();
-          if (rc == SQLITE_DONE) return Status::Ok();
-          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kLoginTaken));
-          return FromSqlite(rc);
-        },
-        /*one_statement=*/false);
+    return PruneThenInsert(Sql().prune_logins, login.created_at_us, Sql().insert_login,
+                           {sql::SqlBlob{login.state_hash}, login.return_to,
+                            login.created_at_us, login.expires_at_us},
+                           kLoginTaken);
   }
 
   StatusOr<LoginRecord> FinishLogin(std::string_view state_hash, int64_t now_us) override {
@@ -417,21 +405,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   Status StartDevice(const DeviceRecord& device) override {
-    return writer_.Run(
-        [device](Connection& conn) -> Status {
-          auto prune = conn.Prepare(Sql().prune_devices);
-          if (!prune.ok()) return prune.status();
-          prune->Bind(1, device.created_at_us);
-          if (Status s = prune->Run(); !s.ok()) return s;
-          auto stmt = conn.Prepare(Sql().insert_device);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll(sql::DeviceValues(device));
-          const int rc = stmt->Step();
-          if (rc == SQLITE_DONE) return Status::Ok();
-          if ((rc & 0xff) == SQLITE_CONSTRAINT) return AlreadyExists(std::string(kDeviceTaken));
-          return FromSqlite(rc);
-        },
-        /*one_statement=*/false);
+    return PruneThenInsert(Sql().prune_devices, device.created_at_us, Sql().insert_device,
+                           sql::DeviceValues(device), kDeviceTaken);
   }
 
   Status DecideDevice(std::string_view user_code, bool approved, int64_t user_id,
@@ -716,6 +691,29 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     if (!user.ok()) return user.status();
     if (Status s = stmt->Run(); !s.ok()) return s;  // one row: finishes the statement
     return user;
+  }
+
+  // A short-lived row (a sign-in or a device authorization under way), after deleting
+  // those expired by `now_us`, in one op: kAlreadyExists (`taken`) on a unique key.
+  Status PruneThenInsert(const std::string& prune_sql, int64_t now_us,
+                         const std::string& insert_sql, std::vector<sql::SqlValue> values,
+                         std::string_view taken) {
+    return writer_.Run(
+        [&prune_sql, now_us, &insert_sql, values = std::move(values),
+         taken = std::string(taken)](Connection& conn) -> Status {
+          auto prune = conn.Prepare(prune_sql);
+          if (!prune.ok()) return prune.status();
+          prune->Bind(1, now_us);
+          if (Status s = prune->Run(); !s.ok()) return s;
+          auto stmt = conn.Prepare(insert_sql);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(values);
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return Status::Ok();
+          if ((rc & 0xff) == SQLITE_CONSTRAINT) return AlreadyExists(taken);
+          return FromSqlite(rc);
+        },
+        /*one_statement=*/false);
   }
 
   // ":memory:" has one connection, shared with the writer.
