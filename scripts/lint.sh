@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The blocking linters, each one check of the summary line:
 #   clang-tidy (the curated checks in .clang-tidy) over every non-test source file, two at a
-#     time; needs a configured build directory with compile_commands.json;
+#     time; needs a configured build directory with compile_commands.json (or its output
+#     from an earlier `scripts/lint.sh --tidy-only FILE`, named by TIDY_OUT=FILE);
 #   ESLint (tools/eslint.config.mjs: recommended rules, browser ES modules) over console/;
 #   Prettier (tools/.prettierrc.json) --check over console/ (its JavaScript, CSS and HTML);
 #   Spectral (tools/.spectral.yaml: spectral:oas) over openapi/keypaird.yaml, warnings too;
@@ -21,18 +22,33 @@ ok() { echo "lint: $1"; passed=$((passed + 1)); }
 bad() { echo "lint: $1"; failed=$((failed + 1)); }
 
 files=$(git ls-files 'src/*.cc' | grep -v '_test\.cc$')
-# The build may be configured with GCC-only options (-Wno-error=restrict for GCC 12's false
-# positives); clang, which clang-tidy runs, does not know them and must not count that.
-# shellcheck disable=SC2086
-printf '%s\n' $files | xargs -P2 -n1 clang-tidy -p "$BUILD_DIR" --quiet \
-  --extra-arg=-Wno-unknown-warning-option >"$out" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ] || grep -qE '(error|warning):' "$out"; then
-  grep -E '(error|warning):' -A3 "$out"
+# TIDY_OUT=FILE: clang-tidy ran already (scripts/test.sh starts `scripts/lint.sh --tidy-only
+# FILE` in the background, at the lowest priority, while the tests run); its output is in
+# FILE and its exit status in FILE.rc. Otherwise it runs here.
+run_tidy() {  # run_tidy OUT: clang-tidy over $files into OUT, its status into OUT.rc
+  # The build may be configured with GCC-only options (-Wno-error=restrict for GCC 12's false
+  # positives); clang, which clang-tidy runs, does not know them and must not count that.
+  # shellcheck disable=SC2086
+  printf '%s\n' $files | xargs -P2 -n1 clang-tidy -p "$BUILD_DIR" --quiet \
+    --extra-arg=-Wno-unknown-warning-option >"$1" 2>&1
+  echo $? >"$1.rc"
+}
+if [ "${1:-}" = --tidy-only ]; then
+  run_tidy "$2"
+  exit 0
+fi
+tidy=${TIDY_OUT:-}
+if [ -z "$tidy" ] || [ ! -s "$tidy.rc" ]; then
+  tidy=$out.tidy
+  run_tidy "$tidy"
+fi
+if [ "$(cat "$tidy.rc")" -ne 0 ] || grep -qE '(error|warning):' "$tidy"; then
+  grep -E '(error|warning):' -A3 "$tidy"
   bad "clang-tidy found problems"
 else
   ok "clang-tidy clean ($(printf '%s\n' $files | wc -l) files)"
 fi
+rm -f "$out.tidy" "$out.tidy.rc"
 
 if [ ! -x "$BIN/eslint" ]; then
   bad "eslint missing: run scripts/setup.sh --test (npm ci in tools/)"
