@@ -48,7 +48,20 @@ def project(site, tmp_path_factory):
                              token=site.admin)
     d = tmp_path_factory.mktemp("login-sshd")
     (d / "ca.pub").write_bytes(ca.body)
-    sshd = Sshd(d / "sshd", f"TrustedUserCAKeys {d / 'ca.pub'}\n")
+    # The project's KRL, as `keypaird krl` keeps it on a server (revoked() refreshes it).
+    token_file = d / "krl-token"
+    token_file.write_text(site.server.token(9300, [p]) + "\n")
+    os.chmod(token_file, 0o600)
+    krl = d / "revoked.krl"
+
+    def refresh_krl():
+        subprocess.run([BIN, "krl", "--url", site.origin, "--token-file", str(token_file),
+                        "--project", str(p), "--out", str(krl)], check=True,
+                       capture_output=True, timeout=30)
+
+    refresh_krl()
+    sshd = Sshd(d / "sshd", f"TrustedUserCAKeys {d / 'ca.pub'}\nRevokedKeys {krl}\n")
+    sshd.refresh_krl = refresh_krl
     yield p, sshd
     sshd.stop()
 
@@ -175,6 +188,30 @@ def test_a_principal_the_person_lacks_or_a_denial_gets_no_certificate(site, brow
     r = login(site, browser, p, "--out", str(key), "--no-agent", approve=False)
     assert r.returncode != 0 and "denied" in r.said.lower(), r.said
     assert not key.exists()
+
+
+def test_a_disabled_persons_login_certificate_is_in_the_krl_until_they_are_enabled(
+        site, browser, project, tmp_path):
+    p, sshd = project
+    key = tmp_path / "id_alice"
+    r = login(site, browser, p, "--out", str(key), "--no-agent", "--ttl", "10m")
+    assert r.returncode == 0, r.said
+    alice = [u for u in site.prism.request("GET", "/api/v1/users", token=site.admin)
+             .json()["results"] if u["subject"] == "alice"][0]["id"]
+
+    def set_disabled(disabled):
+        r = site.prism.request("PATCH", f"/api/v1/users/{alice}", {"disabled": disabled},
+                               token=site.admin)
+        assert r.status == 200, r
+        sshd.refresh_krl()
+
+    try:
+        set_disabled(True)
+        assert not logged_in(sshd.login(key)), "a disabled person's certificate let them in"
+        assert "revoked" in sshd.log().lower(), sshd.log()[-2000:]
+    finally:
+        set_disabled(False)  # the module's browser session is Alice's
+    assert logged_in(sshd.login(key)), sshd.log()[-2000:]
 
 
 def test_a_login_certificate_is_refused_after_its_ttl(project, short):

@@ -200,8 +200,9 @@ struct CertificateRecord {
 // may import anyone's public key, so a key's hash in the KRL would let one user revoke
 // another's key everywhere).
 struct Revocations {
-  // Ascending: every certificate not yet expired that was revoked, or whose stored key has
-  // been deleted or is disabled now (a certificate of a key not stored: only if revoked).
+  // Ascending: every certificate not yet expired that was revoked, whose stored key has been
+  // deleted or is disabled now, or whose owner is a disabled user (a certificate of a key
+  // not stored: only if revoked or its owner disabled).
   std::vector<int64_t> serials;
 };
 
@@ -496,8 +497,9 @@ class KeyStore : public KeyReader {
   virtual Status RevokeCertificate(int64_t project_id, int64_t serial, int64_t at_us,
                                    const EventRecord& event) = 0;
   // What the project's KRL must list at `now_s`: every certificate still valid then that
-  // was revoked or whose stored key is deleted or disabled (enabling the key again takes its
-  // certificates out). A certificate without a stored key (key_id "") only when revoked.
+  // was revoked, whose stored key is deleted or disabled, or whose owner (key_owner_id) is a
+  // disabled user (enabling the key or the user again takes its certificates out). A
+  // certificate without a stored key (key_id "") only when revoked or its owner disabled.
   virtual StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) = 0;
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.

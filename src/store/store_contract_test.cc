@@ -1102,6 +1102,32 @@ TEST_P(KeyStoreContractTest, ACertificateWithoutAStoredKeyIsListedOnlyWhenRevoke
   EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(1, 2));
 }
 
+// Disabling a user lists every unexpired certificate they own (a stored key's, or one of a
+// key not stored: `keypaird login`'s) in the KRL of each project, until they are enabled.
+TEST_P(KeyStoreContractTest, ADisabledUsersCertificatesAreListedUntilTheyAreEnabled) {
+  ASSERT_TRUE(store().EnsureUser(7, 1, {}).ok());
+  ASSERT_TRUE(store().EnsureUser(8, 1, {}).ok());
+  MustInsert(Key("kept", 1, "kept"));
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(2, "t"), {}).ok());
+  CertificateRecord login = Certificate(1, 1, "");  // owner 7
+  CertificateRecord stored = Certificate(1, 2, "kept");
+  CertificateRecord someone_elses = Certificate(1, 3, "");
+  someone_elses.key_owner_id = 8;
+  CertificateRecord expired = Certificate(1, 4, "", /*valid_before_s=*/50);
+  CertificateRecord other_project = Certificate(2, 1, "");
+  for (const CertificateRecord& c : {login, stored, someone_elses, expired, other_project}) {
+    ASSERT_TRUE(store().RecordCertificate(c, {}).ok());
+  }
+  EXPECT_TRUE(store().RevocationsOf(1, 60)->serials.empty());
+  ASSERT_TRUE(store().SetUserDisabled(7, true, 100, {}).ok());
+  EXPECT_THAT(store().RevocationsOf(1, 60)->serials, ElementsAre(1, 2));
+  EXPECT_THAT(store().RevocationsOf(2, 60)->serials, ElementsAre(1));
+  ASSERT_TRUE(store().SetUserDisabled(7, false, 200, {}).ok());
+  EXPECT_TRUE(store().RevocationsOf(1, 60)->serials.empty());
+  EXPECT_TRUE(store().RevocationsOf(2, 60)->serials.empty());
+}
+
 // --- snapshots and asynchronous writes --------------------------------------------------
 
 // ---- the audit trail

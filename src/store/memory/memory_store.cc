@@ -378,11 +378,13 @@ class MemoryStore final : public KeyStore {
     Revocations out;
     for (const auto& [at, c] : certificates_) {  // ordered by (project, serial)
       if (c.project_id != project_id || c.valid_before_s <= now_s) continue;
-      bool retired = false;  // its stored key deleted or disabled
+      bool retired = false;  // its stored key deleted or disabled, or its owner disabled
       if (!c.key_id.empty()) {
         auto key = keys_.find(c.key_id);
         retired = key == keys_.end() || key->second.disabled;
       }
+      auto owner = users_.find(c.key_owner_id);
+      retired = retired || (owner != users_.end() && owner->second.disabled);
       if (c.revoked_at_us || retired) out.serials.push_back(c.serial);
     }
     return out;

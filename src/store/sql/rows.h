@@ -321,13 +321,14 @@ struct EventListSql {
 EventListSql BuildEventListSql(const EventQuery& query, Dialect dialect);
 
 // RevocationsOf's query; parameters: project_id, now_s. It walks the project's
-// certificates in serial order (the primary key) and looks each one's key up by id. A
-// certificate of a key not stored (key_id NULL) joins no key too, but was never a stored
-// key's, so only its revocation lists it.
+// certificates in serial order (the primary key) and looks each one's key and owner up by
+// id. A certificate of a key not stored (key_id NULL) joins no key too, but was never a
+// stored key's, so only its revocation or its owner's disabling lists it.
 inline constexpr char kRevokedSerialsSql[] =
     "SELECT c.serial FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
+    "LEFT JOIN users u ON u.id = c.key_owner_id "
     "WHERE c.project_id = #1 AND c.valid_before_s > #2 "
-    "AND (c.revoked_at_us IS NOT NULL "
+    "AND (c.revoked_at_us IS NOT NULL OR u.disabled = TRUE "
     "OR (c.key_id IS NOT NULL AND (k.id IS NULL OR k.disabled = TRUE))) ORDER BY c.serial";
 // `sql` with each #n written as the dialect's parameter n.
 std::string WithParams(std::string_view sql, Dialect dialect);
