@@ -1,7 +1,7 @@
 // The audit trail of a project, for administrators (GET /api/v1/events): newest first,
 // filtered by action and resource, in keyset pages. Loaded only when opened.
 import { ApiError, explain } from "./api.js";
-import { h, replace, announce, emptyState, fillPager } from "./dom.js";
+import { h, replace, announce, emptyState, fillPager, projectPage } from "./dom.js";
 
 const PAGE_SIZE = 50;
 const ACTIONS = [
@@ -17,19 +17,13 @@ const ACTION_NAMES = Object.fromEntries(ACTIONS.filter(([a]) => a));
 
 export async function renderEvents(ctx) {
   const project = ctx.project;
-  const title = h(
-    "h1",
-    { id: "events-title", tabindex: "-1" },
-    "Events ",
-    h("span", { class: "muted" }, `· project ${project}`),
-  );
   if (ctx.roleIn(project) !== "admin") {
     replace(
       ctx.main,
-      h(
-        "section",
-        { class: "page", "aria-labelledby": "events-title" },
-        h("div", { class: "page-head" }, title),
+      projectPage(
+        "events-title",
+        "Events",
+        project,
         emptyState(
           "Only administrators read the audit trail",
           "Sign in with an administrator's token (keypaird token create --admin) to see who changed what in this project.",
@@ -92,14 +86,7 @@ export async function renderEvents(ctx) {
   actionSelect.addEventListener("change", apply);
   replace(
     ctx.main,
-    h(
-      "section",
-      { class: "page", "aria-labelledby": "events-title" },
-      h("div", { class: "page-head" }, title),
-      filters,
-      list.results,
-      list.pager,
-    ),
+    projectPage("events-title", "Events", project, filters, list.results, list.pager),
   );
   await load(list);
 }
