@@ -298,15 +298,13 @@ function words(text) {
 }
 
 // A labelled select of [value, text] pairs, or a text input (no autocomplete, no spelling).
-function selectField(label, id, options) {
-  return field(
-    label,
-    h(
-      "select",
-      { id },
-      options.map(([v, t]) => h("option", { value: v }, t)),
-    ),
+function selectField(label, id, options, hint) {
+  const select = h(
+    "select",
+    { id },
+    options.map(([v, t]) => h("option", { value: v }, t)),
   );
+  return field(label, select, { hint });
 }
 function textField(label, id, hint, props = {}) {
   const input = h("input", {
@@ -321,7 +319,7 @@ function textField(label, id, hint, props = {}) {
 
 function grantForm(page) {
   const { ctx, project } = page;
-  const kind = selectField("Who", "grant-kind", KINDS);
+  const kind = selectField("Who", "grant-kind", KINDS, "Whom the grant is for.");
   const value = textField(KINDS[0][2], "grant-value", KINDS[0][3], {
     required: true,
     maxlength: "255",
@@ -336,7 +334,7 @@ function grantForm(page) {
     value.input.inputMode = kind.input.value === "user_id" ? "numeric" : "text";
     setFieldError(value, []);
   });
-  const role = selectField("Role", "grant-role", ROLES);
+  const role = selectField("Role", "grant-role", ROLES, "What they may do in these projects.");
   const principals = textField(
     "Principals (optional)",
     "grant-principals",
