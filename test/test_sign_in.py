@@ -23,6 +23,7 @@ ACCOUNTS = {
     "bob": {"email": "bob@example.com", "name": "Bob", "groups": ["sales"]},
     "dave": {"email": "dave@example.com", "name": "Dave", "groups": ["ops"]},
     "erin": {"email": "erin@example.com", "name": "Erin", "groups": []},  # no grant anywhere
+    "frank": {"email": "frank@example.com", "name": "Frank", "groups": []},
 }
 
 
@@ -216,6 +217,52 @@ def test_a_projects_admin_sees_and_changes_every_key_and_reads_its_events(site):
                                  headers=same_site).json()["results"][0]
     assert deleted["actor"]["via"] == "session"
     assert deleted["actor"]["user_id"] == me(site, cookie)["user_id"]
+
+
+def test_a_projects_admin_manages_the_grants_of_their_projects_only(site):
+    p, q, other = new_project(), new_project(), new_project()
+    theirs = grant(site, user_email="dave@example.com", projects=[p, q], role="admin")
+    shared = grant(site, group="dev", projects=[p, other], role="viewer")
+    elsewhere = grant(site, group="dev", projects=[other], role="editor")
+    cookie, _ = sign_in(site, "dave")
+    same_site = as_session(cookie, origin=site.origin)
+
+    listed = site.prism.request("GET", "/api/v1/grants", headers=same_site)
+    assert listed.status == 200, listed
+    ids = {g["id"] for g in listed.json()["results"]}
+    assert {theirs, shared} <= ids and elsewhere not in ids
+    assert all({p, q} & set(g["projects"]) for g in listed.json()["results"])
+
+    made = site.prism.request("POST", "/api/v1/grants",
+                              {"group": "contractors", "projects": [q], "role": "editor",
+                               "principals": ["deploy"]}, headers=same_site)
+    assert made.status == 201, made
+    for projects in ([other], [q, other]):
+        refused = site.prism.request("POST", "/api/v1/grants",
+                                     {"group": "contractors", "projects": projects,
+                                      "role": "admin"}, headers=same_site)
+        assert refused.status == 403 and str(other) in refused.json()["message"], refused
+    assert site.prism.request("DELETE", f"/api/v1/grants/{shared}",
+                              headers=same_site).status == 403
+    assert site.prism.request("DELETE", f"/api/v1/grants/{elsewhere}",
+                              headers=same_site).status == 404
+    gone = site.prism.request("DELETE", f"/api/v1/grants/{made.json()['id']}", headers=same_site)
+    assert gone.status == 204, gone
+    # Users stay with administrators' tokens.
+    assert site.prism.request("GET", "/api/v1/users", headers=same_site).status == 403
+
+    # Both changes are events of the project, which its administrator reads.
+    events = site.prism.request("GET", f"/api/v1/events?project_id={q}&resource_id={made.json()['id']}",
+                                headers=same_site)
+    assert events.status == 200, events
+    assert [e["action"] for e in events.json()["results"]] == ["grant.delete", "grant.create"]
+    assert all(e["actor"]["via"] == "session" for e in events.json()["results"])
+
+    # A project's editor manages no grant at all.
+    grant(site, user_email="frank@example.com", projects=[p], role="editor")
+    frank, _ = sign_in(site, "frank")
+    assert site.prism.request("GET", "/api/v1/grants",
+                              headers=as_session(frank, origin=site.origin)).status == 403
 
 
 def test_a_person_is_certified_for_the_principals_of_their_grants(site):

@@ -48,20 +48,21 @@ void AboutUser(int64_t id, store::EventRecord* event) {
   event->resource_id = std::to_string(id);
 }
 
-void AboutGrant(std::string_view id, const store::GrantRecord* grant, store::EventRecord* event) {
+void AboutGrant(const store::GrantRecord& grant, store::EventRecord* event) {
   event->resource_type = "grant";
-  event->resource_id = std::string(id);
-  if (grant == nullptr) return;
+  event->resource_id = grant.id;
+  // An event has one project: the grant's first, so that its administrators read it.
+  if (!grant.projects.empty()) event->project_id = grant.projects.front();
   std::string details;
   JsonWriter w(&details);
   w.BeginObject();
-  if (!grant->group.empty()) w.Key("group").String(grant->group);
-  if (grant->user_id != 0) w.Key("user_id").Int(grant->user_id);
-  if (!grant->user_email.empty()) w.Key("user_email").String(grant->user_email);
+  if (!grant.group.empty()) w.Key("group").String(grant.group);
+  if (grant.user_id != 0) w.Key("user_id").Int(grant.user_id);
+  if (!grant.user_email.empty()) w.Key("user_email").String(grant.user_email);
   w.Key("projects").BeginArray();
-  for (int64_t p : grant->projects) w.Int(p);
-  w.EndArray().Key("role").String(grant->role).Key("principals").BeginArray();
-  for (const std::string& p : grant->principals) w.String(p);
+  for (int64_t p : grant.projects) w.Int(p);
+  w.EndArray().Key("role").String(grant.role).Key("principals").BeginArray();
+  for (const std::string& p : grant.principals) w.String(p);
   w.EndArray().EndObject();
   event->details = std::move(details);
 }

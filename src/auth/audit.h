@@ -43,8 +43,9 @@ void AboutKey(const store::KeyRecord& key, store::EventRecord* event);
 void AboutToken(std::string_view id, const store::TokenRecord* token, store::EventRecord* event);
 // `event` about the user `id` (resource "user").
 void AboutUser(int64_t id, store::EventRecord* event);
-// `event` about the grant `id` (resource "grant"); with `grant`, what it gives in the details.
-void AboutGrant(std::string_view id, const store::GrantRecord* grant, store::EventRecord* event);
+// `event` about `grant` (resource "grant"): what it gives in the details, its first project as
+// the event's project.
+void AboutGrant(const store::GrantRecord& grant, store::EventRecord* event);
 
 }  // namespace keypaird::auth
 

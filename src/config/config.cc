@@ -149,6 +149,14 @@ std::string WordList(const std::string& v, Config* c) {
   return "";
 }
 
+// One more word (a repeatable flag: `login --principal a --principal b`).
+template <auto Field>
+std::string AppendWord(const std::string& v, Config* c) {
+  if (v.empty()) return "expected a value";
+  (c->*Field).push_back(v);
+  return "";
+}
+
 std::string ApplyListen(const std::string& v, Config* c) {
   const size_t colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
@@ -447,6 +455,9 @@ const std::vector<Flag>& Flags() {
        .help = "SSH certificate principals the token (or grant) may be issued, or login asks for "
                "(unset: all of the person's), e.g. deploy,alice",
        .apply = WordList<&Config::principals>},
+      {.name = "principal", .commands = kLogin, .value = "P",
+       .help = "a principal login asks for; repeat it for more (after --principals: adds to it)",
+       .apply = AppendWord<&Config::principals>},
       {.name = "group", .commands = kGrantCreate, .value = "NAME",
        .help = "the group (as the identity provider names it) a grant is for",
        .apply = Text<&Config::group>},

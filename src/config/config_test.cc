@@ -294,6 +294,14 @@ TEST(ConfigTest, LoginNeedsAServiceAndAProject) {
   EXPECT_EQ(c->out, "k");
   EXPECT_TRUE(c->no_agent);
   EXPECT_EQ(c->ca_file, "ca");
+  // --principal P, once per principal (the contract's spelling), adds to the list.
+  StatusOr<Config> each = Parse({"login", "--url", "https://k", "--project", "4", "--principals",
+                                 "x,y", "--principal", "alice", "--principal", "deploy"});
+  ASSERT_TRUE(each.ok()) << each.status().message();
+  EXPECT_EQ(each->principals, (std::vector<std::string>{"x", "y", "alice", "deploy"}));
+  EXPECT_FALSE(Parse({"login", "--url", "https://k", "--project", "4", "--principal", "a",
+                      "--principal", ""})
+                   .ok());
   // Defaults: 8 hours, every principal of the person, into ssh-agent.
   StatusOr<Config> d = Parse({"login", "--url", "https://k", "--project", "1"});
   ASSERT_TRUE(d.ok()) << d.status().message();

@@ -40,7 +40,41 @@ bool PlausibleEmail(std::string_view s) {
 
 Status AdminOnly(const auth::Principal* caller) {
   if (caller != nullptr && !caller->admin) {
-    return PermissionDenied("Only an administrator's token may manage users and grants.");
+    return PermissionDenied("Only an administrator's token may manage users.");
+  }
+  return Status::Ok();
+}
+
+// Whether the caller administers any of `projects` (the grant concerns them: they may see it).
+bool AdministersAny(const auth::Principal& caller, const std::vector<int64_t>& projects) {
+  return std::any_of(projects.begin(), projects.end(),
+                     [&](int64_t p) { return caller.Administers(p); });
+}
+
+// A grant is made or deleted by an administrator's token, or by the administrator of every
+// project it names: nobody gives or takes rights in a project they do not administer.
+Status MayManageGrant(const auth::Principal* caller, const std::vector<int64_t>& projects) {
+  if (caller == nullptr || caller->admin) return Status::Ok();
+  for (int64_t p : projects) {
+    if (!caller->Administers(p)) {
+      return PermissionDenied("Only an administrator of project " + std::to_string(p) +
+                              " may give or take rights in it.");
+    }
+  }
+  return Status::Ok();
+}
+
+// Only administrators (of a project at least) may read or change grants.
+Status AdministersSomething(const auth::Principal* caller) {
+  if (caller == nullptr || caller->admin) return Status::Ok();
+  const bool any = caller->granted && std::any_of(caller->roles.begin(), caller->roles.end(),
+                                                  [](const store::TokenRole& r) {
+                                                    return auth::RoleNamed(r.role) ==
+                                                           auth::Role::kAdmin;
+                                                  });
+  if (!any) {
+    return PermissionDenied(
+        "Only an administrator's token or the administrator of a project may manage grants.");
   }
   return Status::Ok();
 }
@@ -97,11 +131,12 @@ store::EventRecord People::NewEvent(const auth::Principal* caller, std::string_v
 
 StatusOr<store::GrantRecord> People::CreateGrant(const auth::Principal* caller,
                                                  const GrantRequest& request) const {
-  if (Status s = AdminOnly(caller); !s.ok()) return s;
+  if (Status s = AdministersSomething(caller); !s.ok()) return s;
   StatusOr<store::GrantRecord> grant = NewGrant(request, now_());
   if (!grant.ok()) return grant.status();
+  if (Status s = MayManageGrant(caller, grant->projects); !s.ok()) return s;
   store::EventRecord event = NewEvent(caller, auth::kGrantCreate);
-  auth::AboutGrant(grant->id, &*grant, &event);
+  auth::AboutGrant(*grant, &event);
   if (Status s = store_->InsertGrant(*grant, event); !s.ok()) {
     if (s.code() == StatusCode::kNotFound) return Invalid("user_id", "No user has this id.");
     return s;
@@ -110,14 +145,31 @@ StatusOr<store::GrantRecord> People::CreateGrant(const auth::Principal* caller,
 }
 
 StatusOr<std::vector<store::GrantRecord>> People::ListGrants(const auth::Principal* caller) const {
-  if (Status s = AdminOnly(caller); !s.ok()) return s;
-  return store_->ListGrants();
+  if (Status s = AdministersSomething(caller); !s.ok()) return s;
+  StatusOr<std::vector<store::GrantRecord>> grants = store_->ListGrants();
+  if (!grants.ok() || caller == nullptr || caller->admin) return grants;
+  std::erase_if(*grants, [&](const store::GrantRecord& g) {
+    return !AdministersAny(*caller, g.projects);
+  });
+  return grants;
 }
 
 Status People::DeleteGrant(const auth::Principal* caller, std::string_view id) const {
-  if (Status s = AdminOnly(caller); !s.ok()) return s;
+  if (Status s = AdministersSomething(caller); !s.ok()) return s;
+  // Grants are never changed, only made and deleted: what is read here is what is deleted
+  // (and what its event says was taken).
+  StatusOr<std::vector<store::GrantRecord>> grants = store_->ListGrants();
+  if (!grants.ok()) return grants.status();
+  auto it = std::find_if(grants->begin(), grants->end(),
+                         [&](const store::GrantRecord& g) { return g.id == id; });
+  // A grant of other projects only is not the caller's to know of.
+  if (it == grants->end() ||
+      (caller != nullptr && !caller->admin && !AdministersAny(*caller, it->projects))) {
+    return NotFound("No grant has this id.");
+  }
+  if (Status s = MayManageGrant(caller, it->projects); !s.ok()) return s;
   store::EventRecord event = NewEvent(caller, auth::kGrantDelete);
-  auth::AboutGrant(id, nullptr, &event);
+  auth::AboutGrant(*it, &event);
   Status s = store_->DeleteGrant(id, event);
   if (s.code() == StatusCode::kNotFound) return NotFound("No grant has this id.");
   return s;

@@ -3,8 +3,8 @@
 // --user N`; grants map a group, a user or an e-mail address to a role in projects, with SSH
 // principals. Every change is an event in the audit trail, written by the store with it.
 //
-// Who manages them: administrators' tokens (every project), on the command line or the API.
-// Project administrators by grant come with sign-in.
+// Who manages them: administrators' tokens (every project), on the command line or the API;
+// grants also the administrator (by grant) of every project a grant names.
 #ifndef KEYPAIRD_SERVICE_PEOPLE_H_
 #define KEYPAIRD_SERVICE_PEOPLE_H_
 
@@ -44,15 +44,20 @@ class People {
   People(store::KeyStore* store, Clock now) : store_(store), now_(std::move(now)) {}
 
   // `caller`: the verified caller of the API (an event "via token"), or nullptr for the
-  // server's command line (an operator of the server; an event "via cli"). Each method:
-  // kPermissionDenied unless the caller is an administrator.
+  // server's command line (an operator of the server; an event "via cli").
+  //
+  // Grants: kPermissionDenied unless the caller is an administrator's token or administers
+  // a project (by grant). Such a project administrator sees the grants that name one of
+  // their projects, and makes or deletes only grants whose every project they administer.
 
-  // The grant made (NewGrant's errors; kNotFound if user_id names no user).
+  // The grant made (NewGrant's errors; kInvalidArgument if user_id names no user).
   StatusOr<store::GrantRecord> CreateGrant(const auth::Principal* caller,
                                            const GrantRequest& request) const;
   StatusOr<std::vector<store::GrantRecord>> ListGrants(const auth::Principal* caller) const;
-  // OK; kNotFound.
+  // OK; kNotFound (also for a grant of none of the caller's projects).
   Status DeleteGrant(const auth::Principal* caller, std::string_view id) const;
+
+  // Users: kPermissionDenied unless the caller is an administrator's token.
   StatusOr<std::vector<store::UserRecord>> ListUsers(const auth::Principal* caller) const;
   // Disables the user (their API tokens, sessions and access tokens stop at once, on every
   // node) or enables it again, and returns it. OK, also when it already was; kNotFound.
