@@ -12,6 +12,8 @@ const ACTIONS = [
   ["ca.create", "CA made"],
   ["certificate.issue", "Certificate issued"],
   ["certificate.revoke", "Certificate revoked"],
+  ["grant.create", "Grant made"],
+  ["grant.delete", "Grant deleted"],
 ];
 const ACTION_NAMES = Object.fromEntries(ACTIONS.filter(([a]) => a));
 
@@ -159,6 +161,14 @@ function resource(e) {
   if (r.type === "certificate") return `certificate ${r.id}${name ? ` of${name}` : ""}`;
   if (r.type === "ssh_ca") return "the certificate authority";
   if (r.type === "token") return `token ${r.id}`;
+  if (r.type === "grant") {
+    // A grant's event belongs to its first project; its details say whom it was for.
+    const d = e.details || {};
+    const whom = d.group
+      ? `group ${d.group}`
+      : d.user_email || (d.user_id ? `user ${d.user_id}` : "");
+    return whom ? `grant for ${whom}` : "grant";
+  }
   return `key${name}`;
 }
 
@@ -188,7 +198,7 @@ function eventRow(e) {
       "td",
       { "data-label": "Resource" },
       resource(e),
-      e.resource.type === "ssh_key"
+      e.resource.type === "ssh_key" || e.resource.type === "grant"
         ? h("div", { class: "muted small" }, h("code", {}, e.resource.id))
         : null,
     ),

@@ -1212,6 +1212,10 @@ def test_people_an_admin_adds_a_grant_by_keyboard_sees_field_errors_and_deletes_
     assert not page.all("dialog")
     grants = api_grants(env)
     assert made[0]["id"] not in grants and other in grants
+    # Both changes are in the project's events, named.
+    page.css("#nav-events").click()
+    page.wait(lambda: event_actions(page) == ["Grant deleted", "Grant made"], what="events")
+    assert "grant for group ops-console" in page.css("table.events tbody tr").text
 
 
 def test_people_an_admin_lists_users_and_disables_and_enables_one(page, env):
