@@ -1274,6 +1274,15 @@ def test_people_is_for_administrators_only(page, env):
     page.wait_text("#people-title", f"project {env.p2}")
     assert page.d.execute_script("return location.hash") == f"#/projects/{env.p2}/people"
     page.wait_css("#people-refused")
+    # A read-only administrator reads the grants and users and is offered no change.
+    p = new_project()
+    people_grant(env, p, "read-only-sees")
+    reader = env.token("--user", "15", "--admin", "--read-only")
+    page.open(reader, f"#/projects/{p}/people")
+    page.wait_text("#grants-results", "Group read-only-sees")
+    page.wait_css("#users-results tr[data-user='15']")
+    assert "read-only" in page.css("#people-read-only").text
+    assert not page.all("form, main button")
     assert page.console_errors() == []
 
 
