@@ -5,8 +5,10 @@ cross-site guard, sign-out, a disabled user, and what is refused (a replayed or 
 state, a tampered code, an open redirect) — each refusal leaving no session. /api/v1/me
 and the key routes go through Prism."""
 
+import http.client
 import http.cookies
 import os
+import ssl
 import subprocess
 import tempfile
 import urllib.parse
@@ -43,11 +45,16 @@ class Site:
     def __init__(self, workdir):
         port = free_port()
         self.origin = f"http://127.0.0.1:{port}"
+        # A second client, for a keypaird served over TLS (test_over_tls_...).
+        self.tls_port = free_port()
         self.provider = OidcProvider(workdir, [{
-            "client_id": "keypaird", "client_secret": SECRET,
-            "redirect_uris": [self.origin + "/auth/callback"],
-            "id_token_signed_response_alg": "ES256"}], ACCOUNTS, keys=("ES256",))
-        secret_file = workdir / "client-secret"
+            "client_id": client_id, "client_secret": SECRET,
+            "redirect_uris": [origin + "/auth/callback"],
+            "id_token_signed_response_alg": "ES256"} for client_id, origin in (
+                ("keypaird", self.origin),
+                ("keypaird-tls", f"https://127.0.0.1:{self.tls_port}"))], ACCOUNTS,
+            keys=("ES256",))
+        self.secret_file = secret_file = workdir / "client-secret"
         secret_file.write_text(SECRET + "\n")
         os.chmod(secret_file, 0o600)
         self.server = Server(workdir)
@@ -334,6 +341,57 @@ def test_sign_out_ends_the_session(site):
     assert r.status == 204, r
     assert cookies_set(r)["keypaird_session"][0]["max-age"] == "0"
     assert site.get("/api/v1/me", headers=as_session(cookie)).status == 401
+
+
+def test_over_tls_both_cookies_are_secure(site, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    origin = f"https://127.0.0.1:{site.tls_port}"
+    server = Server(tmp_path).start(
+        "--tls-cert", str(cert), "--tls-key", str(key), "--oidc-issuer", site.provider.issuer,
+        "--oidc-client-id", "keypaird-tls", "--oidc-client-secret-file", str(site.secret_file),
+        "--public-url", origin, port=site.tls_port)
+    tls = ssl.create_default_context(cafile=str(cert))
+
+    def get(path, cookie=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", site.tls_port, context=tls, timeout=10)
+        try:
+            conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            r = conn.getresponse()
+            r.read()
+            return r.status, [(k, v) for k, v in r.getheaders()]
+        finally:
+            conn.close()
+
+    def cookie(headers, name):
+        for k, v in headers:
+            if k.lower() == "set-cookie" and v.startswith(name + "="):
+                jar = http.cookies.SimpleCookie()
+                jar.load(v)
+                return jar[name]
+        raise AssertionError(f"no {name} cookie in {headers}")
+
+    try:
+        status, headers = get("/auth/login?return_to=%2Fconsole%2F")
+        assert status == 302
+        login = cookie(headers, "keypaird_login")
+        assert login["secure"] and login["httponly"] and login["path"] == "/auth/callback"
+        back = Browser().sign_in(dict(headers)["Location"], "alice", site.provider.issuer)
+        assert back.startswith(origin + "/auth/callback?"), back
+        status, headers = get(back[len(origin):], cookie=f"keypaird_login={login.value}")
+        assert status == 302 and dict(headers)["Location"] == "/console/"
+        session = cookie(headers, "keypaird_session")
+        assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+        assert session["path"] == "/"
+        spent = cookie(headers, "keypaird_login")
+        assert spent["secure"] and spent["max-age"] == "0"
+        status, _ = get("/api/v1/me", cookie=f"keypaird_session={session.value}")
+        assert status == 200
+    finally:
+        server.stop()
 
 
 def test_a_state_is_used_once_and_only_by_the_browser_that_started_it(site):

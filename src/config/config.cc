@@ -87,6 +87,19 @@ std::string WebUrl(const std::string& v, Config* c) {
   return "";
 }
 
+// An origin, https://HOST[:PORT] (http:// only on loopback), with no path: where browsers
+// reach the service. Sign-in's cookies and redirects and the console live at the root of it,
+// so a proxy that serves keypaird under a path prefix is refused here rather than half-working.
+template <auto Field>
+std::string OriginUrl(const std::string& v, Config* c) {
+  if (std::string why = WebUrl<Field>(v, c); !why.empty()) return why;
+  if (!ParseHttpUrl(v)->base_path.empty()) {
+    return "must be the origin browsers reach the service at, with no path: sign-in and the "
+           "console are served at the root of their host";
+  }
+  return "";
+}
+
 // A switch; the value ("true", "1", "false", "0") is checked by ApplyValue.
 template <auto Field>
 std::string Switch(const std::string& v, Config* c) {
@@ -419,8 +432,8 @@ const std::vector<Flag>& Flags() {
        .help = "the longest certificate the CA signs",
        .apply = Duration<&Config::ca_max_validity_ms, 60 * 1000, int64_t{366} * 24 * 3600 * 1000>},
       {.name = "public-url", .commands = kServe, .value = "URL",
-       .help = "where browsers reach this service, https://HOST[:PORT][/PREFIX] (for sign-in)",
-       .apply = WebUrl<&Config::public_url>},
+       .help = "where browsers reach this service, https://HOST[:PORT] (for sign-in)",
+       .apply = OriginUrl<&Config::public_url>},
       {.name = "oidc-issuer", .commands = kServe, .value = "URL",
        .help = "enable sign-in with this OpenID provider (its issuer URL, exactly)",
        .apply = WebUrl<&Config::oidc_issuer>},

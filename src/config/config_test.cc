@@ -85,6 +85,17 @@ TEST(ConfigTest, SignInNeedsItsClientAndPublicUrl) {
   bad = full;
   bad.insert(bad.end(), {"--session-ttl", "1m"});
   EXPECT_FALSE(Parse(bad).ok());
+  // The public URL is an origin: cookies, redirects and the console live at its root.
+  for (const char* url : {"https://keys.example.com/", "http://127.0.0.1:8080"}) {
+    bad = full;
+    bad[8] = url;
+    EXPECT_TRUE(Parse(bad).ok()) << url;
+  }
+  bad = full;
+  bad[8] = "https://example.com/keypaird";
+  c = Parse(bad);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("no path"), std::string::npos) << c.status().message();
 }
 
 TEST(ConfigTest, OperationalFlags) {

@@ -40,8 +40,8 @@ struct SignInOptions {
   std::string issuer;     // --oidc-issuer, exactly as the provider writes it
   std::string client_id;  // --oidc-client-id
   SecretString client_secret;  // the contents of --oidc-client-secret-file
-  // --public-url: where browsers reach this service ("https://keys.example.com", maybe with
-  // a path prefix); the redirect URI is this + "/auth/callback".
+  // --public-url: the origin browsers reach this service at ("https://keys.example.com", no
+  // path: config refuses one); the redirect URI is this + "/auth/callback".
   std::string public_url;
   std::string groups_claim = "groups";                   // --oidc-groups-claim
   std::string scopes = "openid email profile groups";  // --oidc-scopes
