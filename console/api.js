@@ -151,6 +151,22 @@ export class Api {
       `/projects/${project}/certificates/${encodeURIComponent(serial)}/revoke`,
     );
   }
+  // People (docs/people.md): the grants that give roles in projects, and the users.
+  grants() {
+    return this.call("GET", "/grants");
+  }
+  createGrant(body) {
+    return this.call("POST", "/grants", { body });
+  }
+  deleteGrant(id) {
+    return this.call("DELETE", `/grants/${encodeURIComponent(id)}`);
+  }
+  users() {
+    return this.call("GET", "/users");
+  }
+  setUserDisabled(id, disabled) {
+    return this.call("PATCH", `/users/${encodeURIComponent(id)}`, { body: { disabled } });
+  }
 }
 
 // What an error means for the user and what to do next, in one sentence or two.

@@ -2,8 +2,8 @@
 // sign-in with the identity provider: an HttpOnly cookie the console never sees), the
 // header with the project switcher and the project's sections, and the routes
 // (#/projects/{id}/keys, #/projects/{id}/keys/{key}, #/projects/{id}/ssh,
-// #/projects/{id}/events; the last two load their modules on demand; #/device, where a
-// signed-in person approves `keypaird login` on another device).
+// #/projects/{id}/events, #/projects/{id}/people; the last three load their modules on
+// demand; #/device, where a signed-in person approves `keypaird login` on another device).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
 import { renderSignIn } from "./signin.js";
@@ -21,6 +21,7 @@ const sectionsNav = document.getElementById("sections");
 const navKeys = document.getElementById("nav-keys");
 const navSsh = document.getElementById("nav-ssh");
 const navEvents = document.getElementById("nav-events");
+const navPeople = document.getElementById("nav-people");
 
 const ctx = {
   api: null,
@@ -69,6 +70,9 @@ const ctx = {
   },
   eventsHash(project = this.project) {
     return `#/projects/${project}/events`;
+  },
+  peopleHash(project = this.project) {
+    return `#/projects/${project}/people`;
   },
   // A 401 anywhere ends the session.
   fail(err) {
@@ -163,12 +167,11 @@ projectSelect.addEventListener("change", () => {
     ctx.go("#/projects");
     return;
   }
-  // Stay in the same section (keys, SSH access or events) of the other project.
+  // Stay in the same section (keys, SSH access, events or people) of the other project.
   const project = Number(projectSelect.value);
-  const section = location.hash.match(/^#\/projects\/\d+\/(ssh|events)\/?$/);
-  if (section && section[1] === "ssh") ctx.go(ctx.sshHash(project));
-  else if (section) ctx.go(ctx.eventsHash(project));
-  else ctx.go(ctx.keysHash(project));
+  const section = location.hash.match(/^#\/projects\/\d+\/(ssh|events|people)\/?$/);
+  const hashOf = { ssh: ctx.sshHash, events: ctx.eventsHash, people: ctx.peopleHash };
+  ctx.go((section ? hashOf[section[1]] : ctx.keysHash).call(ctx, project));
 });
 
 // The project's sections in the header: links for the current project, the open one marked.
@@ -180,11 +183,14 @@ function showSections(current) {
   navKeys.setAttribute("href", ctx.keysHash());
   navSsh.setAttribute("href", ctx.sshHash());
   navEvents.setAttribute("href", ctx.eventsHash());
-  navEvents.hidden = ctx.roleIn(ctx.project) !== "admin"; // only administrators read events
+  navPeople.setAttribute("href", ctx.peopleHash());
+  // Only administrators (of keypaird, or of the project) read events and manage people.
+  navEvents.hidden = navPeople.hidden = ctx.roleIn(ctx.project) !== "admin";
   for (const [link, name] of [
     [navKeys, "keys"],
     [navSsh, "ssh"],
     [navEvents, "events"],
+    [navPeople, "people"],
   ]) {
     if (name === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -270,7 +276,9 @@ async function render(force = false) {
   const hash = location.hash || "";
   const focusHeading = force || hash !== lastHash;
   lastHash = hash;
-  const m = hash.match(/^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|events))?)?\/?$/);
+  const m = hash.match(
+    /^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|events|people))?)?\/?$/,
+  );
   const projects = projectsOf(ctx.me);
   if (!m || (!m[1] && hash !== "#/projects")) {
     showSections(null);
@@ -299,6 +307,9 @@ async function render(force = false) {
   } else if (m[3] === "events") {
     const { renderEvents } = await import("./events.js");
     await renderEvents(ctx);
+  } else if (m[3] === "people") {
+    const { renderPeople } = await import("./people.js");
+    await renderPeople(ctx);
   } else if (m[2]) await renderKey(ctx, decodeURIComponent(m[2]));
   else await renderKeys(ctx);
   if (focusHeading) {

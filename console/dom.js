@@ -176,6 +176,26 @@ export function focusFirstInvalid(form) {
   if (invalid) invalid.focus();
 }
 
+// A project's page: a section headed "`name` · project N" (the h1's id is `id`), then
+// `children`.
+export function projectPage(id, name, project, ...children) {
+  return h(
+    "section",
+    { class: "page", "aria-labelledby": id },
+    h(
+      "div",
+      { class: "page-head" },
+      h(
+        "h1",
+        { id, tabindex: "-1" },
+        `${name} `,
+        h("span", { class: "muted" }, `· project ${project}`),
+      ),
+    ),
+    children,
+  );
+}
+
 // What a list or a result shows when it has nothing: a heading (h2 unless `heading` says
 // otherwise), a sentence, and the buttons that would change that.
 export function emptyState(title, text, { actions = [], heading = "h2" } = {}) {
@@ -215,6 +235,53 @@ export function openDialog(title, { onClose, wide = false } = {}) {
   document.body.appendChild(dialog);
   dialog.showModal();
   return { dialog, body, close };
+}
+
+// Asks before a change that cannot be undone or takes effect at once: a modal saying
+// `text` (then `content`, if any), Cancel, and a danger button (`action`, id `id`). `run()`
+// makes the change; the dialog closes when it resolves, then `done()` runs. When it throws, `describe(err)` is
+// shown in the dialog and the button may be pressed again; when `describe` answers null
+// the dialog just closes (the caller has dealt with it). Focus starts on `focus`, else on
+// the button. Returns {dialog, button, close}.
+export function confirmDialog(title, { text, content, action, id, run, done, describe, focus }) {
+  const dlg = openDialog(title);
+  const error = formError();
+  const button = h("button", { type: "submit", class: "btn btn-danger", id }, action);
+  const form = h(
+    "form",
+    { class: "form", novalidate: true },
+    h("p", {}, text),
+    content,
+    error,
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"),
+      button,
+    ),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await run();
+    } catch (err) {
+      const said = describe(err);
+      if (said === null) {
+        dlg.close();
+        return;
+      }
+      button.disabled = false;
+      showFormError(error, said);
+      return;
+    }
+    dlg.close();
+    if (done) done();
+  });
+  dlg.body.appendChild(form);
+  (focus || button).focus();
+  return { dialog: dlg.dialog, button, close: dlg.close };
 }
 
 // Saves `data` (text or bytes) as a file in the browser's downloads, from memory: nothing

@@ -1,7 +1,7 @@
 // The audit trail of a project, for administrators (GET /api/v1/events): newest first,
 // filtered by action and resource, in keyset pages. Loaded only when opened.
 import { ApiError, explain } from "./api.js";
-import { h, replace, announce, emptyState, fillPager } from "./dom.js";
+import { h, replace, announce, emptyState, fillPager, projectPage } from "./dom.js";
 
 const PAGE_SIZE = 50;
 const ACTIONS = [
@@ -12,24 +12,20 @@ const ACTIONS = [
   ["ca.create", "CA made"],
   ["certificate.issue", "Certificate issued"],
   ["certificate.revoke", "Certificate revoked"],
+  ["grant.create", "Grant made"],
+  ["grant.delete", "Grant deleted"],
 ];
 const ACTION_NAMES = Object.fromEntries(ACTIONS.filter(([a]) => a));
 
 export async function renderEvents(ctx) {
   const project = ctx.project;
-  const title = h(
-    "h1",
-    { id: "events-title", tabindex: "-1" },
-    "Events ",
-    h("span", { class: "muted" }, `· project ${project}`),
-  );
   if (ctx.roleIn(project) !== "admin") {
     replace(
       ctx.main,
-      h(
-        "section",
-        { class: "page", "aria-labelledby": "events-title" },
-        h("div", { class: "page-head" }, title),
+      projectPage(
+        "events-title",
+        "Events",
+        project,
         emptyState(
           "Only administrators read the audit trail",
           "Sign in with an administrator's token (keypaird token create --admin) to see who changed what in this project.",
@@ -92,14 +88,7 @@ export async function renderEvents(ctx) {
   actionSelect.addEventListener("change", apply);
   replace(
     ctx.main,
-    h(
-      "section",
-      { class: "page", "aria-labelledby": "events-title" },
-      h("div", { class: "page-head" }, title),
-      filters,
-      list.results,
-      list.pager,
-    ),
+    projectPage("events-title", "Events", project, filters, list.results, list.pager),
   );
   await load(list);
 }
@@ -172,6 +161,14 @@ function resource(e) {
   if (r.type === "certificate") return `certificate ${r.id}${name ? ` of${name}` : ""}`;
   if (r.type === "ssh_ca") return "the certificate authority";
   if (r.type === "token") return `token ${r.id}`;
+  if (r.type === "grant") {
+    // A grant's event belongs to its first project; its details say whom it was for.
+    const d = e.details || {};
+    const whom = d.group
+      ? `group ${d.group}`
+      : d.user_email || (d.user_id ? `user ${d.user_id}` : "");
+    return whom ? `grant for ${whom}` : "grant";
+  }
   return `key${name}`;
 }
 
@@ -201,7 +198,7 @@ function eventRow(e) {
       "td",
       { "data-label": "Resource" },
       resource(e),
-      e.resource.type === "ssh_key"
+      e.resource.type === "ssh_key" || e.resource.type === "grant"
         ? h("div", { class: "muted small" }, h("code", {}, e.resource.id))
         : null,
     ),

@@ -10,10 +10,8 @@ import {
   formatTime,
   field,
   setFieldError,
-  openDialog,
+  confirmDialog,
   toast,
-  formError,
-  showFormError,
 } from "./dom.js";
 import { labelsEditor, labelChips } from "./labels.js";
 import { statusOf, typeLabel, isUsable } from "./keys.js";
@@ -467,57 +465,30 @@ function deleteCard(page) {
 // The dialog that deletes the key once its name is typed.
 function confirmDelete(page) {
   const { ctx, project, key } = page;
-  const dlg = openDialog(`Delete “${key.name}”?`);
   const confirm = field(
     `Type the key's name, ${key.name}, to confirm`,
     h("input", { type: "text", id: "confirm-name", autocomplete: "off", spellcheck: "false" }),
   );
-  const error = formError();
-  const go = h(
-    "button",
-    { type: "submit", class: "btn btn-danger", id: "confirm-delete", disabled: true },
-    "Delete for good",
-  );
-  const form = h(
-    "form",
-    { class: "form", novalidate: true },
-    h(
-      "p",
-      {},
-      `The key ${key.name} (${key.fingerprint_sha256}) will be removed from project ${project}. Logins with it that rely on keypaird stop working.`,
-    ),
-    confirm.wrapper,
-    error,
-    h(
-      "div",
-      { class: "actions" },
-      h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"),
-      go,
-    ),
-  );
-  confirm.input.addEventListener("input", () => {
-    go.disabled = confirm.input.value !== key.name;
-  });
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    if (confirm.input.value !== key.name) return;
-    go.disabled = true;
-    try {
-      await ctx.api.deleteKey(project, key.id, page.etag);
-      dlg.close();
+  const { button } = confirmDialog(`Delete “${key.name}”?`, {
+    text: `The key ${key.name} (${key.fingerprint_sha256}) will be removed from project ${project}. Logins with it that rely on keypaird stop working.`,
+    content: confirm.wrapper,
+    action: "Delete for good",
+    id: "confirm-delete",
+    focus: confirm.input,
+    run: () => ctx.api.deleteKey(project, key.id, page.etag),
+    done: () => {
       toast(`Deleted ${key.name}.`, "ok");
       ctx.go(ctx.keysHash());
-    } catch (err) {
-      if (ctx.fail(err)) return;
-      go.disabled = false;
-      showFormError(
-        error,
-        err instanceof ApiError && err.status === 412
-          ? "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to."
-          : explain(err),
-      );
-    }
+    },
+    describe: (err) => {
+      if (ctx.fail(err)) return null;
+      return err instanceof ApiError && err.status === 412
+        ? "This key was changed elsewhere after you opened it, so it was not deleted. Close this, reload the key, check it, and delete again if you still mean to."
+        : explain(err);
+    },
   });
-  dlg.body.appendChild(form);
-  confirm.input.focus();
+  button.disabled = true;
+  confirm.input.addEventListener("input", () => {
+    button.disabled = confirm.input.value !== key.name;
+  });
 }

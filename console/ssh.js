@@ -10,7 +10,7 @@ import {
   formatTime,
   field,
   setFieldError,
-  openDialog,
+  confirmDialog,
   toast,
   announce,
   saveFile,
@@ -699,48 +699,20 @@ function showCertificate(ctx, key, cert, result) {
   announce(`Certificate ${cert.serial} issued, valid until ${formatTime(cert.valid_before)}.`);
   download.focus();
 
-  revoke.addEventListener("click", () => {
-    const dlg = openDialog(`Revoke certificate ${cert.serial}?`);
-    const error = formError();
-    const go = h(
-      "button",
-      { type: "submit", class: "btn btn-danger", id: "confirm-revoke" },
-      "Revoke certificate",
-    );
-    const form = h(
-      "form",
-      { class: "form", novalidate: true },
-      h(
-        "p",
-        {},
-        `Certificate ${cert.serial} (${cert.principals.join(", ")}) goes into project ${project}'s key revocation list at once. Servers refuse it once they have the new KRL; it cannot be undone.`,
-      ),
-      error,
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "btn", on: { click: () => dlg.close() } }, "Cancel"),
-        go,
-      ),
-    );
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      go.disabled = true;
-      try {
+  revoke.addEventListener("click", () =>
+    confirmDialog(`Revoke certificate ${cert.serial}?`, {
+      text: `Certificate ${cert.serial} (${cert.principals.join(", ")}) goes into project ${project}'s key revocation list at once. Servers refuse it once they have the new KRL; it cannot be undone.`,
+      action: "Revoke certificate",
+      id: "confirm-revoke",
+      run: async () => {
         await ctx.api.revokeCertificate(project, cert.serial);
-        dlg.close();
         status.textContent = "Revoked";
         status.className = "badge badge-bad";
         revoke.remove();
         toast(`Certificate ${cert.serial} revoked.`, "ok");
-        download.focus();
-      } catch (err) {
-        if (ctx.fail(err)) return;
-        go.disabled = false;
-        showFormError(error, explain(err));
-      }
-    });
-    dlg.body.appendChild(form);
-    go.focus();
-  });
+      },
+      done: () => download.focus(), // the revoke button is gone
+      describe: (err) => (ctx.fail(err) ? null : explain(err)),
+    }),
+  );
 }

@@ -4,7 +4,8 @@ sort, keyset paging), copyable fingerprints, import (paste, drop, file), generat
 key shown once, downloaded, copied, forgotten), the key page (labels, share, disable,
 expiry, rename, delete; 409 and 412), SSH access (the project CA's key and sshd lines, the
 KRL download, the authorized_keys preview, requesting, downloading and revoking a
-certificate, a service without a CA), read-only tokens, keyboard-only use, an axe-core
+certificate, a service without a CA), the People page (a project's grants added and
+deleted, users disabled and enabled), read-only tokens, keyboard-only use, an axe-core
 scan, layouts from 1280 to 390 px in light and dark, and the page's safety (CSP, headers,
 API values rendered as text). Any error in the browser console fails a test unless the
 test expects exactly that failed request.
@@ -1112,8 +1113,182 @@ def test_events_are_for_administrators_only(page, env):
     assert page.console_errors() == []
 
 
+# ---------------------------------------------------------------------------------------
+# People: the grants of a project and the users (administrators).
+
+def people_grant(env, project, group):
+    """A grant naming `project` (and another), for the pages that show People."""
+    r = env.api("POST", "/grants", {"group": group, "projects": [project, project + 900],
+                                   "role": "editor", "principals": ["deploy", "ops"]},
+                env.admin)
+    assert r.status == 201, r
+    return r.json()["id"]
+
+
+def grant_rows(page):
+    return page.d.execute_script(  # in one call: rows may be redrawn meanwhile
+        "return [...document.querySelectorAll('#grants-results tr[data-grant]')]"
+        ".map(r => r.dataset.grant)")
+
+
+def api_grants(env):
+    r = env.api("GET", "/grants", token=env.admin)
+    assert r.status == 200, r
+    return {g["id"]: g for g in r.json()["results"]}
+
+
+def test_people_an_admin_adds_a_grant_by_keyboard_sees_field_errors_and_deletes_it(page, env):
+    p = new_project()
+    other = env.api("POST", "/grants", {"group": "elsewhere", "projects": [p + 5000],
+                                        "role": "viewer"}, env.admin).json()["id"]
+    page.keys_page(env.admin, p)
+    # The section link, by keyboard.
+    page.tab_to("#nav-people")
+    page.keys(Keys.ENTER)
+    page.wait_text("#people-title", f"project {p}")
+    assert page.d.execute_script("return location.hash") == f"#/projects/{p}/people"
+    assert page.css("#nav-people").get_attribute("aria-current") == "page"
+    empty = page.wait_css("#grants-results .empty")
+    assert f"No grants name project {p} yet" in empty.text and "Add a grant" in empty.text
+    assert other not in grant_rows(page)  # a grant of another project is not this page's
+    assert page.css("#grant-projects").get_attribute("value") == str(p)
+
+    # Kind, value, role, principals by keyboard; Enter sends it.
+    page.tab_to("#grant-kind")
+    page.keys("g")  # "Group"
+    page.tab_to("#grant-value")
+    page.keys("ops-console")
+    page.tab_to("#grant-role")
+    page.keys("e")  # "Editor: …"
+    assert Select(page.css("#grant-role")).first_selected_option.get_attribute("value") == "editor"
+    page.tab_to("#grant-principals")
+    page.keys("deploy, backup", Keys.ENTER)
+    page.wait(lambda: len(grant_rows(page)) == 1, what="the new grant listed")
+    made = [g for g in api_grants(env).values() if g["group"] == "ops-console"]
+    assert len(made) == 1 and made[0]["projects"] == [p] and made[0]["role"] == "editor"
+    assert made[0]["principals"] == ["deploy", "backup"]
+    row = page.css(f"tr[data-grant='{made[0]['id']}']")
+    assert "Group ops-console" in row.text and "editor" in row.text
+    assert "deploy" in row.text and "backup" in row.text
+    assert page.active() == page.css("#grant-value")  # ready for the next one
+    assert page.css("#grant-value").get_attribute("value") == ""
+    page.d.execute_script("window.scrollTo(0, 0)")  # the grants, not the form's focus
+    page.shot("people")
+
+    # A principal the API refuses: its own message, next to the principals field.
+    body = {"user_email": "carol@example.com", "projects": [p], "role": "viewer",
+            "principals": ["not/valid"]}
+    refused = env.api("POST", "/grants", body, env.admin)
+    assert refused.status == 400, refused
+    said = " ".join(m for k, v in refused.json()["invalid_fields"].items()
+                    if k.startswith("principals") for m in v)
+    assert said
+    Select(page.css("#grant-kind")).select_by_value("user_email")
+    assert page.css("label[for=grant-value]").text == "E-mail address"
+    page.css("#grant-value").send_keys("carol@example.com")
+    Select(page.css("#grant-role")).select_by_value("viewer")
+    page.css("#grant-principals").send_keys("not/valid")
+    page.expect_failure("/api/v1/grants", 400)
+    page.css("#grant-add").click()
+    error = page.wait_css("#grant-principals-error")
+    assert error.text == said
+    assert page.css("#grant-principals").get_attribute("aria-invalid") == "true"
+    assert page.active() == page.css("#grant-principals")
+    assert page.css("#grant-value").get_attribute("aria-invalid") is None
+    assert len(grant_rows(page)) == 1
+    # Nothing to send without a value: said before anything is sent.
+    page.css("#grant-value").clear()
+    page.css("#grant-add").click()
+    assert "e-mail address" in page.wait_css("#grant-value-error").text
+
+    # Delete, confirmed: gone from the page and from the API.
+    page.css(f"#delete-grant-{made[0]['id']}").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "Group ops-console" in dialog.text and f"project {p}" in dialog.text
+    page.shot("people-delete-grant")
+    assert page.active() == page.css("#confirm-delete-grant")
+    page.keys(Keys.ENTER)
+    page.wait_text("#grants-results", f"No grants name project {p} yet")
+    assert not page.all("dialog")
+    grants = api_grants(env)
+    assert made[0]["id"] not in grants and other in grants
+    # Both changes are in the project's events, named.
+    page.css("#nav-events").click()
+    page.wait(lambda: event_actions(page) == ["Grant deleted", "Grant made"], what="events")
+    assert "grant for group ops-console" in page.css("table.events tbody tr").text
+
+
+def test_people_an_admin_lists_users_and_disables_and_enables_one(page, env):
+    p = new_project()
+    token = env.token("--user", "31", "--projects", str(p))
+    assert env.api("POST", "/grants", {"user_id": 31, "projects": [p], "role": "viewer"},
+                   env.admin).status == 201
+    page.open(env.admin, f"#/projects/{p}/people")
+    row = page.wait_css("#users-results tr[data-user='31']")
+    cells = {c.get_attribute("data-label"): c.text for c in row.find_elements(By.CSS_SELECTOR,
+                                                                                "td")}
+    assert cells["Id"] == "31" and cells["Issuer"] == "token user"
+    assert cells["Last sign-in"] == "never" and cells["State"] == "Active"
+    assert cells["Groups"] == "none" and cells["Created"]
+    page.wait_text("#grants-results", "User 31")
+    page.shot("people-users")
+
+    # Disabling asks first, and says it ends the user's sessions and tokens at once.
+    page.css("#disable-user-31").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "at once" in dialog.text and "session" in dialog.text and "token" in dialog.text
+    page.d.find_element(By.XPATH, "//dialog[@open]//button[text()='Cancel']").click()
+    page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+    assert request(env.server.port, "GET", f"/api/v1/projects/{p}/keys",
+                   token=token).status == 200
+    page.css("#disable-user-31").click()
+    page.wait_css("#confirm-disable-user").click()
+    enable = page.wait_css("#enable-user-31")
+    page.wait(lambda: page.active() == enable, what="the focus on Enable")
+    assert "Disabled" in page.css("tr[data-user='31'] td[data-label=State]").text
+    users = {u["id"]: u for u in env.api("GET", "/users", token=env.admin).json()["results"]}
+    assert users[31]["disabled"] is True
+    assert request(env.server.port, "GET", f"/api/v1/projects/{p}/keys",
+                   token=token).status == 401
+
+    # Enabling needs no confirmation.
+    page.keys(Keys.ENTER)
+    page.wait_css("#disable-user-31")
+    assert "Active" in page.css("tr[data-user='31'] td[data-label=State]").text
+    users = {u["id"]: u for u in env.api("GET", "/users", token=env.admin).json()["results"]}
+    assert users[31]["disabled"] is False
+    assert request(env.server.port, "GET", f"/api/v1/projects/{p}/keys",
+                   token=token).status == 200
+
+
+def test_people_is_for_administrators_only(page, env):
+    page.keys_page(env.writer, env.p1)
+    assert not page.css("#nav-people").is_displayed()
+    page.open(env.writer, f"#/projects/{env.p1}/people")
+    refused = page.wait_css("#people-refused")
+    assert "Only administrators manage people" in refused.text
+    assert page.css("#people-title").text.startswith("People")
+    assert not page.all("#grants-results, #users-results, form")
+    # The switcher keeps the section: the other project's People page refuses too.
+    Select(page.css("#project-select")).select_by_value(str(env.p2))
+    page.wait_text("#people-title", f"project {env.p2}")
+    assert page.d.execute_script("return location.hash") == f"#/projects/{env.p2}/people"
+    page.wait_css("#people-refused")
+    # A read-only administrator reads the grants and users and is offered no change.
+    p = new_project()
+    people_grant(env, p, "read-only-sees")
+    reader = env.token("--user", "15", "--admin", "--read-only")
+    page.open(reader, f"#/projects/{p}/people")
+    page.wait_text("#grants-results", "Group read-only-sees")
+    page.wait_css("#users-results tr[data-user='15']")
+    assert "read-only" in page.css("#people-read-only").text
+    assert not page.all("form, main button")
+    assert page.console_errors() == []
+
+
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
     key = env.create(env.p1, "axe-key", labels={"team": "a11y"})
+    people_grant(env, env.p1, "axe-group")
     problems = []
     for scheme in ("light", "dark"):
         page.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
@@ -1158,12 +1333,27 @@ def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env
         page.open(env.admin, f"#/projects/{env.p1}/events")
         page.wait_css("table.events")
         problems += page.axe(f"{scheme} events")
+        page.open(env.admin, f"#/projects/{env.p1}/people")
+        page.wait_css("#grants-results table.grants")
+        page.wait_css("#users-results table.users")
+        problems += page.axe(f"{scheme} people")
+        page.css("#grant-add").click()  # no value: the field's error shown
+        page.wait_css("#grant-value-error")
+        problems += page.axe(f"{scheme} people, grant form with errors")
+        page.css("#grants-results button.btn-danger").click()
+        page.wait_css("dialog[open]")
+        problems += page.axe(f"{scheme} delete grant dialog")
+        page.keys(Keys.ESCAPE)
+        page.open(env.writer, f"#/projects/{env.p1}/people")
+        page.wait_css("#people-refused")
+        problems += page.axe(f"{scheme} people refused")
     assert not problems, "\n".join(problems)
 
 
 def test_layout_fits_from_1280_to_390_px_in_both_themes(page, env):
     key = env.create(env.p1, "layout-key-with-a-rather-long-name", labels={"team": "mobile"},
                      public_key=env.public_key("layout").read_text())
+    people_grant(env, env.p1, "layout-group-with-a-rather-long-name-for-a-narrow-screen")
     for scheme in ("light", "dark"):
         page.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
             "features": [{"name": "prefers-color-scheme", "value": scheme}]})
@@ -1199,6 +1389,14 @@ def test_layout_fits_from_1280_to_390_px_in_both_themes(page, env):
             assert page.no_horizontal_overflow(), f"events overflow at {width} px ({scheme})"
             if width == 390:
                 assert page.css("table.events thead").is_displayed() is False
+            page.open(env.admin, f"#/projects/{env.p1}/people")
+            page.wait_css("#grants-results table.grants")
+            page.wait_css("#users-results table.users")
+            assert page.no_horizontal_overflow(), f"people overflow at {width} px ({scheme})"
+            if width == 390:
+                assert page.css("table.grants thead").is_displayed() is False
+            if shoot:
+                page.shot("people" + suffix, full=width == 390)
             page.keys_page(env.writer, env.p1)
             page.css("#generate-key").click()
             page.wait_css("dialog[open]")

@@ -1,14 +1,16 @@
 """The console with sign-in (docs/people.md), in headless Chromium against a real OpenID
 provider (npm oidc-provider, test/oidc.py): "Sign in with …" goes through the provider's own
 login and consent pages and back; the session shows who is signed in and their role, works
-the keys page, and signs out on the server; and the device page approves `keypaird login`
-(the device flow's browser step), also when it first has to send the person to sign in."""
+the keys page, and signs out on the server; the device page approves `keypaird login`
+(the device flow's browser step), also when it first has to send the person to sign in; and
+a project's admin by grant manages that project's grants on the People page."""
 
 import time
 import urllib.parse
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from conftest import new_project, request
 from test_console import Page, chromium  # noqa: F401 (the module's browser)
@@ -129,3 +131,59 @@ def test_the_device_page_denies_and_says_when_a_code_is_wrong(page, site):
     page.css("#deny").click()
     page.wait_text("#device-done", "Denied")
     assert device_poll(site, d["device_code"]).json()["error"] == "access_denied"
+
+
+def test_a_project_admin_by_group_manages_that_projects_grants_and_sees_no_users(page, site):
+    p, q = new_project(), new_project()
+    mine = grant(site, group="dev", projects=[p], role="admin")  # alice is in "dev"
+    shared = grant(site, group="ops", projects=[p, q], role="viewer", principals=["deploy"])
+    elsewhere = grant(site, user_email="bob@example.com", projects=[q], role="editor")
+    page.d.get("about:blank")  # else a console left open by the last test only changes its hash
+    page.d.get(site.origin + f"/console/#/projects/{p}/people")
+    page.wait_css("#sign-in-provider").click()
+    at_provider(page, "alice", site)
+    page.wait_css("#session:not([hidden])")
+    page.wait_text("#people-title", f"project {p}")
+    page.wait_text("#who", "Alice · admin")
+    assert page.css("#nav-people").is_displayed()
+    # Only the grants naming p; no users (an administrator's token only).
+    page.wait(lambda: sorted(e.get_attribute("data-grant") for e in
+                             page.all("#grants-results tr[data-grant]")) == sorted([mine, shared]),
+              what="the grants naming the project")
+    assert elsewhere not in page.css("#grants-results").text
+    assert not page.all("#users-results, table.users, #users-title")
+    # A grant that also names q, which alice does not administer: not hers to delete.
+    delete_shared = page.css(f"#delete-grant-{shared}")
+    assert not delete_shared.is_enabled()
+    why = page.css(f"#grant-{shared}-why")
+    assert str(q) in why.text and "do not administer" in why.text
+    assert delete_shared.get_attribute("aria-describedby") == f"grant-{shared}-why"
+    assert page.css(f"#delete-grant-{mine}").is_enabled()
+
+    # She adds a grant for p (the session's CSRF token goes with it)...
+    page.css("#grant-value").send_keys("contractors")
+    page.css("#grant-principals").send_keys("deploy", Keys.ENTER)
+    page.wait(lambda: len(page.all("#grants-results tr[data-grant]")) == 3, what="three grants")
+    added = [g for g in site.prism.request("GET", "/api/v1/grants", token=site.admin)
+             .json()["results"] if g["group"] == "contractors"]
+    assert len(added) == 1 and added[0]["projects"] == [p] and added[0]["role"] == "viewer"
+    # ...but not one that also names q: the refusal is said in the form.
+    page.css("#grant-value").send_keys("contractors-too")
+    page.css("#grant-projects").send_keys(f", {q}")
+    page.expect_failure("/api/v1/grants", 403)
+    page.css("#grant-add").click()
+    assert "administer" in page.wait_css("#grant-form-error").text
+    # She deletes the one she added, confirmed.
+    page.css(f"#delete-grant-{added[0]['id']}").click()
+    page.wait_css("#confirm-delete-grant").click()
+    page.wait(lambda: len(page.all("#grants-results tr[data-grant]")) == 2, what="two grants")
+    left = {g["id"] for g in site.prism.request("GET", "/api/v1/grants", token=site.admin)
+            .json()["results"]}
+    assert added[0]["id"] not in left and {mine, shared, elsewhere} <= left
+
+    # In q she is a viewer: no People link, and the page refuses.
+    page.d.execute_script("location.hash = arguments[0]", f"#/projects/{q}/keys")
+    page.wait_text("#who", "Alice · viewer")
+    assert not page.css("#nav-people").is_displayed()
+    page.d.execute_script("location.hash = arguments[0]", f"#/projects/{q}/people")
+    assert "Only administrators manage people" in page.wait_css("#people-refused").text
