@@ -149,6 +149,25 @@ def test_token_revoked_with_the_cli_fails_on_both_nodes_at_once(nodes):
     assert token_id in listed
 
 
+def test_a_user_disabled_on_one_node_is_refused_on_both_at_once(nodes, people):
+    a, b = nodes
+    token = a.token(8, [PROJECT])
+    path = f"/api/v1/projects/{PROJECT}/keys"
+    for node in (a, b):
+        assert node.request("GET", path, token=token).status == 200
+
+    r = a.request("PATCH", "/api/v1/users/8", {"disabled": True}, token=people["admin"])
+    assert r.status == 200, r
+
+    for node in (a, b):  # the very next request, on either node
+        r = node.request("GET", path, token=token)
+        assert r.status == 401 and "disabled" in r.json()["message"], r
+    r = b.request("PATCH", "/api/v1/users/8", {"disabled": False}, token=people["admin"])
+    assert r.status == 200, r
+    for node in (a, b):
+        assert node.request("GET", path, token=token).status == 200
+
+
 def test_nodes_started_together_on_a_fresh_database_all_come_up(tmp_path):
     db = new_postgres_database()
     servers = [Server(tmp_path / f"n{i}", database=db) for i in range(3)]
