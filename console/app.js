@@ -3,7 +3,8 @@
 // header with the project switcher and the project's sections, and the routes
 // (#/projects/{id}/keys, #/projects/{id}/keys/{key}, #/projects/{id}/ssh,
 // #/projects/{id}/events, #/projects/{id}/people; the last three load their modules on
-// demand; #/device, where a signed-in person approves `keypaird login` on another device).
+// demand; #/account, who is signed in and their roles (from the name in the header);
+// #/device, where a signed-in person approves `keypaird login` on another device).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
 import { renderSignIn } from "./signin.js";
@@ -276,6 +277,13 @@ async function render(force = false) {
   const hash = location.hash || "";
   const focusHeading = force || hash !== lastHash;
   lastHash = hash;
+  if (hash === "#/account") {
+    showSections(null);
+    const { renderAccount } = await import("./account.js");
+    renderAccount(ctx);
+    if (focusHeading) main.querySelector("h1").focus();
+    return;
+  }
   const m = hash.match(
     /^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|events|people))?)?\/?$/,
   );

@@ -196,6 +196,21 @@ export function projectPage(id, name, project, ...children) {
   );
 }
 
+// One term of a description list (<dl>): its <dt> and <dd>.
+export function detail(term, ...value) {
+  return [h("dt", {}, term), h("dd", {}, ...value)];
+}
+
+// A list of short values as chips, or `none` (muted) when there are none.
+export function chipList(values, none) {
+  if (values.length === 0) return h("span", { class: "muted" }, none);
+  return h(
+    "ul",
+    { class: "chips" },
+    values.map((v) => h("li", { class: "chip" }, String(v))),
+  );
+}
+
 // What a list or a result shows when it has nothing: a heading (h2 unless `heading` says
 // otherwise), a sentence, and the buttons that would change that.
 export function emptyState(title, text, { actions = [], heading = "h2" } = {}) {

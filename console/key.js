@@ -12,6 +12,7 @@ import {
   setFieldError,
   confirmDialog,
   toast,
+  detail,
 } from "./dom.js";
 import { labelsEditor, labelChips } from "./labels.js";
 import { statusOf, typeLabel, isUsable } from "./keys.js";
@@ -28,10 +29,6 @@ function fromLocalInput(value) {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return null;
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function detail(term, ...value) {
-  return [h("dt", {}, term), h("dd", {}, ...value)];
 }
 
 export async function renderKey(ctx, keyId) {

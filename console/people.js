@@ -17,6 +17,7 @@ import {
   formatDate,
   formatTime,
   toast,
+  chipList,
 } from "./dom.js";
 
 const KINDS = [
@@ -170,15 +171,6 @@ function who(g, users) {
   };
 }
 
-function chips(values, none) {
-  if (values.length === 0) return h("span", { class: "muted" }, none);
-  return h(
-    "ul",
-    { class: "chips" },
-    values.map((v) => h("li", { class: "chip" }, String(v))),
-  );
-}
-
 function grantsTable(page, grants) {
   return h(
     "div",
@@ -247,7 +239,7 @@ function grantRow(page, g) {
       w.detail ? h("div", { class: "muted small" }, w.detail) : null,
     ),
     h("td", { "data-label": "Role" }, h("span", { class: "badge" }, g.role)),
-    h("td", { "data-label": "Principals" }, chips(g.principals, "none")),
+    h("td", { "data-label": "Principals" }, chipList(g.principals, "none")),
     h("td", { "data-label": "Projects" }, g.projects.join(", ")),
     h(
       "td",
@@ -525,7 +517,7 @@ function userRow(page, u) {
         ? h("span", { class: "comment" }, u.issuer)
         : h("span", { class: "muted" }, "token user"),
     ),
-    h("td", { "data-label": "Groups" }, chips(u.groups, "none")),
+    h("td", { "data-label": "Groups" }, chipList(u.groups, "none")),
     h(
       "td",
       { "data-label": "Created" },

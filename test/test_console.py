@@ -426,6 +426,22 @@ def test_project_switcher_and_an_admin_opening_any_project(page, env):
     assert "admin" in page.css("#who").text
 
 
+def test_the_name_in_the_header_opens_the_tokens_account_page(page, env):
+    page.keys_page(env.writer, env.p1)
+    page.css("#who").click()
+    page.wait_text("#account-title", "Your account")
+    assert page.d.current_url.endswith("#/account")
+    identity = page.css("#identity").text
+    assert "Signed in with an API token" in identity and "User id\n11" in identity
+    assert f"projects {env.p1}, {env.p2}" in identity
+    roles = [[c.text for c in row.find_elements(By.TAG_NAME, "td")]
+             for row in page.all("#account-roles tbody tr")]
+    assert roles == [[f"Project {env.p1}", "editor", "deploy\nops"],
+                     [f"Project {env.p2}", "editor", "deploy\nops"]], roles
+    page.css(f"#account-roles a[href='#/projects/{env.p2}/keys']").click()
+    page.wait_text("#keys-title", f"project {env.p2}")
+
+
 # ---------------------------------------------------------------------------------------
 # The keys table.
 
@@ -1330,6 +1346,9 @@ def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env
         page.css("#ak-selector").send_keys("login=nobody")
         page.wait_css("#ak-result .empty")
         problems += page.axe(f"{scheme} SSH access, no key matches")
+        page.open(env.writer, "#/account")
+        page.wait_css("#account-roles")
+        problems += page.axe(f"{scheme} account")
         page.open(env.admin, f"#/projects/{env.p1}/events")
         page.wait_css("table.events")
         problems += page.axe(f"{scheme} events")

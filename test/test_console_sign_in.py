@@ -86,6 +86,15 @@ def test_sign_in_with_the_provider_shows_who_and_their_role_then_signs_out(page,
         "return sessionStorage.getItem('keypaird.console.token')") is None
     # An editor may import here: the button is offered.
     page.wait(lambda: "Import" in page.css("main").text, what="an import button")
+    # Their name opens who they are to keypaird: the provider's identity, groups and roles.
+    page.css("#who").click()
+    identity = page.wait_css("#identity").text
+    assert "Alice" in identity and "alice@example.com" in identity
+    assert site.provider.issuer in identity
+    assert [c.text for c in page.all("#account-groups .chip")] == ["ops", "dev"]
+    row = page.wait_css(f"#account-roles a[href='#/projects/{p}/keys']")
+    cells = row.find_elements(By.XPATH, "ancestor::tr/td")
+    assert [c.text for c in cells[1:]] == ["editor", "deploy"]
     # Signing out ends the session on the server, not only in this browser.
     cookie = {c["name"]: c["value"] for c in page.d.get_cookies()}["keypaird_session"]
     page.css("#sign-out").click()
