@@ -85,6 +85,7 @@
 #include "http/openapi_document.h"
 #include "service/audit_log.h"
 #include "service/key_service.h"
+#include "service/hosts.h"
 #include "service/people.h"
 #include "sshkey/certificate.h"
 #include "sshkey/krl.h"
@@ -236,6 +237,8 @@ enum class Shape {
   kGrant,           // a grant made (administrators)
   kUsers,           // {"results"} of users (administrators)
   kUser,            // a user disabled or enabled (administrators)
+  kJoinTokens,      // {"results"} of a project's join tokens (its administrators)
+  kJoinToken,       // a join token made, with its secret (its administrators)
 };
 
 struct RouteSpec {
@@ -297,6 +300,9 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"DELETE", "/api/v1/grants/{grant_id}", Shape::kNoContent},
     {"GET", "/api/v1/users", Shape::kUsers},
     {"PATCH", "/api/v1/users/{user_id}", Shape::kUser},
+    {"GET", "/api/v1/projects/{project_id}/host_join_tokens", Shape::kJoinTokens},
+    {"POST", "/api/v1/projects/{project_id}/host_join_tokens", Shape::kJoinToken},
+    {"DELETE", "/api/v1/projects/{project_id}/host_join_tokens/{token_id}", Shape::kNoContent},
 };
 
 const RouteSpec* FindRouteSpec(std::string_view method, std::string_view pattern) {
@@ -829,6 +835,10 @@ struct Checker {
       case Shape::kUser:
         ParseJsonBody();
         return CheckAdminAnswer(spec.shape);
+      case Shape::kJoinTokens:
+      case Shape::kJoinToken:
+        ParseJsonBody();
+        return CheckJoinTokenAnswer(spec.shape);
     }
   }
 
@@ -871,10 +881,42 @@ struct Checker {
     if (shape == Shape::kUserActions) CHECK(body["count"] == 0);
   }
 
+  // A project's join tokens: only for an administrator of the project (the seeded tokens:
+  // admin tokens), and the seeded store has none; one made is what the request asked for,
+  // its secret in the shape of a join token.
+  void CheckJoinTokenAnswer(Shape shape) const {
+    CHECK(caller->record.admin);
+    if (shape == Shape::kJoinToken) CHECK(!caller->record.read_only);
+    CHECK(body.is_object());
+    if (shape == Shape::kJoinTokens) {
+      CHECK(resp.status == 200 && body.size() == 1 && body["results"].is_array());
+      CHECK(body["results"].empty());
+      return;
+    }
+    CHECK(resp.status == 201 && body["project_id"] == PathProject());
+    CHECK(body["token"].is_string());
+    const std::string token = body["token"].get<std::string>();
+    std::string_view id, secret;
+    CHECK(auth::SplitJoinToken(token, &id, &secret));
+    CHECK(body["id"] == std::string(id));
+    const json request = RequestBody();
+    CHECK(body["hostnames"].is_array() && !body["hostnames"].empty() &&
+          body["hostnames"].size() <= request["hostnames"].size());
+    for (const json& h : body["hostnames"]) {
+      std::string lowered;
+      CHECK(h.is_string() && service::CheckHostnamePattern(h.get<std::string>(), &lowered).ok() &&
+            lowered == h.get<std::string>());
+    }
+    CHECK(body["uses"] == request.value("uses", json(1)) && body["uses_left"] == body["uses"]);
+  }
+
   // 204: a delete of a key the caller owns, or a revocation of a certificate of such a key.
   void CheckNoContent() const {
     if (std::string_view(resp.route) == "/api/v1/grants/{grant_id}") {
       FUZZ_FAIL("a grant deleted, but the seeded store has none", params.at(0));
+    }
+    if (std::string_view(resp.route).ends_with("/host_join_tokens/{token_id}")) {
+      FUZZ_FAIL("a join token deleted, but the seeded store has none", params.at(1));
     }
     if (std::string_view(resp.route).ends_with("/revoke")) {
       int64_t serial = 0;
@@ -1422,8 +1464,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ca::CertificateAuthority authority(s.get(), &keys, FuzzKek(), kMaxValidity, clock);
   const service::AuditLog audit(s.get());
   const service::People people(s.get(), clock);
+  const service::Hosts hosts(s.get(), clock);
   const http::Api api(&keys, &authenticator,
-                      http::ApiExtras{.ca = &authority, .audit = &audit, .people = &people});
+                      http::ApiExtras{.ca = &authority, .audit = &audit, .people = &people,
+                                      .hosts = &hosts});
 
   const http::HttpResponse resp = api.Handle(req);
   if (g->verbose) {  // FUZZ_REQUEST_VERBOSE=1: what each input did (for writing seeds)

@@ -546,6 +546,18 @@ SEEDS.update({
     "user-enable-missing": req("PATCH", "/api/v1/users/99", {"disabled": False}, auth="$ADMIN"),
     "user-disable-bad-body": req("PATCH", "/api/v1/users/2", {"disabled": "yes"}, auth="$ADMIN"),
     "user-disable-forbidden": req("PATCH", "/api/v1/users/1", {"disabled": True}),
+    # Hosts: a project's join tokens, its administrators only.
+    "join-tokens": get(f"{P1}/host_join_tokens", auth="$ADMIN"),
+    "join-tokens-forbidden": get(f"{P1}/host_join_tokens"),
+    "join-token-create": req("POST", f"{P1}/host_join_tokens",
+                             {"hostnames": ["Web-1.example.com", "*.db.example.com"],
+                              "uses": 3, "expires_in": "2h"}, auth="$ADMIN"),
+    "join-token-create-bad": req("POST", f"{P1}/host_join_tokens",
+                                 {"hostnames": ["*.*.x"], "uses": 0}, auth="$ADMIN"),
+    "join-token-create-read-only": req("POST", f"{P1}/host_join_tokens",
+                                       {"hostnames": ["web-1"]}, auth="$READER"),
+    "join-token-delete-missing": req("DELETE", f"{P1}/host_join_tokens/0123456789abcdef",
+                                     ctype=None, auth="$ADMIN"),
 })
 
 

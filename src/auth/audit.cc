@@ -3,6 +3,7 @@
 #include <string>
 
 #include "common/json_writer.h"
+#include "common/rfc3339.h"
 #include "common/uuid.h"
 
 namespace keypaird::auth {
@@ -64,6 +65,21 @@ void AboutGrant(const store::GrantRecord& grant, store::EventRecord* event) {
   w.EndArray().Key("role").String(grant.role).Key("principals").BeginArray();
   for (const std::string& p : grant.principals) w.String(p);
   w.EndArray().EndObject();
+  event->details = std::move(details);
+}
+
+void AboutJoinToken(const store::JoinTokenRecord& token, store::EventRecord* event) {
+  event->project_id = token.project_id;
+  event->resource_type = "host_join_token";
+  event->resource_id = token.id;
+  std::string details;
+  JsonWriter w(&details);
+  w.BeginObject().Key("hostnames").BeginArray();
+  for (const std::string& h : token.hostnames) w.String(h);
+  w.EndArray();
+  w.Key("uses").Int(token.uses).Key("uses_left").Int(token.uses_left);
+  w.Key("expires_at").String(FormatRfc3339(token.expires_at_us));
+  w.EndObject();
   event->details = std::move(details);
 }
 

@@ -30,6 +30,8 @@ inline constexpr std::string_view kUserDisable = "user.disable";
 inline constexpr std::string_view kUserEnable = "user.enable";
 inline constexpr std::string_view kGrantCreate = "grant.create";
 inline constexpr std::string_view kGrantDelete = "grant.delete";
+inline constexpr std::string_view kJoinTokenCreate = "host_join_token.create";
+inline constexpr std::string_view kJoinTokenDelete = "host_join_token.delete";
 
 // An event of `action` by `caller` at `now_us` (a new id; via "token").
 store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us);
@@ -46,6 +48,9 @@ void AboutUser(int64_t id, store::EventRecord* event);
 // `event` about `grant` (resource "grant"): what it gives in the details, its first project as
 // the event's project.
 void AboutGrant(const store::GrantRecord& grant, store::EventRecord* event);
+// `event` about the join token `token` (its project, resource "host_join_token", its id):
+// hostnames, uses and expiry in the details, never its secret or hash.
+void AboutJoinToken(const store::JoinTokenRecord& token, store::EventRecord* event);
 
 }  // namespace keypaird::auth
 

@@ -15,6 +15,7 @@ namespace keypaird::auth {
 namespace {
 
 constexpr std::string_view kPrefix = "kpd_";
+constexpr std::string_view kJoinPrefix = "kpj_";  // a host join token's: never an API token
 constexpr size_t kIdHexLen = 16;
 constexpr size_t kSecretHexLen = 64;
 
@@ -31,24 +32,54 @@ bool RandomHex(size_t bytes, std::string* out) {
 
 // A record with a fresh id and secret for `user_id`, made at `now_us`: the rest is the
 // caller's.
-StatusOr<MintedToken> NewSecret(int64_t user_id, int64_t now_us) {
+// A fresh "<prefix><id>_<secret>": its id, its hash of the secret, and the whole string.
+struct FreshSecret {
+  std::string id;
+  std::string secret_hash;
+  SecretString token;
+};
+
+StatusOr<FreshSecret> NewFreshSecret(std::string_view prefix) {
   std::string id;
   std::string secret;
   if (!RandomHex(kIdHexLen / 2, &id) || !RandomHex(kSecretHexLen / 2, &secret)) {
     WipeString(secret);
     return Internal("the random number generator failed");
   }
-  MintedToken minted;
-  minted.record.id = id;
-  minted.record.user_id = user_id;
-  minted.record.secret_hash = HashSecret(secret);
-  minted.record.created_at_us = now_us;
+  FreshSecret fresh;
+  fresh.secret_hash = HashSecret(secret);
   std::string token;
-  token.reserve(kPrefix.size() + id.size() + 1 + secret.size());
-  token.append(kPrefix).append(id).append("_").append(secret);
+  token.reserve(prefix.size() + id.size() + 1 + secret.size());
+  token.append(prefix).append(id).append("_").append(secret);
   WipeString(secret);
-  minted.token = SecretString(std::move(token));
+  fresh.id = std::move(id);
+  fresh.token = SecretString(std::move(token));
+  return fresh;
+}
+
+// A record with a fresh id and secret for `user_id`, made at `now_us`: the rest is the
+// caller's.
+StatusOr<MintedToken> NewSecret(int64_t user_id, int64_t now_us) {
+  StatusOr<FreshSecret> fresh = NewFreshSecret(kPrefix);
+  if (!fresh.ok()) return fresh.status();
+  MintedToken minted;
+  minted.record.id = std::move(fresh->id);
+  minted.record.user_id = user_id;
+  minted.record.secret_hash = std::move(fresh->secret_hash);
+  minted.record.created_at_us = now_us;
+  minted.token = std::move(fresh->token);
   return minted;
+}
+
+bool SplitWithPrefix(std::string_view prefix, std::string_view token, std::string_view* id,
+                     std::string_view* secret) {
+  if (token.size() != prefix.size() + kIdHexLen + 1 + kSecretHexLen) return false;
+  if (token.substr(0, prefix.size()) != prefix) return false;
+  std::string_view rest = token.substr(prefix.size());
+  if (rest[kIdHexLen] != '_') return false;
+  *id = rest.substr(0, kIdHexLen);
+  *secret = rest.substr(kIdHexLen + 1);
+  return IsLowerHex(*id) && IsLowerHex(*secret);
 }
 
 }  // namespace
@@ -120,13 +151,19 @@ std::string HashSecret(std::string_view secret) {
 }
 
 bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret) {
-  if (token.size() != kPrefix.size() + kIdHexLen + 1 + kSecretHexLen) return false;
-  if (token.substr(0, kPrefix.size()) != kPrefix) return false;
-  std::string_view rest = token.substr(kPrefix.size());
-  if (rest[kIdHexLen] != '_') return false;
-  *id = rest.substr(0, kIdHexLen);
-  *secret = rest.substr(kIdHexLen + 1);
-  return IsLowerHex(*id) && IsLowerHex(*secret);
+  return SplitWithPrefix(kPrefix, token, id, secret);
+}
+
+StatusOr<JoinSecret> NewJoinSecret() {
+  StatusOr<FreshSecret> fresh = NewFreshSecret(kJoinPrefix);
+  if (!fresh.ok()) return fresh.status();
+  return JoinSecret{.id = std::move(fresh->id),
+                    .secret_hash = std::move(fresh->secret_hash),
+                    .token = std::move(fresh->token)};
+}
+
+bool SplitJoinToken(std::string_view token, std::string_view* id, std::string_view* secret) {
+  return SplitWithPrefix(kJoinPrefix, token, id, secret);
 }
 
 Status ValidatePrincipal(std::string_view principal) {

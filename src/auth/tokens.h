@@ -101,6 +101,17 @@ std::string HashSecret(std::string_view secret);
 // Splits "kpd_<id>_<secret>"; false if the shape is wrong.
 bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret);
 
+// A host join token (docs/ssh-access.md "Hosts"): "kpj_<id>_<secret>", a shape no API token
+// has, so one is never taken for the other.
+struct JoinSecret {
+  std::string id;           // 16 lowercase hex digits
+  std::string secret_hash;  // HashSecret of the secret part: what is stored
+  SecretString token;       // the whole string, shown to its maker once
+};
+StatusOr<JoinSecret> NewJoinSecret();
+// Splits "kpj_<id>_<secret>"; false if the shape is wrong.
+bool SplitJoinToken(std::string_view token, std::string_view* id, std::string_view* secret);
+
 class Authenticator {
  public:
   explicit Authenticator(store::KeyStore* store, Clock now_us = SystemNowMicros)

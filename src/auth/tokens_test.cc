@@ -37,6 +37,23 @@ TEST_F(TokensTest, MintedTokenHasTheDocumentedShapeAndOnlyItsHashIsStored) {
   EXPECT_EQ(m->record.created_at_us, 42);
 }
 
+TEST_F(TokensTest, AJoinTokenHasItsOwnShapeAndIsNeverAnApiToken) {
+  StatusOr<JoinSecret> j = NewJoinSecret();
+  ASSERT_TRUE(j.ok());
+  const std::string token(j->token.view());
+  ASSERT_EQ(token.size(), 4u + 16 + 1 + 64);
+  EXPECT_EQ(token.substr(0, 4), "kpj_");
+  std::string_view id, secret;
+  ASSERT_TRUE(SplitJoinToken(token, &id, &secret));
+  EXPECT_EQ(id, j->id);
+  EXPECT_EQ(j->secret_hash, HashSecret(secret));
+  EXPECT_FALSE(SplitToken(token, &id, &secret));  // not an API token
+  StatusOr<MintedToken> api = MintToken(1, true, {}, 0);
+  ASSERT_TRUE(api.ok());
+  EXPECT_FALSE(SplitJoinToken(api->token.view(), &id, &secret));
+  EXPECT_NE(NewJoinSecret()->id, j->id);
+}
+
 TEST_F(TokensTest, TwoTokensNeverShareIdOrSecret) {
   StatusOr<MintedToken> a = MintToken(1, true, {}, 0);
   StatusOr<MintedToken> b = MintToken(1, true, {}, 0);

@@ -26,6 +26,7 @@
 #include "service/key_pool.h"
 #include "service/key_service.h"
 #include "service/observed_store.h"
+#include "service/hosts.h"
 #include "service/people.h"
 #include "service/sign_in.h"
 #include "store/key_store.h"
@@ -80,6 +81,7 @@ int Serve(const config::Config& c) {
   }
   service::AuditLog audit(store.get());
   service::People people(store.get(), SystemNowMicros);
+  service::Hosts hosts(store.get(), SystemNowMicros);
   // People's sign-in: only with an OpenID provider.
   std::unique_ptr<service::SignIn> sign_in;
   if (!c.oidc_issuer.empty()) {
@@ -106,6 +108,7 @@ int Serve(const config::Config& c) {
                  .ca = authority.get(),
                  .audit = &audit,
                  .people = &people,
+                 .hosts = &hosts,
                  .sign_in = sign_in.get(),
                  .trusted_proxies = c.trusted_proxies});
 

@@ -37,6 +37,7 @@
 #include "server/message.h"
 #include "service/audit_log.h"
 #include "service/key_service.h"
+#include "service/hosts.h"
 #include "service/people.h"
 #include "service/sign_in.h"
 
@@ -71,6 +72,8 @@ struct ApiExtras {
   const service::AuditLog* audit = nullptr;
   // Users and grants (/api/v1/users, /api/v1/grants); null: those routes answer 404.
   const service::People* people = nullptr;
+  // Hosts: join tokens (/api/v1/projects/{id}/host_join_tokens); null: those answer 404.
+  const service::Hosts* hosts = nullptr;
   // Sign-in with an OpenID provider (/auth/*, session cookies; serve --oidc-issuer); null:
   // the /auth routes answer 404 and cookies are not looked at.
   service::SignIn* sign_in = nullptr;
@@ -181,6 +184,11 @@ class Api final : public server::Handler {
   // Both: the caller's page of events (404 when the server keeps no audit trail).
   StatusOr<store::EventPage> ReadEvents(const Call& call, const store::EventQuery& query) const;
   Reply OpenApiSpec(Call& call) const;
+  // hosts.cc: join tokens.
+  Reply JoinTokenList(Call& call) const;
+  Reply JoinTokenCreate(Call& call) const;
+  Reply JoinTokenDelete(Call& call) const;
+  static Status HostsOff();
   // people.cc: users and grants.
   Reply GrantList(Call& call) const;
   Reply GrantCreate(Call& call) const;

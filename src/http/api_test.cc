@@ -358,6 +358,19 @@ class DownStore final : public store::KeyStore {
   }
   StatusOr<std::vector<store::GrantRecord>> ListGrants() override { return Down(); }
   Status DeleteGrant(std::string_view, const store::EventRecord&) override { return Down(); }
+  Status InsertJoinToken(const store::JoinTokenRecord&, const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<std::vector<store::JoinTokenRecord>> ListJoinTokens(int64_t) override {
+    return Down();
+  }
+  Status DeleteJoinToken(int64_t, std::string_view, const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<store::JoinTokenRecord> UseJoinToken(std::string_view, std::string_view,
+                                                int64_t) override {
+    return Down();
+  }
   Status StartLogin(const store::LoginRecord&) override { return Down(); }
   StatusOr<store::LoginRecord> FinishLogin(std::string_view, int64_t) override { return Down(); }
   Status RecordEvent(const store::EventRecord&) override { return Down(); }

@@ -125,6 +125,22 @@ class ObservedStore final : public store::KeyStore {
   Status DeleteGrant(std::string_view id, const store::EventRecord& event) override {
     return Seen("delete_grant", inner_->DeleteGrant(id, event));
   }
+  Status InsertJoinToken(const store::JoinTokenRecord& token,
+                         const store::EventRecord& event) override {
+    return Seen("insert_join_token", inner_->InsertJoinToken(token, event));
+  }
+  StatusOr<std::vector<store::JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
+    return Seen("list_join_tokens", inner_->ListJoinTokens(project_id));
+  }
+  Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                         const store::EventRecord& event) override {
+    return Seen("delete_join_token", inner_->DeleteJoinToken(project_id, id, event));
+  }
+  StatusOr<store::JoinTokenRecord> UseJoinToken(std::string_view id,
+                                                std::string_view secret_hash,
+                                                int64_t now_us) override {
+    return Seen("use_join_token", inner_->UseJoinToken(id, secret_hash, now_us));
+  }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 
  private:

@@ -224,6 +224,23 @@ struct UserRecord {
   bool operator==(const UserRecord&) const = default;
 };
 
+// A host join token (docs/ssh-access.md "Hosts"): lets a server enrol itself into a project
+// for hostnames that match `hostnames`, `uses_left` more times, until `expires_at_us`. Only
+// the SHA-256 of its secret is stored.
+struct JoinTokenRecord {
+  std::string id;  // the token's public part (16 lowercase hex digits)
+  int64_t project_id = 0;
+  std::string secret_hash;             // SHA-256 of the secret, 32 bytes
+  std::vector<std::string> hostnames;  // names or "*.name" patterns, each without a comma
+  int64_t uses = 0;                    // as made
+  int64_t uses_left = 0;
+  int64_t expires_at_us = 0;
+  int64_t created_at_us = 0;
+  std::string created_by;  // the token id of who made it
+
+  bool operator==(const JoinTokenRecord&) const = default;
+};
+
 // A grant: a role in projects, with SSH principals, for a group or one user (exactly one of
 // group, user_id and user_email is set): docs/people.md, "Grants".
 struct GrantRecord {
@@ -443,6 +460,24 @@ class KeyStore : public KeyReader {
   virtual StatusOr<std::vector<GrantRecord>> ListGrants() = 0;
   // OK; kNotFound.
   virtual Status DeleteGrant(std::string_view id, const EventRecord& event) = 0;
+
+  // --- Hosts (docs/ssh-access.md "Hosts").
+
+  // OK; kAlreadyExists if the id is taken; kInvalidArgument unless the project is >= 1,
+  // the secret hash 32 bytes, hostnames 1..64 without commas, 1 <= uses_left <= uses.
+  virtual Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) = 0;
+  // The project's join tokens, used up and expired ones too, oldest first. OK.
+  virtual StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) = 0;
+  // OK; kNotFound (also for another project's token).
+  virtual Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                                 const EventRecord& event) = 0;
+  // Spends one use of the token `id` if `secret_hash` is its secret's, a use is left and it
+  // has not expired at `now_us`: atomically, so concurrent callers on any node never spend
+  // more uses than it had. The token after the use. kNotFound otherwise, without saying
+  // which of these it was.
+  virtual StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id,
+                                                 std::string_view secret_hash,
+                                                 int64_t now_us) = 0;
 
   // --- Sign-in (docs/people.md).
 

@@ -104,6 +104,27 @@ Status ValidateGrant(const GrantRecord& grant) {
   return Status::Ok();
 }
 
+Status ValidateJoinToken(const JoinTokenRecord& token) {
+  if (token.id.empty()) return InvalidArgument("a join token needs an id");
+  if (token.project_id < 1) return InvalidArgument("a join token's project must be at least 1");
+  if (token.secret_hash.size() != 32) {
+    return InvalidArgument("a join token's secret hash is 32 bytes (SHA-256)");
+  }
+  if (token.hostnames.empty() || token.hostnames.size() > 64) {
+    return InvalidArgument("a join token names 1 to 64 hostnames");
+  }
+  for (const std::string& h : token.hostnames) {
+    // The column joins them with commas, as a token's principals.
+    if (h.empty() || h.find(',') != std::string::npos) {
+      return InvalidArgument("a hostname is not empty and holds no comma");
+    }
+  }
+  if (token.uses_left < 1 || token.uses_left > token.uses) {
+    return InvalidArgument("a join token's uses left are between 1 and its uses");
+  }
+  return Status::Ok();
+}
+
 std::vector<std::string> KeptGroups(const std::vector<std::string>& groups) {
   std::vector<std::string> kept;
   for (const std::string& g : groups) {

@@ -1503,6 +1503,90 @@ TEST_P(KeyStoreContractTest, ConcurrentSignInsOfDistinctPeopleGetDistinctIds) {
   EXPECT_EQ(UserIds(store().ListUsers()).size(), static_cast<size_t>(kThreads * kEach + 1));
 }
 
+// ---- host join tokens
+
+JoinTokenRecord JoinToken(std::string id, int64_t project, int64_t uses, int64_t expires_at_us,
+                          int64_t created_at_us = 10) {
+  JoinTokenRecord t;
+  t.id = std::move(id);
+  t.project_id = project;
+  t.secret_hash = std::string(31, 's') + t.id.back();
+  t.hostnames = {"web-1.example.com", "*.db.example.com"};
+  t.uses = uses;
+  t.uses_left = uses;
+  t.expires_at_us = expires_at_us;
+  t.created_at_us = created_at_us;
+  t.created_by = "0123456789abcdef";
+  return t;
+}
+
+TEST_P(KeyStoreContractTest, JoinTokensAreKeptListedPerProjectAndDeleted) {
+  const JoinTokenRecord a = JoinToken("aaaaaaaaaaaaaaa1", 1, 2, 1000, 10);
+  const JoinTokenRecord b = JoinToken("aaaaaaaaaaaaaaa2", 1, 1, 1000, 20);
+  const JoinTokenRecord other = JoinToken("aaaaaaaaaaaaaaa3", 2, 1, 1000, 5);
+  for (const JoinTokenRecord& t : {b, a, other}) {
+    ASSERT_TRUE(store().InsertJoinToken(t, Event("e" + t.id, "host_join_token.create", 1)).ok());
+  }
+  EXPECT_EQ(store().InsertJoinToken(a, {}).code(), StatusCode::kAlreadyExists);
+  JoinTokenRecord bad = JoinToken("aaaaaaaaaaaaaaa4", 1, 1, 1000);
+  bad.hostnames = {"a,b"};
+  EXPECT_EQ(store().InsertJoinToken(bad, {}).code(), StatusCode::kInvalidArgument);
+  bad = JoinToken("aaaaaaaaaaaaaaa4", 1, 1, 1000);
+  bad.uses_left = 2;
+  EXPECT_EQ(store().InsertJoinToken(bad, {}).code(), StatusCode::kInvalidArgument);
+
+  auto listed = store().ListJoinTokens(1);
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_THAT(*listed, ElementsAre(a, b));  // oldest first, read back as written
+  EXPECT_THAT(*store().ListJoinTokens(2), ElementsAre(other));
+
+  // Another project's token is not found through this one.
+  EXPECT_EQ(store().DeleteJoinToken(1, other.id, {}).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteJoinToken(1, a.id, Event("d1", "host_join_token.delete", 2)).ok());
+  EXPECT_EQ(store().DeleteJoinToken(1, a.id, {}).code(), StatusCode::kNotFound);
+  EXPECT_THAT(*store().ListJoinTokens(1), ElementsAre(b));
+  EventQuery q;
+  q.actions = {"host_join_token.create", "host_join_token.delete"};
+  EXPECT_EQ(store().ListEvents(q)->events.size(), 4u);
+}
+
+TEST_P(KeyStoreContractTest, AJoinTokenIsUsedOnlyWithItsSecretUntilItsUsesOrTimeRunOut) {
+  const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 2, /*expires_at_us=*/1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  EXPECT_EQ(store().UseJoinToken(t.id, std::string(32, 'x'), 100).status().code(),
+            StatusCode::kNotFound);  // another secret
+  EXPECT_EQ(store().UseJoinToken("bbbbbbbbbbbbbbb9", t.secret_hash, 100).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 1000).status().code(),
+            StatusCode::kNotFound);  // expired: at its expiry already
+  auto used = store().UseJoinToken(t.id, t.secret_hash, 100);
+  ASSERT_TRUE(used.ok()) << used.status().message();
+  EXPECT_EQ(used->uses_left, 1);
+  EXPECT_EQ(used->hostnames, t.hostnames);
+  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 200)->uses_left, 0);
+  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 300).status().code(),
+            StatusCode::kNotFound);  // used up
+  EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 0);  // still listed
+}
+
+TEST_P(KeyStoreContractTest, ConcurrentEnrolmentsNeverOverspendAJoinToken) {
+  constexpr int kThreads = 8;
+  const JoinTokenRecord t = JoinToken("ccccccccccccccc1", 1, 3, 1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  std::latch start(kThreads);
+  std::atomic<int> spent = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      if (store().UseJoinToken(t.id, t.secret_hash, 100).ok()) ++spent;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(spent, 3);
+  EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 0);
+}
+
 TEST_P(KeyStoreContractTest, ConcurrentFirstSignInsOfOnePersonMakeOneUser) {
   constexpr int kThreads = 8;
   std::latch start(kThreads);

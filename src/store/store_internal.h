@@ -30,6 +30,10 @@ inline constexpr std::string_view kLoginTaken = "a sign-in with this state alrea
 inline constexpr std::string_view kLoginNotFound = "no such sign-in under way";
 inline constexpr std::string_view kDeviceTaken = "a device authorization with this code exists";
 inline constexpr std::string_view kDeviceNotFound = "no such device authorization";
+inline constexpr std::string_view kJoinTokenIdTaken = "a join token with this id already exists";
+inline constexpr std::string_view kJoinTokenNotFound = "join token not found";
+inline constexpr std::string_view kJoinTokenNotUsable =
+    "no usable join token (unknown, used up or expired)";
 inline constexpr std::string_view kNoEventAction = "an event needs an action";
 
 // SignIn's argument check: kInvalidArgument unless issuer and subject are set.
@@ -38,6 +42,8 @@ Status ValidateClaims(const UserRecord& claims);
 Status ValidateUserId(int64_t id);
 // InsertGrant's argument check (KeyStore::InsertGrant lists the rules).
 Status ValidateGrant(const GrantRecord& grant);
+// InsertJoinToken's (KeyStore::InsertJoinToken lists the rules).
+Status ValidateJoinToken(const JoinTokenRecord& token);
 
 // The groups SignIn keeps: `groups` without "" names.
 std::vector<std::string> KeptGroups(const std::vector<std::string>& groups);

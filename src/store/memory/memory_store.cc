@@ -508,6 +508,46 @@ class MemoryStore final : public KeyStore {
     return Status::Ok();
   }
 
+  Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) override {
+    if (Status s = ValidateJoinToken(token); !s.ok()) return s;
+    std::lock_guard lock(mu_);
+    if (!join_tokens_.try_emplace(token.id, token).second) {
+      return AlreadyExists(std::string(kJoinTokenIdTaken));
+    }
+    Record(event);
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
+    std::vector<JoinTokenRecord> all = ByCreation(join_tokens_);
+    std::erase_if(all, [&](const JoinTokenRecord& t) { return t.project_id != project_id; });
+    return all;
+  }
+
+  Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                         const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto it = join_tokens_.find(id);
+    if (it == join_tokens_.end() || it->second.project_id != project_id) {
+      return NotFound(std::string(kJoinTokenNotFound));
+    }
+    join_tokens_.erase(it);
+    Record(event);
+    return Status::Ok();
+  }
+
+  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
+                                         int64_t now_us) override {
+    std::lock_guard lock(mu_);
+    auto it = join_tokens_.find(id);
+    if (it == join_tokens_.end() || it->second.secret_hash != secret_hash ||
+        it->second.uses_left < 1 || it->second.expires_at_us <= now_us) {
+      return NotFound(std::string(kJoinTokenNotUsable));
+    }
+    --it->second.uses_left;
+    return it->second;
+  }
+
   Status Ping() override { return Status::Ok(); }
 
  private:
@@ -556,6 +596,7 @@ class MemoryStore final : public KeyStore {
   std::map<int64_t, UserRecord> users_;                                // by id
   std::map<std::pair<std::string, std::string>, int64_t> identities_;  // (issuer, subject) -> id
   std::map<std::string, GrantRecord, std::less<>> grants_;
+  std::map<std::string, JoinTokenRecord, std::less<>> join_tokens_;
   std::map<std::string, LoginRecord, std::less<>> logins_;
   std::map<std::string, DeviceRecord, std::less<>> devices_;
 };

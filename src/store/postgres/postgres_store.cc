@@ -90,6 +90,10 @@ const Statement kLockUsers{"lock_users",
 const Statement kInsertGrant{"insert_grant", Sql().insert_grant};
 const Statement kListGrants{"list_grants", Sql().list_grants};
 const Statement kDeleteGrant{"delete_grant", Sql().delete_grant};
+const Statement kInsertJoinToken{"insert_join_token", Sql().insert_join_token};
+const Statement kListJoinTokens{"list_join_tokens", Sql().list_join_tokens};
+const Statement kDeleteJoinToken{"delete_join_token", Sql().delete_join_token};
+const Statement kUseJoinToken{"use_join_token", Sql().use_join_token};
 const Statement kInsertEvent{"insert_event", Sql().insert_event};
 // The expired sign-ins go with each new one: one statement, one round trip.
 const Statement kStartLogin{
@@ -451,6 +455,52 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) override {
+    if (Status s = ValidateJoinToken(token); !s.ok()) return s;
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kInsertJoinToken, ToParams(sql::JoinTokenValues(token)), deadline);
+        if (r.ok()) return InsertEvent(conn, event, deadline);
+        if (r.status().code() == StatusCode::kAlreadyExists) {
+          return AlreadyExists(std::string(kJoinTokenIdTaken));
+        }
+        return r.status();
+      });
+    });
+  }
+
+  StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
+    return ReadAll<JoinTokenRecord>(
+        kListJoinTokens, [](const Row& row) { return sql::ReadJoinToken(row); },
+        {ToText(project_id)});
+  }
+
+  Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                         const EventRecord& event) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
+        auto r = conn.Run(kDeleteJoinToken, {ToText(project_id), std::string(id)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() == 0) return NotFound(std::string(kJoinTokenNotFound));
+        return InsertEvent(conn, event, deadline);
+      });
+    });
+  }
+
+  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
+                                         int64_t now_us) override {
+    // Not retried: the first attempt may have spent the use.
+    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<JoinTokenRecord> {
+      auto r = conn.Run(kUseJoinToken,
+                        ToParams({std::string(id), sql::SqlBlob{std::string(secret_hash)},
+                                  now_us}),
+                        deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound(std::string(kJoinTokenNotUsable));
+      return sql::ReadJoinToken(Row(*r, 0));
+    });
+  }
+
   Status Ping() override {
     Status s = Call(true, [&](Connection& conn, Deadline deadline) -> Status {
       return conn.Run(kPing, {}, deadline).status();
@@ -767,9 +817,10 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
 
   // Every row of a list statement, read by `read`.
   template <typename T, typename ReadFn>
-  StatusOr<std::vector<T>> ReadAll(const Statement& statement, ReadFn read) {
+  StatusOr<std::vector<T>> ReadAll(const Statement& statement, ReadFn read,
+                                   const std::vector<std::optional<std::string>>& params = {}) {
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<T>> {
-      auto r = conn.Run(statement, {}, deadline);
+      auto r = conn.Run(statement, params, deadline);
       if (!r.ok()) return r.status();
       std::vector<T> out;
       for (int i = 0; i < r->rows(); ++i) {

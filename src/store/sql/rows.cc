@@ -309,6 +309,12 @@ std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect) {
           grant.created_at_us};
 }
 
+std::vector<SqlValue> JoinTokenValues(const JoinTokenRecord& token) {
+  return {token.id,           token.project_id,    SqlBlob{token.secret_hash},
+          JoinPrincipals(token.hostnames), token.uses, token.uses_left,
+          token.expires_at_us, token.created_at_us, token.created_by};
+}
+
 StatusOr<std::vector<int64_t>> ParseProjects(std::string_view text) {
   const Status corrupt = Internal("corrupt token record in the database");
   if (text.starts_with('{')) {

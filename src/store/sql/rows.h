@@ -188,6 +188,31 @@ inline constexpr int kGrantColumnCount = 8;
 // The values of kGrantColumns, in order.
 std::vector<SqlValue> GrantValues(const GrantRecord& grant, Dialect dialect);
 
+inline constexpr char kJoinTokenColumns[] =
+    "id, project_id, secret_hash, hostnames, uses, uses_left, expires_at_us, created_at_us, "
+    "created_by";
+inline constexpr int kJoinTokenColumnCount = 9;
+
+// The values of kJoinTokenColumns, in order.
+std::vector<SqlValue> JoinTokenValues(const JoinTokenRecord& token);
+
+template <typename Row>
+StatusOr<JoinTokenRecord> ReadJoinToken(const Row& row) {
+  JoinTokenRecord t;
+  t.id = row.Text(0);
+  t.project_id = row.Int64(1);
+  StatusOr<std::string> hash = row.Blob(2);
+  if (!hash.ok()) return hash.status();
+  t.secret_hash = std::move(*hash);
+  t.hostnames = ParsePrincipals(row.Text(3));
+  t.uses = row.Int64(4);
+  t.uses_left = row.Int64(5);
+  t.expires_at_us = row.Int64(6);
+  t.created_at_us = row.Int64(7);
+  t.created_by = row.Text(8);
+  return t;
+}
+
 // A row of finish_login: state_hash, return_to, created_at_us, expires_at_us.
 template <typename Row>
 StatusOr<LoginRecord> ReadLogin(const Row& row) {

@@ -459,6 +459,39 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX device_codes_by_expiry ON device_codes (expires_at_us);
     )sql"},
+    // 11: host join tokens (docs/ssh-access.md "Hosts"): only the SHA-256 of the secret;
+    // hostnames joined by commas (none holds one). A use is spent with one UPDATE ...
+    // WHERE uses_left > 0, so concurrent enrolments on any node never overspend.
+    {R"sql(
+      CREATE TABLE host_join_tokens (
+        id TEXT PRIMARY KEY NOT NULL,
+        project_id INTEGER NOT NULL,
+        secret_hash BLOB NOT NULL,
+        hostnames TEXT NOT NULL,
+        uses INTEGER NOT NULL,
+        uses_left INTEGER NOT NULL CHECK (uses_left >= 0 AND uses_left <= uses),
+        expires_at_us INTEGER NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        created_by TEXT NOT NULL
+      );
+      CREATE INDEX host_join_tokens_by_project ON host_join_tokens (project_id, created_at_us);
+    )sql",
+     R"sql(
+      CREATE TABLE host_join_tokens (
+        id TEXT COLLATE "C" NOT NULL,
+        project_id BIGINT NOT NULL,
+        secret_hash BYTEA NOT NULL,
+        hostnames TEXT NOT NULL,
+        uses BIGINT NOT NULL,
+        uses_left BIGINT NOT NULL,
+        expires_at_us BIGINT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        CONSTRAINT host_join_tokens_pkey PRIMARY KEY (id),
+        CONSTRAINT host_join_tokens_uses CHECK (uses_left >= 0 AND uses_left <= uses)
+      );
+      CREATE INDEX host_join_tokens_by_project ON host_join_tokens (project_id, created_at_us);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -81,6 +81,16 @@ Statements Make(Dialect dialect) {
   s.insert_grant = p(Insert("grants", kGrantColumns, kGrantColumnCount));
   s.list_grants = Select(kGrantColumns, "FROM grants ORDER BY created_at_us, id");
   s.delete_grant = p("DELETE FROM grants WHERE id = #1");
+  s.insert_join_token =
+      p(Insert("host_join_tokens", kJoinTokenColumns, kJoinTokenColumnCount));
+  s.list_join_tokens = p(Select(kJoinTokenColumns,
+                                "FROM host_join_tokens WHERE project_id = #1 "
+                                "ORDER BY created_at_us, id"));
+  s.delete_join_token = p("DELETE FROM host_join_tokens WHERE project_id = #1 AND id = #2");
+  s.use_join_token =
+      p("UPDATE host_join_tokens SET uses_left = uses_left - 1 WHERE id = #1 AND "
+        "secret_hash = #2 AND uses_left > 0 AND expires_at_us > #3 RETURNING " +
+        std::string(kJoinTokenColumns));
 
   s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
   s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));

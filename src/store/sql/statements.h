@@ -50,6 +50,12 @@ struct Statements {
   std::string insert_grant;  // GrantValues
   std::string list_grants;   // none
   std::string delete_grant;  // id
+  // ---- host join tokens (columns: kJoinTokenColumns)
+  std::string insert_join_token;  // JoinTokenValues
+  std::string list_join_tokens;   // project_id
+  std::string delete_join_token;  // project_id, id
+  // id, secret_hash, now_us: spends a use of a usable token, returns its row after
+  std::string use_join_token;
   // ---- the SSH CA (columns: kCaColumns, kCertificateColumns)
   std::string insert_ca;           // CaValues; no-op if the project has one
   std::string get_ca;              // project_id

@@ -374,6 +374,60 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  // --- hosts
+
+  Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) override {
+    if (Status s = ValidateJoinToken(token); !s.ok()) return s;
+    return Write(event, [values = sql::JoinTokenValues(token)](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(Sql().insert_join_token);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll(values);
+      const int rc = stmt->Step();
+      if (rc == SQLITE_DONE) return Status::Ok();
+      if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kJoinTokenIdTaken));
+      return FromSqlite(rc);
+    });
+  }
+
+  StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
+    return ReadAll<JoinTokenRecord>(
+        Sql().list_join_tokens, [](const Stmt& row) { return sql::ReadJoinToken(row); },
+        {project_id});
+  }
+
+  Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                         const EventRecord& event) override {
+    return Write(event, [project_id, id = std::string(id)](Connection& conn) -> Status {
+      auto stmt = conn.Prepare(Sql().delete_join_token);
+      if (!stmt.ok()) return stmt.status();
+      stmt->BindAll({project_id, id});
+      if (Status s = stmt->Run(); !s.ok()) return s;
+      return sqlite3_changes(conn.db()) > 0 ? Status::Ok()
+                                            : NotFound(std::string(kJoinTokenNotFound));
+    });
+  }
+
+  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
+                                         int64_t now_us) override {
+    JoinTokenRecord token;
+    Status status = writer_.Run(
+        [&](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().use_join_token);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({std::string(id), sql::SqlBlob{std::string(secret_hash)}, now_us});
+          const int rc = stmt->Step();
+          if (rc == SQLITE_DONE) return NotFound(std::string(kJoinTokenNotUsable));
+          if (rc != SQLITE_ROW) return FromSqlite(rc);
+          StatusOr<JoinTokenRecord> row = sql::ReadJoinToken(*stmt);
+          if (!row.ok()) return row.status();
+          token = std::move(*row);
+          return stmt->Run();  // one row: finishes the statement
+        },
+        /*one_statement=*/true);
+    if (!status.ok()) return status;
+    return token;
+  }
+
   // --- sign-in
 
   Status StartLogin(const LoginRecord& login) override {
@@ -640,11 +694,13 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
 
   // Every row of a list statement, read by `read` on a leased reader.
   template <typename T, typename ReadFn>
-  StatusOr<std::vector<T>> ReadAll(const std::string& sql, ReadFn read) {
+  StatusOr<std::vector<T>> ReadAll(const std::string& sql, ReadFn read,
+                                   const std::vector<sql::SqlValue>& params = {}) {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
     auto stmt = (*lease)->Prepare(sql);
     if (!stmt.ok()) return stmt.status();
+    if (!params.empty()) stmt->BindAll(params);
     std::vector<T> out;
     int rc;
     while ((rc = stmt->Step()) == SQLITE_ROW) {

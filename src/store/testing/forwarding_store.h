@@ -106,6 +106,20 @@ class ForwardingStore : public KeyStore {
   Status DeleteGrant(std::string_view id, const EventRecord& event) override {
     return inner_->DeleteGrant(id, event);
   }
+  Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) override {
+    return inner_->InsertJoinToken(token, event);
+  }
+  StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
+    return inner_->ListJoinTokens(project_id);
+  }
+  Status DeleteJoinToken(int64_t project_id, std::string_view id,
+                         const EventRecord& event) override {
+    return inner_->DeleteJoinToken(project_id, id, event);
+  }
+  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
+                                         int64_t now_us) override {
+    return inner_->UseJoinToken(id, secret_hash, now_us);
+  }
   Status Ping() override { return inner_->Ping(); }
 
  protected:
