@@ -9,14 +9,25 @@
 #ifndef KEYPAIRD_CLI_HOST_FILES_H_
 #define KEYPAIRD_CLI_HOST_FILES_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/secret.h"
 #include "common/status.h"
 
 namespace keypaird::cli {
 
 inline constexpr char kDefaultSshDir[] = "/etc/ssh";
+inline constexpr char kDefaultSshConfigDir[] = "/etc/ssh/sshd_config.d";
+inline constexpr char kDefaultHostStateDir[] = "/etc/keypaird/host";
+// The one sshd drop-in, in HostPaths::config_dir.
+inline constexpr char kHostDropInName[] = "50-keypaird.conf";
+// Their names in HostPaths::state_dir.
+inline constexpr char kHostTokenName[] = "token";
+inline constexpr char kHostUserCaKeysName[] = "user_ca_keys.pub";
+inline constexpr char kHostKrlName[] = "revoked.krl";
 
 // One host public key file, `ssh_host_*_key.pub`.
 struct HostPublicKey {
@@ -30,6 +41,58 @@ struct HostPublicKey {
 // a symbolic link or something other than a regular file.
 StatusOr<std::vector<HostPublicKey>> ReadHostPublicKeys(
     const std::string& ssh_dir = kDefaultSshDir);
+
+// A certificate the service signed for one host key.
+struct HostCertificate {
+  std::string public_key_path;  // HostPublicKey::path of the key it certifies
+  std::string line;             // "TYPE-cert-v01@openssh.com BASE64[ COMMENT]"
+};
+
+// What enrolment (or renewal) returned, plus what the command line said.
+struct HostFiles {
+  std::vector<HostCertificate> certificates;
+  std::string user_ca_public_keys;  // one public key per line
+  std::string krl;                  // the project's KRL, as GET …/ssh_ca/krl answers it
+  SecretString host_token;
+  std::vector<std::string> hostnames;  // each must be a principal of every certificate
+  // For the AuthorizedKeysCommand lines (with authorized_keys_selector only): the service and
+  // project `keypaird authorized-keys` asks, with the host token file as its --token-file.
+  // Not usable yet: the contract lets a host token read only the user CA keys and the KRL, and
+  // AuthorizedKeysCommandUser (not root) cannot read a root-owned 0600 token in a 0700
+  // directory. Both are open questions for the enrolment API.
+  std::string url;
+  int64_t project_id = 0;
+  std::optional<std::string> authorized_keys_selector;  // --label-selector, e.g. "login=%u"
+};
+
+struct HostPaths {
+  std::string ssh_dir = kDefaultSshDir;
+  std::string config_dir = kDefaultSshConfigDir;
+  std::string state_dir = kDefaultHostStateDir;  // created 0700
+  // Of the AuthorizedKeysCommand lines (docs/ssh-access.md).
+  std::string keypaird_binary = "/usr/bin/keypaird";
+  std::string authorized_keys_command_user = "keypaird-agent";
+  std::string authorized_keys_cache_dir = "/var/cache/keypaird-agent";
+};
+
+struct HostFilesWritten {
+  std::vector<std::string> changed;    // paths written, in the order written
+  std::vector<std::string> unchanged;  // paths already current, left as they were
+};
+
+// The sshd drop-in WriteHostFiles writes for `files` (for tests and --dry-run).
+StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths);
+
+// Checks `files` (every certificate a host certificate of the key in its public key file as
+// it is now, naming every hostname; the CA keys public keys; the KRL one; the token one line),
+// then writes each file that is not already current, atomically (a temporary file beside it,
+// fsync, rename): `ssh_host_X_key-cert.pub` beside each `ssh_host_X_key.pub` (0644), in
+// state_dir (0700) the token (0600), the user CA keys and the KRL (0644), and
+// `config_dir/50-keypaird.conf` (0644). A file with the same content and mode is not rewritten.
+// Nothing is written when a check fails (kInvalidArgument, kFailedPrecondition when a host key
+// changed since it was read, kNotFound for a missing ssh_dir or key file); a write failure
+// (kInternal) may leave the files written before it.
+StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPaths& paths);
 
 }  // namespace keypaird::cli
 
