@@ -111,6 +111,14 @@ class HostFilesTest : public ::testing::Test {
     return files;
   }
 
+  // A real sshd configured by the drop-in and the host keys (Sshd::Start runs `sshd -t`
+  // first), which come before the harness's own key.
+  std::unique_ptr<testutil::Sshd> StartSshd(const TempDir& sshd_dir, std::string* error) const {
+    std::string config = "Include " + DropIn() + "\n";
+    for (const std::string& type : kKeyTypes) config += "HostKey " + KeyPath(type) + "\n";
+    return testutil::Sshd::Start(sshd_dir, "none", error, config);
+  }
+
   std::string DropIn() const { return paths_.config_dir + "/50-keypaird.conf"; }
   std::string State(const std::string& name) const { return paths_.state_dir + "/" + name; }
   std::vector<std::string> AllWritten() const {
@@ -264,12 +272,9 @@ TEST_F(HostFilesTest, SshdServesTheCertificatesFromTheDropIn) {
             std::string::npos)
       << drop_in;
 
-  // sshd reads the drop-in (Sshd::Start runs `sshd -t` first) with these host keys first.
   TempDir sshd_dir;
-  std::string config = "Include " + DropIn() + "\n";
-  for (const std::string& type : kKeyTypes) config += "HostKey " + KeyPath(type) + "\n";
   std::string error;
-  std::unique_ptr<testutil::Sshd> sshd = testutil::Sshd::Start(sshd_dir, "none", &error, config);
+  std::unique_ptr<testutil::Sshd> sshd = StartSshd(sshd_dir, &error);
   ASSERT_NE(sshd, nullptr) << error;
   // It offers each certificate: ssh-keyscan -c prints the host certificates it is offered.
   for (const std::string& type : kKeyTypes) {
@@ -282,6 +287,39 @@ TEST_F(HostFilesTest, SshdServesTheCertificatesFromTheDropIn) {
     EXPECT_NE(r.out.find(type_and_b64), std::string::npos) << type << ": " << r.out;
   }
   EXPECT_EQ(sshd->Log().find("No matching private key"), std::string::npos) << sshd->Log();
+}
+
+// A client that trusts only the host CA (@cert-authority) logs in without a prompt with a user
+// certificate of the trusted user CA, and not with one whose serial the KRL revokes.
+TEST_F(HostFilesTest, SshdTrustsTheUserCaAndRefusesWhatTheKrlRevokes) {
+  ASSERT_TRUE(WriteHostFiles(Enrolment(), paths_).ok());
+  TempDir sshd_dir;
+  std::string error;
+  std::unique_ptr<testutil::Sshd> sshd = StartSshd(sshd_dir, &error);
+  ASSERT_NE(sshd, nullptr) << error;
+  const std::string known_hosts = dir_ / "known_hosts";
+  ASSERT_TRUE(WriteFile(
+      known_hosts, "@cert-authority host.example.com " + ReadFile(dir_ / "host_ca.pub"), 0644));
+  const std::string user_key = dir_ / "user_key";
+  ASSERT_NO_FATAL_FAILURE(RunOk({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", user_key}));
+  auto login_with_serial = [&](int serial) {
+    RunOk({"ssh-keygen", "-q", "-s", dir_ / "user_ca", "-I", "alice", "-n", testutil::CurrentUser(),
+           "-z", std::to_string(serial), "-V", "+1h", user_key + ".pub"});
+    std::vector<std::string> argv = testutil::SshLogin(user_key, sshd->port());
+    // Before SshLogin's own options: ssh takes the first value of each.
+    argv.insert(argv.begin() + 1,
+                {"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + known_hosts, "-o",
+                 "HostKeyAlias=host.example.com"});
+    return RunCommand(argv);
+  };
+  RunResult r = login_with_serial(3);
+  EXPECT_EQ(r.exit_code, 0) << r.err << sshd->Log();
+  EXPECT_EQ(r.out, "keypaird-login-ok\n");
+  for (int revoked : {7, 150}) {
+    r = login_with_serial(revoked);
+    EXPECT_NE(r.exit_code, 0) << "serial " << revoked << ": " << r.out;
+    EXPECT_EQ(r.out, "") << "serial " << revoked;
+  }
 }
 
 TEST_F(HostFilesTest, WritingTheSameAgainChangesNothing) {
