@@ -67,11 +67,9 @@ std::string CertificatePath(const std::string& public_key_path) {
   return public_key_path.substr(0, public_key_path.size() - 4) + "-cert.pub";
 }
 
-// Checks `line` as the certificate of `key` naming every one of `hostnames`.
-Status CheckCertificate(const HostCertificate& cert, const sshkey::PublicKey& key,
-                        const std::vector<std::string>& hostnames) {
-  const std::string who = "the certificate for " + cert.public_key_path;
-  const std::string_view line = cert.line;
+// Parses the certificate line "TYPE BASE64[ COMMENT]"; `who` starts every message.
+StatusOr<sshkey::ParsedCertificate> ParseCertificateLine(std::string_view line,
+                                                         const std::string& who) {
   if (std::any_of(line.begin(), line.end(), [](char c) { return c < ' ' || c == 0x7f; })) {
     return InvalidArgument(who + " is not one line (it holds control characters)");
   }
@@ -94,6 +92,15 @@ Status CheckCertificate(const HostCertificate& cert, const sshkey::PublicKey& ke
     return InvalidArgument(who + " says it is " + Printable(type, 60) + " but holds " +
                            parsed->type);
   }
+  return parsed;
+}
+
+// Checks `cert` as a host certificate of `key` naming every one of `hostnames`.
+Status CheckCertificate(const HostCertificate& cert, const sshkey::PublicKey& key,
+                        const std::vector<std::string>& hostnames) {
+  const std::string who = "the certificate for " + cert.public_key_path;
+  StatusOr<sshkey::ParsedCertificate> parsed = ParseCertificateLine(cert.line, who);
+  if (!parsed.ok()) return parsed.status();
   if (parsed->cert_type != sshkey::kCertTypeHost) {
     return InvalidArgument(who + " is not a host certificate (sshd would not offer it)");
   }
@@ -232,6 +239,44 @@ StatusOr<std::vector<HostPublicKey>> ReadHostPublicKeys(const std::string& ssh_d
     keys.push_back({.path = path, .line = line});
   }
   return keys;
+}
+
+StatusOr<std::vector<HostCertificate>> MatchHostCertificates(
+    const std::vector<HostPublicKey>& keys, const std::vector<std::string>& certificate_lines) {
+  std::vector<std::string> blobs;
+  for (const HostPublicKey& key : keys) {
+    StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(key.line);
+    if (!parsed.ok()) {
+      return InvalidArgument("the host public key " + key.path +
+                             " is not a public key: " + parsed.status().message());
+    }
+    blobs.push_back(std::move(parsed->blob));
+  }
+  std::vector<std::optional<std::string>> lines(keys.size());
+  for (size_t i = 0; i < certificate_lines.size(); ++i) {
+    const std::string who = "certificate " + std::to_string(i + 1) + " of the answer";
+    const std::string line(WithoutLineBreak(certificate_lines[i]));
+    StatusOr<sshkey::ParsedCertificate> parsed = ParseCertificateLine(line, who);
+    if (!parsed.ok()) return parsed.status();
+    const auto key = std::find(blobs.begin(), blobs.end(), parsed->key_blob);
+    if (key == blobs.end()) {
+      return FailedPrecondition(who + " certifies " + sshkey::FingerprintSha256(parsed->key_blob) +
+                                ", none of the host keys: they changed since they were sent; "
+                                "enrol again");
+    }
+    std::optional<std::string>& slot = lines[static_cast<size_t>(key - blobs.begin())];
+    if (slot.has_value()) {
+      return InvalidArgument(who + " is a second certificate for " +
+                             keys[static_cast<size_t>(key - blobs.begin())].path);
+    }
+    slot = line;
+  }
+  std::vector<HostCertificate> certificates;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (lines[i].has_value())
+      certificates.push_back({.public_key_path = keys[i].path, .line = *lines[i]});
+  }
+  return certificates;
 }
 
 StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths) {

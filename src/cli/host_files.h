@@ -48,6 +48,13 @@ struct HostCertificate {
   std::string line;             // "TYPE-cert-v01@openssh.com BASE64[ COMMENT]"
 };
 
+// Which host key each certificate of an answer certifies (the answer lists certificates, not
+// key files): matched by the certified key, in the order of `keys`; a key without a
+// certificate is left out. kInvalidArgument for a line that is not a certificate or a second
+// one for a key; kFailedPrecondition for a certificate of none of `keys`.
+StatusOr<std::vector<HostCertificate>> MatchHostCertificates(
+    const std::vector<HostPublicKey>& keys, const std::vector<std::string>& certificate_lines);
+
 // What enrolment (or renewal) returned, plus what the command line said.
 struct HostFiles {
   std::vector<HostCertificate> certificates;

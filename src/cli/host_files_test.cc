@@ -187,6 +187,36 @@ TEST_F(HostFilesTest, RefusesAMissingDirectoryOrOneWithoutPublicKeys) {
   EXPECT_EQ(s.message(), "the SSH directory " + dir_ / "nowhere" + " does not exist");
 }
 
+TEST_F(HostFilesTest, MatchesTheAnswersCertificatesToTheKeys) {
+  StatusOr<std::vector<HostPublicKey>> keys = ReadHostPublicKeys(ssh_dir_);
+  ASSERT_TRUE(keys.ok()) << keys.status().message();
+  // In another order than the keys, one with a line break, and no certificate for ecdsa.
+  const std::string rsa = Certify("rsa");
+  const std::string ed25519 = Certify("ed25519");
+  StatusOr<std::vector<HostCertificate>> certs =
+      MatchHostCertificates(*keys, {rsa + "\n", ed25519});
+  ASSERT_TRUE(certs.ok()) << certs.status().message();
+  ASSERT_EQ(certs->size(), 2u);
+  EXPECT_EQ((*certs)[0].public_key_path, KeyPath("ed25519") + ".pub");
+  EXPECT_EQ((*certs)[0].line, ed25519);
+  EXPECT_EQ((*certs)[1].public_key_path, KeyPath("rsa") + ".pub");
+  EXPECT_EQ((*certs)[1].line, rsa);
+
+  certs = MatchHostCertificates(*keys, {ed25519, Certify("ed25519", "host.example.com", 2)});
+  EXPECT_EQ(certs.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(certs.status().message(), "certificate 2 of the answer is a second certificate for " +
+                                          KeyPath("ed25519") + ".pub");
+  certs = MatchHostCertificates(*keys, {"ssh-ed25519-cert-v01@openssh.com AAAA"});
+  EXPECT_EQ(certs.status().code(), StatusCode::kInvalidArgument) << certs.status().message();
+  // A certificate of a key the host no longer has.
+  keys->erase(keys->begin() + 1);
+  certs = MatchHostCertificates(*keys, {ed25519});
+  EXPECT_EQ(certs.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(certs.status().message().find("certificate 1 of the answer certifies SHA256:"),
+            std::string::npos)
+      << certs.status().message();
+}
+
 TEST_F(HostFilesTest, WritesEveryFileWithItsModeAndNoPrivateKey) {
   std::vector<std::string> private_keys;
   std::vector<timespec> host_key_times;
