@@ -273,8 +273,9 @@ StatusOr<std::vector<HostCertificate>> MatchHostCertificates(
   }
   std::vector<HostCertificate> certificates;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (lines[i].has_value())
+    if (lines[i].has_value()) {
       certificates.push_back({.public_key_path = keys[i].path, .line = *lines[i]});
+    }
   }
   return certificates;
 }
@@ -285,8 +286,9 @@ StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths)
                                     std::pair{&paths.state_dir, "the host state directory"}}) {
     if (Status s = CheckAbsolutePath(*value, what); !s.ok()) return s;
   }
-  if (files.hostnames.empty())
+  if (files.hostnames.empty()) {
     return InvalidArgument("no hostname: a host certificate names at least one");
+  }
   for (const std::string& name : files.hostnames) {
     if (Status s = CheckConfigWord(name, "the hostname"); !s.ok()) return s;
   }
@@ -296,8 +298,9 @@ StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths)
   text += ": `keypaird host renew` keeps it and the files it names current.\n";
   std::vector<std::string> certs;
   for (const HostCertificate& cert : files.certificates) {
-    if (Status s = CheckAbsolutePath(cert.public_key_path, "the host public key file"); !s.ok())
+    if (Status s = CheckAbsolutePath(cert.public_key_path, "the host public key file"); !s.ok()) {
       return s;
+    }
     certs.push_back(CertificatePath(cert.public_key_path));
   }
   std::sort(certs.begin(), certs.end());
@@ -307,17 +310,22 @@ StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths)
   text += "RevokedKeys " + (state / kHostKrlName).string() + "\n";
   if (files.authorized_keys_selector.has_value()) {
     // As docs/ssh-access.md has it, with the host token.
-    if (Status s = CheckConfigWord(*files.authorized_keys_selector, "the label selector"); !s.ok())
+    if (Status s = CheckConfigWord(*files.authorized_keys_selector, "the label selector");
+        !s.ok()) {
       return s;
+    }
     if (Status s = CheckConfigWord(files.url, "the service URL"); !s.ok()) return s;
-    if (Status s = CheckAbsolutePath(paths.keypaird_binary, "the keypaird binary"); !s.ok())
+    if (Status s = CheckAbsolutePath(paths.keypaird_binary, "the keypaird binary"); !s.ok()) {
       return s;
+    }
     if (Status s = CheckAbsolutePath(paths.authorized_keys_cache_dir, "the cache directory");
-        !s.ok())
+        !s.ok()) {
       return s;
+    }
     if (Status s = CheckConfigWord(paths.authorized_keys_command_user, "the command's user");
-        !s.ok())
+        !s.ok()) {
       return s;
+    }
     if (files.project_id <= 0) return InvalidArgument("no project for the AuthorizedKeysCommand");
     text += "AuthorizedKeysCommand " + paths.keypaird_binary + " authorized-keys --url " +
             files.url + " --token-file " + (state / kHostTokenName).string() + " --project " +
@@ -369,8 +377,10 @@ StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPath
       !s.ok()) {
     return s;
   }
-  if (Status s = WriteIfChanged((state / kHostKrlName).string(), files.krl, 0644, written); !s.ok())
+  if (Status s = WriteIfChanged((state / kHostKrlName).string(), files.krl, 0644, written);
+      !s.ok()) {
     return s;
+  }
   std::string token(files.host_token.view());
   token += "\n";
   Status s = WriteIfChanged((state / kHostTokenName).string(), token, 0600, written);
