@@ -1,7 +1,7 @@
-// The files `keypaird host enroll` and `keypaird host renew` keep on an SSH server
-// (docs: /work/shared/API-ACCESS.md, "Hosts: enrolment and host certificates"): the host's
-// public keys it reads, and what it writes from the service's answer — a certificate beside
-// each host key, the trusted user CA keys, the KRL, the host token and one sshd drop-in.
+// The files `keypaird host enroll` and `keypaird host renew` will keep on an SSH server
+// (docs/ssh-access.md "Hosts"): the host's public keys it reads, and what it writes from the
+// service's answer — a certificate beside each host key, the trusted user CA keys, the KRL,
+// the host token and one sshd drop-in. Not wired to a command yet: enrolment comes next.
 //
 // Independent of HTTP: the caller turns the answer into a HostFiles. Plain functions over
 // paths; thread-compatible. Private host keys are never opened, the host key files never
