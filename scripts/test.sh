@@ -29,7 +29,8 @@ pgdir=$(mktemp -d)
 # clang-tidy needs only the configured build; it takes minutes of CPU, which the tests below
 # leave idle much of the time (they wait on servers, browsers and sshd). So it runs from
 # here at the lowest priority, and the linters' stage reads what it found.
-# Its own process group (setsid), so that an early exit stops every clang-tidy it started.
+# Its own process group (setsid), so that an early exit stops every clang-tidy it started;
+# that also makes it a scheduler autogroup of its own, whose weight lint.sh lowers to match.
 setsid nice -n 19 scripts/lint.sh --tidy-only "$logs/tidy.out" &
 tidy_pid=$!
 trap 'kill -- "-$tidy_pid" 2>/dev/null; scripts/postgres.sh stop "$pgdir/cluster" >/dev/null 2>&1; rm -rf "$logs" "$pgdir"' EXIT
