@@ -239,6 +239,10 @@ enum class Shape {
   kUser,            // a user disabled or enabled (administrators)
   kJoinTokens,      // {"results"} of a project's join tokens (its administrators)
   kJoinToken,       // a join token made, with its secret (its administrators)
+  kHosts,           // {"results"} of a project's hosts (its administrators)
+  kHostCaInfo,      // the host CA as JSON
+  kKnownHosts,      // @cert-authority lines of the host CA
+  kUnreachable,     // cannot succeed on the seeded store (enrolment, renewal: no secret known)
 };
 
 struct RouteSpec {
@@ -303,6 +307,13 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/api/v1/projects/{project_id}/host_join_tokens", Shape::kJoinTokens},
     {"POST", "/api/v1/projects/{project_id}/host_join_tokens", Shape::kJoinToken},
     {"DELETE", "/api/v1/projects/{project_id}/host_join_tokens/{token_id}", Shape::kNoContent},
+    {"POST", "/api/v1/hosts/enroll", Shape::kUnreachable},
+    {"POST", "/api/v1/hosts/{host_id}/renew", Shape::kUnreachable},
+    {"GET", "/api/v1/projects/{project_id}/hosts", Shape::kHosts},
+    {"DELETE", "/api/v1/projects/{project_id}/hosts/{host_id}", Shape::kNoContent},
+    {"GET", "/api/v1/projects/{project_id}/ssh_host_ca", Shape::kHostCaInfo},
+    {"POST", "/api/v1/projects/{project_id}/ssh_host_ca", Shape::kHostCaInfo},
+    {"GET", "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts", Shape::kKnownHosts},
 };
 
 const RouteSpec* FindRouteSpec(std::string_view method, std::string_view pattern) {
@@ -317,6 +328,7 @@ struct Globals {
   std::vector<store::KeyRecord> keys;  // the seeded keys, oldest first
   store::CaRecord ca;                  // project 1's CA
   std::string ca_blob;                 // its public key blob
+  store::CaRecord host_ca;             // project 1's host CA
   std::vector<store::CertificateRecord> certificates;  // project 1's, serials 1, 2, 3
   std::map<std::string, Operation> operations;
   bool verbose = false;
@@ -337,8 +349,22 @@ void MakeCa(Globals* out) {
   if (!key.ok()) FUZZ_FAIL("CaKey::FromSeed", key.status().message());
   StatusOr<std::string> sealed = FuzzKek().Seal(seed.view(), 1);
   if (!sealed.ok()) FUZZ_FAIL("Kek::Seal", sealed.status().message());
-  out->ca = store::CaRecord{1, key->PublicKeyLine("keypaird project 1 CA"), *sealed, kNow - 10};
+  out->ca = store::CaRecord{.project_id = 1,
+                            .kind = store::CaKind::kUser,
+                            .public_key = key->PublicKeyLine("keypaird project 1 CA"),
+                            .sealed_seed = *sealed,
+                            .created_at_us = kNow - 10};
   out->ca_blob = std::string(key->public_blob());
+  const keypaird::SecretString host_seed(std::string(sshkey::kCaSeedSize, 'h'));
+  StatusOr<sshkey::CaKey> host_key = sshkey::CaKey::FromSeed(host_seed);
+  if (!host_key.ok()) FUZZ_FAIL("CaKey::FromSeed", host_key.status().message());
+  StatusOr<std::string> host_sealed = FuzzKek().Seal(host_seed.view(), 1, /*host=*/true);
+  if (!host_sealed.ok()) FUZZ_FAIL("Kek::Seal", host_sealed.status().message());
+  out->host_ca = store::CaRecord{.project_id = 1,
+                                 .kind = store::CaKind::kHost,
+                                 .public_key = host_key->PublicKeyLine("keypaird project 1 host CA"),
+                                 .sealed_seed = *host_sealed,
+                                 .created_at_us = kNow - 9};
 }
 
 store::CertificateRecord SeedCertificate(int64_t serial, const store::KeyRecord& key,
@@ -410,8 +436,9 @@ void Seed(store::KeyStore* s) {
     if (!s->InsertToken(m->record, {}).ok()) FUZZ_FAIL("seed InsertToken");
   }
   if (!s->GetOrCreateCa(g->ca, {}).ok()) FUZZ_FAIL("seed GetOrCreateCa");
+  if (!s->GetOrCreateCa(g->host_ca, {}).ok()) FUZZ_FAIL("seed GetOrCreateCa (host)");
   for (const store::CertificateRecord& c : g->certificates) {
-    StatusOr<int64_t> serial = s->NextSerial(c.project_id);
+    StatusOr<int64_t> serial = s->NextSerial(c.project_id, store::CaKind::kUser);
     if (!serial.ok() || *serial != c.serial) FUZZ_FAIL("seed NextSerial");
     store::CertificateRecord issued = c;
     issued.revoked_at_us.reset();
@@ -678,7 +705,8 @@ struct Checker {
     if (resp.status != 413) CHECK(op.statuses.count(resp.status) == 1 && resp.status != 429);
     if (op.open) CHECK(caller == nullptr && resp.status != 401);
     if (resp.status < 400 && !op.open) CHECK(caller != nullptr);
-    if (resp.status == 401) CHECK(caller == nullptr);
+    // Enrolment takes a join token and nothing else: an API token there is 401 too.
+    if (resp.status == 401) CHECK(caller == nullptr || route == "/api/v1/hosts/enroll");
     if (caller == &g->reader && method != "GET") CHECK(resp.status == 403);
     if (resp.status == 304) {
       CHECK(method == "GET" && req.if_none_match.has_value());
@@ -837,9 +865,44 @@ struct Checker {
         return CheckAdminAnswer(spec.shape);
       case Shape::kJoinTokens:
       case Shape::kJoinToken:
+      case Shape::kHosts:
         ParseJsonBody();
         return CheckJoinTokenAnswer(spec.shape);
+      case Shape::kHostCaInfo:
+        ParseJsonBody();
+        return CheckHostCaInfo();
+      case Shape::kKnownHosts:
+        CHECK(ctype == "text/plain; charset=utf-8");
+        return CheckKnownHosts();
+      case Shape::kUnreachable:
+        FUZZ_FAIL("a host enrolled or renewed, but the seeded store has no join or host token",
+                  req.path);
     }
+  }
+
+  // Project 1's host CA is the seeded one; another project's is made by a POST.
+  void CheckHostCaInfo() const {
+    CHECK(body.size() == 3 && body.contains("public_key") && body["public_key"].is_string());
+    const sshkey::PublicKey pk = ReparsedKey(body["public_key"]);
+    CHECK(pk.type == "ssh-ed25519" &&
+          pk.comment == "keypaird project " + std::to_string(PathProject()) + " host CA");
+    CHECK((PathProject() == 1) == (pk.line == g->host_ca.public_key));
+    CHECK(req.method == "POST" || PathProject() == 1);  // a read makes none
+    CHECK(resp.status == (req.method == "POST" && PathProject() != 1 ? 201 : 200));
+    CHECK(body["fingerprint_sha256"] == pk.fingerprint_sha256);
+  }
+
+  // One line, the seeded host CA's for the patterns asked ("*" when none).
+  void CheckKnownHosts() const {
+    CHECK(PathProject() == 1);
+    const std::string_view text = resp.body->view();
+    CHECK(text.starts_with("@cert-authority ") && text.ends_with(" " + g->host_ca.public_key + "\n"));
+    const std::string_view patterns =
+        text.substr(16, text.size() - 16 - g->host_ca.public_key.size() - 2);
+    CHECK(!patterns.empty() && patterns.find(' ') == std::string_view::npos &&
+          patterns.find('\n') == std::string_view::npos);
+    CHECK(patterns == "*" || ClientText(req).find(std::string(patterns)) != std::string::npos ||
+          req.query.find('%') != std::string::npos);
   }
 
   // The audit trail, users and grants: only administrators get an answer, of its shape.
@@ -888,7 +951,7 @@ struct Checker {
     CHECK(caller->record.admin);
     if (shape == Shape::kJoinToken) CHECK(!caller->record.read_only);
     CHECK(body.is_object());
-    if (shape == Shape::kJoinTokens) {
+    if (shape == Shape::kJoinTokens || shape == Shape::kHosts) {
       CHECK(resp.status == 200 && body.size() == 1 && body["results"].is_array());
       CHECK(body["results"].empty());
       return;
@@ -917,6 +980,9 @@ struct Checker {
     }
     if (std::string_view(resp.route).ends_with("/host_join_tokens/{token_id}")) {
       FUZZ_FAIL("a join token deleted, but the seeded store has none", params.at(1));
+    }
+    if (std::string_view(resp.route).ends_with("/hosts/{host_id}")) {
+      FUZZ_FAIL("a host deleted, but the seeded store has none", params.at(1));
     }
     if (std::string_view(resp.route).ends_with("/revoke")) {
       int64_t serial = 0;

@@ -271,6 +271,53 @@ def test_two_nodes_share_one_ca_and_never_hand_out_a_serial_twice(tmp_path):
         b.stop()
 
 
+def test_two_nodes_share_the_host_ca_and_never_overspend_a_join_token(tmp_path):
+    """Eight servers enrol at once, over both nodes, with a join token of three uses:
+    exactly three get in, every certificate is signed by one host CA, with distinct
+    serials; a host deleted on one node is refused by the other at once."""
+    db = new_postgres_database()
+    kek = tmp_path / "ca.kek"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Server(tmp_path / "a", database=db)
+    a.cli("ca", "new-kek", str(kek))
+    a.start("--ca-kek-file", str(kek))
+    b = Server(tmp_path / "b", database=db).start("--ca-kek-file", str(kek))
+    try:
+        admin = a.token(6, admin=True)
+        r = b.request("POST", f"/api/v1/projects/{PROJECT}/host_join_tokens",
+                      {"hostnames": ["*.example.com"], "uses": 3}, admin)
+        assert r.status == 201, r
+        join = r.json()["token"]
+        key = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIjxL6g1II8NsO8odvBwGKvq2Dx/h/xrvsV9b9LVIYKm"
+               " root@host")
+
+        def enroll(i):
+            node = (a, b)[i % 2]
+            return node.request("POST", "/api/v1/hosts/enroll",
+                                {"project_id": PROJECT, "hostnames": [f"web-{i}.example.com"],
+                                 "public_keys": [key]},
+                                headers={"Authorization": f"Bearer {join}"})
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(enroll, range(8)))
+        assert sorted(r.status for r in answers) == [201] * 3 + [401] * 5, answers
+        made = [r.json() for r in answers if r.status == 201]
+        assert len({m["known_hosts"].split(" ", 2)[2] for m in made}) == 1  # one host CA
+        assert len({m["certificates"][0]["serial"] for m in made}) == 3
+        hosts = a.request("GET", f"/api/v1/projects/{PROJECT}/hosts", token=admin).json()
+        assert len(hosts["results"]) == 3
+        gone = made[0]
+        assert a.request("DELETE", f"/api/v1/projects/{PROJECT}/hosts/{gone['host_id']}",
+                         token=admin).status == 204
+        r = b.request("POST", f"/api/v1/hosts/{gone['host_id']}/renew", {},
+                      token=gone["host_token"])
+        assert r.status == 401, r
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_serve_refuses_to_start_when_the_database_is_down(tmp_path):
     port = free_port()  # nothing listens there
     url = f"postgresql://keypaird:hunter2@127.0.0.1:{port}/keys"

@@ -20,7 +20,7 @@ store::EventRecord NewCliEvent(std::string_view action, int64_t now_us) {
 
 store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us) {
   store::EventRecord e = NewCliEvent(action, now_us);
-  e.via = caller.session ? "session" : "token";
+  e.via = !caller.host_id.empty() ? "host" : caller.session ? "session" : "token";
   e.actor_user_id = caller.user_id;
   e.actor_token_id = caller.token_id;
   e.source_ip = caller.source_ip;
@@ -79,6 +79,28 @@ void AboutJoinToken(const store::JoinTokenRecord& token, store::EventRecord* eve
   w.EndArray();
   w.Key("uses").Int(token.uses).Key("uses_left").Int(token.uses_left);
   w.Key("expires_at").String(FormatRfc3339(token.expires_at_us));
+  w.EndObject();
+  event->details = std::move(details);
+}
+
+void AboutHost(const store::HostRecord& host,
+               const std::vector<store::HostCertificateRecord>& certificates,
+               store::EventRecord* event) {
+  event->project_id = host.project_id;
+  event->resource_type = "host";
+  event->resource_id = host.id;
+  event->resource_name = host.hostnames.empty() ? "" : host.hostnames.front();
+  std::string details;
+  JsonWriter w(&details);
+  w.BeginObject().Key("hostnames").BeginArray();
+  for (const std::string& h : host.hostnames) w.String(h);
+  w.EndArray();
+  if (!certificates.empty()) {
+    w.Key("serials").BeginArray();
+    for (const store::HostCertificateRecord& c : certificates) w.Int(c.serial);
+    w.EndArray();
+    w.Key("valid_before").String(FormatRfc3339(certificates.front().valid_before_s * 1000000));
+  }
   w.EndObject();
   event->details = std::move(details);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/tokens.h"
 #include "store/key_store.h"
@@ -32,6 +33,10 @@ inline constexpr std::string_view kGrantCreate = "grant.create";
 inline constexpr std::string_view kGrantDelete = "grant.delete";
 inline constexpr std::string_view kJoinTokenCreate = "host_join_token.create";
 inline constexpr std::string_view kJoinTokenDelete = "host_join_token.delete";
+inline constexpr std::string_view kHostCaCreate = "host_ca.create";
+inline constexpr std::string_view kHostEnroll = "host.enroll";
+inline constexpr std::string_view kHostRenew = "host.renew";
+inline constexpr std::string_view kHostDelete = "host.delete";
 
 // An event of `action` by `caller` at `now_us` (a new id; via "token").
 store::EventRecord NewEvent(const Principal& caller, std::string_view action, int64_t now_us);
@@ -51,6 +56,11 @@ void AboutGrant(const store::GrantRecord& grant, store::EventRecord* event);
 // `event` about the join token `token` (its project, resource "host_join_token", its id):
 // hostnames, uses and expiry in the details, never its secret or hash.
 void AboutJoinToken(const store::JoinTokenRecord& token, store::EventRecord* event);
+// `event` about `host` (its project, resource "host", its id, its first name): its names, and
+// with `certificates`, their serials and expiry in the details (never its token or hash).
+void AboutHost(const store::HostRecord& host,
+               const std::vector<store::HostCertificateRecord>& certificates,
+               store::EventRecord* event);
 
 }  // namespace keypaird::auth
 

@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "kpd_";
 constexpr std::string_view kJoinPrefix = "kpj_";  // a host join token's: never an API token
+constexpr std::string_view kHostPrefix = "kph_";  // a host token's
 constexpr size_t kIdHexLen = 16;
 constexpr size_t kSecretHexLen = 64;
 
@@ -126,6 +127,13 @@ Role Principal::RoleIn(int64_t project_id) const {
   return read_only ? Role::kViewer : Role::kEditor;
 }
 
+bool Principal::AdministersAnyProject() const {
+  if (admin) return true;
+  return granted && std::any_of(roles.begin(), roles.end(), [](const store::TokenRole& r) {
+           return RoleNamed(r.role) == Role::kAdmin;
+         });
+}
+
 const std::vector<std::string>& Principal::PrincipalsIn(int64_t project_id) const {
   static const std::vector<std::string> kNone;
   if (!granted) return principals;
@@ -164,6 +172,31 @@ StatusOr<JoinSecret> NewJoinSecret() {
 
 bool SplitJoinToken(std::string_view token, std::string_view* id, std::string_view* secret) {
   return SplitWithPrefix(kJoinPrefix, token, id, secret);
+}
+
+StatusOr<JoinSecret> NewHostSecret() {
+  StatusOr<FreshSecret> fresh = NewFreshSecret(kHostPrefix);
+  if (!fresh.ok()) return fresh.status();
+  return JoinSecret{.id = std::move(fresh->id),
+                    .secret_hash = std::move(fresh->secret_hash),
+                    .token = std::move(fresh->token)};
+}
+
+bool SplitHostToken(std::string_view token, std::string_view* id, std::string_view* secret) {
+  return SplitWithPrefix(kHostPrefix, token, id, secret);
+}
+
+std::optional<std::string_view> TokenOfHeader(std::string_view header) {
+  const size_t space = header.find(' ');
+  if (space == std::string_view::npos ||
+      !(EqualsIgnoreAsciiCase(header.substr(0, space), "apikey") ||
+        EqualsIgnoreAsciiCase(header.substr(0, space), "bearer"))) {
+    return std::nullopt;
+  }
+  std::string_view token = header.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token;
 }
 
 Status ValidatePrincipal(std::string_view principal) {
@@ -263,16 +296,35 @@ StatusOr<MintedToken> MintAccess(const store::TokenRecord& session, int64_t now_
 StatusOr<Principal> Authenticator::Authenticate(std::string_view header,
                                                 store::KeyReader* reads) const {
   if (header.empty()) return Unauthenticated("Authentication credentials were not provided.");
-  const size_t space = header.find(' ');
-  if (space == std::string_view::npos ||
-      !(EqualsIgnoreAsciiCase(header.substr(0, space), "apikey") ||
-        EqualsIgnoreAsciiCase(header.substr(0, space), "bearer"))) {
+  const std::optional<std::string_view> token = TokenOfHeader(header);
+  if (!token.has_value()) {
     return Unauthenticated("The Authorization header must be 'APIKey <token>'.");
   }
-  std::string_view token = header.substr(space + 1);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return Verify(token, /*session=*/false, reads);
+  if (token->starts_with(kHostPrefix)) return VerifyHost(*token);
+  return Verify(*token, /*session=*/false, reads);
+}
+
+StatusOr<Principal> Authenticator::VerifyHost(std::string_view token) const {
+  constexpr char kInvalid[] = "Invalid host token (or the host was deleted).";
+  std::string_view id;
+  std::string_view secret;
+  if (!SplitHostToken(token, &id, &secret)) return Unauthenticated(kInvalid);
+  StatusOr<store::HostRecord> host = store_->GetHost(id);
+  if (!host.ok()) {
+    if (host.status().code() == StatusCode::kNotFound) return Unauthenticated(kInvalid);
+    return host.status();
+  }
+  const std::string hash = HashSecret(secret);
+  if (host->token_hash.size() != hash.size() ||
+      CRYPTO_memcmp(host->token_hash.data(), hash.data(), hash.size()) != 0) {
+    return Unauthenticated(kInvalid);
+  }
+  Principal p;
+  p.token_id = host->id;
+  p.host_id = host->id;
+  p.projects = {host->project_id};
+  p.read_only = true;  // what it may change, it changes through its own routes
+  return p;
 }
 
 StatusOr<Principal> Authenticator::AuthenticateSession(std::string_view cookie_value,

@@ -12,6 +12,7 @@
 #define KEYPAIRD_AUTH_TOKENS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,12 +49,17 @@ struct Principal {
   // gave): `roles`, per project, ascending. Otherwise a token's: the fields above.
   bool granted = false;
   std::vector<store::TokenRole> roles;
+  // An enrolled host's token (docs/ssh-access.md "Hosts"): the host's id; a viewer of its
+  // project, and only on the routes a host uses (the HTTP layer refuses the others).
+  std::string host_id;
 
   Role RoleIn(int64_t project_id) const;
   bool MayUseProject(int64_t project_id) const { return RoleIn(project_id) != Role::kNone; }
   // Creates, changes and deletes (its own keys, unless an admin of the project).
   bool MayChange(int64_t project_id) const { return RoleIn(project_id) >= Role::kEditor; }
   bool Administers(int64_t project_id) const { return RoleIn(project_id) == Role::kAdmin; }
+  // An administrator's token, or a person who administers at least one project.
+  bool AdministersAnyProject() const;
   // The SSH principals it may be issued certificates for in the project.
   const std::vector<std::string>& PrincipalsIn(int64_t project_id) const;
 };
@@ -112,14 +118,25 @@ StatusOr<JoinSecret> NewJoinSecret();
 // Splits "kpj_<id>_<secret>"; false if the shape is wrong.
 bool SplitJoinToken(std::string_view token, std::string_view* id, std::string_view* secret);
 
+// A host token: "kph_<id>_<secret>", the id being the host's. Made at its enrolment, shown
+// to it once; only the secret's hash is stored.
+StatusOr<JoinSecret> NewHostSecret();
+// Splits "kph_<id>_<secret>"; false if the shape is wrong.
+bool SplitHostToken(std::string_view token, std::string_view* id, std::string_view* secret);
+
+// The token of an `Authorization` header value ("APIKey <token>" or "Bearer <token>", the
+// scheme word in any case, blanks around the token dropped); nullopt for another shape.
+std::optional<std::string_view> TokenOfHeader(std::string_view header);
+
 class Authenticator {
  public:
   explicit Authenticator(store::KeyStore* store, Clock now_us = SystemNowMicros)
       : store_(store), now_us_(std::move(now_us)) {}
 
   // Verifies an `Authorization` header value ("APIKey <token>" or "Bearer <token>",
-  // scheme word case-insensitive). kUnauthenticated for a missing, malformed, unknown or revoked
-  // token; kUnavailable/kInternal if the store fails. Reads the token through `reads`
+  // scheme word case-insensitive): an API token, or a host token (read from the store, not
+  // `reads`). kUnauthenticated for a missing, malformed, unknown or revoked token (a
+  // deleted host's); kUnavailable/kInternal if the store fails. Reads the token through `reads`
   // when given (a snapshot the request goes on reading from), else through the store.
   // A session's secret is refused here: it is only ever a cookie's value.
   StatusOr<Principal> Authenticate(std::string_view authorization_header,
@@ -132,6 +149,7 @@ class Authenticator {
 
  private:
   StatusOr<Principal> Verify(std::string_view token, bool session, store::KeyReader* reads) const;
+  StatusOr<Principal> VerifyHost(std::string_view token) const;
 
   store::KeyStore* store_;  // not owned
   Clock now_us_;

@@ -54,6 +54,24 @@ TEST_F(TokensTest, AJoinTokenHasItsOwnShapeAndIsNeverAnApiToken) {
   EXPECT_NE(NewJoinSecret()->id, j->id);
 }
 
+TEST_F(TokensTest, AHostTokenHasItsOwnShapeAndIsNeitherAnApiNorAJoinToken) {
+  StatusOr<JoinSecret> h = NewHostSecret();
+  ASSERT_TRUE(h.ok());
+  const std::string token(h->token.view());
+  EXPECT_EQ(token.substr(0, 4), "kph_");
+  std::string_view id, secret;
+  ASSERT_TRUE(SplitHostToken(token, &id, &secret));
+  EXPECT_EQ(id, h->id);
+  EXPECT_EQ(h->secret_hash, HashSecret(secret));
+  EXPECT_FALSE(SplitToken(token, &id, &secret));
+  EXPECT_FALSE(SplitJoinToken(token, &id, &secret));
+  // Unknown to the store: refused like any unknown token, without a lookup of API tokens.
+  EXPECT_EQ(auth_.Authenticate("Bearer " + token).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(TokenOfHeader("Bearer  kph_x "), std::optional<std::string_view>("kph_x"));
+  EXPECT_EQ(TokenOfHeader("Basic abc"), std::nullopt);
+  EXPECT_EQ(TokenOfHeader("kph_x"), std::nullopt);
+}
+
 TEST_F(TokensTest, TwoTokensNeverShareIdOrSecret) {
   StatusOr<MintedToken> a = MintToken(1, true, {}, 0);
   StatusOr<MintedToken> b = MintToken(1, true, {}, 0);
@@ -169,6 +187,11 @@ TEST_F(TokensTest, RolesDecideWhatACallerMayDoPerProject) {
   EXPECT_EQ(session.RoleIn(2), Role::kNone);
   EXPECT_EQ(session.PrincipalsIn(4), (std::vector<std::string>{"deploy"}));
   EXPECT_TRUE(session.PrincipalsIn(2).empty());
+  EXPECT_TRUE(session.AdministersAnyProject());
+  session.roles.pop_back();  // no admin role left
+  EXPECT_FALSE(session.AdministersAnyProject());
+  EXPECT_TRUE(admin.AdministersAnyProject());
+  EXPECT_FALSE(token.AdministersAnyProject());
   EXPECT_EQ(ChangeDenied(session, 1).message(), "Your role in project 1 is viewer: it may only read.");
   EXPECT_EQ(ChangeDenied(session, 2).message(), "You do not have access to project 2.");
 }

@@ -97,20 +97,23 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       metrics_(metrics) {}
 
 StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id,
+                                                              store::CaKind kind,
                                                               const auth::Principal* creator,
                                                               bool* created) const {
+  const bool host = kind == store::CaKind::kHost;
   {
     std::lock_guard lock(mu_);
-    if (auto it = cas_.find(project_id); it != cas_.end()) return it->second;
+    if (auto it = cas_.find({project_id, kind}); it != cas_.end()) return it->second;
   }
   if (creator == nullptr) {
-    StatusOr<store::CaRecord> record = store_->GetCa(project_id);
+    StatusOr<store::CaRecord> record = store_->GetCa(project_id, kind);
     if (!record.ok()) {
       if (record.status().code() != StatusCode::kNotFound) return record.status();
-      return NotFound("Project " + std::to_string(project_id) +
-                      " has no SSH certificate authority yet: POST /api/v1/projects/" +
-                      std::to_string(project_id) +
-                      "/ssh_ca makes it (so does its first certificate request)");
+      return NotFound("Project " + std::to_string(project_id) + " has no SSH " +
+                      (host ? "host " : "") + "certificate authority yet: POST /api/v1/projects/" +
+                      std::to_string(project_id) + (host ? "/ssh_host_ca" : "/ssh_ca") +
+                      " makes it (so does its first " +
+                      (host ? "host enrolment)" : "certificate request)"));
     }
     return Remember(*record);
   }
@@ -120,14 +123,15 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id
   if (!key.ok()) return key.status();
   StatusOr<SecretString> seed = key->Seed();
   if (!seed.ok()) return seed.status();
-  StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id);
+  StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id, host);
   if (!sealed.ok()) return sealed.status();
-  const std::string line =
-      key->PublicKeyLine("keypaird project " + std::to_string(project_id) + " CA");
+  const std::string line = key->PublicKeyLine("keypaird project " + std::to_string(project_id) +
+                                              (host ? " host CA" : " CA"));
   const int64_t now_us = now_();
-  store::EventRecord event = auth::NewEvent(*creator, auth::kCaCreate, now_us);
+  store::EventRecord event =
+      auth::NewEvent(*creator, host ? auth::kHostCaCreate : auth::kCaCreate, now_us);
   event.project_id = project_id;
-  event.resource_type = "ssh_ca";
+  event.resource_type = host ? "ssh_host_ca" : "ssh_ca";
   event.resource_id = std::to_string(project_id);
   if (StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(line); parsed.ok()) {
     std::string details;
@@ -136,9 +140,21 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id
     event.details = std::move(details);
   }
   StatusOr<store::CaRecord> record = store_->GetOrCreateCa(
-      store::CaRecord{project_id, line, std::move(*sealed), now_us}, event);
+      store::CaRecord{.project_id = project_id,
+                      .kind = kind,
+                      .public_key = line,
+                      .sealed_seed = std::move(*sealed),
+                      .created_at_us = now_us},
+      event);
   if (!record.ok()) return record.status();
-  if (created != nullptr) *created = record->public_key == line;
+  const bool made = record->public_key == line;
+  if (created != nullptr) *created = made;
+  if (made) {
+    LogLine(LogLevel::kInfo, host ? "host certificate authority created"
+                                  : "certificate authority created")
+        .Str("token_id", creator->token_id)
+        .Int("project_id", project_id);
+  }
   return Remember(*record);
 }
 
@@ -148,7 +164,14 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::Remember(
   if (!parsed.ok()) return Internal("the stored CA public key does not parse");
   Ca ca{record, parsed->blob, parsed->fingerprint_sha256};
   std::lock_guard lock(mu_);
-  return cas_.try_emplace(record.project_id, std::move(ca)).first->second;
+  return cas_.try_emplace({record.project_id, record.kind}, std::move(ca)).first->second;
+}
+
+StatusOr<sshkey::CaKey> CertificateAuthority::OpenKey(const Ca& ca) const {
+  StatusOr<SecretString> seed = kek_.Open(ca.record.sealed_seed, ca.record.project_id,
+                                          ca.record.kind == store::CaKind::kHost);
+  if (!seed.ok()) return Internal("the project's CA key does not open with this KEK");
+  return sshkey::CaKey::FromSeed(*seed);
 }
 
 Status CertificateAuthority::VerifyKek() const {
@@ -157,7 +180,11 @@ Status CertificateAuthority::VerifyKek() const {
   StatusOr<std::string> sealed = kek_.Seal(kCheck, kCheckProject);
   if (!sealed.ok()) return sealed.status();
   StatusOr<store::CaRecord> check =
-      store_->GetOrCreateCa(store::CaRecord{kCheckProject, "", std::move(*sealed), now_()},
+      store_->GetOrCreateCa(store::CaRecord{.project_id = kCheckProject,
+                                            .kind = store::CaKind::kUser,
+                                            .public_key = "",
+                                            .sealed_seed = std::move(*sealed),
+                                            .created_at_us = now_()},
                             store::EventRecord{});  // not a CA: no event
   if (!check.ok()) return check.status();
   StatusOr<SecretString> opened = kek_.Open(check->sealed_seed, kCheckProject);
@@ -169,27 +196,69 @@ Status CertificateAuthority::VerifyKek() const {
   return Status::Ok();
 }
 
-StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller,
-                                            int64_t project_id) const {
+StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller, int64_t project_id,
+                                            store::CaKind kind) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
-  StatusOr<Ca> ca = CaOf(project_id, /*creator=*/nullptr);
+  StatusOr<Ca> ca = CaOf(project_id, kind, /*creator=*/nullptr);
   if (!ca.ok()) return ca.status();
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
 }
 
 StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int64_t project_id,
-                                              bool* created) const {
+                                              bool* created, store::CaKind kind) const {
   if (!caller.MayChange(project_id)) return auth::ChangeDenied(caller, project_id);
   *created = false;
-  StatusOr<Ca> ca = CaOf(project_id, &caller, created);
+  StatusOr<Ca> ca = CaOf(project_id, kind, &caller, created);
   if (!ca.ok()) return ca.status();
-  if (*created) {
-    LogLine(LogLevel::kInfo, "certificate authority created")
-        .Str("token_id", caller.token_id)
-        .Int("project_id", project_id)
-        .Str("fingerprint_sha256", ca->fingerprint_sha256);
-  }
   return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
+}
+
+StatusOr<std::vector<std::string>> CertificateAuthority::TrustedCaKeys(
+    const auth::Principal& actor, int64_t project_id, store::CaKind kind) const {
+  StatusOr<Ca> ca = CaOf(project_id, kind, &actor);
+  if (!ca.ok()) return ca.status();
+  return std::vector<std::string>{ca->record.public_key};
+}
+
+StatusOr<std::vector<service::SignedHostCertificate>> CertificateAuthority::SignHostKeys(
+    const auth::Principal& actor, int64_t project_id, std::string_view host_id,
+    const std::vector<std::string>& hostnames, const std::vector<std::string>& key_blobs,
+    int64_t now_us, int64_t validity_s) const {
+  StatusOr<Ca> ca = CaOf(project_id, store::CaKind::kHost, &actor);
+  if (!ca.ok()) return ca.status();
+  StatusOr<sshkey::CaKey> key = OpenKey(*ca);
+  if (!key.ok()) return key.status();
+  const int64_t now_s = now_us / 1000000;
+  std::vector<service::SignedHostCertificate> out;
+  for (const std::string& blob : key_blobs) {
+    StatusOr<int64_t> serial = store_->NextSerial(project_id, store::CaKind::kHost);
+    if (!serial.ok()) return serial.status();
+    service::SignedHostCertificate signed_cert;
+    store::HostCertificateRecord& r = signed_cert.record;
+    r.project_id = project_id;
+    r.serial = *serial;
+    r.host_id = std::string(host_id);
+    r.key_sha256 = sshkey::KeySha256(blob);
+    r.principals = hostnames;
+    r.valid_after_s = now_s - kBackdate;
+    r.valid_before_s = now_s + validity_s;
+    r.issued_at_us = now_us;
+    sshkey::UserCertificateRequest request;
+    request.key_blob = blob;
+    request.serial = static_cast<uint64_t>(r.serial);
+    request.key_id = "keypaird:project=" + std::to_string(project_id) + ":host=" +
+                     std::string(host_id) + ":serial=" + std::to_string(r.serial);
+    request.principals = hostnames;
+    request.valid_after = static_cast<uint64_t>(r.valid_after_s);
+    request.valid_before = static_cast<uint64_t>(r.valid_before_s);
+    request.comment = hostnames.front();
+    StatusOr<sshkey::Certificate> cert = sshkey::SignHostCertificate(*key, request);
+    if (!cert.ok()) return cert.status();
+    signed_cert.certificate = std::move(cert->line);
+    out.push_back(std::move(signed_cert));
+    if (metrics_ != nullptr) metrics_->CountCertificate("issued");
+  }
+  return out;
 }
 
 StatusOr<std::vector<std::string>> CertificateAuthority::CheckRequest(SignRequest* request) const {
@@ -292,9 +361,9 @@ StatusOr<IssuedCertificate> CertificateAuthority::Issue(const auth::Principal& c
                                                         const SignRequest& request,
                                                         std::vector<std::string> extensions,
                                                         int64_t now_us) const {
-  StatusOr<Ca> ca = CaOf(project_id, &caller);
+  StatusOr<Ca> ca = CaOf(project_id, store::CaKind::kUser, &caller);
   if (!ca.ok()) return ca.status();
-  StatusOr<int64_t> serial = store_->NextSerial(project_id);
+  StatusOr<int64_t> serial = store_->NextSerial(project_id, store::CaKind::kUser);
   if (!serial.ok()) return serial.status();
   const int64_t now_s = now_us / 1000000;
   IssuedCertificate issued;
@@ -321,9 +390,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Issue(const auth::Principal& c
   cert.extensions = std::move(extensions);
   cert.comment = subject.comment;
   StatusOr<sshkey::Certificate> signed_cert = [&]() -> StatusOr<sshkey::Certificate> {
-    StatusOr<SecretString> seed = kek_.Open(ca->record.sealed_seed, project_id);
-    if (!seed.ok()) return Internal("the project's CA key does not open with this KEK");
-    StatusOr<sshkey::CaKey> ca_key = sshkey::CaKey::FromSeed(*seed);
+    StatusOr<sshkey::CaKey> ca_key = OpenKey(*ca);
     if (!ca_key.ok()) return ca_key.status();
     return sshkey::SignUserCertificate(*ca_key, cert);  // the key is wiped as it goes
   }();
@@ -408,15 +475,18 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   krl.krl_version = static_cast<uint64_t>(now_s);
   krl.generated_date = static_cast<uint64_t>(now_s);
   krl.comment = "keypaird project " + std::to_string(project_id);
-  StatusOr<Ca> ca = CaOf(project_id, /*creator=*/nullptr);
-  if (!ca.ok() && ca.status().code() != StatusCode::kNotFound) return ca.status();
-  if (ca.ok()) {  // without a CA nothing was ever issued: the list is empty
-    StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
-    if (!revoked.ok()) return revoked.status();
-    if (!revoked->serials.empty()) {
-      krl.certificates.push_back({ca->blob, sshkey::SerialRangesOf(std::vector<uint64_t>(
-                                                revoked->serials.begin(), revoked->serials.end()))});
-    }
+  // A CA is read only for a part of the list that is not empty (and is then remembered): a
+  // serial revoked means its CA exists.
+  StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
+  if (!revoked.ok()) return revoked.status();
+  for (const auto& [kind, serials] :
+       {std::pair{store::CaKind::kUser, &revoked->serials},
+        std::pair{store::CaKind::kHost, &revoked->host_serials}}) {
+    if (serials->empty()) continue;
+    StatusOr<Ca> ca = CaOf(project_id, kind, /*creator=*/nullptr);
+    if (!ca.ok()) return ca.status();
+    krl.certificates.push_back(
+        {ca->blob, sshkey::SerialRangesOf(std::vector<uint64_t>(serials->begin(), serials->end()))});
   }
   return sshkey::EncodeKrl(krl);
 }

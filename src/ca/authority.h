@@ -13,6 +13,11 @@
 // recorded (for revocation, the KRL and the audit trail), writes an audit line to the log
 // (token, key, principals, serial, validity) and counts in the metrics.
 //
+// Each project may also have a host CA (docs/ssh-access.md "Hosts"): another Ed25519 key,
+// sealed the same way but bound to its kind, with serials of its own; it signs host
+// certificates for service::Hosts (the HostSigner it is), made by the first enrolment or by
+// POST …/ssh_host_ca. The project's KRL covers both CAs.
+//
 // A project's CA never changes once made (no rotation), so each node remembers the ones
 // it has seen: after the first use, the public key, KRL and signatures read no CA row.
 //
@@ -26,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "auth/tokens.h"
@@ -33,7 +39,9 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "service/hosts.h"
 #include "service/key_service.h"
+#include "sshkey/certificate.h"
 #include "store/key_store.h"
 
 namespace keypaird::ca {
@@ -69,7 +77,7 @@ struct IssuedCertificate {
 StatusOr<std::vector<std::string>> DefaultPrincipals(const auth::Principal& caller,
                                                      int64_t project_id);
 
-class CertificateAuthority {
+class CertificateAuthority final : public service::HostSigner {
  public:
   // Not owned: `store`, `keys`, `metrics` (may be null).
   CertificateAuthority(store::KeyStore* store, service::KeyService* keys, Kek kek,
@@ -81,14 +89,25 @@ class CertificateAuthority {
   // when it does not open: `serve` refuses to start rather than fail every signature.
   Status VerifyKek() const;
 
-  // The project's CA. kNotFound (with a message saying how to make it) if it has none
-  // yet; kPermissionDenied for a project the caller may not use.
-  StatusOr<CaInfo> Info(const auth::Principal& caller, int64_t project_id) const;
+  // The project's CA of `kind`. kNotFound (with a message saying how to make it) if it has
+  // none yet; kPermissionDenied for a project the caller may not use.
+  StatusOr<CaInfo> Info(const auth::Principal& caller, int64_t project_id,
+                        store::CaKind kind = store::CaKind::kUser) const;
 
-  // The project's CA, made now if it has none (`*created` says which). Concurrent calls,
-  // on any node, all get the same CA. kPermissionDenied as Info.
-  StatusOr<CaInfo> Create(const auth::Principal& caller, int64_t project_id,
-                          bool* created) const;
+  // The project's CA of `kind`, made now if it has none (`*created` says which). Concurrent
+  // calls, on any node, all get the same CA. kPermissionDenied unless the caller may change
+  // things in the project.
+  StatusOr<CaInfo> Create(const auth::Principal& caller, int64_t project_id, bool* created,
+                          store::CaKind kind = store::CaKind::kUser) const;
+
+  // service::HostSigner.
+  StatusOr<std::vector<service::SignedHostCertificate>> SignHostKeys(
+      const auth::Principal& actor, int64_t project_id, std::string_view host_id,
+      const std::vector<std::string>& hostnames, const std::vector<std::string>& key_blobs,
+      int64_t now_us, int64_t validity_s) const override;
+  StatusOr<std::vector<std::string>> TrustedCaKeys(const auth::Principal& actor,
+                                                   int64_t project_id,
+                                                   store::CaKind kind) const override;
 
   // kInvalidArgument (bad principals, validity, extensions or options; a key that is not
   // usable: disabled or expired), kPermissionDenied (project, not the owner, a principal
@@ -109,8 +128,8 @@ class CertificateAuthority {
   Status Revoke(const auth::Principal& caller, int64_t project_id, int64_t serial) const;
 
   // The project's KRL (PROTOCOL.krl): by serial, every unexpired certificate that was
-  // revoked or whose key is deleted or disabled; never a bare key. Empty (and no CA made)
-  // for a project without a CA.
+  // revoked or whose key is deleted or disabled, and every unexpired host certificate of a
+  // deleted host; never a bare key. Empty (and no CA made) for a project without a CA.
   StatusOr<std::string> Krl(const auth::Principal& caller, int64_t project_id) const;
 
   int64_t max_validity_s() const { return max_validity_s_; }
@@ -123,10 +142,12 @@ class CertificateAuthority {
     std::string fingerprint_sha256;  // SHA256:...
   };
 
-  // The project's CA; made by `creator` (the audit trail's actor) if it has none and a
-  // creator is given (`*created` set when this call made it), else kNotFound.
-  StatusOr<Ca> CaOf(int64_t project_id, const auth::Principal* creator,
+  // The project's CA of `kind`; made by `creator` (the audit trail's actor) if it has none
+  // and a creator is given (`*created` set when this call made it), else kNotFound.
+  StatusOr<Ca> CaOf(int64_t project_id, store::CaKind kind, const auth::Principal* creator,
                     bool* created = nullptr) const;
+  // The CA's private key, opened for one signature.
+  StatusOr<sshkey::CaKey> OpenKey(const Ca& ca) const;
   StatusOr<Ca> Remember(const store::CaRecord& record) const;
 
   // What a certificate is issued for.
@@ -155,7 +176,7 @@ class CertificateAuthority {
   Clock now_;
   Metrics* metrics_;
   mutable std::mutex mu_;
-  mutable std::map<int64_t, Ca> cas_;  // guarded by mu_
+  mutable std::map<std::pair<int64_t, store::CaKind>, Ca> cas_;  // guarded by mu_
 };
 
 }  // namespace keypaird::ca

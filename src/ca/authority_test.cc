@@ -68,7 +68,7 @@ TEST_F(AuthorityTest, AProjectsCaIsMadeByAWriteAndNeverByARead) {
   StatusOr<std::string> empty = ca_.Krl(alice_, 1);
   ASSERT_TRUE(empty.ok()) << empty.status().message();
   EXPECT_TRUE(sshkey::ParseKrl(*empty)->certificates.empty());
-  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCa(1, store::CaKind::kUser).status().code(), StatusCode::kNotFound);
 
   bool created = false;
   StatusOr<CaInfo> first = ca_.Create(alice_, 1, &created);
@@ -108,9 +108,9 @@ class CaCountingStore final : public store::testing::ForwardingStore {
     ++calls;
     return inner()->GetOrCreateCa(candidate, event);
   }
-  StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
+  StatusOr<store::CaRecord> GetCa(int64_t project_id, store::CaKind kind) override {
     ++reads;
-    return inner()->GetCa(project_id);
+    return inner()->GetCa(project_id, kind);
   }
   int calls = 0;
   int reads = 0;

@@ -24,8 +24,12 @@ constexpr unsigned char kVersion = 1;
 
 using CipherCtxPtr = OpenSslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
-std::string AssociatedData(int64_t project_id) {
-  return "keypaird ssh ca seed v1, project " + std::to_string(project_id);
+// A user CA's seed keeps the words it was first sealed with; a host CA's names its kind, so
+// that neither opens as the other.
+std::string AssociatedData(int64_t project_id, bool host) {
+  return std::string(host ? "keypaird ssh host ca seed v1, project "
+                          : "keypaird ssh ca seed v1, project ") +
+         std::to_string(project_id);
 }
 
 Status Bad(const std::string& path, const std::string& why) {
@@ -118,7 +122,8 @@ Status Kek::WriteNew(const std::string& path) {
   return Status::Ok();
 }
 
-StatusOr<std::string> Kek::Seal(std::string_view plaintext, int64_t project_id) const {
+StatusOr<std::string> Kek::Seal(std::string_view plaintext, int64_t project_id,
+                                bool host) const {
   std::string out(1 + kNonceSize + plaintext.size() + kTagSize, '\0');
   out[0] = static_cast<char>(kVersion);
   auto* nonce = reinterpret_cast<unsigned char*>(out.data() + 1);
@@ -126,7 +131,7 @@ StatusOr<std::string> Kek::Seal(std::string_view plaintext, int64_t project_id) 
   if (RAND_bytes(nonce, static_cast<int>(kNonceSize)) != 1) {
     return Internal("the random number generator failed");
   }
-  const std::string aad = AssociatedData(project_id);
+  const std::string aad = AssociatedData(project_id, host);
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
@@ -143,7 +148,8 @@ StatusOr<std::string> Kek::Seal(std::string_view plaintext, int64_t project_id) 
   return out;
 }
 
-StatusOr<SecretString> Kek::Open(std::string_view sealed, int64_t project_id) const {
+StatusOr<SecretString> Kek::Open(std::string_view sealed, int64_t project_id,
+                                 bool host) const {
   if (sealed.size() < 1 + kNonceSize + kTagSize || static_cast<unsigned char>(sealed[0]) != kVersion) {
     return InvalidArgument("not a sealed CA seed");
   }
@@ -151,7 +157,7 @@ StatusOr<SecretString> Kek::Open(std::string_view sealed, int64_t project_id) co
   const std::string_view body = sealed.substr(1 + kNonceSize, sealed.size() - 1 - kNonceSize - kTagSize);
   std::string tag(sealed.substr(sealed.size() - kTagSize));
   std::string plain(body.size(), '\0');
-  const std::string aad = AssociatedData(project_id);
+  const std::string aad = AssociatedData(project_id, host);
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   const bool ok =

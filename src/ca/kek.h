@@ -34,10 +34,13 @@ class Kek {
   Kek(Kek&&) noexcept = default;
   Kek& operator=(Kek&&) noexcept = default;
 
-  // version (1) || nonce (12) || ciphertext || tag (16).
-  StatusOr<std::string> Seal(std::string_view plaintext, int64_t project_id) const;
-  // kInvalidArgument if `sealed` was not sealed with this key for this project.
-  StatusOr<SecretString> Open(std::string_view sealed, int64_t project_id) const;
+  // version (1) || nonce (12) || ciphertext || tag (16). `host`: a host CA's seed, bound to
+  // that kind too (a user CA's seed does not open as a host CA's, nor the reverse).
+  StatusOr<std::string> Seal(std::string_view plaintext, int64_t project_id,
+                             bool host = false) const;
+  // kInvalidArgument if `sealed` was not sealed with this key for this project and kind.
+  StatusOr<SecretString> Open(std::string_view sealed, int64_t project_id,
+                              bool host = false) const;
 
  private:
   explicit Kek(SecretString key) : key_(std::move(key)) {}

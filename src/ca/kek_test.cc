@@ -51,6 +51,18 @@ TEST(KekTest, SealedSeedsOpenOnlyWithTheirKeyAndProject) {
   EXPECT_FALSE(kek->Open("", 7).ok());
 }
 
+TEST(KekTest, AHostCasSeedAndAUserCasDoNotOpenAsEachOther) {
+  StatusOr<Kek> kek = Kek::FromBytes(std::string(32, 'k'));
+  ASSERT_TRUE(kek.ok());
+  const std::string seed(32, 's');
+  StatusOr<std::string> host = kek->Seal(seed, 7, /*host=*/true);
+  StatusOr<std::string> user = kek->Seal(seed, 7);
+  ASSERT_TRUE(host.ok() && user.ok());
+  EXPECT_EQ(kek->Open(*host, 7, /*host=*/true)->view(), seed);
+  EXPECT_EQ(kek->Open(*host, 7).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(kek->Open(*user, 7, /*host=*/true).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(KekFileTest, NewKeysAreWrittenOnceWithMode0600AndLoad) {
   const std::string path = (dir_ / "kek").string();
   ASSERT_TRUE(Kek::WriteNew(path).ok());

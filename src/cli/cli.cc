@@ -81,7 +81,8 @@ int Serve(const config::Config& c) {
   }
   service::AuditLog audit(store.get());
   service::People people(store.get(), SystemNowMicros);
-  service::Hosts hosts(store.get(), SystemNowMicros);
+  service::Hosts hosts(store.get(), SystemNowMicros, authority.get(),
+                       c.host_cert_validity_ms / 1000);
   // People's sign-in: only with an OpenID provider.
   std::unique_ptr<service::SignIn> sign_in;
   if (!c.oidc_issuer.empty()) {

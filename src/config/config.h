@@ -88,6 +88,7 @@ struct Config {
   int64_t events_retention_ms = int64_t{400} * 86400000;  // --events-retention
   std::string ca_kek_file;                // --ca-kek-file: "" = no SSH certificate authority
   int64_t ca_max_validity_ms = 86400000;  // --ca-max-validity
+  int64_t host_cert_validity_ms = int64_t{30} * 86400000;  // --host-cert-validity
   // Sign-in with an OpenID provider (docs/people.md): off unless --oidc-issuer is given.
   std::string public_url;               // --public-url
   std::string oidc_issuer;              // --oidc-issuer

@@ -120,6 +120,16 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "DELETE",
          .pattern = "/api/v1/projects/{project_id}/host_join_tokens/{token_id}",
          .placement = P::kWorker, .handler = &Api::JoinTokenDelete},
+        // Enrolment is authorized by a join token, which the handler checks (not a token
+        // of the API); a renewal by the host's own token.
+        {.method = "POST", .pattern = "/api/v1/hosts/enroll", .authenticated = false,
+         .placement = P::kWorker, .handler = &Api::HostEnroll},
+        {.method = "POST", .pattern = "/api/v1/hosts/{host_id}/renew",
+         .placement = P::kWorker, .handler = &Api::HostRenew, .bodiless = true, .hosts = true},
+        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/hosts",
+         .placement = P::kWorker, .handler = &Api::HostList},
+        {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/hosts/{host_id}",
+         .placement = P::kWorker, .handler = &Api::HostDelete},
         {.method = "GET", .pattern = "/api/v1/users",
          .placement = P::kWorker, .handler = &Api::UserList},
         {.method = "PATCH", .pattern = "/api/v1/users/{user_id}",
@@ -127,17 +137,23 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "GET", .pattern = "/api/v1/keys",
          .placement = P::kWorker, .handler = &Api::NativeFind},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/authorized_keys",
-         .placement = P::kWorker, .handler = &Api::AuthorizedKeys},
+         .placement = P::kWorker, .handler = &Api::AuthorizedKeys, .hosts = true},
         // The CA's routes read the project's CA, make it (one write) or sign (CPU and a
         // write). Only a POST makes a CA: a read never writes.
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca",
-         .placement = P::kWorker, .handler = &Api::CaInfo},
+         .placement = P::kWorker, .handler = &Api::CaInfo, .hosts = true},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca",
          .placement = P::kWorker, .handler = &Api::CaCreate, .bodiless = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca/public_key",
-         .placement = P::kWorker, .handler = &Api::CaPublicKey},
+         .placement = P::kWorker, .handler = &Api::CaPublicKey, .hosts = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca/krl",
-         .placement = P::kWorker, .handler = &Api::CaKrl},
+         .placement = P::kWorker, .handler = &Api::CaKrl, .hosts = true},
+        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
+         .placement = P::kWorker, .handler = &Api::HostCaInfo, .hosts = true},
+        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
+         .placement = P::kWorker, .handler = &Api::HostCaCreate, .bodiless = true},
+        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts",
+         .placement = P::kWorker, .handler = &Api::HostCaKnownHosts, .hosts = true},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys/{key}/certificates",
          .placement = P::kWorker, .handler = &Api::CaSign},
         // A public key the store does not hold (keypaird login's in-memory key).
@@ -268,9 +284,16 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
     StatusOr<auth::Principal> caller = Authenticate(request, route, call.snapshot.get());
     if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
     call.caller = std::move(caller).value();
+    const bool host = !call.caller.host_id.empty();
+    if (host && !route.hosts) {
+      return labelled(call.caller.token_id)(ErrorResponse(
+          PermissionDenied("A host token only renews its own certificates and reads its "
+                           "project's CA keys, KRL and authorized_keys."),
+          request_id));
+    }
     // A reader may still sign itself out and approve its own sign-in elsewhere (/auth/…:
-    // changes to the caller's own session, not to what it reads).
-    if (call.caller.read_only && request.method != "GET" && request.method != "HEAD" &&
+    // changes to the caller's own session, not to what it reads); a host renews itself.
+    if (call.caller.read_only && !host && request.method != "GET" && request.method != "HEAD" &&
         !std::string_view(route.pattern).starts_with("/auth/")) {
       return labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));

@@ -72,7 +72,8 @@ struct ApiExtras {
   const service::AuditLog* audit = nullptr;
   // Users and grants (/api/v1/users, /api/v1/grants); null: those routes answer 404.
   const service::People* people = nullptr;
-  // Hosts: join tokens (/api/v1/projects/{id}/host_join_tokens); null: those answer 404.
+  // Hosts: join tokens (/api/v1/projects/{id}/host_join_tokens), enrolment and renewal
+  // (/api/v1/hosts/…), a project's hosts; null: those answer 404.
   const service::Hosts* hosts = nullptr;
   // Sign-in with an OpenID provider (/auth/*, session cookies; serve --oidc-issuer); null:
   // the /auth routes answer 404 and cookies are not looked at.
@@ -184,10 +185,14 @@ class Api final : public server::Handler {
   // Both: the caller's page of events (404 when the server keeps no audit trail).
   StatusOr<store::EventPage> ReadEvents(const Call& call, const store::EventQuery& query) const;
   Reply OpenApiSpec(Call& call) const;
-  // hosts.cc: join tokens.
+  // hosts.cc: join tokens, enrolment, renewal, the hosts of a project.
   Reply JoinTokenList(Call& call) const;
   Reply JoinTokenCreate(Call& call) const;
   Reply JoinTokenDelete(Call& call) const;
+  Reply HostEnroll(Call& call) const;
+  Reply HostRenew(Call& call) const;
+  Reply HostList(Call& call) const;
+  Reply HostDelete(Call& call) const;
   static Status HostsOff();
   // people.cc: users and grants.
   Reply GrantList(Call& call) const;
@@ -219,6 +224,12 @@ class Api final : public server::Handler {
   Reply CaSignPublicKey(Call& call) const;
   Reply CaRevoke(Call& call) const;
   Reply CaKrl(Call& call) const;
+  Reply HostCaInfo(Call& call) const;
+  Reply HostCaCreate(Call& call) const;
+  Reply HostCaKnownHosts(Call& call) const;
+  // GET and POST of …/ssh_ca and …/ssh_host_ca: the project's CA of that kind.
+  Reply CaInfoOf(Call& call, store::CaKind kind) const;
+  Reply CaCreateOf(Call& call, store::CaKind kind) const;
   StatusOr<std::optional<int64_t>> ExpectedRevision(const Call& call, int64_t project_id,
                                                     service::KeyRef ref) const;
 
@@ -251,6 +262,9 @@ struct Api::Route {
   bool one_snapshot = false;
   // A POST that takes no body: it may come without one (and without a Content-Type).
   bool bodiless = false;
+  // An enrolled host's token may call it (its renewal, and what sshd needs to read); a host
+  // token gets 403 on every other route.
+  bool hosts = false;
   std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 

@@ -333,8 +333,8 @@ class DownStore final : public store::KeyStore {
                                           const store::EventRecord&) override {
     return Down();
   }
-  StatusOr<store::CaRecord> GetCa(int64_t) override { return Down(); }
-  StatusOr<int64_t> NextSerial(int64_t) override { return Down(); }
+  StatusOr<store::CaRecord> GetCa(int64_t, store::CaKind) override { return Down(); }
+  StatusOr<int64_t> NextSerial(int64_t, store::CaKind) override { return Down(); }
   Status RecordCertificate(const store::CertificateRecord&, const store::EventRecord&) override {
     return Down();
   }
@@ -367,8 +367,18 @@ class DownStore final : public store::KeyStore {
   Status DeleteJoinToken(int64_t, std::string_view, const store::EventRecord&) override {
     return Down();
   }
-  StatusOr<store::JoinTokenRecord> UseJoinToken(std::string_view, std::string_view,
-                                                int64_t) override {
+  Status EnrollHost(std::string_view, std::string_view, int64_t, const store::HostRecord&,
+                    const std::vector<store::HostCertificateRecord>&,
+                    const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<store::HostRecord> GetHost(std::string_view) override { return Down(); }
+  StatusOr<std::vector<store::HostRecord>> ListHosts(int64_t) override { return Down(); }
+  Status RenewHost(const store::HostRecord&, const std::vector<store::HostCertificateRecord>&,
+                   const store::EventRecord&) override {
+    return Down();
+  }
+  Status DeleteHost(int64_t, std::string_view, int64_t, const store::EventRecord&) override {
     return Down();
   }
   Status StartLogin(const store::LoginRecord&) override { return Down(); }

@@ -160,13 +160,20 @@ bool BoolOr(const json& body, const char* key, bool fallback) {
   return it->get<bool>();
 }
 
-int64_t SecondsOr(const json& body, const char* key, int64_t fallback) {
+int64_t IntOr(const json& body, const char* key, int64_t fallback) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return fallback;
-  if (it->is_string()) return *ParseDurationMs(it->get<std::string>()) / 1000;  // checked
   return it->is_number_unsigned()
              ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
              : it->get<int64_t>();
+}
+
+int64_t SecondsOr(const json& body, const char* key, int64_t fallback) {
+  auto it = body.find(key);
+  if (it != body.end() && it->is_string()) {
+    return *ParseDurationMs(it->get<std::string>()) / 1000;  // checked
+  }
+  return IntOr(body, key, fallback);
 }
 
 }  // namespace keypaird::http

@@ -50,6 +50,9 @@ bool BoolOr(const nlohmann::json& body, const char* key, bool fallback);
 // A checked kPositiveInt or kSecondsOrDuration field in seconds (a duration's milliseconds
 // rounded down; integers above INT64_MAX become INT64_MAX), or `fallback` when absent.
 int64_t SecondsOr(const nlohmann::json& body, const char* key, int64_t fallback);
+// A checked kPositiveInt field (integers above INT64_MAX become INT64_MAX), or `fallback`
+// when absent.
+int64_t IntOr(const nlohmann::json& body, const char* key, int64_t fallback);
 
 }  // namespace keypaird::http
 

@@ -1,5 +1,7 @@
 #include "http/native_codec.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "common/base64.h"
@@ -185,6 +187,39 @@ StatusOr<std::optional<int64_t>> IfMatchRevision(const std::optional<std::string
   }
   return FailedPrecondition(
       "If-Match names no version of this key: read it again and use its ETag.");
+}
+
+StatusOr<std::string> KnownHostsPatterns(const std::optional<std::string>& hosts) {
+  if (!hosts.has_value()) return std::string("*");
+  const Status bad = InvalidArgument("Invalid value for hosts: comma-separated known_hosts "
+                                     "patterns (letters, digits, '.', '-', '_', ':', '*', '?', "
+                                     "a leading '!'), at most 64, 1024 bytes.")
+                         .WithField("hosts",
+                                    "Comma-separated known_hosts patterns, at most 64.");
+  if (hosts->empty() || hosts->size() > 1024) return bad;
+  size_t count = 0;
+  for (size_t start = 0; start <= hosts->size();) {
+    const size_t comma = std::min(hosts->find(',', start), hosts->size());
+    std::string_view pattern = std::string_view(*hosts).substr(start, comma - start);
+    if (pattern.starts_with('!')) pattern.remove_prefix(1);
+    if (pattern.empty() || ++count > 64) return bad;
+    for (char c : pattern) {
+      if (std::isalnum(static_cast<unsigned char>(c)) == 0 &&
+          std::string_view(".-_:*?").find(c) == std::string_view::npos) {
+        return bad;
+      }
+    }
+    start = comma + 1;
+  }
+  return *hosts;
+}
+
+std::string KnownHostsText(std::string_view patterns, const std::vector<std::string>& ca_lines) {
+  std::string out;
+  for (const std::string& line : ca_lines) {
+    out.append("@cert-authority ").append(patterns).append(" ").append(line).append("\n");
+  }
+  return out;
 }
 
 }  // namespace keypaird::http

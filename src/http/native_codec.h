@@ -45,6 +45,13 @@ bool IfNoneMatchHits(const std::optional<std::string>& header, std::string_view 
 StatusOr<std::optional<int64_t>> IfMatchRevision(const std::optional<std::string>& header,
                                                  std::string_view id);
 
+// The `hosts` of a known_hosts request: comma-separated known_hosts patterns (letters,
+// digits, '.', '-', '_', ':', '*', '?', a leading '!'), "*" when absent; kInvalidArgument on
+// "hosts" otherwise. At most 64 patterns, 1024 bytes.
+StatusOr<std::string> KnownHostsPatterns(const std::optional<std::string>& hosts);
+// known_hosts lines: "@cert-authority PATTERNS KEYLINE\n" for each host CA key line.
+std::string KnownHostsText(std::string_view patterns, const std::vector<std::string>& ca_lines);
+
 }  // namespace keypaird::http
 
 #endif  // KEYPAIRD_HTTP_NATIVE_CODEC_H_

@@ -2,6 +2,8 @@
 // revocation, KRL). The CA routes answer 404 with a message naming --ca-kek-file when the
 // service runs without a CA.
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -196,16 +198,20 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
   return r;
 }
 
-Api::Reply Api::CaInfo(Call& call) const {
+Api::Reply Api::CaInfo(Call& call) const { return CaInfoOf(call, store::CaKind::kUser); }
+
+Api::Reply Api::CaCreate(Call& call) const { return CaCreateOf(call, store::CaKind::kUser); }
+
+Api::Reply Api::CaInfoOf(Call& call, store::CaKind kind) const {
   StatusOr<int64_t> project = ProjectOf(call.params);
   if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
-  StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project);
+  StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project, kind);
   if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
   return CaInfoResponse(200, *info, call.request_id);
 }
 
-Api::Reply Api::CaCreate(Call& call) const {
+Api::Reply Api::CaCreateOf(Call& call, store::CaKind kind) const {
   StatusOr<int64_t> project = ProjectOf(call.params);
   if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
   if (!call.body.is_null()) {  // no body, or an empty object
@@ -213,7 +219,7 @@ Api::Reply Api::CaCreate(Call& call) const {
   }
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   bool created = false;
-  StatusOr<ca::CaInfo> info = extras_.ca->Create(call.caller, *project, &created);
+  StatusOr<ca::CaInfo> info = extras_.ca->Create(call.caller, *project, &created, kind);
   if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
   return CaInfoResponse(created ? 201 : 200, *info, call.request_id);
 }
@@ -271,6 +277,28 @@ Api::Reply Api::CaRevoke(Call& call) const {
     return ErrorResponse(s, call.request_id);
   }
   return NoContent(call.request_id);
+}
+
+Api::Reply Api::HostCaInfo(Call& call) const { return CaInfoOf(call, store::CaKind::kHost); }
+
+Api::Reply Api::HostCaCreate(Call& call) const { return CaCreateOf(call, store::CaKind::kHost); }
+
+Api::Reply Api::HostCaKnownHosts(Call& call) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  Query q;
+  if (Status s = ParseQuery(call.request.query, &q); !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  const std::string* hosts = QueryValue(q, "hosts");
+  StatusOr<std::string> patterns =
+      KnownHostsPatterns(hosts == nullptr ? std::nullopt : std::optional<std::string>(*hosts));
+  if (!patterns.ok()) return ErrorResponse(patterns.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project, store::CaKind::kHost);
+  if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
+  return TextResponse(KnownHostsText(*patterns, {info->public_key}), "text/plain; charset=utf-8",
+                      call.request_id);
 }
 
 Api::Reply Api::CaKrl(Call& call) const {

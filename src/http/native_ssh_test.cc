@@ -211,7 +211,7 @@ TEST_F(NativeSshTest, OnlyAPostMakesTheCa) {
     EXPECT_TRUE(sshkey::ParseKrl(krl.body->view())->certificates.empty());
   }
   EXPECT_EQ(Call("POST", "/api/v1/projects/1/ssh_ca", reader).status, 403);
-  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCa(1, store::CaKind::kUser).status().code(), StatusCode::kNotFound);
 
   HttpResponse made = Call("POST", "/api/v1/projects/1/ssh_ca", alice_);
   ASSERT_EQ(made.status, 201);
@@ -382,7 +382,7 @@ TEST_F(NativeSshTest, BadPublicKeySignRequestsAre400WithTheirFieldAndOthers403) 
   EXPECT_EQ(none.status, 403);
   EXPECT_NE(Body(none)["message"].get<std::string>().find("no principals"), std::string::npos);
   EXPECT_EQ(Call("POST", "/api/v1/projects/2/ssh_ca/sign", alice_, key.dump()).status, 403);
-  EXPECT_EQ(store_->GetCa(1).status().code(), StatusCode::kNotFound);  // nothing was signed
+  EXPECT_EQ(store_->GetCa(1, store::CaKind::kUser).status().code(), StatusCode::kNotFound);  // nothing was signed
 }
 
 TEST_F(NativeSshTest, RevokingPutsTheSerialInTheKrl) {

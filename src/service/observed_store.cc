@@ -58,11 +58,11 @@ class ObservedStore final : public store::KeyStore {
                                           const store::EventRecord& event) override {
     return Seen("get_or_create_ca", inner_->GetOrCreateCa(candidate, event));
   }
-  StatusOr<store::CaRecord> GetCa(int64_t project_id) override {
-    return Seen("get_ca", inner_->GetCa(project_id));
+  StatusOr<store::CaRecord> GetCa(int64_t project_id, store::CaKind kind) override {
+    return Seen("get_ca", inner_->GetCa(project_id, kind));
   }
-  StatusOr<int64_t> NextSerial(int64_t project_id) override {
-    return Seen("next_serial", inner_->NextSerial(project_id));
+  StatusOr<int64_t> NextSerial(int64_t project_id, store::CaKind kind) override {
+    return Seen("next_serial", inner_->NextSerial(project_id, kind));
   }
   Status RecordCertificate(const store::CertificateRecord& c,
                            const store::EventRecord& event) override {
@@ -136,10 +136,27 @@ class ObservedStore final : public store::KeyStore {
                          const store::EventRecord& event) override {
     return Seen("delete_join_token", inner_->DeleteJoinToken(project_id, id, event));
   }
-  StatusOr<store::JoinTokenRecord> UseJoinToken(std::string_view id,
-                                                std::string_view secret_hash,
-                                                int64_t now_us) override {
-    return Seen("use_join_token", inner_->UseJoinToken(id, secret_hash, now_us));
+  Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                    int64_t now_us, const store::HostRecord& host,
+                    const std::vector<store::HostCertificateRecord>& certificates,
+                    const store::EventRecord& event) override {
+    return Seen("enroll_host", inner_->EnrollHost(join_token_id, join_secret_hash, now_us, host,
+                                                  certificates, event));
+  }
+  StatusOr<store::HostRecord> GetHost(std::string_view id) override {
+    return Seen("get_host", inner_->GetHost(id));
+  }
+  StatusOr<std::vector<store::HostRecord>> ListHosts(int64_t project_id) override {
+    return Seen("list_hosts", inner_->ListHosts(project_id));
+  }
+  Status RenewHost(const store::HostRecord& host,
+                   const std::vector<store::HostCertificateRecord>& certificates,
+                   const store::EventRecord& event) override {
+    return Seen("renew_host", inner_->RenewHost(host, certificates, event));
+  }
+  Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                    const store::EventRecord& event) override {
+    return Seen("delete_host", inner_->DeleteHost(project_id, id, at_us, event));
   }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
 

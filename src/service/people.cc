@@ -66,13 +66,7 @@ Status MayManageGrant(const auth::Principal* caller, const std::vector<int64_t>&
 
 // Only administrators (of a project at least) may read or change grants.
 Status AdministersSomething(const auth::Principal* caller) {
-  if (caller == nullptr || caller->admin) return Status::Ok();
-  const bool any = caller->granted && std::any_of(caller->roles.begin(), caller->roles.end(),
-                                                  [](const store::TokenRole& r) {
-                                                    return auth::RoleNamed(r.role) ==
-                                                           auth::Role::kAdmin;
-                                                  });
-  if (!any) {
+  if (caller != nullptr && !caller->AdministersAnyProject()) {
     return PermissionDenied(
         "Only an administrator's token or the administrator of a project may manage grants.");
   }

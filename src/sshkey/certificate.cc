@@ -325,7 +325,10 @@ StatusOr<std::string> CaKey::Sign(std::string_view data) const {
 // ---------------------------------------------------------------------------------------
 // Certificates.
 
-StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificateRequest& request) {
+namespace {
+
+StatusOr<Certificate> SignCertificate(const CaKey& ca, const UserCertificateRequest& request,
+                                      uint32_t cert_type) {
   if (ca.public_blob().empty()) return Internal("the CA key was moved away");
   StatusOr<std::string> key_type = ValidatePlainKey(request.key_blob, "the key to certify");
   if (!key_type.ok()) return key_type.status();
@@ -365,7 +368,7 @@ StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificate
   // The key's fields are the plain blob after its type string.
   out.append(std::string_view(request.key_blob).substr(4 + key_type->size()));
   AppendU64(&out, request.serial);
-  AppendU32(&out, kCertTypeUser);
+  AppendU32(&out, cert_type);
   AppendString(&out, request.key_id);
   AppendString(&out, principals);
   AppendU64(&out, request.valid_after);
@@ -381,6 +384,19 @@ StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificate
   cert.line = cert.type + " " + Base64Encode(cert.blob);
   if (!request.comment.empty()) cert.line += " " + request.comment;
   return cert;
+}
+
+}  // namespace
+
+StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificateRequest& request) {
+  return SignCertificate(ca, request, kCertTypeUser);
+}
+
+StatusOr<Certificate> SignHostCertificate(const CaKey& ca, const UserCertificateRequest& request) {
+  if (request.force_command || request.source_address || !request.extensions.empty()) {
+    return InvalidArgument("a host certificate carries no critical options and no extensions");
+  }
+  return SignCertificate(ca, request, kCertTypeHost);
 }
 
 StatusOr<ParsedCertificate> ParseCertificate(std::string_view blob) {

@@ -1,5 +1,5 @@
-// certificate: an Ed25519 SSH certificate authority key, and OpenSSH user certificates
-// signed by it (PROTOCOL.certkeys, PROTOCOL.u2f for the sk-* types).
+// certificate: an Ed25519 SSH certificate authority key, and OpenSSH user and host
+// certificates signed by it (PROTOCOL.certkeys, PROTOCOL.u2f for the sk-* types).
 //
 // CaKey holds the CA's private key in memory only. It is created fresh or from its
 // 32-byte Ed25519 seed (which the caller stores encrypted and hands back); the seed is
@@ -7,7 +7,7 @@
 // owner. A CaKey is immutable after creation: const methods may be called from any
 // number of threads at once.
 //
-// SignUserCertificate and ParseCertificate are pure functions over bytes (no I/O, no
+// SignUserCertificate, SignHostCertificate and ParseCertificate are pure functions over bytes (no I/O, no
 // state beyond OpenSSL's and its random generator), safe from any thread. Failures are
 // StatusCode::kInvalidArgument with a message saying what is wrong (never quoting key
 // material), or kInternal when libcrypto fails. OpenSSL types never appear here.
@@ -103,6 +103,11 @@ struct Certificate {
 // Signs an OpenSSH user certificate of `request.key_blob` with `ca` (signature algorithm
 // ssh-ed25519) and a fresh 32-byte random nonce.
 StatusOr<Certificate> SignUserCertificate(const CaKey& ca, const UserCertificateRequest& request);
+
+// Signs an OpenSSH host certificate the same way: its principals are the host's names.
+// A host certificate carries no critical options and no extensions (OpenSSH defines none
+// for hosts), so a request with any is kInvalidArgument.
+StatusOr<Certificate> SignHostCertificate(const CaKey& ca, const UserCertificateRequest& request);
 
 // One critical option or extension as it stands in a certificate.
 struct CertificateOption {

@@ -198,6 +198,46 @@ TEST_P(SshKeygenListsTest, ShowsEveryFieldWeSet) {
       << r.out;
 }
 
+TEST(SshKeygenListsHostCertificateTest, ShowsAHostCertificateWithItsNamesOnly) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  CaKey ca = NewCa();
+  UserCertificateRequest req;
+  req.key_blob = BlobOf(kTestKeys[0].line);
+  req.serial = 7;
+  req.key_id = "host web-1";
+  req.principals = {"web-1.example.com", "web-1"};
+  req.valid_after = kAfter;
+  req.valid_before = kBefore;
+  StatusOr<Certificate> cert = SignHostCertificate(ca, req);
+  ASSERT_TRUE(cert.ok()) << cert.status().message();
+  ASSERT_TRUE(WriteFile(dir / "host-cert.pub", cert->line + "\n", 0644));
+  RunResult r = ListCertificate(dir / "host-cert.pub");
+  ASSERT_EQ(r.exit_code, 0) << Describe({"ssh-keygen", "-L"}, r);
+  std::vector<std::string> fields = ListingFields(r.out);
+  ASSERT_GE(fields.size(), 2u) << r.out;
+  fields.erase(fields.begin() + 1);  // the public key's line
+  const std::vector<std::string> expected = {
+      "Type: " + std::string(kTestKeys[0].cert_type) + " host certificate",
+      "Key ID: \"host web-1\"",
+      "Serial: 7",
+      "Valid: from 2023-11-14T22:13:20 to 2023-11-14T23:13:20",
+      "Principals:",
+      "web-1.example.com",
+      "web-1",
+      "Critical Options: (none)",
+      "Extensions: (none)",
+  };
+  EXPECT_EQ(fields, expected) << r.out;
+
+  // What a user certificate may carry, a host certificate may not.
+  req.extensions = {"permit-pty"};
+  EXPECT_EQ(SignHostCertificate(ca, req).status().code(), StatusCode::kInvalidArgument);
+  req.extensions.clear();
+  req.force_command = "/bin/true";
+  EXPECT_EQ(SignHostCertificate(ca, req).status().code(), StatusCode::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, SshKeygenListsTest, testing::ValuesIn(kTestKeys),
                          [](const auto& info) { return std::string(info.param.name); });
 

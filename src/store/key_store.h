@@ -164,11 +164,18 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
+// Which of a project's two SSH certificate authorities: the one that certifies users'
+// keys (TrustedUserCAKeys on servers) or the one that certifies hosts' keys
+// (@cert-authority in clients' known_hosts). Each has its own key and its own serials.
+enum class CaKind { kUser, kHost };
+const char* CaKindName(CaKind kind);  // "user", "host": the database's words
+
 // A project's SSH certificate authority: its public key and its private seed, sealed
-// (AES-256-GCM under the key-encryption key, bound to the project) by the CA module; the
-// store never sees the seed in the clear.
+// (AES-256-GCM under the key-encryption key, bound to the project and kind) by the CA
+// module; the store never sees the seed in the clear.
 struct CaRecord {
   int64_t project_id = 0;
+  CaKind kind = CaKind::kUser;
   std::string public_key;   // OpenSSH line of the CA's Ed25519 key
   std::string sealed_seed;  // bytes, as the CA module sealed them
   int64_t created_at_us = 0;
@@ -204,6 +211,9 @@ struct Revocations {
   // deleted or is disabled now, or whose owner is a disabled user (a certificate of a key
   // not stored: only if revoked or its owner disabled).
   std::vector<int64_t> serials;
+  // Ascending: the host CA's certificates not yet expired that were revoked (their host
+  // was deleted).
+  std::vector<int64_t> host_serials;
 };
 
 // A user: a person who signs in with OpenID Connect (found again by (issuer, subject),
@@ -239,6 +249,38 @@ struct JoinTokenRecord {
   std::string created_by;  // the token id of who made it
 
   bool operator==(const JoinTokenRecord&) const = default;
+};
+
+// An enrolled host (docs/ssh-access.md "Hosts"): its names, its public keys and the
+// SHA-256 of its host token's secret. The host token ("kph_<id>_<secret>") renews the
+// host's certificates and reads what sshd needs; deleting the host stops it.
+struct HostRecord {
+  std::string id;  // 16 lowercase hex digits: also the public part of its host token
+  int64_t project_id = 0;
+  std::string token_hash;                // SHA-256 of the host token's secret, 32 bytes
+  std::vector<std::string> hostnames;    // its certificates' principals, each without a comma
+  std::vector<std::string> public_keys;  // "TYPE BASE64" of each host key, without a newline
+  int64_t enrolled_at_us = 0;
+  int64_t renewed_at_us = 0;   // enrolled_at_us until the first renewal
+  int64_t valid_before_s = 0;  // when its newest certificates expire
+  std::string join_token_id;   // the join token it enrolled with
+
+  bool operator==(const HostRecord&) const = default;
+};
+
+// A certificate the host CA issued to a host (one per host key and issue).
+struct HostCertificateRecord {
+  int64_t project_id = 0;
+  int64_t serial = 0;  // from the project's host CA (NextSerial(project, kHost))
+  std::string host_id;
+  std::string key_sha256;  // SHA-256 of the certified key's blob, 32 bytes
+  std::vector<std::string> principals;
+  int64_t valid_after_s = 0;
+  int64_t valid_before_s = 0;
+  int64_t issued_at_us = 0;
+  std::optional<int64_t> revoked_at_us;
+
+  bool operator==(const HostCertificateRecord&) const = default;
 };
 
 // A grant: a role in projects, with SSH principals, for a group or one user (exactly one of
@@ -471,13 +513,34 @@ class KeyStore : public KeyReader {
   // OK; kNotFound (also for another project's token).
   virtual Status DeleteJoinToken(int64_t project_id, std::string_view id,
                                  const EventRecord& event) = 0;
-  // Spends one use of the token `id` if `secret_hash` is its secret's, a use is left and it
-  // has not expired at `now_us`: atomically, so concurrent callers on any node never spend
-  // more uses than it had. The token after the use. kNotFound otherwise, without saying
-  // which of these it was.
-  virtual StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id,
-                                                 std::string_view secret_hash,
-                                                 int64_t now_us) = 0;
+
+  // Enrols `host` with one use of the join token `join_token_id`, in one transaction: the
+  // use is spent only if `join_secret_hash` is its secret's, a use is left, it has not
+  // expired at `now_us` and it is the host's project's — atomically, so concurrent
+  // enrolments on any node never spend more uses than it had — and then the host, its
+  // `certificates` and `event` are stored; a failure stores nothing and spends nothing.
+  // OK; kNotFound (kJoinTokenNotUsable's words, not saying which condition failed);
+  // kAlreadyExists if the host id is taken; kInvalidArgument for a record breaking
+  // HostRecord's rules (project >= 1, 32-byte hash, 1..64 hostnames, 1..16 keys).
+  virtual Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                            int64_t now_us, const HostRecord& host,
+                            const std::vector<HostCertificateRecord>& certificates,
+                            const EventRecord& event) = 0;
+  // OK (any project's: the caller checks); kNotFound.
+  virtual StatusOr<HostRecord> GetHost(std::string_view id) = 0;
+  // The project's hosts, oldest enrolment first. OK.
+  virtual StatusOr<std::vector<HostRecord>> ListHosts(int64_t project_id) = 0;
+  // A renewal: the host's public_keys, renewed_at_us and valid_before_s become `host`'s
+  // (its other fields are kept) and `certificates` are stored, with `event`. OK;
+  // kNotFound if the host is gone (deleted meanwhile: nothing is stored).
+  virtual Status RenewHost(const HostRecord& host,
+                           const std::vector<HostCertificateRecord>& certificates,
+                           const EventRecord& event) = 0;
+  // Deletes the host (its token stops at once) and revokes at `at_us` each of its
+  // certificates not revoked yet, so that they enter the project's KRL. OK; kNotFound (also
+  // for another project's host).
+  virtual Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                            const EventRecord& event) = 0;
 
   // --- Sign-in (docs/people.md).
 
@@ -511,17 +574,17 @@ class KeyStore : public KeyReader {
 
   // --- The SSH certificate authority (docs/ssh-access.md "Certificates").
 
-  // The project's CA, made from `candidate` if the project has none yet: the first of
-  // concurrent callers (on any node) wins and every caller gets the winner's (`event` is
-  // recorded only by the winner). OK.
+  // The project's CA of `candidate.kind`, made from `candidate` if the project has none of
+  // that kind yet: the first of concurrent callers (on any node) wins and every caller gets
+  // the winner's (`event` is recorded only by the winner). OK.
   // Project 0 (no real project) holds the CA module's check of the key-encryption key.
   virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate,
                                            const EventRecord& event) = 0;
-  // The project's CA, read only. OK; kNotFound if the project has none.
-  virtual StatusOr<CaRecord> GetCa(int64_t project_id) = 0;
-  // A fresh serial for the project's CA, never handed out before (also across nodes and
-  // concurrent callers). OK; kNotFound if the project has no CA.
-  virtual StatusOr<int64_t> NextSerial(int64_t project_id) = 0;
+  // The project's CA of that kind, read only. OK; kNotFound if the project has none.
+  virtual StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) = 0;
+  // A fresh serial for the project's CA of that kind, never handed out before by it (also
+  // across nodes and concurrent callers). OK; kNotFound if the project has no such CA.
+  virtual StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) = 0;
   // OK; kAlreadyExists if the serial is recorded already.
   virtual Status RecordCertificate(const CertificateRecord& certificate,
                                    const EventRecord& event) = 0;
@@ -535,6 +598,7 @@ class KeyStore : public KeyReader {
   // was revoked, whose stored key is deleted or disabled, or whose owner (key_owner_id) is a
   // disabled user (enabling the key or the user again takes its certificates out). A
   // certificate without a stored key (key_id "") only when revoked or its owner disabled.
+  // And the host CA's certificates still valid then that were revoked (host_serials).
   virtual StatusOr<Revocations> RevocationsOf(int64_t project_id, int64_t now_s) = 0;
 
   // OK if the database answers now; kUnavailable otherwise. Cheap.

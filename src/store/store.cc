@@ -35,6 +35,8 @@ class ForwardingReader final : public KeyReader {
 
 }  // namespace
 
+const char* CaKindName(CaKind kind) { return kind == CaKind::kHost ? "host" : "user"; }
+
 std::unique_ptr<KeyReader> KeyStore::Snapshot() { return std::make_unique<ForwardingReader>(this); }
 
 void KeyStore::InsertKeyAsync(KeyRecord key, EventRecord event, WriteDone done) {
@@ -99,6 +101,29 @@ Status ValidateGrant(const GrantRecord& grant) {
     // The column joins them with commas (as a token's).
     if (p.empty() || p.find(',') != std::string::npos) {
       return InvalidArgument("a principal is not empty and holds no comma");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateHost(const HostRecord& host) {
+  if (host.id.empty()) return InvalidArgument("a host needs an id");
+  if (host.project_id < 1) return InvalidArgument("a host's project must be at least 1");
+  if (host.token_hash.size() != 32) {
+    return InvalidArgument("a host's token hash is 32 bytes (SHA-256)");
+  }
+  if (host.hostnames.empty() || host.hostnames.size() > 64) {
+    return InvalidArgument("a host has 1 to 64 hostnames");
+  }
+  if (host.public_keys.empty() || host.public_keys.size() > 16) {
+    return InvalidArgument("a host has 1 to 16 public keys");
+  }
+  // Both columns join their items with commas.
+  for (const auto* list : {&host.hostnames, &host.public_keys}) {
+    for (const std::string& item : *list) {
+      if (item.empty() || item.find(',') != std::string::npos) {
+        return InvalidArgument("a host's names and keys are not empty and hold no comma");
+      }
     }
   }
   return Status::Ok();

@@ -949,7 +949,11 @@ TEST_P(KeyStoreContractTest, KeysetPagesVisitEveryKeyOnceInEveryOrderDespiteChan
 // --- the SSH CA ------------------------------------------------------------------------
 
 CaRecord Ca(int64_t project, std::string seed) {
-  return CaRecord{project, "ssh-ed25519 AAAA ca-" + std::to_string(project), std::move(seed), 5};
+  return CaRecord{.project_id = project,
+                  .kind = CaKind::kUser,
+                  .public_key = "ssh-ed25519 AAAA ca-" + std::to_string(project),
+                  .sealed_seed = std::move(seed),
+                  .created_at_us = 5};
 }
 
 CertificateRecord Certificate(int64_t project, int64_t serial, std::string key_id,
@@ -969,7 +973,7 @@ CertificateRecord Certificate(int64_t project, int64_t serial, std::string key_i
 }
 
 TEST_P(KeyStoreContractTest, TheFirstCaOfAProjectWinsAndSerialsCountUp) {
-  EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().NextSerial(1, CaKind::kUser).status().code(), StatusCode::kNotFound);
   auto first = store().GetOrCreateCa(Ca(1, std::string("\x00sealed-one", 11)), {});
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->sealed_seed, std::string("\x00sealed-one", 11));
@@ -977,21 +981,21 @@ TEST_P(KeyStoreContractTest, TheFirstCaOfAProjectWinsAndSerialsCountUp) {
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*second, *first);  // the first one stays
   EXPECT_EQ(store().GetOrCreateCa(Ca(2, "other"), {})->sealed_seed, "other");
-  EXPECT_EQ(*store().NextSerial(1), 1);
-  EXPECT_EQ(*store().NextSerial(1), 2);
-  EXPECT_EQ(*store().NextSerial(2), 1);  // per project
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 1);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 2);
+  EXPECT_EQ(*store().NextSerial(2, CaKind::kUser), 1);  // per project
 }
 
 TEST_P(KeyStoreContractTest, GetCaReadsAndNeverMakesOne) {
-  EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store().GetCa(1).status().code(), StatusCode::kNotFound);  // still none
-  EXPECT_EQ(store().NextSerial(1).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetCa(1, CaKind::kUser).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetCa(1, CaKind::kUser).status().code(), StatusCode::kNotFound);  // still none
+  EXPECT_EQ(store().NextSerial(1, CaKind::kUser).status().code(), StatusCode::kNotFound);
   auto made = store().GetOrCreateCa(Ca(1, "sealed"), {});
   ASSERT_TRUE(made.ok()) << made.status().message();
-  auto read = store().GetCa(1);
+  auto read = store().GetCa(1, CaKind::kUser);
   ASSERT_TRUE(read.ok()) << read.status().message();
   EXPECT_EQ(*read, *made);
-  EXPECT_EQ(store().GetCa(2).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetCa(2, CaKind::kUser).status().code(), StatusCode::kNotFound);
 }
 
 TEST_P(KeyStoreContractTest, ConcurrentSerialsAreAllDifferent) {
@@ -1003,7 +1007,7 @@ TEST_P(KeyStoreContractTest, ConcurrentSerialsAreAllDifferent) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
-      auto serial = store().NextSerial(1);
+      auto serial = store().NextSerial(1, CaKind::kUser);
       if (serial.ok()) serials[i] = *serial;
     });
   }
@@ -1550,23 +1554,82 @@ TEST_P(KeyStoreContractTest, JoinTokensAreKeptListedPerProjectAndDeleted) {
   EXPECT_EQ(store().ListEvents(q)->events.size(), 4u);
 }
 
-TEST_P(KeyStoreContractTest, AJoinTokenIsUsedOnlyWithItsSecretUntilItsUsesOrTimeRunOut) {
+// ---- hosts
+
+HostRecord Host(std::string id, int64_t project, int64_t enrolled_at_us = 100) {
+  HostRecord h;
+  h.id = std::move(id);
+  h.project_id = project;
+  h.token_hash = std::string(31, 't') + h.id.back();
+  h.hostnames = {"web-1.example.com", "web-1"};
+  h.public_keys = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" + h.id,
+                   "ecdsa-sha2-nistp256 AAAAE2VjZHNh" + h.id};
+  h.enrolled_at_us = enrolled_at_us;
+  h.renewed_at_us = enrolled_at_us;
+  h.valid_before_s = 5000;
+  h.join_token_id = "bbbbbbbbbbbbbbb1";
+  return h;
+}
+
+HostCertificateRecord HostCertificate(const HostRecord& host, int64_t serial,
+                                      int64_t valid_before_s = 5000) {
+  HostCertificateRecord c;
+  c.project_id = host.project_id;
+  c.serial = serial;
+  c.host_id = host.id;
+  c.key_sha256 = std::string(31, 'k') + static_cast<char>('0' + serial % 10);
+  c.principals = host.hostnames;
+  c.valid_after_s = 10;
+  c.valid_before_s = valid_before_s;
+  c.issued_at_us = host.renewed_at_us;
+  return c;
+}
+
+TEST_P(KeyStoreContractTest, AHostEnrolsOnlyWithAJoinTokensSecretUntilItsUsesOrTimeRunOut) {
   const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 2, /*expires_at_us=*/1000);
   ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
-  EXPECT_EQ(store().UseJoinToken(t.id, std::string(32, 'x'), 100).status().code(),
+  const HostRecord h1 = Host("a000000000000001", 1);
+  const std::vector<HostCertificateRecord> c1 = {HostCertificate(h1, 1), HostCertificate(h1, 2)};
+  auto enroll = [&](std::string_view id, std::string_view hash, int64_t now_us,
+                    const HostRecord& h, const std::vector<HostCertificateRecord>& c) {
+    return store().EnrollHost(id, hash, now_us, h, c, Event("en" + h.id, "host.enroll", 1));
+  };
+  EXPECT_EQ(enroll(t.id, std::string(32, 'x'), 100, h1, c1).code(),
             StatusCode::kNotFound);  // another secret
-  EXPECT_EQ(store().UseJoinToken("bbbbbbbbbbbbbbb9", t.secret_hash, 100).status().code(),
+  EXPECT_EQ(enroll("bbbbbbbbbbbbbbb9", t.secret_hash, 100, h1, c1).code(),
             StatusCode::kNotFound);
-  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 1000).status().code(),
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 1000, h1, c1).code(),
             StatusCode::kNotFound);  // expired: at its expiry already
-  auto used = store().UseJoinToken(t.id, t.secret_hash, 100);
-  ASSERT_TRUE(used.ok()) << used.status().message();
-  EXPECT_EQ(used->uses_left, 1);
-  EXPECT_EQ(used->hostnames, t.hostnames);
-  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 200)->uses_left, 0);
-  EXPECT_EQ(store().UseJoinToken(t.id, t.secret_hash, 300).status().code(),
+  HostRecord elsewhere = Host("a000000000000009", 2);
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 100, elsewhere, {}).code(),
+            StatusCode::kNotFound);  // another project's host
+  HostRecord bad = Host("a000000000000008", 1);
+  bad.public_keys.clear();
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 100, bad, {}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 2);  // nothing spent so far
+  EXPECT_EQ(store().GetHost(h1.id).status().code(), StatusCode::kNotFound);
+
+  ASSERT_TRUE(enroll(t.id, t.secret_hash, 100, h1, c1).ok());
+  EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 1);
+  auto got = store().GetHost(h1.id);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, h1);  // read back as written
+  // The same host id, or a serial already recorded: nothing stored, no use spent.
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 200, h1, {}).code(), StatusCode::kAlreadyExists);
+  const HostRecord h2 = Host("a000000000000002", 1, 200);
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 200, h2, {HostCertificate(h2, 2)}).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().GetHost(h2.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 1);
+  ASSERT_TRUE(enroll(t.id, t.secret_hash, 200, h2, {HostCertificate(h2, 3)}).ok());
+  EXPECT_EQ(enroll(t.id, t.secret_hash, 300, Host("a000000000000003", 1), {}).code(),
             StatusCode::kNotFound);  // used up
   EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 0);  // still listed
+  EXPECT_THAT(*store().ListHosts(1), ElementsAre(h1, h2));  // oldest first
+  EXPECT_THAT(*store().ListHosts(2), IsEmpty());
+  EventQuery q;
+  q.actions = {"host.enroll"};
+  EXPECT_EQ(store().ListEvents(q)->events.size(), 2u);
 }
 
 TEST_P(KeyStoreContractTest, ConcurrentEnrolmentsNeverOverspendAJoinToken) {
@@ -1577,14 +1640,89 @@ TEST_P(KeyStoreContractTest, ConcurrentEnrolmentsNeverOverspendAJoinToken) {
   std::atomic<int> spent = 0;
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, i] {
+      const HostRecord h = Host("c00000000000000" + std::to_string(i), 1);
       start.arrive_and_wait();
-      if (store().UseJoinToken(t.id, t.secret_hash, 100).ok()) ++spent;
+      if (store().EnrollHost(t.id, t.secret_hash, 100, h, {HostCertificate(h, i + 1)}, {}).ok()) {
+        ++spent;
+      }
     });
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(spent, 3);
   EXPECT_EQ(store().ListJoinTokens(1)->at(0).uses_left, 0);
+  EXPECT_EQ(store().ListHosts(1)->size(), 3u);
+}
+
+TEST_P(KeyStoreContractTest, ARenewalKeepsTheHostAndAddsItsCertificates) {
+  const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 1, 1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  const HostRecord h = Host("d000000000000001", 1);
+  ASSERT_TRUE(store().EnrollHost(t.id, t.secret_hash, 100, h, {HostCertificate(h, 1)}, {}).ok());
+  HostRecord renewed = h;
+  renewed.public_keys = {"ssh-ed25519 AAAAnew"};
+  renewed.renewed_at_us = 900;
+  renewed.valid_before_s = 9000;
+  renewed.hostnames = {"ignored.example.com"};  // a renewal changes keys and times only
+  ASSERT_TRUE(
+      store().RenewHost(renewed, {HostCertificate(renewed, 2, 9000)}, Event("r1", "host.renew", 1))
+          .ok());
+  HostRecord expected = h;
+  expected.public_keys = renewed.public_keys;
+  expected.renewed_at_us = 900;
+  expected.valid_before_s = 9000;
+  EXPECT_EQ(*store().GetHost(h.id), expected);
+  // A serial taken: nothing changes.
+  HostRecord again = renewed;
+  again.renewed_at_us = 950;
+  EXPECT_EQ(store().RenewHost(again, {HostCertificate(again, 2)}, {}).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().GetHost(h.id)->renewed_at_us, 900);
+  EXPECT_EQ(store().RenewHost(Host("d000000000000009", 1), {}, {}).code(), StatusCode::kNotFound);
+}
+
+TEST_P(KeyStoreContractTest, ADeletedHostsCertificatesAreRevokedUntilTheyExpire) {
+  const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 2, 1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  const HostRecord gone = Host("e000000000000001", 1);
+  const HostRecord kept = Host("e000000000000002", 1);
+  ASSERT_TRUE(store()
+                  .EnrollHost(t.id, t.secret_hash, 100, gone,
+                              {HostCertificate(gone, 1, 50), HostCertificate(gone, 2, 5000)}, {})
+                  .ok());
+  ASSERT_TRUE(
+      store().EnrollHost(t.id, t.secret_hash, 100, kept, {HostCertificate(kept, 3)}, {}).ok());
+  EXPECT_THAT(store().RevocationsOf(1, 60)->host_serials, IsEmpty());
+  // Deleted only through its own project.
+  EXPECT_EQ(store().DeleteHost(2, gone.id, 500, {}).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteHost(1, gone.id, 500, Event("hd", "host.delete", 1)).ok());
+  EXPECT_EQ(store().DeleteHost(1, gone.id, 500, {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetHost(gone.id).status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(*store().ListHosts(1), ElementsAre(kept));
+  // Serial 1 expired at 50: only 2 is listed, and neither in the user CA's list.
+  auto revoked = store().RevocationsOf(1, 60);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().message();
+  EXPECT_THAT(revoked->host_serials, ElementsAre(2));
+  EXPECT_THAT(revoked->serials, IsEmpty());
+  EXPECT_THAT(store().RevocationsOf(1, 6000)->host_serials, IsEmpty());
+  EXPECT_THAT(store().RevocationsOf(2, 60)->host_serials, IsEmpty());
+}
+
+TEST_P(KeyStoreContractTest, AProjectsHostCaIsAnotherCaWithItsOwnSerials) {
+  CaRecord host = Ca(1, "host-seed");
+  host.kind = CaKind::kHost;
+  EXPECT_EQ(store().NextSerial(1, CaKind::kHost).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "user-seed"), {}).ok());
+  EXPECT_EQ(store().GetCa(1, CaKind::kHost).status().code(), StatusCode::kNotFound);
+  auto made = store().GetOrCreateCa(host, {});
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_EQ(*made, host);
+  EXPECT_EQ(*store().GetCa(1, CaKind::kHost), host);
+  EXPECT_EQ(store().GetCa(1, CaKind::kUser)->sealed_seed, "user-seed");
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 1);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kHost), 1);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kHost), 2);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 2);
 }
 
 TEST_P(KeyStoreContractTest, ConcurrentFirstSignInsOfOnePersonMakeOneUser) {

@@ -34,6 +34,8 @@ inline constexpr std::string_view kJoinTokenIdTaken = "a join token with this id
 inline constexpr std::string_view kJoinTokenNotFound = "join token not found";
 inline constexpr std::string_view kJoinTokenNotUsable =
     "no usable join token (unknown, used up or expired)";
+inline constexpr std::string_view kHostIdTaken = "a host with this id already exists";
+inline constexpr std::string_view kHostNotFound = "host not found";
 inline constexpr std::string_view kNoEventAction = "an event needs an action";
 
 // SignIn's argument check: kInvalidArgument unless issuer and subject are set.
@@ -44,6 +46,8 @@ Status ValidateUserId(int64_t id);
 Status ValidateGrant(const GrantRecord& grant);
 // InsertJoinToken's (KeyStore::InsertJoinToken lists the rules).
 Status ValidateJoinToken(const JoinTokenRecord& token);
+// EnrollHost's and RenewHost's (KeyStore::EnrollHost lists the rules).
+Status ValidateHost(const HostRecord& host);
 
 // The groups SignIn keeps: `groups` without "" names.
 std::vector<std::string> KeptGroups(const std::vector<std::string>& groups);

@@ -326,21 +326,22 @@ class MemoryStore final : public KeyStore {
 
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
     std::lock_guard lock(mu_);
-    auto [it, inserted] = cas_.try_emplace(candidate.project_id, candidate, 1);
+    auto [it, inserted] =
+        cas_.try_emplace({candidate.project_id, candidate.kind}, candidate, 1);
     if (inserted) Record(event);
     return it->second.first;
   }
 
-  StatusOr<CaRecord> GetCa(int64_t project_id) override {
+  StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) override {
     std::lock_guard lock(mu_);
-    auto it = cas_.find(project_id);
+    auto it = cas_.find({project_id, kind});
     if (it == cas_.end()) return NotFound("no CA for the project");
     return it->second.first;
   }
 
-  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+  StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) override {
     std::lock_guard lock(mu_);
-    auto it = cas_.find(project_id);
+    auto it = cas_.find({project_id, kind});
     if (it == cas_.end()) return NotFound("no CA for the project");
     return it->second.second++;
   }
@@ -386,6 +387,11 @@ class MemoryStore final : public KeyStore {
       auto owner = users_.find(c.key_owner_id);
       retired = retired || (owner != users_.end() && owner->second.disabled);
       if (c.revoked_at_us || retired) out.serials.push_back(c.serial);
+    }
+    for (const auto& [at, c] : host_certificates_) {
+      if (c.project_id == project_id && c.valid_before_s > now_s && c.revoked_at_us) {
+        out.host_serials.push_back(c.serial);
+      }
     }
     return out;
   }
@@ -536,16 +542,88 @@ class MemoryStore final : public KeyStore {
     return Status::Ok();
   }
 
-  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
-                                         int64_t now_us) override {
+  Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                    int64_t now_us, const HostRecord& host,
+                    const std::vector<HostCertificateRecord>& certificates,
+                    const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
     std::lock_guard lock(mu_);
-    auto it = join_tokens_.find(id);
-    if (it == join_tokens_.end() || it->second.secret_hash != secret_hash ||
-        it->second.uses_left < 1 || it->second.expires_at_us <= now_us) {
+    auto it = join_tokens_.find(join_token_id);
+    if (it == join_tokens_.end() || it->second.secret_hash != join_secret_hash ||
+        it->second.uses_left < 1 || it->second.expires_at_us <= now_us ||
+        it->second.project_id != host.project_id) {
       return NotFound(std::string(kJoinTokenNotUsable));
     }
+    if (hosts_.contains(host.id)) return AlreadyExists(std::string(kHostIdTaken));
+    for (const HostCertificateRecord& c : certificates) {
+      if (host_certificates_.contains({c.project_id, c.serial})) {
+        return AlreadyExists("the serial is recorded already");
+      }
+    }
     --it->second.uses_left;
+    hosts_.emplace(host.id, host);
+    for (const HostCertificateRecord& c : certificates) {
+      host_certificates_.emplace(std::make_pair(c.project_id, c.serial), c);
+    }
+    Record(event);
+    return Status::Ok();
+  }
+
+  StatusOr<HostRecord> GetHost(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    auto it = hosts_.find(id);
+    if (it == hosts_.end()) return NotFound(std::string(kHostNotFound));
     return it->second;
+  }
+
+  StatusOr<std::vector<HostRecord>> ListHosts(int64_t project_id) override {
+    std::vector<HostRecord> all;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, h] : hosts_) {
+        if (h.project_id == project_id) all.push_back(h);
+      }
+    }
+    std::sort(all.begin(), all.end(), [](const HostRecord& a, const HostRecord& b) {
+      return std::tie(a.enrolled_at_us, a.id) < std::tie(b.enrolled_at_us, b.id);
+    });
+    return all;
+  }
+
+  Status RenewHost(const HostRecord& host, const std::vector<HostCertificateRecord>& certificates,
+                   const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
+    std::lock_guard lock(mu_);
+    auto it = hosts_.find(host.id);
+    if (it == hosts_.end()) return NotFound(std::string(kHostNotFound));
+    for (const HostCertificateRecord& c : certificates) {
+      if (host_certificates_.contains({c.project_id, c.serial})) {
+        return AlreadyExists("the serial is recorded already");
+      }
+    }
+    it->second.public_keys = host.public_keys;
+    it->second.renewed_at_us = host.renewed_at_us;
+    it->second.valid_before_s = host.valid_before_s;
+    for (const HostCertificateRecord& c : certificates) {
+      host_certificates_.emplace(std::make_pair(c.project_id, c.serial), c);
+    }
+    Record(event);
+    return Status::Ok();
+  }
+
+  Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                    const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto it = hosts_.find(id);
+    if (it == hosts_.end() || it->second.project_id != project_id) {
+      return NotFound(std::string(kHostNotFound));
+    }
+    for (auto& [at, c] : host_certificates_) {
+      if (c.host_id == id && !c.revoked_at_us) c.revoked_at_us = at_us;
+    }
+    hosts_.erase(it);
+    Record(event);
+    return Status::Ok();
   }
 
   Status Ping() override { return Status::Ok(); }
@@ -590,8 +668,11 @@ class MemoryStore final : public KeyStore {
   std::map<std::string, KeyRecord, std::less<>> keys_;  // by id
   std::map<NameKey, std::string> names_;                // (project_id, name) -> id
   std::map<std::string, TokenRecord, std::less<>> tokens_;
-  std::map<int64_t, std::pair<CaRecord, int64_t>> cas_;  // project -> (CA, next serial)
+  // (project, kind) -> (CA, next serial)
+  std::map<std::pair<int64_t, CaKind>, std::pair<CaRecord, int64_t>> cas_;
   std::map<std::pair<int64_t, int64_t>, CertificateRecord> certificates_;  // (project, serial)
+  std::map<std::string, HostRecord, std::less<>> hosts_;
+  std::map<std::pair<int64_t, int64_t>, HostCertificateRecord> host_certificates_;
   std::vector<EventRecord> events_;
   std::map<int64_t, UserRecord> users_;                                // by id
   std::map<std::pair<std::string, std::string>, int64_t> identities_;  // (issuer, subject) -> id

@@ -94,6 +94,15 @@ const Statement kInsertJoinToken{"insert_join_token", Sql().insert_join_token};
 const Statement kListJoinTokens{"list_join_tokens", Sql().list_join_tokens};
 const Statement kDeleteJoinToken{"delete_join_token", Sql().delete_join_token};
 const Statement kUseJoinToken{"use_join_token", Sql().use_join_token};
+const Statement kInsertHost{"insert_host", Sql().insert_host};
+const Statement kGetHost{"get_host", Sql().get_host};
+const Statement kListHosts{"list_hosts", Sql().list_hosts};
+const Statement kRenewHost{"renew_host", Sql().renew_host};
+const Statement kDeleteHost{"delete_host", Sql().delete_host};
+const Statement kInsertHostCertificate{"insert_host_certificate", Sql().insert_host_certificate};
+const Statement kRevokeHostCertificates{"revoke_host_certificates",
+                                        Sql().revoke_host_certificates};
+const Statement kRevokedHostSerials{"revoked_host_serials", Sql().revoked_host_serials};
 const Statement kInsertEvent{"insert_event", Sql().insert_event};
 // The expired sign-ins go with each new one: one statement, one round trip.
 const Statement kStartLogin{
@@ -487,17 +496,77 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
-                                         int64_t now_us) override {
+  Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                    int64_t now_us, const HostRecord& host,
+                    const std::vector<HostCertificateRecord>& certificates,
+                    const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
     // Not retried: the first attempt may have spent the use.
-    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<JoinTokenRecord> {
-      auto r = conn.Run(kUseJoinToken,
-                        ToParams({std::string(id), sql::SqlBlob{std::string(secret_hash)},
-                                  now_us}),
-                        deadline);
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        auto spent = conn.Run(kUseJoinToken,
+                              ToParams({std::string(join_token_id),
+                                        sql::SqlBlob{std::string(join_secret_hash)}, now_us,
+                                        host.project_id}),
+                              deadline);
+        if (!spent.ok()) return spent.status();
+        if (spent->Affected() == 0) return NotFound(std::string(kJoinTokenNotUsable));
+        auto r = conn.Run(kInsertHost, ToParams(sql::HostValues(host)), deadline);
+        if (!r.ok()) {
+          if (r.status().code() == StatusCode::kAlreadyExists) {
+            return AlreadyExists(std::string(kHostIdTaken));
+          }
+          return r.status();
+        }
+        if (Status c = InsertHostCertificates(conn, certificates, deadline); !c.ok()) return c;
+        return InsertEvent(conn, event, deadline);
+      });
+    });
+  }
+
+  StatusOr<HostRecord> GetHost(std::string_view id) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<HostRecord> {
+      auto r = conn.Run(kGetHost, {std::string(id)}, deadline);
       if (!r.ok()) return r.status();
-      if (r->rows() == 0) return NotFound(std::string(kJoinTokenNotUsable));
-      return sql::ReadJoinToken(Row(*r, 0));
+      if (r->rows() == 0) return NotFound(std::string(kHostNotFound));
+      return sql::ReadHost(Row(*r, 0));
+    });
+  }
+
+  StatusOr<std::vector<HostRecord>> ListHosts(int64_t project_id) override {
+    return ReadAll<HostRecord>(
+        kListHosts, [](const Row& row) { return sql::ReadHost(row); }, {ToText(project_id)});
+  }
+
+  Status RenewHost(const HostRecord& host, const std::vector<HostCertificateRecord>& certificates,
+                   const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        auto r = conn.Run(kRenewHost,
+                          {host.id, sql::JoinPrincipals(host.public_keys),
+                           ToText(host.renewed_at_us), ToText(host.valid_before_s)},
+                          deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() == 0) return NotFound(std::string(kHostNotFound));
+        if (Status c = InsertHostCertificates(conn, certificates, deadline); !c.ok()) return c;
+        return InsertEvent(conn, event, deadline);
+      });
+    });
+  }
+
+  Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                    const EventRecord& event) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        auto r = conn.Run(kDeleteHost, {ToText(project_id), std::string(id)}, deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() == 0) return NotFound(std::string(kHostNotFound));
+        auto revoked =
+            conn.Run(kRevokeHostCertificates, {std::string(id), ToText(at_us)}, deadline);
+        if (!revoked.ok()) return revoked.status();
+        return InsertEvent(conn, event, deadline);
+      });
     });
   }
 
@@ -601,25 +670,26 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
         return inserted->Affected() > 0 ? InsertEvent(conn, event, deadline) : Status::Ok();
       });
       if (!made.ok()) return made;
-      auto r = conn.Run(kGetCa, {ToText(candidate.project_id)}, deadline);
+      auto r = conn.Run(kGetCa, {ToText(candidate.project_id), CaKindName(candidate.kind)},
+                        deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return Internal("the CA vanished");
       return sql::ReadCa(Row(*r, 0));
     });
   }
 
-  StatusOr<CaRecord> GetCa(int64_t project_id) override {
+  StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) override {
     return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<CaRecord> {
-      auto r = conn.Run(kGetCa, {ToText(project_id)}, deadline);
+      auto r = conn.Run(kGetCa, {ToText(project_id), CaKindName(kind)}, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return NotFound("no CA for the project");
       return sql::ReadCa(Row(*r, 0));
     });
   }
 
-  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+  StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<int64_t> {
-      auto r = conn.Run(kNextSerial, {ToText(project_id)}, deadline);
+      auto r = conn.Run(kNextSerial, {ToText(project_id), CaKindName(kind)}, deadline);
       if (!r.ok()) return r.status();
       if (r->rows() == 0) return NotFound("no CA for the project");
       return r->Int64(0, 0);
@@ -705,6 +775,9 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       auto serials = conn.Run(kRevokedSerials, {ToText(project_id), ToText(now_s)}, deadline);
       if (!serials.ok()) return serials.status();
       for (int i = 0; i < serials->rows(); ++i) out.serials.push_back(serials->Int64(i, 0));
+      auto hosts = conn.Run(kRevokedHostSerials, {ToText(project_id), ToText(now_s)}, deadline);
+      if (!hosts.ok()) return hosts.status();
+      for (int i = 0; i < hosts->rows(); ++i) out.host_serials.push_back(hosts->Int64(i, 0));
       return out;
     });
   }
@@ -862,6 +935,21 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     if (!r.ok()) return r.status();
     if (r->rows() == 0) return Internal("the user vanished");
     return sql::ReadUser(Row(*r, 0));
+  }
+
+  // A host's certificates, in its enrolment's or renewal's transaction.
+  static Status InsertHostCertificates(Connection& conn,
+                                       const std::vector<HostCertificateRecord>& certificates,
+                                       Deadline deadline) {
+    for (const HostCertificateRecord& c : certificates) {
+      auto r = conn.Run(kInsertHostCertificate, ToParams(sql::HostCertificateValues(c)), deadline);
+      if (r.ok()) continue;
+      if (r.status().code() == StatusCode::kAlreadyExists) {
+        return AlreadyExists("the serial is recorded already");
+      }
+      return r.status();
+    }
+    return Status::Ok();
   }
 
   // The change's event, in its transaction (none if event.action is empty).

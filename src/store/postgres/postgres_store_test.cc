@@ -415,6 +415,26 @@ TEST_F(PostgresStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey)
   EXPECT_TRUE(s.ok()) << s.message();
 }
 
+// Migration 12 keys the CAs by (project, kind): those made before are the user CAs.
+TEST_F(PostgresStoreTest, MigrationKeepsEachCaAsTheProjectsUserCa) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddAUserCaWithTwoSerials(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  Query(
+      "ALTER TABLE ssh_cas DROP CONSTRAINT ssh_cas_pkey; "
+      "ALTER TABLE ssh_cas DROP COLUMN kind; "
+      "ALTER TABLE ssh_cas ADD CONSTRAINT ssh_cas_pkey PRIMARY KEY (project_id); "
+      "DROP TABLE hosts; DROP TABLE host_certificates; "
+      "DELETE FROM schema_migrations WHERE version = 12");
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCasAfterMigration12(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
 // Two nodes make people and token users at once: every id is handed out once.
 TEST_F(PostgresStoreTest, TwoNodesSigningInPeopleNeverShareAnId) {
   auto a = MustOpen();

@@ -132,7 +132,32 @@ std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> 
 }
 
 std::vector<SqlValue> CaValues(const CaRecord& ca) {
-  return {ca.project_id, ca.public_key, SqlBlob{ca.sealed_seed}, ca.created_at_us};
+  return {ca.project_id, std::string(CaKindName(ca.kind)), ca.public_key,
+          SqlBlob{ca.sealed_seed}, ca.created_at_us};
+}
+
+std::vector<SqlValue> HostValues(const HostRecord& h) {
+  return {h.id,
+          h.project_id,
+          SqlBlob{h.token_hash},
+          JoinPrincipals(h.hostnames),
+          JoinPrincipals(h.public_keys),
+          h.enrolled_at_us,
+          h.renewed_at_us,
+          h.valid_before_s,
+          h.join_token_id};
+}
+
+std::vector<SqlValue> HostCertificateValues(const HostCertificateRecord& c) {
+  return {c.project_id,
+          c.serial,
+          c.host_id,
+          SqlBlob{c.key_sha256},
+          JoinPrincipals(c.principals),
+          c.valid_after_s,
+          c.valid_before_s,
+          c.issued_at_us,
+          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{})};
 }
 
 std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {

@@ -269,18 +269,22 @@ StatusOr<GrantRecord> ReadGrant(const Row& row) {
 
 // ---- the SSH CA
 
-inline constexpr char kCaColumns[] = "project_id, public_key, sealed_seed, created_at_us";
+inline constexpr char kCaColumns[] = "project_id, kind, public_key, sealed_seed, created_at_us";
+inline constexpr int kCaColumnCount = 5;
 std::vector<SqlValue> CaValues(const CaRecord& ca);
 
 template <typename Row>
 StatusOr<CaRecord> ReadCa(const Row& row) {
   CaRecord ca;
   ca.project_id = row.Int64(0);
-  ca.public_key = row.Text(1);
-  StatusOr<std::string> sealed = row.Blob(2);
+  const std::string kind = row.Text(1);
+  if (kind != "user" && kind != "host") return Internal("corrupt CA record in the database");
+  ca.kind = kind == "host" ? CaKind::kHost : CaKind::kUser;
+  ca.public_key = row.Text(2);
+  StatusOr<std::string> sealed = row.Blob(3);
   if (!sealed.ok()) return sealed.status();
   ca.sealed_seed = std::move(*sealed);
-  ca.created_at_us = row.Int64(3);
+  ca.created_at_us = row.Int64(4);
   return ca;
 }
 
@@ -308,6 +312,42 @@ StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
   if (!row.IsNull(10)) c.revoked_at_us = row.Int64(10);
   return c;
 }
+
+// ---- hosts
+
+inline constexpr char kHostColumns[] =
+    "id, project_id, token_hash, hostnames, public_keys, enrolled_at_us, renewed_at_us, "
+    "valid_before_s, join_token_id";
+inline constexpr int kHostColumnCount = 9;
+std::vector<SqlValue> HostValues(const HostRecord& host);
+
+template <typename Row>
+StatusOr<HostRecord> ReadHost(const Row& row) {
+  HostRecord h;
+  h.id = row.Text(0);
+  h.project_id = row.Int64(1);
+  StatusOr<std::string> hash = row.Blob(2);
+  if (!hash.ok()) return hash.status();
+  h.token_hash = std::move(*hash);
+  h.hostnames = ParsePrincipals(row.Text(3));
+  h.public_keys = ParsePrincipals(row.Text(4));  // joined by commas too: base64 has none
+  h.enrolled_at_us = row.Int64(5);
+  h.renewed_at_us = row.Int64(6);
+  h.valid_before_s = row.Int64(7);
+  h.join_token_id = row.Text(8);
+  return h;
+}
+
+inline constexpr char kHostCertificateColumns[] =
+    "project_id, serial, host_id, key_sha256, principals, valid_after_s, valid_before_s, "
+    "issued_at_us, revoked_at_us";
+inline constexpr int kHostCertificateColumnCount = 9;
+std::vector<SqlValue> HostCertificateValues(const HostCertificateRecord& c);
+
+// RevocationsOf's host part; parameters: project_id, now_s.
+inline constexpr char kRevokedHostSerialsSql[] =
+    "SELECT serial FROM host_certificates WHERE project_id = #1 AND valid_before_s > #2 "
+    "AND revoked_at_us IS NOT NULL ORDER BY serial";
 
 // ---- the audit trail
 

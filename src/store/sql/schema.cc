@@ -492,6 +492,86 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX host_join_tokens_by_project ON host_join_tokens (project_id, created_at_us);
     )sql"},
+    // 12: hosts (docs/ssh-access.md "Hosts"). Each project may have a second CA, for host
+    // certificates: ssh_cas is keyed by (project, kind), each CA with its own serials
+    // (SQLite cannot change a primary key in place: the few CA rows are copied). An enrolled
+    // host keeps its names, its public keys (a renewal without new keys certifies them
+    // again) and the SHA-256 of its host token's secret; its certificates are listed by
+    // serial for the KRL, revoked when it is deleted.
+    {R"sql(
+      CREATE TABLE ssh_cas_12 (
+        project_id INTEGER NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'user' CHECK (kind IN ('user', 'host')),
+        public_key TEXT NOT NULL,
+        sealed_seed BLOB NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        next_serial INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (project_id, kind)
+      );
+      INSERT INTO ssh_cas_12 (project_id, kind, public_key, sealed_seed, created_at_us,
+                              next_serial)
+        SELECT project_id, 'user', public_key, sealed_seed, created_at_us, next_serial
+        FROM ssh_cas;
+      DROP TABLE ssh_cas;
+      ALTER TABLE ssh_cas_12 RENAME TO ssh_cas;
+      CREATE TABLE hosts (
+        id TEXT PRIMARY KEY NOT NULL,
+        project_id INTEGER NOT NULL,
+        token_hash BLOB NOT NULL,
+        hostnames TEXT NOT NULL,
+        public_keys TEXT NOT NULL,
+        enrolled_at_us INTEGER NOT NULL,
+        renewed_at_us INTEGER NOT NULL,
+        valid_before_s INTEGER NOT NULL,
+        join_token_id TEXT NOT NULL
+      );
+      CREATE INDEX hosts_by_project ON hosts (project_id, enrolled_at_us);
+      CREATE TABLE host_certificates (
+        project_id INTEGER NOT NULL,
+        serial INTEGER NOT NULL,
+        host_id TEXT NOT NULL,
+        key_sha256 BLOB NOT NULL,
+        principals TEXT NOT NULL,
+        valid_after_s INTEGER NOT NULL,
+        valid_before_s INTEGER NOT NULL,
+        issued_at_us INTEGER NOT NULL,
+        revoked_at_us INTEGER,
+        PRIMARY KEY (project_id, serial)
+      );
+      CREATE INDEX host_certificates_by_host ON host_certificates (host_id);
+    )sql",
+     R"sql(
+      ALTER TABLE ssh_cas ADD COLUMN kind TEXT NOT NULL DEFAULT 'user'
+        CONSTRAINT ssh_cas_kind CHECK (kind IN ('user', 'host'));
+      ALTER TABLE ssh_cas DROP CONSTRAINT ssh_cas_pkey,
+        ADD CONSTRAINT ssh_cas_pkey PRIMARY KEY (project_id, kind);
+      CREATE TABLE hosts (
+        id TEXT COLLATE "C" NOT NULL,
+        project_id BIGINT NOT NULL,
+        token_hash BYTEA NOT NULL,
+        hostnames TEXT NOT NULL,
+        public_keys TEXT NOT NULL,
+        enrolled_at_us BIGINT NOT NULL,
+        renewed_at_us BIGINT NOT NULL,
+        valid_before_s BIGINT NOT NULL,
+        join_token_id TEXT NOT NULL,
+        CONSTRAINT hosts_pkey PRIMARY KEY (id)
+      );
+      CREATE INDEX hosts_by_project ON hosts (project_id, enrolled_at_us);
+      CREATE TABLE host_certificates (
+        project_id BIGINT NOT NULL,
+        serial BIGINT NOT NULL,
+        host_id TEXT COLLATE "C" NOT NULL,
+        key_sha256 BYTEA NOT NULL,
+        principals TEXT NOT NULL,
+        valid_after_s BIGINT NOT NULL,
+        valid_before_s BIGINT NOT NULL,
+        issued_at_us BIGINT NOT NULL,
+        revoked_at_us BIGINT,
+        CONSTRAINT host_certificates_pkey PRIMARY KEY (project_id, serial)
+      );
+      CREATE INDEX host_certificates_by_host ON host_certificates (host_id);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -89,14 +89,28 @@ Statements Make(Dialect dialect) {
   s.delete_join_token = p("DELETE FROM host_join_tokens WHERE project_id = #1 AND id = #2");
   s.use_join_token =
       p("UPDATE host_join_tokens SET uses_left = uses_left - 1 WHERE id = #1 AND "
-        "secret_hash = #2 AND uses_left > 0 AND expires_at_us > #3 RETURNING " +
-        std::string(kJoinTokenColumns));
+        "secret_hash = #2 AND uses_left > 0 AND expires_at_us > #3 AND project_id = #4");
+  s.insert_host = p(Insert("hosts", kHostColumns, kHostColumnCount));
+  s.get_host = p(Select(kHostColumns, "FROM hosts WHERE id = #1"));
+  s.list_hosts =
+      p(Select(kHostColumns, "FROM hosts WHERE project_id = #1 ORDER BY enrolled_at_us, id"));
+  s.renew_host =
+      p("UPDATE hosts SET public_keys = #2, renewed_at_us = #3, valid_before_s = #4 "
+        "WHERE id = #1");
+  s.delete_host = p("DELETE FROM hosts WHERE project_id = #1 AND id = #2");
+  s.insert_host_certificate =
+      p(Insert("host_certificates", kHostCertificateColumns, kHostCertificateColumnCount));
+  s.revoke_host_certificates =
+      p("UPDATE host_certificates SET revoked_at_us = #2 "
+        "WHERE host_id = #1 AND revoked_at_us IS NULL");
+  s.revoked_host_serials = p(kRevokedHostSerialsSql);
 
-  s.insert_ca = p(Insert("ssh_cas", kCaColumns, 4) + " ON CONFLICT (project_id) DO NOTHING");
-  s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1"));
+  s.insert_ca =
+      p(Insert("ssh_cas", kCaColumns, kCaColumnCount) + " ON CONFLICT (project_id, kind) DO NOTHING");
+  s.get_ca = p(Select(kCaColumns, "FROM ssh_cas WHERE project_id = #1 AND kind = #2"));
   // On PostgreSQL this row-locks the CA: signers on every node take serials one at a time.
   s.next_serial =
-      p("UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 "
+      p("UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 AND kind = #2 "
         "RETURNING next_serial - 1");
   s.insert_certificate = p(Insert("certificates", kCertificateColumns, kCertificateColumnCount));
   s.get_certificate =

@@ -54,12 +54,21 @@ struct Statements {
   std::string insert_join_token;  // JoinTokenValues
   std::string list_join_tokens;   // project_id
   std::string delete_join_token;  // project_id, id
-  // id, secret_hash, now_us: spends a use of a usable token, returns its row after
+  // id, secret_hash, now_us, project_id: spends a use of a usable token (one row changed)
   std::string use_join_token;
+  // ---- hosts (columns: kHostColumns, kHostCertificateColumns)
+  std::string insert_host;               // HostValues
+  std::string get_host;                  // id
+  std::string list_hosts;                // project_id
+  std::string renew_host;                // id, public_keys, renewed_at_us, valid_before_s
+  std::string delete_host;               // project_id, id
+  std::string insert_host_certificate;   // HostCertificateValues
+  std::string revoke_host_certificates;  // host_id, at_us; those not revoked yet
+  std::string revoked_host_serials;      // project_id, now_s (kRevokedHostSerialsSql)
   // ---- the SSH CA (columns: kCaColumns, kCertificateColumns)
-  std::string insert_ca;           // CaValues; no-op if the project has one
-  std::string get_ca;              // project_id
-  std::string next_serial;         // project_id; returns the serial taken
+  std::string insert_ca;           // CaValues; no-op if the project has one of that kind
+  std::string get_ca;              // project_id, kind
+  std::string next_serial;         // project_id, kind; returns the serial taken
   std::string insert_certificate;  // CertificateValues
   std::string get_certificate;     // project_id, serial
   // project_id, serial, at_us; only a certificate not revoked yet (as revoke_token)

@@ -72,6 +72,20 @@ Status InsertEvent(Connection& conn, const EventRecord& event) {
   return stmt->Run();
 }
 
+// A host's certificates, in its enrolment's or renewal's transaction.
+Status InsertHostCertificates(Connection& conn,
+                              const std::vector<HostCertificateRecord>& certificates) {
+  for (const HostCertificateRecord& c : certificates) {
+    auto stmt = conn.Prepare(Sql().insert_host_certificate);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll(sql::HostCertificateValues(c));
+    const int rc = stmt->Step();
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists("the serial is recorded already");
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+  }
+  return Status::Ok();
+}
+
 // `body`, then its event if it succeeded: both or neither (the writer's savepoint).
 Writer::Body WithEvent(Writer::Body body, EventRecord event) {
   if (event.action.empty()) return body;
@@ -407,25 +421,85 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
-  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
-                                         int64_t now_us) override {
-    JoinTokenRecord token;
-    Status status = writer_.Run(
-        [&](Connection& conn) -> Status {
-          auto stmt = conn.Prepare(Sql().use_join_token);
-          if (!stmt.ok()) return stmt.status();
-          stmt->BindAll({std::string(id), sql::SqlBlob{std::string(secret_hash)}, now_us});
-          const int rc = stmt->Step();
-          if (rc == SQLITE_DONE) return NotFound(std::string(kJoinTokenNotUsable));
-          if (rc != SQLITE_ROW) return FromSqlite(rc);
-          StatusOr<JoinTokenRecord> row = sql::ReadJoinToken(*stmt);
-          if (!row.ok()) return row.status();
-          token = std::move(*row);
-          return stmt->Run();  // one row: finishes the statement
+  Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                    int64_t now_us, const HostRecord& host,
+                    const std::vector<HostCertificateRecord>& certificates,
+                    const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
+    std::vector<sql::SqlValue> use = {std::string(join_token_id),
+                                      sql::SqlBlob{std::string(join_secret_hash)}, now_us,
+                                      host.project_id};
+    return writer_.Run(
+        [use = std::move(use), values = sql::HostValues(host), certificates,
+         event](Connection& conn) -> Status {
+          auto spend = conn.Prepare(Sql().use_join_token);
+          if (!spend.ok()) return spend.status();
+          spend->BindAll(use);
+          if (Status s = spend->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) == 0) return NotFound(std::string(kJoinTokenNotUsable));
+          auto insert = conn.Prepare(Sql().insert_host);
+          if (!insert.ok()) return insert.status();
+          insert->BindAll(values);
+          const int rc = insert->Step();
+          if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) return AlreadyExists(std::string(kHostIdTaken));
+          if (rc != SQLITE_DONE) return FromSqlite(rc);
+          if (Status s = InsertHostCertificates(conn, certificates); !s.ok()) return s;
+          return InsertEvent(conn, event);
         },
-        /*one_statement=*/true);
-    if (!status.ok()) return status;
-    return token;
+        /*one_statement=*/false);
+  }
+
+  StatusOr<HostRecord> GetHost(std::string_view id) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    auto stmt = (*lease)->Prepare(Sql().get_host);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, std::string(id));
+    const int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return NotFound(std::string(kHostNotFound));
+    if (rc != SQLITE_ROW) return FromSqlite(rc);
+    return sql::ReadHost(*stmt);
+  }
+
+  StatusOr<std::vector<HostRecord>> ListHosts(int64_t project_id) override {
+    return ReadAll<HostRecord>(
+        Sql().list_hosts, [](const Stmt& row) { return sql::ReadHost(row); }, {project_id});
+  }
+
+  Status RenewHost(const HostRecord& host, const std::vector<HostCertificateRecord>& certificates,
+                   const EventRecord& event) override {
+    if (Status s = ValidateHost(host); !s.ok()) return s;
+    std::vector<sql::SqlValue> values = {host.id, sql::JoinPrincipals(host.public_keys),
+                                         host.renewed_at_us, host.valid_before_s};
+    return writer_.Run(
+        [values = std::move(values), certificates, event](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().renew_host);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll(values);
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) == 0) return NotFound(std::string(kHostNotFound));
+          if (Status s = InsertHostCertificates(conn, certificates); !s.ok()) return s;
+          return InsertEvent(conn, event);
+        },
+        /*one_statement=*/false);
+  }
+
+  Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                    const EventRecord& event) override {
+    return writer_.Run(
+        [project_id, id = std::string(id), at_us, event](Connection& conn) -> Status {
+          auto stmt = conn.Prepare(Sql().delete_host);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({project_id, id});
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) == 0) return NotFound(std::string(kHostNotFound));
+          auto revoke = conn.Prepare(Sql().revoke_host_certificates);
+          if (!revoke.ok()) return revoke.status();
+          revoke->BindAll({id, at_us});
+          if (Status s = revoke->Run(); !s.ok()) return s;
+          return InsertEvent(conn, event);
+        },
+        /*one_statement=*/false);
   }
 
   // --- sign-in
@@ -524,29 +598,29 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
         },
         /*one_statement=*/false);
     if (!inserted.ok()) return inserted;
-    StatusOr<CaRecord> ca = GetCa(candidate.project_id);
+    StatusOr<CaRecord> ca = GetCa(candidate.project_id, candidate.kind);
     if (!ca.ok() && ca.status().code() == StatusCode::kNotFound) return Internal("the CA vanished");
     return ca;
   }
 
-  StatusOr<CaRecord> GetCa(int64_t project_id) override {
+  StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) override {
     auto lease = readers().Acquire(ReadDeadline());
     if (!lease.ok()) return lease.status();
     auto stmt = (*lease)->Prepare(Sql().get_ca);
     if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, project_id);
+    stmt->BindAll({project_id, std::string(CaKindName(kind))});
     const int rc = stmt->Step();
     if (rc == SQLITE_DONE) return NotFound("no CA for the project");
     if (rc != SQLITE_ROW) return FromSqlite(rc);
     return sql::ReadCa(*stmt);
   }
 
-  StatusOr<int64_t> NextSerial(int64_t project_id) override {
+  StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) override {
     int64_t serial = 0;
     Status s = writer_.Run([&](Connection& conn) -> Status {
       auto stmt = conn.Prepare(Sql().next_serial);
       if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, project_id);
+      stmt->BindAll({project_id, std::string(CaKindName(kind))});
       const int rc = stmt->Step();
       if (rc == SQLITE_DONE) return NotFound("no CA for the project");
       if (rc != SQLITE_ROW) return FromSqlite(rc);
@@ -637,6 +711,11 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     stmt->Bind(2, now_s);
     int rc;
     while ((rc = stmt->Step()) == SQLITE_ROW) out.serials.push_back(stmt->Int64(0));
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    auto hosts = conn.Prepare(Sql().revoked_host_serials);
+    if (!hosts.ok()) return hosts.status();
+    hosts->BindAll({project_id, now_s});
+    while ((rc = hosts->Step()) == SQLITE_ROW) out.host_serials.push_back(hosts->Int64(0));
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     return out;
   }

@@ -427,6 +427,37 @@ TEST_F(SqliteStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey) {
   EXPECT_TRUE(s.ok()) << s.message();
 }
 
+// Migration 12 keys the CAs by (project, kind): SQLite rebuilds ssh_cas, and the CAs made
+// before are the projects' user CAs, their serials going on.
+TEST_F(SqliteStoreTest, MigrationKeepsEachCaAsTheProjectsUserCa) {
+  {
+    auto store = MustOpen(db_path_);
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddAUserCaWithTwoSerials(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  {
+    RawDb raw(db_path_);  // back to ssh_cas of migration 5
+    raw.Exec(R"sql(
+      ALTER TABLE ssh_cas RENAME TO ssh_cas_12;
+      CREATE TABLE ssh_cas (
+        project_id INTEGER PRIMARY KEY NOT NULL, public_key TEXT NOT NULL,
+        sealed_seed BLOB NOT NULL, created_at_us INTEGER NOT NULL,
+        next_serial INTEGER NOT NULL DEFAULT 1);
+      INSERT INTO ssh_cas SELECT project_id, public_key, sealed_seed, created_at_us, next_serial
+        FROM ssh_cas_12;
+      DROP TABLE ssh_cas_12;
+      DROP TABLE hosts;
+      DROP TABLE host_certificates;
+      DELETE FROM schema_migrations WHERE version = 12;
+    )sql");
+  }
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCasAfterMigration12(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
 TEST_F(SqliteStoreTest, DatabaseFromANewerVersionIsRefused) {
   ASSERT_NE(MustOpen(db_path_), nullptr);
   {

@@ -31,9 +31,14 @@ inline CertificateRecord CertificateOf(std::string key_id, int64_t serial) {
 // Before migration 9: project 1's CA and a revoked certificate (serial 1) of a key "gone"
 // that no longer exists.
 inline Status AddACertificateOfAStoredKey(KeyStore& store) {
-  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{1, "ssh-ed25519 AAAA ca", "sealed", 5}, {});
+  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{.project_id = 1,
+                                                       .kind = CaKind::kUser,
+                                                       .public_key = "ssh-ed25519 AAAA ca",
+                                                       .sealed_seed = "sealed",
+                                                       .created_at_us = 5},
+                                              {});
   if (!ca.ok()) return ca.status();
-  if (StatusOr<int64_t> serial = store.NextSerial(1); !serial.ok()) return serial.status();
+  if (StatusOr<int64_t> serial = store.NextSerial(1, CaKind::kUser); !serial.ok()) return serial.status();
   if (Status s = store.RecordCertificate(CertificateOf("gone", 1), {}); !s.ok()) return s;
   return store.RevokeCertificate(1, 1, 20, {});
 }
@@ -46,7 +51,7 @@ inline Status CheckCertificatesAfterMigration9(KeyStore& store) {
   StatusOr<CertificateRecord> kept = store.GetCertificate(1, 1);
   if (!kept.ok()) return kept.status();
   if (*kept != before) return Internal("the certificate changed in the migration");
-  StatusOr<int64_t> serial = store.NextSerial(1);
+  StatusOr<int64_t> serial = store.NextSerial(1, CaKind::kUser);
   if (!serial.ok()) return serial.status();
   if (*serial != 2) return Internal("the next serial is " + std::to_string(*serial));
   if (Status s = store.RecordCertificate(CertificateOf("", 2), {}); !s.ok()) return s;
@@ -57,6 +62,47 @@ inline Status CheckCertificatesAfterMigration9(KeyStore& store) {
   if (!revoked.ok()) return revoked.status();
   if (revoked->serials != std::vector<int64_t>{1}) return Internal("the KRL is not serial 1 alone");
   return Status::Ok();
+}
+
+// Before migration 12: project 1's (user) CA, two serials taken.
+inline Status AddAUserCaWithTwoSerials(KeyStore& store) {
+  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{.project_id = 1,
+                                                       .kind = CaKind::kUser,
+                                                       .public_key = "ssh-ed25519 AAAA ca",
+                                                       .sealed_seed = "sealed",
+                                                       .created_at_us = 5},
+                                              {});
+  if (!ca.ok()) return ca.status();
+  for (int i = 0; i < 2; ++i) {
+    if (StatusOr<int64_t> s = store.NextSerial(1, CaKind::kUser); !s.ok()) return s.status();
+  }
+  return Status::Ok();
+}
+
+// After it: the CA is the project's user CA, as it was, its serials go on, and the project
+// has no host CA until one is made, whose serials start at 1.
+inline Status CheckCasAfterMigration12(KeyStore& store) {
+  StatusOr<CaRecord> user = store.GetCa(1, CaKind::kUser);
+  if (!user.ok()) return user.status();
+  if (user->kind != CaKind::kUser || user->public_key != "ssh-ed25519 AAAA ca" ||
+      user->sealed_seed != "sealed" || user->created_at_us != 5) {
+    return Internal("the CA changed in the migration");
+  }
+  StatusOr<int64_t> serial = store.NextSerial(1, CaKind::kUser);
+  if (!serial.ok()) return serial.status();
+  if (*serial != 3) return Internal("the next serial is " + std::to_string(*serial));
+  if (store.GetCa(1, CaKind::kHost).status().code() != StatusCode::kNotFound) {
+    return Internal("a host CA appeared");
+  }
+  CaRecord host = *user;
+  host.kind = CaKind::kHost;
+  host.public_key = "ssh-ed25519 AAAA host";
+  if (StatusOr<CaRecord> made = store.GetOrCreateCa(host, {}); !made.ok() || *made != host) {
+    return Internal("the host CA was not made");
+  }
+  serial = store.NextSerial(1, CaKind::kHost);
+  if (!serial.ok()) return serial.status();
+  return *serial == 1 ? Status::Ok() : Internal("the host CA's first serial is not 1");
 }
 
 }  // namespace keypaird::store::testing

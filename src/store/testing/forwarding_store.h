@@ -55,9 +55,11 @@ class ForwardingStore : public KeyStore {
   StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate, const EventRecord& event) override {
     return inner_->GetOrCreateCa(candidate, event);
   }
-  StatusOr<CaRecord> GetCa(int64_t project_id) override { return inner_->GetCa(project_id); }
-  StatusOr<int64_t> NextSerial(int64_t project_id) override {
-    return inner_->NextSerial(project_id);
+  StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) override {
+    return inner_->GetCa(project_id, kind);
+  }
+  StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) override {
+    return inner_->NextSerial(project_id, kind);
   }
   Status RecordCertificate(const CertificateRecord& certificate,
                            const EventRecord& event) override {
@@ -116,9 +118,23 @@ class ForwardingStore : public KeyStore {
                          const EventRecord& event) override {
     return inner_->DeleteJoinToken(project_id, id, event);
   }
-  StatusOr<JoinTokenRecord> UseJoinToken(std::string_view id, std::string_view secret_hash,
-                                         int64_t now_us) override {
-    return inner_->UseJoinToken(id, secret_hash, now_us);
+  Status EnrollHost(std::string_view join_token_id, std::string_view join_secret_hash,
+                    int64_t now_us, const HostRecord& host,
+                    const std::vector<HostCertificateRecord>& certificates,
+                    const EventRecord& event) override {
+    return inner_->EnrollHost(join_token_id, join_secret_hash, now_us, host, certificates, event);
+  }
+  StatusOr<HostRecord> GetHost(std::string_view id) override { return inner_->GetHost(id); }
+  StatusOr<std::vector<HostRecord>> ListHosts(int64_t project_id) override {
+    return inner_->ListHosts(project_id);
+  }
+  Status RenewHost(const HostRecord& host, const std::vector<HostCertificateRecord>& certificates,
+                   const EventRecord& event) override {
+    return inner_->RenewHost(host, certificates, event);
+  }
+  Status DeleteHost(int64_t project_id, std::string_view id, int64_t at_us,
+                    const EventRecord& event) override {
+    return inner_->DeleteHost(project_id, id, at_us, event);
   }
   Status Ping() override { return inner_->Ping(); }
 
