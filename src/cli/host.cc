@@ -202,9 +202,16 @@ class Host {
     StatusOr<HostState> saved = ReadState(state_path);
     if (saved.ok() && saved->url == c_.url && saved->project == c_.project) {
       StatusOr<SecretString> token = ReadTokenFile(TokenPath());
-      if (token.ok()) return RenewInsteadOfEnrolling(std::move(*saved), std::move(*token));
-      io_.log("the host token of the enrolment in " + state_path + " cannot be used (" +
-              token.status().message() + "): enrolling again");
+      if (token.ok()) {
+        const int code = RenewInsteadOfEnrolling(std::move(*saved), std::move(*token));
+        // A host deleted from the project enrols again, as the message asks: else the only
+        // way out would be to remove the state by hand.
+        if (!deleted_) return code;
+        io_.log("enrolling again with the join token");
+      } else {
+        io_.log("the host token of the enrolment in " + state_path + " cannot be used (" +
+                token.status().message() + "): enrolling again");
+      }
     } else if (!saved.ok() && saved.status().code() != StatusCode::kNotFound) {
       io_.log(saved.status().message() + ": enrolling afresh");
     } else if (saved.ok()) {
@@ -354,6 +361,7 @@ class Host {
   // A refusal of a call made with the host token.
   int Refused(const std::string& target, const client::HttpResponse& r) {
     if (r.status == 401) {
+      deleted_ = true;
       return Fail("this host was deleted from project " + std::to_string(state_.project) +
                   ": enrol it again (" + url_.ToString() + target + " answered " +
                   DescribeAnswer(r) + ")");
@@ -486,6 +494,7 @@ class Host {
   HostPaths paths_;
   SecretString token_;
   std::string action_;
+  bool deleted_ = false;  // the service answered the host token with 401
 };
 
 // ssh-config: keypaird's lines in a known_hosts file are those for exactly these patterns that

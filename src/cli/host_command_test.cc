@@ -400,6 +400,20 @@ TEST_F(HostCommandTest, RenewOfADeletedHostSaysToEnrolAgain) {
       << forced.log;
 }
 
+TEST_F(HostCommandTest, EnrollOfADeletedHostEnrolsAgainWithTheJoinToken) {
+  ASSERT_EQ(Run(EnrollArgs()).code, 0);
+  TakeRequests();
+  host_deleted_ = true;
+  const Outcome o = Run(EnrollArgs());
+  ASSERT_EQ(o.code, 0) << o.log;
+  EXPECT_EQ(
+      Targets(TakeRequests()),
+      (std::vector<std::string>{"GET /api/v1/projects/1/ssh_ca/public_key",
+                                "POST /api/v1/hosts/enroll", "GET /api/v1/projects/1/ssh_ca/krl"}));
+  EXPECT_NE(o.log.find("enrolling again with the join token"), std::string::npos) << o.log;
+  EXPECT_NE(o.out.find(": enrolled\n"), std::string::npos) << o.out;
+}
+
 TEST_F(HostCommandTest, RenewOfAHostNeverEnrolledSaysSo) {
   const Outcome o = Run(RenewArgs());
   EXPECT_EQ(o.code, 1);
@@ -429,7 +443,8 @@ TEST_F(HostCommandTest, EnrollRefusesAJoinTokenFileOthersCanReadOrAnotherToken) 
   ASSERT_EQ(chmod(join_file_.c_str(), 0644), 0);
   const Outcome readable = Run(EnrollArgs());
   EXPECT_EQ(readable.code, 1);
-  EXPECT_NE(readable.log.find("the join token file " + join_file_ + " "), std::string::npos) << readable.log;
+  EXPECT_NE(readable.log.find("the join token file " + join_file_ + " "), std::string::npos)
+      << readable.log;
   ASSERT_TRUE(WriteFile(join_file_, "kpd_an_api_token\n", 0600));
   const Outcome api_token = Run(EnrollArgs());
   EXPECT_EQ(api_token.code, 1);
