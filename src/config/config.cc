@@ -575,7 +575,7 @@ const std::vector<Flag>& Flags() {
        .default_value = "/etc/keypaird/host",
        .help = "the host's token, settings, user CA keys and KRL (mode 0700)",
        .apply = NonEmptyText<&Config::host_state_dir>},
-      {.name = "authorized-keys", .commands = kHostEnroll, .value = "SELECTOR",
+      {.name = "authorized-keys", .commands = kHostEnroll, .value = "LABELS",
        .help = "also have sshd ask keypaird authorized-keys for the keys whose labels match, "
                "e.g. login=%u",
        .apply = OptionalText<&Config::authorized_keys_selector>},

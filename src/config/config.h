@@ -143,7 +143,7 @@ struct Config {
   std::string ssh_dir = "/etc/ssh";                       // --ssh-dir
   std::string ssh_config_dir = "/etc/ssh/sshd_config.d";  // --config-dir
   std::string host_state_dir = "/etc/keypaird/host";      // --state-dir
-  std::optional<std::string> authorized_keys_selector;    // --authorized-keys SELECTOR
+  std::optional<std::string> authorized_keys_selector;    // --authorized-keys LABELS
   std::string reload_command;                             // --reload-command: run by /bin/sh -c
   bool force = false;                                     // --force (host renew)
 
