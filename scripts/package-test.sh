@@ -69,7 +69,8 @@ bin=$root/usr/bin/keypaird
 unit=$root/lib/systemd/system/keypaird.service
 check "keypaird --version says $version" test "$("$bin" --version)" = "keypaird $version"
 for f in lib/systemd/system/keypaird.service lib/systemd/system/keypaird-krl.service \
-         lib/systemd/system/keypaird-krl.timer usr/share/man/man1/keypaird.1.gz \
+         lib/systemd/system/keypaird-krl.timer lib/systemd/system/keypaird-host-renew.service \
+         lib/systemd/system/keypaird-host-renew.timer usr/share/man/man1/keypaird.1.gz \
          usr/share/bash-completion/completions/keypaird etc/keypaird/keypaird.env \
          usr/share/doc/keypaird/copyright usr/libexec/keypaird/keypaird-server; do
   check "the package holds /$f" test -s "$root/$f"
@@ -145,12 +146,13 @@ fi
 # verify looks for the binary at the unit's path (/usr/bin): a copy of the unit points at the
 # unpacked one instead; MANPATH lets it find the packaged man page (Documentation=).
 mkdir -p "$work/units"
-for u in keypaird.service keypaird-krl.service keypaird-krl.timer; do
+for u in keypaird.service keypaird-krl.service keypaird-krl.timer keypaird-host-renew.service \
+         keypaird-host-renew.timer; do
   sed "s|=/usr/bin/keypaird |=$bin |" "$root/lib/systemd/system/$u" >"$work/units/$u"
 done
 man_check=(); command -v man >/dev/null || man_check=(--man=no)
-check "systemd-analyze verify accepts the units (keypaird, keypaird-krl service and timer)" \
-  sh -c "out=\$(MANPATH='$root/usr/share/man' systemd-analyze verify ${man_check[*]} '$work/units/keypaird.service' '$work/units/keypaird-krl.service' '$work/units/keypaird-krl.timer' 2>&1);
+check "systemd-analyze verify accepts the units (keypaird; keypaird-krl, keypaird-host-renew service and timer)" \
+  sh -c "out=\$(MANPATH='$root/usr/share/man' systemd-analyze verify ${man_check[*]} '$work/units/keypaird.service' '$work/units/keypaird-krl.service' '$work/units/keypaird-krl.timer' '$work/units/keypaird-host-renew.service' '$work/units/keypaird-host-renew.timer' 2>&1);
          [ -z \"\$out\" ] || { echo \"\$out\"; false; }"
 check "the unit's exposure (systemd-analyze security) is below 2.0" \
   sh -c "systemd-analyze security --offline=true --root='$root' keypaird.service >'$work/security.log' 2>&1;

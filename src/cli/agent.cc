@@ -1,6 +1,7 @@
 #include "cli/agent.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "cli/secure_files.h"
 #include "client/http_client.h"
 #include "common/duration.h"
+#include "common/rfc3339.h"
 #include "common/secret.h"
 #include "common/strings.h"
 #include "common/url.h"
@@ -207,6 +209,36 @@ client::HttpClientOptions ClientOptions(const config::Config& c) {
   options.ca_file = c.ca_file;
   options.max_body_bytes = kMaxAnswerBytes;
   return options;
+}
+
+nlohmann::json ParseSecretBody(client::HttpResponse* r) {
+  const SecretString body(std::move(r->body));
+  return nlohmann::json::parse(body.view(), nullptr, /*allow_exceptions=*/false);
+}
+
+SecretString TakeSecret(nlohmann::json* j, const char* name) {
+  auto it = j->find(name);
+  if (it == j->end() || !it->is_string()) return SecretString();
+  std::string& value = it->get_ref<std::string&>();
+  std::string copy;
+  copy.reserve(value.size());
+  copy.append(value);
+  OPENSSL_cleanse(value.data(), value.size());
+  value.clear();
+  return SecretString(std::move(copy));
+}
+
+std::string StringField(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string CertificateTime(uint64_t seconds) {
+  std::string text = FormatRfc3339(static_cast<int64_t>(seconds) * 1000000);
+  if (const size_t dot = text.find('.'); dot != std::string::npos) {
+    text.erase(dot, text.size() - dot - 1);
+  }
+  return text;
 }
 
 StatusOr<KeysCache> ReadKeysCache(const std::string& path) {

@@ -24,11 +24,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
 #include "client/http_client.h"
 #include "common/clock.h"
+#include "common/secret.h"
 #include "common/status.h"
 #include "config/config.h"
 
@@ -45,7 +47,8 @@ struct AgentIo {
 int AuthorizedKeysCommand(const config::Config& c, const AgentIo& io);
 int KrlCommand(const config::Config& c, const AgentIo& io);
 
-// ---- Shared with the other client of the service, `keypaird login` (cli/login.h).
+// ---- Shared with the other clients of the service, `keypaird login` (cli/login.h) and the
+// host commands (cli/host.h).
 
 // Text from the service, safe for a log line: printable ASCII, at most `max` bytes.
 std::string Printable(std::string_view text, size_t max = 300);
@@ -53,6 +56,17 @@ std::string Printable(std::string_view text, size_t max = 300);
 std::string DescribeAnswer(const client::HttpResponse& r);
 // The HTTP client's options from --timeout and --ca-file.
 client::HttpClientOptions ClientOptions(const config::Config& c);
+// The JSON body of an answer (discarded when it is not JSON), the body wiped when it goes:
+// it may hold a secret (a device code, a token).
+nlohmann::json ParseSecretBody(client::HttpResponse* r);
+// Takes the string `name` out of the parsed answer `j` ("" if it is not one), wiping it
+// there, so that no unwiped copy of a secret outlives the answer.
+SecretString TakeSecret(nlohmann::json* j, const char* name);
+// The string `name` of the JSON object `j`, or "" when it has none.
+std::string StringField(const nlohmann::json& j, const char* name);
+// A certificate's time (seconds since the epoch) in RFC 3339 to the second,
+// "2026-12-07T01:00:00Z": a certificate's times are whole seconds.
+std::string CertificateTime(uint64_t seconds);
 
 // ---- The authorized_keys cache file, exposed for its tests.
 //

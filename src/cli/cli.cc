@@ -320,9 +320,6 @@ int Main(const std::vector<std::string>& args) {
     return 2;
   }
   switch (c->command) {
-    case config::Command::kHelp:
-    case config::Command::kVersion:
-      return RunInfo(*c);
     case config::Command::kServe:
       return Serve(*c);
     case config::Command::kMigrate:
@@ -347,11 +344,15 @@ int Main(const std::vector<std::string>& args) {
       return UserSetDisabled(*c, false);
     case config::Command::kCaNewKek:
       return CaNewKek(*c);
+    case config::Command::kHelp:
+    case config::Command::kVersion:
     case config::Command::kAuthorizedKeys:
     case config::Command::kKrl:
-      return RunAgent(*c);
     case config::Command::kLogin:
-      return RunLogin(*c);
+    case config::Command::kHostEnroll:
+    case config::Command::kHostRenew:
+    case config::Command::kSshConfig:
+      return RunClientCommand(*c);
   }
   return 2;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/agent.h"
+#include "cli/host.h"
 #include "cli/login.h"
 #include "common/version.h"
 
@@ -61,6 +62,9 @@ bool IsClientCommand(config::Command command) {
     case config::Command::kAuthorizedKeys:
     case config::Command::kKrl:
     case config::Command::kLogin:
+    case config::Command::kHostEnroll:
+    case config::Command::kHostRenew:
+    case config::Command::kSshConfig:
       return true;
     default:
       return false;
@@ -110,6 +114,30 @@ int RunLogin(const config::Config& c) {
   return LoginCommand(c, io);
 }
 
+int RunHost(const config::Config& c) {
+  signal(SIGPIPE, SIG_IGN);
+  const char* name = c.command == config::Command::kHostEnroll  ? "host enroll"
+                     : c.command == config::Command::kHostRenew ? "host renew"
+                                                                : "ssh-config";
+  HostIo io;
+  io.out = [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  };
+  io.log = [&](std::string_view message) {
+    std::fprintf(stderr, "keypaird %s: %.*s\n", name, static_cast<int>(message.size()),
+                 message.data());
+  };
+  switch (c.command) {
+    case config::Command::kHostEnroll:
+      return HostEnrollCommand(c, io);
+    case config::Command::kHostRenew:
+      return HostRenewCommand(c, io);
+    default:
+      return SshConfigCommand(c, io);
+  }
+}
+
 int ClientMain(int argc, char** argv) {
   StatusOr<config::Config> c =
       config::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
@@ -118,11 +146,23 @@ int ClientMain(int argc, char** argv) {
     return 2;
   }
   if (!IsClientCommand(c->command)) return ExecServer(argv);
-  if (c->command == config::Command::kHelp || c->command == config::Command::kVersion) {
-    return RunInfo(*c);
+  return RunClientCommand(*c);
+}
+
+int RunClientCommand(const config::Config& c) {
+  switch (c.command) {
+    case config::Command::kHelp:
+    case config::Command::kVersion:
+      return RunInfo(c);
+    case config::Command::kLogin:
+      return RunLogin(c);
+    case config::Command::kHostEnroll:
+    case config::Command::kHostRenew:
+    case config::Command::kSshConfig:
+      return RunHost(c);
+    default:
+      return RunAgent(c);
   }
-  if (c->command == config::Command::kLogin) return RunLogin(*c);
-  return RunAgent(*c);
 }
 
 }  // namespace keypaird::cli

@@ -1,5 +1,6 @@
 // The lean `keypaird`: the commands that run on SSH servers and laptops — authorized-keys
-// and krl (cli/agent.h), login (cli/login.h), help and --version — run in a binary that links only
+// and krl (cli/agent.h), login (cli/login.h), host enroll, host renew and ssh-config
+// (cli/host.h), help and --version — run in a binary that links only
 // OpenSSL, http_parser and the flag table, because sshd execs `keypaird authorized-keys` on every
 // login and dynamic linking dominated its time (docs/BENCHMARKS.md, "The agent per
 // login"). Every other command (serve, migrate, token, ca) belongs to the service: the
@@ -24,6 +25,9 @@ int ClientMain(int argc, char** argv);
 // Whether the lean binary runs `command` itself.
 bool IsClientCommand(config::Command command);
 
+// Runs a command IsClientCommand accepts (the server binary's main too).
+int RunClientCommand(const config::Config& c);
+
 // help and --version (kHelp, kVersion).
 int RunInfo(const config::Config& c);
 
@@ -33,6 +37,10 @@ int RunAgent(const config::Config& c);
 
 // login, speaking to the person on stderr.
 int RunLogin(const config::Config& c);
+
+// host enroll, host renew and ssh-config: a summary (or the known_hosts lines) on stdout,
+// messages on stderr.
+int RunHost(const config::Config& c);
 
 }  // namespace keypaird::cli
 

@@ -62,11 +62,6 @@ std::string_view WithoutLineBreak(std::string_view text) {
   return text;
 }
 
-// `ssh_host_X_key.pub` -> `ssh_host_X_key-cert.pub`, beside it.
-std::string CertificatePath(const std::string& public_key_path) {
-  return public_key_path.substr(0, public_key_path.size() - 4) + "-cert.pub";
-}
-
 // Parses the certificate line "TYPE BASE64[ COMMENT]"; `who` starts every message.
 StatusOr<sshkey::ParsedCertificate> ParseCertificateLine(std::string_view line,
                                                          const std::string& who) {
@@ -172,9 +167,14 @@ Status MakeDirectory(const std::string& dir, mode_t mode, bool enforce) {
   return Status::Ok();
 }
 
-// Writes `data` to `path` with `mode` unless the file already holds exactly that with that mode.
-Status WriteIfChanged(const std::string& path, std::string_view data, mode_t mode,
-                      HostFilesWritten& written) {
+}  // namespace
+
+std::string HostCertificatePath(const std::string& public_key_path) {
+  return public_key_path.substr(0, public_key_path.size() - 4) + "-cert.pub";
+}
+
+Status WriteFileIfChanged(const std::string& path, std::string_view data, mode_t mode,
+                          HostFilesWritten& written) {
   // Never through a symbolic link (the rename then replaces the link); a longer file differs.
   StatusOr<FileContent> current =
       ReadCheckedFile(path, path, data.size(), [](const struct stat&) { return Status::Ok(); });
@@ -189,7 +189,29 @@ Status WriteIfChanged(const std::string& path, std::string_view data, mode_t mod
   return Status::Ok();
 }
 
-}  // namespace
+std::vector<InstalledHostCertificate> ReadInstalledHostCertificates(
+    const std::vector<HostPublicKey>& keys) {
+  std::vector<InstalledHostCertificate> installed;
+  for (const HostPublicKey& key : keys) {
+    StatusOr<sshkey::PublicKey> public_key = sshkey::ParsePublicKey(key.line);
+    if (!public_key.ok()) continue;
+    const std::string path = HostCertificatePath(key.path);
+    StatusOr<FileContent> file = ReadCheckedFile(path, path, sshkey::kMaxPublicKeyInput,
+                                                 [](const struct stat&) { return Status::Ok(); });
+    if (!file.ok()) continue;
+    const std::string line(WithoutLineBreak(file->bytes));
+    StatusOr<sshkey::ParsedCertificate> parsed = ParseCertificateLine(line, path);
+    if (!parsed.ok() || parsed->cert_type != sshkey::kCertTypeHost ||
+        parsed->key_blob != public_key->blob) {
+      continue;
+    }
+    installed.push_back({.certificate = {.public_key_path = key.path, .line = line},
+                         .principals = std::move(parsed->principals),
+                         .valid_after = parsed->valid_after,
+                         .valid_before = parsed->valid_before});
+  }
+  return installed;
+}
 
 StatusOr<std::vector<HostPublicKey>> ReadHostPublicKeys(const std::string& ssh_dir) {
   std::error_code ec;
@@ -301,7 +323,7 @@ StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths)
     if (Status s = CheckAbsolutePath(cert.public_key_path, "the host public key file"); !s.ok()) {
       return s;
     }
-    certs.push_back(CertificatePath(cert.public_key_path));
+    certs.push_back(HostCertificatePath(cert.public_key_path));
   }
   std::sort(certs.begin(), certs.end());
   for (const std::string& cert : certs) text += "HostCertificate " + cert + "\n";
@@ -355,7 +377,7 @@ StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPath
     StatusOr<sshkey::PublicKey> key = sshkey::ParsePublicKey(key_line->second);
     if (!key.ok()) return key.status();
     if (Status s = CheckCertificate(cert, *key, files.hostnames); !s.ok()) return s;
-    if (!cert_files.emplace(CertificatePath(cert.public_key_path), cert.line + "\n").second) {
+    if (!cert_files.emplace(HostCertificatePath(cert.public_key_path), cert.line + "\n").second) {
       return InvalidArgument("two certificates for " + cert.public_key_path);
     }
   }
@@ -369,27 +391,28 @@ StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPath
 
   HostFilesWritten written;
   for (const auto& [path, line] : cert_files) {
-    if (Status s = WriteIfChanged(path, line, 0644, written); !s.ok()) return s;
+    if (Status s = WriteFileIfChanged(path, line, 0644, written); !s.ok()) return s;
   }
   if (Status s = MakeDirectory(paths.state_dir, 0700, /*enforce=*/true); !s.ok()) return s;
   const fs::path state(paths.state_dir);
-  if (Status s = WriteIfChanged((state / kHostUserCaKeysName).string(), *ca_keys, 0644, written);
+  if (Status s =
+          WriteFileIfChanged((state / kHostUserCaKeysName).string(), *ca_keys, 0644, written);
       !s.ok()) {
     return s;
   }
-  if (Status s = WriteIfChanged((state / kHostKrlName).string(), files.krl, 0644, written);
+  if (Status s = WriteFileIfChanged((state / kHostKrlName).string(), files.krl, 0644, written);
       !s.ok()) {
     return s;
   }
   std::string token(files.host_token.view());
   token += "\n";
-  Status s = WriteIfChanged((state / kHostTokenName).string(), token, 0600, written);
+  Status s = WriteFileIfChanged((state / kHostTokenName).string(), token, 0600, written);
   WipeString(token);
   if (!s.ok()) return s;
   // Last: sshd reads the drop-in only once every file it names is in place.
   if (s = MakeDirectory(paths.config_dir, 0755, /*enforce=*/false); !s.ok()) return s;
-  if (s = WriteIfChanged((fs::path(paths.config_dir) / kHostDropInName).string(), *drop_in, 0644,
-                         written);
+  if (s = WriteFileIfChanged((fs::path(paths.config_dir) / kHostDropInName).string(), *drop_in,
+                             0644, written);
       !s.ok()) {
     return s;
   }

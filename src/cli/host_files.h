@@ -1,17 +1,21 @@
 // The files `keypaird host enroll` and `keypaird host renew` will keep on an SSH server
 // (docs/ssh-access.md "Hosts"): the host's public keys it reads, and what it writes from the
 // service's answer — a certificate beside each host key, the trusted user CA keys, the KRL,
-// the host token and one sshd drop-in. Not wired to a command yet: enrolment comes next.
+// the host token and one sshd drop-in.
 //
 // Independent of HTTP: the caller turns the answer into a HostFiles. Plain functions over
 // paths; thread-compatible. Private host keys are never opened, the host key files never
 // written. Messages name files and say what to do, never a secret's content.
+// The commands themselves are in cli/host.h.
 #ifndef KEYPAIRD_CLI_HOST_FILES_H_
 #define KEYPAIRD_CLI_HOST_FILES_H_
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/secret.h"
@@ -55,6 +59,24 @@ struct HostCertificate {
 StatusOr<std::vector<HostCertificate>> MatchHostCertificates(
     const std::vector<HostPublicKey>& keys, const std::vector<std::string>& certificate_lines);
 
+// `ssh_host_X_key.pub` -> `ssh_host_X_key-cert.pub`, beside it: where sshd finds the
+// certificate of a host key (HostCertificate line for `HostCertificate::public_key_path`).
+std::string HostCertificatePath(const std::string& public_key_path);
+
+// A certificate installed beside a host key, as `host renew` finds it.
+struct InstalledHostCertificate {
+  HostCertificate certificate;
+  std::vector<std::string> principals;
+  uint64_t valid_after = 0;   // seconds since the epoch, inclusive
+  uint64_t valid_before = 0;  // seconds since the epoch, exclusive
+};
+
+// The host certificates installed beside `keys` (HostCertificatePath), in the order of `keys`.
+// A key whose certificate file is missing, unreadable or holds anything but a host certificate
+// of that very key (the key was replaced since) is left out: it needs a new certificate.
+std::vector<InstalledHostCertificate> ReadInstalledHostCertificates(
+    const std::vector<HostPublicKey>& keys);
+
 // What enrolment (or renewal) returned, plus what the command line said.
 struct HostFiles {
   std::vector<HostCertificate> certificates;
@@ -86,6 +108,13 @@ struct HostFilesWritten {
   std::vector<std::string> changed;    // paths written, in the order written
   std::vector<std::string> unchanged;  // paths already current, left as they were
 };
+
+// Writes `data` to `path` atomically with `mode` unless the file already holds exactly that
+// with that mode (never through a symbolic link), and records which in `written`. For the
+// other files the host commands keep (their state, ssh-config's known_hosts). kInternal when
+// the write fails.
+Status WriteFileIfChanged(const std::string& path, std::string_view data, mode_t mode,
+                          HostFilesWritten& written);
 
 // The sshd drop-in WriteHostFiles writes for `files` (for tests and --dry-run).
 StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths);

@@ -1,7 +1,5 @@
 #include "cli/login.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -14,7 +12,6 @@
 #include "cli/ssh_agent.h"
 #include "client/http_client.h"
 #include "common/duration.h"
-#include "common/rfc3339.h"
 #include "common/secret.h"
 #include "common/url.h"
 #include "sshkey/certificate.h"
@@ -35,26 +32,6 @@ constexpr int64_t kDefaultIntervalMs = 5000;
 
 bool IsTransient(int status) { return status >= 500 || status == 408 || status == 429; }
 
-// A body of a service answer, wiped when it goes (it may hold a device code or a token).
-json ParseSecretBody(client::HttpResponse* r) {
-  const SecretString body(std::move(r->body));
-  return json::parse(body.view(), nullptr, /*allow_exceptions=*/false);
-}
-
-// Takes the string `name` out of the parsed answer `j` ("" if it is not one), wiping it
-// there, so that no unwiped copy of a secret outlives the answer.
-SecretString TakeSecret(json* j, const char* name) {
-  auto it = j->find(name);
-  if (it == j->end() || !it->is_string()) return SecretString();
-  std::string& value = it->get_ref<std::string&>();
-  std::string copy;
-  copy.reserve(value.size());
-  copy.append(value);
-  OPENSSL_cleanse(value.data(), value.size());
-  value.clear();
-  return SecretString(std::move(copy));
-}
-
 // The body of a token request, {"device_code":"..."}, built in one buffer that is wiped.
 // The code is sent back as it came: one that would need escaping in JSON is refused.
 StatusOr<SecretString> TokenRequestBody(const SecretString& device_code) {
@@ -70,11 +47,6 @@ StatusOr<SecretString> TokenRequestBody(const SecretString& device_code) {
   body.reserve(kOpen.size() + code.size() + kClose.size());
   body.append(kOpen).append(code).append(kClose);
   return SecretString(std::move(body));
-}
-
-std::string StringField(const json& j, const char* name) {
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 int64_t SecondsField(const json& j, const char* name, int64_t fallback) {
@@ -101,15 +73,6 @@ StatusOr<sshkey::ParsedCertificate> ReadCertificate(std::string_view line,
     return bad;
   }
   return cert;
-}
-
-// RFC 3339 to the second ("2026-12-07T01:00:00Z"): a certificate's times are whole seconds.
-std::string WholeSeconds(int64_t seconds) {
-  std::string text = FormatRfc3339(seconds * 1000000);
-  if (const size_t dot = text.find('.'); dot != std::string::npos) {
-    text.erase(dot, text.size() - dot - 1);
-  }
-  return text;
 }
 
 class Login {
@@ -299,7 +262,7 @@ class Login {
     std::string where;
     for (const std::string& w : went) where += (where.empty() ? "" : ", and in ") + w;
     io_.log("keypaird login: certificate " + std::to_string(cert->serial) + " for " + principals +
-            ", valid until " + WholeSeconds(static_cast<int64_t>(cert->valid_before)) + " (" +
+            ", valid until " + CertificateTime(static_cast<int64_t>(cert->valid_before)) + " (" +
             FormatDurationMs(static_cast<int64_t>(left_s) * 1000) + "); key in " + where);
     return 0;
   }

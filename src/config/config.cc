@@ -170,6 +170,35 @@ std::string AppendWord(const std::string& v, Config* c) {
   return "";
 }
 
+template <auto Field>
+std::string OptionalText(const std::string& v, Config* c) {
+  if (v.empty()) return "must not be empty";
+  c->*Field = v;
+  return "";
+}
+
+// A name a host certificate gives the host (and a known_hosts pattern): printable ASCII without
+// spaces or commas, which separate them in known_hosts and in the host's state file.
+bool IsHostWord(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(),
+                                   [](char ch) { return ch > ' ' && ch < 0x7f && ch != ','; });
+}
+
+std::string ApplyHostname(const std::string& v, Config* c) {
+  if (!IsHostWord(v)) return "must be a host name: printable, no spaces or commas";
+  c->hostnames.push_back(v);
+  return "";
+}
+
+// known_hosts patterns, "web-1.example.com,*.db.example.com".
+std::string ApplyHostPatterns(const std::string& v, Config* c) {
+  if (std::string why = WordList<&Config::known_hosts_patterns>(v, c); !why.empty()) return why;
+  for (const std::string& p : c->known_hosts_patterns) {
+    if (!IsHostWord(p)) return "each pattern must be printable, with no spaces";
+  }
+  return "";
+}
+
 std::string ApplyListen(const std::string& v, Config* c) {
   const size_t colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0) return "expected HOST:PORT";
@@ -208,6 +237,10 @@ constexpr CommandSet kAuthorizedKeys = CommandBit(Command::kAuthorizedKeys);
 constexpr CommandSet kAgents = kAuthorizedKeys | CommandBit(Command::kKrl);
 // keypaird login: a client of the service too, signed in as a person instead of a token.
 constexpr CommandSet kLogin = CommandBit(Command::kLogin);
+constexpr CommandSet kHostEnroll = CommandBit(Command::kHostEnroll);
+// The commands an enrolled SSH server runs (cli/host.h).
+constexpr CommandSet kHost = kHostEnroll | CommandBit(Command::kHostRenew);
+constexpr CommandSet kSshConfig = CommandBit(Command::kSshConfig);
 // Every command that opens the database.
 constexpr CommandSet kDatabaseCommands = kServe | CommandBit(Command::kMigrate) | kTokenCreate |
                                          CommandBit(Command::kTokenList) |
@@ -349,6 +382,14 @@ const std::vector<Subcommand>& Subcommands() {
        "fetch the project's SSH key revocation list into a file, for sshd's RevokedKeys"},
       {Command::kLogin, "login", "--url URL --project ID",
        "sign in with any browser, get a short-lived SSH certificate into ssh-agent or --out"},
+      {Command::kHostEnroll, "host enroll",
+       "--url URL --project ID --join-token-file FILE --hostname NAME",
+       "enrol this SSH server: host certificates, trusted user CA keys, KRL, an sshd drop-in"},
+      {Command::kHostRenew, "host renew", "",
+       "renew the host certificates once a third of their validity is left; refresh the CA keys "
+       "and KRL"},
+      {Command::kSshConfig, "ssh-config", "--url URL --project ID --hosts PATTERNS",
+       "print the known_hosts lines that trust a project's host CA, or --write them into a file"},
       {Command::kHelp, "help", "[man | env | bash-completion]",
        "this help; or the man page, env file or bash completion"},
   };
@@ -484,14 +525,14 @@ const std::vector<Flag>& Flags() {
        .apply = Text<&Config::user_email>},
       {.name = "role", .commands = kGrantCreate, .value = "ROLE",
        .help = "viewer, editor or admin, required", .apply = Text<&Config::role>},
-      {.name = "url", .commands = kAgents | kLogin, .value = "URL",
+      {.name = "url", .commands = kAgents | kLogin | kHostEnroll | kSshConfig, .value = "URL",
        .help = "the keypaird service, https://HOST[:PORT][/PREFIX] (http:// only to a loopback address)",
        .apply = WebUrl<&Config::url>},
-      {.name = "token-file", .commands = kAgents, .value = "FILE",
+      {.name = "token-file", .commands = kAgents | kSshConfig, .value = "FILE",
        .help = "file holding the API token: not a symlink, no access for group or others",
        .apply = NonEmptyText<&Config::token_file>},
-      {.name = "project", .commands = kAgents | kLogin, .value = "ID",
-       .help = "the project whose keys or revocation list to fetch, or whose CA certifies login",
+      {.name = "project", .commands = kAgents | kLogin | kHostEnroll | kSshConfig, .value = "ID",
+       .help = "the project whose keys, revocation list or CAs to use, or that a host joins",
        .apply = Int<&Config::project, 1, 2147483647>},
       {.name = "label-selector", .commands = kAuthorizedKeys, .value = "SELECTOR",
        .help = "only keys whose labels match, e.g. login=%u (sshd puts the login name for %u)",
@@ -505,10 +546,10 @@ const std::vector<Flag>& Flags() {
       {.name = "max-stale", .commands = kAuthorizedKeys, .value = "DURATION", .default_value = "1h",
        .help = "the oldest cached answer printed while the service cannot be reached",
        .apply = Duration<&Config::max_stale_ms, 0, int64_t{8760} * 3600 * 1000>},
-      {.name = "timeout", .commands = kAgents | kLogin, .value = "DURATION", .default_value = "2s",
+      {.name = "timeout", .commands = kAgents | kLogin | kHost | kSshConfig, .value = "DURATION", .default_value = "2s",
        .help = "for each whole request to the service: connect, TLS and the answer",
        .apply = Duration<&Config::timeout_ms, 100, 300000>},
-      {.name = "ca-file", .commands = kAgents | kLogin | kServe, .value = "FILE",
+      {.name = "ca-file", .commands = kAgents | kLogin | kHostEnroll | kSshConfig | kServe, .value = "FILE",
        .help = "PEM certificates to trust for https:// besides the system's trust store",
        .apply = Text<&Config::ca_file>},
       {.name = "out", .commands = CommandBit(Command::kKrl) | kLogin, .value = "FILE",
@@ -521,6 +562,40 @@ const std::vector<Flag>& Flags() {
       {.name = "no-agent", .commands = kLogin, .default_value = "false",
        .help = "login: only write --out, do not add the key to ssh-agent",
        .apply = Switch<&Config::no_agent>},
+      {.name = "join-token-file", .commands = kHostEnroll, .value = "FILE",
+       .help = "file holding the project's join token (kpj_...): not a symlink, no access for "
+               "group or others",
+       .apply = NonEmptyText<&Config::join_token_file>},
+      {.name = "hostname", .commands = kHostEnroll, .value = "NAME",
+       .help = "a name clients reach this host by, certified by the host CA; repeat it for more",
+       .apply = ApplyHostname},
+      {.name = "ssh-dir", .commands = kHostEnroll, .value = "DIR", .default_value = "/etc/ssh",
+       .help = "where the host keys are (ssh_host_*_key.pub); their certificates go beside them",
+       .apply = NonEmptyText<&Config::ssh_dir>},
+      {.name = "config-dir", .commands = kHostEnroll, .value = "DIR",
+       .default_value = "/etc/ssh/sshd_config.d",
+       .help = "where the sshd drop-in 50-keypaird.conf goes",
+       .apply = NonEmptyText<&Config::ssh_config_dir>},
+      {.name = "state-dir", .commands = kHost, .value = "DIR",
+       .default_value = "/etc/keypaird/host",
+       .help = "the host's token, settings, user CA keys and KRL (mode 0700)",
+       .apply = NonEmptyText<&Config::host_state_dir>},
+      {.name = "authorized-keys", .commands = kHostEnroll, .value = "LABELS",
+       .help = "also have sshd ask keypaird authorized-keys for the keys whose labels match, "
+               "e.g. login=%u",
+       .apply = OptionalText<&Config::authorized_keys_selector>},
+      {.name = "reload-command", .commands = kHost, .value = "COMMAND",
+       .help = "run by /bin/sh -c when a file changed, e.g. 'systemctl reload ssh'",
+       .apply = NonEmptyText<&Config::reload_command>},
+      {.name = "force", .commands = CommandBit(Command::kHostRenew), .default_value = "false",
+       .help = "renew the host certificates even when they are far from expiry",
+       .apply = Switch<&Config::force>},
+      {.name = "hosts", .commands = kSshConfig, .value = "PATTERNS",
+       .help = "the known_hosts patterns of the hosts to trust, e.g. *.example.com,web-1",
+       .apply = ApplyHostPatterns},
+      {.name = "write", .commands = kSshConfig, .value = "FILE",
+       .help = "replace keypaird's lines for --hosts in this known_hosts file (others are kept)",
+       .apply = NonEmptyText<&Config::write_file>},
   };
   return kFlags;
 }
@@ -640,6 +715,17 @@ StatusOr<Config> ParseCommandLine(const std::vector<std::string>& args, const En
     if (c.no_agent && c.out.empty()) {
       return Bad("no-agent", "needs --out (the key has to go somewhere)");
     }
+  }
+  if (c.command == Command::kHostEnroll) {
+    if (c.url.empty()) return Bad("url", "is required");
+    if (c.project == 0) return Bad("project", "is required");
+    if (c.join_token_file.empty()) return Bad("join-token-file", "is required");
+    if (c.hostnames.empty()) return Bad("hostname", "is required (once per name)");
+  }
+  if (c.command == Command::kSshConfig) {
+    if (c.url.empty()) return Bad("url", "is required");
+    if (c.project == 0) return Bad("project", "is required");
+    if (c.known_hosts_patterns.empty()) return Bad("hosts", "is required");
   }
   if (c.command == Command::kGrantCreate) {
     if (c.projects.empty()) return Bad("projects", "is required");

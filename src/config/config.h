@@ -42,6 +42,9 @@ enum class Command {
   kAuthorizedKeys,
   kKrl,
   kLogin,
+  kHostEnroll,
+  kHostRenew,
+  kSshConfig,
 };
 
 // What kHelp prints: `keypaird --help` / `help` (kText), or `keypaird help man|env|
@@ -132,6 +135,22 @@ struct Config {
   // login (with --url, --project, --ca-file, --timeout, --principals, --out)
   int64_t ttl_ms = int64_t{8} * 3600 * 1000;  // --ttl: the certificate's validity asked for
   bool no_agent = false;                      // --no-agent: only --out, not ssh-agent
+
+  // host enroll (with --url, --project, --ca-file, --timeout) and host renew: an SSH server's
+  // certificates, trusted user CA keys and KRL (cli/host.h). The directories' defaults are
+  // cli/host_files.h's.
+  std::string join_token_file;                            // --join-token-file
+  std::vector<std::string> hostnames;                     // --hostname, once per name
+  std::string ssh_dir = "/etc/ssh";                       // --ssh-dir
+  std::string ssh_config_dir = "/etc/ssh/sshd_config.d";  // --config-dir
+  std::string host_state_dir = "/etc/keypaird/host";      // --state-dir
+  std::optional<std::string> authorized_keys_selector;    // --authorized-keys LABELS
+  std::string reload_command;                             // --reload-command: run by /bin/sh -c
+  bool force = false;                                     // --force (host renew)
+
+  // ssh-config (with --url, --project, --token-file, --ca-file, --timeout)
+  std::vector<std::string> known_hosts_patterns;  // --hosts a,*.b
+  std::string write_file;                         // --write: a known_hosts file to update
 
   bool operator==(const Config&) const = default;
 };

@@ -293,6 +293,59 @@ TEST(ConfigTest, AgentCommandsNeedAServiceATokenFileAndAProject) {
             "unknown flag --label-selector for this command");
 }
 
+TEST(ConfigTest, HostEnrollNeedsServiceProjectJoinTokenAndNames) {
+  StatusOr<Config> c = Parse({"host", "enroll", "--url", "https://keys.example.com", "--project",
+                              "3", "--join-token-file", "/j", "--hostname", "web-1.example.com",
+                              "--hostname", "web-1", "--ssh-dir", "/s", "--config-dir", "/c",
+                              "--state-dir", "/st", "--authorized-keys", "login=%u",
+                              "--reload-command", "systemctl reload ssh"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->command, Command::kHostEnroll);
+  EXPECT_EQ(c->hostnames, (std::vector<std::string>{"web-1.example.com", "web-1"}));
+  EXPECT_EQ(c->join_token_file, "/j");
+  EXPECT_EQ(c->ssh_dir, "/s");
+  EXPECT_EQ(c->ssh_config_dir, "/c");
+  EXPECT_EQ(c->host_state_dir, "/st");
+  EXPECT_EQ(c->authorized_keys_selector, "login=%u");
+  EXPECT_EQ(c->reload_command, "systemctl reload ssh");
+  const std::vector<std::string> base = {"host", "enroll", "--url", "https://k", "--project",
+                                         "3", "--join-token-file", "/j"};
+  EXPECT_EQ(Parse(base).status().message(), "--hostname: is required (once per name)");
+  std::vector<std::string> comma = base;
+  comma.insert(comma.end(), {"--hostname", "a,b"});
+  EXPECT_EQ(Parse(comma).status().message(),
+            "--hostname: must be a host name: printable, no spaces or commas");
+  EXPECT_EQ(Parse({"host", "enroll", "--project", "3", "--join-token-file", "/j", "--hostname",
+                   "h"})
+                .status()
+                .message(),
+            "--url: is required");
+  EXPECT_EQ(Parse({"host"}).status().message(), "host: expected enroll or renew");
+  // renew takes its settings from the state directory, not from flags.
+  StatusOr<Config> renew = Parse({"host", "renew", "--force"});
+  ASSERT_TRUE(renew.ok()) << renew.status().message();
+  EXPECT_TRUE(renew->force);
+  EXPECT_EQ(renew->host_state_dir, "/etc/keypaird/host");
+  EXPECT_EQ(Parse({"host", "renew", "--url", "https://k"}).status().message(),
+            "unknown flag --url for this command");
+}
+
+TEST(ConfigTest, SshConfigNeedsServiceProjectAndPatterns) {
+  StatusOr<Config> c = Parse({"ssh-config", "--url", "https://k", "--project", "2", "--hosts",
+                              "*.example.com,web-1", "--write", "/k", "--token-file", "/t"});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->command, Command::kSshConfig);
+  EXPECT_EQ(c->known_hosts_patterns, (std::vector<std::string>{"*.example.com", "web-1"}));
+  EXPECT_EQ(c->write_file, "/k");
+  EXPECT_EQ(Parse({"ssh-config", "--url", "https://k", "--project", "2"}).status().message(),
+            "--hosts: is required");
+  EXPECT_EQ(
+      Parse({"ssh-config", "--url", "https://k", "--project", "2", "--hosts", "a,,b"})
+          .status()
+          .message(),
+      "--hosts: expected a comma-separated list with no empty entries");
+}
+
 TEST(ConfigTest, LoginNeedsAServiceAndAProject) {
   StatusOr<Config> c =
       Parse({"login", "--url", "https://keys.example.com", "--project", "4", "--principals",
@@ -444,6 +497,16 @@ std::vector<std::string> Companions(std::string_view flag, Command command) {
       args.push_back("o");
     }
     return args;
+  }
+  if (command == Command::kHostEnroll) {
+    return RequiredLess(flag, {{"url", "http://127.0.0.1:8080"},
+                               {"project", "1"},
+                               {"join-token-file", "j"},
+                               {"hostname", "web-1.example.com"}});
+  }
+  if (command == Command::kSshConfig) {
+    return RequiredLess(
+        flag, {{"url", "http://127.0.0.1:8080"}, {"project", "1"}, {"hosts", "*.example.com"}});
   }
   if (command == Command::kTokenCreate) return {"--user", "1", "--admin"};
   if (command == Command::kTokenRevoke) return {"0123456789abcdef"};
