@@ -22,12 +22,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "fuzz_check.h"
@@ -105,13 +108,30 @@ Session* StartSession() {
 
 // Sends `bytes` on a new connection, closes the sending side, reads until the server
 // closes. False on a timeout.
-bool Exchange(uint16_t port, std::string_view bytes, std::string* out) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// A connection to the server. A connect the client side could not make (interrupted by
+// libFuzzer's alarm, or no local port free yet while thousands of closed connections of
+// the last seconds wait out TIME_WAIT) is tried again with a fresh socket; what the
+// server does (refusing, resetting) fails the run, with the reason.
+int Connect(uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) FUZZ_FAIL("connect");
+  int error = 0;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) FUZZ_FAIL("socket", std::strerror(errno));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) return fd;
+    error = errno;
+    close(fd);
+    if (error != EINTR && error != EADDRNOTAVAIL && error != EAGAIN) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FUZZ_FAIL("connect", std::strerror(error));
+}
+
+bool Exchange(uint16_t port, std::string_view bytes, std::string* out) {
+  const int fd = Connect(port);
   timeval timeout{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
