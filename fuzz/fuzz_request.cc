@@ -242,6 +242,7 @@ enum class Shape {
   kHosts,           // {"results"} of a project's hosts (its administrators)
   kHostCaInfo,      // the host CA as JSON
   kKnownHosts,      // @cert-authority lines of the host CA
+  kCaRotated,       // a CA after its rotation (user or host)
   kUnreachable,     // cannot succeed on the seeded store (enrolment, renewal: no secret known)
 };
 
@@ -314,6 +315,11 @@ constexpr RouteSpec kRouteSpecs[] = {
     {"GET", "/api/v1/projects/{project_id}/ssh_host_ca", Shape::kHostCaInfo},
     {"POST", "/api/v1/projects/{project_id}/ssh_host_ca", Shape::kHostCaInfo},
     {"GET", "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts", Shape::kKnownHosts},
+    {"POST", "/api/v1/projects/{project_id}/ssh_ca/rotate", Shape::kCaRotated},
+    {"POST", "/api/v1/projects/{project_id}/ssh_host_ca/rotate", Shape::kCaRotated},
+    // A fresh store's CAs have only their signing key, which is never deleted (409).
+    {"DELETE", "/api/v1/projects/{project_id}/ssh_ca/keys/{fingerprint}", Shape::kNoContent},
+    {"DELETE", "/api/v1/projects/{project_id}/ssh_host_ca/keys/{fingerprint}", Shape::kNoContent},
 };
 
 const RouteSpec* FindRouteSpec(std::string_view method, std::string_view pattern) {
@@ -874,6 +880,9 @@ struct Checker {
       case Shape::kKnownHosts:
         CHECK(ctype == "text/plain; charset=utf-8");
         return CheckKnownHosts();
+      case Shape::kCaRotated:
+        ParseJsonBody();
+        return CheckCaRotated();
       case Shape::kUnreachable:
         FUZZ_FAIL("a host enrolled or renewed, but the seeded store has no join or host token",
                   req.path);
@@ -881,8 +890,41 @@ struct Checker {
   }
 
   // Project 1's host CA is the seeded one; another project's is made by a POST.
+  // A CA's `keys` when it has only its signing key: that one, not retiring.
+  void CheckOneKey() const {
+    CHECK(body.contains("keys") && body["keys"].is_array() && body["keys"].size() == 1);
+    const json& k = body["keys"][0];
+    CHECK(k.size() == 4 && k["public_key"] == body["public_key"] &&
+          k["fingerprint_sha256"] == body["fingerprint_sha256"] &&
+          k["created_at"] == body["created_at"] && k["retires_at"].is_null());
+  }
+
+  // A rotation: by an administrator, of a CA the seeded store has (project 1's); a new
+  // signing key, then the seeded one, which retires when its last certificate expires
+  // (the seeded certificates' expiry, or now if that is past).
+  void CheckCaRotated() const {
+    CHECK(caller->record.admin && PathProject() == 1 && resp.status == 200);
+    const bool host = std::string_view(resp.route).find("/ssh_host_ca/") != std::string_view::npos;
+    const store::CaRecord& seeded = host ? g->host_ca : g->ca;
+    CHECK(body.size() == 4 && body["public_key"].is_string() && body["keys"].is_array());
+    const sshkey::PublicKey pk = ReparsedKey(body["public_key"]);
+    CHECK(pk.type == "ssh-ed25519" && pk.line != seeded.public_key);
+    CHECK(body["fingerprint_sha256"] == pk.fingerprint_sha256 && Time(body["created_at"]) == kNow);
+    const json& keys = body["keys"];
+    CHECK(keys.size() == 2 && keys[0]["public_key"] == body["public_key"] &&
+          keys[0]["retires_at"].is_null());
+    CHECK(keys[1]["public_key"] == seeded.public_key &&
+          Time(keys[1]["created_at"]) == seeded.created_at_us);
+    int64_t last = kNowS;
+    if (!host) {
+      for (const store::CertificateRecord& c : g->certificates) last = std::max(last, c.valid_before_s);
+    }
+    CHECK(Time(keys[1]["retires_at"]) == last * 1000000);
+  }
+
   void CheckHostCaInfo() const {
-    CHECK(body.size() == 3 && body.contains("public_key") && body["public_key"].is_string());
+    CHECK(body.size() == 4 && body.contains("public_key") && body["public_key"].is_string());
+    CheckOneKey();
     const sshkey::PublicKey pk = ReparsedKey(body["public_key"]);
     CHECK(pk.type == "ssh-ed25519" &&
           pk.comment == "keypaird project " + std::to_string(PathProject()) + " host CA");
@@ -1354,7 +1396,8 @@ struct Checker {
   }
 
   void CheckCaInfo() const {
-    CHECK(body.size() == 3 && body.contains("public_key") && body["public_key"].is_string());
+    CHECK(body.size() == 4 && body.contains("public_key") && body["public_key"].is_string());
+    CheckOneKey();
     const sshkey::PublicKey pk = CheckCaPublicKey(body["public_key"].get<std::string>());
     CHECK(body.contains("fingerprint_sha256") && body["fingerprint_sha256"] == pk.fingerprint_sha256);
     CHECK(body.contains("created_at") &&

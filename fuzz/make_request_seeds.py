@@ -582,6 +582,14 @@ SEEDS.update({
     "known-hosts": get(f"{P1}/ssh_host_ca/known_hosts?hosts=*.example.com,!bad.example.com"),
     "known-hosts-all": get(f"{P1}/ssh_host_ca/known_hosts"),
     "known-hosts-bad": get(f"{P1}/ssh_host_ca/known_hosts?hosts=a%20b"),
+    "ca-rotate": req("POST", f"{P1}/ssh_ca/rotate", ctype=None, auth="$ADMIN"),
+    "ca-rotate-empty-body": req("POST", f"{P1}/ssh_ca/rotate", {}, auth="$ADMIN"),
+    "ca-rotate-writer": req("POST", f"{P1}/ssh_ca/rotate", ctype=None),
+    "ca-rotate-no-ca": req("POST", "/api/v1/projects/2/ssh_ca/rotate", ctype=None, auth="$ADMIN"),
+    "host-ca-rotate": req("POST", f"{P1}/ssh_host_ca/rotate", ctype=None, auth="$ADMIN"),
+    "ca-key-delete-unknown": req("DELETE", f"{P1}/ssh_ca/keys/SHA256%3AAAAA%2Fbbbb", ctype=None,
+                                 auth="$ADMIN"),
+    "host-ca-key-delete-writer": req("DELETE", f"{P1}/ssh_host_ca/keys/AAAA", ctype=None),
 })
 
 

@@ -266,3 +266,66 @@ def test_the_host_ca_is_made_ahead_and_gives_known_hosts_lines(prism, server, ad
                      400, "ValidationError", "hosts")
     expect_error(prism.request("POST", base, token=server.token(8203, [new_project()]),
                                content_type=None), 403, "ForbiddenError")
+
+
+def test_both_cas_rotate_and_enrolments_trust_both_keys_new_first(prism, server, admin, keys):
+    """docs/ssh-access.md "Rotating a CA", through Prism: each answer as documented."""
+    p = new_project()
+    base = f"/api/v1/projects/{p}"
+    expect_error(prism.request("POST", f"{base}/ssh_ca/rotate", {}, token=admin), 404,
+                 "NotFoundError")
+    join = join_token(prism, admin, p, ["web-1", "web-2"])
+    ed, ec = host_keys(keys, "ed25519", "ecdsa")
+    first = enroll(prism, join["token"], p, ["web-1"], [pub(ed)]).json()
+    host = first["host_token"]
+    # A user certificate of the first key: it keeps that key trusted after the rotation (a
+    # key that signed nothing retires at once).
+    r = prism.request("POST", f"{base}/ssh_ca/sign",
+                      {"public_key": pub(ec), "principals": ["root"], "valid_for": 600},
+                      token=admin)
+    assert r.status == 201, r
+    user_cert = r.json()
+    user_before = prism.request("GET", f"{base}/ssh_ca", token=admin).json()
+    host_before = prism.request("GET", f"{base}/ssh_host_ca", token=admin).json()
+    assert [k["retires_at"] for k in user_before["keys"]] == [None]
+    # Neither a host token nor a project's writer rotates.
+    expect_error(server.request("POST", f"{base}/ssh_ca/rotate", {}, token=host), 403,
+                 "ForbiddenError")
+    writer = server.token(8201, projects=[p])
+    expect_error(prism.request("POST", f"{base}/ssh_host_ca/rotate", {}, token=writer), 403,
+                 "ForbiddenError")
+    expect_error(server.request("POST", f"{base}/ssh_ca/rotate", {"kind": "rsa"}, token=admin),
+                 400, "ValidationError")
+    user_after = prism.request("POST", f"{base}/ssh_ca/rotate", {}, token=admin).json()
+    host_after = prism.request("POST", f"{base}/ssh_host_ca/rotate", None, token=admin).json()
+    for before, after in ((user_before, user_after), (host_before, host_after)):
+        assert after["public_key"] != before["public_key"]
+        assert [k["public_key"] for k in after["keys"]] == [after["public_key"],
+                                                            before["public_key"]]
+        assert after["keys"][0]["retires_at"] is None
+    # Each old key is trusted until the last certificate it signed expires.
+    assert host_after["keys"][1]["retires_at"] == first["certificates"][0]["valid_before"]
+    assert user_after["keys"][1]["retires_at"] == user_cert["valid_before"]
+    # Enrolments and renewals hand out both keys, new first, and sign with the new one.
+    second = enroll(prism, join["token"], p, ["web-2"], [pub(ec)]).json()
+    assert second["user_ca_public_keys"] == [user_after["public_key"], user_before["public_key"]]
+    assert [line.split(" ", 2)[2].split(" ")[1] for line in second["known_hosts"].splitlines()] \
+        == [host_after["public_key"].split()[1], host_before["public_key"].split()[1]]
+    assert host_after["fingerprint_sha256"] in listing(second["certificates"][0]["certificate"],
+                                                       keys.path)
+    r = prism.request("POST", f"/api/v1/hosts/{first['host_id']}/renew", {}, token=host)
+    assert r.json()["user_ca_public_keys"] == second["user_ca_public_keys"]
+    text = prism.request("GET", f"{base}/ssh_ca/public_key", token=host).body.decode()
+    assert text == user_after["public_key"] + "\n" + user_before["public_key"] + "\n"
+    # Deleting: not the signing key (409), not by a writer (403), an unknown one 404.
+    signing = user_after["fingerprint_sha256"].replace("/", "%2F")
+    expect_error(prism.request("DELETE", f"{base}/ssh_ca/keys/{signing}", token=admin), 409,
+                 "ConflictError")
+    old = user_before["fingerprint_sha256"].replace("/", "%2F")
+    expect_error(prism.request("DELETE", f"{base}/ssh_ca/keys/{old}", token=writer), 403,
+                 "ForbiddenError")
+    expect_error(prism.request("DELETE", f"{base}/ssh_ca/keys/SHA256%3Anone", token=admin), 404,
+                 "NotFoundError")
+    assert prism.request("DELETE", f"{base}/ssh_ca/keys/{old}", token=admin).status == 204
+    assert [k["public_key"] for k in prism.request("GET", f"{base}/ssh_ca", token=admin)
+            .json()["keys"]] == [user_after["public_key"]]

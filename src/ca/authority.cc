@@ -96,75 +96,197 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       now_(std::move(now)),
       metrics_(metrics) {}
 
-StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id,
-                                                              store::CaKind kind,
-                                                              const auth::Principal* creator,
-                                                              bool* created) const {
+namespace {
+
+// What a CA key is called in messages.
+std::string CaName(int64_t project_id, store::CaKind kind) {
+  return "Project " + std::to_string(project_id) + "'s SSH " +
+         (kind == store::CaKind::kHost ? "host " : "") + "certificate authority";
+}
+
+std::string CaPath(int64_t project_id, store::CaKind kind) {
+  return "/api/v1/projects/" + std::to_string(project_id) +
+         (kind == store::CaKind::kHost ? "/ssh_host_ca" : "/ssh_ca");
+}
+
+// The event of a change to a project's CA, with the fingerprint of the key it is about.
+store::EventRecord CaEvent(const auth::Principal& actor, std::string_view action,
+                           int64_t project_id, store::CaKind kind, int64_t now_us,
+                           std::string_view fingerprint) {
+  store::EventRecord event = auth::NewEvent(actor, action, now_us);
+  event.project_id = project_id;
+  event.resource_type = kind == store::CaKind::kHost ? "ssh_host_ca" : "ssh_ca";
+  event.resource_id = std::to_string(project_id);
+  std::string details;
+  JsonWriter(&details).BeginObject().Key("fingerprint_sha256").String(fingerprint).EndObject();
+  event.details = std::move(details);
+  return event;
+}
+
+}  // namespace
+
+StatusOr<store::CaRecord> CertificateAuthority::NewCaKey(int64_t project_id, store::CaKind kind,
+                                                         int64_t now_us) const {
   const bool host = kind == store::CaKind::kHost;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = cas_.find({project_id, kind}); it != cas_.end()) return it->second;
-  }
-  if (creator == nullptr) {
-    StatusOr<store::CaRecord> record = store_->GetCa(project_id, kind);
-    if (!record.ok()) {
-      if (record.status().code() != StatusCode::kNotFound) return record.status();
-      return NotFound("Project " + std::to_string(project_id) + " has no SSH " +
-                      (host ? "host " : "") + "certificate authority yet: POST /api/v1/projects/" +
-                      std::to_string(project_id) + (host ? "/ssh_host_ca" : "/ssh_ca") +
-                      " makes it (so does its first " +
-                      (host ? "host enrolment)" : "certificate request)"));
-    }
-    return Remember(*record);
-  }
-  // First use on this node: offer a fresh candidate; the store keeps the first one of
-  // any node and every caller gets that one.
   StatusOr<sshkey::CaKey> key = sshkey::CaKey::Generate();
   if (!key.ok()) return key.status();
   StatusOr<SecretString> seed = key->Seed();
   if (!seed.ok()) return seed.status();
   StatusOr<std::string> sealed = kek_.Seal(seed->view(), project_id, host);
   if (!sealed.ok()) return sealed.status();
-  const std::string line = key->PublicKeyLine("keypaird project " + std::to_string(project_id) +
-                                              (host ? " host CA" : " CA"));
-  const int64_t now_us = now_();
-  store::EventRecord event =
-      auth::NewEvent(*creator, host ? auth::kHostCaCreate : auth::kCaCreate, now_us);
-  event.project_id = project_id;
-  event.resource_type = host ? "ssh_host_ca" : "ssh_ca";
-  event.resource_id = std::to_string(project_id);
-  if (StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(line); parsed.ok()) {
-    std::string details;
-    JsonWriter(&details).BeginObject().Key("fingerprint_sha256").String(
-        parsed->fingerprint_sha256).EndObject();
-    event.details = std::move(details);
-  }
-  StatusOr<store::CaRecord> record = store_->GetOrCreateCa(
-      store::CaRecord{.project_id = project_id,
-                      .kind = kind,
-                      .public_key = line,
-                      .sealed_seed = std::move(*sealed),
-                      .created_at_us = now_us},
-      event);
-  if (!record.ok()) return record.status();
-  const bool made = record->public_key == line;
-  if (created != nullptr) *created = made;
-  if (made) {
-    LogLine(LogLevel::kInfo, host ? "host certificate authority created"
-                                  : "certificate authority created")
-        .Str("token_id", creator->token_id)
-        .Int("project_id", project_id);
-  }
-  return Remember(*record);
+  return store::CaRecord{.project_id = project_id,
+                         .kind = kind,
+                         .public_key = key->PublicKeyLine("keypaird project " +
+                                                          std::to_string(project_id) +
+                                                          (host ? " host CA" : " CA")),
+                         .sealed_seed = std::move(*sealed),
+                         .created_at_us = now_us,
+                         .generation = 1};
 }
 
-StatusOr<CertificateAuthority::Ca> CertificateAuthority::Remember(
-    const store::CaRecord& record) const {
-  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record.public_key);
+StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id,
+                                                              store::CaKind kind,
+                                                              const auth::Principal* creator,
+                                                              bool* created) const {
+  const bool host = kind == store::CaKind::kHost;
+  StatusOr<store::CaRecord> record = store_->GetCa(project_id, kind);
+  if (!record.ok() && record.status().code() == StatusCode::kNotFound && creator != nullptr) {
+    // None yet: offer a fresh one; the store keeps the first one of any node and every
+    // caller gets that one.
+    StatusOr<store::CaRecord> candidate = NewCaKey(project_id, kind, now_());
+    if (!candidate.ok()) return candidate.status();
+    const std::string line = candidate->public_key;
+    StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(line);
+    if (!parsed.ok()) return Internal("a new CA public key does not parse");
+    record = store_->GetOrCreateCa(
+        *candidate, CaEvent(*creator, host ? auth::kHostCaCreate : auth::kCaCreate, project_id,
+                            kind, candidate->created_at_us, parsed->fingerprint_sha256));
+    const bool made = record.ok() && record->public_key == line;
+    if (created != nullptr) *created = made;
+    if (made) {
+      LogLine(LogLevel::kInfo, host ? "host certificate authority created"
+                                    : "certificate authority created")
+          .Str("token_id", creator->token_id)
+          .Int("project_id", project_id);
+    }
+  }
+  if (!record.ok()) {
+    if (record.status().code() != StatusCode::kNotFound) return record.status();
+    return NotFound("Project " + std::to_string(project_id) + " has no SSH " +
+                    (host ? "host " : "") + "certificate authority yet: POST " +
+                    CaPath(project_id, kind) + " makes it (so does its first " +
+                    (host ? "host enrolment)" : "certificate request)"));
+  }
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record->public_key);
   if (!parsed.ok()) return Internal("the stored CA public key does not parse");
-  Ca ca{record, parsed->blob, parsed->fingerprint_sha256};
-  std::lock_guard lock(mu_);
-  return cas_.try_emplace({record.project_id, record.kind}, std::move(ca)).first->second;
+  return Ca{std::move(*record), std::move(parsed->blob), std::move(parsed->fingerprint_sha256)};
+}
+
+StatusOr<std::vector<CaKeyInfo>> CertificateAuthority::TrustedKeys(int64_t project_id,
+                                                                   store::CaKind kind,
+                                                                   int64_t now_us) const {
+  StatusOr<std::vector<store::CaKeyRecord>> keys = store_->CaKeysOf(project_id, kind);
+  if (!keys.ok()) return keys.status();
+  if (keys->empty()) return NotFound(CaName(project_id, kind) + " does not exist yet");
+  std::vector<CaKeyInfo> out;
+  for (const store::CaKeyRecord& k : *keys) {
+    CaKeyInfo info;
+    info.public_key = k.public_key;
+    info.created_at_us = k.created_at_us;
+    if (k.rotated_at_us != 0) {
+      if (k.deleted_at_us) continue;
+      info.retires_at_us = std::max(k.rotated_at_us, k.signed_until_s * 1000000);
+      if (*info.retires_at_us <= now_us) continue;  // retired
+    }
+    StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(k.public_key);
+    if (!parsed.ok()) return Internal("a stored CA public key does not parse");
+    info.fingerprint_sha256 = std::move(parsed->fingerprint_sha256);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+StatusOr<CaInfo> CertificateAuthority::InfoOf(int64_t project_id, store::CaKind kind) const {
+  StatusOr<std::vector<CaKeyInfo>> keys = TrustedKeys(project_id, kind, now_());
+  if (!keys.ok()) {
+    if (keys.status().code() != StatusCode::kNotFound) return keys.status();
+    return CaOf(project_id, kind, /*creator=*/nullptr).status();  // its message
+  }
+  const CaKeyInfo& signing = keys->front();
+  return CaInfo{.public_key = signing.public_key,
+                .fingerprint_sha256 = signing.fingerprint_sha256,
+                .created_at_us = signing.created_at_us,
+                .keys = std::move(*keys)};
+}
+
+StatusOr<CaInfo> CertificateAuthority::Rotate(const auth::Principal& caller, int64_t project_id,
+                                              store::CaKind kind) const {
+  if (!caller.Administers(project_id)) {
+    return PermissionDenied("Only an administrator of project " + std::to_string(project_id) +
+                            " may rotate its certificate authorities.");
+  }
+  if (Status s = CaOf(project_id, kind, /*creator=*/nullptr).status(); !s.ok()) return s;
+  const int64_t now_us = now_();
+  StatusOr<store::CaRecord> next = NewCaKey(project_id, kind, now_us);
+  if (!next.ok()) return next.status();
+  StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(next->public_key);
+  if (!parsed.ok()) return Internal("a new CA public key does not parse");
+  const bool host = kind == store::CaKind::kHost;
+  StatusOr<store::CaRecord> rotated = store_->RotateCa(
+      *next, CaEvent(caller, host ? auth::kHostCaRotate : auth::kCaRotate, project_id, kind,
+                     now_us, parsed->fingerprint_sha256));
+  if (!rotated.ok()) {
+    if (rotated.status().code() == StatusCode::kNotFound) {
+      return NotFound(CaName(project_id, kind) + " does not exist yet");
+    }
+    return rotated.status();
+  }
+  LogLine(LogLevel::kInfo, host ? "host certificate authority rotated"
+                                : "certificate authority rotated")
+      .Str("token_id", caller.token_id)
+      .Int("project_id", project_id)
+      .Int("generation", rotated->generation)
+      .Str("fingerprint_sha256", parsed->fingerprint_sha256);
+  return InfoOf(project_id, kind);
+}
+
+Status CertificateAuthority::DeleteKey(const auth::Principal& caller, int64_t project_id,
+                                       store::CaKind kind, std::string_view fingerprint) const {
+  if (!caller.Administers(project_id)) {
+    return PermissionDenied("Only an administrator of project " + std::to_string(project_id) +
+                            " may delete its certificate authorities' keys.");
+  }
+  const std::string wanted =
+      fingerprint.starts_with("SHA256:") ? std::string(fingerprint) : "SHA256:" + std::string(fingerprint);
+  StatusOr<std::vector<store::CaKeyRecord>> keys = store_->CaKeysOf(project_id, kind);
+  if (!keys.ok()) return keys.status();
+  const store::CaKeyRecord* found = nullptr;
+  for (const store::CaKeyRecord& k : *keys) {
+    StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(k.public_key);
+    if (parsed.ok() && parsed->fingerprint_sha256 == wanted && !k.deleted_at_us) found = &k;
+  }
+  const std::string not_found = CaName(project_id, kind) + " has no key " + wanted + ".";
+  if (found == nullptr) return NotFound(not_found);
+  if (found->rotated_at_us == 0) {
+    // 409: the request conflicts with the CA's state (as a name taken does).
+    return AlreadyExists("The key " + wanted + " is the one " + CaName(project_id, kind) +
+                              " signs with: rotate it (POST " + CaPath(project_id, kind) +
+                              "/rotate) before deleting this key.");
+  }
+  const int64_t now_us = now_();
+  const bool host = kind == store::CaKind::kHost;
+  Status s = store_->DeleteCaKey(
+      project_id, kind, found->generation, now_us,
+      CaEvent(caller, host ? auth::kHostCaKeyDelete : auth::kCaKeyDelete, project_id, kind,
+              now_us, wanted));
+  if (s.code() == StatusCode::kNotFound) return NotFound(not_found);
+  if (!s.ok()) return s;
+  LogLine(LogLevel::kInfo, host ? "host certificate authority key deleted"
+                                : "certificate authority key deleted")
+      .Str("token_id", caller.token_id)
+      .Int("project_id", project_id)
+      .Str("fingerprint_sha256", wanted);
+  return Status::Ok();
 }
 
 StatusOr<sshkey::CaKey> CertificateAuthority::OpenKey(const Ca& ca) const {
@@ -199,9 +321,7 @@ Status CertificateAuthority::VerifyKek() const {
 StatusOr<CaInfo> CertificateAuthority::Info(const auth::Principal& caller, int64_t project_id,
                                             store::CaKind kind) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
-  StatusOr<Ca> ca = CaOf(project_id, kind, /*creator=*/nullptr);
-  if (!ca.ok()) return ca.status();
-  return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
+  return InfoOf(project_id, kind);
 }
 
 StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int64_t project_id,
@@ -210,14 +330,18 @@ StatusOr<CaInfo> CertificateAuthority::Create(const auth::Principal& caller, int
   *created = false;
   StatusOr<Ca> ca = CaOf(project_id, kind, &caller, created);
   if (!ca.ok()) return ca.status();
-  return CaInfo{ca->record.public_key, ca->fingerprint_sha256, ca->record.created_at_us};
+  return InfoOf(project_id, kind);
 }
 
 StatusOr<std::vector<std::string>> CertificateAuthority::TrustedCaKeys(
     const auth::Principal& actor, int64_t project_id, store::CaKind kind) const {
   StatusOr<Ca> ca = CaOf(project_id, kind, &actor);
   if (!ca.ok()) return ca.status();
-  return std::vector<std::string>{ca->record.public_key};
+  StatusOr<std::vector<CaKeyInfo>> keys = TrustedKeys(project_id, kind, now_());
+  if (!keys.ok()) return keys.status();
+  std::vector<std::string> lines;
+  for (const CaKeyInfo& k : *keys) lines.push_back(k.public_key);
+  return lines;
 }
 
 StatusOr<std::vector<service::SignedHostCertificate>> CertificateAuthority::SignHostKeys(
@@ -243,6 +367,7 @@ StatusOr<std::vector<service::SignedHostCertificate>> CertificateAuthority::Sign
     r.valid_after_s = now_s - kBackdate;
     r.valid_before_s = now_s + validity_s;
     r.issued_at_us = now_us;
+    r.ca_generation = ca->record.generation;
     sshkey::UserCertificateRequest request;
     request.key_blob = blob;
     request.serial = static_cast<uint64_t>(r.serial);
@@ -414,6 +539,7 @@ StatusOr<IssuedCertificate> CertificateAuthority::Issue(const auth::Principal& c
   record.valid_before_s = issued.valid_before_s;
   record.issued_at_us = now_us;
   record.issued_by = caller.token_id;
+  record.ca_generation = ca->record.generation;
   // Now, not the validity's now_us: a CA made by this request was made (and recorded)
   // since.
   store::EventRecord event = auth::NewEvent(caller, auth::kCertificateIssue, now_());
@@ -475,18 +601,35 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   krl.krl_version = static_cast<uint64_t>(now_s);
   krl.generated_date = static_cast<uint64_t>(now_s);
   krl.comment = "keypaird project " + std::to_string(project_id);
-  // A CA is read only for a part of the list that is not empty (and is then remembered): a
-  // serial revoked means its CA exists.
+  // A CA's keys are read only for a part of the list that is not empty: a serial revoked
+  // means its CA exists. Each serial goes under the key that signed it (deleted and
+  // retired keys too: servers that have not refreshed their CA keys yet may still trust them).
   StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
   if (!revoked.ok()) return revoked.status();
-  for (const auto& [kind, serials] :
-       {std::pair{store::CaKind::kUser, &revoked->serials},
-        std::pair{store::CaKind::kHost, &revoked->host_serials}}) {
-    if (serials->empty()) continue;
-    StatusOr<Ca> ca = CaOf(project_id, kind, /*creator=*/nullptr);
-    if (!ca.ok()) return ca.status();
-    krl.certificates.push_back(
-        {ca->blob, sshkey::SerialRangesOf(std::vector<uint64_t>(serials->begin(), serials->end()))});
+  struct Part {
+    store::CaKind kind;
+    const std::vector<int64_t>* serials;
+    const std::vector<int64_t>* generations;
+  };
+  for (const Part& part : {Part{store::CaKind::kUser, &revoked->serials, &revoked->serial_generations},
+                           Part{store::CaKind::kHost, &revoked->host_serials,
+                                &revoked->host_serial_generations}}) {
+    if (part.serials->empty()) continue;
+    if (part.generations->size() != part.serials->size()) {
+      return Internal("the store's revocations do not say which CA key signed each serial");
+    }
+    StatusOr<std::vector<store::CaKeyRecord>> keys = store_->CaKeysOf(project_id, part.kind);
+    if (!keys.ok()) return keys.status();
+    for (const store::CaKeyRecord& key : *keys) {
+      std::vector<uint64_t> serials;
+      for (size_t i = 0; i < part.serials->size(); ++i) {
+        if ((*part.generations)[i] == key.generation) serials.push_back((*part.serials)[i]);
+      }
+      if (serials.empty()) continue;
+      StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(key.public_key);
+      if (!parsed.ok()) return Internal("a stored CA public key does not parse");
+      krl.certificates.push_back({parsed->blob, sshkey::SerialRangesOf(std::move(serials))});
+    }
   }
   return sshkey::EncodeKrl(krl);
 }

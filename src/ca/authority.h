@@ -18,16 +18,18 @@
 // certificates for service::Hosts (the HostSigner it is), made by the first enrolment or by
 // POST …/ssh_host_ca. The project's KRL covers both CAs.
 //
-// A project's CA never changes once made (no rotation), so each node remembers the ones
-// it has seen: after the first use, the public key, KRL and signatures read no CA row.
+// Rotation (docs/ssh-access.md "Rotating a CA") gives a CA a new signing key; the old one
+// is trusted (listed after the new one) until the last certificate it signed expires, or
+// until it is deleted early, which revokes its certificates; its seed is dropped at the
+// rotation. Every signature reads the CA's current row, so a rotation on any node is used
+// by every node from its next signature on; each certificate records which key signed it,
+// and the KRL names each key's revoked serials under that key.
 //
-// Threading: thread-safe; methods block on the store.
+// Threading: thread-safe (no state of its own); methods block on the store.
 #ifndef KEYPAIRD_CA_AUTHORITY_H_
 #define KEYPAIRD_CA_AUTHORITY_H_
 
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,10 +48,24 @@
 
 namespace keypaird::ca {
 
+// One key of a CA (docs/ssh-access.md "Rotating a CA").
+struct CaKeyInfo {
+  std::string public_key;  // one line
+  std::string fingerprint_sha256;
+  int64_t created_at_us = 0;
+  // Until when a key rotated out is trusted: the expiry of the last certificate it signed
+  // (its rotation, if later). nullopt for the signing key, which does not retire.
+  std::optional<int64_t> retires_at_us;
+};
+
 struct CaInfo {
+  // The signing key.
   std::string public_key;  // one line, for TrustedUserCAKeys
   std::string fingerprint_sha256;
   int64_t created_at_us = 0;
+  // Every key to trust now: the signing key first, then those rotated out and not retired
+  // or deleted yet, newest first.
+  std::vector<CaKeyInfo> keys;
 };
 
 struct SignRequest {
@@ -100,6 +116,18 @@ class CertificateAuthority final : public service::HostSigner {
   StatusOr<CaInfo> Create(const auth::Principal& caller, int64_t project_id, bool* created,
                           store::CaKind kind = store::CaKind::kUser) const;
 
+  // Rotates the project's CA of `kind`: a new key signs from now on. The project's
+  // administrators only (kPermissionDenied); kNotFound if it has no such CA yet.
+  StatusOr<CaInfo> Rotate(const auth::Principal& caller, int64_t project_id,
+                          store::CaKind kind) const;
+
+  // Deletes a key rotated out before it retires by itself, revoking every certificate it
+  // signed. `fingerprint` is its SHA256 fingerprint, with or without "SHA256:". The
+  // project's administrators only; kNotFound (no such key, or deleted already),
+  // kAlreadyExists (409) for the signing key (rotate first).
+  Status DeleteKey(const auth::Principal& caller, int64_t project_id, store::CaKind kind,
+                   std::string_view fingerprint) const;
+
   // service::HostSigner.
   StatusOr<std::vector<service::SignedHostCertificate>> SignHostKeys(
       const auth::Principal& actor, int64_t project_id, std::string_view host_id,
@@ -135,7 +163,7 @@ class CertificateAuthority final : public service::HostSigner {
   int64_t max_validity_s() const { return max_validity_s_; }
 
  private:
-  // What this node knows of a project's CA.
+  // A project's CA as read now: its signing key.
   struct Ca {
     store::CaRecord record;
     std::string blob;                // the public key, wire form
@@ -146,9 +174,14 @@ class CertificateAuthority final : public service::HostSigner {
   // and a creator is given (`*created` set when this call made it), else kNotFound.
   StatusOr<Ca> CaOf(int64_t project_id, store::CaKind kind, const auth::Principal* creator,
                     bool* created = nullptr) const;
+  // A fresh key for the project's CA of `kind`, its seed sealed, made at `now_us`.
+  StatusOr<store::CaRecord> NewCaKey(int64_t project_id, store::CaKind kind, int64_t now_us) const;
   // The CA's private key, opened for one signature.
   StatusOr<sshkey::CaKey> OpenKey(const Ca& ca) const;
-  StatusOr<Ca> Remember(const store::CaRecord& record) const;
+  // The CA's keys to trust at `now_us` (CaInfo::keys); kNotFound if it has none.
+  StatusOr<std::vector<CaKeyInfo>> TrustedKeys(int64_t project_id, store::CaKind kind,
+                                               int64_t now_us) const;
+  StatusOr<CaInfo> InfoOf(int64_t project_id, store::CaKind kind) const;
 
   // What a certificate is issued for.
   struct Subject {
@@ -175,8 +208,6 @@ class CertificateAuthority final : public service::HostSigner {
   int64_t max_validity_s_;
   Clock now_;
   Metrics* metrics_;
-  mutable std::mutex mu_;
-  mutable std::map<std::pair<int64_t, store::CaKind>, Ca> cas_;  // guarded by mu_
 };
 
 }  // namespace keypaird::ca

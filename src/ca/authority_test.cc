@@ -116,7 +116,7 @@ class CaCountingStore final : public store::testing::ForwardingStore {
   int reads = 0;
 };
 
-TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
+TEST_F(AuthorityTest, ANodeMakesAProjectsCaOnceAndSignsWithAnotherNodesRotationAtOnce) {
   CaCountingStore counting(store_.get());
   CertificateAuthority node(&counting, &keys_, Kek::FromBytes(std::string(32, 'k')).value(), 86400,
                             [this] { return now_; });
@@ -128,26 +128,102 @@ TEST_F(AuthorityTest, ANodeAsksTheStoreForAProjectsCaOnlyOnce) {
   ASSERT_TRUE(node.Krl(bob_, 1).ok());
   StatusOr<IssuedCertificate> issued = node.Sign(alice_, 1, {key_id_, false}, Request());
   ASSERT_TRUE(issued.ok()) << issued.status().message();
-  EXPECT_EQ(counting.calls, 1);
-  EXPECT_EQ(counting.reads, 0);
-  // The certificate is signed by the CA it remembered, the one the store keeps, which
-  // another node (here ca_, without the memory of this one) reads too.
-  StatusOr<sshkey::ParsedCertificate> cert =
-      sshkey::ParseCertificate(CertificateBlob(issued->certificate));
-  ASSERT_TRUE(cert.ok()) << cert.status().message();
-  EXPECT_EQ(ca_.Info(alice_, 1)->public_key, info->public_key);
-  EXPECT_EQ(sshkey::ParsePublicKey(info->public_key)->blob, cert->ca_key_blob);
-  // Another project is another CA: one more row.
+  EXPECT_EQ(counting.calls, 1);  // a CA that exists is read, never offered again
+  EXPECT_EQ(sshkey::ParseCertificate(CertificateBlob(issued->certificate))->ca_key_blob,
+            sshkey::ParsePublicKey(info->public_key)->blob);
+  // Another node (ca_) rotates: this node's next certificate is the new key's.
   auth::Principal admin;
   admin.admin = true;
-  ASSERT_TRUE(node.Create(admin, 2, &created).ok());
-  EXPECT_EQ(counting.calls, 2);
-  // A third project made by another node is read once, then remembered.
-  ASSERT_TRUE(ca_.Create(admin, 3, &created).ok());
-  ASSERT_TRUE(node.Info(admin, 3).ok());
-  ASSERT_TRUE(node.Info(admin, 3).ok());
-  EXPECT_EQ(counting.reads, 1);
-  EXPECT_EQ(counting.calls, 2);
+  StatusOr<CaInfo> rotated = ca_.Rotate(admin, 1, store::CaKind::kUser);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  ASSERT_NE(rotated->public_key, info->public_key);
+  issued = node.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(issued.ok()) << issued.status().message();
+  EXPECT_EQ(sshkey::ParseCertificate(CertificateBlob(issued->certificate))->ca_key_blob,
+            sshkey::ParsePublicKey(rotated->public_key)->blob);
+  EXPECT_EQ(store_->GetCertificate(1, issued->serial)->ca_generation, 2);
+  EXPECT_EQ(node.Info(bob_, 1)->public_key, rotated->public_key);
+  EXPECT_EQ(counting.calls, 1);
+}
+
+TEST_F(AuthorityTest, ARotatedCaTrustsBothKeysUntilTheOldOnesLastCertificateExpires) {
+  auth::Principal admin;
+  admin.admin = true;
+  EXPECT_EQ(ca_.Rotate(admin, 1, store::CaKind::kUser).status().code(), StatusCode::kNotFound);
+  StatusOr<IssuedCertificate> old_cert = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(old_cert.ok()) << old_cert.status().message();
+  const std::string old_key = ca_.Info(alice_, 1)->public_key;
+  // Only the project's administrators rotate.
+  EXPECT_EQ(ca_.Rotate(alice_, 1, store::CaKind::kUser).status().code(),
+            StatusCode::kPermissionDenied);
+  auth::Principal project_admin = User(3, {});
+  project_admin.granted = true;
+  project_admin.roles = {store::TokenRole{.project_id = 1, .role = "admin", .principals = {}}};
+  ASSERT_TRUE(project_admin.Administers(1));
+  now_ += 60'000'000;
+  StatusOr<CaInfo> rotated = ca_.Rotate(project_admin, 1, store::CaKind::kUser);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  ASSERT_EQ(rotated->keys.size(), 2u);
+  EXPECT_EQ(rotated->keys[0].public_key, rotated->public_key);
+  EXPECT_FALSE(rotated->keys[0].retires_at_us.has_value());
+  EXPECT_EQ(rotated->keys[1].public_key, old_key);
+  EXPECT_EQ(rotated->keys[1].retires_at_us, old_cert->valid_before_s * 1000000);
+  EXPECT_EQ(*ca_.TrustedCaKeys(admin, 1, store::CaKind::kUser),
+            (std::vector<std::string>{rotated->public_key, old_key}));
+  StatusOr<std::vector<std::string>> host_keys = ca_.TrustedCaKeys(admin, 1, store::CaKind::kHost);
+  ASSERT_TRUE(host_keys.ok()) << host_keys.status().message();  // made now, by its first use
+  EXPECT_EQ(*host_keys,
+            (std::vector<std::string>{ca_.Info(admin, 1, store::CaKind::kHost)->public_key}));
+  EXPECT_EQ(ca_.Info(admin, 1, store::CaKind::kHost)->keys.size(), 1u);  // not rotated
+
+  // The KRL names each revoked certificate under the key that signed it.
+  StatusOr<IssuedCertificate> new_cert = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(new_cert.ok());
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, old_cert->serial).ok());
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, new_cert->serial).ok());
+  StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(*ca_.Krl(alice_, 1));
+  ASSERT_TRUE(krl.ok()) << krl.status().message();
+  const std::string old_blob = sshkey::ParsePublicKey(old_key)->blob;
+  const std::string new_blob = sshkey::ParsePublicKey(rotated->public_key)->blob;
+  EXPECT_EQ(krl->certificates.size(), 2u);
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, old_blob, old_cert->serial));
+  EXPECT_FALSE(sshkey::KrlRevokesCertificate(*krl, new_blob, old_cert->serial));
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, new_blob, new_cert->serial));
+
+  // Once the old key's last certificate has expired, only the new key is trusted.
+  now_ = old_cert->valid_before_s * 1000000 + 1;
+  EXPECT_EQ(ca_.Info(alice_, 1)->keys.size(), 1u);
+  EXPECT_EQ(*ca_.TrustedCaKeys(admin, 1, store::CaKind::kUser),
+            (std::vector<std::string>{rotated->public_key}));
+}
+
+TEST_F(AuthorityTest, DeletingAKeyRotatedOutRevokesItsCertificatesAndNeverTheSigningKey) {
+  auth::Principal admin;
+  admin.admin = true;
+  StatusOr<IssuedCertificate> old_cert = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(old_cert.ok()) << old_cert.status().message();
+  const CaInfo before = *ca_.Info(alice_, 1);
+  StatusOr<CaInfo> rotated = ca_.Rotate(admin, 1, store::CaKind::kUser);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(ca_.DeleteKey(admin, 1, store::CaKind::kUser, rotated->fingerprint_sha256).code(),
+            StatusCode::kAlreadyExists);  // 409: rotate first
+  EXPECT_EQ(ca_.DeleteKey(alice_, 1, store::CaKind::kUser, before.fingerprint_sha256).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(ca_.DeleteKey(admin, 1, store::CaKind::kHost, before.fingerprint_sha256).code(),
+            StatusCode::kNotFound);  // the user CA's key, not the host CA's
+  // Without its "SHA256:" too.
+  ASSERT_TRUE(ca_.DeleteKey(admin, 1, store::CaKind::kUser,
+                            before.fingerprint_sha256.substr(std::string("SHA256:").size()))
+                  .ok());
+  EXPECT_EQ(ca_.DeleteKey(admin, 1, store::CaKind::kUser, before.fingerprint_sha256).code(),
+            StatusCode::kNotFound);  // deleted already
+  StatusOr<CaInfo> after = ca_.Info(alice_, 1);
+  ASSERT_EQ(after->keys.size(), 1u);
+  EXPECT_EQ(after->keys[0].public_key, rotated->public_key);
+  StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(*ca_.Krl(alice_, 1));
+  ASSERT_TRUE(krl.ok());
+  EXPECT_TRUE(sshkey::KrlRevokesCertificate(*krl, sshkey::ParsePublicKey(before.public_key)->blob,
+                                            old_cert->serial));
 }
 
 TEST_F(AuthorityTest, SignsAUserCertificateForTheKeyWithItsCa) {

@@ -154,6 +154,16 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::HostCaCreate, .bodiless = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts",
          .placement = P::kWorker, .handler = &Api::HostCaKnownHosts, .hosts = true},
+        // Rotation and early deletion of a key rotated out (a project's administrators).
+        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca/rotate",
+         .placement = P::kWorker, .handler = &Api::CaRotate, .bodiless = true},
+        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/rotate",
+         .placement = P::kWorker, .handler = &Api::HostCaRotate, .bodiless = true},
+        {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/ssh_ca/keys/{fingerprint}",
+         .placement = P::kWorker, .handler = &Api::CaKeyDelete},
+        {.method = "DELETE",
+         .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/keys/{fingerprint}",
+         .placement = P::kWorker, .handler = &Api::HostCaKeyDelete},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys/{key}/certificates",
          .placement = P::kWorker, .handler = &Api::CaSign},
         // A public key the store does not hold (keypaird login's in-memory key).

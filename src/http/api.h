@@ -227,9 +227,15 @@ class Api final : public server::Handler {
   Reply HostCaInfo(Call& call) const;
   Reply HostCaCreate(Call& call) const;
   Reply HostCaKnownHosts(Call& call) const;
-  // GET and POST of …/ssh_ca and …/ssh_host_ca: the project's CA of that kind.
+  Reply CaRotate(Call& call) const;
+  Reply HostCaRotate(Call& call) const;
+  Reply CaKeyDelete(Call& call) const;
+  Reply HostCaKeyDelete(Call& call) const;
+  // …/ssh_ca and …/ssh_host_ca: the project's CA of that kind.
   Reply CaInfoOf(Call& call, store::CaKind kind) const;
   Reply CaCreateOf(Call& call, store::CaKind kind) const;
+  Reply CaRotateOf(Call& call, store::CaKind kind) const;
+  Reply CaKeyDeleteOf(Call& call, store::CaKind kind) const;
   StatusOr<std::optional<int64_t>> ExpectedRevision(const Call& call, int64_t project_id,
                                                     service::KeyRef ref) const;
 

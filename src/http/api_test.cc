@@ -335,6 +335,16 @@ class DownStore final : public store::KeyStore {
   }
   StatusOr<store::CaRecord> GetCa(int64_t, store::CaKind) override { return Down(); }
   StatusOr<int64_t> NextSerial(int64_t, store::CaKind) override { return Down(); }
+  StatusOr<store::CaRecord> RotateCa(const store::CaRecord&, const store::EventRecord&) override {
+    return Down();
+  }
+  StatusOr<std::vector<store::CaKeyRecord>> CaKeysOf(int64_t, store::CaKind) override {
+    return Down();
+  }
+  Status DeleteCaKey(int64_t, store::CaKind, int64_t, int64_t,
+                     const store::EventRecord&) override {
+    return Down();
+  }
   Status RecordCertificate(const store::CertificateRecord&, const store::EventRecord&) override {
     return Down();
   }

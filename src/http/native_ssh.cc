@@ -146,8 +146,30 @@ HttpResponse CaInfoResponse(int status, const ca::CaInfo& info, const std::strin
   w.Key("public_key").String(info.public_key);
   w.Key("fingerprint_sha256").String(info.fingerprint_sha256);
   w.Key("created_at").String(FormatRfc3339(info.created_at_us));
+  w.Key("keys").BeginArray();
+  for (const ca::CaKeyInfo& k : info.keys) {
+    w.BeginObject();
+    w.Key("public_key").String(k.public_key);
+    w.Key("fingerprint_sha256").String(k.fingerprint_sha256);
+    w.Key("created_at").String(FormatRfc3339(k.created_at_us));
+    w.Key("retires_at");
+    if (k.retires_at_us) {
+      w.String(FormatRfc3339(*k.retires_at_us));
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   return MakeResponse(status, std::move(body), request_id);
+}
+
+// The public key lines of every key to trust, signing key first.
+std::vector<std::string> TrustedLines(const ca::CaInfo& info) {
+  std::vector<std::string> lines;
+  for (const ca::CaKeyInfo& k : info.keys) lines.push_back(k.public_key);
+  return lines;
 }
 
 }  // namespace
@@ -230,7 +252,41 @@ Api::Reply Api::CaPublicKey(Call& call) const {
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project);
   if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
-  return TextResponse(info->public_key + "\n", "text/plain; charset=utf-8", call.request_id);
+  std::string text;
+  for (const std::string& line : TrustedLines(*info)) text += line + "\n";
+  return TextResponse(std::move(text), "text/plain; charset=utf-8", call.request_id);
+}
+
+Api::Reply Api::CaRotate(Call& call) const { return CaRotateOf(call, store::CaKind::kUser); }
+
+Api::Reply Api::HostCaRotate(Call& call) const { return CaRotateOf(call, store::CaKind::kHost); }
+
+Api::Reply Api::CaKeyDelete(Call& call) const { return CaKeyDeleteOf(call, store::CaKind::kUser); }
+
+Api::Reply Api::HostCaKeyDelete(Call& call) const {
+  return CaKeyDeleteOf(call, store::CaKind::kHost);
+}
+
+Api::Reply Api::CaRotateOf(Call& call, store::CaKind kind) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (!call.body.is_null()) {  // no body, or an empty object
+    if (Status s = CheckBody(call.body, {}); !s.ok()) return ErrorResponse(s, call.request_id);
+  }
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  StatusOr<ca::CaInfo> info = extras_.ca->Rotate(call.caller, *project, kind);
+  if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
+  return CaInfoResponse(200, *info, call.request_id);
+}
+
+Api::Reply Api::CaKeyDeleteOf(Call& call, store::CaKind kind) const {
+  StatusOr<int64_t> project = ProjectOf(call.params);
+  if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
+  if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
+  if (Status s = extras_.ca->DeleteKey(call.caller, *project, kind, call.params[1]); !s.ok()) {
+    return ErrorResponse(s, call.request_id);
+  }
+  return NoContent(call.request_id);
 }
 
 Api::Reply Api::CaSign(Call& call) const {
@@ -297,7 +353,7 @@ Api::Reply Api::HostCaKnownHosts(Call& call) const {
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   StatusOr<ca::CaInfo> info = extras_.ca->Info(call.caller, *project, store::CaKind::kHost);
   if (!info.ok()) return ErrorResponse(info.status(), call.request_id);
-  return TextResponse(KnownHostsText(*patterns, {info->public_key}), "text/plain; charset=utf-8",
+  return TextResponse(KnownHostsText(*patterns, TrustedLines(*info)), "text/plain; charset=utf-8",
                       call.request_id);
 }
 

@@ -64,6 +64,18 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<int64_t> NextSerial(int64_t project_id, store::CaKind kind) override {
     return Seen("next_serial", inner_->NextSerial(project_id, kind));
   }
+  StatusOr<store::CaRecord> RotateCa(const store::CaRecord& next,
+                                     const store::EventRecord& event) override {
+    return Seen("rotate_ca", inner_->RotateCa(next, event));
+  }
+  StatusOr<std::vector<store::CaKeyRecord>> CaKeysOf(int64_t project_id,
+                                                     store::CaKind kind) override {
+    return Seen("ca_keys_of", inner_->CaKeysOf(project_id, kind));
+  }
+  Status DeleteCaKey(int64_t project_id, store::CaKind kind, int64_t generation, int64_t at_us,
+                     const store::EventRecord& event) override {
+    return Seen("delete_ca_key", inner_->DeleteCaKey(project_id, kind, generation, at_us, event));
+  }
   Status RecordCertificate(const store::CertificateRecord& c,
                            const store::EventRecord& event) override {
     return Seen("record_certificate", inner_->RecordCertificate(c, event));

@@ -173,14 +173,35 @@ const char* CaKindName(CaKind kind);  // "user", "host": the database's words
 // A project's SSH certificate authority: its public key and its private seed, sealed
 // (AES-256-GCM under the key-encryption key, bound to the project and kind) by the CA
 // module; the store never sees the seed in the clear.
+//
+// The record is the CA's signing key. A rotation (RotateCa) gives the CA a new one, of the
+// next generation, and keeps the old one's public key only (CaKeyRecord): it is trusted
+// until the last certificate it signed expires, and the KRL names it.
 struct CaRecord {
   int64_t project_id = 0;
   CaKind kind = CaKind::kUser;
   std::string public_key;   // OpenSSH line of the CA's Ed25519 key
   std::string sealed_seed;  // bytes, as the CA module sealed them
   int64_t created_at_us = 0;
+  int64_t generation = 1;  // 1 for the first key, one more at each rotation
 
   bool operator==(const CaRecord&) const = default;
+};
+
+// One key of a project's CA, the signing one or one rotated out (CaKeysOf).
+struct CaKeyRecord {
+  int64_t project_id = 0;
+  CaKind kind = CaKind::kUser;
+  int64_t generation = 1;
+  std::string public_key;  // OpenSSH line
+  int64_t created_at_us = 0;
+  int64_t rotated_at_us = 0;  // when it stopped signing; 0 for the signing key
+  // The latest valid_before of the certificates it signed (0: none): a key rotated out is
+  // trusted until then.
+  int64_t signed_until_s = 0;
+  std::optional<int64_t> deleted_at_us;  // deleted early (DeleteCaKey)
+
+  bool operator==(const CaKeyRecord&) const = default;
 };
 
 // A certificate the CA issued (the certificate itself is not kept: only what revoking it
@@ -199,6 +220,7 @@ struct CertificateRecord {
   int64_t issued_at_us = 0;
   std::string issued_by;  // token id
   std::optional<int64_t> revoked_at_us;
+  int64_t ca_generation = 1;  // the CA key that signed it
 
   bool operator==(const CertificateRecord&) const = default;
 };
@@ -214,6 +236,9 @@ struct Revocations {
   // Ascending: the host CA's certificates not yet expired that were revoked (their host
   // was deleted).
   std::vector<int64_t> host_serials;
+  // The generation of the CA key that signed each, in the same order.
+  std::vector<int64_t> serial_generations;
+  std::vector<int64_t> host_serial_generations;
 };
 
 // A user: a person who signs in with OpenID Connect (found again by (issuer, subject),
@@ -279,6 +304,7 @@ struct HostCertificateRecord {
   int64_t valid_before_s = 0;
   int64_t issued_at_us = 0;
   std::optional<int64_t> revoked_at_us;
+  int64_t ca_generation = 1;  // the host CA key that signed it
 
   bool operator==(const HostCertificateRecord&) const = default;
 };
@@ -580,8 +606,22 @@ class KeyStore : public KeyReader {
   // Project 0 (no real project) holds the CA module's check of the key-encryption key.
   virtual StatusOr<CaRecord> GetOrCreateCa(const CaRecord& candidate,
                                            const EventRecord& event) = 0;
-  // The project's CA of that kind, read only. OK; kNotFound if the project has none.
+  // The project's CA of that kind (its signing key), read only. OK; kNotFound if the
+  // project has none.
   virtual StatusOr<CaRecord> GetCa(int64_t project_id, CaKind kind) = 0;
+  // Rotation: `next` (its project, kind, public key, sealed seed and created_at_us) becomes
+  // the CA's signing key, of the generation after the current one, which is kept as a key
+  // rotated out at next.created_at_us, without its seed. Concurrent rotations on any node
+  // take turns. Returns the new record. OK; kNotFound if the project has no such CA.
+  virtual StatusOr<CaRecord> RotateCa(const CaRecord& next, const EventRecord& event) = 0;
+  // Every key of the project's CA of that kind: the signing key first, then those rotated
+  // out, newest first, deleted ones included. OK (empty if the project has no such CA).
+  virtual StatusOr<std::vector<CaKeyRecord>> CaKeysOf(int64_t project_id, CaKind kind) = 0;
+  // Deletes a key rotated out, early: marks it deleted at `at_us` and revokes (at `at_us`)
+  // every certificate it signed that is not revoked yet. OK; kNotFound if there is no such
+  // key, or it is deleted already; kFailedPrecondition for the signing key.
+  virtual Status DeleteCaKey(int64_t project_id, CaKind kind, int64_t generation,
+                             int64_t at_us, const EventRecord& event) = 0;
   // A fresh serial for the project's CA of that kind, never handed out before by it (also
   // across nodes and concurrent callers). OK; kNotFound if the project has no such CA.
   virtual StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) = 0;

@@ -1725,6 +1725,140 @@ TEST_P(KeyStoreContractTest, AProjectsHostCaIsAnotherCaWithItsOwnSerials) {
   EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 2);
 }
 
+// ---- CA rotation
+
+CaRecord NextCaKey(int64_t project, CaKind kind, std::string name, int64_t at_us) {
+  return CaRecord{.project_id = project,
+                  .kind = kind,
+                  .public_key = "ssh-ed25519 AAAA " + name,
+                  .sealed_seed = "seed-" + name,
+                  .created_at_us = at_us,
+                  .generation = 0};  // the store gives it the next
+}
+
+TEST_P(KeyStoreContractTest, ARotationKeepsTheOldKeyWithoutItsSeedAndSerialsGoOn) {
+  EXPECT_EQ(store().RotateCa(NextCaKey(1, CaKind::kUser, "two", 900), {}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_THAT(*store().CaKeysOf(1, CaKind::kUser), IsEmpty());
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "seed-one"), {}).ok());
+  EXPECT_EQ(store().GetCa(1, CaKind::kUser)->generation, 1);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 1);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 2);
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 1, "", /*valid_before_s=*/500), {}).ok());
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 2, "", /*valid_before_s=*/800), {}).ok());
+
+  auto rotated = store().RotateCa(NextCaKey(1, CaKind::kUser, "two", 900),
+                                  Event("rot", "ca.rotate", 900));
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->generation, 2);
+  EXPECT_EQ(rotated->public_key, "ssh-ed25519 AAAA two");
+  EXPECT_EQ(rotated->sealed_seed, "seed-two");
+  EXPECT_EQ(rotated->created_at_us, 900);
+  EXPECT_EQ(*store().GetCa(1, CaKind::kUser), *rotated);
+  EXPECT_EQ(*store().NextSerial(1, CaKind::kUser), 3);  // serials go on across keys
+  CertificateRecord third = Certificate(1, 3, "", /*valid_before_s=*/2000);
+  third.ca_generation = 2;
+  ASSERT_TRUE(store().RecordCertificate(third, {}).ok());
+  EXPECT_EQ(store().GetCertificate(1, 3)->ca_generation, 2);
+
+  auto keys = store().CaKeysOf(1, CaKind::kUser);
+  ASSERT_TRUE(keys.ok()) << keys.status().message();
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0], (CaKeyRecord{.project_id = 1,
+                                     .kind = CaKind::kUser,
+                                     .generation = 2,
+                                     .public_key = "ssh-ed25519 AAAA two",
+                                     .created_at_us = 900,
+                                     .rotated_at_us = 0,
+                                     .signed_until_s = 0,
+                                     .deleted_at_us = std::nullopt}));
+  // The old key: no seed kept, trusted until its last certificate (800) expires.
+  EXPECT_EQ((*keys)[1], (CaKeyRecord{.project_id = 1,
+                                     .kind = CaKind::kUser,
+                                     .generation = 1,
+                                     .public_key = "ssh-ed25519 AAAA ca-1",
+                                     .created_at_us = 5,
+                                     .rotated_at_us = 900,
+                                     .signed_until_s = 800,
+                                     .deleted_at_us = std::nullopt}));
+  // Another kind and another project are other CAs.
+  EXPECT_THAT(*store().CaKeysOf(1, CaKind::kHost), IsEmpty());
+  EXPECT_THAT(*store().CaKeysOf(2, CaKind::kUser), IsEmpty());
+
+  ASSERT_TRUE(store().RotateCa(NextCaKey(1, CaKind::kUser, "three", 950), {}).ok());
+  keys = store().CaKeysOf(1, CaKind::kUser);
+  ASSERT_EQ(keys->size(), 3u);
+  EXPECT_EQ((*keys)[0].generation, 3);
+  EXPECT_EQ((*keys)[1].generation, 2);
+  EXPECT_EQ((*keys)[1].signed_until_s, 2000);
+  EXPECT_EQ((*keys)[1].rotated_at_us, 950);
+  EXPECT_EQ((*keys)[2].generation, 1);
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("rot"));
+}
+
+TEST_P(KeyStoreContractTest, RevocationsSayWhichKeyAndDeletingAnOldKeyRevokesItsCertificates) {
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "seed-one"), {}).ok());
+  for (int64_t serial : {1, 2}) {
+    ASSERT_TRUE(store().RecordCertificate(Certificate(1, serial, ""), {}).ok());
+  }
+  ASSERT_TRUE(store().RotateCa(NextCaKey(1, CaKind::kUser, "two", 900), {}).ok());
+  CertificateRecord third = Certificate(1, 3, "");
+  third.ca_generation = 2;
+  ASSERT_TRUE(store().RecordCertificate(third, {}).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 2, 100, {}).ok());
+  ASSERT_TRUE(store().RevokeCertificate(1, 3, 100, {}).ok());
+  auto revoked = store().RevocationsOf(1, 60);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().message();
+  EXPECT_THAT(revoked->serials, ElementsAre(2, 3));
+  EXPECT_THAT(revoked->serial_generations, ElementsAre(1, 2));
+
+  EXPECT_EQ(store().DeleteCaKey(1, CaKind::kUser, 2, 950, {}).code(),
+            StatusCode::kFailedPrecondition);  // the signing key
+  EXPECT_EQ(store().DeleteCaKey(1, CaKind::kUser, 7, 950, {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().DeleteCaKey(1, CaKind::kHost, 1, 950, {}).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(
+      store().DeleteCaKey(1, CaKind::kUser, 1, 950, Event("del", "ca.key_delete", 950)).ok());
+  EXPECT_EQ(store().DeleteCaKey(1, CaKind::kUser, 1, 960, {}).code(), StatusCode::kNotFound);
+  // Its certificates are revoked (an earlier revocation keeps its time); the new key's not.
+  EXPECT_EQ(store().GetCertificate(1, 1)->revoked_at_us, 950);
+  EXPECT_EQ(store().GetCertificate(1, 2)->revoked_at_us, 100);
+  EXPECT_EQ(store().GetCertificate(1, 3)->revoked_at_us, 100);
+  revoked = store().RevocationsOf(1, 60);
+  EXPECT_THAT(revoked->serials, ElementsAre(1, 2, 3));
+  EXPECT_THAT(revoked->serial_generations, ElementsAre(1, 1, 2));
+  auto keys = store().CaKeysOf(1, CaKind::kUser);
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[1].deleted_at_us, 950);
+  EXPECT_THAT(EventIds(store().ListEvents({})), ElementsAre("del"));
+}
+
+TEST_P(KeyStoreContractTest, AHostCaRotatesOnItsOwnAndItsCertificatesSayWhichKey) {
+  const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 2, 1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  CaRecord host = Ca(1, "host-seed");
+  host.kind = CaKind::kHost;
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "user-seed"), {}).ok());
+  ASSERT_TRUE(store().GetOrCreateCa(host, {}).ok());
+  const HostRecord h = Host("f000000000000001", 1);
+  ASSERT_TRUE(store().EnrollHost(t.id, t.secret_hash, 100, h, {HostCertificate(h, 1, 3000)}, {})
+                  .ok());
+  auto rotated = store().RotateCa(NextCaKey(1, CaKind::kHost, "host-two", 900), {});
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message();
+  EXPECT_EQ(rotated->generation, 2);
+  EXPECT_EQ(store().GetCa(1, CaKind::kUser)->generation, 1);  // the user CA stays
+  HostCertificateRecord renewed = HostCertificate(h, 2, 4000);
+  renewed.ca_generation = 2;
+  ASSERT_TRUE(store().RenewHost(h, {renewed}, {}).ok());
+  auto keys = store().CaKeysOf(1, CaKind::kHost);
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[1].signed_until_s, 3000);
+  ASSERT_TRUE(store().DeleteCaKey(1, CaKind::kHost, 1, 950, {}).ok());
+  auto revoked = store().RevocationsOf(1, 60);
+  EXPECT_THAT(revoked->host_serials, ElementsAre(1));
+  EXPECT_THAT(revoked->host_serial_generations, ElementsAre(1));
+  EXPECT_THAT(revoked->serials, IsEmpty());
+}
+
 TEST_P(KeyStoreContractTest, ConcurrentFirstSignInsOfOnePersonMakeOneUser) {
   constexpr int kThreads = 8;
   std::latch start(kThreads);

@@ -346,6 +346,91 @@ class MemoryStore final : public KeyStore {
     return it->second.second++;
   }
 
+  StatusOr<CaRecord> RotateCa(const CaRecord& next, const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto it = cas_.find({next.project_id, next.kind});
+    if (it == cas_.end()) return NotFound("no CA for the project");
+    CaRecord& ca = it->second.first;
+    old_ca_keys_[{ca.project_id, ca.kind}].push_back(
+        CaKeyRecord{.project_id = ca.project_id,
+                    .kind = ca.kind,
+                    .generation = ca.generation,
+                    .public_key = ca.public_key,
+                    .created_at_us = ca.created_at_us,
+                    .rotated_at_us = next.created_at_us,
+                    .signed_until_s = 0,
+                    .deleted_at_us = std::nullopt});
+    ca.public_key = next.public_key;
+    ca.sealed_seed = next.sealed_seed;
+    ca.created_at_us = next.created_at_us;
+    ++ca.generation;
+    Record(event);
+    return ca;
+  }
+
+  StatusOr<std::vector<CaKeyRecord>> CaKeysOf(int64_t project_id, CaKind kind) override {
+    std::lock_guard lock(mu_);
+    std::vector<CaKeyRecord> out;
+    auto it = cas_.find({project_id, kind});
+    if (it == cas_.end()) return out;
+    const CaRecord& ca = it->second.first;
+    out.push_back(CaKeyRecord{.project_id = project_id,
+                              .kind = kind,
+                              .generation = ca.generation,
+                              .public_key = ca.public_key,
+                              .created_at_us = ca.created_at_us,
+                              .rotated_at_us = 0,
+                              .signed_until_s = 0,
+                              .deleted_at_us = std::nullopt});
+    const std::vector<CaKeyRecord>& old = old_ca_keys_[{project_id, kind}];
+    for (auto k = old.rbegin(); k != old.rend(); ++k) {
+      CaKeyRecord key = *k;
+      const auto signed_until = [&](const auto& certificates) {
+        for (const auto& [at, c] : certificates) {
+          if (c.project_id == project_id && c.ca_generation == key.generation) {
+            key.signed_until_s = std::max(key.signed_until_s, c.valid_before_s);
+          }
+        }
+      };
+      if (kind == CaKind::kHost) {
+        signed_until(host_certificates_);
+      } else {
+        signed_until(certificates_);
+      }
+      out.push_back(std::move(key));
+    }
+    return out;
+  }
+
+  Status DeleteCaKey(int64_t project_id, CaKind kind, int64_t generation, int64_t at_us,
+                     const EventRecord& event) override {
+    std::lock_guard lock(mu_);
+    auto ca = cas_.find({project_id, kind});
+    if (ca != cas_.end() && ca->second.first.generation == generation) {
+      return FailedPrecondition("the CA's signing key");
+    }
+    std::vector<CaKeyRecord>& old = old_ca_keys_[{project_id, kind}];
+    auto key = std::find_if(old.begin(), old.end(), [&](const CaKeyRecord& k) {
+      return k.generation == generation && !k.deleted_at_us;
+    });
+    if (key == old.end()) return NotFound("no such CA key");
+    key->deleted_at_us = at_us;
+    const auto revoke = [&](auto& certificates) {
+      for (auto& [at, c] : certificates) {
+        if (c.project_id == project_id && c.ca_generation == generation && !c.revoked_at_us) {
+          c.revoked_at_us = at_us;
+        }
+      }
+    };
+    if (kind == CaKind::kHost) {
+      revoke(host_certificates_);
+    } else {
+      revoke(certificates_);
+    }
+    Record(event);
+    return Status::Ok();
+  }
+
   Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
     std::lock_guard lock(mu_);
     if (!certificates_.try_emplace({c.project_id, c.serial}, c).second) {
@@ -386,11 +471,15 @@ class MemoryStore final : public KeyStore {
       }
       auto owner = users_.find(c.key_owner_id);
       retired = retired || (owner != users_.end() && owner->second.disabled);
-      if (c.revoked_at_us || retired) out.serials.push_back(c.serial);
+      if (c.revoked_at_us || retired) {
+        out.serials.push_back(c.serial);
+        out.serial_generations.push_back(c.ca_generation);
+      }
     }
     for (const auto& [at, c] : host_certificates_) {
       if (c.project_id == project_id && c.valid_before_s > now_s && c.revoked_at_us) {
         out.host_serials.push_back(c.serial);
+        out.host_serial_generations.push_back(c.ca_generation);
       }
     }
     return out;
@@ -670,6 +759,8 @@ class MemoryStore final : public KeyStore {
   std::map<std::string, TokenRecord, std::less<>> tokens_;
   // (project, kind) -> (CA, next serial)
   std::map<std::pair<int64_t, CaKind>, std::pair<CaRecord, int64_t>> cas_;
+  // (project, kind) -> its keys rotated out, oldest first
+  std::map<std::pair<int64_t, CaKind>, std::vector<CaKeyRecord>> old_ca_keys_;
   std::map<std::pair<int64_t, int64_t>, CertificateRecord> certificates_;  // (project, serial)
   std::map<std::string, HostRecord, std::less<>> hosts_;
   std::map<std::pair<int64_t, int64_t>, HostCertificateRecord> host_certificates_;

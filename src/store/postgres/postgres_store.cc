@@ -67,6 +67,15 @@ const Statement kPing{"ping", "SELECT 1"};
 const Statement kInsertCa{"insert_ca", Sql().insert_ca};
 const Statement kGetCa{"get_ca", Sql().get_ca};
 const Statement kNextSerial{"next_serial", Sql().next_serial};
+const Statement kLockCa{"lock_ca", Sql().lock_ca};
+const Statement kKeepOldCaKey{"keep_old_ca_key", Sql().keep_old_ca_key};
+const Statement kRotateCa{"rotate_ca", Sql().rotate_ca};
+const Statement kCaKeys{"ca_keys", Sql().ca_keys};
+const Statement kDeleteCaKey{"delete_ca_key", Sql().delete_ca_key};
+const Statement kRevokeCaKeyCertificates{"revoke_ca_key_certificates",
+                                         Sql().revoke_ca_key_certificates};
+const Statement kRevokeHostCaKeyCertificates{"revoke_host_ca_key_certificates",
+                                             Sql().revoke_host_ca_key_certificates};
 const Statement kInsertCertificate{"insert_certificate", Sql().insert_certificate};
 const Statement kGetCertificate{"get_certificate", Sql().get_certificate};
 const Statement kRevokeCertificate{"revoke_certificate", Sql().revoke_certificate};
@@ -696,6 +705,71 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  StatusOr<CaRecord> RotateCa(const CaRecord& next, const EventRecord& event) override {
+    // Not repeated after a lost connection: it might rotate twice.
+    return Call(false, [&](Connection& conn, Deadline deadline) -> StatusOr<CaRecord> {
+      CaRecord rotated;
+      Status s = InTransaction(conn, deadline, true, [&]() -> Status {
+        const auto project = ToText(next.project_id);
+        const std::string kind = CaKindName(next.kind);
+        auto lock = conn.Run(kLockCa, {project, kind}, deadline);
+        if (!lock.ok()) return lock.status();
+        if (lock->rows() == 0) return NotFound("no CA for the project");
+        auto keep = conn.Run(kKeepOldCaKey, {project, kind, ToText(next.created_at_us)}, deadline);
+        if (!keep.ok()) return keep.status();
+        auto r = conn.Run(kRotateCa,
+                          ToParams(std::vector<sql::SqlValue>{
+                              next.project_id, kind, next.public_key,
+                              sql::SqlBlob{next.sealed_seed}, next.created_at_us}),
+                          deadline);
+        if (!r.ok()) return r.status();
+        if (r->rows() == 0) return Internal("the CA vanished");
+        StatusOr<CaRecord> row = sql::ReadCa(Row(*r, 0));
+        if (!row.ok()) return row.status();
+        rotated = std::move(*row);
+        return InsertEvent(conn, event, deadline);
+      });
+      if (!s.ok()) return s;
+      return rotated;
+    });
+  }
+
+  StatusOr<std::vector<CaKeyRecord>> CaKeysOf(int64_t project_id, CaKind kind) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<std::vector<CaKeyRecord>> {
+      auto r = conn.Run(kCaKeys, {ToText(project_id), CaKindName(kind)}, deadline);
+      if (!r.ok()) return r.status();
+      std::vector<CaKeyRecord> out;
+      for (int i = 0; i < r->rows(); ++i) out.push_back(sql::ReadCaKey(Row(*r, i), project_id, kind));
+      return out;
+    });
+  }
+
+  Status DeleteCaKey(int64_t project_id, CaKind kind, int64_t generation, int64_t at_us,
+                     const EventRecord& event) override {
+    return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
+      return InTransaction(conn, deadline, true, [&]() -> Status {
+        const auto project = ToText(project_id);
+        const std::string kind_name = CaKindName(kind);
+        auto r = conn.Run(kDeleteCaKey, {project, kind_name, ToText(generation), ToText(at_us)},
+                          deadline);
+        if (!r.ok()) return r.status();
+        if (r->Affected() == 0) {
+          auto lock = conn.Run(kLockCa, {project, kind_name}, deadline);
+          if (!lock.ok()) return lock.status();
+          if (lock->rows() > 0 && lock->Int64(0, 0) == generation) {
+            return FailedPrecondition("the CA's signing key");
+          }
+          return NotFound("no such CA key");
+        }
+        auto revoked = conn.Run(kind == CaKind::kHost ? kRevokeHostCaKeyCertificates
+                                                      : kRevokeCaKeyCertificates,
+                                {project, ToText(generation), ToText(at_us)}, deadline);
+        if (!revoked.ok()) return revoked.status();
+        return InsertEvent(conn, event, deadline);
+      });
+    });
+  }
+
   Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
     return Call(false, [&](Connection& conn, Deadline deadline) -> Status {
       return InTransaction(conn, deadline, !event.action.empty(), [&]() -> Status {
@@ -774,10 +848,16 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       Revocations out;
       auto serials = conn.Run(kRevokedSerials, {ToText(project_id), ToText(now_s)}, deadline);
       if (!serials.ok()) return serials.status();
-      for (int i = 0; i < serials->rows(); ++i) out.serials.push_back(serials->Int64(i, 0));
+      for (int i = 0; i < serials->rows(); ++i) {
+        out.serials.push_back(serials->Int64(i, 0));
+        out.serial_generations.push_back(serials->Int64(i, 1));
+      }
       auto hosts = conn.Run(kRevokedHostSerials, {ToText(project_id), ToText(now_s)}, deadline);
       if (!hosts.ok()) return hosts.status();
-      for (int i = 0; i < hosts->rows(); ++i) out.host_serials.push_back(hosts->Int64(i, 0));
+      for (int i = 0; i < hosts->rows(); ++i) {
+        out.host_serials.push_back(hosts->Int64(i, 0));
+        out.host_serial_generations.push_back(hosts->Int64(i, 1));
+      }
       return out;
     });
   }

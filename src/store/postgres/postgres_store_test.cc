@@ -435,6 +435,25 @@ TEST_F(PostgresStoreTest, MigrationKeepsEachCaAsTheProjectsUserCa) {
   EXPECT_TRUE(s.ok()) << s.message();
 }
 
+// Migration 13 adds CA rotation: the CAs and certificates made before are generation 1.
+TEST_F(PostgresStoreTest, MigrationMakesEachCaAndCertificateTheFirstGeneration) {
+  {
+    auto store = MustOpen();
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddACertificateOfAStoredKey(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  Query(
+      "ALTER TABLE certificates DROP COLUMN ca_generation; "
+      "ALTER TABLE host_certificates DROP COLUMN ca_generation; "
+      "ALTER TABLE ssh_cas DROP COLUMN generation; DROP TABLE ssh_ca_old_keys; "
+      "DELETE FROM schema_migrations WHERE version = 13");
+  auto store = MustOpen();
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCasAfterMigration13(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
 // Two nodes make people and token users at once: every id is handed out once.
 TEST_F(PostgresStoreTest, TwoNodesSigningInPeopleNeverShareAnId) {
   auto a = MustOpen();

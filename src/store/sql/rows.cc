@@ -133,7 +133,7 @@ std::vector<SqlValue> UpdateValues(const KeyRecord& key, std::optional<int64_t> 
 
 std::vector<SqlValue> CaValues(const CaRecord& ca) {
   return {ca.project_id, std::string(CaKindName(ca.kind)), ca.public_key,
-          SqlBlob{ca.sealed_seed}, ca.created_at_us};
+          SqlBlob{ca.sealed_seed}, ca.created_at_us, ca.generation};
 }
 
 std::vector<SqlValue> HostValues(const HostRecord& h) {
@@ -157,7 +157,8 @@ std::vector<SqlValue> HostCertificateValues(const HostCertificateRecord& c) {
           c.valid_after_s,
           c.valid_before_s,
           c.issued_at_us,
-          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{})};
+          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{}),
+          c.ca_generation};
 }
 
 std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
@@ -171,7 +172,8 @@ std::vector<SqlValue> CertificateValues(const CertificateRecord& c) {
           c.valid_before_s,
           c.issued_at_us,
           c.issued_by,
-          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{})};
+          c.revoked_at_us ? SqlValue(*c.revoked_at_us) : SqlValue(SqlNull{}),
+          c.ca_generation};
 }
 
 std::vector<SqlValue> EventValues(const EventRecord& e) {

@@ -269,8 +269,9 @@ StatusOr<GrantRecord> ReadGrant(const Row& row) {
 
 // ---- the SSH CA
 
-inline constexpr char kCaColumns[] = "project_id, kind, public_key, sealed_seed, created_at_us";
-inline constexpr int kCaColumnCount = 5;
+inline constexpr char kCaColumns[] =
+    "project_id, kind, public_key, sealed_seed, created_at_us, generation";
+inline constexpr int kCaColumnCount = 6;
 std::vector<SqlValue> CaValues(const CaRecord& ca);
 
 template <typename Row>
@@ -285,13 +286,44 @@ StatusOr<CaRecord> ReadCa(const Row& row) {
   if (!sealed.ok()) return sealed.status();
   ca.sealed_seed = std::move(*sealed);
   ca.created_at_us = row.Int64(4);
+  ca.generation = row.Int64(5);
   return ca;
+}
+
+// CaKeysOf's query, one snapshot: the signing key (rotated_at 0), then the keys rotated
+// out, newest first, each with the latest expiry of the certificates it signed (an index
+// walk per key). Parameters: project_id, kind.
+inline constexpr char kCaKeysSql[] =
+    "SELECT generation, public_key, created_at_us, 0 AS rotated_at_us, NULL AS deleted_at_us, "
+    "NULL AS signed_until_s FROM ssh_cas WHERE project_id = #1 AND kind = #2 "
+    "UNION ALL "
+    "SELECT o.generation, o.public_key, o.created_at_us, o.rotated_at_us, o.deleted_at_us, "
+    "CASE WHEN o.kind = 'user' THEN (SELECT max(c.valid_before_s) FROM certificates c "
+    "WHERE c.project_id = o.project_id AND c.ca_generation = o.generation) "
+    "ELSE (SELECT max(h.valid_before_s) FROM host_certificates h "
+    "WHERE h.project_id = o.project_id AND h.ca_generation = o.generation) END "
+    "FROM ssh_ca_old_keys o WHERE o.project_id = #1 AND o.kind = #2 "
+    "ORDER BY generation DESC";
+
+// One row of kCaKeysSql.
+template <typename Row>
+CaKeyRecord ReadCaKey(const Row& row, int64_t project_id, CaKind kind) {
+  CaKeyRecord k;
+  k.project_id = project_id;
+  k.kind = kind;
+  k.generation = row.Int64(0);
+  k.public_key = row.Text(1);
+  k.created_at_us = row.Int64(2);
+  k.rotated_at_us = row.Int64(3);
+  if (!row.IsNull(4)) k.deleted_at_us = row.Int64(4);
+  if (!row.IsNull(5)) k.signed_until_s = row.Int64(5);
+  return k;
 }
 
 inline constexpr char kCertificateColumns[] =
     "project_id, serial, key_id, key_owner_id, key_sha256, principals, valid_after_s, "
-    "valid_before_s, issued_at_us, issued_by, revoked_at_us";
-inline constexpr int kCertificateColumnCount = 11;
+    "valid_before_s, issued_at_us, issued_by, revoked_at_us, ca_generation";
+inline constexpr int kCertificateColumnCount = 12;
 std::vector<SqlValue> CertificateValues(const CertificateRecord& c);
 
 template <typename Row>
@@ -310,6 +342,7 @@ StatusOr<CertificateRecord> ReadCertificate(const Row& row) {
   c.issued_at_us = row.Int64(8);
   c.issued_by = row.Text(9);
   if (!row.IsNull(10)) c.revoked_at_us = row.Int64(10);
+  c.ca_generation = row.Int64(11);
   return c;
 }
 
@@ -340,13 +373,14 @@ StatusOr<HostRecord> ReadHost(const Row& row) {
 
 inline constexpr char kHostCertificateColumns[] =
     "project_id, serial, host_id, key_sha256, principals, valid_after_s, valid_before_s, "
-    "issued_at_us, revoked_at_us";
-inline constexpr int kHostCertificateColumnCount = 9;
+    "issued_at_us, revoked_at_us, ca_generation";
+inline constexpr int kHostCertificateColumnCount = 10;
 std::vector<SqlValue> HostCertificateValues(const HostCertificateRecord& c);
 
 // RevocationsOf's host part; parameters: project_id, now_s.
 inline constexpr char kRevokedHostSerialsSql[] =
-    "SELECT serial FROM host_certificates WHERE project_id = #1 AND valid_before_s > #2 "
+    "SELECT serial, ca_generation FROM host_certificates WHERE project_id = #1 "
+    "AND valid_before_s > #2 "
     "AND revoked_at_us IS NOT NULL ORDER BY serial";
 
 // ---- the audit trail
@@ -390,7 +424,7 @@ EventListSql BuildEventListSql(const EventQuery& query, Dialect dialect);
 // id. A certificate of a key not stored (key_id NULL) joins no key too, but was never a
 // stored key's, so only its revocation or its owner's disabling lists it.
 inline constexpr char kRevokedSerialsSql[] =
-    "SELECT c.serial FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
+    "SELECT c.serial, c.ca_generation FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
     "LEFT JOIN users u ON u.id = c.key_owner_id "
     "WHERE c.project_id = #1 AND c.valid_before_s > #2 "
     "AND (c.revoked_at_us IS NOT NULL OR u.disabled = TRUE "

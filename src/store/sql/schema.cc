@@ -572,6 +572,49 @@ constexpr MigrationStep kSteps[] = {
       );
       CREATE INDEX host_certificates_by_host ON host_certificates (host_id);
     )sql"},
+    // 13: CA rotation (docs/ssh-access.md "Rotating a CA"). ssh_cas keeps each CA's signing
+    // key and its generation; a key rotated out keeps its public key only (its seed is
+    // dropped: it never signs again) in ssh_ca_old_keys. Each certificate records the
+    // generation that signed it; the index finds the latest expiry of one generation's
+    // certificates (until when a key rotated out is trusted) without a scan.
+    {R"sql(
+      ALTER TABLE ssh_cas ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+      CREATE TABLE ssh_ca_old_keys (
+        project_id INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'host')),
+        generation INTEGER NOT NULL,
+        public_key TEXT NOT NULL,
+        created_at_us INTEGER NOT NULL,
+        rotated_at_us INTEGER NOT NULL,
+        deleted_at_us INTEGER,
+        PRIMARY KEY (project_id, kind, generation)
+      );
+      ALTER TABLE certificates ADD COLUMN ca_generation INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE host_certificates ADD COLUMN ca_generation INTEGER NOT NULL DEFAULT 1;
+      CREATE INDEX certificates_by_ca_key
+        ON certificates (project_id, ca_generation, valid_before_s);
+      CREATE INDEX host_certificates_by_ca_key
+        ON host_certificates (project_id, ca_generation, valid_before_s);
+    )sql",
+     R"sql(
+      ALTER TABLE ssh_cas ADD COLUMN generation BIGINT NOT NULL DEFAULT 1;
+      CREATE TABLE ssh_ca_old_keys (
+        project_id BIGINT NOT NULL,
+        kind TEXT NOT NULL CONSTRAINT ssh_ca_old_keys_kind CHECK (kind IN ('user', 'host')),
+        generation BIGINT NOT NULL,
+        public_key TEXT NOT NULL,
+        created_at_us BIGINT NOT NULL,
+        rotated_at_us BIGINT NOT NULL,
+        deleted_at_us BIGINT,
+        CONSTRAINT ssh_ca_old_keys_pkey PRIMARY KEY (project_id, kind, generation)
+      );
+      ALTER TABLE certificates ADD COLUMN ca_generation BIGINT NOT NULL DEFAULT 1;
+      ALTER TABLE host_certificates ADD COLUMN ca_generation BIGINT NOT NULL DEFAULT 1;
+      CREATE INDEX certificates_by_ca_key
+        ON certificates (project_id, ca_generation, valid_before_s);
+      CREATE INDEX host_certificates_by_ca_key
+        ON host_certificates (project_id, ca_generation, valid_before_s);
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -112,6 +112,28 @@ Statements Make(Dialect dialect) {
   s.next_serial =
       p("UPDATE ssh_cas SET next_serial = next_serial + 1 WHERE project_id = #1 AND kind = #2 "
         "RETURNING next_serial - 1");
+  // A rotation: in one transaction, the CA row locked first (PostgreSQL: rotations take
+  // turns; a signer's next serial waits for the rotation to commit).
+  s.lock_ca = p(std::string("SELECT generation FROM ssh_cas WHERE project_id = #1 AND kind = #2") +
+                (dialect == Dialect::kPostgres ? " FOR UPDATE" : ""));
+  s.keep_old_ca_key =
+      p("INSERT INTO ssh_ca_old_keys (project_id, kind, generation, public_key, created_at_us, "
+        "rotated_at_us) SELECT project_id, kind, generation, public_key, created_at_us, #3 "
+        "FROM ssh_cas WHERE project_id = #1 AND kind = #2");
+  s.rotate_ca =
+      p("UPDATE ssh_cas SET public_key = #3, sealed_seed = #4, created_at_us = #5, "
+        "generation = generation + 1 WHERE project_id = #1 AND kind = #2 RETURNING " +
+        std::string(kCaColumns));
+  s.ca_keys = p(kCaKeysSql);
+  s.delete_ca_key =
+      p("UPDATE ssh_ca_old_keys SET deleted_at_us = #4 WHERE project_id = #1 AND kind = #2 "
+        "AND generation = #3 AND deleted_at_us IS NULL");
+  s.revoke_ca_key_certificates =
+      p("UPDATE certificates SET revoked_at_us = #3 "
+        "WHERE project_id = #1 AND ca_generation = #2 AND revoked_at_us IS NULL");
+  s.revoke_host_ca_key_certificates =
+      p("UPDATE host_certificates SET revoked_at_us = #3 "
+        "WHERE project_id = #1 AND ca_generation = #2 AND revoked_at_us IS NULL");
   s.insert_certificate = p(Insert("certificates", kCertificateColumns, kCertificateColumnCount));
   s.get_certificate =
       p(Select(kCertificateColumns, "FROM certificates WHERE project_id = #1 AND serial = #2"));

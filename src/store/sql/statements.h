@@ -69,6 +69,19 @@ struct Statements {
   std::string insert_ca;           // CaValues; no-op if the project has one of that kind
   std::string get_ca;              // project_id, kind
   std::string next_serial;         // project_id, kind; returns the serial taken
+  // A rotation's three steps: lock_ca (project_id, kind; returns the generation, and locks
+  // the row on PostgreSQL), keep_old_ca_key (project_id, kind, rotated_at_us: the signing
+  // key kept without its seed), rotate_ca (project_id, kind, public_key, sealed_seed,
+  // created_at_us: the new key in its place, of the next generation; returns the row)
+  std::string lock_ca;
+  std::string keep_old_ca_key;
+  std::string rotate_ca;
+  std::string ca_keys;             // project_id, kind (kCaKeysSql)
+  // project_id, kind, generation, at_us: a key rotated out, not deleted yet
+  std::string delete_ca_key;
+  // project_id, generation, at_us: that key's certificates not revoked yet
+  std::string revoke_ca_key_certificates;
+  std::string revoke_host_ca_key_certificates;
   std::string insert_certificate;  // CertificateValues
   std::string get_certificate;     // project_id, serial
   // project_id, serial, at_us; only a certificate not revoked yet (as revoke_token)

@@ -631,6 +631,81 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return serial;
   }
 
+  StatusOr<CaRecord> RotateCa(const CaRecord& next, const EventRecord& event) override {
+    CaRecord rotated;
+    Status s = writer_.Run(
+        [&](Connection& conn) -> Status {
+          const std::string kind = CaKindName(next.kind);
+          auto lock = conn.Prepare(Sql().lock_ca);
+          if (!lock.ok()) return lock.status();
+          lock->BindAll({next.project_id, kind});
+          const int rc = lock->Step();
+          if (rc == SQLITE_DONE) return NotFound("no CA for the project");
+          if (rc != SQLITE_ROW) return FromSqlite(rc);
+          auto keep = conn.Prepare(Sql().keep_old_ca_key);
+          if (!keep.ok()) return keep.status();
+          keep->BindAll({next.project_id, kind, next.created_at_us});
+          if (Status run = keep->Run(); !run.ok()) return run;
+          auto rotate = conn.Prepare(Sql().rotate_ca);
+          if (!rotate.ok()) return rotate.status();
+          rotate->BindAll({next.project_id, kind, next.public_key, sql::SqlBlob{next.sealed_seed},
+                           next.created_at_us});
+          if (rotate->Step() != SQLITE_ROW) return Internal("the CA vanished");
+          StatusOr<CaRecord> row = sql::ReadCa(*rotate);
+          if (!row.ok()) return row.status();
+          rotated = std::move(*row);
+          if (Status run = rotate->Run(); !run.ok()) return run;
+          return InsertEvent(conn, event);
+        },
+        /*one_statement=*/false);
+    if (!s.ok()) return s;
+    return rotated;
+  }
+
+  StatusOr<std::vector<CaKeyRecord>> CaKeysOf(int64_t project_id, CaKind kind) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    auto stmt = (*lease)->Prepare(Sql().ca_keys);
+    if (!stmt.ok()) return stmt.status();
+    stmt->BindAll({project_id, std::string(CaKindName(kind))});
+    std::vector<CaKeyRecord> out;
+    int rc;
+    while ((rc = stmt->Step()) == SQLITE_ROW) out.push_back(sql::ReadCaKey(*stmt, project_id, kind));
+    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    return out;
+  }
+
+  Status DeleteCaKey(int64_t project_id, CaKind kind, int64_t generation, int64_t at_us,
+                     const EventRecord& event) override {
+    return writer_.Run(
+        [=](Connection& conn) -> Status {
+          const std::string kind_name = CaKindName(kind);
+          auto stmt = conn.Prepare(Sql().delete_ca_key);
+          if (!stmt.ok()) return stmt.status();
+          stmt->BindAll({project_id, kind_name, generation, at_us});
+          if (Status s = stmt->Run(); !s.ok()) return s;
+          if (sqlite3_changes(conn.db()) == 0) {
+            auto lock = conn.Prepare(Sql().lock_ca);
+            if (!lock.ok()) return lock.status();
+            lock->BindAll({project_id, kind_name});
+            const int rc = lock->Step();
+            if (rc == SQLITE_ROW && lock->Int64(0) == generation) {
+              return FailedPrecondition("the CA's signing key");
+            }
+            if (rc != SQLITE_ROW && rc != SQLITE_DONE) return FromSqlite(rc);
+            return NotFound("no such CA key");
+          }
+          auto revoke = conn.Prepare(kind == CaKind::kHost
+                                         ? Sql().revoke_host_ca_key_certificates
+                                         : Sql().revoke_ca_key_certificates);
+          if (!revoke.ok()) return revoke.status();
+          revoke->BindAll({project_id, generation, at_us});
+          if (Status s = revoke->Run(); !s.ok()) return s;
+          return InsertEvent(conn, event);
+        },
+        /*one_statement=*/false);
+  }
+
   Status RecordCertificate(const CertificateRecord& c, const EventRecord& event) override {
     return Write(event, [values = sql::CertificateValues(c)](Connection& conn) -> Status {
       auto stmt = conn.Prepare(Sql().insert_certificate);
@@ -710,12 +785,18 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     stmt->Bind(1, project_id);
     stmt->Bind(2, now_s);
     int rc;
-    while ((rc = stmt->Step()) == SQLITE_ROW) out.serials.push_back(stmt->Int64(0));
+    while ((rc = stmt->Step()) == SQLITE_ROW) {
+      out.serials.push_back(stmt->Int64(0));
+      out.serial_generations.push_back(stmt->Int64(1));
+    }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     auto hosts = conn.Prepare(Sql().revoked_host_serials);
     if (!hosts.ok()) return hosts.status();
     hosts->BindAll({project_id, now_s});
-    while ((rc = hosts->Step()) == SQLITE_ROW) out.host_serials.push_back(hosts->Int64(0));
+    while ((rc = hosts->Step()) == SQLITE_ROW) {
+      out.host_serials.push_back(hosts->Int64(0));
+      out.host_serial_generations.push_back(hosts->Int64(1));
+    }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     return out;
   }

@@ -396,6 +396,17 @@ TEST_F(SqliteStoreTest, MigrationMakesATokenUserOfEveryUserAlreadyThere) {
   EXPECT_TRUE(s.ok()) << s.message();
 }
 
+// Back to the schema before migration 13 (CA rotation).
+constexpr char kBefore13[] = R"sql(
+  DROP INDEX certificates_by_ca_key;
+  DROP INDEX host_certificates_by_ca_key;
+  ALTER TABLE certificates DROP COLUMN ca_generation;
+  ALTER TABLE host_certificates DROP COLUMN ca_generation;
+  ALTER TABLE ssh_cas DROP COLUMN generation;
+  DROP TABLE ssh_ca_old_keys;
+  DELETE FROM schema_migrations WHERE version = 13;
+)sql";
+
 // Migration 9 lets a certificate have no stored key (key_id NULL). SQLite rebuilds the table
 // for it: the certificates recorded before keep every field.
 TEST_F(SqliteStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey) {
@@ -407,6 +418,7 @@ TEST_F(SqliteStoreTest, MigrationKeepsTheCertificatesAndAllowsOnesWithoutAKey) {
   }
   {
     RawDb raw(db_path_);  // back to the table of migration 5, key_id NOT NULL
+    raw.Exec(kBefore13);
     raw.Exec(R"sql(
       ALTER TABLE certificates RENAME TO certificates_9;
       CREATE TABLE certificates (
@@ -438,6 +450,7 @@ TEST_F(SqliteStoreTest, MigrationKeepsEachCaAsTheProjectsUserCa) {
   }
   {
     RawDb raw(db_path_);  // back to ssh_cas of migration 5
+    raw.Exec(kBefore13);
     raw.Exec(R"sql(
       ALTER TABLE ssh_cas RENAME TO ssh_cas_12;
       CREATE TABLE ssh_cas (
@@ -455,6 +468,24 @@ TEST_F(SqliteStoreTest, MigrationKeepsEachCaAsTheProjectsUserCa) {
   auto store = MustOpen(db_path_);
   ASSERT_NE(store, nullptr);
   Status s = testing::CheckCasAfterMigration12(*store);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+// Migration 13 adds CA rotation: the CAs and certificates made before are generation 1.
+TEST_F(SqliteStoreTest, MigrationMakesEachCaAndCertificateTheFirstGeneration) {
+  {
+    auto store = MustOpen(db_path_);
+    ASSERT_NE(store, nullptr);
+    Status s = testing::AddACertificateOfAStoredKey(*store);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  {
+    RawDb raw(db_path_);
+    raw.Exec(kBefore13);
+  }
+  auto store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  Status s = testing::CheckCasAfterMigration13(*store);
   EXPECT_TRUE(s.ok()) << s.message();
 }
 

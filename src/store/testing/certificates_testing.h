@@ -1,5 +1,5 @@
-// Certificates for the backends' migration tests: what a database held before migration 9
-// (certificates of stored keys only, key_id NOT NULL), and what must hold after it.
+// CAs and certificates for the backends' migration tests (9, 12, 13): what a database held
+// before each, and what must hold after it.
 #ifndef KEYPAIRD_STORE_TESTING_CERTIFICATES_TESTING_H_
 #define KEYPAIRD_STORE_TESTING_CERTIFICATES_TESTING_H_
 
@@ -28,16 +28,23 @@ inline CertificateRecord CertificateOf(std::string key_id, int64_t serial) {
   return c;
 }
 
+// Project 1's user CA, as each migration test makes it before the migration.
+inline Status MakeUserCa(KeyStore& store) {
+  return store
+      .GetOrCreateCa(CaRecord{.project_id = 1,
+                              .kind = CaKind::kUser,
+                              .public_key = "ssh-ed25519 AAAA ca",
+                              .sealed_seed = "sealed",
+                              .created_at_us = 5,
+                              .generation = 1},
+                     {})
+      .status();
+}
+
 // Before migration 9: project 1's CA and a revoked certificate (serial 1) of a key "gone"
 // that no longer exists.
 inline Status AddACertificateOfAStoredKey(KeyStore& store) {
-  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{.project_id = 1,
-                                                       .kind = CaKind::kUser,
-                                                       .public_key = "ssh-ed25519 AAAA ca",
-                                                       .sealed_seed = "sealed",
-                                                       .created_at_us = 5},
-                                              {});
-  if (!ca.ok()) return ca.status();
+  if (Status s = MakeUserCa(store); !s.ok()) return s;
   if (StatusOr<int64_t> serial = store.NextSerial(1, CaKind::kUser); !serial.ok()) return serial.status();
   if (Status s = store.RecordCertificate(CertificateOf("gone", 1), {}); !s.ok()) return s;
   return store.RevokeCertificate(1, 1, 20, {});
@@ -66,13 +73,7 @@ inline Status CheckCertificatesAfterMigration9(KeyStore& store) {
 
 // Before migration 12: project 1's (user) CA, two serials taken.
 inline Status AddAUserCaWithTwoSerials(KeyStore& store) {
-  StatusOr<CaRecord> ca = store.GetOrCreateCa(CaRecord{.project_id = 1,
-                                                       .kind = CaKind::kUser,
-                                                       .public_key = "ssh-ed25519 AAAA ca",
-                                                       .sealed_seed = "sealed",
-                                                       .created_at_us = 5},
-                                              {});
-  if (!ca.ok()) return ca.status();
+  if (Status s = MakeUserCa(store); !s.ok()) return s;
   for (int i = 0; i < 2; ++i) {
     if (StatusOr<int64_t> s = store.NextSerial(1, CaKind::kUser); !s.ok()) return s.status();
   }
@@ -103,6 +104,38 @@ inline Status CheckCasAfterMigration12(KeyStore& store) {
   serial = store.NextSerial(1, CaKind::kHost);
   if (!serial.ok()) return serial.status();
   return *serial == 1 ? Status::Ok() : Internal("the host CA's first serial is not 1");
+}
+
+// After migration 13 (CA rotation), on what AddACertificateOfAStoredKey made: the CA and
+// its certificate are of generation 1, it is the CA's only key, and it rotates (the old key
+// kept until its certificate's expiry).
+inline Status CheckCasAfterMigration13(KeyStore& store) {
+  StatusOr<CaRecord> user = store.GetCa(1, CaKind::kUser);
+  if (!user.ok()) return user.status();
+  if (user->generation != 1 || user->public_key != "ssh-ed25519 AAAA ca") {
+    return Internal("the CA is not its first generation");
+  }
+  StatusOr<CertificateRecord> cert = store.GetCertificate(1, 1);
+  if (!cert.ok()) return cert.status();
+  if (cert->ca_generation != 1) return Internal("the certificate is not the first key's");
+  StatusOr<std::vector<CaKeyRecord>> keys = store.CaKeysOf(1, CaKind::kUser);
+  if (!keys.ok()) return keys.status();
+  if (keys->size() != 1 || keys->front().generation != 1) return Internal("not one CA key");
+  StatusOr<CaRecord> rotated = store.RotateCa(CaRecord{.project_id = 1,
+                                                       .kind = CaKind::kUser,
+                                                       .public_key = "ssh-ed25519 AAAA two",
+                                                       .sealed_seed = "sealed-two",
+                                                       .created_at_us = 50,
+                                                       .generation = 0},
+                                              {});
+  if (!rotated.ok()) return rotated.status();
+  if (rotated->generation != 2) return Internal("the rotation is not generation 2");
+  keys = store.CaKeysOf(1, CaKind::kUser);
+  if (!keys.ok()) return keys.status();
+  if (keys->size() != 2 || (*keys)[1].signed_until_s != cert->valid_before_s) {
+    return Internal("the old key is not kept until its certificate's expiry");
+  }
+  return Status::Ok();
 }
 
 }  // namespace keypaird::store::testing

@@ -61,6 +61,16 @@ class ForwardingStore : public KeyStore {
   StatusOr<int64_t> NextSerial(int64_t project_id, CaKind kind) override {
     return inner_->NextSerial(project_id, kind);
   }
+  StatusOr<CaRecord> RotateCa(const CaRecord& next, const EventRecord& event) override {
+    return inner_->RotateCa(next, event);
+  }
+  StatusOr<std::vector<CaKeyRecord>> CaKeysOf(int64_t project_id, CaKind kind) override {
+    return inner_->CaKeysOf(project_id, kind);
+  }
+  Status DeleteCaKey(int64_t project_id, CaKind kind, int64_t generation, int64_t at_us,
+                     const EventRecord& event) override {
+    return inner_->DeleteCaKey(project_id, kind, generation, at_us, event);
+  }
   Status RecordCertificate(const CertificateRecord& certificate,
                            const EventRecord& event) override {
     return inner_->RecordCertificate(certificate, event);
