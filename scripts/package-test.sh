@@ -2,8 +2,10 @@
 # The proof of the Debian package, a step of scripts/test.sh (run as root, as CI does):
 #   1. scripts/package.sh with warnings as errors: a Release build with Debian's hardening
 #      flags whose unit tests run there (each ctest test counts here), and lintian;
-#   2. the package unpacked (dpkg-deb -x): its version is CMake's, the files are there, the
-#      env file is 0600, the binary is stripped and its symbols are in -dbgsym;
+#   2. the packages unpacked (dpkg-deb -x): their version is CMake's, each file is in its
+#      package (keypaird: the service; keypaird-client: the command and the timers, alone
+#      enough for an SSH server's and a laptop's commands), the env file is 0600, the binaries
+#      are stripped and their symbols are in -dbgsym;
 #   3. from the unpacked tree, as the unprivileged user nobody in a state directory it owns:
 #      keypaird --version, migrate, token create, then serve with every setting of the
 #      packaged env file uncommented (its defaults must all be valid), one authenticated
@@ -60,11 +62,40 @@ version=$(sed -n 's/^project(keypaird VERSION \([0-9][0-9.]*\).*/\1/p' CMakeList
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 deb=dist/keypaird_${version}_${arch}.deb
 dbgsym=dist/keypaird-dbgsym_${version}_${arch}.deb
-check "the package's version is CMake's ($version)" test "$(dpkg-deb -f "$deb" Version)" = "$version"
+client_deb=dist/keypaird-client_${version}_${arch}.deb
+client_dbgsym=dist/keypaird-client-dbgsym_${version}_${arch}.deb
+check "the packages' version is CMake's ($version)" \
+  test "$(dpkg-deb -f "$deb" Version) $(dpkg-deb -f "$client_deb" Version)" = "$version $version"
+check "keypaird depends on keypaird-client of its own version" \
+  sh -c "dpkg-deb -f '$deb' Depends | grep -q 'keypaird-client (= $version)'"
+check "keypaird-client replaces the files of an older keypaird (Replaces and Breaks)" \
+  sh -c "dpkg-deb -f '$client_deb' Replaces | grep -q 'keypaird (<< 0.2.0~)' &&
+         dpkg-deb -f '$client_deb' Breaks | grep -q 'keypaird (<< 0.2.0~)'"
 
-# ---- 2. unpacked
+# ---- 2. unpacked: the client alone, then both (an installed service)
+client_root=$work/client-root
+dpkg-deb -x "$client_deb" "$client_root" || { failed=$((failed + 1)); finish; }
+for f in usr/bin/keypaird lib/systemd/system/keypaird-krl.service \
+         lib/systemd/system/keypaird-krl.timer lib/systemd/system/keypaird-host-renew.service \
+         lib/systemd/system/keypaird-host-renew.timer usr/share/man/man1/keypaird.1.gz \
+         usr/share/bash-completion/completions/keypaird \
+         usr/share/doc/keypaird-client/copyright; do
+  check "keypaird-client holds /$f" test -s "$client_root/$f"
+done
+check "keypaird-client holds neither the server nor its unit nor its env file" \
+  sh -c "[ ! -e '$client_root/usr/libexec/keypaird' ] &&
+         [ ! -e '$client_root/lib/systemd/system/keypaird.service' ] &&
+         [ ! -e '$client_root/etc/keypaird/keypaird.env' ]"
+check "keypaird holds no /usr/bin/keypaird (keypaird-client's)" \
+  sh -c "! dpkg-deb -c '$deb' | grep -q ' ./usr/bin/keypaird\$'"
+for cmd in "authorized-keys --help" "krl --help" "host enroll --help" "host renew --help" \
+           "login --help" "ssh-config --help"; do
+  # shellcheck disable=SC2086
+  check "the client alone runs keypaird $cmd" sh -c "'$client_root/usr/bin/keypaird' $cmd >/dev/null"
+done
 root=$work/root
-dpkg-deb -x "$deb" "$root" || { failed=$((failed + 1)); finish; }
+dpkg-deb -x "$client_deb" "$root" && dpkg-deb -x "$deb" "$root" ||
+  { failed=$((failed + 1)); finish; }
 bin=$root/usr/bin/keypaird
 unit=$root/lib/systemd/system/keypaird.service
 check "keypaird --version says $version" test "$("$bin" --version)" = "keypaird $version"
@@ -81,15 +112,17 @@ check "/usr/bin/keypaird links neither libpq nor SQLite nor libargon2 nor cjose"
   sh -c "! ldd '$bin' | grep -qE 'libpq|libsqlite3|libargon2|libcjose'"
 dpkg-deb -I "$deb" conffiles >"$work/conffiles" 2>&1
 dpkg-deb -c "$dbgsym" >"$work/dbgsym.list" 2>&1
+dpkg-deb -c "$client_dbgsym" >"$work/client-dbgsym.list" 2>&1
 check "the env file is a conffile of mode 0600" \
   sh -c "[ \"\$(stat -c %a '$root/etc/keypaird/keypaird.env')\" = 600 ] &&
          grep -qx /etc/keypaird/keypaird.env '$work/conffiles'"
 check "the man page is keypaird $version's and formats cleanly" \
   sh -c "zcat '$root/usr/share/man/man1/keypaird.1.gz' | grep -q '^.TH KEYPAIRD 1 .*keypaird $version' &&
          ! zcat '$root/usr/share/man/man1/keypaird.1.gz' | groff -man -Tutf8 -ww -z 2>&1 | grep -q ."
-check "the binaries are stripped and their symbols are in -dbgsym" \
+check "the binaries are stripped and their symbols are in each package's -dbgsym" \
   sh -c "[ \"\$(readelf -S '$bin' '$root/usr/libexec/keypaird/keypaird-server' | grep -c '\.debug_info')\" = 0 ] &&
-         grep -q '/usr/lib/debug/.build-id/.*\.debug$' '$work/dbgsym.list'"
+         grep -q '/usr/lib/debug/.build-id/.*\.debug$' '$work/dbgsym.list' &&
+         grep -q '/usr/lib/debug/.build-id/.*\.debug$' '$work/client-dbgsym.list'"
 
 # ---- 3. run from the unpacked tree as nobody, with the packaged env file
 chmod 0755 "$work"

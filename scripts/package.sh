@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian package with Debian's own tooling (debian/, debhelper, dpkg-buildpackage):
-# dist/keypaird_<version>_<arch>.deb and its debug symbols, dist/keypaird-dbgsym_<version>_<arch>.deb.
+# Builds the Debian packages with Debian's own tooling (debian/, debhelper, dpkg-buildpackage):
+# dist/keypaird_<version>_<arch>.deb (the service) and dist/keypaird-client_<version>_<arch>.deb
+# (the keypaird command and an SSH server's timers), each with its -dbgsym.
 # The version is CMake's project version (CMakeLists.txt), the one source: debian/changelog is
 # written from it in a copy of the tree under build-deb/, where the build runs (dpkg-buildpackage
 # writes its results beside the tree). The unit tests run in that build (Release, Debian's
@@ -72,9 +73,13 @@ fi
 grep -E "tests passed|tests failed" "$stage/build.log" || true
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 mkdir -p dist
-rm -f dist/keypaird_*.deb dist/keypaird-dbgsym_*.deb
-cp "$stage"/keypaird_"${version}"_"$arch".deb "$stage"/keypaird-dbgsym_"${version}"_"$arch".deb dist/
-echo "package: built in $(( $(date +%s) - start ))s: dist/keypaird_${version}_${arch}.deb (+ -dbgsym)"
+rm -f dist/keypaird_*.deb dist/keypaird-dbgsym_*.deb dist/keypaird-client_*.deb \
+  dist/keypaird-client-dbgsym_*.deb
+for pkg in keypaird keypaird-dbgsym keypaird-client keypaird-client-dbgsym; do
+  cp "$stage/${pkg}_${version}_$arch.deb" dist/
+done
+echo "package: built in $(( $(date +%s) - start ))s: dist/keypaird_${version}_${arch}.deb," \
+  "dist/keypaird-client_${version}_${arch}.deb (+ -dbgsym)"
 
 if command -v lintian >/dev/null; then
   # Errors fail; warnings and overrides are listed (docs/packaging.md justifies those left).
