@@ -158,6 +158,12 @@ std::string HashSecret(std::string_view secret) {
   return hash;
 }
 
+bool SecretMatches(std::string_view stored_hash, std::string_view secret) {
+  const std::string hash = HashSecret(secret);
+  return stored_hash.size() == hash.size() &&
+         CRYPTO_memcmp(stored_hash.data(), hash.data(), hash.size()) == 0;
+}
+
 bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret) {
   return SplitWithPrefix(kPrefix, token, id, secret);
 }
@@ -314,11 +320,7 @@ StatusOr<Principal> Authenticator::VerifyHost(std::string_view token) const {
     if (host.status().code() == StatusCode::kNotFound) return Unauthenticated(kInvalid);
     return host.status();
   }
-  const std::string hash = HashSecret(secret);
-  if (host->token_hash.size() != hash.size() ||
-      CRYPTO_memcmp(host->token_hash.data(), hash.data(), hash.size()) != 0) {
-    return Unauthenticated(kInvalid);
-  }
+  if (!SecretMatches(host->token_hash, secret)) return Unauthenticated(kInvalid);
   Principal p;
   p.token_id = host->id;
   p.host_id = host->id;
@@ -343,11 +345,7 @@ StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
     if (record.status().code() == StatusCode::kNotFound) return Unauthenticated(invalid);
     return record.status();
   }
-  const std::string hash = HashSecret(secret);
-  if (record->secret_hash.size() != hash.size() ||
-      CRYPTO_memcmp(record->secret_hash.data(), hash.data(), hash.size()) != 0) {
-    return Unauthenticated(invalid);
-  }
+  if (!SecretMatches(record->secret_hash, secret)) return Unauthenticated(invalid);
   // A session's secret is a cookie's, never an Authorization header's, and the other way
   // round (a token or a device flow's access token).
   if ((record->kind == "session") != session) return Unauthenticated(invalid);

@@ -104,6 +104,10 @@ Status ValidatePrincipal(std::string_view principal);
 // SHA-256 of the secret part, 32 raw bytes.
 std::string HashSecret(std::string_view secret);
 
+// Whether `secret` is the one whose HashSecret is `stored_hash`, compared in constant time
+// (a token's, a host token's, a join token's).
+bool SecretMatches(std::string_view stored_hash, std::string_view secret);
+
 // Splits "kpd_<id>_<secret>"; false if the shape is wrong.
 bool SplitToken(std::string_view token, std::string_view* id, std::string_view* secret);
 

@@ -1,7 +1,5 @@
 #include "service/hosts.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -41,10 +39,6 @@ bool ValidLabel(std::string_view label) {
 
 constexpr char kJoinRefused[] =
     "The join token is not valid here: unknown, used up, expired, or another project's.";
-
-bool SameHash(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string JoinWords(const std::vector<std::string>& words) {
   std::string out;
@@ -233,14 +227,13 @@ StatusOr<HostAnswer> Hosts::Enroll(std::string_view join_token, const EnrollRequ
   if (!keys.ok()) return keys.status();
 
   // The token is checked before anything is signed; its use is spent with the enrolment.
-  const std::string hash = auth::HashSecret(secret);
   const int64_t now_us = now_();
   StatusOr<std::vector<store::JoinTokenRecord>> tokens = store_->ListJoinTokens(request.project_id);
   if (!tokens.ok()) return tokens.status();
   auto token = std::find_if(tokens->begin(), tokens->end(),
                             [&](const store::JoinTokenRecord& t) { return t.id == token_id; });
-  if (token == tokens->end() || !SameHash(token->secret_hash, hash) || token->uses_left < 1 ||
-      token->expires_at_us <= now_us) {
+  if (token == tokens->end() || !auth::SecretMatches(token->secret_hash, secret) ||
+      token->uses_left < 1 || token->expires_at_us <= now_us) {
     return Unauthenticated(kJoinRefused);
   }
   for (const std::string& h : *hostnames) {
@@ -274,7 +267,8 @@ StatusOr<HostAnswer> Hosts::Enroll(std::string_view join_token, const EnrollRequ
   const std::vector<store::HostCertificateRecord> records = RecordsOf(*answer);
   store::EventRecord event = auth::NewEvent(actor, auth::kHostEnroll, now_());
   auth::AboutHost(answer->host, records, &event);
-  Status stored = store_->EnrollHost(token->id, hash, now_us, answer->host, records, event);
+  Status stored =
+      store_->EnrollHost(token->id, token->secret_hash, now_us, answer->host, records, event);
   if (stored.code() == StatusCode::kNotFound) return Unauthenticated(kJoinRefused);
   if (!stored.ok()) return stored;
   answer->host_token = std::move(host_secret->token);
