@@ -6,8 +6,12 @@ outside the certificate, a deleted host (the client's RevokedHostKeys from the K
 expired host certificate are refused. Needs root (sshd)."""
 
 import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -40,8 +44,8 @@ def short_site(tmp_path_factory):
     s.stop()
 
 
-def keypaird(*args, check=True):
-    r = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120)
+def keypaird(*args, check=True, binary=BIN):
+    r = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=120)
     if check:
         assert r.returncode == 0, f"keypaird {' '.join(args)}: {r.stderr}"
     return r
@@ -63,7 +67,7 @@ class Host:
                 "-f", str(self.ssh_dir / f"ssh_host_{t}_key"))
         self.sshd = None
 
-    def enroll(self, site, project, join_token, *names):
+    def enroll(self, site, project, join_token, *names, extra=(), binary=BIN):
         token_file = self.root / "join-token"
         token_file.write_text(join_token + "\n")
         os.chmod(token_file, 0o600)
@@ -73,7 +77,7 @@ class Host:
                 str(self.state_dir)]
         for n in names:
             args += ["--hostname", n]
-        return keypaird(*args)
+        return keypaird(*args, *extra, binary=binary)
 
     def start(self):
         self.sshd = Sshd(self.root / "sshd",
@@ -232,3 +236,46 @@ def test_an_expired_host_certificate_is_refused_until_renewed(short_site, tmp_pa
         assert ok(r), (r.stderr, sshd.log())
     finally:
         host.stop()
+
+
+def test_enrolled_with_authorized_keys_sshd_asks_keypaird_as_its_command_user(site, world):
+    """`host enroll --authorized-keys login=%u`: sshd runs this keypaird binary as the command
+    user (nobody here), with that user's own copy of the host token, and lets in the keys
+    labelled for the login, no others. The binary and the host's files sit where sshd and
+    nobody may reach them: a root-owned 0755 directory under /run."""
+    nobody = pwd.getpwnam("nobody")
+    run_dir = Path(tempfile.mkdtemp(prefix="keypaird-host-", dir="/run"))
+    os.chmod(run_dir, 0o755)
+    host = None
+    try:
+        binary = run_dir / "keypaird"
+        shutil.copy2(BIN, binary)
+        os.chmod(binary, 0o755)
+        host = Host(run_dir / "web-5")
+        host.enroll(site, world["project"], world["join"], "web-5.example.com",
+                    extra=("--authorized-keys", "login=%u", "--authorized-keys-user", "nobody",
+                           "--authorized-keys-cache", str(run_dir / "cache")),
+                    binary=binary)
+        agent_token = run_dir / "web-5" / "state-agent.token"
+        st = agent_token.stat()
+        assert (st.st_uid, st.st_mode & 0o777) == (nobody.pw_uid, 0o600)
+        conf = next(host.config_dir.glob("*.conf")).read_text()
+        assert f"AuthorizedKeysCommand {binary} authorized-keys " in conf, conf
+        assert "AuthorizedKeysCommandUser nobody" in conf, conf
+        labelled, other = run_dir / "id_labelled", run_dir / "id_other"
+        for key, labels in ((labelled, {"login": "root"}), (other, {"login": "deploy"})):
+            run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
+            r = site.request("POST", f"/api/v1/projects/{world['project']}/keys",
+                             {"name": key.name, "public_key": Path(f"{key}.pub").read_text().strip(),
+                              "labels": labels}, world["admin"])
+            assert r.status == 201, r
+        sshd = host.start()
+        r = sshd.login(labelled)
+        assert r.returncode == 0, (r.stderr, sshd.log())
+        assert sshd.login(other).returncode != 0
+        assert (run_dir / "cache" / "root.keys").stat().st_uid == nobody.pw_uid
+    finally:
+        if host is not None:
+            host.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+

@@ -47,6 +47,8 @@ struct HostState {
   std::string ssh_dir;
   std::string config_dir;
   std::optional<std::string> authorized_keys;  // the label selector, when sshd asks keypaird
+  std::string authorized_keys_user;            // and who runs it
+  std::string authorized_keys_cache;           // and where it caches
   std::string ca_file;
 };
 
@@ -94,7 +96,11 @@ StatusOr<std::string> StateText(const HostState& s) {
   line("hostnames", Join(s.hostnames, ","));
   line("ssh_dir", s.ssh_dir);
   line("config_dir", s.config_dir);
-  if (s.authorized_keys.has_value()) line("authorized_keys", *s.authorized_keys);
+  if (s.authorized_keys.has_value()) {
+    line("authorized_keys", *s.authorized_keys);
+    line("authorized_keys_user", s.authorized_keys_user);
+    line("authorized_keys_cache", s.authorized_keys_cache);
+  }
   if (!s.ca_file.empty()) line("ca_file", s.ca_file);
   if (!one_line)
     return InvalidArgument("a setting of this host holds a control character: not saved");
@@ -144,6 +150,10 @@ StatusOr<HostState> ReadState(const std::string& path) {
       s.config_dir = std::move(value);
     } else if (key == "authorized_keys") {
       s.authorized_keys = std::move(value);
+    } else if (key == "authorized_keys_user") {
+      s.authorized_keys_user = std::move(value);
+    } else if (key == "authorized_keys_cache") {
+      s.authorized_keys_cache = std::move(value);
     } else if (key == "ca_file") {
       s.ca_file = std::move(value);
     }  // a key of a later version is left to it
@@ -273,6 +283,7 @@ class Host {
     token_ = std::move(*token);
     paths_.ssh_dir = state_.ssh_dir;
     paths_.config_dir = state_.config_dir;
+    TakeAuthorizedKeysPaths();
     client_.ca_file = state_.ca_file;
     if (Status s = Connect(); !s.ok()) return Fail(s.message());
     return RenewIfDue(c_.force);
@@ -293,8 +304,26 @@ class Host {
     state_.ssh_dir = c_.ssh_dir;
     state_.config_dir = c_.ssh_config_dir;
     state_.authorized_keys = c_.authorized_keys_selector;
+    state_.authorized_keys_user = c_.authorized_keys_user;
+    state_.authorized_keys_cache = c_.authorized_keys_cache;
+    TakeAuthorizedKeysPaths();
     state_.ca_file = c_.ca_file;
     client_.ca_file = c_.ca_file;
+  }
+
+  // The AuthorizedKeysCommand's: its user and cache (as enrolled; a state file of before
+  // they were saved has the defaults) and this very binary, which sshd is to run.
+  void TakeAuthorizedKeysPaths() {
+    const HostPaths defaults;
+    paths_.authorized_keys_command_user = state_.authorized_keys_user.empty()
+                                              ? defaults.authorized_keys_command_user
+                                              : state_.authorized_keys_user;
+    paths_.authorized_keys_cache_dir = state_.authorized_keys_cache.empty()
+                                           ? defaults.authorized_keys_cache_dir
+                                           : state_.authorized_keys_cache;
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec && self.is_absolute()) paths_.keypaird_binary = self.string();
   }
 
   Status Connect() {

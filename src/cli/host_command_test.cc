@@ -473,11 +473,28 @@ TEST_F(HostCommandTest, ReloadCommandRunsOnlyWhenAFileChangedAndItsFailureFails)
 
 TEST_F(HostCommandTest, AuthorizedKeysSelectorIsKeptForRenew) {
   std::vector<std::string> args = EnrollArgs();
-  args.insert(args.end(), {"--authorized-keys", "login=%u"});
+  const std::string cache = dir_ / "agent-cache";
+  args.insert(args.end(), {"--authorized-keys", "login=%u", "--authorized-keys-user", "nobody",
+                           "--authorized-keys-cache", cache});
   ASSERT_EQ(Run(args).code, 0);
-  EXPECT_NE(ReadFile(State("host.conf")).find("\nauthorized_keys=login=%u\n"), std::string::npos);
+  const std::string conf = ReadFile(State("host.conf"));
+  EXPECT_NE(conf.find("\nauthorized_keys=login=%u\nauthorized_keys_user=nobody\n"
+                      "authorized_keys_cache=" + cache + "\n"),
+            std::string::npos)
+      << conf;
   const std::string drop_in = ReadFile(config_dir_ + "/50-keypaird.conf");
   EXPECT_NE(drop_in.find("--label-selector login=%u"), std::string::npos) << drop_in;
+  // sshd runs this very binary, as nobody, with nobody's copy of the host token.
+  EXPECT_NE(drop_in.find("AuthorizedKeysCommand " +
+                         std::filesystem::read_symlink("/proc/self/exe").string() +
+                         " authorized-keys "),
+            std::string::npos)
+      << drop_in;
+  EXPECT_NE(drop_in.find("--token-file " + state_dir_ + "-agent.token --project"),
+            std::string::npos)
+      << drop_in;
+  EXPECT_NE(drop_in.find("\nAuthorizedKeysCommandUser nobody\n"), std::string::npos) << drop_in;
+  EXPECT_EQ(ReadFile(state_dir_ + "-agent.token"), ReadFile(State("token")));
   ASSERT_EQ(Run(RenewArgs()).code, 0);
   EXPECT_EQ(ReadFile(config_dir_ + "/50-keypaird.conf"), drop_in);
 }

@@ -1,7 +1,10 @@
 #include "cli/host_files.h"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -167,7 +170,39 @@ Status MakeDirectory(const std::string& dir, mode_t mode, bool enforce) {
   return Status::Ok();
 }
 
+// The AuthorizedKeysCommandUser's uid and gid: it must exist and not be root (it would run
+// sshd's command with every right, and read the root-only files).
+Status CommandUserOf(const std::string& user, uid_t* uid, gid_t* gid) {
+  const struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) {
+    return FailedPrecondition("the AuthorizedKeysCommandUser " + user +
+                              " does not exist: create it (useradd --system --no-create-home "
+                              "--shell /usr/sbin/nologin " + user +
+                              ") or name another (--authorized-keys-user)");
+  }
+  if (pw->pw_uid == 0) {
+    return InvalidArgument("the AuthorizedKeysCommandUser must not be root: " + user);
+  }
+  *uid = pw->pw_uid;
+  *gid = pw->pw_gid;
+  return Status::Ok();
+}
+
+// Gives `path` (never followed if a symbolic link) to uid:gid.
+Status GiveTo(const std::string& path, uid_t uid, gid_t gid) {
+  if (fchownat(AT_FDCWD, path.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Internal("cannot chown " + path + ": " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string AgentTokenPath(const HostPaths& paths) {
+  fs::path state = fs::path(paths.state_dir).lexically_normal();
+  if (!state.has_filename()) state = state.parent_path();  // a trailing '/'
+  return (state.parent_path() / (state.filename().string() + "-agent.token")).string();
+}
 
 std::string HostCertificatePath(const std::string& public_key_path) {
   return public_key_path.substr(0, public_key_path.size() - 4) + "-cert.pub";
@@ -350,7 +385,7 @@ StatusOr<std::string> HostDropIn(const HostFiles& files, const HostPaths& paths)
     }
     if (files.project_id <= 0) return InvalidArgument("no project for the AuthorizedKeysCommand");
     text += "AuthorizedKeysCommand " + paths.keypaird_binary + " authorized-keys --url " +
-            files.url + " --token-file " + (state / kHostTokenName).string() + " --project " +
+            files.url + " --token-file " + AgentTokenPath(paths) + " --project " +
             std::to_string(files.project_id) + " --label-selector " +
             *files.authorized_keys_selector + " --cache-file " +
             (fs::path(paths.authorized_keys_cache_dir) / "%u.keys").string() + " --max-stale 1h\n";
@@ -388,6 +423,14 @@ StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPath
                            "): sshd would refuse every key while RevokedKeys is unreadable");
   }
   if (Status s = CheckToken(files.host_token); !s.ok()) return s;
+  uid_t agent_uid = 0;
+  gid_t agent_gid = 0;
+  if (files.authorized_keys_selector.has_value()) {
+    if (Status s = CommandUserOf(paths.authorized_keys_command_user, &agent_uid, &agent_gid);
+        !s.ok()) {
+      return s;
+    }
+  }
 
   HostFilesWritten written;
   for (const auto& [path, line] : cert_files) {
@@ -407,6 +450,15 @@ StatusOr<HostFilesWritten> WriteHostFiles(const HostFiles& files, const HostPath
   std::string token(files.host_token.view());
   token += "\n";
   Status s = WriteFileIfChanged((state / kHostTokenName).string(), token, 0600, written);
+  if (s.ok() && files.authorized_keys_selector.has_value()) {
+    // keypaird authorized-keys' own copy and cache, its user's (given again each time: an
+    // unchanged file keeps whatever owner it was given by hand otherwise).
+    const std::string agent_token = AgentTokenPath(paths);
+    s = WriteFileIfChanged(agent_token, token, 0600, written);
+    if (s.ok()) s = GiveTo(agent_token, agent_uid, agent_gid);
+    if (s.ok()) s = MakeDirectory(paths.authorized_keys_cache_dir, 0700, /*enforce=*/true);
+    if (s.ok()) s = GiveTo(paths.authorized_keys_cache_dir, agent_uid, agent_gid);
+  }
   WipeString(token);
   if (!s.ok()) return s;
   // Last: sshd reads the drop-in only once every file it names is in place.

@@ -85,10 +85,9 @@ struct HostFiles {
   SecretString host_token;
   std::vector<std::string> hostnames;  // each must be a principal of every certificate
   // For the AuthorizedKeysCommand lines (with authorized_keys_selector only): the service and
-  // project `keypaird authorized-keys` asks, with the host token file as its --token-file.
-  // Not usable yet: the contract lets a host token read only the user CA keys and the KRL, and
-  // AuthorizedKeysCommandUser (not root) cannot read a root-owned 0600 token in a 0700
-  // directory. Both are open questions for the enrolment API.
+  // project `keypaird authorized-keys` asks. It runs as AuthorizedKeysCommandUser, who cannot
+  // read the root-owned token in the 0700 state directory: it gets a copy of the host token
+  // of its own (AgentTokenPath, 0600) and its cache directory (0700).
   std::string url;
   int64_t project_id = 0;
   std::optional<std::string> authorized_keys_selector;  // --label-selector, e.g. "login=%u"
@@ -98,11 +97,17 @@ struct HostPaths {
   std::string ssh_dir = kDefaultSshDir;
   std::string config_dir = kDefaultSshConfigDir;
   std::string state_dir = kDefaultHostStateDir;  // created 0700
-  // Of the AuthorizedKeysCommand lines (docs/ssh-access.md).
+  // Of the AuthorizedKeysCommand lines (docs/ssh-access.md). The user must exist and not be
+  // root; the binary's path and its directories must be root's and written by nobody else
+  // (sshd checks).
   std::string keypaird_binary = "/usr/bin/keypaird";
   std::string authorized_keys_command_user = "keypaird-agent";
   std::string authorized_keys_cache_dir = "/var/cache/keypaird-agent";
 };
+
+// The AuthorizedKeysCommandUser's copy of the host token: "host-agent.token" beside the
+// state directory (/etc/keypaird/host -> /etc/keypaird/host-agent.token).
+std::string AgentTokenPath(const HostPaths& paths);
 
 struct HostFilesWritten {
   std::vector<std::string> changed;    // paths written, in the order written

@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -290,17 +292,34 @@ TEST_F(HostFilesTest, SshdServesTheCertificatesFromTheDropIn) {
   files.url = "https://keys.example.com";
   files.project_id = 4;
   files.authorized_keys_selector = "login=%u";
+  paths_.authorized_keys_command_user = "nobody";
+  paths_.authorized_keys_cache_dir = dir_ / "cache";
   StatusOr<HostFilesWritten> written = WriteHostFiles(files, paths_);
   ASSERT_TRUE(written.ok()) << written.status().message();
   const std::string drop_in = ReadFile(DropIn());
+  const std::string agent_token = dir_ / "etc-keypaird/host-agent.token";
+  EXPECT_EQ(AgentTokenPath(paths_), agent_token);
   EXPECT_NE(drop_in.find("\nAuthorizedKeysCommand /usr/bin/keypaird authorized-keys --url "
                          "https://keys.example.com --token-file " +
-                         State("token") +
-                         " --project 4 --label-selector login=%u --cache-file "
-                         "/var/cache/keypaird-agent/%u.keys --max-stale 1h\n"
-                         "AuthorizedKeysCommandUser keypaird-agent\n"),
+                         agent_token + " --project 4 --label-selector login=%u --cache-file " +
+                         (dir_ / "cache/%u.keys") + " --max-stale 1h\n"
+                         "AuthorizedKeysCommandUser nobody\n"),
             std::string::npos)
       << drop_in;
+  // The command's user reads its own copy of the host token and owns its cache; the state
+  // directory stays root's.
+  const struct passwd* nobody = getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  struct stat st {};
+  ASSERT_EQ(stat(agent_token.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(ReadFile(agent_token), ReadFile(State("token")));
+  ASSERT_EQ(stat((dir_ / "cache").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, nobody->pw_uid);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  ASSERT_EQ(stat(State("token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, getuid());
 
   TempDir sshd_dir;
   std::string error;
@@ -436,6 +455,22 @@ TEST_F(HostFilesTest, RefusesWhatDoesNotFitAndWritesNothing) {
          f.authorized_keys_selector = "login=%u env=prod";
        },
        StatusCode::kInvalidArgument, "the label selector"},
+      {"an AuthorizedKeysCommandUser that does not exist",
+       [](HostFiles& f, HostFilesTest& t) {
+         f.url = "https://k";
+         f.project_id = 1;
+         f.authorized_keys_selector = "login=%u";
+         t.paths_.authorized_keys_command_user = "no-such-user-keypaird";
+       },
+       StatusCode::kFailedPrecondition, "does not exist"},
+      {"root as the AuthorizedKeysCommandUser",
+       [](HostFiles& f, HostFilesTest& t) {
+         f.url = "https://k";
+         f.project_id = 1;
+         f.authorized_keys_selector = "login=%u";
+         t.paths_.authorized_keys_command_user = "root";
+       },
+       StatusCode::kInvalidArgument, "must not be root"},
   };
   for (const Case& c : cases) {
     HostFiles files = Enrolment();

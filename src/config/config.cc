@@ -584,6 +584,15 @@ const std::vector<Flag>& Flags() {
        .help = "also have sshd ask keypaird authorized-keys for the keys whose labels match, "
                "e.g. login=%u",
        .apply = OptionalText<&Config::authorized_keys_selector>},
+      {.name = "authorized-keys-user", .commands = kHostEnroll, .value = "USER",
+       .default_value = "keypaird-agent",
+       .help = "with --authorized-keys: the AuthorizedKeysCommandUser (not root), given a copy of "
+               "the host token and the cache directory",
+       .apply = NonEmptyText<&Config::authorized_keys_user>},
+      {.name = "authorized-keys-cache", .commands = kHostEnroll, .value = "DIR",
+       .default_value = "/var/cache/keypaird-agent",
+       .help = "with --authorized-keys: where keypaird authorized-keys keeps its last answers",
+       .apply = NonEmptyText<&Config::authorized_keys_cache>},
       {.name = "reload-command", .commands = kHost, .value = "COMMAND",
        .help = "run by /bin/sh -c when a file changed, e.g. 'systemctl reload ssh'",
        .apply = NonEmptyText<&Config::reload_command>},

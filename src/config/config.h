@@ -145,6 +145,8 @@ struct Config {
   std::string ssh_config_dir = "/etc/ssh/sshd_config.d";  // --config-dir
   std::string host_state_dir = "/etc/keypaird/host";      // --state-dir
   std::optional<std::string> authorized_keys_selector;    // --authorized-keys LABELS
+  std::string authorized_keys_user = "keypaird-agent";    // --authorized-keys-user
+  std::string authorized_keys_cache = "/var/cache/keypaird-agent";  // --authorized-keys-cache
   std::string reload_command;                             // --reload-command: run by /bin/sh -c
   bool force = false;                                     // --force (host renew)
 
