@@ -274,7 +274,8 @@ def test_two_nodes_share_one_ca_and_never_hand_out_a_serial_twice(tmp_path):
 def test_two_nodes_share_the_host_ca_and_never_overspend_a_join_token(tmp_path):
     """Eight servers enrol at once, over both nodes, with a join token of three uses:
     exactly three get in, every certificate is signed by one host CA, with distinct
-    serials; a host deleted on one node is refused by the other at once."""
+    serials; a host deleted on one node is refused by the other at once; a rotation on one
+    node is the other's at its next signature."""
     db = new_postgres_database()
     kek = tmp_path / "ca.kek"
     (tmp_path / "a").mkdir()
@@ -313,6 +314,25 @@ def test_two_nodes_share_the_host_ca_and_never_overspend_a_join_token(tmp_path):
         r = b.request("POST", f"/api/v1/hosts/{gone['host_id']}/renew", {},
                       token=gone["host_token"])
         assert r.status == 401, r
+        # The host CA rotated on one node: the other signs the next renewal with the new key
+        # at once, and both list both keys, new first.
+        r = a.request("POST", f"/api/v1/projects/{PROJECT}/ssh_host_ca/rotate", {}, admin)
+        assert r.status == 200, r
+        rotated = r.json()
+        kept = made[1]
+        r = b.request("POST", f"/api/v1/hosts/{kept['host_id']}/renew", {},
+                      token=kept["host_token"])
+        assert r.status == 201, r
+        trusted = [line.split(" ", 2)[2].split(" ")[1]
+                   for line in r.json()["known_hosts"].splitlines()]
+        assert trusted == [k["public_key"].split()[1] for k in rotated["keys"]]
+        assert len(trusted) == 2
+        listing = subprocess.run(["ssh-keygen", "-L", "-f", "/dev/stdin"],
+                                 input=r.json()["certificates"][0]["certificate"] + "\n",
+                                 capture_output=True, text=True, check=True).stdout
+        assert rotated["fingerprint_sha256"] in listing
+        assert b.request("GET", f"/api/v1/projects/{PROJECT}/ssh_host_ca",
+                         token=admin).json()["keys"] == rotated["keys"]
     finally:
         a.stop()
         b.stop()
