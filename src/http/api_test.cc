@@ -371,6 +371,7 @@ class DownStore final : public store::KeyStore {
   Status InsertJoinToken(const store::JoinTokenRecord&, const store::EventRecord&) override {
     return Down();
   }
+  StatusOr<store::JoinTokenRecord> GetJoinToken(std::string_view) override { return Down(); }
   StatusOr<std::vector<store::JoinTokenRecord>> ListJoinTokens(int64_t) override {
     return Down();
   }

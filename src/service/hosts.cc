@@ -143,13 +143,13 @@ StatusOr<std::vector<store::JoinTokenRecord>> Hosts::ListJoinTokens(
 Status Hosts::DeleteJoinToken(const auth::Principal& caller, int64_t project_id,
                               std::string_view id) const {
   if (Status s = AdministerOnly(caller, project_id); !s.ok()) return s;
-  StatusOr<std::vector<store::JoinTokenRecord>> tokens = store_->ListJoinTokens(project_id);
-  if (!tokens.ok()) return tokens.status();
-  auto it = std::find_if(tokens->begin(), tokens->end(),
-                         [&](const store::JoinTokenRecord& t) { return t.id == id; });
-  if (it == tokens->end()) return NotFound("No join token of this project has this id.");
+  StatusOr<store::JoinTokenRecord> token = store_->GetJoinToken(id);
+  if (!token.ok() && token.status().code() != StatusCode::kNotFound) return token.status();
+  if (!token.ok() || token->project_id != project_id) {
+    return NotFound("No join token of this project has this id.");
+  }
   store::EventRecord event = auth::NewEvent(caller, auth::kJoinTokenDelete, now_());
-  auth::AboutJoinToken(*it, &event);
+  auth::AboutJoinToken(*token, &event);
   Status s = store_->DeleteJoinToken(project_id, id, event);
   if (s.code() == StatusCode::kNotFound) {
     return NotFound("No join token of this project has this id.");
@@ -228,12 +228,11 @@ StatusOr<HostAnswer> Hosts::Enroll(std::string_view join_token, const EnrollRequ
 
   // The token is checked before anything is signed; its use is spent with the enrolment.
   const int64_t now_us = now_();
-  StatusOr<std::vector<store::JoinTokenRecord>> tokens = store_->ListJoinTokens(request.project_id);
-  if (!tokens.ok()) return tokens.status();
-  auto token = std::find_if(tokens->begin(), tokens->end(),
-                            [&](const store::JoinTokenRecord& t) { return t.id == token_id; });
-  if (token == tokens->end() || !auth::SecretMatches(token->secret_hash, secret) ||
-      token->uses_left < 1 || token->expires_at_us <= now_us) {
+  StatusOr<store::JoinTokenRecord> token = store_->GetJoinToken(token_id);
+  if (!token.ok() && token.status().code() != StatusCode::kNotFound) return token.status();
+  if (!token.ok() || token->project_id != request.project_id ||
+      !auth::SecretMatches(token->secret_hash, secret) || token->uses_left < 1 ||
+      token->expires_at_us <= now_us) {
     return Unauthenticated(kJoinRefused);
   }
   for (const std::string& h : *hostnames) {

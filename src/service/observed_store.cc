@@ -141,6 +141,9 @@ class ObservedStore final : public store::KeyStore {
                          const store::EventRecord& event) override {
     return Seen("insert_join_token", inner_->InsertJoinToken(token, event));
   }
+  StatusOr<store::JoinTokenRecord> GetJoinToken(std::string_view id) override {
+    return Seen("get_join_token", inner_->GetJoinToken(id));
+  }
   StatusOr<std::vector<store::JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
     return Seen("list_join_tokens", inner_->ListJoinTokens(project_id));
   }

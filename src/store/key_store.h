@@ -536,6 +536,8 @@ class KeyStore : public KeyReader {
   virtual Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) = 0;
   // The project's join tokens, used up and expired ones too, oldest first. OK.
   virtual StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) = 0;
+  // One join token, any project's (the caller checks), by its id. OK; kNotFound.
+  virtual StatusOr<JoinTokenRecord> GetJoinToken(std::string_view id) = 0;
   // OK; kNotFound (also for another project's token).
   virtual Status DeleteJoinToken(int64_t project_id, std::string_view id,
                                  const EventRecord& event) = 0;

@@ -1543,11 +1543,16 @@ TEST_P(KeyStoreContractTest, JoinTokensAreKeptListedPerProjectAndDeleted) {
   ASSERT_TRUE(listed.ok()) << listed.status().message();
   EXPECT_THAT(*listed, ElementsAre(a, b));  // oldest first, read back as written
   EXPECT_THAT(*store().ListJoinTokens(2), ElementsAre(other));
+  // One by its id, any project's (the caller checks the project).
+  EXPECT_EQ(*store().GetJoinToken(a.id), a);
+  EXPECT_EQ(*store().GetJoinToken(other.id), other);
+  EXPECT_EQ(store().GetJoinToken("aaaaaaaaaaaaaaa9").status().code(), StatusCode::kNotFound);
 
   // Another project's token is not found through this one.
   EXPECT_EQ(store().DeleteJoinToken(1, other.id, {}).code(), StatusCode::kNotFound);
   ASSERT_TRUE(store().DeleteJoinToken(1, a.id, Event("d1", "host_join_token.delete", 2)).ok());
   EXPECT_EQ(store().DeleteJoinToken(1, a.id, {}).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store().GetJoinToken(a.id).status().code(), StatusCode::kNotFound);
   EXPECT_THAT(*store().ListJoinTokens(1), ElementsAre(b));
   EventQuery q;
   q.actions = {"host_join_token.create", "host_join_token.delete"};

@@ -619,6 +619,13 @@ class MemoryStore final : public KeyStore {
     return all;
   }
 
+  StatusOr<JoinTokenRecord> GetJoinToken(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    auto it = join_tokens_.find(id);
+    if (it == join_tokens_.end()) return NotFound(std::string(kJoinTokenNotFound));
+    return it->second;
+  }
+
   Status DeleteJoinToken(int64_t project_id, std::string_view id,
                          const EventRecord& event) override {
     std::lock_guard lock(mu_);

@@ -102,6 +102,7 @@ const Statement kDeleteGrant{"delete_grant", Sql().delete_grant};
 const Statement kInsertJoinToken{"insert_join_token", Sql().insert_join_token};
 const Statement kListJoinTokens{"list_join_tokens", Sql().list_join_tokens};
 const Statement kDeleteJoinToken{"delete_join_token", Sql().delete_join_token};
+const Statement kGetJoinToken{"get_join_token", Sql().get_join_token};
 const Statement kUseJoinToken{"use_join_token", Sql().use_join_token};
 const Statement kInsertHost{"insert_host", Sql().insert_host};
 const Statement kGetHost{"get_host", Sql().get_host};
@@ -491,6 +492,15 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     return ReadAll<JoinTokenRecord>(
         kListJoinTokens, [](const Row& row) { return sql::ReadJoinToken(row); },
         {ToText(project_id)});
+  }
+
+  StatusOr<JoinTokenRecord> GetJoinToken(std::string_view id) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<JoinTokenRecord> {
+      auto r = conn.Run(kGetJoinToken, {std::string(id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return NotFound(std::string(kJoinTokenNotFound));
+      return sql::ReadJoinToken(Row(*r, 0));
+    });
   }
 
   Status DeleteJoinToken(int64_t project_id, std::string_view id,

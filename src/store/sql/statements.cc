@@ -86,6 +86,7 @@ Statements Make(Dialect dialect) {
   s.list_join_tokens = p(Select(kJoinTokenColumns,
                                 "FROM host_join_tokens WHERE project_id = #1 "
                                 "ORDER BY created_at_us, id"));
+  s.get_join_token = p(Select(kJoinTokenColumns, "FROM host_join_tokens WHERE id = #1"));
   s.delete_join_token = p("DELETE FROM host_join_tokens WHERE project_id = #1 AND id = #2");
   s.use_join_token =
       p("UPDATE host_join_tokens SET uses_left = uses_left - 1 WHERE id = #1 AND "

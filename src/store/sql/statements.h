@@ -53,6 +53,7 @@ struct Statements {
   // ---- host join tokens (columns: kJoinTokenColumns)
   std::string insert_join_token;  // JoinTokenValues
   std::string list_join_tokens;   // project_id
+  std::string get_join_token;     // id
   std::string delete_join_token;  // project_id, id
   // id, secret_hash, now_us, project_id: spends a use of a usable token (one row changed)
   std::string use_join_token;

@@ -409,6 +409,18 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
         {project_id});
   }
 
+  StatusOr<JoinTokenRecord> GetJoinToken(std::string_view id) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    auto stmt = (*lease)->Prepare(Sql().get_join_token);
+    if (!stmt.ok()) return stmt.status();
+    stmt->Bind(1, std::string(id));
+    const int rc = stmt->Step();
+    if (rc == SQLITE_DONE) return NotFound(std::string(kJoinTokenNotFound));
+    if (rc != SQLITE_ROW) return FromSqlite(rc);
+    return sql::ReadJoinToken(*stmt);
+  }
+
   Status DeleteJoinToken(int64_t project_id, std::string_view id,
                          const EventRecord& event) override {
     return Write(event, [project_id, id = std::string(id)](Connection& conn) -> Status {

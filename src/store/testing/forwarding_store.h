@@ -121,6 +121,9 @@ class ForwardingStore : public KeyStore {
   Status InsertJoinToken(const JoinTokenRecord& token, const EventRecord& event) override {
     return inner_->InsertJoinToken(token, event);
   }
+  StatusOr<JoinTokenRecord> GetJoinToken(std::string_view id) override {
+    return inner_->GetJoinToken(id);
+  }
   StatusOr<std::vector<JoinTokenRecord>> ListJoinTokens(int64_t project_id) override {
     return inner_->ListJoinTokens(project_id);
   }
