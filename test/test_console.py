@@ -1705,6 +1705,25 @@ def test_hosts_axe_scan_and_layout_at_1280_and_390_px_in_light_and_dark(page, en
     assert not problems, "\n".join(problems)
 
 
+def test_hosts_without_a_ca_the_page_says_hosts_cannot_enrol(page, env, tmp_path):
+    server = Server(tmp_path).start()  # no --ca-kek-file
+    try:
+        bare = Env(server, tmp_path)
+        other = Page(page.d, bare)
+        for part, status in (("/ssh_host_ca", 404), ("/favicon.ico", 404)):
+            page.expect_failure(part, status)
+        made = join_token(bare, bare.p1, ["web-1.example.com"])
+        other.open(bare.admin, f"#/projects/{bare.p1}/hosts")
+        notice = other.wait_css("#host-ca-disabled")
+        assert "not enabled" in notice.text and "--ca-kek-file" in notice.text
+        assert not other.all("#known-hosts-line, #create-host-ca")
+        # The lists still work: the join token is there, no host is.
+        other.wait_css(f"tr[data-join-token='{made['id']}']")
+        assert "No hosts enrolled" in other.wait_css("#hosts-results .empty").text
+    finally:
+        server.stop()
+
+
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
     key = env.create(env.p1, "axe-key", labels={"team": "a11y"})
     people_grant(env, env.p1, "axe-group")
