@@ -141,6 +141,35 @@ export class Api {
       body,
     });
   }
+  // Hosts (docs/ssh-access.md "Hosts"): the project's enrolled servers and the join tokens
+  // they enrol with (its administrators only), and the host CA clients trust them by.
+  hosts(project) {
+    return this.call("GET", `/projects/${project}/hosts`);
+  }
+  deleteHost(project, id) {
+    return this.call("DELETE", `/projects/${project}/hosts/${encodeURIComponent(id)}`);
+  }
+  joinTokens(project) {
+    return this.call("GET", `/projects/${project}/host_join_tokens`);
+  }
+  createJoinToken(project, body) {
+    return this.call("POST", `/projects/${project}/host_join_tokens`, { body });
+  }
+  deleteJoinToken(project, id) {
+    return this.call("DELETE", `/projects/${project}/host_join_tokens/${encodeURIComponent(id)}`);
+  }
+  sshHostCa(project) {
+    return this.call("GET", `/projects/${project}/ssh_host_ca`);
+  }
+  createSshHostCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_host_ca`);
+  }
+  hostKnownHosts(project, patterns) {
+    return this.call("GET", `/projects/${project}/ssh_host_ca/known_hosts`, {
+      query: { hosts: patterns },
+      as: "text",
+    });
+  }
   // The audit trail (administrators only).
   events(query) {
     return this.call("GET", "/events", { query });
