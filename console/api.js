@@ -127,6 +127,18 @@ export class Api {
   createSshCa(project) {
     return this.call("POST", `/projects/${project}/ssh_ca`);
   }
+  // Rotation (docs/ssh-access.md "Rotating a CA"), the project's administrators only: a new
+  // key signs from now on; a key rotated out is trusted until it is deleted or its last
+  // certificate expires. `fingerprint` as the CA's `keys` show it.
+  rotateSshCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_ca/rotate`);
+  }
+  deleteSshCaKey(project, fingerprint) {
+    return this.call(
+      "DELETE",
+      `/projects/${project}/ssh_ca/keys/${encodeURIComponent(fingerprint)}`,
+    );
+  }
   krl(project) {
     return this.call("GET", `/projects/${project}/ssh_ca/krl`, { as: "bytes" });
   }
@@ -163,6 +175,15 @@ export class Api {
   }
   createSshHostCa(project) {
     return this.call("POST", `/projects/${project}/ssh_host_ca`);
+  }
+  rotateSshHostCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_host_ca/rotate`);
+  }
+  deleteSshHostCaKey(project, fingerprint) {
+    return this.call(
+      "DELETE",
+      `/projects/${project}/ssh_host_ca/keys/${encodeURIComponent(fingerprint)}`,
+    );
   }
   hostKnownHosts(project, patterns) {
     return this.call("GET", `/projects/${project}/ssh_host_ca/known_hosts`, {
