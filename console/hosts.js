@@ -21,6 +21,7 @@ import {
   chipList,
   toast,
   announce,
+  relative,
 } from "./dom.js";
 import { caDisabled } from "./ssh.js";
 
@@ -151,21 +152,6 @@ async function results(ctx, box, call, heading) {
 
 function time(iso, id) {
   return h("time", { datetime: iso, id }, formatTime(iso));
-}
-
-// "in 3 days", "5 hours ago": how far `iso` is from now, in the largest unit it fills.
-function relative(iso, now = Date.now()) {
-  const ms = Date.parse(iso) - now;
-  const words = new Intl.RelativeTimeFormat(undefined, { numeric: "always" });
-  const units = [
-    ["day", DAY_MS],
-    ["hour", 3600 * 1000],
-    ["minute", 60 * 1000],
-  ];
-  for (const [unit, size] of units) {
-    if (Math.abs(ms) >= size) return words.format(Math.round(ms / size), unit);
-  }
-  return words.format(Math.round(ms / 1000), "second");
 }
 
 // ---- Hosts
