@@ -46,8 +46,14 @@ const ctx = {
     const r = (this.me.roles || []).find((x) => x.project_id === Number(project));
     return r ? r.principals : [];
   },
+  // True when the caller's token may only read. An admin token may be read-only too, and
+  // its role is still "admin"; a person's session may do what its roles let.
+  get readOnly() {
+    return Boolean(this.me && this.me.via !== "session" && this.me.read_only);
+  },
   // True when the caller may change keys in the open project.
   get canWrite() {
+    if (this.readOnly) return false;
     const role = this.roleIn(this.project);
     return role === "editor" || role === "admin";
   },

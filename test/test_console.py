@@ -911,6 +911,22 @@ def test_a_project_without_a_ca_offers_to_make_it(page, env):
     assert not page.all("#ca-missing, #create-ca")
 
 
+def test_a_read_only_admin_token_is_not_offered_to_make_the_ca(page, env):
+    """An admin token made --read-only is an admin that may not write: SSH access says so
+    instead of offering a button the API would refuse (403)."""
+    p = new_project()
+    read_only_admin = env.token("--user", "24", "--admin", "--read-only")
+    page.expect_failure("/ssh_ca", 404)
+    page.open(read_only_admin, f"#/projects/{p}/ssh")
+    assert "no certificate authority yet" in page.wait_css("#ca-missing").text
+    assert "read-only" in page.css("#ca-card").text
+    assert not page.all("#create-ca")
+    page.open(env.admin, f"#/projects/{p}/ssh")
+    page.wait_css("#ca-missing")
+    page.wait_css("#create-ca")
+    assert env.api("GET", f"/projects/{p}/ssh_ca", token=env.admin).status == 404  # none made
+
+
 def test_authorized_keys_preview_shows_exactly_the_matching_usable_keys(page, env):
     p = new_project()
     token = env.token("--user", "31", "--projects", str(p))
