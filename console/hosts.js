@@ -23,7 +23,7 @@ import {
   announce,
   relative,
 } from "./dom.js";
-import { caDisabled } from "./ssh.js";
+import { caDisabled, caKeys } from "./ssh.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 const EXPIRIES = [
@@ -400,6 +400,7 @@ async function fillHostCa(page) {
       h("dt", {}, "Created"),
       h("dd", {}, time(ca.created_at)),
     ),
+    ...caKeys(ctx, ca, "host", () => fillHostCa(page)),
     h("h3", { id: "known-hosts-title" }, "known_hosts"),
     kh.element,
   );
