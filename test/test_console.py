@@ -7,7 +7,8 @@ KRL download, the authorized_keys preview, requesting, downloading and revoking 
 certificate, a service without a CA), the People page (a project's grants added and
 deleted, users disabled and enabled), the Hosts page (enrolled hosts with their fingerprints
 and certificate expiry, join tokens made (shown once), refused and deleted, hosts deleted, the
-host CA's known_hosts line), read-only tokens, keyboard-only use, an axe-core
+host CA's known_hosts line), CA rotation (a CA's keys, rotated and retired early by
+an administrator, on SSH access and Hosts), read-only tokens, keyboard-only use, an axe-core
 scan, layouts from 1280 to 390 px in light and dark, and the page's safety (CSP, headers,
 API values rendered as text). Any error in the browser console fails a test unless the
 test expects exactly that failed request.
@@ -1738,6 +1739,210 @@ def test_hosts_without_a_ca_the_page_says_hosts_cannot_enrol(page, env, tmp_path
         assert "No hosts enrolled" in other.wait_css("#hosts-results .empty").text
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# CA rotation: a CA's keys on SSH access (the user CA) and on Hosts (the host CA), rotated
+# and retired early by the project's administrators.
+
+def ca_keys_shown(page, which):
+    """The fingerprints listed as the keys of a CA, in order (`which`: "ca" or "host-ca")."""
+    return page.d.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.fingerprint)",
+        f"#{which}-keys li.ca-key")
+
+
+def wait_ca_keys(page, which, n):
+    page.wait(lambda: len(ca_keys_shown(page, which)) == n, what=f"{n} keys of {which}")
+    return ca_keys_shown(page, which)
+
+
+def api_ca(env, project, which):
+    r = env.api("GET", f"/projects/{project}/{which}", token=env.admin)
+    assert r.status == 200, r
+    return r.json()
+
+
+def api_text(env, path):
+    r = request(env.server.port, "GET", "/api/v1" + path, token=env.admin)
+    assert r.status == 200, r
+    return r.body.decode()
+
+
+def user_certificate(env, project, name):
+    """A certificate the project's user CA signs now for a fresh key (valid 1 hour), saved
+    as a file: a key that signed something stays trusted after a rotation."""
+    pub = env.public_key(name).read_text().strip()
+    r = env.api("POST", f"/projects/{project}/ssh_ca/sign",
+                {"public_key": pub, "principals": ["deploy"], "valid_for": 3600}, env.admin)
+    assert r.status == 201, r
+    path = env.keydir / f"{name}-cert.pub"
+    path.write_text(r.json()["certificate"] + "\n")
+    return path
+
+
+def krl_revokes(env, project, cert):
+    """Whether the project's KRL, as the API serves it now, revokes the certificate file."""
+    r = env.api("GET", f"/projects/{project}/ssh_ca/krl", token=env.admin)
+    assert r.status == 200, r
+    krl = env.keydir / f"project-{project}.krl"
+    krl.write_bytes(r.body)
+    out = subprocess.run(["ssh-keygen", "-Q", "-f", str(krl), str(cert)],
+                         capture_output=True, text=True)
+    assert "REVOKED" in out.stdout or out.stdout.strip().endswith(": ok"), (out.stdout,
+                                                                            out.stderr)
+    return "REVOKED" in out.stdout
+
+
+def test_ssh_access_an_admin_rotates_the_ca_and_stops_trusting_the_old_key(page, env):
+    p = new_project()
+    assert env.api("POST", f"/projects/{p}/ssh_ca", token=env.admin).status in (200, 201)
+    cert = user_certificate(env, p, "rotation-user")
+    old = api_ca(env, p, "ssh_ca")
+    page.open(env.admin, f"#/projects/{p}/ssh")
+    assert wait_ca_keys(page, "ca", 1) == [old["fingerprint_sha256"]]
+    assert "Signs now" in page.css("#ca-keys li.ca-key").text
+    assert not page.all(".ca-key-delete")  # the signing key cannot be deleted
+    assert page.css("#ca-public-key").text.splitlines() == [old["public_key"]]
+
+    # Asked first, told what happens; Cancel changes nothing.
+    page.css("#ca-rotate").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "A new key signs" in dialog.text and old["fingerprint_sha256"] in dialog.text
+    assert "stays trusted until the last certificate it signed expires" in dialog.text
+    assert "keypaird host renew" in dialog.text
+    assert page.active() == page.css("#confirm-ca-rotate")
+    problems = page.axe("rotate the CA dialog")
+    page.d.find_element(By.XPATH, "//dialog[@open]//button[text()='Cancel']").click()
+    page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+    assert len(api_ca(env, p, "ssh_ca")["keys"]) == 1
+    page.css("#ca-rotate").click()
+    page.wait_css("#confirm-ca-rotate")
+    page.keys(Keys.ENTER)
+
+    # Both keys: the new one signs, the old one is trusted until its certificate expires.
+    shown = wait_ca_keys(page, "ca", 2)
+    new = api_ca(env, p, "ssh_ca")
+    assert shown == [k["fingerprint_sha256"] for k in new["keys"]]
+    assert shown[0] == new["fingerprint_sha256"] != old["fingerprint_sha256"]
+    assert shown[1] == old["fingerprint_sha256"]
+    assert page.css("#ca-fingerprint").text == new["fingerprint_sha256"]
+    assert not page.all("dialog")
+    assert page.active() == page.css("#ca-keys-title")
+    signing, rotated = page.all("#ca-keys li.ca-key")
+    assert "Signs now" in signing.text and "trusted until" not in signing.text
+    assert "trusted until" in rotated.text, rotated.text
+    # The certificate's hour, less the seconds since it was signed.
+    assert re.search(r"\(in (1 hour|60 minutes|59 minutes)\)", rotated.text), rotated.text
+    assert rotated.find_element(By.CSS_SELECTOR, "time").get_attribute("datetime") == \
+        new["keys"][1]["retires_at"]
+    # The public keys servers need, both lines, as …/ssh_ca/public_key serves them.
+    lines = page.css("#ca-public-key").text.splitlines()
+    assert len(lines) == 2 and lines[0] == new["public_key"]
+    assert lines == api_text(env, f"/projects/{p}/ssh_ca/public_key").splitlines()
+    assert not signing.find_elements(By.CSS_SELECTOR, ".ca-key-delete")
+    page.shot("ssh-access-rotated", full=True)
+
+    # The old key retired early: asked, told that its certificates are revoked.
+    assert not krl_revokes(env, p, cert)
+    rotated.find_element(By.CSS_SELECTOR, ".ca-key-delete").click()
+    dialog = page.wait_css("dialog[open]")
+    assert old["fingerprint_sha256"] in dialog.text
+    assert "every certificate it signed is revoked" in dialog.text
+    assert page.active() == page.css("#confirm-ca-key-delete")
+    problems += page.axe("stop trusting a CA key dialog")
+    page.keys(Keys.ENTER)
+    assert wait_ca_keys(page, "ca", 1) == [new["fingerprint_sha256"]]
+    assert [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_ca")["keys"]] == \
+        [new["fingerprint_sha256"]]
+    assert krl_revokes(env, p, cert)
+    assert page.css("#ca-public-key").text.splitlines() == [new["public_key"]]
+    assert not page.all("dialog, .ca-key-delete")
+    assert not problems, "\n".join(problems)
+
+
+def test_hosts_an_admin_rotates_the_host_ca_and_stops_trusting_the_old_key(page, env):
+    p = new_project()
+    join = join_token(env, p, ["rotation-1.example.com"])
+    answer, _ = enrolled(env, join["token"], p, ["rotation-1.example.com"], "rotation-1")
+    cert = env.keydir / "rotation-1-host-cert.pub"
+    cert.write_text(answer["certificates"][0]["certificate"] + "\n")
+    old = api_ca(env, p, "ssh_host_ca")
+    hosts_page(page, env.admin, p)
+    assert wait_ca_keys(page, "host-ca", 1) == [old["fingerprint_sha256"]]
+    assert page.wait_css("#known-hosts-line").text == f"@cert-authority * {old['public_key']}"
+
+    page.css("#host-ca-rotate").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "host certificates" in dialog.text and old["fingerprint_sha256"] in dialog.text
+    assert "keypaird host renew" in dialog.text and "keypaird ssh-config --write" in dialog.text
+    assert page.active() == page.css("#confirm-host-ca-rotate")
+    problems = page.axe("rotate the host CA dialog")
+    page.keys(Keys.ENTER)
+
+    shown = wait_ca_keys(page, "host-ca", 2)
+    new = api_ca(env, p, "ssh_host_ca")
+    assert shown == [k["fingerprint_sha256"] for k in new["keys"]]
+    assert shown[0] == new["fingerprint_sha256"] != old["fingerprint_sha256"]
+    assert shown[1] == old["fingerprint_sha256"]
+    assert page.css("#host-ca-fingerprint").text == new["fingerprint_sha256"]
+    assert page.active() == page.css("#host-ca-keys-title")
+    signing, rotated = page.all("#host-ca-keys li.ca-key")
+    assert "Signs now" in signing.text
+    assert "trusted until" in rotated.text and "(in 30 days)" in rotated.text, rotated.text
+    # The known_hosts lines computers need: both keys, as the API serves them.
+    said = api_text(env, f"/projects/{p}/ssh_host_ca/known_hosts")
+    page.wait(lambda: page.css("#known-hosts-line").text + "\n" == said,
+              what="both known_hosts lines")
+    assert said.splitlines() == [f"@cert-authority * {new['public_key']}",
+                                 f"@cert-authority * {old['public_key']}"]
+    page.d.execute_script("document.getElementById('host-ca-card').scrollIntoView()")
+    page.shot("hosts-rotated")
+
+    assert not krl_revokes(env, p, cert)
+    rotated.find_element(By.CSS_SELECTOR, ".ca-key-delete").click()
+    dialog = page.wait_css("dialog[open]")
+    assert old["fingerprint_sha256"] in dialog.text
+    assert "every host certificate it signed is revoked" in dialog.text
+    assert page.active() == page.css("#confirm-host-ca-key-delete")
+    problems += page.axe("stop trusting a host CA key dialog")
+    page.keys(Keys.ENTER)
+    assert wait_ca_keys(page, "host-ca", 1) == [new["fingerprint_sha256"]]
+    assert [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_host_ca")["keys"]] == \
+        [new["fingerprint_sha256"]]
+    page.wait(lambda: page.css("#known-hosts-line").text ==
+              f"@cert-authority * {new['public_key']}", what="one known_hosts line")
+    assert krl_revokes(env, p, cert)
+    assert not page.all("dialog, .ca-key-delete")
+    assert not problems, "\n".join(problems)
+
+
+def test_ca_keys_only_administrators_with_a_token_that_may_write_rotate_or_retire(page, env):
+    """Editors (a plain project token), read-only tokens and a read-only admin token see a
+    rotated CA's keys but no Rotate or Stop trusting buttons; an admin token does."""
+    p = new_project()
+    assert env.api("POST", f"/projects/{p}/ssh_ca", token=env.admin).status in (200, 201)
+    user_certificate(env, p, "perms-user")
+    assert env.api("POST", f"/projects/{p}/ssh_ca/rotate", token=env.admin).status == 200
+    join = join_token(env, p, ["perms-1.example.com"])
+    enrolled(env, join["token"], p, ["perms-1.example.com"], "perms-1")
+    assert env.api("POST", f"/projects/{p}/ssh_host_ca/rotate", token=env.admin).status == 200
+    user_keys = [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_ca")["keys"]]
+    host_keys = [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_host_ca")["keys"]]
+    editor = env.token("--user", "21", "--projects", str(p))
+    reader = env.token("--user", "22", "--projects", str(p), "--read-only")
+    read_only_admin = env.token("--user", "23", "--admin", "--read-only")
+    for who, token, may in (("admin", env.admin, True), ("editor", editor, False),
+                            ("reader", reader, False), ("read-only admin", read_only_admin,
+                                                        False)):
+        page.open(token, f"#/projects/{p}/ssh")
+        assert wait_ca_keys(page, "ca", 2) == user_keys, who
+        assert bool(page.all("#ca-rotate")) == may, who
+        assert len(page.all("#ca-keys .ca-key-delete")) == (1 if may else 0), who
+        hosts_page(page, token, p)
+        assert wait_ca_keys(page, "host-ca", 2) == host_keys, who
+        assert bool(page.all("#host-ca-rotate")) == may, who
+        assert len(page.all("#host-ca-keys .ca-key-delete")) == (1 if may else 0), who
 
 
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
