@@ -1842,6 +1842,9 @@ def test_ssh_access_an_admin_rotates_the_ca_and_stops_trusting_the_old_key(page,
     assert lines == api_text(env, f"/projects/{p}/ssh_ca/public_key").splitlines()
     assert not signing.find_elements(By.CSS_SELECTOR, ".ca-key-delete")
     page.shot("ssh-access-rotated", full=True)
+    page.d.set_window_size(390, 844)
+    assert page.no_horizontal_overflow(), "the CA's keys overflow at 390 px"
+    page.d.set_window_size(1280, 860)
 
     # The old key retired early: asked, told that its certificates are revoked.
     assert not krl_revokes(env, p, cert)
@@ -1898,6 +1901,9 @@ def test_hosts_an_admin_rotates_the_host_ca_and_stops_trusting_the_old_key(page,
                                  f"@cert-authority * {old['public_key']}"]
     page.d.execute_script("document.getElementById('host-ca-card').scrollIntoView()")
     page.shot("hosts-rotated")
+    page.d.set_window_size(390, 844)
+    assert page.no_horizontal_overflow(), "the host CA's keys overflow at 390 px"
+    page.d.set_window_size(1280, 860)
 
     assert not krl_revokes(env, p, cert)
     rotated.find_element(By.CSS_SELECTOR, ".ca-key-delete").click()
