@@ -127,6 +127,18 @@ export class Api {
   createSshCa(project) {
     return this.call("POST", `/projects/${project}/ssh_ca`);
   }
+  // Rotation (docs/ssh-access.md "Rotating a CA"), the project's administrators only: a new
+  // key signs from now on; a key rotated out is trusted until it is deleted or its last
+  // certificate expires. `fingerprint` as the CA's `keys` show it.
+  rotateSshCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_ca/rotate`);
+  }
+  deleteSshCaKey(project, fingerprint) {
+    return this.call(
+      "DELETE",
+      `/projects/${project}/ssh_ca/keys/${encodeURIComponent(fingerprint)}`,
+    );
+  }
   krl(project) {
     return this.call("GET", `/projects/${project}/ssh_ca/krl`, { as: "bytes" });
   }
@@ -139,6 +151,44 @@ export class Api {
   signKey(project, key, body) {
     return this.call("POST", `/projects/${project}/keys/${encodeURIComponent(key)}/certificates`, {
       body,
+    });
+  }
+  // Hosts (docs/ssh-access.md "Hosts"): the project's enrolled servers and the join tokens
+  // they enrol with (its administrators only), and the host CA clients trust them by.
+  hosts(project) {
+    return this.call("GET", `/projects/${project}/hosts`);
+  }
+  deleteHost(project, id) {
+    return this.call("DELETE", `/projects/${project}/hosts/${encodeURIComponent(id)}`);
+  }
+  joinTokens(project) {
+    return this.call("GET", `/projects/${project}/host_join_tokens`);
+  }
+  createJoinToken(project, body) {
+    return this.call("POST", `/projects/${project}/host_join_tokens`, { body });
+  }
+  deleteJoinToken(project, id) {
+    return this.call("DELETE", `/projects/${project}/host_join_tokens/${encodeURIComponent(id)}`);
+  }
+  sshHostCa(project) {
+    return this.call("GET", `/projects/${project}/ssh_host_ca`);
+  }
+  createSshHostCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_host_ca`);
+  }
+  rotateSshHostCa(project) {
+    return this.call("POST", `/projects/${project}/ssh_host_ca/rotate`);
+  }
+  deleteSshHostCaKey(project, fingerprint) {
+    return this.call(
+      "DELETE",
+      `/projects/${project}/ssh_host_ca/keys/${encodeURIComponent(fingerprint)}`,
+    );
+  }
+  hostKnownHosts(project, patterns) {
+    return this.call("GET", `/projects/${project}/ssh_host_ca/known_hosts`, {
+      query: { hosts: patterns },
+      as: "text",
     });
   }
   // The audit trail (administrators only).

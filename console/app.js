@@ -2,8 +2,8 @@
 // sign-in with the identity provider: an HttpOnly cookie the console never sees), the
 // header with the project switcher and the project's sections, and the routes
 // (#/projects/{id}/keys, #/projects/{id}/keys/{key}, #/projects/{id}/ssh,
-// #/projects/{id}/events, #/projects/{id}/people; the last three load their modules on
-// demand; #/account, who is signed in and their roles (from the name in the header);
+// #/projects/{id}/hosts, #/projects/{id}/events, #/projects/{id}/people; the last four load
+// their modules on demand; #/account, who is signed in and their roles (from the name in the header);
 // #/device, where a signed-in person approves `keypaird login` on another device).
 import { Api, ApiError, explain } from "./api.js";
 import { h, replace, announce } from "./dom.js";
@@ -21,6 +21,7 @@ const who = document.getElementById("who");
 const sectionsNav = document.getElementById("sections");
 const navKeys = document.getElementById("nav-keys");
 const navSsh = document.getElementById("nav-ssh");
+const navHosts = document.getElementById("nav-hosts");
 const navEvents = document.getElementById("nav-events");
 const navPeople = document.getElementById("nav-people");
 
@@ -45,8 +46,14 @@ const ctx = {
     const r = (this.me.roles || []).find((x) => x.project_id === Number(project));
     return r ? r.principals : [];
   },
+  // True when the caller's token may only read. An admin token may be read-only too, and
+  // its role is still "admin"; a person's session may do what its roles let.
+  get readOnly() {
+    return Boolean(this.me && this.me.via !== "session" && this.me.read_only);
+  },
   // True when the caller may change keys in the open project.
   get canWrite() {
+    if (this.readOnly) return false;
     const role = this.roleIn(this.project);
     return role === "editor" || role === "admin";
   },
@@ -68,6 +75,9 @@ const ctx = {
   },
   sshHash(project = this.project) {
     return `#/projects/${project}/ssh`;
+  },
+  hostsHash(project = this.project) {
+    return `#/projects/${project}/hosts`;
   },
   eventsHash(project = this.project) {
     return `#/projects/${project}/events`;
@@ -168,10 +178,15 @@ projectSelect.addEventListener("change", () => {
     ctx.go("#/projects");
     return;
   }
-  // Stay in the same section (keys, SSH access, events or people) of the other project.
+  // Stay in the same section (keys, SSH access, hosts, events or people) of the other project.
   const project = Number(projectSelect.value);
-  const section = location.hash.match(/^#\/projects\/\d+\/(ssh|events|people)\/?$/);
-  const hashOf = { ssh: ctx.sshHash, events: ctx.eventsHash, people: ctx.peopleHash };
+  const section = location.hash.match(/^#\/projects\/\d+\/(ssh|hosts|events|people)\/?$/);
+  const hashOf = {
+    ssh: ctx.sshHash,
+    hosts: ctx.hostsHash,
+    events: ctx.eventsHash,
+    people: ctx.peopleHash,
+  };
   ctx.go((section ? hashOf[section[1]] : ctx.keysHash).call(ctx, project));
 });
 
@@ -183,6 +198,7 @@ function showSections(current) {
   }
   navKeys.setAttribute("href", ctx.keysHash());
   navSsh.setAttribute("href", ctx.sshHash());
+  navHosts.setAttribute("href", ctx.hostsHash());
   navEvents.setAttribute("href", ctx.eventsHash());
   navPeople.setAttribute("href", ctx.peopleHash());
   // Only administrators (of keypaird, or of the project) read events and manage people.
@@ -190,6 +206,7 @@ function showSections(current) {
   for (const [link, name] of [
     [navKeys, "keys"],
     [navSsh, "ssh"],
+    [navHosts, "hosts"],
     [navEvents, "events"],
     [navPeople, "people"],
   ]) {
@@ -285,7 +302,7 @@ async function render(force = false) {
     return;
   }
   const m = hash.match(
-    /^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|events|people))?)?\/?$/,
+    /^#\/projects(?:\/(\d+)(?:\/keys(?:\/([^/]+))?|\/(ssh|hosts|events|people))?)?\/?$/,
   );
   const projects = projectsOf(ctx.me);
   if (!m || (!m[1] && hash !== "#/projects")) {
@@ -312,6 +329,9 @@ async function render(force = false) {
   if (m[3] === "ssh") {
     const { renderSsh } = await import("./ssh.js");
     await renderSsh(ctx);
+  } else if (m[3] === "hosts") {
+    const { renderHosts } = await import("./hosts.js");
+    await renderHosts(ctx);
   } else if (m[3] === "events") {
     const { renderEvents } = await import("./events.js");
     await renderEvents(ctx);

@@ -323,6 +323,21 @@ export function formatTime(iso) {
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+// "in 3 days", "5 hours ago": how far `iso` is from now, in the largest unit it fills.
+export function relative(iso, now = Date.now()) {
+  const ms = Date.parse(iso) - now;
+  const words = new Intl.RelativeTimeFormat(undefined, { numeric: "always" });
+  const units = [
+    ["day", 24 * 3600 * 1000],
+    ["hour", 3600 * 1000],
+    ["minute", 60 * 1000],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(ms) >= size) return words.format(Math.round(ms / size), unit);
+  }
+  return words.format(Math.round(ms / 1000), "second");
+}
+
 // A keyset pager in `nav`: a back and a forward button around the page number (`ids`: the
 // two buttons' and the number's). `back` and `forward` load the page and return a promise;
 // then focus stays on the button pressed, or moves to the other one if that one is now

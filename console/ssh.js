@@ -20,6 +20,7 @@ import {
   showFormError,
   placeFieldErrors,
   focusFirstInvalid,
+  relative,
 } from "./dom.js";
 
 const CA_FILE = "/etc/ssh/keypaird-ca.pub";
@@ -104,6 +105,174 @@ function config(id, label, text) {
       { class: "actions-left" },
       copyButton(text, `Copy lines: ${label}`, { className: "btn btn-small", text: "Copy lines" }),
     ),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------
+// A CA's keys (docs/ssh-access.md "Rotating a CA"), on SSH access (the user CA) and on Hosts
+// (the host CA): the key that signs now, then the keys rotated out, trusted until the last
+// certificate each signed expires. The project's administrators (with a token that may
+// write) rotate the CA and stop trusting a key rotated out early.
+
+// Every key to trust now, the signing key first (an older keypaird answers no `keys`).
+export function caKeysOf(ca) {
+  if (Array.isArray(ca.keys) && ca.keys.length) return ca.keys;
+  return [
+    {
+      public_key: ca.public_key,
+      fingerprint_sha256: ca.fingerprint_sha256,
+      created_at: ca.created_at,
+      retires_at: null,
+    },
+  ];
+}
+
+const CA_KINDS = {
+  user: {
+    prefix: "ca",
+    what: "certificate authority",
+    rotate: (api, project) => api.rotateSshCa(project),
+    remove: (api, project, fp) => api.deleteSshCaKey(project, fp),
+    signs: (project) => `A new key signs project ${project}'s user certificates from now on.`,
+    pickUp:
+      "Servers pick up the new key at their next keypaird host renew (or when its public keys are saved on them again); people get certificates from it at their next keypaird login, and those already issued keep working meanwhile.",
+    revokes:
+      "every certificate it signed is revoked at once: its serials go into the project's key revocation list, so servers refuse them from their next KRL refresh. Their holders need new certificates (keypaird login).",
+  },
+  host: {
+    prefix: "host-ca",
+    what: "host certificate authority",
+    rotate: (api, project) => api.rotateSshHostCa(project),
+    remove: (api, project, fp) => api.deleteSshHostCaKey(project, fp),
+    signs: (project) =>
+      `A new key signs project ${project}'s host certificates from now on, at enrolment and at each renewal.`,
+    pickUp:
+      "Servers get certificates from the new key at their next keypaird host renew (keypaird host renew --force for at once); laptops trust it once their known_hosts line is refreshed with keypaird ssh-config --write. Until then they still trust the old key.",
+    revokes:
+      "every host certificate it signed is revoked at once: its serials go into the project's key revocation list, so clients with RevokedHostKeys refuse them. Renew the hosts first (keypaird host renew --force).",
+  },
+};
+
+// The heading, list and buttons of the CA's keys. `kind`: "user" or "host"; `reload()`
+// draws the card again after a change and resolves once it is drawn.
+export function caKeys(ctx, ca, kind, reload) {
+  const project = ctx.project;
+  const k = CA_KINDS[kind];
+  const keys = caKeysOf(ca);
+  const mayChange = ctx.roleIn(project) === "admin" && ctx.canWrite;
+  const headingId = `${k.prefix}-keys-title`;
+  const describe = (err) => (ctx.fail(err) ? null : explain(err));
+  const afterwards = async (message) => {
+    toast(message, "ok");
+    await reload();
+    const heading = document.getElementById(headingId);
+    if (heading) heading.focus();
+  };
+
+  const rotate = () =>
+    confirmDialog(`Rotate the ${k.what}?`, {
+      text: `${k.signs(project)} The key that signs now (${keys[0].fingerprint_sha256}) signs nothing more and its private half is discarded, but it stays trusted until the last certificate it signed expires (at once if it signed none), so nothing stops working meanwhile.`,
+      content: h("p", {}, k.pickUp),
+      action: "Rotate",
+      id: `confirm-${k.prefix}-rotate`,
+      run: () => k.rotate(ctx.api, project),
+      done: () => afterwards(`Rotated: a new key signs project ${project}'s certificates.`),
+      describe,
+    });
+
+  const stopTrusting = (key) =>
+    confirmDialog("Stop trusting this key now?", {
+      text: `Key ${key.fingerprint_sha256} is no longer trusted from now on (instead of until ${formatTime(key.retires_at)}), and ${k.revokes}`,
+      content: h("p", {}, "This cannot be undone."),
+      action: "Stop trusting and revoke",
+      id: `confirm-${k.prefix}-key-delete`,
+      run: () => k.remove(ctx.api, project, key.fingerprint_sha256),
+      done: () => afterwards(`Key ${key.fingerprint_sha256} is no longer trusted.`),
+      describe: (err) => {
+        if (ctx.fail(err)) return null;
+        if (err instanceof ApiError && err.status === 404) {
+          toast("That key is no longer trusted already.", "info");
+          reload();
+          return null;
+        }
+        return explain(err, {
+          conflict: "That key signs now: it can only be deleted once the CA has been rotated.",
+        });
+      },
+    });
+
+  const item = (key, i) => {
+    const signs = key.retires_at === null || key.retires_at === undefined;
+    const label = signs ? "the key that signs now" : `key ${i + 1}, rotated out`;
+    return h(
+      "li",
+      { class: "ca-key", "data-fingerprint": key.fingerprint_sha256 },
+      h(
+        "div",
+        { class: "fp" },
+        h("code", { class: "fp-text" }, key.fingerprint_sha256),
+        copyButton(key.fingerprint_sha256, `Copy fingerprint of ${label}`),
+      ),
+      h(
+        "p",
+        { class: "ca-key-state" },
+        signs
+          ? h("span", { class: "badge badge-ok" }, "Signs now")
+          : [
+              h("span", { class: "badge badge-warn" }, "Rotated out"),
+              " trusted until ",
+              h("time", { datetime: key.retires_at }, formatTime(key.retires_at)),
+              h("span", { class: "muted small" }, ` (${relative(key.retires_at)})`),
+            ],
+        h(
+          "span",
+          { class: "muted small" },
+          " · created ",
+          h("time", { datetime: key.created_at }, formatTime(key.created_at)),
+        ),
+      ),
+      mayChange && !signs
+        ? h(
+            "div",
+            { class: "actions-left" },
+            h(
+              "button",
+              {
+                type: "button",
+                class: "btn btn-small btn-danger ca-key-delete",
+                "aria-label": `Stop trusting ${label} now`,
+                on: { click: () => stopTrusting(key) },
+              },
+              "Stop trusting now…",
+            ),
+          )
+        : null,
+    );
+  };
+
+  return [
+    h("h3", { id: headingId, tabindex: "-1" }, "Trusted keys"),
+    h(
+      "ul",
+      { class: "ca-keys", id: `${k.prefix}-keys`, "aria-labelledby": headingId },
+      keys.map(item),
+    ),
+    mayChange
+      ? h(
+          "div",
+          { class: "actions-left" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              id: `${k.prefix}-rotate`,
+              on: { click: rotate },
+            },
+            "Rotate…",
+          ),
+        )
+      : null,
   ];
 }
 
@@ -220,6 +389,10 @@ async function fillCa(ctx, card) {
     }
   });
 
+  // Every key servers are to trust, one line each (two while a key rotated out is trusted).
+  const keys = caKeysOf(ca);
+  const publicKeys = keys.map((k) => k.public_key).join("\n");
+  const several = keys.length > 1;
   replace(
     card,
     title,
@@ -236,18 +409,26 @@ async function fillCa(ctx, card) {
       h("dt", {}, "Created"),
       h("dd", {}, h("time", { datetime: ca.created_at }, formatTime(ca.created_at))),
     ),
-    h("h3", {}, "Public key"),
+    ...caKeys(ctx, ca, "user", () => fillCa(ctx, card)),
+    h("h3", {}, several ? "Public keys" : "Public key"),
+    several
+      ? h(
+          "p",
+          { class: "field-hint" },
+          "One line per key to trust: the key that signs now, then the keys rotated out. Servers need every line until the old keys retire.",
+        )
+      : null,
     h(
       "pre",
       { class: "mono pubkey", id: "ca-public-key", tabindex: "0", "aria-label": "CA public key" },
-      ca.public_key,
+      publicKeys,
     ),
     h(
       "div",
       { class: "actions-left" },
-      copyButton(ca.public_key, "Copy public key of the CA", {
+      copyButton(publicKeys, "Copy public key of the CA", {
         className: "btn btn-small",
-        text: "Copy public key",
+        text: several ? "Copy public keys" : "Copy public key",
       }),
       h(
         "button",
@@ -255,7 +436,7 @@ async function fillCa(ctx, card) {
           type: "button",
           class: "btn btn-small",
           id: "download-ca",
-          on: { click: () => saveFile(ca.public_key + "\n", "keypaird-ca.pub", "text/plain") },
+          on: { click: () => saveFile(publicKeys + "\n", "keypaird-ca.pub", "text/plain") },
         },
         "Download keypaird-ca.pub",
       ),
@@ -264,7 +445,7 @@ async function fillCa(ctx, card) {
     h(
       "p",
       { class: "field-hint" },
-      `On each server: save the public key as ${CA_FILE} and the KRL as ${KRL_FILE}, add these lines to /etc/ssh/sshd_config, then reload sshd.`,
+      `On each server: save the public ${several ? "keys (every line)" : "key"} as ${CA_FILE} and the KRL as ${KRL_FILE}, add these lines to /etc/ssh/sshd_config, then reload sshd.`,
     ),
     ...config(
       "sshd-config",

@@ -5,7 +5,10 @@ key shown once, downloaded, copied, forgotten), the key page (labels, share, dis
 expiry, rename, delete; 409 and 412), SSH access (the project CA's key and sshd lines, the
 KRL download, the authorized_keys preview, requesting, downloading and revoking a
 certificate, a service without a CA), the People page (a project's grants added and
-deleted, users disabled and enabled), read-only tokens, keyboard-only use, an axe-core
+deleted, users disabled and enabled), the Hosts page (enrolled hosts with their fingerprints
+and certificate expiry, join tokens made (shown once), refused and deleted, hosts deleted, the
+host CA's known_hosts line), CA rotation (a CA's keys, rotated and retired early by
+an administrator, on SSH access and Hosts), read-only tokens, keyboard-only use, an axe-core
 scan, layouts from 1280 to 390 px in light and dark, and the page's safety (CSP, headers,
 API values rendered as text). Any error in the browser console fails a test unless the
 test expects exactly that failed request.
@@ -17,8 +20,10 @@ import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import time
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -907,6 +912,22 @@ def test_a_project_without_a_ca_offers_to_make_it(page, env):
     assert not page.all("#ca-missing, #create-ca")
 
 
+def test_a_read_only_admin_token_is_not_offered_to_make_the_ca(page, env):
+    """An admin token made --read-only is an admin that may not write: SSH access says so
+    instead of offering a button the API would refuse (403)."""
+    p = new_project()
+    read_only_admin = env.token("--user", "24", "--admin", "--read-only")
+    page.expect_failure("/ssh_ca", 404)
+    page.open(read_only_admin, f"#/projects/{p}/ssh")
+    assert "no certificate authority yet" in page.wait_css("#ca-missing").text
+    assert "read-only" in page.css("#ca-card").text
+    assert not page.all("#create-ca")
+    page.open(env.admin, f"#/projects/{p}/ssh")
+    page.wait_css("#ca-missing")
+    page.wait_css("#create-ca")
+    assert env.api("GET", f"/projects/{p}/ssh_ca", token=env.admin).status == 404  # none made
+
+
 def test_authorized_keys_preview_shows_exactly_the_matching_usable_keys(page, env):
     p = new_project()
     token = env.token("--user", "31", "--projects", str(p))
@@ -1300,6 +1321,634 @@ def test_people_is_for_administrators_only(page, env):
     assert "read-only" in page.css("#people-read-only").text
     assert not page.all("form, main button")
     assert page.console_errors() == []
+
+
+# ---------------------------------------------------------------------------------------
+# Hosts: the project's enrolled servers, its join tokens and its host CA.
+
+JOIN_TOKEN = re.compile(r"^kpj_([0-9a-f]{16})_([0-9a-f]{64})$")
+
+
+def join_token(env, project, hostnames, uses=1):
+    r = env.api("POST", f"/projects/{project}/host_join_tokens",
+                {"hostnames": hostnames, "uses": uses}, env.admin)
+    assert r.status == 201, r
+    return r.json()
+
+
+def enroll(env, token, project, hostnames, public_keys):
+    return request(env.server.port, "POST", "/api/v1/hosts/enroll",
+                   {"project_id": project, "hostnames": hostnames, "public_keys": public_keys},
+                   headers={"Authorization": f"Bearer {token}"})
+
+
+def enrolled(env, token, project, hostnames, *key_names):
+    """Enrols a server with fresh host keys (ssh-keygen): its answer and its keys' SHA-256
+    fingerprints as ssh-keygen computes them."""
+    paths = [env.public_key(n, kind="ecdsa" if n.endswith("-ecdsa") else "ed25519")
+             for n in key_names]
+    r = enroll(env, token, project, hostnames, [p.read_text().strip() for p in paths])
+    assert r.status == 201, r
+    fps = [subprocess.run(["ssh-keygen", "-l", "-f", str(p)], capture_output=True, text=True,
+                          check=True).stdout.split()[1] for p in paths]
+    return r.json(), fps
+
+
+def renew(env, answer):
+    return request(env.server.port, "POST", f"/api/v1/hosts/{answer['host_id']}/renew", {},
+                   headers={"Authorization": f"Bearer {answer['host_token']}"})
+
+
+def api_hosts(env, project):
+    r = env.api("GET", f"/projects/{project}/hosts", token=env.admin)
+    assert r.status == 200, r
+    return {h["id"]: h for h in r.json()["results"]}
+
+
+def api_join_tokens(env, project):
+    r = env.api("GET", f"/projects/{project}/host_join_tokens", token=env.admin)
+    assert r.status == 200, r
+    return {t["id"]: t for t in r.json()["results"]}
+
+
+def set_host_times(env, host_id, valid_before_s, renewed_at_s):
+    """Moves a host's certificate expiry and last renewal (the module runs on SQLite only)."""
+    con = sqlite3.connect(env.server.database.removeprefix("sqlite:"), timeout=10)
+    try:
+        with con:
+            n = con.execute("UPDATE hosts SET valid_before_s = ?, renewed_at_us = ? WHERE id = ?",
+                            (valid_before_s, renewed_at_s * 1000000, host_id)).rowcount
+    finally:
+        con.close()
+    assert n == 1
+
+
+def host_cells(page, host_id):
+    row = page.wait_css(f"tr[data-host='{host_id}']")
+    return {c.get_attribute("data-label"): c for c in row.find_elements(By.CSS_SELECTOR, "td")}
+
+
+def hosts_page(page, token, project):
+    page.open(token, f"#/projects/{project}/hosts")
+    page.wait_text("#hosts-title", f"project {project}")
+
+
+def test_hosts_an_admin_sees_enrolled_hosts_their_fingerprints_and_expiry(page, env):
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    p = new_project()
+    join = join_token(env, p, ["web-1.example.com", "*.db.example.com"], uses=3)
+    web, web_fps = enrolled(env, join["token"], p, ["web-1.example.com"], "web-1", "web-1-ecdsa")
+    soon, _ = enrolled(env, join["token"], p, ["pg-1.db.example.com"], "pg-1")
+    gone, _ = enrolled(env, join["token"], p, ["pg-2.db.example.com"], "pg-2")
+    now = int(time.time())
+    # One whose renewals stopped 28 days ago (2 days left of 30), one expired an hour ago.
+    set_host_times(env, soon["host_id"], now + 2 * 86400, now - 28 * 86400)
+    set_host_times(env, gone["host_id"], now - 3600, now - 31 * 86400)
+    listed = api_hosts(env, p)
+
+    # Hosts is one of the project's sections, reached by keyboard.
+    page.open(env.admin, f"#/projects/{p}/keys")
+    page.wait(lambda: page.all("table.keys, .empty"), what="the keys page")
+    page.tab_to("#nav-hosts")
+    page.keys(Keys.ENTER)
+    page.wait_text("#hosts-title", f"project {p}")
+    assert page.d.execute_script("return location.hash") == f"#/projects/{p}/hosts"
+    assert page.css("#nav-hosts").get_attribute("aria-current") == "page"
+
+    # Oldest enrolment first, each with its names, its keys' fingerprints and its times.
+    page.wait(lambda: len(page.all("#hosts-results tbody tr")) == 3, what="three hosts")
+    assert [r.get_attribute("data-host") for r in page.all("#hosts-results tbody tr")] == [
+        web["host_id"], soon["host_id"], gone["host_id"]]
+    cells = host_cells(page, web["host_id"])
+    assert cells["Host names"].find_element(By.CSS_SELECTOR, ".chip").text == "web-1.example.com"
+    assert [e.text for e in cells["Key fingerprints"].find_elements(
+        By.CSS_SELECTOR, ".fp-text")] == web_fps
+    assert listed[web["host_id"]]["key_fingerprints"] == web_fps
+    cert = cells["Certificates"]
+    assert cert.find_element(By.CSS_SELECTOR, ".badge").text == "Valid"
+    assert cert.find_element(By.CSS_SELECTOR, "time").get_attribute("datetime") == \
+        web["certificates"][0]["valid_before"]
+    assert "(in 30 days)" in cert.text, cert.text
+    assert cells["Enrolled"].find_element(By.CSS_SELECTOR, "time").get_attribute(
+        "datetime") == listed[web["host_id"]]["enrolled_at"]
+    assert cells["Last renewed"].text == "not yet"
+    # Expiring soon and expired are flagged, with when.
+    cells = host_cells(page, soon["host_id"])
+    assert cells["Certificates"].find_element(By.CSS_SELECTOR, ".badge").text == "Expires soon"
+    assert "(in 2 days)" in cells["Certificates"].text
+    assert cells["Last renewed"].find_element(By.CSS_SELECTOR, "time").get_attribute(
+        "datetime") == listed[soon["host_id"]]["renewed_at"]
+    cells = host_cells(page, gone["host_id"])
+    badge = cells["Certificates"].find_element(By.CSS_SELECTOR, ".badge")
+    assert badge.text == "Expired" and "badge-bad" in badge.get_attribute("class")
+    assert "(1 hour ago)" in cells["Certificates"].text
+    # A fingerprint copies.
+    host_cells(page, web["host_id"])["Key fingerprints"].find_element(
+        By.CSS_SELECTOR, "button").click()
+    page.wait(lambda: page.clipboard() == web_fps[0], what="fingerprint copied")
+
+    # The host CA that signed them, and its known_hosts line for the names typed.
+    ca = env.api("GET", f"/projects/{p}/ssh_host_ca", token=env.admin).json()
+    assert page.wait_css("#host-ca-fingerprint").text == ca["fingerprint_sha256"]
+    line = page.wait_css("#known-hosts-line")
+    assert line.text == f"@cert-authority * {ca['public_key']}"
+    page.css("#known-hosts-patterns").send_keys("*.example.com,web-1", Keys.ENTER)
+    page.wait_text("#known-hosts-line", "@cert-authority *.example.com,web-1 ")
+    said = request(env.server.port, "GET",
+                   f"/api/v1/projects/{p}/ssh_host_ca/known_hosts?hosts=*.example.com,web-1",
+                   token=env.admin)
+    assert page.css("#known-hosts-line").text + "\n" == said.body.decode()
+    command = page.css("#ssh-config-command").text
+    assert command == (f"keypaird ssh-config --url {env.base} --project {p} "
+                       "--hosts '*.example.com,web-1' --write ~/.ssh/known_hosts")
+    page.d.find_element(By.CSS_SELECTOR, "button[aria-label='Copy line: known_hosts']").click()
+    page.wait(lambda: page.clipboard() == said.body.decode(), what="known_hosts line copied")
+    assert "~/.ssh/known_hosts" in page.css("#known-hosts-result").text
+    page.d.execute_script("window.scrollTo(0, 0)")
+    page.shot("hosts")
+    # A pattern the API refuses: its message at the field.
+    page.css("#known-hosts-patterns").send_keys(Keys.CONTROL, "a", Keys.NULL, "web 1/x")
+    page.expect_failure("/ssh_host_ca/known_hosts", 400)
+    page.keys(Keys.ENTER)
+    error = page.wait_css("#known-hosts-patterns-error")
+    assert "patterns" in error.text
+    assert page.css("#known-hosts-patterns").get_attribute("aria-invalid") == "true"
+    assert not page.all("#known-hosts-line")
+
+
+def test_hosts_a_join_token_made_in_the_console_is_shown_once_and_enrols_a_server(page, env):
+    page.d.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": env.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    p = new_project()
+    page.expect_failure("/ssh_host_ca", 404)  # no host has enrolled: no host CA yet
+    hosts_page(page, env.admin, p)
+    assert f"No hosts enrolled in project {p} yet" in page.wait_css("#hosts-results .empty").text
+    assert f"No join tokens in project {p}" in page.wait_css("#join-tokens-results .empty").text
+    assert "no host certificate authority yet" in page.wait_css("#host-ca-missing").text
+
+    # A bad host name pattern: the API's own message, at the field; nothing is made.
+    page.tab_to("#join-hostnames")
+    page.keys("web-1.example.com a.*.example.com")
+    page.expect_failure("/host_join_tokens", 400)
+    page.keys(Keys.ENTER)
+    error = page.wait_css("#join-hostnames-error")
+    refused = env.api("POST", f"/projects/{p}/host_join_tokens",
+                      {"hostnames": ["web-1.example.com", "a.*.example.com"], "uses": 1,
+                       "expires_in": 3600}, env.admin)
+    assert refused.status == 400, refused
+    assert error.text == " ".join(refused.json()["invalid_fields"]["hostnames"])
+    assert "a.*.example.com" in error.text
+    assert page.css("#join-hostnames").get_attribute("aria-invalid") == "true"
+    assert page.active() == page.css("#join-hostnames")
+    assert page.css("#join-uses").get_attribute("aria-invalid") is None
+    assert api_join_tokens(env, p) == {}
+    page.shot("hosts-join-token-error")
+
+    # Names, uses and validity by keyboard; the button makes it.
+    page.css("#join-hostnames").send_keys(Keys.CONTROL, "a", Keys.NULL,
+                                          "App-1.example.com, *.cache.example.com")
+    page.tab_to("#join-uses").send_keys(Keys.CONTROL, "a", Keys.NULL, "2")
+    page.tab_to("#join-expires")
+    page.keys("7")  # "7 days"
+    assert Select(page.css("#join-expires")).first_selected_option.text == "7 days"
+    page.tab_to("#join-create")
+    page.keys(Keys.ENTER)
+    secret = page.wait_css("#join-token-secret")
+    token = secret.get_attribute("value")
+    m = JOIN_TOKEN.match(token)
+    assert m, token
+    assert "only time" in page.css("#join-token-warning").text
+    assert page.css("#join-hostnames").get_attribute("aria-invalid") is None
+    [made] = api_join_tokens(env, p).values()
+    assert made["id"] == m.group(1)
+    assert made["hostnames"] == ["app-1.example.com", "*.cache.example.com"]
+    assert made["uses"] == made["uses_left"] == 2
+    expires = datetime.fromisoformat(made["expires_at"]) - datetime.now(timezone.utc)
+    assert abs(expires.total_seconds() - 7 * 86400) < 600, made
+    # Copied by keyboard: the focus is on Copy.
+    assert page.active() == page.css("#join-token-copy")
+    page.keys(Keys.ENTER)
+    page.wait(lambda: page.clipboard() == token, what="join token copied")
+    # The enrolment command, ready but for the token file.
+    command = page.css("#enroll-command").text
+    assert (f"keypaird host enroll --url {env.base} --project {p} --join-token-file "
+            "/root/join-token --hostname app-1.example.com") in command
+    assert "install -m 0600 /dev/stdin /root/join-token" in command
+    assert token not in command
+    # Listed, without its secret.
+    row = page.wait_css(f"tr[data-join-token='{made['id']}']")
+    assert "2 of 2" in row.text and "app-1.example.com" in row.text
+    assert "*.cache.example.com" in row.text and "Usable" in row.text
+    page.d.execute_script("document.getElementById('join-token-made').scrollIntoView()")
+    page.shot("hosts-join-token")
+
+    # Gone once the page is left: away to Keys and back to Hosts.
+    page.css("#nav-keys").click()
+    page.wait_text("#keys-title", f"project {p}")
+    page.css("#nav-hosts").click()
+    page.wait_css(f"tr[data-join-token='{made['id']}']")
+    assert not page.all("#join-token-secret, #join-token-made")
+    assert m.group(2) not in page.d.page_source
+    assert page.d.execute_script(
+        "return [...document.querySelectorAll('input, textarea')].map(e => e.value).join(' ')"
+        " + JSON.stringify(sessionStorage) + JSON.stringify(localStorage)").count(m.group(2)) == 0
+
+    # It enrols a server through the API; the console then lists the host and one use spent.
+    answer, fps = enrolled(env, token, p, ["app-1.example.com"], "app-1")
+    page.d.refresh()
+    cells = host_cells(page, answer["host_id"])
+    assert cells["Host names"].text.startswith("app-1.example.com")
+    assert [e.text for e in cells["Key fingerprints"].find_elements(
+        By.CSS_SELECTOR, ".fp-text")] == fps
+    assert "1 of 2" in page.wait_css(f"tr[data-join-token='{made['id']}']").text
+    page.wait_css("#known-hosts-line")  # the enrolment made the host CA
+
+
+def test_hosts_deleting_a_join_token_and_a_host_asks_first(page, env):
+    p = new_project()
+    join = join_token(env, p, ["db-1.example.com"], uses=2)
+    spare = join_token(env, p, ["*.spare.example.com"])
+    answer, _ = enrolled(env, join["token"], p, ["db-1.example.com"], "db-1")
+    assert renew(env, answer).status == 201  # its token works until the host is deleted
+    hosts_page(page, env.admin, p)
+    page.wait_css(f"tr[data-host='{answer['host_id']}']")
+
+    # The join token: asked, said what it means, deleted; it enrols nobody any more.
+    page.css(f"#delete-join-token-{spare['id']}").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "No server can enrol with it" in dialog.text and "*.spare.example.com" in dialog.text
+    assert page.active() == page.css("#confirm-delete-join-token")
+    page.d.find_element(By.XPATH, "//dialog[@open]//button[text()='Cancel']").click()
+    page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+    assert spare["id"] in api_join_tokens(env, p)
+    page.css(f"#delete-join-token-{spare['id']}").click()
+    page.wait_css("#confirm-delete-join-token")
+    page.keys(Keys.ENTER)
+    page.wait(lambda: not page.all(f"tr[data-join-token='{spare['id']}']"),
+              what="the join token gone")
+    assert page.active() == page.css("#join-tokens-list-title")
+    assert list(api_join_tokens(env, p)) == [join["id"]]
+    key = env.public_key("spare-1").read_text().strip()
+    assert enroll(env, spare["token"], p, ["a.spare.example.com"], [key]).status == 401
+
+    # The host: asked, told its token stops and its certificates are revoked, deleted.
+    page.css(f"#delete-host-{answer['host_id']}").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "db-1.example.com" in dialog.text
+    assert "token stops" in dialog.text and "certificates are revoked" in dialog.text
+    page.shot("hosts-delete-host")
+    assert page.active() == page.css("#confirm-delete-host")
+    page.keys(Keys.ENTER)
+    page.wait_text("#hosts-results", f"No hosts enrolled in project {p} yet")
+    assert not page.all("dialog")
+    assert page.active() == page.css("#hosts-list-title")
+    assert api_hosts(env, p) == {}
+    assert renew(env, answer).status == 401
+    # The join token it enrolled with stays.
+    assert "1 of 2" in page.css(f"tr[data-join-token='{join['id']}']").text
+
+
+def test_hosts_read_only_admins_see_no_buttons_and_others_only_the_host_ca(page, env):
+    p = new_project()
+    join = join_token(env, p, ["ro-1.example.com"], uses=2)
+    answer, _ = enrolled(env, join["token"], p, ["ro-1.example.com"], "ro-1")
+    reader = env.token("--user", "16", "--admin", "--read-only")
+    hosts_page(page, reader, p)
+    page.wait_css(f"tr[data-host='{answer['host_id']}']")
+    page.wait_css(f"tr[data-join-token='{join['id']}']")
+    page.wait_css("#known-hosts-line")
+    assert "read-only" in page.css("#hosts-read-only").text
+    assert "read-only" in page.css("#join-tokens-read-only").text
+    assert not page.all("#join-create, .join-form, main .btn-danger, #create-host-ca")
+    assert not page.all("th:nth-child(6)")  # no Actions column
+    # What buttons there are only copy, or show the known_hosts line for other names.
+    buttons = [b.get_attribute("id") or b.text for b in page.all("main button")]
+    assert buttons and all(b in ("Copy", "Copy line", "Copy command", "known-hosts-show")
+                           for b in buttons), buttons
+
+    # Not an administrator of the project: said so; the host CA's line is there for them too.
+    q = new_project()
+    viewer = env.token("--user", "17", "--projects", str(q), "--read-only")
+    editor = env.token("--user", "18", "--projects", str(q))
+    page.expect_failure("/ssh_host_ca", 404)
+    page.keys_page(editor, q)
+    assert page.css("#nav-hosts").is_displayed()
+    hosts_page(page, viewer, q)
+    refused = page.wait_css("#hosts-refused")
+    assert "Only administrators manage hosts" in refused.text
+    page.wait_css("#host-ca-missing")
+    assert not page.all("#hosts-results, #join-tokens-results, form, main button")
+    # One that may write makes the host CA, and gets its line.
+    hosts_page(page, editor, q)
+    page.wait_css("#hosts-refused")
+    page.wait_css("#create-host-ca").click()
+    line = page.wait_css("#known-hosts-line")
+    ca = env.api("GET", f"/projects/{q}/ssh_host_ca", token=env.admin)
+    assert ca.status == 200 and line.text == f"@cert-authority * {ca.json()['public_key']}"
+    assert page.active() == page.css("#host-ca-title")
+    assert not page.all("#hosts-results, #join-tokens-results, .join-form")
+    # The switcher keeps the section.
+    page.open(env.writer, f"#/projects/{env.p1}/hosts")
+    page.wait_css("#hosts-refused")
+    Select(page.css("#project-select")).select_by_value(str(env.p2))
+    page.wait_text("#hosts-title", f"project {env.p2}")
+    assert page.d.execute_script("return location.hash") == f"#/projects/{env.p2}/hosts"
+
+
+def test_hosts_axe_scan_and_layout_at_1280_and_390_px_in_light_and_dark(page, env):
+    p = new_project()
+    join = join_token(env, p, ["layout-host-with-a-long-name.eu-west.example.com",
+                               "*.db.example.com"], uses=5)
+    enrolled(env, join["token"], p, ["layout-host-with-a-long-name.eu-west.example.com"],
+             "layout-host", "layout-host-ecdsa")
+    old, _ = enrolled(env, join["token"], p, ["pg-1.db.example.com"], "layout-pg")
+    now = int(time.time())
+    set_host_times(env, old["host_id"], now + 86400, now - 29 * 86400)
+    problems = []
+    for scheme in ("light", "dark"):
+        page.d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        for width, height in ((1280, 860), (390, 844)):
+            page.d.set_window_size(width, height)
+            what = f"{scheme} {width} px"
+            hosts_page(page, env.admin, p)
+            page.wait_css("#hosts-results table.hosts")
+            page.wait_css("#join-tokens-results table.join-tokens")
+            page.wait_css("#known-hosts-line")
+            assert page.no_horizontal_overflow(), f"hosts overflow at {what}"
+            if width == 390:  # the tables turn into cards
+                assert page.css("table.hosts thead").is_displayed() is False
+                assert page.css("table.join-tokens thead").is_displayed() is False
+            problems += page.axe(f"{what} hosts")
+            if (width, scheme) != (1280, "light"):
+                page.shot(f"hosts{'-phone' if width == 390 else ''}"
+                          f"{'-dark' if scheme == 'dark' else ''}", full=width == 390)
+            # The form with the API's error at a field.
+            page.css("#join-hostnames").send_keys("bad_name")
+            page.expect_failure("/host_join_tokens", 400)
+            page.css("#join-create").click()
+            page.wait_css("#join-hostnames-error")
+            problems += page.axe(f"{what} join token form with errors")
+            # A join token shown once.
+            page.css("#join-hostnames").send_keys(Keys.CONTROL, "a", Keys.NULL,
+                                                  "new-1.example.com")
+            page.css("#join-create").click()
+            page.wait_css("#join-token-secret")
+            assert page.no_horizontal_overflow(), f"the join token overflows at {what}"
+            problems += page.axe(f"{what} join token made")
+            page.css("#join-token-done").click()
+            page.wait(lambda: not page.all("#join-token-secret"), what="the token hidden")
+            assert page.active() == page.css("#join-hostnames")
+            # The delete dialogs.
+            page.css("#hosts-results button.btn-danger").click()
+            page.wait_css("dialog[open]")
+            assert page.no_horizontal_overflow(), f"the dialog overflows at {what}"
+            problems += page.axe(f"{what} delete host dialog")
+            page.keys(Keys.ESCAPE)
+            page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+            page.css("#join-tokens-results button.btn-danger").click()
+            page.wait_css("dialog[open]")
+            problems += page.axe(f"{what} delete join token dialog")
+            page.keys(Keys.ESCAPE)
+            page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+            # Not an administrator.
+            page.expect_failure("/ssh_host_ca", 404)
+            hosts_page(page, env.writer, env.p2)
+            page.wait_css("#hosts-refused")
+            page.wait_css("#host-ca-card:not([aria-busy])")
+            assert page.no_horizontal_overflow(), f"hosts refused overflows at {what}"
+            problems += page.axe(f"{what} hosts refused")
+    assert not problems, "\n".join(problems)
+
+
+def test_hosts_without_a_ca_the_page_says_hosts_cannot_enrol(page, env, tmp_path):
+    server = Server(tmp_path).start()  # no --ca-kek-file
+    try:
+        bare = Env(server, tmp_path)
+        other = Page(page.d, bare)
+        for part, status in (("/ssh_host_ca", 404), ("/favicon.ico", 404)):
+            page.expect_failure(part, status)
+        made = join_token(bare, bare.p1, ["web-1.example.com"])
+        other.open(bare.admin, f"#/projects/{bare.p1}/hosts")
+        notice = other.wait_css("#host-ca-disabled")
+        assert "not enabled" in notice.text and "--ca-kek-file" in notice.text
+        assert not other.all("#known-hosts-line, #create-host-ca")
+        # The lists still work: the join token is there, no host is.
+        other.wait_css(f"tr[data-join-token='{made['id']}']")
+        assert "No hosts enrolled" in other.wait_css("#hosts-results .empty").text
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# CA rotation: a CA's keys on SSH access (the user CA) and on Hosts (the host CA), rotated
+# and retired early by the project's administrators.
+
+def ca_keys_shown(page, which):
+    """The fingerprints listed as the keys of a CA, in order (`which`: "ca" or "host-ca")."""
+    return page.d.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.fingerprint)",
+        f"#{which}-keys li.ca-key")
+
+
+def wait_ca_keys(page, which, n):
+    page.wait(lambda: len(ca_keys_shown(page, which)) == n, what=f"{n} keys of {which}")
+    return ca_keys_shown(page, which)
+
+
+def api_ca(env, project, which):
+    r = env.api("GET", f"/projects/{project}/{which}", token=env.admin)
+    assert r.status == 200, r
+    return r.json()
+
+
+def api_text(env, path):
+    r = request(env.server.port, "GET", "/api/v1" + path, token=env.admin)
+    assert r.status == 200, r
+    return r.body.decode()
+
+
+def user_certificate(env, project, name):
+    """A certificate the project's user CA signs now for a fresh key (valid 1 hour), saved
+    as a file: a key that signed something stays trusted after a rotation."""
+    pub = env.public_key(name).read_text().strip()
+    r = env.api("POST", f"/projects/{project}/ssh_ca/sign",
+                {"public_key": pub, "principals": ["deploy"], "valid_for": 3600}, env.admin)
+    assert r.status == 201, r
+    path = env.keydir / f"{name}-cert.pub"
+    path.write_text(r.json()["certificate"] + "\n")
+    return path
+
+
+def krl_revokes(env, project, cert):
+    """Whether the project's KRL, as the API serves it now, revokes the certificate file."""
+    r = env.api("GET", f"/projects/{project}/ssh_ca/krl", token=env.admin)
+    assert r.status == 200, r
+    krl = env.keydir / f"project-{project}.krl"
+    krl.write_bytes(r.body)
+    out = subprocess.run(["ssh-keygen", "-Q", "-f", str(krl), str(cert)],
+                         capture_output=True, text=True)
+    assert "REVOKED" in out.stdout or out.stdout.strip().endswith(": ok"), (out.stdout,
+                                                                            out.stderr)
+    return "REVOKED" in out.stdout
+
+
+def test_ssh_access_an_admin_rotates_the_ca_and_stops_trusting_the_old_key(page, env):
+    p = new_project()
+    assert env.api("POST", f"/projects/{p}/ssh_ca", token=env.admin).status in (200, 201)
+    cert = user_certificate(env, p, "rotation-user")
+    old = api_ca(env, p, "ssh_ca")
+    page.open(env.admin, f"#/projects/{p}/ssh")
+    assert wait_ca_keys(page, "ca", 1) == [old["fingerprint_sha256"]]
+    assert "Signs now" in page.css("#ca-keys li.ca-key").text
+    assert not page.all(".ca-key-delete")  # the signing key cannot be deleted
+    assert page.css("#ca-public-key").text.splitlines() == [old["public_key"]]
+
+    # Asked first, told what happens; Cancel changes nothing.
+    page.css("#ca-rotate").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "A new key signs" in dialog.text and old["fingerprint_sha256"] in dialog.text
+    assert "stays trusted until the last certificate it signed expires" in dialog.text
+    assert "keypaird host renew" in dialog.text
+    assert page.active() == page.css("#confirm-ca-rotate")
+    problems = page.axe("rotate the CA dialog")
+    page.d.find_element(By.XPATH, "//dialog[@open]//button[text()='Cancel']").click()
+    page.wait(lambda: not page.all("dialog"), what="the dialog closed")
+    assert len(api_ca(env, p, "ssh_ca")["keys"]) == 1
+    page.css("#ca-rotate").click()
+    page.wait_css("#confirm-ca-rotate")
+    page.keys(Keys.ENTER)
+
+    # Both keys: the new one signs, the old one is trusted until its certificate expires.
+    shown = wait_ca_keys(page, "ca", 2)
+    new = api_ca(env, p, "ssh_ca")
+    assert shown == [k["fingerprint_sha256"] for k in new["keys"]]
+    assert shown[0] == new["fingerprint_sha256"] != old["fingerprint_sha256"]
+    assert shown[1] == old["fingerprint_sha256"]
+    assert page.css("#ca-fingerprint").text == new["fingerprint_sha256"]
+    assert not page.all("dialog")
+    assert page.active() == page.css("#ca-keys-title")
+    signing, rotated = page.all("#ca-keys li.ca-key")
+    assert "Signs now" in signing.text and "trusted until" not in signing.text
+    assert "trusted until" in rotated.text, rotated.text
+    # The certificate's hour, less the seconds since it was signed.
+    assert re.search(r"\(in (1 hour|60 minutes|59 minutes)\)", rotated.text), rotated.text
+    assert rotated.find_element(By.CSS_SELECTOR, "time").get_attribute("datetime") == \
+        new["keys"][1]["retires_at"]
+    # The public keys servers need, both lines, as …/ssh_ca/public_key serves them.
+    lines = page.css("#ca-public-key").text.splitlines()
+    assert len(lines) == 2 and lines[0] == new["public_key"]
+    assert lines == api_text(env, f"/projects/{p}/ssh_ca/public_key").splitlines()
+    assert not signing.find_elements(By.CSS_SELECTOR, ".ca-key-delete")
+    page.shot("ssh-access-rotated", full=True)
+    page.d.set_window_size(390, 844)
+    assert page.no_horizontal_overflow(), "the CA's keys overflow at 390 px"
+    page.d.set_window_size(1280, 860)
+
+    # The old key retired early: asked, told that its certificates are revoked.
+    assert not krl_revokes(env, p, cert)
+    rotated.find_element(By.CSS_SELECTOR, ".ca-key-delete").click()
+    dialog = page.wait_css("dialog[open]")
+    assert old["fingerprint_sha256"] in dialog.text
+    assert "every certificate it signed is revoked" in dialog.text
+    assert page.active() == page.css("#confirm-ca-key-delete")
+    problems += page.axe("stop trusting a CA key dialog")
+    page.keys(Keys.ENTER)
+    assert wait_ca_keys(page, "ca", 1) == [new["fingerprint_sha256"]]
+    assert [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_ca")["keys"]] == \
+        [new["fingerprint_sha256"]]
+    assert krl_revokes(env, p, cert)
+    assert page.css("#ca-public-key").text.splitlines() == [new["public_key"]]
+    assert not page.all("dialog, .ca-key-delete")
+    assert not problems, "\n".join(problems)
+
+
+def test_hosts_an_admin_rotates_the_host_ca_and_stops_trusting_the_old_key(page, env):
+    p = new_project()
+    join = join_token(env, p, ["rotation-1.example.com"])
+    answer, _ = enrolled(env, join["token"], p, ["rotation-1.example.com"], "rotation-1")
+    cert = env.keydir / "rotation-1-host-cert.pub"
+    cert.write_text(answer["certificates"][0]["certificate"] + "\n")
+    old = api_ca(env, p, "ssh_host_ca")
+    hosts_page(page, env.admin, p)
+    assert wait_ca_keys(page, "host-ca", 1) == [old["fingerprint_sha256"]]
+    assert page.wait_css("#known-hosts-line").text == f"@cert-authority * {old['public_key']}"
+
+    page.css("#host-ca-rotate").click()
+    dialog = page.wait_css("dialog[open]")
+    assert "host certificates" in dialog.text and old["fingerprint_sha256"] in dialog.text
+    assert "keypaird host renew" in dialog.text and "keypaird ssh-config --write" in dialog.text
+    assert page.active() == page.css("#confirm-host-ca-rotate")
+    problems = page.axe("rotate the host CA dialog")
+    page.keys(Keys.ENTER)
+
+    shown = wait_ca_keys(page, "host-ca", 2)
+    new = api_ca(env, p, "ssh_host_ca")
+    assert shown == [k["fingerprint_sha256"] for k in new["keys"]]
+    assert shown[0] == new["fingerprint_sha256"] != old["fingerprint_sha256"]
+    assert shown[1] == old["fingerprint_sha256"]
+    assert page.css("#host-ca-fingerprint").text == new["fingerprint_sha256"]
+    assert page.active() == page.css("#host-ca-keys-title")
+    signing, rotated = page.all("#host-ca-keys li.ca-key")
+    assert "Signs now" in signing.text
+    assert "trusted until" in rotated.text and "(in 30 days)" in rotated.text, rotated.text
+    # The known_hosts lines computers need: both keys, as the API serves them.
+    said = api_text(env, f"/projects/{p}/ssh_host_ca/known_hosts")
+    page.wait(lambda: page.css("#known-hosts-line").text + "\n" == said,
+              what="both known_hosts lines")
+    assert said.splitlines() == [f"@cert-authority * {new['public_key']}",
+                                 f"@cert-authority * {old['public_key']}"]
+    page.d.execute_script("document.getElementById('host-ca-card').scrollIntoView()")
+    page.shot("hosts-rotated")
+    page.d.set_window_size(390, 844)
+    assert page.no_horizontal_overflow(), "the host CA's keys overflow at 390 px"
+    page.d.set_window_size(1280, 860)
+
+    assert not krl_revokes(env, p, cert)
+    rotated.find_element(By.CSS_SELECTOR, ".ca-key-delete").click()
+    dialog = page.wait_css("dialog[open]")
+    assert old["fingerprint_sha256"] in dialog.text
+    assert "every host certificate it signed is revoked" in dialog.text
+    assert page.active() == page.css("#confirm-host-ca-key-delete")
+    problems += page.axe("stop trusting a host CA key dialog")
+    page.keys(Keys.ENTER)
+    assert wait_ca_keys(page, "host-ca", 1) == [new["fingerprint_sha256"]]
+    assert [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_host_ca")["keys"]] == \
+        [new["fingerprint_sha256"]]
+    page.wait(lambda: page.css("#known-hosts-line").text ==
+              f"@cert-authority * {new['public_key']}", what="one known_hosts line")
+    assert krl_revokes(env, p, cert)
+    assert not page.all("dialog, .ca-key-delete")
+    assert not problems, "\n".join(problems)
+
+
+def test_ca_keys_only_administrators_with_a_token_that_may_write_rotate_or_retire(page, env):
+    """Editors (a plain project token), read-only tokens and a read-only admin token see a
+    rotated CA's keys but no Rotate or Stop trusting buttons; an admin token does."""
+    p = new_project()
+    assert env.api("POST", f"/projects/{p}/ssh_ca", token=env.admin).status in (200, 201)
+    user_certificate(env, p, "perms-user")
+    assert env.api("POST", f"/projects/{p}/ssh_ca/rotate", token=env.admin).status == 200
+    join = join_token(env, p, ["perms-1.example.com"])
+    enrolled(env, join["token"], p, ["perms-1.example.com"], "perms-1")
+    assert env.api("POST", f"/projects/{p}/ssh_host_ca/rotate", token=env.admin).status == 200
+    user_keys = [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_ca")["keys"]]
+    host_keys = [k["fingerprint_sha256"] for k in api_ca(env, p, "ssh_host_ca")["keys"]]
+    editor = env.token("--user", "21", "--projects", str(p))
+    reader = env.token("--user", "22", "--projects", str(p), "--read-only")
+    read_only_admin = env.token("--user", "23", "--admin", "--read-only")
+    for who, token, may in (("admin", env.admin, True), ("editor", editor, False),
+                            ("reader", reader, False), ("read-only admin", read_only_admin,
+                                                        False)):
+        page.open(token, f"#/projects/{p}/ssh")
+        assert wait_ca_keys(page, "ca", 2) == user_keys, who
+        assert bool(page.all("#ca-rotate")) == may, who
+        assert len(page.all("#ca-keys .ca-key-delete")) == (1 if may else 0), who
+        hosts_page(page, token, p)
+        assert wait_ca_keys(page, "host-ca", 2) == host_keys, who
+        assert bool(page.all("#host-ca-rotate")) == may, who
+        assert len(page.all("#host-ca-keys .ca-key-delete")) == (1 if may else 0), who
 
 
 def test_axe_finds_no_serious_or_critical_violations_in_light_and_dark(page, env):
