@@ -109,6 +109,15 @@ std::string CaPath(int64_t project_id, store::CaKind kind) {
          (kind == store::CaKind::kHost ? "/ssh_host_ca" : "/ssh_ca");
 }
 
+// kNotFound for a project without a CA of that kind, saying how to make one.
+Status NoCaYet(int64_t project_id, store::CaKind kind) {
+  const bool host = kind == store::CaKind::kHost;
+  return NotFound("Project " + std::to_string(project_id) + " has no SSH " +
+                  (host ? "host " : "") + "certificate authority yet: POST " +
+                  CaPath(project_id, kind) + " makes it (so does its first " +
+                  (host ? "host enrolment)" : "certificate request)"));
+}
+
 // The event of a change to a project's CA, with the fingerprint of the key it is about.
 store::EventRecord CaEvent(const auth::Principal& actor, std::string_view action,
                            int64_t project_id, store::CaKind kind, int64_t now_us,
@@ -172,10 +181,7 @@ StatusOr<CertificateAuthority::Ca> CertificateAuthority::CaOf(int64_t project_id
   }
   if (!record.ok()) {
     if (record.status().code() != StatusCode::kNotFound) return record.status();
-    return NotFound("Project " + std::to_string(project_id) + " has no SSH " +
-                    (host ? "host " : "") + "certificate authority yet: POST " +
-                    CaPath(project_id, kind) + " makes it (so does its first " +
-                    (host ? "host enrolment)" : "certificate request)"));
+    return NoCaYet(project_id, kind);
   }
   StatusOr<sshkey::PublicKey> parsed = sshkey::ParsePublicKey(record->public_key);
   if (!parsed.ok()) return Internal("the stored CA public key does not parse");
@@ -187,7 +193,7 @@ StatusOr<std::vector<CaKeyInfo>> CertificateAuthority::TrustedKeys(int64_t proje
                                                                    int64_t now_us) const {
   StatusOr<std::vector<store::CaKeyRecord>> keys = store_->CaKeysOf(project_id, kind);
   if (!keys.ok()) return keys.status();
-  if (keys->empty()) return NotFound(CaName(project_id, kind) + " does not exist yet");
+  if (keys->empty()) return NoCaYet(project_id, kind);
   std::vector<CaKeyInfo> out;
   for (const store::CaKeyRecord& k : *keys) {
     CaKeyInfo info;
@@ -208,10 +214,7 @@ StatusOr<std::vector<CaKeyInfo>> CertificateAuthority::TrustedKeys(int64_t proje
 
 StatusOr<CaInfo> CertificateAuthority::InfoOf(int64_t project_id, store::CaKind kind) const {
   StatusOr<std::vector<CaKeyInfo>> keys = TrustedKeys(project_id, kind, now_());
-  if (!keys.ok()) {
-    if (keys.status().code() != StatusCode::kNotFound) return keys.status();
-    return CaOf(project_id, kind, /*creator=*/nullptr).status();  // its message
-  }
+  if (!keys.ok()) return keys.status();
   const CaKeyInfo& signing = keys->front();
   return CaInfo{.public_key = signing.public_key,
                 .fingerprint_sha256 = signing.fingerprint_sha256,
@@ -236,10 +239,8 @@ StatusOr<CaInfo> CertificateAuthority::Rotate(const auth::Principal& caller, int
       *next, CaEvent(caller, host ? auth::kHostCaRotate : auth::kCaRotate, project_id, kind,
                      now_us, parsed->fingerprint_sha256));
   if (!rotated.ok()) {
-    if (rotated.status().code() == StatusCode::kNotFound) {
-      return NotFound(CaName(project_id, kind) + " does not exist yet");
-    }
-    return rotated.status();
+    return rotated.status().code() == StatusCode::kNotFound ? NoCaYet(project_id, kind)
+                                                            : rotated.status();
   }
   LogLine(LogLevel::kInfo, host ? "host certificate authority rotated"
                                 : "certificate authority rotated")
