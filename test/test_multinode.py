@@ -350,6 +350,16 @@ def test_serve_refuses_to_start_when_the_database_is_down(tmp_path):
     assert "hunter2" not in r.stderr + r.stdout
 
 
+# --- a stopped credential on a node hammered with it -----------------------------------
+
+def test_a_user_disabled_on_one_node_stops_its_token_on_the_other_at_the_next_request(nodes):
+    from test_token_cache import bearer, disable_user_on, hammer_through, key_of
+    a, b = nodes
+    token = a.token(4190, [PROJECT])
+    hammer_through(a.port, key_of(a, token, PROJECT), bearer(token),
+                   disable_user_on(b, 4190, a.token(4191, admin=True)))
+
+
 # --- the database goes away and comes back ----------------------------------------------
 
 def postgres_sh(action):

@@ -6,8 +6,11 @@
 // and is never logged. The id lets a request find its record in one indexed lookup;
 // the hash is then compared in constant time.
 //
-// Authenticator reads the store on every call (no cache), so a token revoked on one
-// node stops working on every node at once. Thread-safe if the store is.
+// Authenticator reads the store on every call, so a token revoked on one node stops working
+// on every node at once; given a TokenCache (auth/token_cache.h), a request that reads
+// through one snapshot reads the credentials' generation there instead of the token, when
+// the cache holds the token's record of that generation (as exact: see there).
+// Thread-safe if the store is.
 #ifndef KEYPAIRD_AUTH_TOKENS_H_
 #define KEYPAIRD_AUTH_TOKENS_H_
 
@@ -19,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/secret.h"
+#include "auth/token_cache.h"
 #include "common/status.h"
 #include "store/key_store.h"
 
@@ -134,8 +138,10 @@ std::optional<std::string_view> TokenOfHeader(std::string_view header);
 
 class Authenticator {
  public:
-  explicit Authenticator(store::KeyStore* store, Clock now_us = SystemNowMicros)
-      : store_(store), now_us_(std::move(now_us)) {}
+  // `cache` (not owned, may be null: every call reads the store) must outlive it.
+  explicit Authenticator(store::KeyStore* store, Clock now_us = SystemNowMicros,
+                         TokenCache* cache = nullptr)
+      : store_(store), now_us_(std::move(now_us)), cache_(cache) {}
 
   // Verifies an `Authorization` header value ("APIKey <token>" or "Bearer <token>",
   // scheme word case-insensitive): an API token, or a host token (read from the store, not
@@ -154,9 +160,14 @@ class Authenticator {
  private:
   StatusOr<Principal> Verify(std::string_view token, bool session, store::KeyReader* reads) const;
   StatusOr<Principal> VerifyHost(std::string_view token) const;
+  // The token's record, read through `reads` when given (else the store); through the
+  // cache when there is one and `reads` is a snapshot.
+  StatusOr<std::shared_ptr<const store::TokenRecord>> ReadToken(std::string_view id,
+                                                                store::KeyReader* reads) const;
 
   store::KeyStore* store_;  // not owned
   Clock now_us_;
+  TokenCache* cache_;  // not owned; may be null
 };
 
 }  // namespace keypaird::auth

@@ -39,6 +39,12 @@ class Metrics {
   void ObserveWriteBatch(size_t ops, double seconds);
   // The SQLite writer's WAL sync (fdatasync) that makes committed batches durable.
   void ObserveWalSync(double seconds);
+  // The token cache (auth::TokenCache): a token's record found there for the request's
+  // snapshot ("hit"), or read from the store and offered to it ("miss").
+  enum class AuthCache { kHit, kMiss };
+  void CountAuthCache(AuthCache result) {
+    auth_cache_[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);
+  }
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -86,6 +92,7 @@ class Metrics {
   std::map<std::string, int64_t> pool_depths_;     // by key type
   std::map<std::string, uint64_t> certificates_;   // by event
   std::atomic<int64_t> open_connections_{0};
+  std::array<std::atomic<uint64_t>, 2> auth_cache_{};  // by AuthCache
 };
 
 }  // namespace keypaird

@@ -81,6 +81,7 @@ struct Config {
   std::string tls_cert;            // --tls-cert PEM chain
   std::string tls_key;             // --tls-key PEM key
   bool allow_plaintext = false;    // --allow-plaintext: plain HTTP on a non-loopback address
+  bool no_token_cache = false;     // --no-token-cache: read every request's token from the store
   std::string log_level = "info";  // --log-level debug|info|warn|error
   // --regions 1,76: the region ids that exist (v1 keypairs paths name one; others are
   // 404). Empty: every region id 1..2147483647 exists. Keys are the same in all of them.

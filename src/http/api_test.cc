@@ -401,6 +401,7 @@ class DownStore final : public store::KeyStore {
   }
   StatusOr<store::DeviceRecord> PollDevice(std::string_view, int64_t) override { return Down(); }
   Status Ping() override { return Down(); }
+  StatusOr<int64_t> AuthGeneration() override { return Down(); }
 
  private:
   static Status Down() { return Unavailable("secret detail: host db.internal:5432 refused"); }
@@ -582,6 +583,10 @@ class CountingStore final : public store::testing::ForwardingStore {
       StatusOr<store::UserRecord> GetUser(int64_t id) override {
         ++s->snapshot_reads;
         return s->inner()->GetUser(id);
+      }
+      StatusOr<int64_t> AuthGeneration() override {
+        ++s->snapshot_reads;
+        return s->inner()->AuthGeneration();
       }
       CountingStore* s;
     };

@@ -174,6 +174,9 @@ class ObservedStore final : public store::KeyStore {
     return Seen("delete_host", inner_->DeleteHost(project_id, id, at_us, event));
   }
   Status Ping() override { return Seen("ping", inner_->Ping()); }
+  StatusOr<int64_t> AuthGeneration() override {
+    return Seen("auth_generation", inner_->AuthGeneration());
+  }
 
  private:
   void Count(const char* operation, StatusCode code) {

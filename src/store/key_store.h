@@ -435,6 +435,15 @@ class KeyReader {
 
   // OK (disabled users too: the caller decides); kNotFound.
   virtual StatusOr<UserRecord> GetUser(int64_t id) = 0;
+
+  // The credentials' generation (migration 14): a number that grows in the same transaction
+  // as every change to what GetToken or GetHost answers for an id that exists — a token
+  // revoked (with a session's access tokens), a user disabled, enabled, made or removed, a
+  // host deleted — whoever makes it (this process, another node, the command line), and
+  // with nothing else (a key's writes never move it). So a record GetToken read in a
+  // snapshot of generation g is what GetToken answers in any snapshot of generation g: the
+  // token cache's rule (auth::TokenCache). One read of a one-row table.
+  virtual StatusOr<int64_t> AuthGeneration() = 0;
 };
 
 class KeyStore : public KeyReader {

@@ -28,6 +28,7 @@ class ForwardingReader final : public KeyReader {
     return store_->ListEvents(query);
   }
   StatusOr<UserRecord> GetUser(int64_t id) override { return store_->GetUser(id); }
+  StatusOr<int64_t> AuthGeneration() override { return store_->AuthGeneration(); }
 
  private:
   KeyReader* store_;

@@ -188,6 +188,21 @@ class KeyStoreContractTest : public ::testing::TestWithParam<Backend> {
     token.created_at_us = created;
     return token;
   }
+  // A person's session ending at `expires`, and an access token of it (device flow).
+  static TokenRecord Session(std::string id, int64_t created, int64_t expires) {
+    TokenRecord session = Token(std::move(id), created);
+    session.kind = "session";
+    session.expires_at_us = expires;
+    return session;
+  }
+  static TokenRecord Access(std::string id, const TokenRecord& session, int64_t created,
+                            int64_t expires) {
+    TokenRecord access = Token(std::move(id), created);
+    access.kind = "access";
+    access.parent_id = session.id;
+    access.expires_at_us = expires;
+    return access;
+  }
 
  private:
   std::unique_ptr<StoreHarness> harness_;
@@ -666,14 +681,9 @@ TEST_P(KeyStoreContractTest, ADeviceIsPolledDecidedOnceAndTakenOnce) {
 }
 
 TEST_P(KeyStoreContractTest, RevokingASessionRevokesItsAccessTokens) {
-  TokenRecord session = Token("00000000000000aa", 100);
-  session.kind = "session";
-  session.expires_at_us = 10000;
-  TokenRecord access = Token("00000000000000bb", 200);
-  access.kind = "access";
-  access.parent_id = session.id;
-  access.expires_at_us = 5000;
-  TokenRecord other = Token("00000000000000cc", 300);
+  const TokenRecord session = Session("00000000000000aa", 100, 10000);
+  const TokenRecord access = Access("00000000000000bb", session, 200, 5000);
+  const TokenRecord other = Token("00000000000000cc", 300);
   for (const TokenRecord* t : {&session, &access, &other}) {
     ASSERT_TRUE(store().InsertToken(*t, {}).ok());
   }
@@ -1895,6 +1905,59 @@ TEST_P(KeyStoreContractTest, ConcurrentFirstSignInsOfOnePersonMakeOneUser) {
     EXPECT_THAT(e.details, ::testing::AnyOf(R"({"created":true})", R"({"created":false})"));
   }
   EXPECT_EQ(made, 1);
+}
+
+// The credentials' generation (migration 14) moves with every change to what GetToken answers
+// for a token that exists, and with nothing else: the token cache's rule (auth/token_cache.h).
+TEST_P(KeyStoreContractTest, TheCredentialsGenerationMovesWithEveryChangeToAToken) {
+  auto generation = [&] {
+    StatusOr<int64_t> g = store().AuthGeneration();
+    EXPECT_TRUE(g.ok()) << g.status().message();
+    const int64_t value = g.ok() ? *g : -1;
+    std::unique_ptr<KeyReader> snapshot = store().Snapshot();
+    StatusOr<int64_t> in_snapshot = snapshot->AuthGeneration();
+    EXPECT_TRUE(in_snapshot.ok() && *in_snapshot == value);  // a snapshot reads the same
+    return value;
+  };
+  TokenRecord token = Token("a0a0a0a0a0a0a0a0", 10);
+  ASSERT_TRUE(store().InsertToken(token, {}).ok());  // makes its user 42: moves
+  int64_t g = generation();
+  auto moved = [&](const char* what) {
+    const int64_t now = generation();
+    EXPECT_GT(now, g) << what;
+    g = now;
+  };
+  auto still = [&](const char* what) { EXPECT_EQ(generation(), g) << what; };
+
+  ASSERT_TRUE(store().InsertToken(Token("b0b0b0b0b0b0b0b0", 11), {}).ok());  // user 42 exists
+  still("a token of a known user");
+  ASSERT_TRUE(store().InsertKey(Key("k1", 1, "one"), Event("e1", "key.create", 12)).ok());
+  ASSERT_TRUE(store().DeleteKey("k1", std::nullopt, Event("e2", "key.delete", 13)).ok());
+  still("a key's writes");
+  ASSERT_TRUE(store().SetUserDisabled(42, false, 14, {}).ok());
+  still("enabling a user who is enabled");
+
+  ASSERT_TRUE(store().SetUserDisabled(42, true, 15, {}).ok());
+  moved("a user disabled");
+  ASSERT_TRUE(store().SetUserDisabled(42, false, 16, {}).ok());
+  moved("a user enabled");
+  ASSERT_TRUE(store().RevokeToken(token.id, 17, {}).ok());
+  moved("a token revoked");
+
+  const TokenRecord session = Session("c0c0c0c0c0c0c0c0", 18, 1000);
+  const TokenRecord access = Access("d0d0d0d0d0d0d0d0", session, 19, 1000);
+  ASSERT_TRUE(store().InsertToken(session, {}).ok());
+  ASSERT_TRUE(store().InsertToken(access, {}).ok());
+  still("tokens of a known user");
+  ASSERT_TRUE(store().RevokeToken(session.id, 20, {}).ok());
+  moved("a session revoked with its access token");
+  EXPECT_TRUE(store().GetToken(access.id)->revoked_at_us.has_value());
+
+  ASSERT_TRUE(store().SignIn(Claims("https://idp.example.com", "sub-9"), 21, {}).ok());
+  moved("a person's first sign-in makes a user");
+  ASSERT_TRUE(store().SignIn(Claims("https://idp.example.com", "sub-9", "new@example.com"), 22, {})
+                  .ok());
+  still("a known person's sign-in");
 }
 
 TEST_P(KeyStoreContractTest, ADisabledUsersSignInChangesNothing) {

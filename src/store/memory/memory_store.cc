@@ -251,9 +251,13 @@ class MemoryStore final : public KeyStore {
     if (!it->second.revoked_at_us) {
       it->second.revoked_at_us = at_us;
       Record(event);
+      ++auth_generation_;
     }
     for (auto& [child_id, child] : tokens_) {  // a session's access tokens go with it
-      if (child.parent_id == id && !child.revoked_at_us) child.revoked_at_us = at_us;
+      if (child.parent_id == id && !child.revoked_at_us) {
+        child.revoked_at_us = at_us;
+        ++auth_generation_;
+      }
     }
     return Status::Ok();
   }
@@ -535,6 +539,7 @@ class MemoryStore final : public KeyStore {
       user.subject = claims.subject;
       user.created_at_us = now_us;
       users_.emplace(user.id, std::move(user));
+      ++auth_generation_;
     }
     UserRecord& user = users_.at(at->second);
     if (user.disabled) return user;
@@ -575,6 +580,7 @@ class MemoryStore final : public KeyStore {
     if (it->second.disabled != disabled) {
       it->second.disabled = disabled;
       Record(event);
+      ++auth_generation_;
     }
     return Status::Ok();
   }
@@ -724,6 +730,11 @@ class MemoryStore final : public KeyStore {
 
   Status Ping() override { return Status::Ok(); }
 
+  StatusOr<int64_t> AuthGeneration() override {
+    std::lock_guard lock(mu_);
+    return auth_generation_;
+  }
+
  private:
   // The records of `by_id` ordered by (created_at, id), as the SQL backends list them.
   template <typename T>
@@ -751,7 +762,9 @@ class MemoryStore final : public KeyStore {
     UserRecord user;
     user.id = id;
     user.created_at_us = now_us;
-    return users_.try_emplace(id, std::move(user)).second;
+    if (!users_.try_emplace(id, std::move(user)).second) return false;
+    ++auth_generation_;
+    return true;
   }
 
   void Record(const EventRecord& event) {
@@ -761,6 +774,7 @@ class MemoryStore final : public KeyStore {
   using NameKey = std::pair<int64_t, std::string>;
 
   std::mutex mu_;
+  int64_t auth_generation_ = 0;                         // as the SQL stores' migration 14
   std::map<std::string, KeyRecord, std::less<>> keys_;  // by id
   std::map<NameKey, std::string> names_;                // (project_id, name) -> id
   std::map<std::string, TokenRecord, std::less<>> tokens_;

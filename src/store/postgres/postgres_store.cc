@@ -64,6 +64,7 @@ const Statement kGetToken{"get_token", Sql().get_token};
 const Statement kListTokens{"list_tokens", Sql().list_tokens};
 const Statement kRevokeToken{"revoke_token", Sql().revoke_token};
 const Statement kPing{"ping", "SELECT 1"};
+const Statement kAuthGeneration{"auth_generation", Sql().auth_generation};
 const Statement kInsertCa{"insert_ca", Sql().insert_ca};
 const Statement kGetCa{"get_ca", Sql().get_ca};
 const Statement kNextSerial{"next_serial", Sql().next_serial};
@@ -594,6 +595,15 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       return conn.Run(kPing, {}, deadline).status();
     });
     return s.ok() || s.code() == StatusCode::kUnavailable ? s : Unavailable(std::string(kDown));
+  }
+
+  StatusOr<int64_t> AuthGeneration() override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<int64_t> {
+      auto r = conn.Run(kAuthGeneration, {}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return Internal("the auth_generation row is missing");
+      return Row(*r, 0).Int64(0);
+    });
   }
 
   // --- sign-in

@@ -615,6 +615,55 @@ constexpr MigrationStep kSteps[] = {
       CREATE INDEX host_certificates_by_ca_key
         ON host_certificates (project_id, ca_generation, valid_before_s);
     )sql"},
+    // 14: the credentials' generation (KeyReader::AuthGeneration; docs/BENCHMARKS.md "The
+    // token cache"). One number that every change to what reading a token answers bumps in
+    // the change's own transaction, by trigger, whoever makes it (this node, another node,
+    // the command line): a token changed (revoked: a session with its access tokens) or
+    // removed, a user made, removed, disabled or enabled. A node keeps the token records it
+    // read with the generation they were read at, and uses one only in a snapshot of the same
+    // generation. Row triggers, as SQLite has only those: a statement that changes no row
+    // (a token revoked again, an ON CONFLICT DO NOTHING) moves nothing. A row lock per such
+    // change on PostgreSQL: they are rare (a key's writes, a known person's sign-in, never
+    // touch it).
+    {R"sql(
+      CREATE TABLE auth_generation (
+        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        value INTEGER NOT NULL
+      );
+      INSERT INTO auth_generation (id, value) VALUES (1, 0);
+      CREATE TRIGGER tokens_auth_update AFTER UPDATE ON tokens BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER tokens_auth_delete AFTER DELETE ON tokens BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER users_auth_insert AFTER INSERT ON users BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER users_auth_disabled AFTER UPDATE OF id, disabled ON users BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+      END;
+      CREATE TRIGGER users_auth_delete AFTER DELETE ON users BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+      END;
+    )sql",
+     R"sql(
+      CREATE TABLE auth_generation (
+        id INTEGER NOT NULL CONSTRAINT auth_generation_one CHECK (id = 1),
+        value BIGINT NOT NULL,
+        CONSTRAINT auth_generation_pkey PRIMARY KEY (id)
+      );
+      INSERT INTO auth_generation (id, value) VALUES (1, 0);
+      CREATE FUNCTION auth_generation_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE auth_generation SET value = value + 1 WHERE id = 1;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER tokens_auth_change AFTER UPDATE OR DELETE ON tokens
+        FOR EACH ROW EXECUTE FUNCTION auth_generation_bump();
+      CREATE TRIGGER users_auth_change AFTER INSERT OR UPDATE OF id, disabled OR DELETE ON users
+        FOR EACH ROW EXECUTE FUNCTION auth_generation_bump();
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -43,6 +43,7 @@ Statements Make(Dialect dialect) {
   s.revoke_token =
       p("UPDATE tokens SET revoked_at_us = #2 "
         "WHERE (id = #1 OR parent_id = #1) AND revoked_at_us IS NULL");
+  s.auth_generation = "SELECT value FROM auth_generation WHERE id = 1";
 
   s.insert_login = p(
       "INSERT INTO logins (state_hash, return_to, created_at_us, expires_at_us) "

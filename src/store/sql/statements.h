@@ -24,6 +24,7 @@ struct Statements {
   std::string list_tokens;   // none
   // id, at_us; only a token not revoked yet (no row changed: revoked already, or none)
   std::string revoke_token;
+  std::string auth_generation;  // the credentials' generation (migration 14)
   // ---- sign-ins under way (LoginRecord)
   std::string insert_login;  // state_hash, return_to, created_at_us, expires_at_us
   std::string prune_logins;  // now_us: the expired ones

@@ -41,6 +41,14 @@ StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id) {
   if (rc != SQLITE_ROW) return FromSqlite(rc);
   return sql::ReadToken(*stmt);
 }
+StatusOr<int64_t> AuthGenerationOn(Connection& conn) {
+  auto stmt = conn.Prepare(Sql().auth_generation);
+  if (!stmt.ok()) return stmt.status();
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) return Internal("the auth_generation row is missing");
+  if (rc != SQLITE_ROW) return FromSqlite(rc);
+  return stmt->Int64(0);
+}
 StatusOr<UserRecord> GetUserOn(Connection& conn, int64_t id) {
   auto stmt = conn.Prepare(Sql().get_user);
   if (!stmt.ok()) return stmt.status();
@@ -166,6 +174,10 @@ class SnapshotReader final : public KeyReader {
   StatusOr<UserRecord> GetUser(int64_t id) override {
     if (Status s = Usable(); !s.ok()) return s;
     return GetUserOn(**lease_, id);
+  }
+  StatusOr<int64_t> AuthGeneration() override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return AuthGenerationOn(**lease_);
   }
 
  private:

@@ -203,6 +203,12 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return Status::Ok();
   }
 
+  StatusOr<int64_t> AuthGeneration() override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return AuthGenerationOn(**lease);
+  }
+
   // --- writes
 
   // A key with labels, or with an event, is several statements: it needs a savepoint of

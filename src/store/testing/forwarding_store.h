@@ -150,6 +150,7 @@ class ForwardingStore : public KeyStore {
     return inner_->DeleteHost(project_id, id, at_us, event);
   }
   Status Ping() override { return inner_->Ping(); }
+  StatusOr<int64_t> AuthGeneration() override { return inner_->AuthGeneration(); }
 
  protected:
   KeyStore* inner() const { return inner_; }
