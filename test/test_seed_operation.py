@@ -6,6 +6,7 @@ import re
 import signal
 import sqlite3
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -27,11 +28,17 @@ def keys():
 def check_keypair_body(b, name, project_id=1):
     assert set(b) == {"id", "name", "public_key", "fingerprint", "private_key", "project_id",
                       "shared_in_project", "state", "created_at"}
-    assert uuid.UUID(b["id"]).version == 4 and str(uuid.UUID(b["id"])) == b["id"]
+    # A UUID, time-ordered (version 7, issue 22): its first 48 bits are the millisecond of
+    # created_at.
+    assert uuid.UUID(b["id"]).version == 7 and str(uuid.UUID(b["id"])) == b["id"]
     assert b["name"] == name
     assert b["project_id"] == project_id
     assert b["state"] == "ACTIVE"
     assert RFC3339_Z.match(b["created_at"]), b["created_at"]
+    created = datetime.strptime(b["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc)
+    created_ms = (created - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
+    assert int(b["id"].replace("-", "")[:12], 16) == created_ms, (b["id"], b["created_at"])
     assert re.fullmatch(r"([0-9a-f]{2}:){15}[0-9a-f]{2}", b["fingerprint"])
 
 

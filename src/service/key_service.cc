@@ -188,7 +188,11 @@ StatusOr<CreatedKey> KeyService::Prepare(const auth::Principal& caller,
   key.type = std::move(public_key.type);
   key.bits = public_key.bits;
   key.comment = std::move(public_key.comment);
-  key.id = NewUuid4();
+  // Time-ordered (UUIDv7, of its creation's millisecond): the id index and the audit
+  // trail's resource index grow at their end instead of at a random page, which took the
+  // store's durable inserts at 64 writers from 5.0-5.7k/s to 7.5-7.8k/s
+  // (docs/BENCHMARKS.md "Time-ordered key ids"). Still a UUID; created_at tells the same.
+  key.id = NewUuid7(now / 1000);
   key.project_id = request.project_id;
   key.user_id = caller.user_id;
   key.name = std::move(request.name);

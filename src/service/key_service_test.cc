@@ -49,7 +49,10 @@ TEST_F(KeyServiceTest, ImportStoresTheNormalisedKeyOwnedByTheCaller) {
       svc_.Create(alice_, Req("alice-key", std::string("  ") + kEd25519 + "\r\n"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_TRUE(IsUuid(c->key.id));
-  EXPECT_EQ(c->key.id[14], '4');  // version 4
+  EXPECT_EQ(c->key.id[14], '7');  // version 7, time-ordered
+  // Its first 48 bits are its creation's millisecond.
+  EXPECT_EQ(std::stoll(c->key.id.substr(0, 8) + c->key.id.substr(9, 4), nullptr, 16),
+            c->key.created_at_us / 1000);
   EXPECT_EQ(c->key.public_key, kEd25519);
   EXPECT_EQ(c->key.fingerprint.size(), 47u);
   EXPECT_EQ(c->key.user_id, 1);
