@@ -206,8 +206,9 @@ BENCHMARK(BM_ApiImportInMemory);
 
 // --- SQLite store --------------------------------------------------------------------
 
-// Ids are random UUIDv4, as the service makes them, and every key has fingerprints of its
-// own, as imported keys do: each insert lands on a random page of the id index and of both
+// Ids are random UUIDv4, as the service made them before 2026-12-07 (it makes time-ordered
+// ones now: BM_SqliteInsertWithEventUuid7), and every key has fingerprints of its own, as
+// imported keys do: each insert lands on a random page of the id index and of both
 // fingerprint indexes, which is what a durable commit has to write.
 store::KeyRecord MakeKey(int64_t i, int64_t project) {
   store::KeyRecord k;
@@ -370,8 +371,7 @@ void BM_SqliteAuthenticatedGet(benchmark::State& state) {
     return "APIKey " + std::string(m->token.view());
   }();
   auth::TokenCache cache;
-  auth::Authenticator authn(&f.store(), SystemNowMicros,
-                            state.range(0) != 0 ? &cache : nullptr);
+  auth::Authenticator authn(&f.store(), SystemNowMicros, state.range(0) != 0 ? &cache : nullptr);
   int64_t i = 0;
   for (auto _ : state) {
     std::unique_ptr<store::KeyReader> snapshot = f.store().Snapshot();

@@ -52,9 +52,9 @@ class TokenCacheTest : public ::testing::Test {
           std::string("keypaird_auth_cache_total{result=\"") + result + "\"} ";
       const size_t at = text.find(series);
       out += result + std::string("=") +
-             (at == std::string::npos ? "?"
-                                      : text.substr(at + series.size(),
-                                                    text.find('\n', at) - at - series.size())) +
+             (at == std::string::npos
+                  ? "?"
+                  : text.substr(at + series.size(), text.find('\n', at) - at - series.size())) +
              " ";
     }
     return out;
@@ -111,9 +111,8 @@ TEST_F(TokenCacheTest, ADisabledUserIsRefusedAtTheNextRequestAndAcceptedWhenEnab
 
 TEST_F(TokenCacheTest, ASessionsAccessTokenStopsWithTheSession) {
   Mint(10);  // makes user 10
-  StatusOr<MintedToken> session = MintSession(10, {{.project_id = 1, .role = "editor",
-                                                    .principals = {}}},
-                                              1000, 100000);
+  StatusOr<MintedToken> session =
+      MintSession(10, {{.project_id = 1, .role = "editor", .principals = {}}}, 1000, 100000);
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE(inner_->InsertToken(session->record, {}).ok());
   StatusOr<MintedToken> access = MintAccess(session->record, 1000, 50000);
@@ -127,9 +126,8 @@ TEST_F(TokenCacheTest, ASessionsAccessTokenStopsWithTheSession) {
 
 TEST_F(TokenCacheTest, ExpiryAndTheSecretAreCheckedOnEveryRequestFromTheKeptRecord) {
   Mint(11);
-  StatusOr<MintedToken> session = MintSession(11, {{.project_id = 1, .role = "viewer",
-                                                    .principals = {}}},
-                                              1000, 100000);
+  StatusOr<MintedToken> session =
+      MintSession(11, {{.project_id = 1, .role = "viewer", .principals = {}}}, 1000, 100000);
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE(inner_->InsertToken(session->record, {}).ok());
   StatusOr<MintedToken> access = MintAccess(session->record, 1000, 50000);  // ends at 51000

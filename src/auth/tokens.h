@@ -20,9 +20,9 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/token_cache.h"
 #include "common/clock.h"
 #include "common/secret.h"
-#include "auth/token_cache.h"
 #include "common/status.h"
 #include "store/key_store.h"
 

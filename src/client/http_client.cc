@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -631,9 +632,17 @@ StatusOr<std::unique_ptr<SSL_CTX, SslCtxFree>> NewTlsContext(const std::string& 
   if (ctx == nullptr) return Unavailable("TLS setup failed: " + TlsErrorText("out of memory"));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  // The system's trust store (ca-certificates on Debian); a failure here leaves only
+  // The system's trust store (ca-certificates on Debian), as its hashed directory
+  // (/etc/ssl/certs, or $SSL_CERT_DIR): a certificate is read when a chain asks for its
+  // subject. SSL_CTX_set_default_verify_paths would also parse the whole bundle file
+  // (~140 certificates) first: 10-30 ms of every https:// run of an agent that sshd starts
+  // per login, mostly for trust anchors it never uses (docs/BENCHMARKS.md "The agent per
+  // login"). $SSL_CERT_FILE, when set, is read as before. A failure here leaves only
   // --ca-file, which the handshake then reports as an untrusted certificate.
-  (void)SSL_CTX_set_default_verify_paths(ctx.get());
+  (void)SSL_CTX_set_default_verify_dir(ctx.get());
+  if (const char* file = std::getenv(X509_get_default_cert_file_env()); file != nullptr && *file) {
+    (void)SSL_CTX_load_verify_locations(ctx.get(), file, nullptr);
+  }
   if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
     return InvalidArgument("cannot load the trust anchors of --ca-file " + ca_file + ": " +
                            TlsErrorText("no certificate in it"));
@@ -679,6 +688,8 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
   if (!request.form_body.empty() && !request.json_body.empty()) {
     return InvalidArgument("a request has a form body or a JSON body, not both");
   }
+  // Before connecting: an unreadable --ca-file is a configuration error whether or not the
+  // service answers (the system's trust store is read lazily: this costs little).
   std::unique_ptr<SSL_CTX, SslCtxFree> tls;
   if (url.tls) {
     auto ctx = NewTlsContext(options.ca_file);

@@ -5,11 +5,18 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "testing/fake_http_server.h"
@@ -513,6 +520,63 @@ TEST_F(HttpClientTlsTest, ACertificateTrustedThroughCaFileIsAccepted) {
   // By name: SNI and the DNS name in the certificate.
   r = HttpCall(Get("https://localhost:" + std::to_string(server->port())), Trusting());
   ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
+// Sets an environment variable for one test (unset when `value` is null); restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The system's trust store is its hashed directory, read when a chain asks for a subject
+// (not the whole bundle up front); $SSL_CERT_FILE, when set, still counts.
+TEST_F(HttpClientTlsTest, TheSystemTrustStoreIsItsHashedDirectoryOrSslCertFile) {
+  auto server = Serve(Always(FakeHttpServer::Reply(200, "trusted by the system")), cert_, key_);
+  const std::filesystem::path store = std::filesystem::path(dir_ / "certs");
+  std::filesystem::create_directory(store);
+  {
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(cert_.c_str(), "r"), &std::fclose);
+    ASSERT_NE(f, nullptr);
+    std::unique_ptr<X509, void (*)(X509*)> x(PEM_read_X509(f.get(), nullptr, nullptr, nullptr),
+                                             &X509_free);
+    ASSERT_NE(x, nullptr);
+    char name[16];
+    std::snprintf(name, sizeof(name), "%08lx.0", X509_subject_name_hash(x.get()));
+    std::filesystem::copy_file(cert_, store / name);
+  }
+  ScopedEnv no_file("SSL_CERT_FILE", nullptr);
+  {
+    ScopedEnv dir("SSL_CERT_DIR", store.c_str());
+    StatusOr<HttpResponse> r = HttpCall(Get(server->Url()), Options());
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->body, "trusted by the system");
+  }
+  ScopedEnv empty_dir("SSL_CERT_DIR", (dir_ / "nowhere").c_str());
+  const Status untrusted =
+      Failed(HttpCall(Get(server->Url()), Options()), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(untrusted, "is not trusted")) << untrusted.message();
+  ScopedEnv file("SSL_CERT_FILE", cert_.c_str());
+  EXPECT_TRUE(HttpCall(Get(server->Url()), Options()).ok());
 }
 
 TEST_F(HttpClientTlsTest, AnUntrustedCertificateIsRefusedAndNoRequestIsSent) {

@@ -183,8 +183,9 @@ std::string Metrics::Render() const {
   wal_sync_seconds_.Render(&out, "keypaird_store_wal_sync_seconds",
                            "Time of one fdatasync of the SQLite WAL, which makes every batch "
                            "committed before it durable (writes are answered after it).");
-  out += "# HELP keypaird_auth_cache_total Tokens verified from the token cache (hit) or read "
-         "from the database for it (miss).\n";
+  out +=
+      "# HELP keypaird_auth_cache_total Tokens verified from the token cache (hit) or read "
+      "from the database for it (miss).\n";
   out += "# TYPE keypaird_auth_cache_total counter\n";
   constexpr const char* kAuthCacheResults[] = {"hit", "miss"};
   for (size_t i = 0; i < auth_cache_.size(); ++i) {

@@ -1955,8 +1955,8 @@ TEST_P(KeyStoreContractTest, TheCredentialsGenerationMovesWithEveryChangeToAToke
 
   ASSERT_TRUE(store().SignIn(Claims("https://idp.example.com", "sub-9"), 21, {}).ok());
   moved("a person's first sign-in makes a user");
-  ASSERT_TRUE(store().SignIn(Claims("https://idp.example.com", "sub-9", "new@example.com"), 22, {})
-                  .ok());
+  ASSERT_TRUE(
+      store().SignIn(Claims("https://idp.example.com", "sub-9", "new@example.com"), 22, {}).ok());
   still("a known person's sign-in");
 }
 
