@@ -363,7 +363,15 @@ Api::Reply Api::CaKrl(Call& call) const {
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   StatusOr<std::string> krl = extras_.ca->Krl(call.caller, *project);
   if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
-  return TextResponse(std::move(*krl), "application/octet-stream", call.request_id);
+  // Always built from the store (other nodes revoke too, and there is no change signal to
+  // invalidate a cache on); the ETag saves a client the transfer and the rewrite of its
+  // RevokedKeys file, not the server the read.
+  const std::string etag = ContentETag(*krl);
+  if (IfNoneMatchHits(call.request.if_none_match, etag)) return NotModified(etag, call.request_id);
+  HttpResponse r = TextResponse(std::move(*krl), "application/octet-stream", call.request_id);
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
 }
 
 }  // namespace keypaird::http
