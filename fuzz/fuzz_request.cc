@@ -1381,9 +1381,16 @@ struct Checker {
       ReparsedKey(std::string(text.substr(pos, nl - pos)));
       pos = nl + 1;
     }
+    CheckContentETag();
+  }
+
+  // A generated text's validator (authorized_keys, the KRL): 128 bits of a digest, in hex,
+  // to be revalidated on every use.
+  void CheckContentETag() const {
     const std::string_view etag = resp.Header("ETag");
     CHECK(etag.size() == 34 && etag.front() == '"' && etag.back() == '"' &&
           IsHex32(etag.substr(1, 32)));
+    CHECK(resp.Header("Cache-Control") == "no-cache");
   }
 
   // The project's CA public key line: ed25519; project 1's is the seeded one.
@@ -1404,24 +1411,30 @@ struct Checker {
   }
 
   // Project 1's KRL revokes, by serial, the revoked certificate and the disabled key's;
-  // other projects' (without a CA) nothing; never a bare key.
+  // other projects' (without a CA) nothing; never a bare key. Nothing in it is the clock's:
+  // its version is the sum of its serials, its date its CA's creation (0 without a CA).
   void CheckKrl() const {
     const std::string_view data = resp.body->view();
     CHECK(data.starts_with("SSHKRL\n"));
     StatusOr<sshkey::Krl> krl = sshkey::ParseKrl(data);
     CHECK(krl.ok());
     std::vector<sshkey::KrlCaSerials> serials;
+    uint64_t version = 0;
     if (PathProject() == 1) {
       std::vector<uint64_t> revoked;
       for (const store::CertificateRecord& c : g->certificates) {
         if (c.revoked_at_us || SeededById(c.key_id)->disabled) {
           revoked.push_back(static_cast<uint64_t>(c.serial));
+          version += static_cast<uint64_t>(c.serial);
         }
       }
       serials.push_back({g->ca_blob, sshkey::SerialRangesOf(std::move(revoked))});
     }
     CHECK(krl->certificates == serials && krl->revoked_key_sha256.empty());
-    CHECK(krl->generated_date == static_cast<uint64_t>(kNowS));
+    CHECK(krl->krl_version == version);
+    CHECK(krl->generated_date ==
+          (PathProject() == 1 ? static_cast<uint64_t>(g->ca.created_at_us / 1000000) : 0u));
+    CheckContentETag();
   }
 
   // What both certificate routes answer: `id_field` (the stored key's certificate key id,

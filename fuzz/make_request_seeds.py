@@ -82,6 +82,20 @@ CONSOLE_INDEX_ETAG = content_etag((ROOT / "console" / "index.html").read_bytes()
 USER_AUTHORIZED_KEYS_ETAG = content_etag((SEED_LINE + "\n").encode())
 
 
+def empty_krl(project):
+    """The KRL of a project without a CA as sshkey::EncodeKrl writes it (PROTOCOL.krl): the
+    magic, format version 1, version 0 (no serials), date 0 (no CA key), no flags, an
+    empty reserved string, the comment, no sections. Nothing of the clock, so its ETag is
+    fixed."""
+    def string(b):
+        return struct.pack(">I", len(b)) + b
+    return (b"SSHKRL\n\0" + struct.pack(">IQQQ", 1, 0, 0, 0) + string(b"")
+            + string(f"keypaird project {project}".encode()))
+
+
+PROJECT_2_KRL_ETAG = content_etag(empty_krl(2))
+
+
 def req(method, target, body=None, auth="$USER", ctype="application/json", extra=()):
     lines = [f"{method} {target}"]
     if ctype is not None:
@@ -414,6 +428,8 @@ SEEDS.update({
     "ca-krl": get(f"{P1}/ssh_ca/krl"),
     "ca-krl-empty": get("/api/v1/projects/2/ssh_ca/krl"),
     "ca-krl-forbidden": get("/api/v1/projects/2/ssh_ca/krl", auth="$OTHER"),
+    "ca-krl-not-modified": get("/api/v1/projects/2/ssh_ca/krl",
+                               extra=(f"If-None-Match: {PROJECT_2_KRL_ETAG}",)),
     "cert-sign": req("POST", f"{P1}/keys/{SEED_ID}/certificates", {"principals": ["deploy"]}),
     "cert-sign-every-field": req("POST", f"{P1}/keys/seed-key/certificates",
                                  {"principals": ["deploy", "alice"], "valid_for": 86400,

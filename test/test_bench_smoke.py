@@ -17,7 +17,10 @@ from conftest import BIN, REPO
 
 TOOL = os.environ.get("KEYPAIRD_BENCH_TOOL",
                       str(Path(BIN).resolve().parent / "bench" / "keypaird_bench_tool"))
-SCENARIOS = ("import", "generate", "cert", "get", "list", "nlist")
+# --smoke's scenarios: of the login path, one full body (krl) and one 304 (akeys304), which
+# between them make both fixtures and check the 304 counting; the other two are the same
+# requests with or without If-None-Match (docs/BENCHMARKS.md).
+SCENARIOS = ("import", "generate", "cert", "get", "list", "nlist", "akeys304", "krl")
 
 
 def _postgres_pass():
@@ -46,11 +49,15 @@ if not _postgres_pass():
         assert {(x["scenario"], x["target"]) for x in runs} == {
             (s, t) for s in SCENARIOS for t in ("floor", "service")}
         assert all(x["requests"] > 0 and x["non2xx"] == 0 and x["errors"] == 0 for x in runs)
-        # The native list cells at every size, and the RSA pool run (a tiny rsa-2048 pool).
+        # The native list cells and authorized_keys at every size, and the RSA pool run (a
+        # tiny rsa-2048 pool).
         for e in results["scaling"]:
-            for cell in ("first", "deep", "fpr", "label"):
+            for cell in ("first", "deep", "fpr", "label", "akeys"):
                 assert e[cell]["requests"] > 0 and e[cell]["non2xx"] == 0, (e["keys"], cell)
         assert "native list spread at 2000 keys" in out, out[-4000:]
+        assert "scaling akeys 500 -> 2000 keys" in r.stdout, out[-4000:]
+        # The KRL of the smoke's 2 000 revoked certificates, one serial a line.
+        assert "2000 serials as ssh-keygen -Q -l reads it" in out, out[-4000:]
         rsa = results["rsa"]
         assert rsa["type"] == "rsa-2048" and rsa["raw_per_s"] > 0
         assert rsa["refill"]["requests"] > 0 and rsa["refill"]["non2xx"] == 0

@@ -8,6 +8,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -383,6 +384,55 @@ def test_a_certificate_of_a_key_not_stored_is_revoked_by_serial_into_the_krl(ser
         assert e["details"]["fingerprint_sha256"] == fingerprint and "key_id" not in e["details"]
         assert e["resource"]["type"] == "certificate" and e["resource"]["id"] == serial
     assert events["certificate.issue"]["actor"]["user_id"] == 32
+
+
+def krl_version(krl):
+    """The version `ssh-keygen -Q -l` reads in a KRL file."""
+    out = run("ssh-keygen", "-Q", "-l", "-f", str(krl))
+    return int(re.search(r"^# KRL version (\d+)$", out, re.M).group(1))
+
+
+def test_the_krl_is_revalidated_by_an_etag_that_only_a_change_moves(server, prism, keydir,
+                                                                      tmp_path):
+    p = new_project()
+    team = {"project": p, "alice": server.token(33, [p], principals=["deploy"]),
+            "reader": server.token(33, [p], read_only=True)}
+    certs = []
+    for _ in range(2):
+        priv, key_id = import_key(prism, team, "alice", keydir)
+        r = sign(prism, team, "alice", key_id, {"principals": ["deploy"]})
+        assert r.status == 201, r
+        certs.append((save_certificate(priv, r.json()["certificate"]), r.json()["serial"]))
+    first = fetch_krl(prism, server, team, tmp_path, who="reader")
+    r = prism.request("GET", url(team, "/ssh_ca/krl"), token=team["reader"])
+    etag = r.header("ETag")
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag) and r.header("Cache-Control") == "no-cache"
+    # A second later (the version and date used to be the clock's): the same bytes and tag.
+    time.sleep(1.1)
+    r = server.request("GET", url(team, "/ssh_ca/krl"), token=team["reader"])
+    assert r.status == 200 and r.header("ETag") == etag and r.body == first.read_bytes()
+    r = prism.request("GET", url(team, "/ssh_ca/krl"), token=team["reader"],
+                      headers={"If-None-Match": etag})
+    assert r.status == 304 and r.header("ETag") == etag and r.body == b""
+
+    # The higher serial first, then the lower: each revocation a new tag, a higher version.
+    versions, tags = [krl_version(first)], [etag]
+    for cert, serial in reversed(certs):
+        r = prism.request("POST", url(team, f"/certificates/{serial}/revoke"),
+                          token=team["alice"], content_type=None)
+        assert r.status == 204, r
+        r = server.request("GET", url(team, "/ssh_ca/krl"), token=team["reader"],
+                           headers={"If-None-Match": tags[-1]})
+        assert r.status == 200 and r.header("ETag") not in tags, r
+        tags.append(r.header("ETag"))
+        f = tmp_path / f"krl-{serial}"
+        f.write_bytes(r.body)
+        assert krl_says(f, cert) == {cert.name: True}
+        versions.append(krl_version(f))
+    assert versions == sorted(set(versions)), versions
+    r = server.request("GET", url(team, "/ssh_ca/krl"), token=team["reader"],
+                       headers={"If-None-Match": tags[-1]})
+    assert r.status == 304 and r.body == b""
 
 
 # --- authorized_keys ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 -- wrk script for the load harness (bench/run_bench.py). One script for every scenario,
 -- configured through environment variables, so that the floor (nginx) and keypaird get
 -- byte-for-byte the same request stream:
---   SCENARIO     import | generate | get | list | nlist | cert | path | native_generate
+--   SCENARIO     import | generate | get | list | nlist | cert | native_generate, or one of
+--                the GETs of PATH_Q: path | akeys | akeys304 | krl | krl304
 --   TOKEN        API token (sent as "Authorization: APIKey <token>")
 --   PROJECT      project id in the paths
 --   NAME_PREFIX  unique per run: key names are NAME_PREFIX-<thread>-<n> (import, generate)
@@ -12,6 +13,10 @@
 --   IDS_FILE     get, cert: key ids, walked round-robin (cert: a user certificate for
 --                principal deploy, valid for an hour, of each key in turn)
 --   PATH_Q       path: the one GET target every request asks (path and query)
+--   IF_NONE_MATCH  sent as If-None-Match with every request when set (akeys304, krl304)
+--   EXPECT_STATUS  the one status that counts as answered when set (304: the service's runs
+--                of akeys304 and krl304, where a 200 means the ETag did not hold); unset,
+--                any 2xx does
 --   GEN_TYPE     native_generate: the generate.type of keypaird's own API (e.g. rsa-3072)
 --   WRK_THREADS  the -t given to wrk (for striding over keys and ids)
 -- Statuses are counted in response(); done() prints one machine-readable RESULT line.
@@ -21,6 +26,8 @@ local token = os.getenv("TOKEN") or ""
 local project = os.getenv("PROJECT") or "1"
 local prefix = os.getenv("NAME_PREFIX") or "bench"
 local nthreads = tonumber(os.getenv("WRK_THREADS") or "1")
+local expect_status = tonumber(os.getenv("EXPECT_STATUS") or "")
+local path_scenarios = {path = true, akeys = true, akeys304 = true, krl = true, krl304 = true}
 
 local threads = {}
 local next_id = 0
@@ -45,6 +52,7 @@ local headers = {
   ["Authorization"] = "APIKey " .. token,
   ["Content-Type"] = "application/json",
 }
+if os.getenv("IF_NONE_MATCH") then headers["If-None-Match"] = os.getenv("IF_NONE_MATCH") end
 
 function init(args)
   non2xx = 0
@@ -77,7 +85,7 @@ function request()
                       headers, '{"principals":["deploy"],"valid_for":3600}')
   elseif scenario == "nlist" then
     return wrk.format("GET", "/api/v1/projects/" .. project .. "/keys?limit=10", headers)
-  elseif scenario == "path" then
+  elseif path_scenarios[scenario] then
     return wrk.format("GET", os.getenv("PATH_Q"), headers)
   elseif scenario == "native_generate" then
     local body = '{"name":"' .. prefix .. "-" .. tid .. "-" .. n ..
@@ -89,7 +97,9 @@ function request()
 end
 
 function response(status, hdrs, body)
-  if status < 200 or status > 299 then
+  local bad
+  if expect_status then bad = status ~= expect_status else bad = status < 200 or status > 299 end
+  if bad then
     non2xx = non2xx + 1
     if first_bad == "" then first_bad = status .. " " .. string.sub(body or "", 1, 200) end
   end

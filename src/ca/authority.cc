@@ -598,10 +598,23 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
                                                 int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
   const int64_t now_s = now_() / 1000000;
+  // The body depends only on what is stored (never on the clock but through which
+  // certificates are still valid), so that two requests, on any node, get the same bytes
+  // and a client can revalidate by its ETag (docs/ssh-access.md "The KRL"). The version is
+  // the sum of the listed serials: every serial added to the list adds at least 1, so a
+  // revocation never makes it go backwards. The date is when a CA key named by the KRL
+  // last changed (made, rotated out, deleted), or when the project's CA was made if the
+  // KRL names none: the store keeps no time for a key's deletion or disabling, and an
+  // event's time would go with the audit trail's pruning.
   sshkey::Krl krl;
-  krl.krl_version = static_cast<uint64_t>(now_s);
-  krl.generated_date = static_cast<uint64_t>(now_s);
   krl.comment = "keypaird project " + std::to_string(project_id);
+  int64_t changed_at_us = 0;
+  auto note_keys = [&changed_at_us](const std::vector<store::CaKeyRecord>& keys) {
+    for (const store::CaKeyRecord& key : keys) {
+      changed_at_us = std::max({changed_at_us, key.created_at_us, key.rotated_at_us,
+                                key.deleted_at_us.value_or(0)});
+    }
+  };
   // A CA's keys are read only for a part of the list that is not empty: a serial revoked
   // means its CA exists. Each serial goes under the key that signed it (deleted and
   // retired keys too: servers that have not refreshed their CA keys yet may still trust them).
@@ -621,6 +634,8 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
     }
     StatusOr<std::vector<store::CaKeyRecord>> keys = store_->CaKeysOf(project_id, part.kind);
     if (!keys.ok()) return keys.status();
+    note_keys(*keys);
+    for (const int64_t serial : *part.serials) krl.krl_version += static_cast<uint64_t>(serial);
     for (const store::CaKeyRecord& key : *keys) {
       std::vector<uint64_t> serials;
       for (size_t i = 0; i < part.serials->size(); ++i) {
@@ -632,6 +647,14 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
       krl.certificates.push_back({parsed->blob, sshkey::SerialRangesOf(std::move(serials))});
     }
   }
+  if (krl.certificates.empty()) {
+    // Nothing listed: one more read, for the date (none for a project without a CA).
+    StatusOr<std::vector<store::CaKeyRecord>> keys =
+        store_->CaKeysOf(project_id, store::CaKind::kUser);
+    if (!keys.ok()) return keys.status();
+    note_keys(*keys);
+  }
+  krl.generated_date = static_cast<uint64_t>(changed_at_us / 1000000);
   return sshkey::EncodeKrl(krl);
 }
 

@@ -158,6 +158,9 @@ class CertificateAuthority final : public service::HostSigner {
   // The project's KRL (PROTOCOL.krl): by serial, every unexpired certificate that was
   // revoked or whose key is deleted or disabled, and every unexpired host certificate of a
   // deleted host; never a bare key. Empty (and no CA made) for a project without a CA.
+  // The same stored state always gives the same bytes: no field is the time of the request
+  // (krl_version is the sum of the listed serials, generated_date the last change of a CA
+  // key it names), so the route can answer with an ETag of the body.
   StatusOr<std::string> Krl(const auth::Principal& caller, int64_t project_id) const;
 
   int64_t max_validity_s() const { return max_validity_s_; }

@@ -341,6 +341,54 @@ TEST_F(AuthorityTest, TheKrlListsCertificatesBySerialNeverAKey) {
   EXPECT_TRUE(krl->revoked_key_sha256.empty());
 }
 
+// The KRL is served with an ETag of its bytes: the same stored state must give the same
+// bytes at any time (until a listed certificate expires), and a revocation new bytes with
+// a version that grew.
+TEST_F(AuthorityTest, TheKrlIsTheSameBytesForTheSameStateAndItsVersionGrowsWithARevocation) {
+  StatusOr<std::string> empty = ca_.Krl(bob_, 1);
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_EQ(sshkey::ParseKrl(*empty)->generated_date, 0u);  // no CA: no date at all
+  StatusOr<IssuedCertificate> one = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  StatusOr<IssuedCertificate> two = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(one.ok() && two.ok());
+  const int64_t ca_made_s = now_ / 1000000;
+  now_ += 5'000'000;
+  StatusOr<std::string> none = ca_.Krl(bob_, 1);
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(sshkey::ParseKrl(*none)->generated_date, static_cast<uint64_t>(ca_made_s));
+
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, two->serial).ok());
+  StatusOr<std::string> first = ca_.Krl(bob_, 1);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  now_ += 7'000'000;  // later, same state (both certificates still valid)
+  StatusOr<std::string> again = ca_.Krl(alice_, 1);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, *first);
+  EXPECT_NE(*first, *none);
+
+  // Revoking the lower serial after the higher one still moves the version up.
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, one->serial).ok());
+  StatusOr<std::string> more = ca_.Krl(bob_, 1);
+  ASSERT_TRUE(more.ok()) << more.status().message();
+  EXPECT_NE(*more, *first);
+  StatusOr<sshkey::Krl> before = sshkey::ParseKrl(*first);
+  StatusOr<sshkey::Krl> after = sshkey::ParseKrl(*more);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_GT(before->krl_version, sshkey::ParseKrl(*none)->krl_version);
+  EXPECT_GT(after->krl_version, before->krl_version);
+
+  // A rotation names a new CA key: the date moves to it, the serials stay where they are.
+  auth::Principal admin;
+  admin.admin = true;
+  now_ += 3'000'000;
+  ASSERT_TRUE(ca_.Rotate(admin, 1, store::CaKind::kUser).ok());
+  StatusOr<sshkey::Krl> rotated = sshkey::ParseKrl(*ca_.Krl(bob_, 1));
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->generated_date, static_cast<uint64_t>(now_ / 1000000));
+  EXPECT_EQ(rotated->krl_version, after->krl_version);
+  EXPECT_EQ(rotated->certificates, after->certificates);
+}
+
 // Keys made by ssh-keygen, which no test here imports.
 constexpr char kLoginKey[] =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILxJ1muk1bBi4Fvs3C3p3dDit4XfeUsDN4nlNN/0gvKk login@laptop";

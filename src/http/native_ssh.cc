@@ -49,6 +49,20 @@ HttpResponse NotModified(const std::string& etag, const std::string& request_id)
   return r;
 }
 
+// A text generated from the store for each request (authorized_keys, the KRL), with its
+// ContentETag: 304 when `if_none_match` holds it, else the text, to be revalidated before
+// every use (no-cache).
+HttpResponse RevalidatedText(std::string body, const char* content_type,
+                             const std::optional<std::string>& if_none_match,
+                             const std::string& request_id) {
+  const std::string etag = ContentETag(body);
+  if (IfNoneMatchHits(if_none_match, etag)) return NotModified(etag, request_id);
+  HttpResponse r = TextResponse(std::move(body), content_type, request_id);
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
 // A certificate request's principals (checked to be an array of strings).
 StatusOr<std::vector<std::string>> DecodePrincipals(const nlohmann::json& principals) {
   if (principals.size() > kMaxPrincipals) {
@@ -212,12 +226,8 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
     const store::KeyRecord& last = page->keys.back();
     req.after = store::KeyCursor{last.created_at_us, last.name, last.id};
   }
-  const std::string etag = ContentETag(body);
-  if (IfNoneMatchHits(call.request.if_none_match, etag)) return NotModified(etag, call.request_id);
-  HttpResponse r = TextResponse(std::move(body), "text/plain; charset=utf-8", call.request_id);
-  r.headers.emplace_back("ETag", etag);
-  r.headers.emplace_back("Cache-Control", "no-cache");
-  return r;
+  return RevalidatedText(std::move(body), "text/plain; charset=utf-8",
+                         call.request.if_none_match, call.request_id);
 }
 
 Api::Reply Api::CaInfo(Call& call) const { return CaInfoOf(call, store::CaKind::kUser); }
@@ -363,7 +373,11 @@ Api::Reply Api::CaKrl(Call& call) const {
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
   StatusOr<std::string> krl = extras_.ca->Krl(call.caller, *project);
   if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
-  return TextResponse(std::move(*krl), "application/octet-stream", call.request_id);
+  // Always built from the store (other nodes revoke too, and there is no change signal to
+  // invalidate a cache on): the ETag saves a client that revalidates the transfer, not the
+  // server the read.
+  return RevalidatedText(std::move(*krl), "application/octet-stream", call.request.if_none_match,
+                         call.request_id);
 }
 
 }  // namespace keypaird::http

@@ -48,7 +48,9 @@ struct KrlCaSerials {
 
 // Every member has an initializer, so designated initializers may name any subset.
 struct Krl {
-  uint64_t krl_version = 0;     // increases with every change of the list
+  // PROTOCOL.krl: meant to grow with changes; sshd ignores it. keypaird writes the sum of
+  // the listed serials (ca::CertificateAuthority::Krl), which grows when one is added.
+  uint64_t krl_version = 0;
   uint64_t generated_date = 0;  // seconds since the epoch
   std::string comment{};        // no NUL bytes
   std::vector<KrlCaSerials> certificates{};
