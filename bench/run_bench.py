@@ -308,9 +308,10 @@ def login_env(scenario, target, fixture):
     return env
 
 
-def wrk(opts, port, scenario, duration, env_extra, timeout_s=10):
-    env = dict(os.environ, SCENARIO=scenario, WRK_THREADS=str(opts.wrk_threads), **env_extra)
-    out = run(["wrk", "-t", str(opts.wrk_threads), "-c", str(opts.connections),
+def wrk(opts, port, scenario, duration, env_extra, timeout_s=10, connections=None):
+    threads = opts.wrk_threads if connections is None else min(opts.wrk_threads, connections)
+    env = dict(os.environ, SCENARIO=scenario, WRK_THREADS=str(threads), **env_extra)
+    out = run(["wrk", "-t", str(threads), "-c", str(connections or opts.connections),
                "-d", f"{duration:g}s", "--timeout", f"{timeout_s}s", "-s", str(LUA),
                f"http://127.0.0.1:{port}"], duration + 60, env=env)
     result, bad = None, ""
@@ -484,6 +485,10 @@ def against_floor(opts, scenarios, workdir, keys_file, results, failures):
     token = make_token(opts, db)
     nginx = Nginx(workdir)
     service = Keypaird(opts, workdir, db, "main")
+    # get is also measured on a second keypaird of the same database without the token
+    # cache (idle while the other is measured): what the cache buys, in the same run.
+    nocache = (Keypaird(opts, workdir, db, "nocache", extra=Keypaird.NO_POOLS +
+                        ("--no-token-cache",)) if "get" in scenarios else None)
     results["service_cmdline"] = " ".join(map(str, service.proc.args))
     fixture = login_fixture(opts, service, db, token, scenarios, workdir)
     log(f"floor: nginx on :{nginx.port}; service: keypaird on :{service.port} "
@@ -513,12 +518,76 @@ def against_floor(opts, scenarios, workdir, keys_file, results, failures):
                 if scenario == "import" and target == "service":
                     key_offset += int(r["requests"]) // opts.wrk_threads + 1
                 results["runs"].append(r)
+            if scenario == "get" and nocache is not None:
+                env = {"TOKEN": token, "PROJECT": str(PROJECT["get"]), "IDS_FILE": str(ids)}
+                results["runs"].append(measured_run(opts, nocache.port, nocache.proc.pid, "get",
+                                                    env, rnd, "service-nocache", failures))
+    if "import" in scenarios:
+        results["write_ceiling"] = write_ceiling(opts, workdir, service, token, keys_file,
+                                                 key_offset, failures)
     results["service_rss_kb_after_load"] = rss_kb(service.proc.pid)
+    if nocache is not None:
+        stop(nocache.proc)
     if keys_file and key_offset * opts.wrk_threads > opts.key_pool:
         log(f"note: import used {key_offset * opts.wrk_threads} requests over a pool of "
             f"{opts.key_pool} keys: keys repeated (names never do)")
     stop(service.proc)
     stop(nginx.proc)
+
+
+def fsync_ms(workdir, n):
+    """The disk's durable-write time: `n` times, a 4 KiB write at the end of a file and its
+    fdatasync (what a WAL commit asks of the disk); median and p99 in ms."""
+    path = workdir / "fsync-probe"
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = os.urandom(4096)
+        for _ in range(n):
+            os.write(fd, block)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return median(times), times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def store_ceiling(opts):
+    """The store alone, as the service writes an import (the key with its event, a
+    time-ordered id, 100k keys stored, 64 writers, durable): inserts/s, from the
+    micro-benchmark beside the bench tool."""
+    micro = Path(opts.tool).parent / "keypaird_micro_bench"
+    out = run([str(micro),
+               "--benchmark_filter=^BM_SqliteInsertWithEventUuid7/100000/real_time/threads:64$",
+               f"--benchmark_min_time={0.5 if opts.smoke else 3}", "--benchmark_format=json"],
+              1800)
+    bench = json.loads(out[out.index("{"):])["benchmarks"]
+    return bench[0]["items_per_second"]
+
+
+def write_ceiling(opts, workdir, service, token, keys_file, key_offset, failures):
+    """Issue 22's write targets, in the same run: the durable import against the store's own
+    ceiling (>= 0.85 x) and its p99 at one connection against the disk's fsync (<= 3 x)."""
+    fsync_p50, fsync_p99 = fsync_ms(workdir, 50 if opts.smoke else 300)
+    log(f"  fsync of a 4 KiB append: p50 {fsync_p50:.2f} ms, p99 {fsync_p99:.2f} ms")
+    env = {"TOKEN": token, "PROJECT": str(PROJECT["import"]), "NAME_PREFIX": "one-connection",
+           "KEYS_FILE": str(keys_file), "KEY_OFFSET": str(key_offset)}
+    cpu0 = cpu_seconds(service.proc.pid)
+    one = wrk(opts, service.port, "import", opts.duration, env, connections=1)
+    one["cpu_us_per_request"] = (cpu_seconds(service.proc.pid) - cpu0) * 1e6 / max(
+        1.0, one["requests"])
+    note_failures(one, "import at one connection", failures)
+    log(f"  import at 1 connection: {one['req_s']:.0f} req/s, p50 {fmt_ms(one['p50_us'])} ms, "
+        f"p99 {fmt_ms(one['p99_us'])} ms")
+    # Not in --smoke: the micro-benchmark seeds 100k keys first (a minute).
+    ceiling = None if opts.smoke else store_ceiling(opts)
+    if ceiling:
+        log(f"  the store alone (key + event, 64 writers, 100k keys): {ceiling:.0f} inserts/s")
+    return {"fsync_p50_ms": fsync_p50, "fsync_p99_ms": fsync_p99, "one_connection": one,
+            "store_inserts_per_s": ceiling}
 
 
 def against_baseline(opts, scenarios, workdir, keys_file, failures):
@@ -780,6 +849,26 @@ def report_floor(opts, results, scenarios):
     results["summary"] = summary
     for s in scenarios:
         print(f"ratio {s} service/floor = {summary[s]['ratio']:.3f}")
+    nc = [r for r in runs if r["target"] == "service-nocache"]
+    if nc and "get" in summary:
+        c = [r for r in runs if r["scenario"] == "get" and r["target"] == "service"]
+        print(f"\nget without the token cache (--no-token-cache, same database, same rounds): "
+              f"{median([r['req_s'] for r in nc]):.0f} req/s, CPU "
+              f"{median([r['cpu_us_per_request'] for r in nc]):.0f} us/request; with it: "
+              f"{median([r['req_s'] for r in c]):.0f} req/s, CPU "
+              f"{median([r['cpu_us_per_request'] for r in c]):.0f} us/request")
+    w = results.get("write_ceiling")
+    if w and w["store_inserts_per_s"] and "import" in summary:
+        imp = summary["import"]["service_req_s"]
+        ratio = imp / w["store_inserts_per_s"]
+        p99 = w["one_connection"]["p99_us"] / 1000
+        print(f"\nwrite targets against the store's own ceiling (issue 22):")
+        print(f"- durable import {imp:.0f} req/s / the store alone {w['store_inserts_per_s']:.0f} "
+              f"inserts/s = {ratio:.2f} (>= 0.85: {'met' if ratio >= 0.85 else 'MISSED'})")
+        print(f"- import at 1 connection: p99 {p99:.2f} ms / the disk's fsync p50 "
+              f"{w['fsync_p50_ms']:.2f} ms = {p99 / w['fsync_p50_ms']:.1f} x "
+              f"(<= 3 x: {'met' if p99 <= 3 * w['fsync_p50_ms'] else 'MISSED'}); "
+              f"{w['one_connection']['req_s']:.0f} req/s, fsync p99 {w['fsync_p99_ms']:.2f} ms")
 
 
 def report_baseline(opts, baseline):

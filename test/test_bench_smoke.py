@@ -46,9 +46,17 @@ if not _postgres_pass():
         assert "RSS at 2000 keys" in r.stdout, out[-4000:]
         results = json.loads((tmp_path / "results.json").read_text())
         runs = results["runs"]
+        # get also against a keypaird without the token cache (what the cache buys).
         assert {(x["scenario"], x["target"]) for x in runs} == {
-            (s, t) for s in SCENARIOS for t in ("floor", "service")}
+            (s, t) for s in SCENARIOS for t in ("floor", "service")} | {("get", "service-nocache")}
         assert all(x["requests"] > 0 and x["non2xx"] == 0 and x["errors"] == 0 for x in runs)
+        assert "get without the token cache" in r.stdout, out[-4000:]
+        # The write targets' inputs: the disk's fsync and an import at one connection (the
+        # store alone is not measured in --smoke: its micro-benchmark seeds 100k keys).
+        ceiling = results["write_ceiling"]
+        assert ceiling["fsync_p50_ms"] > 0 and ceiling["store_inserts_per_s"] is None
+        one = ceiling["one_connection"]
+        assert one["requests"] > 0 and one["non2xx"] == 0 and one["errors"] == 0
         # The native list cells and authorized_keys at every size, and the RSA pool run (a
         # tiny rsa-2048 pool).
         for e in results["scaling"]:
