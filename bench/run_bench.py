@@ -865,10 +865,13 @@ def report_floor(opts, results, scenarios):
         print(f"\nwrite targets against the store's own ceiling (issue 22):")
         print(f"- durable import {imp:.0f} req/s / the store alone {w['store_inserts_per_s']:.0f} "
               f"inserts/s = {ratio:.2f} (>= 0.85: {'met' if ratio >= 0.85 else 'MISSED'})")
-        print(f"- import at 1 connection: p99 {p99:.2f} ms / the disk's fsync p50 "
-              f"{w['fsync_p50_ms']:.2f} ms = {p99 / w['fsync_p50_ms']:.1f} x "
-              f"(<= 3 x: {'met' if p99 <= 3 * w['fsync_p50_ms'] else 'MISSED'}); "
-              f"{w['one_connection']['req_s']:.0f} req/s, fsync p99 {w['fsync_p99_ms']:.2f} ms")
+        # Tail against tail: the disk's p99 is what an unlucky import waits for; its median
+        # is shown beside (on a disk with a cache in front the two are far apart).
+        print(f"- import at 1 connection: p99 {p99:.2f} ms / the disk's fsync p99 "
+              f"{w['fsync_p99_ms']:.2f} ms = {p99 / w['fsync_p99_ms']:.1f} x "
+              f"(<= 3 x: {'met' if p99 <= 3 * w['fsync_p99_ms'] else 'MISSED'}); "
+              f"{w['one_connection']['req_s']:.0f} req/s, p50 "
+              f"{fmt_ms(w['one_connection']['p50_us'])} ms; fsync p50 {w['fsync_p50_ms']:.2f} ms")
 
 
 def report_baseline(opts, baseline):
