@@ -239,6 +239,30 @@ struct Revocations {
   // The generation of the CA key that signed each, in the same order.
   std::vector<int64_t> serial_generations;
   std::vector<int64_t> host_serial_generations;
+  // The earliest valid_before_s of those listed (both lists), 0 if none: the first time at
+  // which the list shrinks by itself, with nothing stored changing.
+  int64_t first_expiry_s = 0;
+};
+
+// What a project's generated texts (its KRL, its authorized_keys) were read at (migration
+// 15): numbers that grow in the same transaction as every change to what the reads behind
+// those texts answer for the project, whoever makes it (this process, another node, the
+// command line). A text built after reading generation g is what the same reads answer in
+// any later snapshot of generation g (until the clock retires what it lists): the rule of
+// the caches that keep them (GeneratedCache).
+struct ProjectGenerations {
+  // Grows with every change to what RevocationsOf and CaKeysOf answer for the project: a
+  // certificate revoked, or recorded already listed; a certified key deleted, disabled or
+  // enabled; a user disabled, enabled or removed (that moves every project's); a CA made,
+  // rotated, or one of its keys deleted; a host certificate revoked.
+  int64_t revocations = 0;
+  // Grows with every key made, changed or deleted in the project (what ListKeys answers for
+  // it). nullopt where the store does not keep it: on PostgreSQL a counter that every key
+  // made in a project updates would hold its row lock until commit, so the project's creates,
+  // which commit concurrently, would commit one after another (see migration 3).
+  std::optional<int64_t> keys;
+
+  bool operator==(const ProjectGenerations&) const = default;
 };
 
 // A user: a person who signs in with OpenID Connect (found again by (issuer, subject),
@@ -444,6 +468,10 @@ class KeyReader {
   // snapshot of generation g is what GetToken answers in any snapshot of generation g: the
   // token cache's rule (auth::TokenCache). One read of a one-row table.
   virtual StatusOr<int64_t> AuthGeneration() = 0;
+
+  // The project's generations (ProjectGenerations). The in-memory fake moves both with every
+  // write. One read of a small table.
+  virtual StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) = 0;
 };
 
 class KeyStore : public KeyReader {

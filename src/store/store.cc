@@ -29,6 +29,9 @@ class ForwardingReader final : public KeyReader {
   }
   StatusOr<UserRecord> GetUser(int64_t id) override { return store_->GetUser(id); }
   StatusOr<int64_t> AuthGeneration() override { return store_->AuthGeneration(); }
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    return store_->GenerationsOf(project_id);
+  }
 
  private:
   KeyReader* store_;

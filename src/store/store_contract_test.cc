@@ -1960,6 +1960,113 @@ TEST_P(KeyStoreContractTest, TheCredentialsGenerationMovesWithEveryChangeToAToke
   still("a known person's sign-in");
 }
 
+// A project's generations (migration 15) move with every change to what its KRL
+// (revocations) and its authorized_keys (keys) are read from: the rule of the caches that
+// keep them (service/generated_cache.h). On the SQL backends nothing else moves them —
+// above all issuing a certificate, the login path's most frequent write, and another
+// project's changes; the in-memory fake moves both with every write. PostgreSQL keeps no
+// keys generation.
+TEST_P(KeyStoreContractTest, AProjectsGenerationsMoveWithWhatItsKrlAndAuthorizedKeysRead) {
+  const bool exact = GetParam().name != "Memory";
+  auto generations = [&](int64_t project) {
+    StatusOr<ProjectGenerations> g = store().GenerationsOf(project);
+    EXPECT_TRUE(g.ok()) << g.status().message();
+    std::unique_ptr<KeyReader> snapshot = store().Snapshot();
+    StatusOr<ProjectGenerations> in_snapshot = snapshot->GenerationsOf(project);
+    EXPECT_TRUE(g.ok() && in_snapshot.ok() && *in_snapshot == *g);  // a snapshot reads the same
+    return g.ok() ? *g : ProjectGenerations{.revocations = -1, .keys = -1};
+  };
+  ProjectGenerations g = generations(1);
+  ProjectGenerations other = generations(2);
+  EXPECT_EQ(g.keys.has_value(), GetParam().name != "Postgres");
+  // Each change is checked against both numbers: `krl` and `keys` say which must move.
+  auto after = [&](const char* what, bool krl, bool keys) {
+    const ProjectGenerations now = generations(1);
+    if (krl) {
+      EXPECT_GT(now.revocations, g.revocations) << what;
+    } else if (exact) {
+      EXPECT_EQ(now.revocations, g.revocations) << what;
+    }
+    if (now.keys.has_value() && g.keys.has_value()) {
+      if (keys) {
+        EXPECT_GT(*now.keys, *g.keys) << what;
+      } else if (exact) {
+        EXPECT_EQ(*now.keys, *g.keys) << what;
+      }
+    }
+    g = now;
+  };
+  KeyUpdate disable;
+  disable.disabled = true;
+  disable.updated_at_us = 9;
+  KeyUpdate enable = disable;
+  enable.disabled = false;
+  KeyUpdate relabel;
+  relabel.labels = std::map<std::string, std::string>{{"login", "deploy"}};
+  relabel.updated_at_us = 9;
+
+  MustInsert(Key("k1", 1, "one"));
+  after("a key made", false, true);
+  ASSERT_TRUE(store().UpdateKey("k1", relabel, std::nullopt, {}).ok());
+  after("a key relabelled", false, true);
+  ASSERT_TRUE(store().GetOrCreateCa(Ca(1, "s"), {}).ok());
+  after("the CA made", true, false);
+  ASSERT_TRUE(store().NextSerial(1, CaKind::kUser).ok());
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 1, "k1"), {}).ok());
+  after("a certificate issued", false, false);
+  ASSERT_TRUE(store().RevokeCertificate(1, 1, 100, {}).ok());
+  after("a certificate revoked", true, false);
+  ASSERT_TRUE(store().RevokeCertificate(1, 1, 200, {}).ok());
+  if (exact) after("a certificate revoked again", false, false);
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 2, "k1"), {}).ok());
+  g = generations(1);
+  ASSERT_TRUE(store().UpdateKey("k1", disable, std::nullopt, {}).ok());
+  after("a certified key disabled", true, true);
+  ASSERT_TRUE(store().RecordCertificate(Certificate(1, 3, "k1"), {}).ok());
+  after("a certificate recorded while its key is disabled (listed at once)", true, false);
+  ASSERT_TRUE(store().UpdateKey("k1", enable, std::nullopt, {}).ok());
+  after("a certified key enabled", true, true);
+  if (exact) {
+    EXPECT_EQ(generations(2), other) << "another project's changes";
+  }
+
+  ASSERT_TRUE(store().EnsureUser(7, 10, {}).ok());
+  g = generations(1);
+  other = generations(2);
+  ASSERT_TRUE(store().SetUserDisabled(7, true, 11, {}).ok());
+  after("a user disabled", true, false);
+  EXPECT_GT(generations(2).revocations, other.revocations) << "a user disabled: every project";
+  ASSERT_TRUE(store().SetUserDisabled(7, false, 12, {}).ok());
+  after("a user enabled", true, false);
+
+  MustInsert(Key("k2", 1, "two"));
+  g = generations(1);
+  ASSERT_TRUE(store().DeleteKey("k2", std::nullopt, {}).ok());
+  after("a key without certificates deleted", false, true);
+  ASSERT_TRUE(store().DeleteKey("k1", std::nullopt, {}).ok());
+  after("a certified key deleted", true, true);
+
+  ASSERT_TRUE(store().RotateCa(NextCaKey(1, CaKind::kUser, "two", 900), {}).ok());
+  after("the CA rotated", true, false);
+  ASSERT_TRUE(store().NextSerial(1, CaKind::kUser).ok());
+  if (exact) after("a serial taken", false, false);
+  ASSERT_TRUE(store().DeleteCaKey(1, CaKind::kUser, 1, 950, {}).ok());
+  after("a CA key deleted", true, false);
+
+  const JoinTokenRecord t = JoinToken("bbbbbbbbbbbbbbb1", 1, 2, 1000);
+  ASSERT_TRUE(store().InsertJoinToken(t, {}).ok());
+  CaRecord host_ca = Ca(1, "host-seed");
+  host_ca.kind = CaKind::kHost;
+  ASSERT_TRUE(store().GetOrCreateCa(host_ca, {}).ok());
+  g = generations(1);
+  const HostRecord h = Host("f000000000000001", 1);
+  ASSERT_TRUE(
+      store().EnrollHost(t.id, t.secret_hash, 100, h, {HostCertificate(h, 1, 3000)}, {}).ok());
+  after("a host enrolled", false, false);
+  ASSERT_TRUE(store().DeleteHost(1, h.id, 200, {}).ok());
+  after("a host deleted (its certificates revoked)", true, false);
+}
+
 TEST_P(KeyStoreContractTest, ADisabledUsersSignInChangesNothing) {
   const UserRecord claims = Claims("https://idp.example.com", "sub-1");
   auto made = store().SignIn(claims, 100, {});

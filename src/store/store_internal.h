@@ -81,6 +81,13 @@ StatusOr<std::map<std::string, std::string>> DecodeLabels(std::string_view text)
 // `key` with `update` applied (not revision or updated_at).
 void ApplyUpdate(const KeyUpdate& update, KeyRecord* key);
 
+// Revocations::first_expiry_s with a serial valid until `valid_before_s` listed too.
+inline void NoteExpiry(Revocations* out, int64_t valid_before_s) {
+  if (out->first_expiry_s == 0 || valid_before_s < out->first_expiry_s) {
+    out->first_expiry_s = valid_before_s;
+  }
+}
+
 }  // namespace keypaird::store
 
 #endif  // KEYPAIRD_STORE_STORE_INTERNAL_H_

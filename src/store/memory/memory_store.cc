@@ -478,12 +478,14 @@ class MemoryStore final : public KeyStore {
       if (c.revoked_at_us || retired) {
         out.serials.push_back(c.serial);
         out.serial_generations.push_back(c.ca_generation);
+        NoteExpiry(&out, c.valid_before_s);
       }
     }
     for (const auto& [at, c] : host_certificates_) {
       if (c.project_id == project_id && c.valid_before_s > now_s && c.revoked_at_us) {
         out.host_serials.push_back(c.serial);
         out.host_serial_generations.push_back(c.ca_generation);
+        NoteExpiry(&out, c.valid_before_s);
       }
     }
     return out;
@@ -735,6 +737,11 @@ class MemoryStore final : public KeyStore {
     return auth_generation_;
   }
 
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t /*project_id*/) override {
+    std::lock_guard lock(mu_);
+    return ProjectGenerations{.revocations = writes_, .keys = writes_};
+  }
+
  private:
   // The records of `by_id` ordered by (created_at, id), as the SQL backends list them.
   template <typename T>
@@ -767,7 +774,9 @@ class MemoryStore final : public KeyStore {
     return true;
   }
 
+  // Every write records its event (or an empty one): ProjectGenerations moves with it.
   void Record(const EventRecord& event) {
+    ++writes_;
     if (!event.action.empty()) events_.push_back(event);
   }
 
@@ -775,6 +784,7 @@ class MemoryStore final : public KeyStore {
 
   std::mutex mu_;
   int64_t auth_generation_ = 0;                         // as the SQL stores' migration 14
+  int64_t writes_ = 0;  // both ProjectGenerations of every project (coarser than migration 15)
   std::map<std::string, KeyRecord, std::less<>> keys_;  // by id
   std::map<NameKey, std::string> names_;                // (project_id, name) -> id
   std::map<std::string, TokenRecord, std::less<>> tokens_;

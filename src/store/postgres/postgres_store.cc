@@ -65,6 +65,7 @@ const Statement kListTokens{"list_tokens", Sql().list_tokens};
 const Statement kRevokeToken{"revoke_token", Sql().revoke_token};
 const Statement kPing{"ping", "SELECT 1"};
 const Statement kAuthGeneration{"auth_generation", Sql().auth_generation};
+const Statement kProjectGenerations{"project_generations", Sql().project_generations};
 const Statement kInsertCa{"insert_ca", Sql().insert_ca};
 const Statement kGetCa{"get_ca", Sql().get_ca};
 const Statement kNextSerial{"next_serial", Sql().next_serial};
@@ -606,6 +607,15 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
     });
   }
 
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    return Call(true, [&](Connection& conn, Deadline deadline) -> StatusOr<ProjectGenerations> {
+      auto r = conn.Run(kProjectGenerations, {ToText(project_id)}, deadline);
+      if (!r.ok()) return r.status();
+      if (r->rows() == 0) return Internal("no answer to the project's generations");
+      return ProjectGenerations{.revocations = r->Int64(0, 0), .keys = std::nullopt};
+    });
+  }
+
   // --- sign-in
 
   Status StartLogin(const LoginRecord& login) override {
@@ -871,12 +881,14 @@ class PostgresStore final : public KeyStore, public sql::Diagnostics {
       for (int i = 0; i < serials->rows(); ++i) {
         out.serials.push_back(serials->Int64(i, 0));
         out.serial_generations.push_back(serials->Int64(i, 1));
+        NoteExpiry(&out, serials->Int64(i, 2));
       }
       auto hosts = conn.Run(kRevokedHostSerials, {ToText(project_id), ToText(now_s)}, deadline);
       if (!hosts.ok()) return hosts.status();
       for (int i = 0; i < hosts->rows(); ++i) {
         out.host_serials.push_back(hosts->Int64(i, 0));
         out.host_serial_generations.push_back(hosts->Int64(i, 1));
+        NoteExpiry(&out, hosts->Int64(i, 2));
       }
       return out;
     });

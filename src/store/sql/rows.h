@@ -379,7 +379,7 @@ std::vector<SqlValue> HostCertificateValues(const HostCertificateRecord& c);
 
 // RevocationsOf's host part; parameters: project_id, now_s.
 inline constexpr char kRevokedHostSerialsSql[] =
-    "SELECT serial, ca_generation FROM host_certificates WHERE project_id = #1 "
+    "SELECT serial, ca_generation, valid_before_s FROM host_certificates WHERE project_id = #1 "
     "AND valid_before_s > #2 "
     "AND revoked_at_us IS NOT NULL ORDER BY serial";
 
@@ -424,7 +424,8 @@ EventListSql BuildEventListSql(const EventQuery& query, Dialect dialect);
 // id. A certificate of a key not stored (key_id NULL) joins no key too, but was never a
 // stored key's, so only its revocation or its owner's disabling lists it.
 inline constexpr char kRevokedSerialsSql[] =
-    "SELECT c.serial, c.ca_generation FROM certificates c LEFT JOIN keys k ON k.id = c.key_id "
+    "SELECT c.serial, c.ca_generation, c.valid_before_s FROM certificates c "
+    "LEFT JOIN keys k ON k.id = c.key_id "
     "LEFT JOIN users u ON u.id = c.key_owner_id "
     "WHERE c.project_id = #1 AND c.valid_before_s > #2 "
     "AND (c.revoked_at_us IS NOT NULL OR u.disabled = TRUE "

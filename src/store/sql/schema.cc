@@ -664,6 +664,181 @@ constexpr MigrationStep kSteps[] = {
       CREATE TRIGGER users_auth_change AFTER INSERT OR UPDATE OF id, disabled OR DELETE ON users
         FOR EACH ROW EXECUTE FUNCTION auth_generation_bump();
     )sql"},
+    // 15: a project's generations (KeyReader::GenerationsOf; docs/BENCHMARKS.md "The login
+    // path's caches"): numbers that triggers bump in the change's own transaction, whoever
+    // makes it, so that a node may keep a project's KRL and authorized_keys answers and use
+    // one only while the number it was built at is still the stored one. `revocations`
+    // moves with what the KRL reads (RevocationsOf, CaKeysOf): a certificate revoked, or
+    // recorded when it is listed already (its key gone or disabled, its owner disabled); a
+    // certified key deleted or its disabled flag changed; a host certificate revoked; a CA
+    // made or rotated, a key of it deleted; a user disabled, enabled or removed, which moves
+    // row 0, added to every project's (no real project is 0). Issuing a certificate, the
+    // service's most frequent write on this path, moves nothing. `keys` (SQLite only) moves
+    // with every key made, changed or deleted in the project: SQLite writes one at a time
+    // anyway, while on PostgreSQL it would make a project's concurrent creates wait for each
+    // other's commit (the reason for migration 3's PostgreSQL step), so PostgreSQL keeps none
+    // and answers authorized_keys from the store each time. Rows are made on first use.
+    {R"sql(
+      CREATE TABLE project_generations (
+        project_id INTEGER PRIMARY KEY NOT NULL,
+        revocations INTEGER NOT NULL DEFAULT 0,
+        keys INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TRIGGER keys_generation_insert AFTER INSERT ON keys BEGIN
+        INSERT INTO project_generations (project_id, keys) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET keys = keys + 1;
+      END;
+      CREATE TRIGGER keys_generation_update AFTER UPDATE ON keys BEGIN
+        INSERT INTO project_generations (project_id, keys) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET keys = keys + 1;
+      END;
+      CREATE TRIGGER keys_generation_delete AFTER DELETE ON keys BEGIN
+        INSERT INTO project_generations (project_id, keys) VALUES (OLD.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET keys = keys + 1;
+        INSERT INTO project_generations (project_id, revocations)
+          SELECT DISTINCT project_id, 1 FROM certificates WHERE key_id = OLD.id
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER keys_revocations_disabled AFTER UPDATE OF disabled ON keys
+        WHEN OLD.disabled IS NOT NEW.disabled BEGIN
+        INSERT INTO project_generations (project_id, revocations)
+          SELECT DISTINCT project_id, 1 FROM certificates WHERE key_id = NEW.id
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER certificates_revocations_insert AFTER INSERT ON certificates
+        WHEN NEW.revoked_at_us IS NOT NULL
+          OR EXISTS (SELECT 1 FROM users WHERE id = NEW.key_owner_id AND disabled = TRUE)
+          OR (NEW.key_id IS NOT NULL AND
+              NOT EXISTS (SELECT 1 FROM keys WHERE id = NEW.key_id AND disabled = FALSE)) BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER certificates_revocations_update AFTER UPDATE ON certificates BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER host_certificates_revocations_insert AFTER INSERT ON host_certificates
+        WHEN NEW.revoked_at_us IS NOT NULL BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER host_certificates_revocations_update AFTER UPDATE ON host_certificates BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER ssh_cas_revocations_insert AFTER INSERT ON ssh_cas BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER ssh_cas_revocations_update
+        AFTER UPDATE OF project_id, public_key, created_at_us, generation ON ssh_cas BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER ssh_ca_old_keys_revocations_insert AFTER INSERT ON ssh_ca_old_keys BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER ssh_ca_old_keys_revocations_update AFTER UPDATE ON ssh_ca_old_keys BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (NEW.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER ssh_ca_old_keys_revocations_delete AFTER DELETE ON ssh_ca_old_keys BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (OLD.project_id, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER users_revocations_insert AFTER INSERT ON users WHEN NEW.disabled = TRUE BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (0, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER users_revocations_update AFTER UPDATE OF id, disabled ON users BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (0, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+      CREATE TRIGGER users_revocations_delete AFTER DELETE ON users BEGIN
+        INSERT INTO project_generations (project_id, revocations) VALUES (0, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = revocations + 1;
+      END;
+    )sql",
+     R"sql(
+      CREATE TABLE project_generations (
+        project_id BIGINT NOT NULL,
+        revocations BIGINT NOT NULL DEFAULT 0,
+        CONSTRAINT project_generations_pkey PRIMARY KEY (project_id)
+      );
+      CREATE FUNCTION revocations_bump(project BIGINT) RETURNS void LANGUAGE sql AS $$
+        INSERT INTO project_generations AS g (project_id, revocations) VALUES (project, 1)
+          ON CONFLICT (project_id) DO UPDATE SET revocations = g.revocations + 1
+      $$;
+      -- A certified key deleted, disabled or enabled: the projects of its certificates.
+      CREATE FUNCTION keys_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        key_row keys%ROWTYPE;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN key_row := OLD; ELSE key_row := NEW; END IF;
+        IF TG_OP = 'UPDATE' AND OLD.disabled IS NOT DISTINCT FROM NEW.disabled THEN
+          RETURN NULL;
+        END IF;
+        PERFORM revocations_bump(p) FROM (SELECT DISTINCT project_id AS p FROM certificates
+                                          WHERE key_id = key_row.id) AS projects;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER keys_revocations AFTER UPDATE OF disabled OR DELETE ON keys
+        FOR EACH ROW EXECUTE FUNCTION keys_revocations();
+      CREATE FUNCTION certificates_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' OR NEW.revoked_at_us IS NOT NULL
+           OR EXISTS (SELECT 1 FROM users WHERE id = NEW.key_owner_id AND disabled)
+           OR (NEW.key_id IS NOT NULL AND
+               NOT EXISTS (SELECT 1 FROM keys WHERE id = NEW.key_id AND NOT disabled)) THEN
+          PERFORM revocations_bump(NEW.project_id);
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER certificates_revocations AFTER INSERT OR UPDATE ON certificates
+        FOR EACH ROW EXECUTE FUNCTION certificates_revocations();
+      CREATE FUNCTION host_certificates_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' OR NEW.revoked_at_us IS NOT NULL THEN
+          PERFORM revocations_bump(NEW.project_id);
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER host_certificates_revocations AFTER INSERT OR UPDATE ON host_certificates
+        FOR EACH ROW EXECUTE FUNCTION host_certificates_revocations();
+      CREATE FUNCTION ca_keys_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE' THEN
+          PERFORM revocations_bump(OLD.project_id);
+        ELSE
+          PERFORM revocations_bump(NEW.project_id);
+        END IF;
+        RETURN NULL;
+      END $$;
+      -- The columns are compared in the function, not named by the trigger: a trigger's
+      -- columns would be dependencies that stop a later migration from reshaping the table.
+      -- A serial taken (next_serial) moves nothing.
+      CREATE FUNCTION ssh_cas_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'INSERT' OR OLD.public_key IS DISTINCT FROM NEW.public_key
+           OR OLD.created_at_us IS DISTINCT FROM NEW.created_at_us
+           OR OLD.generation IS DISTINCT FROM NEW.generation THEN
+          PERFORM revocations_bump(NEW.project_id);
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER ssh_cas_revocations AFTER INSERT OR UPDATE ON ssh_cas
+        FOR EACH ROW EXECUTE FUNCTION ssh_cas_revocations();
+      CREATE TRIGGER ssh_ca_old_keys_revocations AFTER INSERT OR UPDATE OR DELETE ON ssh_ca_old_keys
+        FOR EACH ROW EXECUTE FUNCTION ca_keys_revocations();
+      CREATE FUNCTION users_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP <> 'INSERT' OR NEW.disabled THEN PERFORM revocations_bump(0); END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER users_revocations AFTER INSERT OR UPDATE OF id, disabled OR DELETE ON users
+        FOR EACH ROW EXECUTE FUNCTION users_revocations();
+    )sql"},
 };
 
 Status CheckNotNewer(const std::set<int64_t>& applied) {

@@ -25,6 +25,7 @@ struct Statements {
   // id, at_us; only a token not revoked yet (no row changed: revoked already, or none)
   std::string revoke_token;
   std::string auth_generation;  // the credentials' generation (migration 14)
+  std::string project_generations;  // a project's generations (migration 15), #1 the project
   // ---- sign-ins under way (LoginRecord)
   std::string insert_login;  // state_hash, return_to, created_at_us, expires_at_us
   std::string prune_logins;  // now_us: the expired ones

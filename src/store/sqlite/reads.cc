@@ -49,6 +49,14 @@ StatusOr<int64_t> AuthGenerationOn(Connection& conn) {
   if (rc != SQLITE_ROW) return FromSqlite(rc);
   return stmt->Int64(0);
 }
+StatusOr<ProjectGenerations> GenerationsOfOn(Connection& conn, int64_t project_id) {
+  auto stmt = conn.Prepare(Sql().project_generations);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, project_id);
+  const int rc = stmt->Step();
+  if (rc != SQLITE_ROW) return FromSqlite(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+  return ProjectGenerations{.revocations = stmt->Int64(0), .keys = stmt->Int64(1)};
+}
 StatusOr<UserRecord> GetUserOn(Connection& conn, int64_t id) {
   auto stmt = conn.Prepare(Sql().get_user);
   if (!stmt.ok()) return stmt.status();
@@ -178,6 +186,10 @@ class SnapshotReader final : public KeyReader {
   StatusOr<int64_t> AuthGeneration() override {
     if (Status s = Usable(); !s.ok()) return s;
     return AuthGenerationOn(**lease_);
+  }
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    if (Status s = Usable(); !s.ok()) return s;
+    return GenerationsOfOn(**lease_, project_id);
   }
 
  private:

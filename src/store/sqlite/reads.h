@@ -23,6 +23,7 @@ StatusOr<KeyRecord> GetKeyOn(Connection& conn, std::string_view id);
 StatusOr<KeyRecord> GetKeyByNameOn(Connection& conn, int64_t project_id, std::string_view name);
 StatusOr<TokenRecord> GetTokenOn(Connection& conn, std::string_view id);
 StatusOr<int64_t> AuthGenerationOn(Connection& conn);
+StatusOr<ProjectGenerations> GenerationsOfOn(Connection& conn, int64_t project_id);
 StatusOr<UserRecord> GetUserOn(Connection& conn, int64_t id);
 
 // ListKeys' page statement: the shared ListSql plus LIMIT and OFFSET as its last two

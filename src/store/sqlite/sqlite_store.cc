@@ -209,6 +209,12 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     return AuthGenerationOn(**lease);
   }
 
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    auto lease = readers().Acquire(ReadDeadline());
+    if (!lease.ok()) return lease.status();
+    return GenerationsOfOn(**lease, project_id);
+  }
+
   // --- writes
 
   // A key with labels, or with an event, is several statements: it needs a savepoint of
@@ -806,6 +812,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     while ((rc = stmt->Step()) == SQLITE_ROW) {
       out.serials.push_back(stmt->Int64(0));
       out.serial_generations.push_back(stmt->Int64(1));
+      NoteExpiry(&out, stmt->Int64(2));
     }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     auto hosts = conn.Prepare(Sql().revoked_host_serials);
@@ -814,6 +821,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
     while ((rc = hosts->Step()) == SQLITE_ROW) {
       out.host_serials.push_back(hosts->Int64(0));
       out.host_serial_generations.push_back(hosts->Int64(1));
+      NoteExpiry(&out, hosts->Int64(2));
     }
     if (rc != SQLITE_DONE) return FromSqlite(rc);
     return out;

@@ -151,6 +151,9 @@ class ForwardingStore : public KeyStore {
   }
   Status Ping() override { return inner_->Ping(); }
   StatusOr<int64_t> AuthGeneration() override { return inner_->AuthGeneration(); }
+  StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    return inner_->GenerationsOf(project_id);
+  }
 
  protected:
   KeyStore* inner() const { return inner_; }
