@@ -94,7 +94,8 @@ CertificateAuthority::CertificateAuthority(store::KeyStore* store, service::KeyS
       kek_(std::move(kek)),
       max_validity_s_(max_validity_s),
       now_(std::move(now)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      krls_(std::make_unique<service::GeneratedCache>()) {}
 
 namespace {
 
@@ -596,8 +597,39 @@ Status CertificateAuthority::Revoke(const auth::Principal& caller, int64_t proje
 
 StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
                                                 int64_t project_id) const {
+  StatusOr<service::GeneratedText> text = KrlText(caller, project_id);
+  if (!text.ok()) return text.status();
+  return *text->body;
+}
+
+StatusOr<service::GeneratedText> CertificateAuthority::KrlText(const auth::Principal& caller,
+                                                               int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
-  const int64_t now_s = now_() / 1000000;
+  const int64_t now_us = now_();
+  // The generation is read before the KRL is built: what is built holds every change up
+  // to it (service::GeneratedCache).
+  StatusOr<store::ProjectGenerations> generations = store_->GenerationsOf(project_id);
+  if (!generations.ok()) return generations.status();
+  const std::string key = std::to_string(project_id);
+  if (std::optional<service::GeneratedText> kept =
+          krls_->Find(key, generations->revocations, now_us)) {
+    if (metrics_ != nullptr) metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, true);
+    return *std::move(kept);
+  }
+  if (metrics_ != nullptr) metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, false);
+  int64_t first_expiry_s = 0;
+  StatusOr<std::string> bytes = BuildKrl(project_id, now_us / 1000000, &first_expiry_s);
+  if (!bytes.ok()) return bytes.status();
+  service::GeneratedText text = service::MakeGeneratedText(*std::move(bytes));
+  // A serial leaves the list when the clock reaches its valid_before.
+  krls_->Keep(key, generations->revocations,
+              first_expiry_s == 0 ? service::GeneratedCache::kForever : first_expiry_s * 1000000,
+              text);
+  return text;
+}
+
+StatusOr<std::string> CertificateAuthority::BuildKrl(int64_t project_id, int64_t now_s,
+                                                     int64_t* first_expiry_s) const {
   // The body depends only on what is stored (never on the clock but through which
   // certificates are still valid), so that two requests, on any node, get the same bytes
   // and a client can revalidate by its ETag (docs/ssh-access.md "The KRL"). The version is
@@ -620,6 +652,7 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   // retired keys too: servers that have not refreshed their CA keys yet may still trust them).
   StatusOr<store::Revocations> revoked = store_->RevocationsOf(project_id, now_s);
   if (!revoked.ok()) return revoked.status();
+  *first_expiry_s = revoked->first_expiry_s;
   struct Part {
     store::CaKind kind;
     const std::vector<int64_t>* serials;

@@ -30,6 +30,7 @@
 #define KEYPAIRD_CA_AUTHORITY_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "service/generated_cache.h"
 #include "service/hosts.h"
 #include "service/key_service.h"
 #include "sshkey/certificate.h"
@@ -162,6 +164,10 @@ class CertificateAuthority final : public service::HostSigner {
   // (krl_version is the sum of the listed serials, generated_date the last change of a CA
   // key it names), so the route can answer with an ETag of the body.
   StatusOr<std::string> Krl(const auth::Principal& caller, int64_t project_id) const;
+  // The same with its ETag, shared: kept for the project's revocations generation
+  // (store::ProjectGenerations) until the first serial it lists expires, so that a KRL read
+  // while nothing it lists changed is sent without reading the certificates again.
+  StatusOr<service::GeneratedText> KrlText(const auth::Principal& caller, int64_t project_id) const;
 
   int64_t max_validity_s() const { return max_validity_s_; }
 
@@ -185,6 +191,9 @@ class CertificateAuthority final : public service::HostSigner {
   StatusOr<std::vector<CaKeyInfo>> TrustedKeys(int64_t project_id, store::CaKind kind,
                                                int64_t now_us) const;
   StatusOr<CaInfo> InfoOf(int64_t project_id, store::CaKind kind) const;
+  // The project's KRL built from the store at `now_s`; `*first_expiry_s` the earliest
+  // valid_before of the serials it lists (0: none).
+  StatusOr<std::string> BuildKrl(int64_t project_id, int64_t now_s, int64_t* first_expiry_s) const;
 
   // What a certificate is issued for.
   struct Subject {
@@ -211,6 +220,7 @@ class CertificateAuthority final : public service::HostSigner {
   int64_t max_validity_s_;
   Clock now_;
   Metrics* metrics_;
+  std::unique_ptr<service::GeneratedCache> krls_;  // by project id
 };
 
 }  // namespace keypaird::ca

@@ -30,6 +30,13 @@ std::string CertificateBlob(const std::string& line) {
   return blob;
 }
 
+// How many serials a KRL section lists.
+uint64_t SerialsIn(const sshkey::KrlCaSerials& section) {
+  uint64_t n = 0;
+  for (const sshkey::SerialRange& r : section.serials) n += r.last - r.first + 1;
+  return n;
+}
+
 class AuthorityTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -541,6 +548,51 @@ TEST_F(AuthorityTest, AnotherKekIsRefusedAtTheStart) {
   EXPECT_EQ(ca_.Info(alice_, 1).status().code(), StatusCode::kNotFound);
   bool created = false;
   EXPECT_EQ(ca_.Create(alice_, 1, &created)->public_key.find("project 0"), std::string::npos);
+}
+
+// KrlText keeps the KRL for the project's revocations generation: the same bytes object
+// while nothing changes, new bytes after a revocation, and new bytes when the first listed
+// certificate expires though nothing was written.
+TEST_F(AuthorityTest, TheKrlIsKeptWhileNothingChangesAndUntilItsFirstSerialExpires) {
+  SignRequest brief = Request();
+  brief.valid_for_s = 60;
+  StatusOr<IssuedCertificate> short_lived = ca_.Sign(alice_, 1, {key_id_, false}, brief);
+  StatusOr<IssuedCertificate> longer = ca_.Sign(alice_, 1, {key_id_, false}, Request());
+  ASSERT_TRUE(short_lived.ok() && longer.ok());
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, short_lived->serial).ok());
+  StatusOr<service::GeneratedText> first = ca_.KrlText(bob_, 1);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  StatusOr<service::GeneratedText> again = ca_.KrlText(alice_, 1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->body.get(), first->body.get());  // kept
+  EXPECT_EQ(again->etag, first->etag);
+  EXPECT_EQ(*ca_.Krl(bob_, 1), *first->body);
+
+  ASSERT_TRUE(ca_.Revoke(alice_, 1, longer->serial).ok());
+  StatusOr<service::GeneratedText> both = ca_.KrlText(bob_, 1);
+  ASSERT_TRUE(both.ok());
+  EXPECT_NE(both->etag, first->etag);
+  StatusOr<sshkey::Krl> parsed = sshkey::ParseKrl(*both->body);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->certificates.size(), 1u);
+  EXPECT_EQ(SerialsIn(parsed->certificates[0]), 2u);
+
+  now_ += 60'000'000 - 1;
+  EXPECT_EQ(ca_.KrlText(bob_, 1)->body.get(), both->body.get());  // both still valid
+  now_ += 1;  // the short-lived certificate expires: it leaves the KRL, nothing written
+  StatusOr<service::GeneratedText> later = ca_.KrlText(bob_, 1);
+  ASSERT_TRUE(later.ok());
+  EXPECT_NE(later->etag, both->etag);
+  StatusOr<sshkey::Krl> left = sshkey::ParseKrl(*later->body);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->certificates.size(), 1u);
+  EXPECT_EQ(left->certificates[0].serials,
+            (std::vector<sshkey::SerialRange>{
+                {static_cast<uint64_t>(longer->serial), static_cast<uint64_t>(longer->serial)}}));
+  EXPECT_EQ(*ca_.Krl(bob_, 1), *later->body);
+  auth::Principal stranger = User(9, {});
+  stranger.projects = {2};
+  EXPECT_EQ(ca_.KrlText(stranger, 1).status().code(), StatusCode::kPermissionDenied);
 }
 
 }  // namespace

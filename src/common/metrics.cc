@@ -195,6 +195,20 @@ std::string Metrics::Render() const {
         .append(std::to_string(auth_cache_[i].load(std::memory_order_relaxed)))
         .append("\n");
   }
+  out +=
+      "# HELP keypaird_generated_cache_total A project's KRL or authorized_keys answer sent as "
+      "kept for the project's generation (hit) or built from the database (miss).\n";
+  out += "# TYPE keypaird_generated_cache_total counter\n";
+  constexpr const char* kGeneratedTexts[] = {"krl", "authorized_keys"};
+  for (size_t i = 0; i < generated_cache_.size(); ++i) {
+    out.append("keypaird_generated_cache_total{text=\"")
+        .append(kGeneratedTexts[i / 2])
+        .append("\",result=\"")
+        .append(kAuthCacheResults[i % 2])
+        .append("\"} ")
+        .append(std::to_string(generated_cache_[i].load(std::memory_order_relaxed)))
+        .append("\n");
+  }
   out += "# HELP keypaird_build_info The version of keypaird that answers (value always 1).\n";
   out += "# TYPE keypaird_build_info gauge\n";
   out.append("keypaird_build_info{version=\"").append(kVersion).append("\"} 1\n");

@@ -45,6 +45,14 @@ class Metrics {
   void CountAuthCache(AuthCache result) {
     auth_cache_[static_cast<size_t>(result)].fetch_add(1, std::memory_order_relaxed);
   }
+  // The login path's caches (service::GeneratedCache): a project's KRL or authorized_keys
+  // answer sent as kept for its generation ("hit") or built from the store ("miss"; also
+  // where the store keeps no generation for it).
+  enum class GeneratedText { kKrl, kAuthorizedKeys };
+  void CountGeneratedCache(GeneratedText text, bool hit) {
+    generated_cache_[static_cast<size_t>(text) * 2 + (hit ? 0 : 1)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
   void ConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -93,6 +101,7 @@ class Metrics {
   std::map<std::string, uint64_t> certificates_;   // by event
   std::atomic<int64_t> open_connections_{0};
   std::array<std::atomic<uint64_t>, 2> auth_cache_{};  // by AuthCache
+  std::array<std::atomic<uint64_t>, 4> generated_cache_{};  // by (GeneratedText, hit|miss)
 };
 
 }  // namespace keypaird

@@ -402,6 +402,7 @@ class DownStore final : public store::KeyStore {
   StatusOr<store::DeviceRecord> PollDevice(std::string_view, int64_t) override { return Down(); }
   Status Ping() override { return Down(); }
   StatusOr<int64_t> AuthGeneration() override { return Down(); }
+  StatusOr<store::ProjectGenerations> GenerationsOf(int64_t) override { return Down(); }
 
  private:
   static Status Down() { return Unavailable("secret detail: host db.internal:5432 refused"); }
@@ -587,6 +588,10 @@ class CountingStore final : public store::testing::ForwardingStore {
       StatusOr<int64_t> AuthGeneration() override {
         ++s->snapshot_reads;
         return s->inner()->AuthGeneration();
+      }
+      StatusOr<store::ProjectGenerations> GenerationsOf(int64_t project_id) override {
+        ++s->snapshot_reads;
+        return s->inner()->GenerationsOf(project_id);
       }
       CountingStore* s;
     };

@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "ca/authority.h"
-#include "common/digest.h"
 #include "common/json_writer.h"
 #include "common/rfc3339.h"
 #include "common/strings.h"
@@ -21,8 +20,6 @@
 namespace keypaird::http {
 namespace {
 
-// Keys read per store call while building an authorized_keys answer.
-constexpr int64_t kAuthorizedKeysPage = 1000;
 constexpr size_t kMaxPrincipals = 256;
 
 HttpResponse TextResponse(std::string body, const char* content_type,
@@ -32,16 +29,6 @@ HttpResponse TextResponse(std::string body, const char* content_type,
   return r;
 }
 
-// A strong validator of a generated body: the first 128 bits of its SHA-256.
-std::string ContentETag(std::string_view body) {
-  static const Digest kSha256("SHA256");
-  const std::string digest = kSha256.Of(body);
-  std::string tag = "\"";
-  AppendHex(&tag, reinterpret_cast<const unsigned char*>(digest.data()), 16);
-  tag += '"';
-  return tag;
-}
-
 HttpResponse NotModified(const std::string& etag, const std::string& request_id) {
   HttpResponse r = NoContent(request_id);
   r.status = 304;
@@ -49,16 +36,17 @@ HttpResponse NotModified(const std::string& etag, const std::string& request_id)
   return r;
 }
 
-// A text generated from the store for each request (authorized_keys, the KRL), with its
-// ContentETag: 304 when `if_none_match` holds it, else the text, to be revalidated before
-// every use (no-cache).
-HttpResponse RevalidatedText(std::string body, const char* content_type,
+// A text generated from the store (authorized_keys, the KRL), with its ETag (the first 128
+// bits of its SHA-256): 304 when `if_none_match` holds it, else the text, to be revalidated
+// before every use (no-cache).
+HttpResponse RevalidatedText(const service::GeneratedText& text, const char* content_type,
                              const std::optional<std::string>& if_none_match,
                              const std::string& request_id) {
-  const std::string etag = ContentETag(body);
-  if (IfNoneMatchHits(if_none_match, etag)) return NotModified(etag, request_id);
-  HttpResponse r = TextResponse(std::move(body), content_type, request_id);
-  r.headers.emplace_back("ETag", etag);
+  if (IfNoneMatchHits(if_none_match, text.etag)) return NotModified(text.etag, request_id);
+  HttpResponse r = MakeResponse(200, "", request_id);
+  r.body = std::make_shared<server::ResponseBody>(text.body);
+  r.content_type = content_type;
+  r.headers.emplace_back("ETag", text.etag);
   r.headers.emplace_back("Cache-Control", "no-cache");
   return r;
 }
@@ -195,12 +183,8 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
   if (Status s = ParseQuery(call.request.query, &q); !s.ok()) {
     return ErrorResponse(s, call.request_id);
   }
-  service::ListKeysRequest req;
+  service::AuthorizedKeysRequest req;
   req.project_id = *project;
-  req.order = store::OrderBy::kCreatedAtAsc;
-  req.usable = true;
-  req.with_total = false;
-  req.limit = kAuthorizedKeysPage;
   if (const std::string* v = QueryValue(q, "label_selector"); v != nullptr) {
     StatusOr<std::vector<store::LabelTerm>> labels = ParseLabelSelector(*v);
     if (!labels.ok()) return ErrorResponse(labels.status(), call.request_id);
@@ -213,21 +197,10 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
     }
     req.owner_id = owner;
   }
-  // Every matching key, a page at a time (keyset: each page costs the same).
-  std::string body;
-  for (;;) {
-    StatusOr<store::KeyPage> page = keys_->List(call.caller, req, call.reads());
-    if (!page.ok()) return ErrorResponse(page.status(), call.request_id);
-    for (const store::KeyRecord& k : page->keys) {
-      body += k.public_key;
-      body += '\n';
-    }
-    if (static_cast<int64_t>(page->keys.size()) < req.limit) break;
-    const store::KeyRecord& last = page->keys.back();
-    req.after = store::KeyCursor{last.created_at_us, last.name, last.id};
-  }
-  return RevalidatedText(std::move(body), "text/plain; charset=utf-8",
-                         call.request.if_none_match, call.request_id);
+  StatusOr<service::GeneratedText> text = keys_->AuthorizedKeys(call.caller, req, call.reads());
+  if (!text.ok()) return ErrorResponse(text.status(), call.request_id);
+  return RevalidatedText(*text, "text/plain; charset=utf-8", call.request.if_none_match,
+                         call.request_id);
 }
 
 Api::Reply Api::CaInfo(Call& call) const { return CaInfoOf(call, store::CaKind::kUser); }
@@ -371,12 +344,9 @@ Api::Reply Api::CaKrl(Call& call) const {
   StatusOr<int64_t> project = ProjectOf(call.params);
   if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
-  StatusOr<std::string> krl = extras_.ca->Krl(call.caller, *project);
+  StatusOr<service::GeneratedText> krl = extras_.ca->KrlText(call.caller, *project);
   if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
-  // Always built from the store (other nodes revoke too, and there is no change signal to
-  // invalidate a cache on): the ETag saves a client that revalidates the transfer, not the
-  // server the read.
-  return RevalidatedText(std::move(*krl), "application/octet-stream", call.request.if_none_match,
+  return RevalidatedText(*krl, "application/octet-stream", call.request.if_none_match,
                          call.request_id);
 }
 

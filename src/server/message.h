@@ -45,18 +45,24 @@ struct HttpRequest {
 // after the network layer has written them.
 class ResponseBody {
  public:
-  ResponseBody(std::string bytes, bool secret) : bytes_(std::move(bytes)), secret_(secret) {}
+  ResponseBody(std::string bytes, bool secret)
+      : bytes_(std::move(bytes)), view_(bytes_), secret_(secret) {}
+  // Bytes shared with others (a kept text sent to many clients): never secret, not copied.
+  explicit ResponseBody(std::shared_ptr<const std::string> shared)
+      : shared_(std::move(shared)), view_(*shared_), secret_(false) {}
   ~ResponseBody();
   ResponseBody(const ResponseBody&) = delete;
   ResponseBody& operator=(const ResponseBody&) = delete;
 
-  const char* data() const noexcept { return bytes_.data(); }
-  std::size_t size() const noexcept { return bytes_.size(); }
-  std::string_view view() const noexcept { return bytes_; }
+  const char* data() const noexcept { return view_.data(); }
+  std::size_t size() const noexcept { return view_.size(); }
+  std::string_view view() const noexcept { return view_; }
   bool secret() const noexcept { return secret_; }
 
  private:
   std::string bytes_;
+  std::shared_ptr<const std::string> shared_;
+  std::string_view view_;  // of bytes_ or *shared_
   bool secret_;
 };
 

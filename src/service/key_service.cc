@@ -68,6 +68,7 @@ KeyService::KeyService(store::KeyStore* store, Clock now, Metrics* metrics,
     max_parallel_generations = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   generation_slots_ = std::make_unique<std::counting_semaphore<>>(max_parallel_generations);
+  authorized_keys_ = std::make_unique<GeneratedCache>();
 }
 
 bool IsLabelKey(std::string_view key) {
@@ -370,6 +371,73 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   q.after = request.after;
   q.with_total = request.with_total;
   return (reads != nullptr ? *reads : *store_).ListKeys(q);
+}
+
+StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller,
+                                                   const AuthorizedKeysRequest& request,
+                                                   store::KeyReader* reads) const {
+  constexpr int64_t kPage = 1000;  // keys read per store call while building
+  if (!caller.MayUseProject(request.project_id)) return auth::ProjectDenied(request.project_id);
+  const int64_t now_us = now_();
+  // What names the answer: the project, whose keys the caller sees (as List decides) and
+  // the query. Label keys and values cannot hold '\n' or '\0'.
+  std::string key = std::to_string(request.project_id);
+  key += caller.admin || caller.Administers(request.project_id)
+             ? std::string("\n*")
+             : "\n" + std::to_string(caller.user_id);
+  key += "\n" + (request.owner_id ? std::to_string(*request.owner_id) : std::string("*"));
+  for (const store::LabelTerm& t : request.labels) {
+    key += '\n';
+    key += static_cast<char>('0' + static_cast<int>(t.op));
+    key += t.key;
+    key += '\0';
+    key += t.value;
+  }
+  // The generation is read before the keys: what is built holds every change up to it.
+  StatusOr<store::ProjectGenerations> generations =
+      (reads != nullptr ? *reads : *store_).GenerationsOf(request.project_id);
+  if (!generations.ok()) return generations.status();
+  if (generations->keys.has_value()) {
+    if (std::optional<GeneratedText> kept =
+            authorized_keys_->Find(key, *generations->keys, now_us)) {
+      if (metrics_ != nullptr) {
+        metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, true);
+      }
+      return *std::move(kept);
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, false);
+  }
+  ListKeysRequest req;
+  req.project_id = request.project_id;
+  req.order = store::OrderBy::kCreatedAtAsc;
+  req.usable = true;
+  req.with_total = false;
+  req.limit = kPage;
+  req.labels = request.labels;
+  req.owner_id = request.owner_id;
+  // Every matching key, a page at a time (keyset: each page costs the same). The answer
+  // changes by itself when the first listed key expires.
+  std::string body;
+  int64_t valid_until_us = GeneratedCache::kForever;
+  for (;;) {
+    StatusOr<store::KeyPage> page = List(caller, req, reads);
+    if (!page.ok()) return page.status();
+    for (const store::KeyRecord& k : page->keys) {
+      body += k.public_key;
+      body += '\n';
+      if (k.expires_at_us) valid_until_us = std::min(valid_until_us, *k.expires_at_us);
+    }
+    if (static_cast<int64_t>(page->keys.size()) < req.limit) break;
+    const store::KeyRecord& last = page->keys.back();
+    req.after = store::KeyCursor{last.created_at_us, last.name, last.id};
+  }
+  GeneratedText text = MakeGeneratedText(std::move(body));
+  if (generations->keys.has_value()) {
+    authorized_keys_->Keep(std::move(key), *generations->keys, valid_until_us, text);
+  }
+  return text;
 }
 
 Status KeyService::Delete(const auth::Principal& caller, std::optional<int64_t> project_id,

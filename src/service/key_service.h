@@ -30,6 +30,7 @@
 #include "common/metrics.h"
 #include "common/secret.h"
 #include "common/status.h"
+#include "service/generated_cache.h"
 #include "service/key_pool.h"
 #include "sshkey/private_key.h"
 #include "sshkey/sshkey.h"
@@ -96,6 +97,14 @@ struct ListKeysRequest {
   bool with_total = true;
 };
 
+// What a project's authorized_keys answer lists: the usable keys the caller sees in the
+// project (oldest first), those matching `labels` and `owner_id` when given.
+struct AuthorizedKeysRequest {
+  int64_t project_id = 0;
+  std::vector<store::LabelTerm> labels;
+  std::optional<int64_t> owner_id;
+};
+
 // Label rules (openapi/keypaird.yaml, Labels): at most 32; keys
 // ^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$, values ^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$
 // or empty. kInvalidArgument with a field error on "labels".
@@ -147,6 +156,14 @@ class KeyService {
   StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request,
                                 store::KeyReader* reads = nullptr) const;
 
+  // The authorized_keys text: one public key line per key List finds for the request (so
+  // kPermissionDenied as List), with its ETag. Kept per (request, caller's view) for the
+  // project's keys generation where the store keeps one (SQLite), until the first listed
+  // key expires: an answer read in the same generation is sent without reading the keys.
+  StatusOr<GeneratedText> AuthorizedKeys(const auth::Principal& caller,
+                                         const AuthorizedKeysRequest& request,
+                                         store::KeyReader* reads = nullptr) const;
+
   // OK if the database answers now; kUnavailable otherwise.
   Status Ping() const { return store_->Ping(); }
   // The caller's user (GET /api/v1/me: a person's identity). kNotFound for a token whose
@@ -185,6 +202,7 @@ class KeyService {
   Metrics* metrics_;  // not owned, may be null
   KeyPool* pool_;     // not owned, may be null
   std::unique_ptr<std::counting_semaphore<>> generation_slots_;
+  std::unique_ptr<GeneratedCache> authorized_keys_;
 };
 
 }  // namespace keypaird::service

@@ -205,5 +205,68 @@ TEST_F(KeyServiceTest, ReadsGoThroughTheSnapshotWhenGiven) {
   EXPECT_EQ(page->total, 1);
 }
 
+// The authorized_keys answer is kept for the project's keys generation (SQLite: the real
+// triggers): the same bytes object while nothing changes; a write by anyone (here straight
+// to the store, as another process would) is in the next answer; a key leaves at its
+// expiry with nothing written; each caller's view is its own answer.
+TEST(AuthorizedKeysTest, KeptWhileNothingChangesExactAfterAnyWriteAndAtAnExpiry) {
+  StatusOr<std::unique_ptr<store::KeyStore>> opened = store::OpenStore("sqlite::memory:");
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  store::KeyStore& store = **opened;
+  int64_t now = 1'700'000'000'000'000;
+  KeyService svc(&store, [&now] { return now; });
+  const auth::Principal alice = User(1, {1});
+  const auth::Principal bob = User(2, {1});
+  auto create = [&](const auth::Principal& who, const char* name, bool shared,
+                    std::optional<int64_t> expires_in_us = std::nullopt) {
+    now += 1000;  // listed oldest first
+    CreateKeyRequest req;
+    req.project_id = 1;
+    req.name = name;
+    req.shared_in_project = shared;
+    if (expires_in_us) req.expires_at_us = now + *expires_in_us;
+    StatusOr<CreatedKey> c = svc.Create(who, std::move(req));
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? c->key : store::KeyRecord{};
+  };
+  auto answer = [&](const auth::Principal& who) {
+    StatusOr<GeneratedText> t =
+        svc.AuthorizedKeys(who, {.project_id = 1, .labels = {}, .owner_id = std::nullopt});
+    EXPECT_TRUE(t.ok()) << t.status().message();
+    return t.ok() ? *t : GeneratedText{std::make_shared<const std::string>("failed"), ""};
+  };
+
+  const store::KeyRecord one = create(alice, "one", true);
+  const GeneratedText first = answer(alice);
+  EXPECT_EQ(*first.body, one.public_key + "\n");
+  EXPECT_EQ(answer(alice).body.get(), first.body.get());  // kept
+  EXPECT_EQ(answer(alice).etag, first.etag);
+
+  const store::KeyRecord bobs = create(bob, "bobs", false);  // unshared: only bob sees it
+  EXPECT_EQ(*answer(alice).body, one.public_key + "\n");
+  EXPECT_EQ(*answer(bob).body, one.public_key + "\n" + bobs.public_key + "\n");
+  EXPECT_EQ(*answer(alice).body, one.public_key + "\n");  // bob's view did not replace alice's
+
+  store::KeyUpdate disable;
+  disable.disabled = true;
+  disable.updated_at_us = now;
+  ASSERT_TRUE(store.UpdateKey(one.id, disable, std::nullopt, {}).ok());
+  EXPECT_EQ(*answer(alice).body, "");
+  EXPECT_NE(answer(alice).etag, first.etag);
+
+  const store::KeyRecord brief = create(alice, "brief", true, 10'000'000);
+  const GeneratedText with_brief = answer(alice);
+  EXPECT_EQ(*with_brief.body, brief.public_key + "\n");
+  now += 9'999'999;
+  EXPECT_EQ(answer(alice).body.get(), with_brief.body.get());  // still kept
+  now += 1;  // the key expires: nothing is written
+  EXPECT_EQ(*answer(alice).body, "");
+  EXPECT_EQ(
+      svc.AuthorizedKeys(User(3, {2}), {.project_id = 1, .labels = {}, .owner_id = std::nullopt})
+          .status()
+          .code(),
+      StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace keypaird::service

@@ -177,6 +177,9 @@ class ObservedStore final : public store::KeyStore {
   StatusOr<int64_t> AuthGeneration() override {
     return Seen("auth_generation", inner_->AuthGeneration());
   }
+  StatusOr<store::ProjectGenerations> GenerationsOf(int64_t project_id) override {
+    return Seen("project_generations", inner_->GenerationsOf(project_id));
+  }
 
  private:
   void Count(const char* operation, StatusCode code) {

@@ -1,0 +1,53 @@
+#include "service/generated_cache.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include "common/digest.h"
+#include "common/strings.h"
+
+namespace keypaird::service {
+
+GeneratedText MakeGeneratedText(std::string body) {
+  static const Digest kSha256("SHA256");
+  const std::string digest = kSha256.Of(body);
+  GeneratedText text;
+  text.etag = "\"";
+  AppendHex(&text.etag, reinterpret_cast<const unsigned char*>(digest.data()),
+            std::min<size_t>(16, digest.size()));
+  text.etag += '"';
+  text.body = std::make_shared<const std::string>(std::move(body));
+  return text;
+}
+
+std::optional<GeneratedText> GeneratedCache::Find(std::string_view key, int64_t generation,
+                                                  int64_t now_us) const {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.generation != generation ||
+      now_us >= it->second.valid_until_us) {
+    return std::nullopt;
+  }
+  return it->second.text;
+}
+
+void GeneratedCache::Keep(std::string key, int64_t generation, int64_t valid_until_us,
+                          GeneratedText text) {
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    if (generation < it->second.generation) return;
+    it->second = Entry{generation, valid_until_us, std::move(text)};
+    return;
+  }
+  if (entries_.size() >= max_entries_) entries_.clear();
+  entries_.emplace(std::move(key), Entry{generation, valid_until_us, std::move(text)});
+}
+
+size_t GeneratedCache::size() const {
+  std::shared_lock lock(mu_);
+  return entries_.size();
+}
+
+}  // namespace keypaird::service
