@@ -602,20 +602,35 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   return *text->body;
 }
 
+std::optional<service::GeneratedText> CertificateAuthority::KeptKrl(const auth::Principal& caller,
+                                                                    int64_t project_id,
+                                                                    store::KeyReader* reads) const {
+  if (!caller.MayUseProject(project_id)) return std::nullopt;
+  StatusOr<store::ProjectGenerations> generations =
+      (reads != nullptr ? *reads : *store_).GenerationsOf(project_id);
+  if (!generations.ok()) return std::nullopt;
+  std::optional<service::GeneratedText> kept =
+      krls_->Find(std::to_string(project_id), generations->revocations, now_());
+  if (kept.has_value() && metrics_ != nullptr) {
+    metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, true);
+  }
+  return kept;
+}
+
 StatusOr<service::GeneratedText> CertificateAuthority::KrlText(const auth::Principal& caller,
-                                                               int64_t project_id) const {
+                                                               int64_t project_id,
+                                                               store::KeyReader* reads) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
+  if (std::optional<service::GeneratedText> kept = KeptKrl(caller, project_id, reads)) {
+    return *std::move(kept);
+  }
   const int64_t now_us = now_();
   // The generation is read before the KRL is built: what is built holds every change up
   // to it (service::GeneratedCache).
-  StatusOr<store::ProjectGenerations> generations = store_->GenerationsOf(project_id);
+  StatusOr<store::ProjectGenerations> generations =
+      (reads != nullptr ? *reads : *store_).GenerationsOf(project_id);
   if (!generations.ok()) return generations.status();
   const std::string key = std::to_string(project_id);
-  if (std::optional<service::GeneratedText> kept =
-          krls_->Find(key, generations->revocations, now_us)) {
-    if (metrics_ != nullptr) metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, true);
-    return *std::move(kept);
-  }
   if (metrics_ != nullptr) metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, false);
   int64_t first_expiry_s = 0;
   StatusOr<std::string> bytes = BuildKrl(project_id, now_us / 1000000, &first_expiry_s);

@@ -167,7 +167,13 @@ class CertificateAuthority final : public service::HostSigner {
   // The same with its ETag, shared: kept for the project's revocations generation
   // (store::ProjectGenerations) until the first serial it lists expires, so that a KRL read
   // while nothing it lists changed is sent without reading the certificates again.
-  StatusOr<service::GeneratedText> KrlText(const auth::Principal& caller, int64_t project_id) const;
+  // Reads the generation through `reads` when given.
+  StatusOr<service::GeneratedText> KrlText(const auth::Principal& caller, int64_t project_id,
+                                           store::KeyReader* reads = nullptr) const;
+  // The KRL KrlText keeps for the project's current generation, if there is one (and the
+  // caller may read the project); nullopt otherwise. Reads the generation only.
+  std::optional<service::GeneratedText> KeptKrl(const auth::Principal& caller, int64_t project_id,
+                                                store::KeyReader* reads = nullptr) const;
 
   int64_t max_validity_s() const { return max_validity_s_; }
 

@@ -31,146 +31,301 @@ const std::vector<Api::Route>& Api::Routes() {
   // key and then write asynchronously, on the key-generation pool.
   static const std::vector<Route> kRoutes = [] {
     std::vector<Route> routes = {
-        {.method = "GET", .pattern = "/healthz",
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::Healthz},
-        {.method = "GET", .pattern = "/readyz",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::Readyz},
-        {.method = "GET", .pattern = "/metrics",
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::MetricsText},
-        {.method = "GET", .pattern = "/console",  // also "/console/"
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::ConsoleFile},
-        {.method = "GET", .pattern = "/console/{file}",
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::ConsoleFile},
+        {.method = "GET",
+         .pattern = "/healthz",
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::Healthz},
+        {.method = "GET",
+         .pattern = "/readyz",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::Readyz},
+        {.method = "GET",
+         .pattern = "/metrics",
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::MetricsText},
+        {.method = "GET",
+         .pattern = "/console",  // also "/console/"
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::ConsoleFile},
+        {.method = "GET",
+         .pattern = "/console/{file}",
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::ConsoleFile},
         // Sign-in (auth_routes.cc): the callback waits on the identity provider.
-        {.method = "GET", .pattern = "/auth/login",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthLogin},
-        {.method = "GET", .pattern = "/auth/callback",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthCallback},
-        {.method = "POST", .pattern = "/auth/logout",
-         .placement = P::kWorker, .handler = &Api::AuthLogout, .bodiless = true},
-        {.method = "GET", .pattern = "/auth/info",
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::AuthInfo},
+        {.method = "GET",
+         .pattern = "/auth/login",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::AuthLogin},
+        {.method = "GET",
+         .pattern = "/auth/callback",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::AuthCallback},
+        {.method = "POST",
+         .pattern = "/auth/logout",
+         .placement = P::kWorker,
+         .handler = &Api::AuthLogout,
+         .bodiless = true},
+        {.method = "GET",
+         .pattern = "/auth/info",
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::AuthInfo},
         // The device flow (`keypaird login`): the client starts and polls without a token;
         // the person decides in the browser, signed in.
-        {.method = "POST", .pattern = "/auth/device",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceStart,
+        {.method = "POST",
+         .pattern = "/auth/device",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::DeviceStart,
          .bodiless = true},
-        {.method = "POST", .pattern = "/auth/device/token",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceToken},
-        {.method = "POST", .pattern = "/auth/device/approve",
-         .placement = P::kWorker, .handler = &Api::DeviceDecide},
-        {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
-         .placement = P::kKeygen, .handler = &Api::V1Create},
-        {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
-         .placement = P::kWorker, .handler = &Api::V1List},
-        {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
-         .placement = P::kIoThread, .handler = &Api::V1Get, .one_snapshot = true},
-        {.method = "DELETE", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
-         .placement = P::kWorker, .handler = &Api::V1Delete},
+        {.method = "POST",
+         .pattern = "/auth/device/token",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::DeviceToken},
+        {.method = "POST",
+         .pattern = "/auth/device/approve",
+         .placement = P::kWorker,
+         .handler = &Api::DeviceDecide},
+        {.method = "POST",
+         .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
+         .placement = P::kKeygen,
+         .handler = &Api::V1Create},
+        {.method = "GET",
+         .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
+         .placement = P::kWorker,
+         .handler = &Api::V1List},
+        {.method = "GET",
+         .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
+         .placement = P::kIoThread,
+         .handler = &Api::V1Get,
+         .one_snapshot = true},
+        {.method = "DELETE",
+         .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
+         .placement = P::kWorker,
+         .handler = &Api::V1Delete},
         {.method = "PATCH",
          .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}/share",
-         .placement = P::kWorker, .handler = &Api::V1Share},
-        {.method = "POST", .pattern = "/cloud/v2/keypairs",
-         .placement = P::kKeygen, .handler = &Api::V2Create},
-        {.method = "GET", .pattern = "/cloud/v2/keypairs",
-         .placement = P::kWorker, .handler = &Api::V2List},
-        {.method = "GET", .pattern = "/cloud/v2/keypairs/{keypair_id}",
-         .placement = P::kIoThread, .handler = &Api::V2Get, .one_snapshot = true},
-        {.method = "DELETE", .pattern = "/cloud/v2/keypairs/{keypair_id}",
-         .placement = P::kWorker, .handler = &Api::V2Delete},
-        {.method = "POST", .pattern = "/cloud/v1/ssh_keys/{project_id}",
-         .placement = P::kKeygen, .handler = &Api::SshCreate},
-        {.method = "GET", .pattern = "/cloud/v1/ssh_keys/{project_id}",
-         .placement = P::kWorker, .handler = &Api::SshList},
-        {.method = "GET", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
-         .placement = P::kIoThread, .handler = &Api::SshGet, .one_snapshot = true},
-        {.method = "PATCH", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
-         .placement = P::kWorker, .handler = &Api::SshShare},
-        {.method = "DELETE", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
-         .placement = P::kWorker, .handler = &Api::SshDelete},
+         .placement = P::kWorker,
+         .handler = &Api::V1Share},
+        {.method = "POST",
+         .pattern = "/cloud/v2/keypairs",
+         .placement = P::kKeygen,
+         .handler = &Api::V2Create},
+        {.method = "GET",
+         .pattern = "/cloud/v2/keypairs",
+         .placement = P::kWorker,
+         .handler = &Api::V2List},
+        {.method = "GET",
+         .pattern = "/cloud/v2/keypairs/{keypair_id}",
+         .placement = P::kIoThread,
+         .handler = &Api::V2Get,
+         .one_snapshot = true},
+        {.method = "DELETE",
+         .pattern = "/cloud/v2/keypairs/{keypair_id}",
+         .placement = P::kWorker,
+         .handler = &Api::V2Delete},
+        {.method = "POST",
+         .pattern = "/cloud/v1/ssh_keys/{project_id}",
+         .placement = P::kKeygen,
+         .handler = &Api::SshCreate},
+        {.method = "GET",
+         .pattern = "/cloud/v1/ssh_keys/{project_id}",
+         .placement = P::kWorker,
+         .handler = &Api::SshList},
+        {.method = "GET",
+         .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
+         .placement = P::kIoThread,
+         .handler = &Api::SshGet,
+         .one_snapshot = true},
+        {.method = "PATCH",
+         .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
+         .placement = P::kWorker,
+         .handler = &Api::SshShare},
+        {.method = "DELETE",
+         .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
+         .placement = P::kWorker,
+         .handler = &Api::SshDelete},
         // Gcore's audit log, for the SSH keys (the contract's field list; docs/audit.md).
-        {.method = "GET", .pattern = "/cloud/v1/user_actions",
-         .placement = P::kWorker, .handler = &Api::UserActions},
+        {.method = "GET",
+         .pattern = "/cloud/v1/user_actions",
+         .placement = P::kWorker,
+         .handler = &Api::UserActions},
         // keypaird's own API (openapi/keypaird.yaml).
-        {.method = "GET", .pattern = "/api/v1/openapi.yaml",
-         .authenticated = false, .placement = P::kIoThread, .handler = &Api::OpenApiSpec},
+        {.method = "GET",
+         .pattern = "/api/v1/openapi.yaml",
+         .authenticated = false,
+         .placement = P::kIoThread,
+         .handler = &Api::OpenApiSpec},
         {.method = "GET", .pattern = "/api/v1/me", .placement = P::kIoThread, .handler = &Api::Me},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys",
-         .placement = P::kKeygen, .handler = &Api::NativeCreate},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/keys",
-         .placement = P::kWorker, .handler = &Api::NativeList},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
-         .placement = P::kIoThread, .handler = &Api::NativeGet, .one_snapshot = true},
-        {.method = "PATCH", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
-         .placement = P::kWorker, .handler = &Api::NativeUpdate},
-        {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
-         .placement = P::kWorker, .handler = &Api::NativeDelete},
-        {.method = "GET", .pattern = "/api/v1/events",
-         .placement = P::kWorker, .handler = &Api::Events},
-        {.method = "GET", .pattern = "/api/v1/grants",
-         .placement = P::kWorker, .handler = &Api::GrantList},
-        {.method = "POST", .pattern = "/api/v1/grants",
-         .placement = P::kWorker, .handler = &Api::GrantCreate},
-        {.method = "DELETE", .pattern = "/api/v1/grants/{grant_id}",
-         .placement = P::kWorker, .handler = &Api::GrantDelete},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/host_join_tokens",
-         .placement = P::kWorker, .handler = &Api::JoinTokenList},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/host_join_tokens",
-         .placement = P::kWorker, .handler = &Api::JoinTokenCreate},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/keys",
+         .placement = P::kKeygen,
+         .handler = &Api::NativeCreate},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/keys",
+         .placement = P::kWorker,
+         .handler = &Api::NativeList},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/keys/{key}",
+         .placement = P::kIoThread,
+         .handler = &Api::NativeGet,
+         .one_snapshot = true},
+        {.method = "PATCH",
+         .pattern = "/api/v1/projects/{project_id}/keys/{key}",
+         .placement = P::kWorker,
+         .handler = &Api::NativeUpdate},
+        {.method = "DELETE",
+         .pattern = "/api/v1/projects/{project_id}/keys/{key}",
+         .placement = P::kWorker,
+         .handler = &Api::NativeDelete},
+        {.method = "GET",
+         .pattern = "/api/v1/events",
+         .placement = P::kWorker,
+         .handler = &Api::Events},
+        {.method = "GET",
+         .pattern = "/api/v1/grants",
+         .placement = P::kWorker,
+         .handler = &Api::GrantList},
+        {.method = "POST",
+         .pattern = "/api/v1/grants",
+         .placement = P::kWorker,
+         .handler = &Api::GrantCreate},
+        {.method = "DELETE",
+         .pattern = "/api/v1/grants/{grant_id}",
+         .placement = P::kWorker,
+         .handler = &Api::GrantDelete},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/host_join_tokens",
+         .placement = P::kWorker,
+         .handler = &Api::JoinTokenList},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/host_join_tokens",
+         .placement = P::kWorker,
+         .handler = &Api::JoinTokenCreate},
         {.method = "DELETE",
          .pattern = "/api/v1/projects/{project_id}/host_join_tokens/{token_id}",
-         .placement = P::kWorker, .handler = &Api::JoinTokenDelete},
+         .placement = P::kWorker,
+         .handler = &Api::JoinTokenDelete},
         // Enrolment is authorized by a join token, which the handler checks (not a token
         // of the API); a renewal by the host's own token.
-        {.method = "POST", .pattern = "/api/v1/hosts/enroll", .authenticated = false,
-         .placement = P::kWorker, .handler = &Api::HostEnroll},
-        {.method = "POST", .pattern = "/api/v1/hosts/{host_id}/renew",
-         .placement = P::kWorker, .handler = &Api::HostRenew, .bodiless = true, .hosts = true},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/hosts",
-         .placement = P::kWorker, .handler = &Api::HostList},
-        {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/hosts/{host_id}",
-         .placement = P::kWorker, .handler = &Api::HostDelete},
-        {.method = "GET", .pattern = "/api/v1/users",
-         .placement = P::kWorker, .handler = &Api::UserList},
-        {.method = "PATCH", .pattern = "/api/v1/users/{user_id}",
-         .placement = P::kWorker, .handler = &Api::UserUpdate},
-        {.method = "GET", .pattern = "/api/v1/keys",
-         .placement = P::kWorker, .handler = &Api::NativeFind},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/authorized_keys",
-         .placement = P::kWorker, .handler = &Api::AuthorizedKeys, .hosts = true},
+        {.method = "POST",
+         .pattern = "/api/v1/hosts/enroll",
+         .authenticated = false,
+         .placement = P::kWorker,
+         .handler = &Api::HostEnroll},
+        {.method = "POST",
+         .pattern = "/api/v1/hosts/{host_id}/renew",
+         .placement = P::kWorker,
+         .handler = &Api::HostRenew,
+         .bodiless = true,
+         .hosts = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/hosts",
+         .placement = P::kWorker,
+         .handler = &Api::HostList},
+        {.method = "DELETE",
+         .pattern = "/api/v1/projects/{project_id}/hosts/{host_id}",
+         .placement = P::kWorker,
+         .handler = &Api::HostDelete},
+        {.method = "GET",
+         .pattern = "/api/v1/users",
+         .placement = P::kWorker,
+         .handler = &Api::UserList},
+        {.method = "PATCH",
+         .pattern = "/api/v1/users/{user_id}",
+         .placement = P::kWorker,
+         .handler = &Api::UserUpdate},
+        {.method = "GET",
+         .pattern = "/api/v1/keys",
+         .placement = P::kWorker,
+         .handler = &Api::NativeFind},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/authorized_keys",
+         .placement = P::kWorker,
+         .handler = &Api::AuthorizedKeys,
+         .one_snapshot = true,
+         .hosts = true,
+         .kept_first = true},
         // The CA's routes read the project's CA, make it (one write) or sign (CPU and a
         // write). Only a POST makes a CA: a read never writes.
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca",
-         .placement = P::kWorker, .handler = &Api::CaInfo, .hosts = true},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca",
-         .placement = P::kWorker, .handler = &Api::CaCreate, .bodiless = true},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca/public_key",
-         .placement = P::kWorker, .handler = &Api::CaPublicKey, .hosts = true},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca/krl",
-         .placement = P::kWorker, .handler = &Api::CaKrl, .hosts = true},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
-         .placement = P::kWorker, .handler = &Api::HostCaInfo, .hosts = true},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
-         .placement = P::kWorker, .handler = &Api::HostCaCreate, .bodiless = true},
-        {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts",
-         .placement = P::kWorker, .handler = &Api::HostCaKnownHosts, .hosts = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca",
+         .placement = P::kWorker,
+         .handler = &Api::CaInfo,
+         .hosts = true},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca",
+         .placement = P::kWorker,
+         .handler = &Api::CaCreate,
+         .bodiless = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca/public_key",
+         .placement = P::kWorker,
+         .handler = &Api::CaPublicKey,
+         .hosts = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca/krl",
+         .placement = P::kWorker,
+         .handler = &Api::CaKrl,
+         .one_snapshot = true,
+         .hosts = true,
+         .kept_first = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
+         .placement = P::kWorker,
+         .handler = &Api::HostCaInfo,
+         .hosts = true},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
+         .placement = P::kWorker,
+         .handler = &Api::HostCaCreate,
+         .bodiless = true},
+        {.method = "GET",
+         .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/known_hosts",
+         .placement = P::kWorker,
+         .handler = &Api::HostCaKnownHosts,
+         .hosts = true},
         // Rotation and early deletion of a key rotated out (a project's administrators).
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca/rotate",
-         .placement = P::kWorker, .handler = &Api::CaRotate, .bodiless = true},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/rotate",
-         .placement = P::kWorker, .handler = &Api::HostCaRotate, .bodiless = true},
-        {.method = "DELETE", .pattern = "/api/v1/projects/{project_id}/ssh_ca/keys/{fingerprint}",
-         .placement = P::kWorker, .handler = &Api::CaKeyDelete},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca/rotate",
+         .placement = P::kWorker,
+         .handler = &Api::CaRotate,
+         .bodiless = true},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/rotate",
+         .placement = P::kWorker,
+         .handler = &Api::HostCaRotate,
+         .bodiless = true},
+        {.method = "DELETE",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca/keys/{fingerprint}",
+         .placement = P::kWorker,
+         .handler = &Api::CaKeyDelete},
         {.method = "DELETE",
          .pattern = "/api/v1/projects/{project_id}/ssh_host_ca/keys/{fingerprint}",
-         .placement = P::kWorker, .handler = &Api::HostCaKeyDelete},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys/{key}/certificates",
-         .placement = P::kWorker, .handler = &Api::CaSign},
+         .placement = P::kWorker,
+         .handler = &Api::HostCaKeyDelete},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/keys/{key}/certificates",
+         .placement = P::kWorker,
+         .handler = &Api::CaSign},
         // A public key the store does not hold (keypaird login's in-memory key).
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_ca/sign",
-         .placement = P::kWorker, .handler = &Api::CaSignPublicKey},
-        {.method = "POST", .pattern = "/api/v1/projects/{project_id}/certificates/{serial}/revoke",
-         .placement = P::kWorker, .handler = &Api::CaRevoke, .bodiless = true},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/ssh_ca/sign",
+         .placement = P::kWorker,
+         .handler = &Api::CaSignPublicKey},
+        {.method = "POST",
+         .pattern = "/api/v1/projects/{project_id}/certificates/{serial}/revoke",
+         .placement = P::kWorker,
+         .handler = &Api::CaRevoke,
+         .bodiless = true},
     };
     for (Route& r : routes) r.segments = SplitPath(r.pattern);
     return routes;
@@ -256,7 +411,21 @@ std::string Api::RequestIdFor(const std::optional<std::string>& client_id) {
   return id;
 }
 
-void Api::Handle(const HttpRequest& request, Match match, Responder outer) const {
+void Api::Handle(const HttpRequest& request, Match match, Responder respond) const {
+  HandleAs(request, std::move(match), std::move(respond), /*kept_only=*/false);
+}
+
+bool Api::HandleKept(const HttpRequest& request, Match match, const Responder& respond) const {
+  return HandleAs(request, std::move(match), respond, /*kept_only=*/true);
+}
+
+bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer, bool kept_only) const {
+  // kept_only: everything but a kept answer (or the rate limit's refusal of one) is left to
+  // the full handling, which answers it as it always did.
+  if (kept_only && (match.route == nullptr || request.body.size() > kMaxBodyBytes ||
+                    (request.method != "GET" && request.method != "HEAD"))) {
+    return false;
+  }
   const std::string request_id = RequestIdFor(request.request_id);
   Responder respond = [outer = std::move(outer)](HttpResponse r) {
     AddSecurityHeaders(r);
@@ -264,14 +433,16 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   };
   if (match.route == nullptr) {
     if (match.allow.empty()) {
-      return respond(ErrorResponse(NotFound("The requested resource was not found."), request_id));
+      respond(ErrorResponse(NotFound("The requested resource was not found."), request_id));
+      return true;
     }
     HttpResponse r = PlainError(
         405, "HTTPError",
         "Method " + request.method + " is not allowed here; allowed: " + match.allow + ".",
         request_id);
     r.headers.emplace_back("Allow", match.allow);
-    return respond(std::move(r));
+    respond(std::move(r));
+    return true;
   }
   const Route& route = *match.route;
   // Every answer from here on is labelled with its route and the caller's token id.
@@ -285,37 +456,42 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   };
 
   if (request.body.size() > kMaxBodyBytes) {
-    return labelled("")(Unreadable(413, request.request_id));
+    labelled("")(Unreadable(413, request.request_id));
+    return true;
   }
 
-  Call call{request, request_id, std::move(match.params), {}, nullptr, nullptr, nullptr};
+  Call call{request, request_id, std::move(match.params), {}, nullptr, nullptr, nullptr, kept_only};
   if (route.authenticated) {
     if (route.one_snapshot) call.snapshot = keys_->Snapshot();
     StatusOr<auth::Principal> caller = Authenticate(request, route, call.snapshot.get());
-    if (!caller.ok()) return labelled("")(ErrorResponse(caller.status(), request_id));
+    if (!caller.ok()) {
+      if (kept_only) return false;
+      labelled("")(ErrorResponse(caller.status(), request_id));
+      return true;
+    }
     call.caller = std::move(caller).value();
     const bool host = !call.caller.host_id.empty();
     if (host && !route.hosts) {
-      return labelled(call.caller.token_id)(ErrorResponse(
+      if (kept_only) return false;
+      labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("A host token only renews its own certificates and reads its "
                            "project's CA keys, KRL and authorized_keys."),
           request_id));
+      return true;
     }
     // A reader may still sign itself out and approve its own sign-in elsewhere (/auth/…:
     // changes to the caller's own session, not to what it reads); a host renews itself.
     if (call.caller.read_only && !host && request.method != "GET" && request.method != "HEAD" &&
         !std::string_view(route.pattern).starts_with("/auth/")) {
-      return labelled(call.caller.token_id)(ErrorResponse(
+      labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
+      return true;
     }
-    if (extras_.rate_limiter != nullptr) {
-      if (int wait = extras_.rate_limiter->Acquire(call.caller.token_id); wait > 0) {
-        HttpResponse r = ErrorResponse(
-            Status(StatusCode::kResourceExhausted,
-                   "Too many requests for this token; retry after " + std::to_string(wait) + " s."),
-            request_id);
-        r.headers.emplace_back("Retry-After", std::to_string(wait));
-        return labelled(call.caller.token_id)(std::move(r));
+    // A kept answer counts against the rate once it is known to be one (below).
+    if (!kept_only) {
+      if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
+        labelled(call.caller.token_id)(*std::move(limited));
+        return true;
       }
     }
   }
@@ -327,16 +503,40 @@ void Api::Handle(const HttpRequest& request, Match match, Responder outer) const
   const bool no_body = route.bodiless && request.body.empty();
   if ((request.method == "POST" || request.method == "PATCH") && !no_body) {
     if (!request.content_type.has_value() || !IsJsonMediaType(*request.content_type)) {
-      return call.respond(PlainError(
-          415, "UnsupportedMediaType",
-          "The request body must be JSON (Content-Type: application/json).", request_id));
+      call.respond(PlainError(415, "UnsupportedMediaType",
+                              "The request body must be JSON (Content-Type: application/json).",
+                              request_id));
+      return true;
     }
     StatusOr<json> body = ParseJsonBody(request.body);
-    if (!body.ok()) return call.respond(ErrorResponse(body.status(), request_id));
+    if (!body.ok()) {
+      call.respond(ErrorResponse(body.status(), request_id));
+      return true;
+    }
     call.body = std::move(body).value();
   }
   Reply reply = (this->*route.handler)(call);
+  if (reply.not_kept) return false;
+  if (kept_only && route.authenticated) {
+    if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
+      reply.response = *std::move(limited);
+    }
+  }
   if (reply.response.has_value()) call.respond(std::move(*reply.response));
+  return true;
+}
+
+std::optional<HttpResponse> Api::RateLimited(const std::string& token_id,
+                                             const std::string& request_id) const {
+  if (extras_.rate_limiter == nullptr) return std::nullopt;
+  const int wait = extras_.rate_limiter->Acquire(token_id);
+  if (wait <= 0) return std::nullopt;
+  HttpResponse r = ErrorResponse(
+      Status(StatusCode::kResourceExhausted,
+             "Too many requests for this token; retry after " + std::to_string(wait) + " s."),
+      request_id);
+  r.headers.emplace_back("Retry-After", std::to_string(wait));
+  return r;
 }
 
 StatusOr<auth::Principal> Api::Authenticate(const HttpRequest& request, const Route& route,
@@ -368,8 +568,17 @@ StatusOr<auth::Principal> Api::Authenticate(const HttpRequest& request, const Ro
 server::Handler::Job Api::JobFor(std::shared_ptr<const HttpRequest> request) const {
   Match match = MatchRoute(*request);
   const Placement placement = match.placement();
-  return {placement, [this, request = std::move(request), match = std::move(match)](
-                         Responder respond) { Handle(*request, match, std::move(respond)); }};
+  Job job;
+  job.placement = placement;
+  if (match.route != nullptr && match.route->kept_first) {
+    job.first = [this, request, match](const Responder& respond) {
+      return HandleKept(*request, match, respond);
+    };
+  }
+  job.run = [this, request = std::move(request), match = std::move(match)](Responder respond) {
+    Handle(*request, match, std::move(respond));
+  };
+  return job;
 }
 
 HttpResponse Api::Refusal(int status, const std::optional<std::string>& request_id) const {

@@ -96,7 +96,14 @@ class Api final : public server::Handler {
   struct Reply {
     Reply(HttpResponse r) : response(std::move(r)) {}  // NOLINT(google-explicit-constructor)
     static Reply Pending() { return Reply(); }
+    // Call::kept_only: the answer is not kept; the request is to be handled in full.
+    static Reply NotKept() {
+      Reply r;
+      r.not_kept = true;
+      return r;
+    }
     std::optional<HttpResponse> response;
+    bool not_kept = false;
 
    private:
     Reply() = default;
@@ -126,6 +133,10 @@ class Api final : public server::Handler {
 
   // Answers a matched request through `respond`, exactly once.
   void Handle(const HttpRequest& request, Match match, Responder respond) const;
+  // Routes with kept_first, on the I/O thread: answers through `respond` and returns true
+  // if the answer is one the service keeps in memory (or an error needing no store);
+  // false, having answered nothing, when the request needs Handle.
+  bool HandleKept(const HttpRequest& request, Match match, const Responder& respond) const;
 
   // MatchRoute + Handle, waiting for the response: for tests and tools.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -213,6 +224,12 @@ class Api final : public server::Handler {
   // The caller of an authenticated route: the Authorization header's token, else (with
   // sign-in on, on keypaird's own routes) the session cookie's session, which may change
   // nothing from another site.
+  // Handle and HandleKept: answers and returns true, or (kept_only, and the answer is not
+  // kept) answers nothing and returns false.
+  bool HandleAs(const HttpRequest& request, Match match, Responder outer, bool kept_only) const;
+  // The 429 for a token over its rate (ApiExtras::rate_limiter), counting this request.
+  std::optional<HttpResponse> RateLimited(const std::string& token_id,
+                                          const std::string& request_id) const;
   StatusOr<auth::Principal> Authenticate(const HttpRequest& request, const Route& route,
                                          store::KeyReader* reads) const;
   // native_ssh.cc: authorized_keys and the SSH certificate authority.
@@ -271,6 +288,10 @@ struct Api::Route {
   // An enrolled host's token may call it (its renewal, and what sshd needs to read); a host
   // token gets 403 on every other route.
   bool hosts = false;
+  // A worker route whose answer is usually kept in memory (a project's authorized_keys and
+  // KRL): tried first on the I/O thread with Call::kept_only (HandleKept), and handed to
+  // the workers only when it is not kept.
+  bool kept_first = false;
   std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 

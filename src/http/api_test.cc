@@ -457,6 +457,39 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
 }
 
+// A kept answer sent first (Api::HandleKept) counts against the token's rate like any
+// answer; a try that found nothing kept does not (the full handling counts it once).
+TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
+  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
+  auth::Authenticator authn(store.get());
+  service::KeyService keys(store.get());
+  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
+  RateLimiter limiter(1, 2, [&now] { return now; });
+  Api api(&keys, &authn, {nullptr, &limiter});
+  StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
+  ASSERT_TRUE(m.ok() && store->InsertToken(m->record, {}).ok());
+  HttpRequest r;
+  r.method = "GET";
+  r.path = "/api/v1/projects/1/authorized_keys";
+  r.authorization = "APIKey " + std::string(m->token.view());
+  auto kept = [&]() -> std::optional<HttpResponse> {
+    std::optional<HttpResponse> out;
+    const bool answered =
+        api.HandleKept(r, api.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
+    EXPECT_EQ(answered, out.has_value());
+    return out;
+  };
+  EXPECT_FALSE(kept().has_value());             // nothing kept: not counted
+  EXPECT_EQ(api.Handle(r).status, 200);         // 1
+  std::optional<HttpResponse> second = kept();  // 2
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200);
+  std::optional<HttpResponse> third = kept();  // 3: over the burst of 2
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->status, 429);
+  EXPECT_EQ(third->Header("Retry-After"), "1");
+}
+
 TEST(ApiFaultTest, OverloadedIs503WithRetryAfterAndTheClientsRequestId) {
   HttpRequest r;
   r.request_id = "0123456789abcdef0123456789abcdef";

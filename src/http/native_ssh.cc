@@ -197,6 +197,13 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
     }
     req.owner_id = owner;
   }
+  if (call.kept_only) {
+    std::optional<service::GeneratedText> kept =
+        keys_->KeptAuthorizedKeys(call.caller, req, call.reads());
+    if (!kept.has_value()) return Reply::NotKept();
+    return RevalidatedText(*kept, "text/plain; charset=utf-8", call.request.if_none_match,
+                           call.request_id);
+  }
   StatusOr<service::GeneratedText> text = keys_->AuthorizedKeys(call.caller, req, call.reads());
   if (!text.ok()) return ErrorResponse(text.status(), call.request_id);
   return RevalidatedText(*text, "text/plain; charset=utf-8", call.request.if_none_match,
@@ -344,7 +351,14 @@ Api::Reply Api::CaKrl(Call& call) const {
   StatusOr<int64_t> project = ProjectOf(call.params);
   if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
-  StatusOr<service::GeneratedText> krl = extras_.ca->KrlText(call.caller, *project);
+  if (call.kept_only) {
+    std::optional<service::GeneratedText> kept =
+        extras_.ca->KeptKrl(call.caller, *project, call.reads());
+    if (!kept.has_value()) return Reply::NotKept();
+    return RevalidatedText(*kept, "application/octet-stream", call.request.if_none_match,
+                           call.request_id);
+  }
+  StatusOr<service::GeneratedText> krl = extras_.ca->KrlText(call.caller, *project, call.reads());
   if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
   return RevalidatedText(*krl, "application/octet-stream", call.request.if_none_match,
                          call.request_id);

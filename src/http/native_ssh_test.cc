@@ -426,5 +426,60 @@ TEST_F(NativeSshTest, TheNewRoutesRunOnTheWorkers) {
   }
 }
 
+// The kept-first step (Api::HandleKept, on the I/O thread): nothing until an answer is
+// kept, then exactly what the full handling answers (body, ETag, a 304); another caller's
+// view, a refused token and an answer changed since are left to the full handling.
+TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
+  auto kept = [&](const std::string& target, const std::string& token,
+                  std::optional<std::string> if_none_match =
+                      std::nullopt) -> std::optional<HttpResponse> {
+    HttpRequest r;
+    r.method = "GET";
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.authorization = token;
+    r.if_none_match = std::move(if_none_match);
+    std::optional<HttpResponse> out;
+    const bool answered =
+        api_.HandleKept(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
+    EXPECT_EQ(answered, out.has_value());
+    return out;
+  };
+  Import(alice_, "key-a", kKeyA);
+  const std::string akeys = "/api/v1/projects/1/authorized_keys";
+  EXPECT_FALSE(kept(akeys, alice_).has_value());  // nothing kept yet
+  const HttpResponse full = Call("GET", akeys, alice_);
+  ASSERT_EQ(full.status, 200);
+  std::optional<HttpResponse> first = kept(akeys, alice_);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(Text(*first), Text(full));
+  EXPECT_EQ(Text(*first), std::string(kKeyA) + "\n");
+  EXPECT_EQ(first->Header("ETag"), full.Header("ETag"));
+  EXPECT_EQ(first->Header("Cache-Control"), "no-cache");
+  std::optional<HttpResponse> same = kept(akeys, alice_, std::string(full.Header("ETag")));
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(same->status, 304);
+  EXPECT_FALSE(kept(akeys, bob_).has_value());  // bob's view is not kept
+  EXPECT_FALSE(kept(akeys, "Bearer kpd_nonsense").has_value());
+  EXPECT_EQ(Call("GET", akeys, "Bearer kpd_nonsense").status, 401);
+  now_ += 1000;
+  Import(alice_, "key-c", kKeyC);
+  EXPECT_FALSE(kept(akeys, alice_).has_value());  // changed since: built again in full
+  EXPECT_EQ(Text(Call("GET", akeys, alice_)), std::string(kKeyA) + "\n" + kKeyC + "\n");
+
+  ASSERT_EQ(Call("POST", "/api/v1/projects/1/ssh_ca", admin_).status, 201);
+  const std::string krl = "/api/v1/projects/1/ssh_ca/krl";
+  EXPECT_FALSE(kept(krl, alice_).has_value());
+  const HttpResponse krl_full = Call("GET", krl, alice_);
+  ASSERT_EQ(krl_full.status, 200);
+  std::optional<HttpResponse> krl_first = kept(krl, bob_);
+  ASSERT_TRUE(krl_first.has_value());
+  EXPECT_EQ(Text(*krl_first), Text(krl_full));
+  EXPECT_EQ(krl_first->Header("ETag"), krl_full.Header("ETag"));
+  EXPECT_EQ(krl_first->content_type, std::string("application/octet-stream"));
+}
+
 }  // namespace
 }  // namespace keypaird::http

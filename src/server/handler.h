@@ -40,6 +40,12 @@ class Handler {
   struct Job {
     Placement placement = Placement::kIoThread;
     std::function<void(Responder)> run;
+    // Optional: tried first, on the I/O thread that read the request, where the store is
+    // local (ServerOptions::local_store), for a route whose answer is usually kept in
+    // memory but must otherwise be built where `placement` says. Returns true if it
+    // answered through the Responder (nothing else runs), false to run `run` as usual.
+    // Cheap and never waits long, as kIoThread work.
+    std::function<bool(const Responder&)> first;
   };
 
   // Routes a request once, cheaply (on the I/O thread that read it; no blocking).

@@ -1089,6 +1089,7 @@ void Server::Dispatch(IoThread* thread, uint64_t id, HttpRequest request, TimePo
   Handler::Job job = handler_.JobFor(std::make_shared<const HttpRequest>(std::move(request)));
   Responder respond = [thread, id](HttpResponse r) { thread->Deliver(id, std::move(r)); };
   const Placement where = RunsOn(job.placement, options_.local_store);
+  if (job.first && options_.local_store && job.first(respond)) return;
   if (where == Placement::kIoThread) {
     job.run(std::move(respond));
     return;

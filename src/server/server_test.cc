@@ -38,22 +38,40 @@ class EchoHandler final : public Handler {
     Placement where = Placement::kIoThread;
     if (request->path == "/worker" || request->path == "/block") where = Placement::kWorker;
     if (request->path == "/keygen") where = Placement::kKeygen;
-    return {where, [this, request](Responder respond) {
-              if (request->path == "/block") {
-                std::unique_lock lock(mu_);
-                ++blocked_;
-                cv_.notify_all();
-                cv_.wait(lock, [this] { return released_; });
-              }
-              HttpResponse r;
-              r.status = request->path == "/created" ? 201 : 200;
-              r.content_type = "text/plain";
-              r.body = std::make_shared<ResponseBody>(
-                  request->method + " " + request->path + " " + std::to_string(request->body.size()) +
-                      " " + request->authorization.value_or("-"),
-                  false);
-              respond(std::move(r));
-            }};
+    Job job;
+    job.placement = where;
+    // /kept and /not-kept are worker routes tried first on the I/O thread: /kept answers
+    // there (saying which thread it ran on), /not-kept goes on to the worker.
+    if (request->path == "/kept" || request->path == "/not-kept") {
+      job.placement = Placement::kWorker;
+      job.first = [request](const Responder& respond) {
+        if (request->path != "/kept") return false;
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof(name));
+        HttpResponse r;
+        r.content_type = "text/plain";
+        r.body = std::make_shared<ResponseBody>(std::string("first on ") + name, false);
+        respond(std::move(r));
+        return true;
+      };
+    }
+    job.run = [this, request](Responder respond) {
+      if (request->path == "/block") {
+        std::unique_lock lock(mu_);
+        ++blocked_;
+        cv_.notify_all();
+        cv_.wait(lock, [this] { return released_; });
+      }
+      HttpResponse r;
+      r.status = request->path == "/created" ? 201 : 200;
+      r.content_type = "text/plain";
+      r.body = std::make_shared<ResponseBody>(request->method + " " + request->path + " " +
+                                                  std::to_string(request->body.size()) + " " +
+                                                  request->authorization.value_or("-"),
+                                              false);
+      respond(std::move(r));
+    };
+    return job;
   }
 
   HttpResponse Refusal(int status, const std::optional<std::string>& /*request_id*/) const override {
@@ -193,6 +211,26 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrderWhereverTheyRun) {
   EXPECT_EQ(r[2].body, "GET /here 0 -");
   EXPECT_EQ(r[2].headers.at("connection"), "close");
   EXPECT_FALSE(r[0].headers.contains("connection"));
+}
+
+// A job's `first` runs on the I/O thread that read the request and, when it answers,
+// nothing else runs; when it does not, the job runs where its placement says. Without a
+// local store no `first` runs (it might wait on the network).
+TEST_F(ServerTest, AJobsFirstStepAnswersOnTheIoThreadOrLeavesTheJobToItsPlacement) {
+  Start();
+  std::vector<Response> r =
+      Parse(Exchange("GET /kept HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /not-kept HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].body.starts_with("first on kpd-io-")) << r[0].body;
+  EXPECT_EQ(r[1].body, "GET /not-kept 0 -");
+  server_.reset();
+  ServerOptions remote;
+  remote.local_store = false;
+  Start(remote);
+  r = Parse(Exchange("GET /kept HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body, "GET /kept 0 -");
 }
 
 TEST_F(ServerTest, BodiesByLengthAndChunked) {

@@ -373,14 +373,12 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   return (reads != nullptr ? *reads : *store_).ListKeys(q);
 }
 
-StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller,
-                                                   const AuthorizedKeysRequest& request,
-                                                   store::KeyReader* reads) const {
-  constexpr int64_t kPage = 1000;  // keys read per store call while building
-  if (!caller.MayUseProject(request.project_id)) return auth::ProjectDenied(request.project_id);
-  const int64_t now_us = now_();
-  // What names the answer: the project, whose keys the caller sees (as List decides) and
-  // the query. Label keys and values cannot hold '\n' or '\0'.
+namespace {
+
+// What names an authorized_keys answer in the cache: the project, whose keys the caller sees
+// (as KeyService::List decides) and the query. Label keys and values hold no '\n' or '\0'.
+std::string AuthorizedKeysName(const auth::Principal& caller,
+                               const AuthorizedKeysRequest& request) {
   std::string key = std::to_string(request.project_id);
   key += caller.admin || caller.Administers(request.project_id)
              ? std::string("\n*")
@@ -393,19 +391,38 @@ StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller
     key += '\0';
     key += t.value;
   }
+  return key;
+}
+
+}  // namespace
+
+std::optional<GeneratedText> KeyService::KeptAuthorizedKeys(const auth::Principal& caller,
+                                                            const AuthorizedKeysRequest& request,
+                                                            store::KeyReader* reads) const {
+  if (!caller.MayUseProject(request.project_id)) return std::nullopt;
+  StatusOr<store::ProjectGenerations> generations =
+      (reads != nullptr ? *reads : *store_).GenerationsOf(request.project_id);
+  if (!generations.ok() || !generations->keys.has_value()) return std::nullopt;
+  std::optional<GeneratedText> kept =
+      authorized_keys_->Find(AuthorizedKeysName(caller, request), *generations->keys, now_());
+  if (kept.has_value() && metrics_ != nullptr) {
+    metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, true);
+  }
+  return kept;
+}
+
+StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller,
+                                                   const AuthorizedKeysRequest& request,
+                                                   store::KeyReader* reads) const {
+  constexpr int64_t kPage = 1000;  // keys read per store call while building
+  if (!caller.MayUseProject(request.project_id)) return auth::ProjectDenied(request.project_id);
+  if (std::optional<GeneratedText> kept = KeptAuthorizedKeys(caller, request, reads)) {
+    return *std::move(kept);
+  }
   // The generation is read before the keys: what is built holds every change up to it.
   StatusOr<store::ProjectGenerations> generations =
       (reads != nullptr ? *reads : *store_).GenerationsOf(request.project_id);
   if (!generations.ok()) return generations.status();
-  if (generations->keys.has_value()) {
-    if (std::optional<GeneratedText> kept =
-            authorized_keys_->Find(key, *generations->keys, now_us)) {
-      if (metrics_ != nullptr) {
-        metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, true);
-      }
-      return *std::move(kept);
-    }
-  }
   if (metrics_ != nullptr) {
     metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, false);
   }
@@ -435,7 +452,8 @@ StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller
   }
   GeneratedText text = MakeGeneratedText(std::move(body));
   if (generations->keys.has_value()) {
-    authorized_keys_->Keep(std::move(key), *generations->keys, valid_until_us, text);
+    authorized_keys_->Keep(AuthorizedKeysName(caller, request), *generations->keys, valid_until_us,
+                           text);
   }
   return text;
 }

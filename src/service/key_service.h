@@ -163,6 +163,11 @@ class KeyService {
   StatusOr<GeneratedText> AuthorizedKeys(const auth::Principal& caller,
                                          const AuthorizedKeysRequest& request,
                                          store::KeyReader* reads = nullptr) const;
+  // The answer AuthorizedKeys keeps for the project's current keys generation, if there is
+  // one (and the caller may read the project); nullopt otherwise. Reads the generation only.
+  std::optional<GeneratedText> KeptAuthorizedKeys(const auth::Principal& caller,
+                                                  const AuthorizedKeysRequest& request,
+                                                  store::KeyReader* reads = nullptr) const;
 
   // OK if the database answers now; kUnavailable otherwise.
   Status Ping() const { return store_->Ping(); }
