@@ -340,12 +340,12 @@ StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
   std::string_view id;
   std::string_view secret;
   if (!SplitToken(token, &id, &secret)) return Unauthenticated(invalid);
-  StatusOr<std::shared_ptr<const store::TokenRecord>> read = ReadToken(id, reads);
+  StatusOr<TokenRead> read = ReadToken(id, reads);
   if (!read.ok()) {
     if (read.status().code() == StatusCode::kNotFound) return Unauthenticated(invalid);
     return read.status();
   }
-  const store::TokenRecord* record = read->get();
+  const store::TokenRecord* record = &read->record();
   if (!SecretMatches(record->secret_hash, secret)) return Unauthenticated(invalid);
   // A session's secret is a cookie's, never an Authorization header's, and the other way
   // round (a token or a device flow's access token).
@@ -370,24 +370,26 @@ StatusOr<Principal> Authenticator::Verify(std::string_view token, bool session,
   return p;
 }
 
-StatusOr<std::shared_ptr<const store::TokenRecord>> Authenticator::ReadToken(
-    std::string_view id, store::KeyReader* reads) const {
+StatusOr<Authenticator::TokenRead> Authenticator::ReadToken(std::string_view id,
+                                                            store::KeyReader* reads) const {
   if (cache_ == nullptr || reads == nullptr) {
     StatusOr<store::TokenRecord> record = (reads != nullptr ? *reads : *store_).GetToken(id);
     if (!record.ok()) return record.status();
-    return std::make_shared<const store::TokenRecord>(std::move(*record));
+    return TokenRead{nullptr, std::move(*record)};
   }
   // The generation first: in a snapshot the order does not matter, but a reader that reads
   // each call on its own (the default Snapshot) must not tag a record with a generation
   // newer than the record.
   StatusOr<int64_t> generation = reads->AuthGeneration();
   if (!generation.ok()) return generation.status();
-  if (auto kept = cache_->Find(id, *generation); kept != nullptr) return kept;
+  if (auto kept = cache_->Find(id, *generation); kept != nullptr) {
+    return TokenRead{std::move(kept), std::nullopt};
+  }
   StatusOr<store::TokenRecord> record = reads->GetToken(id);
   if (!record.ok()) return record.status();
   auto shared = std::make_shared<const store::TokenRecord>(std::move(*record));
   cache_->Keep(*generation, shared);
-  return shared;
+  return TokenRead{std::move(shared), std::nullopt};
 }
 
 }  // namespace keypaird::auth

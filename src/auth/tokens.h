@@ -160,10 +160,16 @@ class Authenticator {
  private:
   StatusOr<Principal> Verify(std::string_view token, bool session, store::KeyReader* reads) const;
   StatusOr<Principal> VerifyHost(std::string_view token) const;
+  // A token's record: the cache's (shared), or read for one request (owned: no allocation
+  // beyond the record's own).
+  struct TokenRead {
+    std::shared_ptr<const store::TokenRecord> kept;
+    std::optional<store::TokenRecord> own;
+    const store::TokenRecord& record() const { return kept != nullptr ? *kept : *own; }
+  };
   // The token's record, read through `reads` when given (else the store); through the
   // cache when there is one and `reads` is a snapshot.
-  StatusOr<std::shared_ptr<const store::TokenRecord>> ReadToken(std::string_view id,
-                                                                store::KeyReader* reads) const;
+  StatusOr<TokenRead> ReadToken(std::string_view id, store::KeyReader* reads) const;
 
   store::KeyStore* store_;  // not owned
   Clock now_us_;
