@@ -358,7 +358,10 @@ Api::Reply Api::CaKrl(Call& call) const {
     return RevalidatedText(*kept, "application/octet-stream", call.request.if_none_match,
                            call.request_id);
   }
-  StatusOr<service::GeneratedText> krl = extras_.ca->KrlText(call.caller, *project, call.reads());
+  // Building reads through the store's own connections: the token's snapshot goes first, so
+  // that a build never holds one pooled connection while it waits for another.
+  call.snapshot.reset();
+  StatusOr<service::GeneratedText> krl = extras_.ca->KrlText(call.caller, *project);
   if (!krl.ok()) return ErrorResponse(krl.status(), call.request_id);
   return RevalidatedText(*krl, "application/octet-stream", call.request.if_none_match,
                          call.request_id);

@@ -2,7 +2,9 @@
 // without a CA. What the certificates and KRLs hold is proved against OpenSSH elsewhere
 // (ca/authority_test.cc, sshkey/certificate_crosscheck_test.cc, test/test_ssh_ca.py).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "ca/authority.h"
@@ -479,6 +481,37 @@ TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
   EXPECT_EQ(Text(*krl_first), Text(krl_full));
   EXPECT_EQ(krl_first->Header("ETag"), krl_full.Header("ETag"));
   EXPECT_EQ(krl_first->content_type, std::string("application/octet-stream"));
+}
+
+// A KRL built on a worker reads through the store's own connections, never while the
+// request still holds the snapshot its token was read in: with one pooled reader it is
+// answered at once (holding the snapshot, the build would wait for a second reader until the
+// store's deadline and fail: 503).
+TEST(NativeSshSqliteTest, BuildingTheKrlNeverWaitsForASecondPooledReader) {
+  const std::string dir = ::testing::TempDir() + "krl-pool-" + std::to_string(getpid());
+  store::StoreOptions options;
+  options.pool_size = 1;
+  StatusOr<std::unique_ptr<store::KeyStore>> opened =
+      store::OpenStore("sqlite:" + dir + "/keypaird.db", options);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  store::KeyStore& store = **opened;
+  StatusOr<auth::MintedToken> m = auth::MintToken(9, true, {}, 0);
+  ASSERT_TRUE(m.ok() && store.InsertToken(m->record, {}).ok());
+  auth::Authenticator authn(&store);
+  service::KeyService keys(&store);
+  ca::CertificateAuthority ca(&store, &keys, ca::Kek::FromBytes(std::string(32, 'k')).value(),
+                              7200);
+  Api api(&keys, &authn, {nullptr, nullptr, {}, &ca});
+  HttpRequest r;
+  r.method = "POST";
+  r.path = "/api/v1/projects/1/ssh_ca";
+  r.authorization = "Bearer " + std::string(m->token.view());
+  ASSERT_EQ(api.Handle(r).status, 201);
+  r.method = "GET";
+  r.path = "/api/v1/projects/1/ssh_ca/krl";
+  const HttpResponse krl = api.Handle(r);
+  EXPECT_EQ(krl.status, 200) << krl.body->view();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
