@@ -34,20 +34,31 @@ std::optional<GeneratedText> GeneratedCache::Find(std::string_view key, int64_t 
 
 void GeneratedCache::Keep(std::string key, int64_t generation, int64_t valid_until_us,
                           GeneratedText text) {
+  const size_t size = text.body->size();
+  if (size > max_bytes_ / 8) return;
   std::unique_lock lock(mu_);
   auto it = entries_.find(key);
   if (it != entries_.end()) {
     if (generation < it->second.generation) return;
-    it->second = Entry{generation, valid_until_us, std::move(text)};
-    return;
+    bytes_ -= it->second.text.body->size();
+    entries_.erase(it);
   }
-  if (entries_.size() >= max_entries_) entries_.clear();
+  if (entries_.size() >= max_entries_ || bytes_ + size > max_bytes_) {
+    entries_.clear();
+    bytes_ = 0;
+  }
+  bytes_ += size;
   entries_.emplace(std::move(key), Entry{generation, valid_until_us, std::move(text)});
 }
 
 size_t GeneratedCache::size() const {
   std::shared_lock lock(mu_);
   return entries_.size();
+}
+
+size_t GeneratedCache::bytes() const {
+  std::shared_lock lock(mu_);
+  return bytes_;
 }
 
 }  // namespace keypaird::service

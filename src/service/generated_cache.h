@@ -11,8 +11,11 @@
 // that reads a later generation builds anew. What the clock alone retires (a certificate's
 // or a key's expiry) is covered by each text's own deadline: it is used only before it.
 //
-// At most `max_entries` texts (the cache empties itself when full), keyed by what the
-// builder says names the answer (project, the caller's view, the query). Thread-safe.
+// Bounded: at most `max_entries` texts and `max_bytes` of them (the cache empties itself
+// when either would be passed), and a text over an eighth of `max_bytes` is never kept — a
+// caller who asks for many different large answers (every key of a big project under many
+// selectors) costs the service its reads, not its memory. Keyed by what the builder says
+// names the answer (project, the caller's view, the query). Thread-safe.
 #ifndef KEYPAIRD_SERVICE_GENERATED_CACHE_H_
 #define KEYPAIRD_SERVICE_GENERATED_CACHE_H_
 
@@ -41,15 +44,17 @@ class GeneratedCache {
  public:
   static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
-  explicit GeneratedCache(size_t max_entries = 10000) : max_entries_(max_entries) {}
+  explicit GeneratedCache(size_t max_entries = 10000, size_t max_bytes = 64 << 20)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   // The text kept under `key` built at `generation`, if `now_us` is before its deadline.
   std::optional<GeneratedText> Find(std::string_view key, int64_t generation, int64_t now_us) const;
   // Keeps `text`, built at `generation` and right until `valid_until_us` (exclusive). A text
-  // of an older generation than the one kept under `key` is not kept.
+  // of an older generation than the one kept under `key` is not kept, nor one too large.
   void Keep(std::string key, int64_t generation, int64_t valid_until_us, GeneratedText text);
 
   size_t size() const;
+  size_t bytes() const;  // of the texts kept
 
  private:
   struct Entry {
@@ -63,7 +68,9 @@ class GeneratedCache {
   };
 
   const size_t max_entries_;
+  const size_t max_bytes_;
   mutable std::shared_mutex mu_;
+  size_t bytes_ = 0;
   std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries_;
 };
 
