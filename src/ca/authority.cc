@@ -602,42 +602,44 @@ StatusOr<std::string> CertificateAuthority::Krl(const auth::Principal& caller,
   return *text->body;
 }
 
+StatusOr<service::GeneratedLookup> CertificateAuthority::LookUpKrl(int64_t project_id,
+                                                                   store::KeyReader& reads) const {
+  StatusOr<store::ProjectGenerations> generations = reads.GenerationsOf(project_id);
+  if (!generations.ok()) return generations.status();
+  service::GeneratedLookup found =
+      krls_->LookUp(std::to_string(project_id), generations->revocations, now_());
+  if (found.kept.has_value() && metrics_ != nullptr) {
+    metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, true);
+  }
+  return found;
+}
+
 std::optional<service::GeneratedText> CertificateAuthority::KeptKrl(const auth::Principal& caller,
                                                                     int64_t project_id,
                                                                     store::KeyReader* reads) const {
   if (!caller.MayUseProject(project_id)) return std::nullopt;
-  StatusOr<store::ProjectGenerations> generations =
-      (reads != nullptr ? *reads : *store_).GenerationsOf(project_id);
-  if (!generations.ok()) return std::nullopt;
-  std::optional<service::GeneratedText> kept =
-      krls_->Find(std::to_string(project_id), generations->revocations, now_());
-  if (kept.has_value() && metrics_ != nullptr) {
-    metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, true);
-  }
-  return kept;
+  StatusOr<service::GeneratedLookup> found =
+      LookUpKrl(project_id, reads != nullptr ? *reads : *store_);
+  if (!found.ok()) return std::nullopt;
+  return std::move(found->kept);
 }
 
 StatusOr<service::GeneratedText> CertificateAuthority::KrlText(const auth::Principal& caller,
-                                                               int64_t project_id,
-                                                               store::KeyReader* reads) const {
+                                                               int64_t project_id) const {
   if (!caller.MayUseProject(project_id)) return auth::ProjectDenied(project_id);
-  if (std::optional<service::GeneratedText> kept = KeptKrl(caller, project_id, reads)) {
-    return *std::move(kept);
-  }
-  const int64_t now_us = now_();
   // The generation is read before the KRL is built: what is built holds every change up
   // to it (service::GeneratedCache).
-  StatusOr<store::ProjectGenerations> generations =
-      (reads != nullptr ? *reads : *store_).GenerationsOf(project_id);
-  if (!generations.ok()) return generations.status();
-  const std::string key = std::to_string(project_id);
+  StatusOr<service::GeneratedLookup> found = LookUpKrl(project_id, *store_);
+  if (!found.ok()) return found.status();
+  if (found->kept.has_value()) return *std::move(found->kept);
   if (metrics_ != nullptr) metrics_->CountGeneratedCache(Metrics::GeneratedText::kKrl, false);
+  const int64_t now_us = now_();
   int64_t first_expiry_s = 0;
   StatusOr<std::string> bytes = BuildKrl(project_id, now_us / 1000000, &first_expiry_s);
   if (!bytes.ok()) return bytes.status();
   service::GeneratedText text = service::MakeGeneratedText(*std::move(bytes));
   // A serial leaves the list when the clock reaches its valid_before.
-  krls_->Keep(key, generations->revocations,
+  krls_->Keep(std::to_string(project_id), *found->generation,
               first_expiry_s == 0 ? service::GeneratedCache::kForever : first_expiry_s * 1000000,
               text);
   return text;

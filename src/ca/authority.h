@@ -167,11 +167,10 @@ class CertificateAuthority final : public service::HostSigner {
   // The same with its ETag, shared: kept for the project's revocations generation
   // (store::ProjectGenerations) until the first serial it lists expires, so that a KRL read
   // while nothing it lists changed is sent without reading the certificates again.
-  // Reads the generation through `reads` when given.
-  StatusOr<service::GeneratedText> KrlText(const auth::Principal& caller, int64_t project_id,
-                                           store::KeyReader* reads = nullptr) const;
+  StatusOr<service::GeneratedText> KrlText(const auth::Principal& caller, int64_t project_id) const;
   // The KRL KrlText keeps for the project's current generation, if there is one (and the
-  // caller may read the project); nullopt otherwise. Reads the generation only.
+  // caller may read the project); nullopt otherwise. Reads the generation only, through
+  // `reads` when given.
   std::optional<service::GeneratedText> KeptKrl(const auth::Principal& caller, int64_t project_id,
                                                 store::KeyReader* reads = nullptr) const;
 
@@ -197,6 +196,9 @@ class CertificateAuthority final : public service::HostSigner {
   StatusOr<std::vector<CaKeyInfo>> TrustedKeys(int64_t project_id, store::CaKind kind,
                                                int64_t now_us) const;
   StatusOr<CaInfo> InfoOf(int64_t project_id, store::CaKind kind) const;
+  // The project's revocations generation, read now, and the KRL kept for it (a hit counted
+  // on the metrics).
+  StatusOr<service::GeneratedLookup> LookUpKrl(int64_t project_id, store::KeyReader& reads) const;
   // The project's KRL built from the store at `now_s`; `*first_expiry_s` the earliest
   // valid_before of the serials it lists (0: none).
   StatusOr<std::string> BuildKrl(int64_t project_id, int64_t now_s, int64_t* first_expiry_s) const;

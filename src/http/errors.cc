@@ -48,10 +48,15 @@ std::string WireField(const std::string& field, Family family) {
 
 HttpResponse MakeResponse(int status, std::string body, const std::string& request_id,
                           bool secret) {
+  return MakeResponse(status, std::make_shared<ResponseBody>(std::move(body), secret), request_id);
+}
+
+HttpResponse MakeResponse(int status, std::shared_ptr<ResponseBody> body,
+                          const std::string& request_id) {
   HttpResponse r;
   r.status = status;
   r.headers.emplace_back("X-Request-ID", request_id);
-  r.body = std::make_shared<ResponseBody>(std::move(body), secret);
+  r.body = std::move(body);
   return r;
 }
 

@@ -5,6 +5,7 @@
 #ifndef KEYPAIRD_HTTP_ERRORS_H_
 #define KEYPAIRD_HTTP_ERRORS_H_
 
+#include <memory>
 #include <string>
 
 #include "common/status.h"
@@ -25,6 +26,9 @@ enum class Family { kNone, kKeypairs, kSshKeys };
 // once sent.
 HttpResponse MakeResponse(int status, std::string body, const std::string& request_id,
                           bool secret = false);
+// The same with a body made elsewhere (a shared one: ResponseBody's second constructor).
+HttpResponse MakeResponse(int status, std::shared_ptr<ResponseBody> body,
+                          const std::string& request_id);
 HttpResponse NoContent(const std::string& request_id);
 
 // The error response for a non-OK `status`. 5xx messages are replaced by generic text

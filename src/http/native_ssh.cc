@@ -43,8 +43,7 @@ HttpResponse RevalidatedText(const service::GeneratedText& text, const char* con
                              const std::optional<std::string>& if_none_match,
                              const std::string& request_id) {
   if (IfNoneMatchHits(if_none_match, text.etag)) return NotModified(text.etag, request_id);
-  HttpResponse r = MakeResponse(200, "", request_id);
-  r.body = std::make_shared<server::ResponseBody>(text.body);
+  HttpResponse r = MakeResponse(200, std::make_shared<ResponseBody>(text.body), request_id);
   r.content_type = content_type;
   r.headers.emplace_back("ETag", text.etag);
   r.headers.emplace_back("Cache-Control", "no-cache");

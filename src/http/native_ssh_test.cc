@@ -34,10 +34,12 @@ class NativeSshTest : public ::testing::Test {
   }
 
   std::string Mint(int64_t user, bool admin, std::vector<int64_t> projects,
-                   std::vector<std::string> principals) {
+                   std::vector<std::string> principals,
+                   std::optional<int64_t> expires_at_us = std::nullopt) {
     StatusOr<auth::MintedToken> m =
         auth::MintToken(user, admin, std::move(projects), 0, {false, std::move(principals)});
     EXPECT_TRUE(m.ok());
+    m->record.expires_at_us = expires_at_us;
     EXPECT_TRUE(store_->InsertToken(m->record, {}).ok());
     return "Bearer " + std::string(m->token.view());
   }
@@ -77,7 +79,7 @@ class NativeSshTest : public ::testing::Test {
 
   int64_t now_ = 1'800'000'000'000'000;
   std::unique_ptr<store::KeyStore> store_ = store::NewMemoryStore();
-  auth::Authenticator auth_{store_.get()};
+  auth::Authenticator auth_{store_.get(), [this] { return now_; }};
   service::KeyService keys_{store_.get(), [this] { return now_; }};
   ca::CertificateAuthority ca_{store_.get(), &keys_,
                                ca::Kek::FromBytes(std::string(32, 'k')).value(), 7200,
@@ -449,6 +451,7 @@ TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
     return out;
   };
   Import(alice_, "key-a", kKeyA);
+  const std::string expiring = Mint(1, false, {1}, {"deploy", "alice"}, now_ + 500);
   const std::string akeys = "/api/v1/projects/1/authorized_keys";
   EXPECT_FALSE(kept(akeys, alice_).has_value());  // nothing kept yet
   const HttpResponse full = Call("GET", akeys, alice_);
@@ -466,6 +469,13 @@ TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
   EXPECT_FALSE(kept(akeys, bob_).has_value());  // bob's view is not kept
   EXPECT_FALSE(kept(akeys, "Bearer kpd_nonsense").has_value());
   EXPECT_EQ(Call("GET", akeys, "Bearer kpd_nonsense").status, 401);
+  // Another token of alice's view finds her answer kept until it expires, with nothing written
+  // (alice's own still finds it): the kept step authenticates, it does not only look up.
+  ASSERT_TRUE(kept(akeys, expiring).has_value());
+  now_ += 1000;
+  EXPECT_FALSE(kept(akeys, expiring).has_value());
+  EXPECT_EQ(Call("GET", akeys, expiring).status, 401);
+  EXPECT_TRUE(kept(akeys, alice_).has_value());
   now_ += 1000;
   Import(alice_, "key-c", kKeyC);
   EXPECT_FALSE(kept(akeys, alice_).has_value());  // changed since: built again in full

@@ -32,6 +32,13 @@ std::optional<GeneratedText> GeneratedCache::Find(std::string_view key, int64_t 
   return it->second.text;
 }
 
+GeneratedLookup GeneratedCache::LookUp(std::string_view key, std::optional<int64_t> generation,
+                                       int64_t now_us) const {
+  GeneratedLookup found{generation, std::nullopt};
+  if (generation.has_value()) found.kept = Find(key, *generation, now_us);
+  return found;
+}
+
 void GeneratedCache::Keep(std::string key, int64_t generation, int64_t valid_until_us,
                           GeneratedText text) {
   const size_t size = text.body->size();

@@ -40,6 +40,13 @@ struct GeneratedText {
 // `body` with its ETag.
 GeneratedText MakeGeneratedText(std::string body);
 
+// What a request found: the generation it read (what a text it builds next is kept for;
+// nullopt where the store keeps none) and the text kept for that generation, if any.
+struct GeneratedLookup {
+  std::optional<int64_t> generation;
+  std::optional<GeneratedText> kept;
+};
+
 class GeneratedCache {
  public:
   static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
@@ -49,6 +56,9 @@ class GeneratedCache {
 
   // The text kept under `key` built at `generation`, if `now_us` is before its deadline.
   std::optional<GeneratedText> Find(std::string_view key, int64_t generation, int64_t now_us) const;
+  // The same as a GeneratedLookup; nothing is found without a generation.
+  GeneratedLookup LookUp(std::string_view key, std::optional<int64_t> generation,
+                         int64_t now_us) const;
   // Keeps `text`, built at `generation` and right until `valid_until_us` (exclusive). A text
   // of an older generation than the one kept under `key` is not kept, nor one too large.
   void Keep(std::string key, int64_t generation, int64_t valid_until_us, GeneratedText text);

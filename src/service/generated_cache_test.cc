@@ -21,6 +21,21 @@ TEST(GeneratedCacheTest, AKeptTextIsFoundOnlyForItsGenerationAndBeforeItsDeadlin
   EXPECT_FALSE(cache.Find("p2", 5, 0).has_value());
 }
 
+TEST(GeneratedCacheTest, ALookUpCarriesTheGenerationItReadAndFindsNothingWithout) {
+  GeneratedCache cache;
+  cache.Keep("p1", 5, GeneratedCache::kForever, Text("keys"));
+  GeneratedLookup hit = cache.LookUp("p1", 5, 0);
+  EXPECT_EQ(hit.generation, 5);
+  ASSERT_TRUE(hit.kept.has_value());
+  EXPECT_EQ(*hit.kept->body, "keys");
+  GeneratedLookup later = cache.LookUp("p1", 6, 0);
+  EXPECT_EQ(later.generation, 6);  // what a text built now is kept for
+  EXPECT_FALSE(later.kept.has_value());
+  GeneratedLookup none = cache.LookUp("p1", std::nullopt, 0);  // a store that keeps none
+  EXPECT_FALSE(none.generation.has_value());
+  EXPECT_FALSE(none.kept.has_value());
+}
+
 TEST(GeneratedCacheTest, AnOlderGenerationNeverReplacesANewerOne) {
   GeneratedCache cache;
   cache.Keep("p1", 7, GeneratedCache::kForever, Text("new"));

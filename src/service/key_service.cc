@@ -396,19 +396,27 @@ std::string AuthorizedKeysName(const auth::Principal& caller,
 
 }  // namespace
 
+StatusOr<GeneratedLookup> KeyService::LookUpAuthorizedKeys(std::string_view name,
+                                                           int64_t project_id,
+                                                           store::KeyReader* reads) const {
+  StatusOr<store::ProjectGenerations> generations =
+      (reads != nullptr ? *reads : *store_).GenerationsOf(project_id);
+  if (!generations.ok()) return generations.status();
+  GeneratedLookup found = authorized_keys_->LookUp(name, generations->keys, now_());
+  if (found.kept.has_value() && metrics_ != nullptr) {
+    metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, true);
+  }
+  return found;
+}
+
 std::optional<GeneratedText> KeyService::KeptAuthorizedKeys(const auth::Principal& caller,
                                                             const AuthorizedKeysRequest& request,
                                                             store::KeyReader* reads) const {
   if (!caller.MayUseProject(request.project_id)) return std::nullopt;
-  StatusOr<store::ProjectGenerations> generations =
-      (reads != nullptr ? *reads : *store_).GenerationsOf(request.project_id);
-  if (!generations.ok() || !generations->keys.has_value()) return std::nullopt;
-  std::optional<GeneratedText> kept =
-      authorized_keys_->Find(AuthorizedKeysName(caller, request), *generations->keys, now_());
-  if (kept.has_value() && metrics_ != nullptr) {
-    metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, true);
-  }
-  return kept;
+  StatusOr<GeneratedLookup> found =
+      LookUpAuthorizedKeys(AuthorizedKeysName(caller, request), request.project_id, reads);
+  if (!found.ok()) return std::nullopt;
+  return std::move(found->kept);
 }
 
 StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller,
@@ -416,13 +424,11 @@ StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller
                                                    store::KeyReader* reads) const {
   constexpr int64_t kPage = 1000;  // keys read per store call while building
   if (!caller.MayUseProject(request.project_id)) return auth::ProjectDenied(request.project_id);
-  if (std::optional<GeneratedText> kept = KeptAuthorizedKeys(caller, request, reads)) {
-    return *std::move(kept);
-  }
   // The generation is read before the keys: what is built holds every change up to it.
-  StatusOr<store::ProjectGenerations> generations =
-      (reads != nullptr ? *reads : *store_).GenerationsOf(request.project_id);
-  if (!generations.ok()) return generations.status();
+  std::string name = AuthorizedKeysName(caller, request);
+  StatusOr<GeneratedLookup> found = LookUpAuthorizedKeys(name, request.project_id, reads);
+  if (!found.ok()) return found.status();
+  if (found->kept.has_value()) return *std::move(found->kept);
   if (metrics_ != nullptr) {
     metrics_->CountGeneratedCache(Metrics::GeneratedText::kAuthorizedKeys, false);
   }
@@ -451,9 +457,8 @@ StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller
     req.after = store::KeyCursor{last.created_at_us, last.name, last.id};
   }
   GeneratedText text = MakeGeneratedText(std::move(body));
-  if (generations->keys.has_value()) {
-    authorized_keys_->Keep(AuthorizedKeysName(caller, request), *generations->keys, valid_until_us,
-                           text);
+  if (found->generation.has_value()) {
+    authorized_keys_->Keep(std::move(name), *found->generation, valid_until_us, text);
   }
   return text;
 }

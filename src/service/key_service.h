@@ -201,6 +201,10 @@ class KeyService {
                                        std::optional<int64_t> project_id, KeyRef ref) const;
 
   StatusOr<sshkey::GeneratedKey> Generate(const CreateKeyRequest& request) const;
+  // The project's keys generation, read now, and the authorized_keys answer kept under
+  // `name` for it (a hit counted on the metrics).
+  StatusOr<GeneratedLookup> LookUpAuthorizedKeys(std::string_view name, int64_t project_id,
+                                                 store::KeyReader* reads) const;
 
   store::KeyStore* store_;  // not owned
   Clock now_;
