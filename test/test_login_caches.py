@@ -29,67 +29,21 @@ Runs on both backends, on the session's server (the last test on a server of its
 import http.client
 import re
 import subprocess
-import threading
 import time
 import urllib.parse
 from datetime import datetime
 from pathlib import Path
 
 from conftest import BACKEND, new_project, unique_name
+from hammer import Hammer
 
 WARM = 200   # answers before the change (the text is kept by then)
 AFTER = 0.8  # seconds of hammering after the change returned
 MIN_LATE = 10
 
 
-class Hammer:
-    """One keep-alive connection sending GET `path` back to back on a thread; `records` holds
-    (monotonic time sent, time answered, status, ETag) per request and `bodies` each distinct
-    ETag's body."""
-
-    def __init__(self, port, path, token, pause=0.0):
-        self.port, self.path, self.pause = port, path, pause
-        self.headers = {"Authorization": f"APIKey {token}"}
-        self.records, self.bodies = [], {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=30)
-        assert not self._thread.is_alive(), "the hammering client hung"
-
-    def _run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        while not self._stop.is_set():
-            sent = time.monotonic()
-            try:
-                conn.request("GET", self.path, headers=self.headers)
-                r = conn.getresponse()
-                body = r.read()
-                etag = r.getheader("ETag")
-                if r.status == 200:
-                    prior = self.bodies.setdefault(etag, body)
-                    assert prior == body, f"one ETag, two bodies: {etag}"
-                self.records.append((sent, time.monotonic(), r.status, etag))
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            if self.pause:
-                time.sleep(self.pause)
-
-    def answered(self):
-        return sum(1 for _, _, status, _ in list(self.records) if status == 200)
-
-    def warm(self):
-        give_up = time.monotonic() + 30
-        while self.answered() < WARM:
-            assert time.monotonic() < give_up, f"no answers: {self.records[-5:]}"
-            time.sleep(0.01)
+def hammer(port, path, token, pause=0.0):
+    return Hammer(port, path, {"Authorization": f"APIKey {token}"}, pause)
 
 
 def cache_counts(port, text):
@@ -122,14 +76,11 @@ def check_cache_used(port, text, before, warm, answered):
 
 def hammer_through(port, path, token, change, shows, text):
     """Hammers `path` until WARM answers, calls `change()`, hammers on for AFTER seconds.
-    `shows(body)` says whether an answer shows the change. Returns the violations (what was
-    wrong with each): answers to
-    requests sent after the change returned that do not show it, plus answers received
-    before it began that do (a request sent just before may be answered after: either is
-    right); asserts there were enough of both to tell."""
+    `shows(body)` says whether an answer shows the change. Returns the violations
+    (wrong_answers), after asserting that the cache answered while nothing changed."""
     before = cache_counts(port, text)
-    with Hammer(port, path, token) as h:
-        h.warm()
+    with hammer(port, path, token) as h:
+        h.warm(WARM)
         answered = h.answered()  # before the counts: each was counted before it was sent
         warm = cache_counts(port, text)
         started = time.monotonic()
@@ -137,15 +88,22 @@ def hammer_through(port, path, token, change, shows, text):
         returned = time.monotonic()
         time.sleep(AFTER)
     check_cache_used(port, text, before, warm, answered)
+    return wrong_answers(h, shows, started, returned, WARM - 1)
+
+
+def wrong_answers(h, shows, began, returned, min_early):
+    """What was wrong with `h`'s answers around a change that began at `began` and was done
+    at `returned` (monotonic): an answer received before it began that shows it
+    (`shows(body)`), or one to a request sent after it returned that does not (a request sent
+    just before may be answered after: either is right). Asserts that every answer was a 200
+    and that there were enough of both to tell."""
     assert {s for _, _, s, _ in h.records} == {200}, {s for _, _, s, _ in h.records}
     verdict = {etag: shows(body) for etag, body in h.bodies.items()}  # one per distinct text
-    early = [etag for _, got, _, etag in h.records if got < started]
-    late = [(sent - returned, etag) for sent, _, _, etag in h.records if sent > returned]
-    assert len(early) >= WARM - 1 and len(late) >= MIN_LATE, (len(early), len(late))
-    bad = ([f"received {returned - got:.4f}s before the change" for _, got, _, etag in h.records
-            if got < started and verdict[etag]] +
-           [f"sent {t:.4f}s after the change" for t, etag in late if not verdict[etag]])
-    return bad
+    early = [(began - got, verdict[e]) for _, got, _, e in h.records if got < began]
+    late = [(sent - returned, verdict[e]) for sent, _, _, e in h.records if sent > returned]
+    assert len(early) >= min_early and len(late) >= MIN_LATE, (len(early), len(late))
+    return ([f"received {t:.4f}s before the change, showing it" for t, v in early if v] +
+            [f"sent {t:.4f}s after the change, not showing it" for t, v in late if not v])
 
 
 def assert_none(violations):
@@ -373,33 +331,25 @@ def test_an_expiry_ends_the_kept_texts_without_any_write(fresh_server, tmp_path)
     krl_before = cache_counts(s.port, "krl")
     keys_before = cache_counts(s.port, "authorized_keys")
     # Unhurried clients (a request every 10 ms): the point is the deadline, not the rate.
-    with Hammer(s.port, team.url("/authorized_keys?label_selector=login%3Ddeploy"),
+    with hammer(s.port, team.url("/authorized_keys?label_selector=login%3Ddeploy"),
                 team.reader, pause=0.01) as keys, \
-            Hammer(s.port, team.url("/ssh_ca/krl"), team.reader, pause=0.01) as krl:
+            hammer(s.port, team.url("/ssh_ca/krl"), team.reader, pause=0.01) as krl:
         while time.time() < max(key_ends, cert_ends) + 1.2:
             assert time.time() < cert_ends + 15, "the host certificate outlived its validity"
             time.sleep(0.05)
-    # The clock's time of each request (the records are monotonic).
+    # Each expiry on the monotonic clock of the records, with a margin either side.
     offset = time.time() - time.monotonic()
 
-    def split(h, ends, shows):
-        verdict = {etag: shows(body) for etag, body in h.bodies.items()}
-        early = [(got + offset - ends, verdict[e]) for _, got, _, e in h.records
-                 if got + offset < ends - 0.25]
-        late = [(sent + offset - ends, verdict[e]) for sent, _, _, e in h.records
-                if sent + offset > ends + 0.25]
-        assert {st for _, _, st, _ in h.records} == {200}
-        assert len(early) >= MIN_LATE and len(late) >= MIN_LATE, (len(early), len(late))
-        return ([f"received {-t:.3f}s before the expiry, without it" for t, v in early if not v] +
-                [f"sent {t:.3f}s after the expiry, with it" for t, v in late if v])
+    def around(h, ends, shows):
+        return wrong_answers(h, shows, ends - offset - 0.25, ends - offset + 0.25, MIN_LATE)
 
-    violations = {
-        "key expired": split(keys, key_ends,
-                             lambda b: has_line(b, expiring) and has_line(b, kept)),
-        "certificate expired": split(krl, cert_ends,
-                                     lambda b: krl_lists(b, host_cert, tmp_path)),
+    assert all(has_line(b, kept) for b in keys.bodies.values())
+    found = {
+        "key expired": around(keys, key_ends, lambda b: not has_line(b, expiring)),
+        "certificate expired": around(krl, cert_ends,
+                                      lambda b: not krl_lists(b, host_cert, tmp_path)),
     }
-    assert_none(violations)
+    assert_none(found)
     # And the texts were kept meanwhile (authorized_keys on SQLite only).
     krl_after = cache_counts(s.port, "krl")
     keys_after = cache_counts(s.port, "authorized_keys")

@@ -17,49 +17,13 @@ Runs on both backends, on the session's server."""
 import http.client
 import re
 import subprocess
-import threading
 import time
 
 from conftest import BACKEND, new_project, unique_name
+from hammer import Hammer
 
 WARM = 300   # accepted requests before the change (the cache holds the credential)
 AFTER = 1.5  # seconds of hammering after the deadline
-
-
-class Hammer:
-    """One keep-alive connection sending GET `path` back to back on a thread; `records`
-    holds (monotonic time sent, status) per request."""
-
-    def __init__(self, port, path, headers):
-        self.port, self.path, self.headers = port, path, headers
-        self.records = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=30)
-        assert not self._thread.is_alive(), "the hammering client hung"
-
-    def _run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        while not self._stop.is_set():
-            sent = time.monotonic()
-            try:
-                conn.request("GET", self.path, headers=self.headers)
-                r = conn.getresponse()
-                r.read()
-                self.records.append((sent, r.status))
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-
-    def accepted(self):
-        return sum(1 for _, status in list(self.records) if status == 200)
 
 
 def cache_hits(port):
@@ -80,10 +44,7 @@ def hammer_through(port, path, headers, stop, cached=True):
     (on SQLite, for a `cached` credential) that the accepted ones were the cache's hits."""
     hits_before = cache_hits(port)
     with Hammer(port, path, headers) as h:
-        give_up = time.monotonic() + 30
-        while h.accepted() < WARM:
-            assert time.monotonic() < give_up, f"the credential never worked: {h.records[-5:]}"
-            time.sleep(0.01)
+        h.warm(WARM, "the credential never worked")
         hits_warm = cache_hits(port)
         stop()
         stopped = time.monotonic()
@@ -92,7 +53,7 @@ def hammer_through(port, path, headers, stop, cached=True):
         assert hits_warm - hits_before >= WARM - 1, (hits_before, hits_warm)
     else:
         assert hits_warm == hits_before, (hits_before, hits_warm)
-    late = [(t - stopped, s) for t, s in h.records if t > stopped]
+    late = [(t - stopped, s) for t, _, s, _ in h.records if t > stopped]
     assert len(late) >= 10, f"too few requests after the deadline to tell: {len(late)}"
     accepted = [x for x in late if x[1] == 200]
     assert not accepted, f"{len(accepted)} of {len(late)} requests after the change accepted"
