@@ -30,7 +30,8 @@ const std::vector<Api::Route>& Api::Routes() {
   // pings may wait on the store, so they go to the workers; creates parse or generate a
   // key and then write asynchronously, on the key-generation pool.
   static const std::vector<Route> kRoutes = [] {
-    // clang-format off: one route per line or two, the table stays readable
+    // One route per line or two, the table stays readable:
+    // clang-format off
     std::vector<Route> routes = {
         {.method = "GET", .pattern = "/healthz",
          .authenticated = false, .placement = P::kIoThread, .handler = &Api::Healthz},
@@ -63,7 +64,8 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
          .placement = P::kKeygen, .handler = &Api::V1Create},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
-         .placement = P::kWorker, .handler = &Api::V1List},
+         .placement = P::kWorker, .handler = &Api::V1List, .one_snapshot = true,
+         .quick_first = true},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
          .placement = P::kIoThread, .handler = &Api::V1Get, .one_snapshot = true},
         {.method = "DELETE", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
@@ -74,7 +76,8 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/cloud/v2/keypairs",
          .placement = P::kKeygen, .handler = &Api::V2Create},
         {.method = "GET", .pattern = "/cloud/v2/keypairs",
-         .placement = P::kWorker, .handler = &Api::V2List},
+         .placement = P::kWorker, .handler = &Api::V2List, .one_snapshot = true,
+         .quick_first = true},
         {.method = "GET", .pattern = "/cloud/v2/keypairs/{keypair_id}",
          .placement = P::kIoThread, .handler = &Api::V2Get, .one_snapshot = true},
         {.method = "DELETE", .pattern = "/cloud/v2/keypairs/{keypair_id}",
@@ -82,7 +85,8 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/cloud/v1/ssh_keys/{project_id}",
          .placement = P::kKeygen, .handler = &Api::SshCreate},
         {.method = "GET", .pattern = "/cloud/v1/ssh_keys/{project_id}",
-         .placement = P::kWorker, .handler = &Api::SshList},
+         .placement = P::kWorker, .handler = &Api::SshList, .one_snapshot = true,
+         .quick_first = true},
         {.method = "GET", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
          .placement = P::kIoThread, .handler = &Api::SshGet, .one_snapshot = true},
         {.method = "PATCH", .pattern = "/cloud/v1/ssh_keys/{project_id}/{ssh_key_id}",
@@ -99,7 +103,8 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/keys",
          .placement = P::kKeygen, .handler = &Api::NativeCreate},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/keys",
-         .placement = P::kWorker, .handler = &Api::NativeList},
+         .placement = P::kWorker, .handler = &Api::NativeList, .one_snapshot = true,
+         .quick_first = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
          .placement = P::kIoThread, .handler = &Api::NativeGet, .one_snapshot = true},
         {.method = "PATCH", .pattern = "/api/v1/projects/{project_id}/keys/{key}",
@@ -139,7 +144,7 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::NativeFind},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/authorized_keys",
          .placement = P::kWorker, .handler = &Api::AuthorizedKeys, .one_snapshot = true,
-         .hosts = true, .kept_first = true},
+         .hosts = true, .quick_first = true},
         // The CA's routes read the project's CA, make it (one write) or sign (CPU and a
         // write). Only a POST makes a CA: a read never writes.
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca",
@@ -150,7 +155,7 @@ const std::vector<Api::Route>& Api::Routes() {
          .placement = P::kWorker, .handler = &Api::CaPublicKey, .hosts = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_ca/krl",
          .placement = P::kWorker, .handler = &Api::CaKrl, .one_snapshot = true, .hosts = true,
-         .kept_first = true},
+         .quick_first = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
          .placement = P::kWorker, .handler = &Api::HostCaInfo, .hosts = true},
         {.method = "POST", .pattern = "/api/v1/projects/{project_id}/ssh_host_ca",
@@ -261,18 +266,19 @@ std::string Api::RequestIdFor(const std::optional<std::string>& client_id) {
 }
 
 void Api::Handle(const HttpRequest& request, Match match, Responder respond) const {
-  HandleAs(request, std::move(match), std::move(respond), /*kept_only=*/false);
+  HandleAs(request, std::move(match), std::move(respond), /*quick_only=*/false);
 }
 
-bool Api::HandleKept(const HttpRequest& request, Match match, const Responder& respond) const {
-  return HandleAs(request, std::move(match), respond, /*kept_only=*/true);
+bool Api::HandleQuick(const HttpRequest& request, Match match, const Responder& respond) const {
+  return HandleAs(request, std::move(match), respond, /*quick_only=*/true);
 }
 
-bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer, bool kept_only) const {
-  // kept_only: everything but a kept answer (or the rate limit's refusal of one) is left to
+bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer,
+                   bool quick_only) const {
+  // quick_only: everything but a quick answer (or the rate limit's refusal of one) is left to
   // the full handling, which answers it as it always did.
-  if (kept_only && (match.route == nullptr || request.body.size() > kMaxBodyBytes ||
-                    (request.method != "GET" && request.method != "HEAD"))) {
+  if (quick_only && (match.route == nullptr || request.body.size() > kMaxBodyBytes ||
+                     (request.method != "GET" && request.method != "HEAD"))) {
     return false;
   }
   const std::string request_id = RequestIdFor(request.request_id);
@@ -309,19 +315,20 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer, boo
     return true;
   }
 
-  Call call{request, request_id, std::move(match.params), {}, nullptr, nullptr, nullptr, kept_only};
+  Call call{request, request_id, std::move(match.params), {}, nullptr, nullptr,
+            nullptr, quick_only};
   if (route.authenticated) {
     if (route.one_snapshot) call.snapshot = keys_->Snapshot();
     StatusOr<auth::Principal> caller = Authenticate(request, route, call.snapshot.get());
     if (!caller.ok()) {
-      if (kept_only) return false;
+      if (quick_only) return false;
       labelled("")(ErrorResponse(caller.status(), request_id));
       return true;
     }
     call.caller = std::move(caller).value();
     const bool host = !call.caller.host_id.empty();
     if (host && !route.hosts) {
-      if (kept_only) return false;
+      if (quick_only) return false;
       labelled(call.caller.token_id)(ErrorResponse(
           PermissionDenied("A host token only renews its own certificates and reads its "
                            "project's CA keys, KRL and authorized_keys."),
@@ -336,8 +343,8 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer, boo
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
       return true;
     }
-    // A kept answer counts against the rate once it is known to be one (below).
-    if (!kept_only) {
+    // A quick answer counts against the rate once it is known to be one (below).
+    if (!quick_only) {
       if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
         labelled(call.caller.token_id)(*std::move(limited));
         return true;
@@ -365,8 +372,8 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer, boo
     call.body = std::move(body).value();
   }
   Reply reply = (this->*route.handler)(call);
-  if (reply.not_kept) return false;
-  if (kept_only && route.authenticated) {
+  if (reply.not_quick) return false;
+  if (quick_only && route.authenticated) {
     if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
       reply.response = *std::move(limited);
     }
@@ -419,9 +426,9 @@ server::Handler::Job Api::JobFor(std::shared_ptr<const HttpRequest> request) con
   const Placement placement = match.placement();
   Job job;
   job.placement = placement;
-  if (match.route != nullptr && match.route->kept_first) {
+  if (match.route != nullptr && match.route->quick_first) {
     job.first = [this, request, match](const Responder& respond) {
-      return HandleKept(*request, match, respond);
+      return HandleQuick(*request, match, respond);
     };
   }
   job.run = [this, request = std::move(request), match = std::move(match)](Responder respond) {

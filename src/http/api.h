@@ -96,14 +96,15 @@ class Api final : public server::Handler {
   struct Reply {
     Reply(HttpResponse r) : response(std::move(r)) {}  // NOLINT(google-explicit-constructor)
     static Reply Pending() { return Reply(); }
-    // Call::kept_only: the answer is not kept; the request is to be handled in full.
-    static Reply NotKept() {
+    // Call::quick_only: the answer is not a quick one; the request is to be handled in full
+    // where its route's placement says.
+    static Reply NotQuick() {
       Reply r;
-      r.not_kept = true;
+      r.not_quick = true;
       return r;
     }
     std::optional<HttpResponse> response;
-    bool not_kept = false;
+    bool not_quick = false;
 
    private:
     Reply() = default;
@@ -133,10 +134,10 @@ class Api final : public server::Handler {
 
   // Answers a matched request through `respond`, exactly once.
   void Handle(const HttpRequest& request, Match match, Responder respond) const;
-  // Routes with kept_first, on the I/O thread: answers through `respond` and returns true
-  // if the answer is one the service keeps in memory (or an error needing no store);
-  // false, having answered nothing, when the request needs Handle.
-  bool HandleKept(const HttpRequest& request, Match match, const Responder& respond) const;
+  // Routes with quick_first, on the I/O thread: answers through `respond` and returns true
+  // if the answer is a quick one (Call::quick_only); false, having answered nothing, when
+  // the request needs Handle.
+  bool HandleQuick(const HttpRequest& request, Match match, const Responder& respond) const;
 
   // MatchRoute + Handle, waiting for the response: for tests and tools.
   HttpResponse Handle(const HttpRequest& request) const;
@@ -224,9 +225,9 @@ class Api final : public server::Handler {
   // The caller of an authenticated route: the Authorization header's token, else (with
   // sign-in on, on keypaird's own routes) the session cookie's session, which may change
   // nothing from another site.
-  // Handle and HandleKept: answers and returns true, or (kept_only, and the answer is not
-  // kept) answers nothing and returns false.
-  bool HandleAs(const HttpRequest& request, Match match, Responder outer, bool kept_only) const;
+  // Handle and HandleQuick: answers and returns true, or (quick_only, and the answer is not
+  // a quick one) answers nothing and returns false.
+  bool HandleAs(const HttpRequest& request, Match match, Responder outer, bool quick_only) const;
   // The 429 for a token over its rate (ApiExtras::rate_limiter), counting this request.
   std::optional<HttpResponse> RateLimited(const std::string& token_id,
                                           const std::string& request_id) const;
@@ -288,10 +289,11 @@ struct Api::Route {
   // An enrolled host's token may call it (its renewal, and what sshd needs to read); a host
   // token gets 403 on every other route.
   bool hosts = false;
-  // A worker route whose answer is usually kept in memory (a project's authorized_keys and
-  // KRL): tried first on the I/O thread with Call::kept_only (HandleKept), and handed to
-  // the workers only when it is not kept.
-  bool kept_first = false;
+  // A worker route whose answer is often quick — kept in memory (a project's authorized_keys
+  // and KRL), or a short page of one index walk (the lists) — but not always: tried first
+  // on the I/O thread with Call::quick_only (HandleQuick), and handed to the workers only
+  // when it is not quick.
+  bool quick_first = false;
   std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 

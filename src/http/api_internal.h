@@ -28,8 +28,9 @@ struct Api::Call {
   // Answers the request (labelled with the route and token id). A handler that answers
   // later, from another thread, moves it out and returns Reply::Pending().
   Responder respond;
-  // HandleKept: answer only from what the service keeps in memory, else Reply::NotKept().
-  bool kept_only = false;
+  // HandleQuick, on the I/O thread: answer only what is quick — kept in memory, or a short
+  // page of one index walk (KeyService::IsShortPage) — else Reply::NotQuick().
+  bool quick_only = false;
 
   store::KeyReader* reads() const { return snapshot.get(); }
 };

@@ -457,7 +457,7 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
 }
 
-// A kept answer sent first (Api::HandleKept) counts against the token's rate like any
+// A kept answer sent first (Api::HandleQuick) counts against the token's rate like any
 // answer; a try that found nothing kept does not (the full handling counts it once).
 TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
   std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
@@ -475,7 +475,7 @@ TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
   auto kept = [&]() -> std::optional<HttpResponse> {
     std::optional<HttpResponse> out;
     const bool answered =
-        api.HandleKept(r, api.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
+        api.HandleQuick(r, api.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
     EXPECT_EQ(answered, out.has_value());
     return out;
   };
@@ -567,7 +567,8 @@ TEST_F(ApiTest, RoutesDeclareWhereTheyRun) {
   }
   EXPECT_EQ(placement("PUT", "/cloud/v1/ssh_keys/1"), Placement::kIoThread);  // 405
   // Lists can be slow (deep offsets, name filters, whole-project v1/v2 lists), deletes
-  // and updates wait for a commit, readyz for the database: workers.
+  // and updates wait for a commit, readyz for the database: workers (a list's short page is
+  // answered first on the I/O thread: AShortPageOfAList…).
   for (const std::string& path :
        {std::string("/cloud/v1/ssh_keys/1"), std::string("/cloud/v1/keypairs/1/1"),
         std::string("/cloud/v2/keypairs"), std::string("/readyz")}) {
@@ -581,6 +582,53 @@ TEST_F(ApiTest, RoutesDeclareWhereTheyRun) {
        {"/cloud/v1/ssh_keys/1", "/cloud/v1/keypairs/1/1", "/cloud/v2/keypairs"}) {
     EXPECT_EQ(placement("POST", path), Placement::kKeygen) << path;
   }
+}
+
+// A short page of one index walk is answered first, on the I/O thread (HandleQuick), with the
+// answer the full handling gives; a page that may scan a project is left to the workers.
+TEST_F(ApiTest, AShortPageOfAListIsAnsweredFirstAndAnyOtherIsLeftToTheWorkers) {
+  const std::string admin = Mint(9, true, {});
+  for (const char* name : {"key-0", "key-1", "key-2"}) {
+    const HttpResponse made = Call("POST", "/cloud/v1/ssh_keys/1", json{{"name", name}}.dump());
+    ASSERT_EQ(made.status, 201) << made.body->view();
+  }
+  auto quick = [&](const std::string& target, const std::string& token) {
+    HttpRequest r;
+    r.method = "GET";
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) r.query = target.substr(q + 1);
+    r.authorization = token;
+    std::optional<HttpResponse> out;
+    const bool answered =
+        api_.HandleQuick(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
+    EXPECT_EQ(answered, out.has_value()) << target;
+    return out;
+  };
+  for (const std::string target :
+       {"/cloud/v1/ssh_keys/1?limit=10",
+        "/cloud/v1/ssh_keys/1?limit=2&offset=1&order_by=created_at.asc",
+        "/api/v1/projects/1/keys?limit=10", "/cloud/v1/ssh_keys/1?limit=0"}) {
+    std::optional<HttpResponse> first = quick(target, admin);
+    ASSERT_TRUE(first.has_value()) << target;
+    EXPECT_EQ(first->status, target.ends_with("=0") ? 400 : 200) << target;  // errors: quick
+  }
+  std::optional<HttpResponse> first = quick("/cloud/v1/ssh_keys/1?limit=10", admin);
+  const HttpResponse full = Call("GET", "/cloud/v1/ssh_keys/1?limit=10", "", admin);
+  ASSERT_EQ(full.status, 200);
+  EXPECT_EQ(Body(*first)["count"], 3);
+  EXPECT_EQ(Body(*first)["results"], Body(full)["results"]);
+  // A filter, a name order, a deep offset, a long page, or a caller who does not see every
+  // key (each may read rows it does not return): the workers.
+  for (const std::string target :
+       {"/cloud/v1/ssh_keys/1?limit=10&name=key-1", "/cloud/v1/ssh_keys/1?order_by=name.asc",
+        "/cloud/v1/ssh_keys/1?limit=10&offset=95", "/cloud/v1/ssh_keys/1?limit=101",
+        "/api/v1/projects/1/keys?limit=10&label_selector=a%3Db", "/cloud/v1/keypairs/1/1",
+        "/api/v1/projects/1/keys?limit=100"}) {
+    EXPECT_FALSE(quick(target, admin).has_value()) << target;
+  }
+  EXPECT_FALSE(quick("/cloud/v1/ssh_keys/1?limit=10", token_).has_value());
+  EXPECT_FALSE(quick("/cloud/v1/ssh_keys/1?limit=10", "APIKey nonsense").has_value());
 }
 
 // Counts the reads made through snapshots and directly, over the in-memory fake.
@@ -675,12 +723,12 @@ TEST(ApiSnapshotTest, AReadOfOneKeyReadsTheTokenAndTheKeyFromOneSnapshot) {
   EXPECT_EQ(store.snapshot_reads, 2);  // the token, then the key
   EXPECT_EQ(store.direct_reads, 0);
 
-  // A list reads on its own (one store call, which is consistent in itself).
+  // So does a list (a short page is answered on the I/O thread, like a key).
   store.snapshot_reads = store.direct_reads = 0;
   get.path = "/cloud/v1/ssh_keys/1";
   EXPECT_EQ(api.Handle(get).status, 200);
-  EXPECT_EQ(store.snapshot_reads, 0);
-  EXPECT_EQ(store.direct_reads, 2);  // the token, then the page
+  EXPECT_EQ(store.snapshot_reads, 2);  // the token, then the page
+  EXPECT_EQ(store.direct_reads, 0);
 }
 
 }  // namespace

@@ -45,6 +45,9 @@ Api::Reply Api::CreateKey(Call& call, const CreateShape& shape,
 Api::Reply Api::ListKeys(Call& call, Family family,
                          const StatusOr<service::ListKeysRequest>& req) const {
   if (!req.ok()) return ErrorResponse(req.status(), call.request_id, family);
+  if (call.quick_only && !service::KeyService::IsShortPage(call.caller, *req)) {
+    return Reply::NotQuick();
+  }
   StatusOr<store::KeyPage> page = keys_->List(call.caller, *req, call.reads());
   if (!page.ok()) return ErrorResponse(page.status(), call.request_id, family);
   return ListResponse(*page, family, call.request_id);

@@ -293,6 +293,9 @@ Api::Reply Api::NativeList(Call& call) const {
   req->project_id = *project;
   const size_t limit = static_cast<size_t>(req->limit);
   req->limit += 1;  // one more: is there a next page?
+  if (call.quick_only && !service::KeyService::IsShortPage(call.caller, *req)) {
+    return Reply::NotQuick();
+  }
   StatusOr<store::KeyPage> page = keys_->List(call.caller, *req, call.reads());
   if (!page.ok()) return ErrorResponse(page.status(), call.request_id);
   return NativePageResponse(*page, limit, req->order, call.request_id);

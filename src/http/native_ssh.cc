@@ -196,10 +196,10 @@ Api::Reply Api::AuthorizedKeys(Call& call) const {
     }
     req.owner_id = owner;
   }
-  if (call.kept_only) {
+  if (call.quick_only) {
     std::optional<service::GeneratedText> kept =
         keys_->KeptAuthorizedKeys(call.caller, req, call.reads());
-    if (!kept.has_value()) return Reply::NotKept();
+    if (!kept.has_value()) return Reply::NotQuick();
     return RevalidatedText(*kept, "text/plain; charset=utf-8", call.request.if_none_match,
                            call.request_id);
   }
@@ -350,10 +350,10 @@ Api::Reply Api::CaKrl(Call& call) const {
   StatusOr<int64_t> project = ProjectOf(call.params);
   if (!project.ok()) return ErrorResponse(project.status(), call.request_id);
   if (extras_.ca == nullptr) return ErrorResponse(CaDisabled(), call.request_id);
-  if (call.kept_only) {
+  if (call.quick_only) {
     std::optional<service::GeneratedText> kept =
         extras_.ca->KeptKrl(call.caller, *project, call.reads());
-    if (!kept.has_value()) return Reply::NotKept();
+    if (!kept.has_value()) return Reply::NotQuick();
     return RevalidatedText(*kept, "application/octet-stream", call.request.if_none_match,
                            call.request_id);
   }

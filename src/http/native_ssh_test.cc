@@ -430,7 +430,7 @@ TEST_F(NativeSshTest, TheNewRoutesRunOnTheWorkers) {
   }
 }
 
-// The kept-first step (Api::HandleKept, on the I/O thread): nothing until an answer is
+// The kept-first step (Api::HandleQuick, on the I/O thread): nothing until an answer is
 // kept, then exactly what the full handling answers (body, ETag, a 304); another caller's
 // view, a refused token and an answer changed since are left to the full handling.
 TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
@@ -446,7 +446,7 @@ TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
     r.if_none_match = std::move(if_none_match);
     std::optional<HttpResponse> out;
     const bool answered =
-        api_.HandleKept(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
+        api_.HandleQuick(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
     EXPECT_EQ(answered, out.has_value());
     return out;
   };

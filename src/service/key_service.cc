@@ -373,6 +373,18 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   return (reads != nullptr ? *reads : *store_).ListKeys(q);
 }
 
+bool KeyService::IsShortPage(const auth::Principal& caller, const ListKeysRequest& request) {
+  return request.project_id.has_value() &&
+         (caller.admin || caller.Administers(*request.project_id)) && !request.every_project &&
+         !request.owner_id.has_value() && request.name_contains.empty() &&
+         request.fingerprint.empty() && request.type.empty() && request.labels.empty() &&
+         !request.usable.has_value() &&
+         (request.order == store::OrderBy::kCreatedAtAsc ||
+          request.order == store::OrderBy::kCreatedAtDesc) &&
+         request.limit >= 0 && request.offset >= 0 &&
+         request.offset + request.limit <= kShortPageRows;
+}
+
 namespace {
 
 // What names an authorized_keys answer in the cache: the project, whose keys the caller sees

@@ -156,6 +156,14 @@ class KeyService {
   StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request,
                                 store::KeyReader* reads = nullptr) const;
 
+  // Whether List(caller, request) is one walk of a project's index by creation time that
+  // reads at most kShortPageRows keys (offset and limit included) and filters none out:
+  // the caller sees every key of the project, and no filter is given. Such a page is
+  // answered on the I/O thread that read it (Api: Route::quick_first); any other may scan
+  // a whole project, and goes to the workers.
+  static constexpr int64_t kShortPageRows = 100;
+  static bool IsShortPage(const auth::Principal& caller, const ListKeysRequest& request);
+
   // The authorized_keys text: one public key line per key List finds for the request (so
   // kPermissionDenied as List), with its ETag. Kept per (request, caller's view) for the
   // project's keys generation where the store keeps one (SQLite), until the first listed
