@@ -1,6 +1,7 @@
 #include "sshkey/krl.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -31,6 +32,9 @@ constexpr uint8_t kCertSerialBitmap = 0x22;
 constexpr uint8_t kCertKeyId = 0x23;
 constexpr uint8_t kCertExtension = 0x39;
 constexpr size_t kSha256Size = 32;
+// The largest mpint magnitude OpenSSH reads (SSHBUF_MAX_BIGNUM): 16384 bits of bitmap.
+constexpr size_t kOpenSshMaxBitmapBytes = 2048;
+static_assert(kKrlMaxBitmapSerials / 8 <= kOpenSshMaxBitmapBytes / 2);
 
 // Whether `blob` is a plain public key ParsePublicKey accepts (the one set of key rules).
 bool IsValidPlainKey(std::string_view blob) {
@@ -84,6 +88,49 @@ std::string DescribeCertSubsection(uint8_t type) {
   }
 }
 
+// Appends the serials of a bitmap subsection to *serials as ranges. Refuses what OpenSSH
+// refuses (a negative bitmap, one over kOpenSshMaxBitmapBytes, a serial past 2^64 - 1 or
+// serial 0) and a bitmap not in canonical mpint form (a needless leading zero byte).
+Status ParseBitmap(std::string_view data, std::vector<SerialRange>* serials) {
+  WireReader s(data);
+  uint64_t offset = 0;
+  std::string_view mpint;
+  if (!s.ReadU64(&offset) || !s.ReadString(&mpint) || !s.empty()) {
+    return InvalidArgument("the KRL is malformed: a serial bitmap is not a serial and a bitmap");
+  }
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(mpint[i]); };
+  if (!mpint.empty() && (byte(0) & 0x80) != 0) {
+    return InvalidArgument("the KRL has a serial bitmap that is a negative number");
+  }
+  if (!mpint.empty() && byte(0) == 0) {
+    if (mpint.size() == 1 || (byte(1) & 0x80) == 0) {
+      return InvalidArgument("the KRL has a serial bitmap with a needless leading zero byte");
+    }
+    mpint.remove_prefix(1);
+  }
+  if (mpint.size() > kOpenSshMaxBitmapBytes) {
+    return InvalidArgument("the KRL has a serial bitmap of more than " +
+                           std::to_string(kOpenSshMaxBitmapBytes) + " bytes");
+  }
+  if (mpint.empty()) return Status::Ok();  // revokes nothing
+  const uint64_t top_bit = (mpint.size() - 1) * 8 + (std::bit_width(byte(0)) - 1);
+  if (top_bit > std::numeric_limits<uint64_t>::max() - offset) {
+    return InvalidArgument("the KRL has a serial bitmap that runs past the largest serial");
+  }
+  if (offset == 0 && (byte(mpint.size() - 1) & 1) != 0) {
+    return InvalidArgument("the KRL revokes serial 0, which is not a serial");
+  }
+  // Runs of set bits, from the least significant; at most 4 ranges per byte of input.
+  bool in_run = false;
+  for (uint64_t bit = 0; bit <= top_bit; ++bit) {
+    const bool set = (byte(mpint.size() - 1 - bit / 8) >> (bit % 8)) & 1;
+    if (set && !in_run) serials->push_back({offset + bit, offset + bit});
+    if (set) serials->back().last = offset + bit;
+    in_run = set;
+  }
+  return Status::Ok();
+}
+
 Status ParseCertificatesSection(std::string_view data, Krl* krl) {
   constexpr char kTruncated[] = "the KRL is malformed: a certificate section is truncated";
   WireReader r(data);
@@ -116,6 +163,8 @@ Status ParseCertificatesSection(std::string_view data, Krl* krl) {
         return InvalidArgument("the KRL has an empty serial range or one that includes serial 0");
       }
       ca.serials.push_back(range);
+    } else if (type == kCertSerialBitmap) {
+      if (Status st = ParseBitmap(sub, &ca.serials); !st.ok()) return st;
     } else {
       return InvalidArgument(DescribeCertSubsection(type) + " are not supported");
     }
@@ -142,21 +191,151 @@ Status ParseSha256Section(std::string_view data, Krl* krl) {
   return Status::Ok();
 }
 
-void PutCertificatesSection(std::string* out, const KrlCaSerials& ca) {
-  std::string list;
-  std::string ranges;
-  for (const SerialRange& range : ca.serials) {
-    if (range.last - range.first >= kKrlMinRangeRun - 1) {
-      std::string data;
-      AppendU64(&data, range.first);
-      AppendU64(&data, range.last);
-      AppendU8(&ranges, kCertSerialRange);
-      AppendString(&ranges, data);
-      continue;
+// Sizes in bytes of the certificate subsections (type byte, string length, data).
+constexpr uint64_t kSubsectionHeader = 1 + 4;
+constexpr uint64_t kListEntrySize = 8;
+constexpr uint64_t kRangeSize = kSubsectionHeader + 16;
+// A bitmap subsection of `bits` bits whose top bit is set: the offset, then an mpint of
+// bits / 8 + 1 bytes after its length (ceil(bits / 8) bytes of magnitude, plus a zero
+// byte when the top bit is the top bit of a byte).
+constexpr uint64_t kBitmapFixedSize = kSubsectionHeader + 8 + 4 + 1;
+
+// One subsection of the chosen encoding: ranges[begin, end) as list entries, one range
+// subsection (end == begin + 1) or one bitmap.
+enum class Piece : uint8_t { kList, kRange, kBitmap };
+struct Step {
+  Piece piece = Piece::kRange;
+  uint8_t from_layer = 0;  // the layer (below) the encoding of ranges[0, begin) is in
+  size_t begin = 0;
+};
+
+// The cheapest split of `ranges` (sorted, disjoint, not touching) into list entries, range
+// subsections and bitmaps of at most kKrlMaxBitmapSerials bits, by dynamic programming over
+// the ranges in order. Costs are in bits so that a bitmap costs exactly 8 * its fixed size
+// plus one per serial it spans: an upper bound of its true size (whole bytes, rounded
+// down), exact for lists and ranges. So the split found is never larger than the one
+// without bitmaps (lists below kKrlMinRangeRun serials, ranges otherwise), which is among
+// the candidates. Two layers: 0 while no serial is listed, 1 once the list subsection's
+// header has been paid. The bitmaps ending at range j start at some range i whose first
+// serial is within kKrlMaxBitmapSerials of ranges[j].last; the best i is kept by a
+// monotone deque, so the whole is O(ranges).
+std::vector<Step> ChooseEncoding(const std::vector<SerialRange>& ranges) {
+  constexpr uint64_t kUnreachable = std::numeric_limits<uint64_t>::max();
+  const size_t n = ranges.size();
+  // cost[layer][j]: the cheapest encoding of ranges[0, j); step[layer][j] its last step.
+  std::vector<uint64_t> cost[2] = {std::vector<uint64_t>(n + 1, kUnreachable),
+                                   std::vector<uint64_t>(n + 1, kUnreachable)};
+  std::vector<Step> step[2] = {std::vector<Step>(n + 1), std::vector<Step>(n + 1)};
+  cost[0][0] = 0;
+  // Candidate bitmap starts i per layer, by increasing first serial and increasing
+  // cost[layer][i] - ranges[i].first (compared without forming the difference).
+  std::vector<size_t> starts[2];
+  size_t front[2] = {0, 0};
+  const auto better_start = [&](int layer, size_t a, size_t b) {  // a < b; is b no worse?
+    const uint64_t gap = ranges[b].first - ranges[a].first;
+    const uint64_t a_cost =
+        cost[layer][a] > kUnreachable - gap ? kUnreachable : cost[layer][a] + gap;
+    return cost[layer][b] <= a_cost;
+  };
+  for (size_t j = 0; j < n; ++j) {
+    const SerialRange& r = ranges[j];
+    for (int layer = 0; layer < 2; ++layer) {
+      if (cost[layer][j] == kUnreachable) continue;
+      std::vector<size_t>& q = starts[layer];
+      while (q.size() > front[layer] && better_start(layer, q.back(), j)) q.pop_back();
+      q.push_back(j);
     }
-    for (uint64_t s = range.first;; ++s) {
-      AppendU64(&list, s);
-      if (s == range.last) break;
+    const uint64_t serials = r.last - r.first;  // one less than the count, which may be 2^64
+    for (int layer = 0; layer < 2; ++layer) {
+      uint64_t& best = cost[layer][j + 1];
+      const auto offer = [&](uint64_t c, Step s) {
+        if (c < best) {
+          best = c;
+          step[layer][j + 1] = s;
+        }
+      };
+      if (cost[layer][j] != kUnreachable) {
+        offer(cost[layer][j] + 8 * kRangeSize, {Piece::kRange, static_cast<uint8_t>(layer), j});
+      }
+      if (layer == 1 && serials < kKrlMinRangeRun - 1) {
+        const uint64_t entries = 8 * kListEntrySize * (serials + 1);
+        if (cost[0][j] != kUnreachable) {
+          offer(cost[0][j] + 8 * kSubsectionHeader + entries, {Piece::kList, 0, j});
+        }
+        if (cost[1][j] != kUnreachable) offer(cost[1][j] + entries, {Piece::kList, 1, j});
+      }
+      std::vector<size_t>& q = starts[layer];
+      while (q.size() > front[layer] &&
+             r.last - ranges[q[front[layer]]].first >= kKrlMaxBitmapSerials) {
+        ++front[layer];
+      }
+      if (q.size() > front[layer]) {
+        const size_t i = q[front[layer]];
+        offer(cost[layer][i] + 8 * kBitmapFixedSize + (r.last - ranges[i].first + 1),
+              {Piece::kBitmap, static_cast<uint8_t>(layer), i});
+      }
+    }
+  }
+  std::vector<Step> steps;
+  int layer = cost[1][n] < cost[0][n] ? 1 : 0;
+  for (size_t j = n; j > 0;) {
+    const Step& s = step[layer][j];
+    steps.push_back(s);
+    layer = s.from_layer;
+    j = s.begin;
+  }
+  std::reverse(steps.begin(), steps.end());
+  return steps;
+}
+
+// The bitmap subsection data of ranges[begin, end): the first serial, then as an mpint the
+// bits of each serial's distance from it.
+std::string BitmapData(const std::vector<SerialRange>& ranges, size_t begin, size_t end) {
+  const uint64_t base = ranges[begin].first;
+  const uint64_t bits = ranges[end - 1].last - base + 1;  // at most kKrlMaxBitmapSerials
+  const size_t size = static_cast<size_t>(bits / 8 + 1);  // a zero byte first if bits % 8 == 0
+  std::string mpint(size, '\0');
+  for (size_t k = begin; k < end; ++k) {
+    for (uint64_t bit = ranges[k].first - base;; ++bit) {
+      mpint[size - 1 - bit / 8] = static_cast<char>(mpint[size - 1 - bit / 8] | (1 << (bit % 8)));
+      if (bit == ranges[k].last - base) break;
+    }
+  }
+  std::string data;
+  AppendU64(&data, base);
+  AppendString(&data, mpint);
+  return data;
+}
+
+// The section of one CA: its list subsection first (if it lists any serial), then the
+// range and bitmap subsections by increasing serial.
+void PutCertificatesSection(std::string* out, const KrlCaSerials& ca) {
+  const std::vector<SerialRange>& ranges = ca.serials;
+  std::string list;
+  std::string others;
+  const std::vector<Step> steps = ChooseEncoding(ranges);
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const size_t begin = steps[k].begin;
+    const size_t end = k + 1 < steps.size() ? steps[k + 1].begin : ranges.size();
+    switch (steps[k].piece) {
+      case Piece::kList:
+        for (uint64_t s = ranges[begin].first;; ++s) {
+          AppendU64(&list, s);
+          if (s == ranges[begin].last) break;
+        }
+        break;
+      case Piece::kRange: {
+        std::string data;
+        AppendU64(&data, ranges[begin].first);
+        AppendU64(&data, ranges[begin].last);
+        AppendU8(&others, kCertSerialRange);
+        AppendString(&others, data);
+        break;
+      }
+      case Piece::kBitmap:
+        AppendU8(&others, kCertSerialBitmap);
+        AppendString(&others, BitmapData(ranges, begin, end));
+        break;
     }
   }
   std::string section;
@@ -166,7 +345,7 @@ void PutCertificatesSection(std::string* out, const KrlCaSerials& ca) {
     AppendU8(&section, kCertSerialList);
     AppendString(&section, list);
   }
-  section += ranges;
+  section += others;
   AppendU8(out, kSectionCertificates);
   AppendString(out, section);
 }

@@ -2,15 +2,23 @@
 // `ssh-keygen -Q` read.
 //
 // EncodeKrl writes an unsigned KRL of format version 1 with
-//   - one KRL_SECTION_CERTIFICATES section per CA key, revoking certificate serials:
-//     runs of at least kKrlMinRangeRun consecutive serials as KRL_SECTION_CERT_SERIAL_RANGE
-//     subsections (21 bytes each), every other serial in one KRL_SECTION_CERT_SERIAL_LIST
-//     subsection (8 bytes each);
+//   - one KRL_SECTION_CERTIFICATES section per CA key, revoking certificate serials. Each
+//     CA's serials, as sorted ranges, are split into the smallest mix (by dynamic
+//     programming over the ranges, O(ranges)) of
+//       * KRL_SECTION_CERT_SERIAL_LIST: one subsection, first, 5 bytes + 8 per serial, for
+//         runs shorter than kKrlMinRangeRun;
+//       * KRL_SECTION_CERT_SERIAL_RANGE: 21 bytes per run;
+//       * KRL_SECTION_CERT_SERIAL_BITMAP: 18 bytes + one bit per serial from its first
+//         revoked serial (bit 0 of the mpint) to its last, at most kKrlMaxBitmapSerials;
+//     the range and bitmap subsections follow the list by increasing serial. The split is
+//     never larger than lists and ranges alone: serials far apart cost 8 bytes each, long
+//     runs 21 bytes, and dense ones (every other serial, say) about a bit each;
 //   - one KRL_SECTION_FINGERPRINT_SHA256 section with the SHA-256 of every revoked plain
 //     key blob (36 bytes each), in ascending order (OpenSSH >= 7.9 reads it).
-// ParseKrl reads exactly those sections (and serial lists/ranges however they are split)
-// and refuses everything else with kInvalidArgument: signature, key-id, bitmap, explicit
-// key, SHA-1 and extension sections.
+// ParseKrl reads exactly those sections (serial lists, ranges and bitmaps however they are
+// split) and refuses everything else with kInvalidArgument: signature, key-id, explicit
+// key, SHA-1 and extension sections, and bitmaps OpenSSH refuses (negative, over 2048
+// bytes, reaching past 2^64 - 1 or revoking serial 0) or that are not canonical mpints.
 //
 // Pure functions over bytes and value types: no I/O, no state; safe from any thread.
 // Errors are kInvalidArgument with a message that says what is wrong.
@@ -27,8 +35,14 @@
 
 namespace keypaird::sshkey {
 
-// Consecutive revoked serials from this many on are written as one range.
+// Consecutive revoked serials from this many on are never listed one by one (a range or a
+// bitmap is smaller).
 inline constexpr size_t kKrlMinRangeRun = 3;
+
+// The most serials one bitmap subsection spans: 1 KiB of bitmap, half of the 2048 bytes
+// OpenSSH reads at most (ssh-keygen -k of OpenSSH 9.2 writes larger ones, which it then
+// cannot read back).
+inline constexpr uint64_t kKrlMaxBitmapSerials = 8192;
 
 // Serials first..last, both included; 1 <= first <= last.
 struct SerialRange {
@@ -77,7 +91,7 @@ Krl NormalizeKrl(Krl krl);
 StatusOr<std::string> EncodeKrl(const Krl& krl);
 
 // Parses a KRL written by EncodeKrl (or any unsigned KRL made only of certificate
-// serial-list/range sections and SHA-256 sections) and returns it normalised. Bounded
+// serial-list/range/bitmap sections and SHA-256 sections) and returns it normalised. Bounded
 // work for any input; never reads out of bounds.
 StatusOr<Krl> ParseKrl(std::string_view data);
 
