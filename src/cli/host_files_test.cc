@@ -75,9 +75,11 @@ class HostFilesTest : public ::testing::Test {
         RunOk({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir_ / "host_ca"}));
     ASSERT_NO_FATAL_FAILURE(
         RunOk({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir_ / "user_ca"}));
-    // A KRL of the user CA revoking serial 7 and serials 100 to 200 (sections keypaird also writes:
-    // ParseKrl reads no bitmaps).
-    ASSERT_TRUE(WriteFile(dir_ / "krl.spec", "serial: 7\nserial: 100-200\n", 0644));
+    // A KRL of the user CA revoking serial 7, serials 100 to 200, and 301, 303 and 305 (which
+    // ssh-keygen writes as a serial list, a range and a bitmap, all of which ParseKrl reads).
+    ASSERT_TRUE(WriteFile(dir_ / "krl.spec",
+                          "serial: 7\nserial: 100-200\nserial: 301\nserial: 303\nserial: 305\n",
+                          0644));
     ASSERT_NO_FATAL_FAILURE(RunOk({"ssh-keygen", "-q", "-k", "-f", dir_ / "revoked.krl", "-s",
                                    dir_ / "user_ca.pub", dir_ / "krl.spec"}));
   }
@@ -364,7 +366,7 @@ TEST_F(HostFilesTest, SshdTrustsTheUserCaAndRefusesWhatTheKrlRevokes) {
   RunResult r = login_with_serial(3);
   EXPECT_EQ(r.exit_code, 0) << r.err << sshd->Log();
   EXPECT_EQ(r.out, "keypaird-login-ok\n");
-  for (int revoked : {7, 150}) {
+  for (int revoked : {7, 150, 303}) {
     r = login_with_serial(revoked);
     EXPECT_NE(r.exit_code, 0) << "serial " << revoked << ": " << r.out;
     EXPECT_EQ(r.out, "") << "serial " << revoked;

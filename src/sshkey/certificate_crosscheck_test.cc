@@ -427,14 +427,44 @@ TEST(SshKeygenKrlTest, QueryReportsRevokedCertificatesAndKeys) {
   EXPECT_EQ(QueryKrl(dir / "krl", files), expected);
 }
 
+// `ssh-keygen -Q -l -f path`: the listing of a KRL.
+std::string ListKrl(const std::string& path) {
+  std::vector<std::string> list = {"ssh-keygen", "-Q", "-l", "-f", path};
+  RunResult r = RunCommand(list, 30s);
+  EXPECT_EQ(r.exit_code, 0) << Describe(list, r);
+  return r.out;
+}
+
+// `ranges` sorted and joined where they touch, as a KRL holds them.
+std::vector<SerialRange> MergedRanges(std::vector<SerialRange> ranges) {
+  Krl krl = NormalizeKrl({.certificates = {{"", std::move(ranges)}}});
+  return krl.certificates.empty() ? std::vector<SerialRange>{} : krl.certificates[0].serials;
+}
+
+// The "serial: N" and "serial: N-M" lines of a listing, as ranges.
+std::vector<SerialRange> ListedSerials(const std::string& listing) {
+  std::vector<SerialRange> listed;
+  std::istringstream in(listing);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("serial: ")) continue;
+    const std::string v = line.substr(8);
+    const size_t dash = v.find('-');
+    listed.push_back({std::stoull(v.substr(0, dash)),
+                      std::stoull(dash == std::string::npos ? v : v.substr(dash + 1))});
+  }
+  return listed;
+}
+
 TEST(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   CaKey ca = NewCa();
   ASSERT_TRUE(WriteFile(dir / "ca.pub", ca.PublicKeyLine() + "\n", 0644));
   std::vector<uint64_t> serials;
-  for (uint64_t s = 1; s <= 300; s += 3) serials.push_back(s);  // isolated: the serial list
+  for (uint64_t s = 1; s <= 300; s += 3) serials.push_back(s);  // dense: a bitmap
   for (uint64_t s = 1000; s < 1100; ++s) serials.push_back(s);  // a run: one range
+  serials.push_back(5000);                                      // isolated: the serial list
   serials.push_back(18'446'744'073'709'551'615u);
   const std::string h1 = KeySha256("one"), h2 = KeySha256("two");
   Krl krl{.krl_version = 9,
@@ -445,32 +475,98 @@ TEST(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
   ASSERT_TRUE(encoded.ok()) << encoded.status().message();
   ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
 
-  std::vector<std::string> list = {"ssh-keygen", "-Q", "-l", "-f", dir / "krl"};
-  RunResult r = RunCommand(list, 30s);
-  ASSERT_EQ(r.exit_code, 0) << Describe(list, r);
-  EXPECT_NE(r.out.find("# KRL version 9\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("# CA key " + TrimRight(ca.PublicKeyLine()).substr(0, 11) + " " +
-                       Sha256Fingerprint(dir / "ca.pub")),
+  const std::string listing = ListKrl(dir / "krl");
+  EXPECT_NE(listing.find("# KRL version 9\n"), std::string::npos) << listing;
+  EXPECT_NE(listing.find("# CA key " + TrimRight(ca.PublicKeyLine()).substr(0, 11) + " " +
+                         Sha256Fingerprint(dir / "ca.pub")),
             std::string::npos)
-      << r.out;
+      << listing;
   // Every serial line, as ranges, against ours.
-  std::vector<SerialRange> listed;
+  Krl from_listing{.certificates = {{std::string(ca.public_blob()), ListedSerials(listing)}}};
+  EXPECT_EQ(NormalizeKrl(from_listing).certificates, NormalizeKrl(krl).certificates) << listing;
   std::set<std::string> hashes;
-  std::istringstream in(r.out);
+  std::istringstream in(listing);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.starts_with("serial: ")) {
-      const std::string v = line.substr(8);
-      const size_t dash = v.find('-');
-      listed.push_back({std::stoull(v.substr(0, dash)),
-                        std::stoull(dash == std::string::npos ? v : v.substr(dash + 1))});
-    } else if (line.starts_with("hash: SHA256:")) {
-      hashes.insert(line.substr(13));
-    }
+    if (line.starts_with("hash: SHA256:")) hashes.insert(line.substr(13));
   }
-  Krl from_listing{.certificates = {{std::string(ca.public_blob()), listed}}};
-  EXPECT_EQ(NormalizeKrl(from_listing).certificates, NormalizeKrl(krl).certificates) << r.out;
-  EXPECT_EQ(hashes, (std::set<std::string>{Hex(h1), Hex(h2)})) << r.out;
+  EXPECT_EQ(hashes, (std::set<std::string>{Hex(h1), Hex(h2)})) << listing;
+}
+
+TEST(SshKeygenKrlTest, ListingAndQueryAgreeWithOurBitmaps) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  CaKey ca = NewCa();
+  constexpr uint64_t kMax = 18'446'744'073'709'551'615u;
+  std::vector<uint64_t> serials;
+  for (uint64_t s = 1; s <= 20'000; s += 2) serials.push_back(s);   // three bitmaps
+  for (uint64_t s = 30'000; s < 30'100; ++s) serials.push_back(s);  // a range
+  serials.insert(serials.end(), {50'000, 90'000});                  // the list
+  serials.insert(serials.end(), {100'000, 100'007});  // a bitmap 0x0081: a zero byte first
+  for (uint64_t s = kMax - 10; s != kMax; s += 2) serials.push_back(s);
+  serials.push_back(kMax);  // a bitmap up to the largest serial
+  Krl krl{.krl_version = 4,
+          .generated_date = Now(),
+          .certificates = {{std::string(ca.public_blob()), SerialRangesOf(serials)}}};
+  StatusOr<std::string> encoded = EncodeKrl(krl);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
+  EXPECT_LT(encoded->size(), 3'000u);  // bitmaps: 8 bytes a serial would be 80 KB
+  ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
+
+  const std::string listing = ListKrl(dir / "krl");
+  EXPECT_EQ(MergedRanges(ListedSerials(listing)), SerialRangesOf(serials)) << listing;
+
+  // And the revocation check sshd makes, through ssh-keygen -Q: in and beside the bitmaps.
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (const auto& [serial, verdict] :
+       std::vector<std::pair<uint64_t, std::string>>{{1, "REVOKED"},
+                                                     {2, "ok"},
+                                                     {19'999, "REVOKED"},
+                                                     {20'001, "ok"},
+                                                     {100'007, "REVOKED"},
+                                                     {100'006, "ok"},
+                                                     {kMax, "REVOKED"},
+                                                     {kMax - 1, "ok"}}) {
+    UserKey key = MakeUserKey(dir, "k" + std::to_string(expected.size()));
+    ASSERT_NO_FATAL_FAILURE(WriteCertificate(ca, key, Request(key.blob, serial, {"root"})));
+    expected.emplace_back(key.path + "-cert.pub", verdict);
+  }
+  std::vector<std::string> files;
+  for (const auto& [file, verdict] : expected) files.push_back(file);
+  EXPECT_EQ(QueryKrl(dir / "krl", files), expected);
+}
+
+TEST(SshKeygenKrlTest, OurReaderReadsTheBitmapsSshKeygenWrites) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  CaKey ca = NewCa();
+  ASSERT_TRUE(WriteFile(dir / "ca.pub", ca.PublicKeyLine() + "\n", 0644));
+  // Dense serials ssh-keygen writes as a bitmap (within the 16 384 bits it reads back: a
+  // larger one it writes but then refuses, "bignum is too large"), a run and strays.
+  std::vector<uint64_t> serials;
+  std::string spec;
+  for (uint64_t s = 1; s < 10'000; s += 2) serials.push_back(s);
+  for (uint64_t s = 20'000; s <= 20'100; ++s) serials.push_back(s);
+  for (uint64_t s = 50'000; s < 50'300; s += 3) serials.push_back(s);
+  serials.push_back(1'000'000);
+  for (uint64_t s : serials) spec += "serial: " + std::to_string(s) + "\n";
+  ASSERT_TRUE(WriteFile(dir / "spec", spec, 0644));
+  std::vector<std::string> make = {"ssh-keygen",   "-k", "-z",        "5",         "-s",
+                                   dir / "ca.pub", "-f", dir / "krl", dir / "spec"};
+  RunResult r = RunCommand(make, 30s);
+  ASSERT_EQ(r.exit_code, 0) << Describe(make, r);
+  const std::string bytes = ReadFile(dir / "krl");
+  // 5 201 serials in well under 8 bytes each: ssh-keygen used bitmaps.
+  EXPECT_LT(bytes.size(), 2'000u);
+  StatusOr<Krl> krl = ParseKrl(bytes);
+  ASSERT_TRUE(krl.ok()) << krl.status().message();
+  EXPECT_EQ(krl->krl_version, 5u);
+  ASSERT_EQ(krl->certificates.size(), 1u);
+  EXPECT_EQ(krl->certificates[0].ca_key_blob, std::string(ca.public_blob()));
+  EXPECT_EQ(krl->certificates[0].serials, SerialRangesOf(serials));
+  // ssh-keygen reads it too, with the same serials.
+  const std::string listing = ListKrl(dir / "krl");
+  EXPECT_EQ(MergedRanges(ListedSerials(listing)), SerialRangesOf(serials)) << listing;
 }
 
 TEST(SshKeygenKrlTest, OurReaderReadsTheEmptyKrlSshKeygenWrites) {
