@@ -2,8 +2,10 @@
 //
 // Every input is used three ways:
 //   1. as raw bytes for ParseCertificate and ParseKrl, which must answer with a value or
-//      kInvalidArgument, never crash; a KRL they accept must re-encode to itself and a
-//      certificate they accept must be self-consistent;
+//      kInvalidArgument, never crash; a KRL they accept must be normalised and re-encode
+//      to bytes that read back as itself and encode again to the same bytes (whatever mix
+//      of serial lists, ranges and bitmaps the input had), and a certificate they accept
+//      must be self-consistent;
 //   2. through FuzzedDataProvider, as the fields of a user certificate (key type, serial,
 //      key id, principals, validity, options, extensions, comment) signed by a fixed CA:
 //      signing either refuses with kInvalidArgument or gives a certificate that reads
@@ -108,6 +110,8 @@ void CheckRawInput(std::string_view input) {
   StatusOr<sshkey::Krl> again = sshkey::ParseKrl(*encoded);
   FUZZ_CHECK(again.ok(), again.status().message());
   FUZZ_CHECK(*again == *krl, "a parsed KRL does not survive encode and parse");
+  StatusOr<std::string> reencoded = sshkey::EncodeKrl(*again);
+  FUZZ_CHECK(reencoded.ok() && *reencoded == *encoded, "a parsed KRL's encoding is not stable");
 }
 
 std::string PickString(FuzzedDataProvider* fdp, const std::vector<std::string_view>& usual) {
@@ -191,6 +195,16 @@ void CheckKrlRoundTrip(FuzzedDataProvider* fdp) {
     ca.ca_key_blob = cas[fdp->ConsumeIntegralInRange<size_t>(0, cas.size() - 1)];
     if (fdp->ConsumeIntegralInRange(0, 31) == 0)
       ca.ca_key_blob = fdp->ConsumeRandomLengthString(64);
+    if (fdp->ConsumeIntegralInRange(0, 7) == 0) {
+      // A dense cluster, every step-th serial, so that bitmaps happen, and (past
+      // kKrlMaxBitmapSerials) are split.
+      const uint64_t start = fdp->ConsumeIntegral<uint64_t>();
+      const uint64_t step = fdp->ConsumeIntegralInRange<uint64_t>(2, 20);
+      const uint64_t count = fdp->ConsumeIntegralInRange<uint64_t>(1, 3000);
+      for (uint64_t k = 0; k < count && start <= UINT64_MAX - k * step; ++k) {
+        ca.serials.push_back({start + k * step, start + k * step});
+      }
+    }
     const int ranges = fdp->ConsumeIntegralInRange(0, 40);
     for (int r = 0; r < ranges; ++r) {
       // Mostly small serials, so that runs, overlaps and neighbours happen.

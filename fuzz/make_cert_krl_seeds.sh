@@ -2,9 +2,11 @@
 # Regenerates the seeds of fuzz/corpus/fuzz_cert_krl/ with ssh-keygen: user certificates
 # (raw blobs) of every key type keypaird accepts, signed by an Ed25519 CA with and without
 # options, one signed by an ECDSA CA (which the reader refuses), and KRLs made of the
-# sections keypaird's reader reads (serial lists and ranges, SHA-256 hashes) plus one with
-# a bitmap (refused). The target also reads each seed as certificate and KRL fields
-# (FuzzedDataProvider), so any bytes make useful seeds. Public material only; the CA
+# sections keypaird's reader reads (serial lists, ranges and bitmaps, SHA-256 hashes) plus
+# one with a bitmap over the 2048 bytes OpenSSH reads (refused; ssh-keygen 9.2 writes it
+# all the same). krl-mixed.bin (a list, a range and bitmaps, one with a leading zero byte,
+# as EncodeKrl writes them) was made by hand and is kept. The target also reads each seed
+# as certificate and KRL fields (FuzzedDataProvider), so any bytes make useful seeds. Public material only; the CA
 # private keys live in a temporary directory. Rerunning changes the seeds (new keys).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,6 +45,8 @@ krl list "$(printf 'serial: 1\nserial: 1000000\nserial: 99999999999')"
 krl range "serial: 100-200"
 krl both "$(printf 'serial: 7\nserial: 5000000\nserial: 100000000-100000100\nhash: %s\nhash: %s' "$hash1" "$hash2")"
 krl hashes "$(printf 'hash: %s\nhash: %s' "$hash1" "$hash2")"
-krl reject-bitmap "$(printf 'serial: 1\nserial: 3\nserial: 5\nserial: 9')"
+krl bitmap "$(printf 'serial: 1\nserial: 3\nserial: 5\nserial: 9')"
+krl bitmap-dense "$(seq 1 2 2000 | sed 's/^/serial: /'; printf 'serial: 5000-5100\nserial: 70000')"
+krl reject-big-bitmap "$(seq 1 2 20000 | sed 's/^/serial: /')"
 ssh-keygen -q -k -z 1 -f "$out/krl-empty.bin" /dev/null </dev/null >/dev/null 2>&1
 ls "$out"
