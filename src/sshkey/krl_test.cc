@@ -335,6 +335,70 @@ TEST(KrlTest, RandomSerialsOfEveryDensityRoundTripAndAreNeverLarger) {
   }
 }
 
+// The smallest size of the subsections for `ranges` (sorted, disjoint, not touching), and
+// how many bitmaps it has, by trying every split (quadratic: for small inputs only).
+std::pair<size_t, size_t> SmallestSubsections(const std::vector<SerialRange>& ranges) {
+  constexpr size_t kNone = std::numeric_limits<size_t>::max();
+  struct Best {
+    size_t size = kNone;
+    size_t bitmaps = 0;
+  };
+  const size_t n = ranges.size();
+  // best[listed][j]: ranges[0, j) with (listed = 1) or without a list subsection.
+  std::vector<Best> best[2] = {std::vector<Best>(n + 1), std::vector<Best>(n + 1)};
+  best[0][0] = {0, 0};
+  const auto offer = [](Best& b, size_t size, size_t bitmaps) {
+    if (size < b.size) b = {size, bitmaps};
+  };
+  for (size_t j = 1; j <= n; ++j) {
+    const uint64_t count = ranges[j - 1].last - ranges[j - 1].first + 1;
+    for (int listed = 0; listed < 2; ++listed) {
+      const Best& before = best[listed][j - 1];
+      if (before.size == kNone) continue;
+      offer(best[listed][j], before.size + 21, before.bitmaps);
+      if (count < 1000)
+        offer(best[1][j], before.size + (listed ? 0 : 5) + 8 * count, before.bitmaps);
+    }
+    for (size_t i = j; i-- > 0;) {
+      const uint64_t bits = ranges[j - 1].last - ranges[i].first + 1;
+      if (bits > kKrlMaxBitmapSerials) break;
+      for (int listed = 0; listed < 2; ++listed) {
+        const Best& before = best[listed][i];
+        if (before.size == kNone) continue;
+        offer(best[listed][j], before.size + 5 + 8 + 4 + bits / 8 + 1, before.bitmaps + 1);
+      }
+    }
+  }
+  const Best& b = best[1][n].size < best[0][n].size ? best[1][n] : best[0][n];
+  return {b.size, b.bitmaps};
+}
+
+TEST(KrlTest, EncodingIsWithinABytePerBitmapOfTheSmallest) {
+  // The encoder costs a bitmap at up to 7/8 of a byte more than it takes (it counts bits);
+  // so it is never more than a byte per bitmap above the smallest split.
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    SCOPED_TRACE(round);
+    std::vector<uint64_t> serials;
+    const uint64_t spread = 1 + rng() % 200;
+    uint64_t s = 1 + rng() % 100;
+    for (int i = static_cast<int>(rng() % 150); i >= 0; --i) {
+      s += 1 + rng() % spread;
+      serials.push_back(s);
+      if (rng() % 8 == 0) s += rng() % 40;
+      if (rng() % 8 == 0) serials.push_back(s);
+    }
+    const std::vector<SerialRange> ranges = SerialRangesOf(serials);
+    size_t size = 0;
+    for (const auto& [type, data] : Subsections(Encode({.certificates = {{CaBlob(), ranges}}}))) {
+      size += 5 + data.size();
+    }
+    const auto [smallest, bitmaps] = SmallestSubsections(ranges);
+    EXPECT_GE(size, smallest);
+    EXPECT_LE(size, smallest + bitmaps);
+  }
+}
+
 TEST(KrlTest, SizesOfThreeShapes) {
   // Recorded for the change that introduced bitmaps; bounds near the ideal.
   std::mt19937_64 rng(7);
