@@ -3,8 +3,8 @@
 //
 // EncodeKrl writes an unsigned KRL of format version 1 with
 //   - one KRL_SECTION_CERTIFICATES section per CA key, revoking certificate serials. Each
-//     CA's serials, as sorted ranges, are split into the smallest mix (by dynamic
-//     programming over the ranges, O(ranges)) of
+//     CA's serials, as sorted ranges, are split into the smallest mix, give or take a byte
+//     per bitmap (by dynamic programming over the ranges, O(ranges)), of
 //       * KRL_SECTION_CERT_SERIAL_LIST: one subsection, first, 5 bytes + 8 per serial, for
 //         runs shorter than kKrlMinRangeRun;
 //       * KRL_SECTION_CERT_SERIAL_RANGE: 21 bytes per run;
