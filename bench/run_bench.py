@@ -456,6 +456,10 @@ def bench(opts, scenarios, workdir):
     results = {"machine": machine(), "options": vars(opts), "runs": [], "keygen": []}
     baseline_scenarios = ([s for s in opts.baseline_scenarios.split(",") if s]
                           if opts.baseline_bin else [])
+    unsupported = [s for s in baseline_scenarios if s in LOGIN_SCENARIOS]
+    if unsupported:
+        sys.exit(f"--baseline-scenarios: {', '.join(unsupported)} need the login path's fixture, "
+                 "which only the comparison with the floor sets up")
     keys_file = (key_pool(opts, opts.key_pool)
                  if "import" in scenarios + baseline_scenarios else None)
     if scenarios:

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import ssl
@@ -313,6 +314,18 @@ def test_krl_writes_a_list_that_ssh_keygen_reads_and_keeps_it_on_failure(tmp_pat
         r = krl()
         assert r.returncode == 0, r.stderr
         assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+        # Again, unchanged: asked with the file's ETag, answered 304 — nothing sent, written
+        # or said.
+        def not_modified():
+            text = server.request("GET", "/metrics").body.decode()
+            m = re.search(r'^keypaird_http_requests_total\{route="/api/v1/projects/\{project_id\}'
+                          r'/ssh_ca/krl",method="GET",status="304"\} (\d+)$', text, re.M)
+            return int(m.group(1)) if m else 0
+        inode, seen = out.stat().st_ino, not_modified()
+        r = krl()
+        assert r.returncode == 0 and r.stderr == "", r.stderr
+        assert out.stat().st_ino == inode
+        assert not_modified() == seen + 1
 
         def query(path):
             q = subprocess.run(["ssh-keygen", "-Q", "-f", str(out), str(path)],

@@ -14,6 +14,7 @@
 
 #include "cli/secure_files.h"
 #include "client/http_client.h"
+#include "common/digest.h"
 #include "common/duration.h"
 #include "common/rfc3339.h"
 #include "common/secret.h"
@@ -317,12 +318,17 @@ int KrlCommand(const config::Config& c, const AgentIo& io) {
   request.target = "/api/v1/projects/" + std::to_string(c.project) + "/ssh_ca/krl";
   request.bearer_token = conn->token.view();
   request.headers.emplace_back("Accept", "application/octet-stream");
+  // The KRL's ETag is the digest of its bytes (BodyETag): the file in place names itself, and
+  // while the list is unchanged the service answers 304 without sending it again.
+  const std::string current = ReadWholeFile(c.out);
+  if (!current.empty()) request.headers.emplace_back("If-None-Match", BodyETag(current));
   const std::string source = conn->url.ToString() + request.target;
   StatusOr<client::HttpResponse> answer = client::HttpCall(request, ClientOptions(c));
   if (!answer.ok()) {
     io.log(answer.status().message() + left);
     return 1;
   }
+  if (answer->status == 304 && !current.empty()) return 0;  // already current
   if (answer->status != 200) {
     io.log(source + " answered " + DescribeAnswer(*answer) + left);
     return 1;
@@ -335,7 +341,7 @@ int KrlCommand(const config::Config& c, const AgentIo& io) {
            left);
     return 1;
   }
-  if (ReadWholeFile(c.out) == answer->body) return 0;  // already current
+  if (current == answer->body) return 0;  // already current (a service that sent it anyway)
   if (Status s = WriteFileAtomically(c.out, answer->body, 0644); !s.ok()) {
     io.log(s.message());
     return 1;

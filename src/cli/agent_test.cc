@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/secure_files.h"
+#include "common/digest.h"
 #include "sshkey/krl.h"
 #include "sshkey/sshkey.h"
 #include "testing/fake_http_server.h"
@@ -391,6 +392,7 @@ TEST_F(KrlTest, WritesTheKrlWithMode0644ThatSshKeygenReads) {
                            " bytes: 0 revoked certificate serials, 1 revoked keys)\n");
   EXPECT_EQ(server->Requests().at(0).target, "/api/v1/projects/7/ssh_ca/krl");
   EXPECT_EQ(server->Requests().at(0).Header("Authorization"), std::string("Bearer ") + kToken);
+  EXPECT_EQ(server->Requests().at(0).Header("If-None-Match"), "");  // no file yet
   EXPECT_EQ(ReadFile(out_), krl_);
   struct stat st {};
   ASSERT_EQ(stat(out_.c_str(), &st), 0);
@@ -408,6 +410,32 @@ TEST_F(KrlTest, WritesTheKrlWithMode0644ThatSshKeygenReads) {
   EXPECT_TRUE(again.log.empty()) << again.Log();
   ASSERT_EQ(stat(out_.c_str(), &st), 0);
   EXPECT_EQ(st.st_ino, inode);
+  // It asked whether its copy is current: the ETag the service gives the same bytes.
+  EXPECT_EQ(server->Requests().at(1).Header("If-None-Match"), BodyETag(krl_));
+}
+
+// A 304 to the ETag of the file in place: current, nothing written or said; a 304 to a
+// request that named no copy (there is none) is not an answer.
+TEST_F(KrlTest, NotModifiedLeavesTheFileInPlace) {
+  ASSERT_TRUE(WriteFileAtomically(out_, krl_, 0644).ok());
+  struct stat before {};
+  ASSERT_EQ(stat(out_.c_str(), &before), 0);
+  auto server = Serve(Always(FakeHttpServer::Reply(304, "")));
+  const Outcome run = Krl(server->Url());
+  EXPECT_EQ(run.code, 0) << run.Log();
+  EXPECT_TRUE(run.log.empty()) << run.Log();
+  EXPECT_EQ(server->Requests().at(0).Header("If-None-Match"), BodyETag(krl_));
+  struct stat after {};
+  ASSERT_EQ(stat(out_.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(ReadFile(out_), krl_);
+
+  ASSERT_EQ(unlink(out_.c_str()), 0);
+  const Outcome none = Krl(server->Url());
+  EXPECT_EQ(none.code, 1);
+  ASSERT_EQ(none.log.size(), 1u) << none.Log();
+  EXPECT_NE(none.log[0].find("answered 304"), std::string::npos) << none.log[0];
+  EXPECT_NE(access(out_.c_str(), F_OK), 0);
 }
 
 TEST_F(KrlTest, AnyFailureLeavesTheFileInPlaceAndExits1) {

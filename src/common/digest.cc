@@ -1,6 +1,9 @@
 #include "common/digest.h"
 
+#include <algorithm>
 #include <memory>
+
+#include "common/strings.h"
 
 namespace keypaird {
 
@@ -21,6 +24,16 @@ std::string Digest::Of(std::string_view data) const {
     return "";
   }
   return out;
+}
+
+std::string BodyETag(std::string_view body) {
+  static const Digest kSha256("SHA256");
+  const std::string digest = kSha256.Of(body);
+  std::string etag = "\"";
+  AppendHex(&etag, reinterpret_cast<const unsigned char*>(digest.data()),
+            std::min<size_t>(16, digest.size()));
+  etag += '"';
+  return etag;
 }
 
 }  // namespace keypaird

@@ -29,6 +29,11 @@ class Digest {
   EVP_MD* md_;
 };
 
+// The strong ETag of `body`: the first 128 bits of its SHA-256 in hex, quoted — the service's
+// validator of every text it generates (authorized_keys, the KRL; docs/ssh-access.md), which
+// a client holding a copy can compute to revalidate it.
+std::string BodyETag(std::string_view body);
+
 }  // namespace keypaird
 
 #endif  // KEYPAIRD_COMMON_DIGEST_H_

@@ -5,18 +5,12 @@
 #include <utility>
 
 #include "common/digest.h"
-#include "common/strings.h"
 
 namespace keypaird::service {
 
 GeneratedText MakeGeneratedText(std::string body) {
-  static const Digest kSha256("SHA256");
-  const std::string digest = kSha256.Of(body);
   GeneratedText text;
-  text.etag = "\"";
-  AppendHex(&text.etag, reinterpret_cast<const unsigned char*>(digest.data()),
-            std::min<size_t>(16, digest.size()));
-  text.etag += '"';
+  text.etag = BodyETag(body);
   text.body = std::make_shared<const std::string>(std::move(body));
   return text;
 }

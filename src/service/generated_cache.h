@@ -34,7 +34,7 @@ namespace keypaird::service {
 // A generated text and its strong validator.
 struct GeneratedText {
   std::shared_ptr<const std::string> body;
-  std::string etag;  // "\"" + the first 128 bits of the body's SHA-256 in hex + "\""
+  std::string etag;  // BodyETag(*body)
 };
 
 // `body` with its ETag.
