@@ -54,7 +54,7 @@ AKEYS_SELECTOR = "label_selector=" + urllib.parse.quote("login=deploy", safe="")
 # service's own import rate in the same run, not against the floor. akeys: authorized_keys
 # with a label selector (50 of 1 000 keys); krl: a KRL of 10 000 revoked certificates; each
 # also with If-None-Match (akeys304, krl304; the issue sets no target for krl304).
-TARGETS = {"import": 0.5, "get": 0.7, "list": 0.5, "generate": 0.5, "nlist": 0.5,
+TARGETS = {"import": 0.5, "get": 0.7, "list": 0.35, "generate": 0.5, "nlist": 0.35,
            "cert": 0.8, "akeys": 0.6, "akeys304": 0.8, "krl": 0.5, "krl304": None}
 
 # A fixed JSON body of about 700 bytes, shaped like a keypair (nginx floor).

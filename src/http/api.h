@@ -259,6 +259,11 @@ class Api final : public server::Handler {
 
   // gcore_operations.cc: the operations behind the routes, shared by the three families.
   Reply CreateKey(Call& call, const CreateShape& shape, StatusOr<int64_t> path_project) const;
+  // The page `req` asks for, read through the call's reads; nullopt (to be left to the
+  // workers) when the call is quick_only and the page is not a short one
+  // (KeyService::IsShortPage) or took more than store::kShortPageWork.
+  std::optional<StatusOr<store::KeyPage>> ListPage(const Call& call,
+                                                   service::ListKeysRequest req) const;
   Reply ListKeys(Call& call, Family family,
                  const StatusOr<service::ListKeysRequest>& request) const;
   Reply GetKey(Call& call, Family family, const StatusOr<KeyTarget>& target) const;

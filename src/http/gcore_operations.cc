@@ -45,12 +45,23 @@ Api::Reply Api::CreateKey(Call& call, const CreateShape& shape,
 Api::Reply Api::ListKeys(Call& call, Family family,
                          const StatusOr<service::ListKeysRequest>& req) const {
   if (!req.ok()) return ErrorResponse(req.status(), call.request_id, family);
-  if (call.quick_only && !service::KeyService::IsShortPage(call.caller, *req)) {
-    return Reply::NotQuick();
+  std::optional<StatusOr<store::KeyPage>> page = ListPage(call, *req);
+  if (!page.has_value()) return Reply::NotQuick();
+  if (!page->ok()) return ErrorResponse(page->status(), call.request_id, family);
+  return ListResponse(**page, family, call.request_id);
+}
+
+std::optional<StatusOr<store::KeyPage>> Api::ListPage(const Call& call,
+                                                      service::ListKeysRequest req) const {
+  if (call.quick_only) {
+    if (!service::KeyService::IsShortPage(req)) return std::nullopt;
+    req.work_budget = store::kShortPageWork;
   }
-  StatusOr<store::KeyPage> page = keys_->List(call.caller, *req, call.reads());
-  if (!page.ok()) return ErrorResponse(page.status(), call.request_id, family);
-  return ListResponse(*page, family, call.request_id);
+  StatusOr<store::KeyPage> page = keys_->List(call.caller, req, call.reads());
+  if (call.quick_only && page.status().code() == StatusCode::kResourceExhausted) {
+    return std::nullopt;
+  }
+  return page;
 }
 
 Api::Reply Api::GetKey(Call& call, Family family, const StatusOr<KeyTarget>& t) const {

@@ -292,13 +292,12 @@ Api::Reply Api::NativeList(Call& call) const {
   if (!req.ok()) return ErrorResponse(req.status(), call.request_id);
   req->project_id = *project;
   const size_t limit = static_cast<size_t>(req->limit);
+  const store::OrderBy order = req->order;
   req->limit += 1;  // one more: is there a next page?
-  if (call.quick_only && !service::KeyService::IsShortPage(call.caller, *req)) {
-    return Reply::NotQuick();
-  }
-  StatusOr<store::KeyPage> page = keys_->List(call.caller, *req, call.reads());
-  if (!page.ok()) return ErrorResponse(page.status(), call.request_id);
-  return NativePageResponse(*page, limit, req->order, call.request_id);
+  std::optional<StatusOr<store::KeyPage>> page = ListPage(call, *std::move(req));
+  if (!page.has_value()) return Reply::NotQuick();
+  if (!page->ok()) return ErrorResponse(page->status(), call.request_id);
+  return NativePageResponse(**page, limit, order, call.request_id);
 }
 
 Api::Reply Api::NativeFind(Call& call) const {

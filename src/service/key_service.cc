@@ -370,12 +370,12 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   q.now_us = now_();
   q.after = request.after;
   q.with_total = request.with_total;
+  q.work_budget = request.work_budget;
   return (reads != nullptr ? *reads : *store_).ListKeys(q);
 }
 
-bool KeyService::IsShortPage(const auth::Principal& caller, const ListKeysRequest& request) {
-  return request.project_id.has_value() &&
-         (caller.admin || caller.Administers(*request.project_id)) && !request.every_project &&
+bool KeyService::IsShortPage(const ListKeysRequest& request) {
+  return request.project_id.has_value() && !request.every_project &&
          !request.owner_id.has_value() && request.name_contains.empty() &&
          request.fingerprint.empty() && request.type.empty() && request.labels.empty() &&
          !request.usable.has_value() &&

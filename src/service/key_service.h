@@ -95,6 +95,7 @@ struct ListKeysRequest {
   std::optional<bool> usable;
   std::optional<store::KeyCursor> after;
   bool with_total = true;
+  int64_t work_budget = 0;  // store::ListQuery::work_budget
 };
 
 // What a project's authorized_keys answer lists: the usable keys the caller sees in the
@@ -156,13 +157,14 @@ class KeyService {
   StatusOr<store::KeyPage> List(const auth::Principal& caller, const ListKeysRequest& request,
                                 store::KeyReader* reads = nullptr) const;
 
-  // Whether List(caller, request) is one walk of a project's index by creation time that
-  // reads at most kShortPageRows keys (offset and limit included) and filters none out:
-  // the caller sees every key of the project, and no filter is given. Such a page is
-  // answered on the I/O thread that read it (Api: Route::quick_first); any other may scan
-  // a whole project, and goes to the workers.
+  // Whether `request` asks for a page of at most kShortPageRows keys (offset and limit
+  // included) of one walk of a project's index by creation time, with no filter: what a
+  // caller who sees every key of the project gets by reading no more than that. Such a page
+  // is tried on the I/O thread that read the request (Api: Route::quick_first) under
+  // store::kShortPageWork, which also stops the walk of a caller who sees few of the keys;
+  // any other page may scan a whole project, and goes to the workers.
   static constexpr int64_t kShortPageRows = 100;
-  static bool IsShortPage(const auth::Principal& caller, const ListKeysRequest& request);
+  static bool IsShortPage(const ListKeysRequest& request);
 
   // The authorized_keys text: one public key line per key List finds for the request (so
   // kPermissionDenied as List), with its ETag. Kept per (request, caller's view) for the

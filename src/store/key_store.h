@@ -119,7 +119,19 @@ struct ListQuery {
   std::optional<KeyCursor> after;
   // False: `total` is not computed (a keyset walk needs none), which saves a count.
   bool with_total = true;
+  // The most work the read may take, in SQLite virtual-machine instructions (about; counted
+  // by sqlite3_progress_handler): a read that would take more stops and fails with
+  // kResourceExhausted, having returned nothing. 0: no bound. For a page read where a long
+  // one must not run (an I/O thread), to be read again elsewhere without it. Only the
+  // SQLite store bounds the work; the others ignore it.
+  int64_t work_budget = 0;
 };
+
+// The work_budget of a page read where it must stay short (the API's short pages, answered
+// on an I/O thread): a page of 100 keys, each one read, takes about 12 000 instructions and
+// every key walked past about 20, so this stops a walk past about 2 000 keys it does not
+// return (a caller who sees few of a project's keys) — a few hundred microseconds.
+inline constexpr int64_t kShortPageWork = 40000;
 
 struct KeyPage {
   int64_t total = 0;  // number of keys matching the filters, ignoring offset/limit

@@ -1,5 +1,7 @@
 #include "store/sqlite/reads.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "store/store_internal.h"
@@ -75,8 +77,41 @@ std::string ListPageSql(const sql::ListSql& list) {
          sql::Param(sql::Dialect::kSqlite, n + 2);
 }
 
+namespace {
+
+// While it lives, statements on the connection stop (SQLITE_INTERRUPT) once they have run
+// about `budget` virtual-machine instructions in all; no bound for a budget of 0.
+class WorkBudget {
+ public:
+  WorkBudget(Connection& conn, int64_t budget) : db_(budget > 0 ? conn.db() : nullptr) {
+    if (db_ == nullptr) return;
+    const int steps = static_cast<int>(std::min<int64_t>(budget, INT32_MAX));
+    sqlite3_progress_handler(
+        db_, steps, [](void*) { return 1; }, nullptr);
+  }
+  ~WorkBudget() {
+    if (db_ != nullptr) sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+  }
+  WorkBudget(const WorkBudget&) = delete;
+  WorkBudget& operator=(const WorkBudget&) = delete;
+
+  // The status of a step that returned `rc`: kResourceExhausted if the budget stopped it.
+  Status Of(int rc) const {
+    if (db_ != nullptr && rc == SQLITE_INTERRUPT) {
+      return Status(StatusCode::kResourceExhausted, "the read needs more work than its budget");
+    }
+    return FromSqlite(rc);
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+}  // namespace
+
 StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
   if (Status s = ValidateListQuery(query); !s.ok()) return s;
+  const WorkBudget budget(conn, query.work_budget);
   const sql::ListSql list = sql::BuildListSql(query, sql::Dialect::kSqlite);
   // One read transaction: the total and the page come from the same snapshot (the
   // snapshot reader's, if the caller has one).
@@ -93,7 +128,7 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
                                   : "SELECT count(*)" + list.from + list.where);
     if (!count.ok()) return count.status();
     count->BindAll(list.params);
-    if (int rc = count->Step(); rc != SQLITE_ROW) return FromSqlite(rc);
+    if (int rc = count->Step(); rc != SQLITE_ROW) return budget.Of(rc);
     page.total = count->Int64(0);
   }
   {
@@ -109,7 +144,7 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query) {
       if (!key.ok()) return key.status();
       page.keys.push_back(std::move(*key));
     }
-    if (rc != SQLITE_DONE) return FromSqlite(rc);
+    if (rc != SQLITE_DONE) return budget.Of(rc);
   }
   if (own_transaction) {
     if (Status s = conn.ExecCached("COMMIT"); !s.ok()) return s;

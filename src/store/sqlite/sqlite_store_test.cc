@@ -149,6 +149,55 @@ TEST_F(SqliteStoreTest, ASnapshotReadsOneTransactionAndGivesItsConnectionBack) {
   EXPECT_TRUE(b->GetKey("id-2").ok());
 }
 
+// A page read under a work budget stops when it would walk far past what it returns, and
+// fails as kResourceExhausted without leaving the connection stopped for the next read.
+TEST_F(SqliteStoreTest, AListStopsAtItsWorkBudget) {
+  std::unique_ptr<KeyStore> store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 100; ++i) {  // user 5's, the oldest
+    KeyRecord k = Key("seen-" + std::to_string(i), "seen-" + std::to_string(i));
+    k.user_id = 5;
+    k.created_at_us = 10 + i;
+    ASSERT_TRUE(store->InsertKey(k, {}).ok());
+  }
+  KeyRecord hidden = Key("hidden-0", "hidden-0");  // user 2's, not shared: newer
+  hidden.shared_in_project = false;
+  hidden.created_at_us = 1000;
+  ASSERT_TRUE(store->InsertKey(hidden, {}).ok());
+  {
+    RawDb raw(db_path_);
+    raw.Exec("BEGIN; CREATE TEMP TABLE t AS SELECT * FROM keys WHERE id = 'hidden-0'");
+    for (int i = 1; i < 6000; ++i) {
+      const std::string n = std::to_string(i);
+      raw.Exec("UPDATE t SET id = 'hidden-" + n + "', name = 'hidden-" + n + "', created_at_us = " +
+               std::to_string(1000 + i) + "; INSERT INTO keys SELECT * FROM t");
+    }
+    raw.Exec("COMMIT");
+  }
+  ListQuery q;
+  q.project_id = 1;
+  q.visible_to_user = 5;
+  q.limit = 100;
+  q.work_budget = kShortPageWork;
+  std::unique_ptr<KeyReader> snapshot = store->Snapshot();
+  StatusOr<KeyPage> oldest = snapshot->ListKeys(q);  // the 100 it sees come first
+  ASSERT_TRUE(oldest.ok()) << oldest.status().message();
+  EXPECT_EQ(oldest->keys.size(), 100u);
+  EXPECT_EQ(oldest->total, 100);
+  q.order = OrderBy::kCreatedAtDesc;  // 6 000 it does not see come first
+  EXPECT_EQ(snapshot->ListKeys(q).status().code(), StatusCode::kResourceExhausted);
+  q.work_budget = 0;
+  StatusOr<KeyPage> unbounded = snapshot->ListKeys(q);
+  ASSERT_TRUE(unbounded.ok()) << unbounded.status().message();
+  EXPECT_EQ(unbounded->keys.size(), 100u);
+  EXPECT_EQ(unbounded->keys.front().id, "seen-99");
+  q.visible_to_user = 2;  // the owner of the 6 000 sees them first
+  q.work_budget = kShortPageWork;
+  StatusOr<KeyPage> owner = snapshot->ListKeys(q);
+  ASSERT_TRUE(owner.ok()) << owner.status().message();
+  EXPECT_EQ(owner->keys.front().id, "hidden-5999");
+}
+
 TEST_F(SqliteStoreTest, ASnapshotWithoutAFreeConnectionFailsItsReadsAsUnavailable) {
   auto opened = Open(db_path_, true, /*pool_size=*/1);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
