@@ -27,8 +27,10 @@ const std::vector<Api::Route>& Api::Routes() {
   using P = Placement;
   // Every route of the service, in one place. Single reads run on the I/O thread in one
   // snapshot; lists (a page costs O(offset); v1/v2 return every visible key), writes and
-  // pings may wait on the store, so they go to the workers; creates parse or generate a
-  // key and then write asynchronously, on the key-generation pool.
+  // pings may wait on the store, so they go to the workers — a short page of a paged list
+  // and the kept authorized_keys and KRL are tried on the I/O thread first (quick_first);
+  // creates parse or generate a key and then write asynchronously, on the key-generation
+  // pool.
   static const std::vector<Route> kRoutes = [] {
     // One route per line or two, the table stays readable:
     // clang-format off
@@ -64,8 +66,7 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
          .placement = P::kKeygen, .handler = &Api::V1Create},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
-         .placement = P::kWorker, .handler = &Api::V1List, .one_snapshot = true,
-         .quick_first = true},
+         .placement = P::kWorker, .handler = &Api::V1List, .one_snapshot = true},
         {.method = "GET", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
          .placement = P::kIoThread, .handler = &Api::V1Get, .one_snapshot = true},
         {.method = "DELETE", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}/{keypair_id}",
@@ -76,8 +77,7 @@ const std::vector<Api::Route>& Api::Routes() {
         {.method = "POST", .pattern = "/cloud/v2/keypairs",
          .placement = P::kKeygen, .handler = &Api::V2Create},
         {.method = "GET", .pattern = "/cloud/v2/keypairs",
-         .placement = P::kWorker, .handler = &Api::V2List, .one_snapshot = true,
-         .quick_first = true},
+         .placement = P::kWorker, .handler = &Api::V2List, .one_snapshot = true},
         {.method = "GET", .pattern = "/cloud/v2/keypairs/{keypair_id}",
          .placement = P::kIoThread, .handler = &Api::V2Get, .one_snapshot = true},
         {.method = "DELETE", .pattern = "/cloud/v2/keypairs/{keypair_id}",

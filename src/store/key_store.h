@@ -119,9 +119,9 @@ struct ListQuery {
   std::optional<KeyCursor> after;
   // False: `total` is not computed (a keyset walk needs none), which saves a count.
   bool with_total = true;
-  // The most work the read may take, in SQLite virtual-machine instructions (about; counted
-  // by sqlite3_progress_handler): a read that would take more stops and fails with
-  // kResourceExhausted, having returned nothing. 0: no bound. For a page read where a long
+  // The most work each statement of the read may take (the count, the page), in SQLite
+  // virtual-machine instructions (about; sqlite3_progress_handler): a read that would take
+  // more stops and fails with kResourceExhausted, having returned nothing. 0: no bound. For a page read where a long
   // one must not run (an I/O thread), to be read again elsewhere without it. Only the
   // SQLite store bounds the work; the others ignore it.
   int64_t work_budget = 0;

@@ -79,8 +79,9 @@ std::string ListPageSql(const sql::ListSql& list) {
 
 namespace {
 
-// While it lives, statements on the connection stop (SQLITE_INTERRUPT) once they have run
-// about `budget` virtual-machine instructions in all; no bound for a budget of 0.
+// While it lives, each statement on the connection stops (SQLITE_INTERRUPT) once it has run
+// about `budget` virtual-machine instructions (SQLite counts them per statement); no bound
+// for a budget of 0.
 class WorkBudget {
  public:
   WorkBudget(Connection& conn, int64_t budget) : db_(budget > 0 ? conn.db() : nullptr) {
