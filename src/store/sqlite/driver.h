@@ -61,6 +61,10 @@ class Stmt {
     if (stmt_ != nullptr) {
       sqlite3_reset(stmt_);
       sqlite3_clear_bindings(stmt_);
+      // Each run counts its own instructions: SQLite's progress handler (a read's work
+      // budget) fires when this count crosses a multiple of its period, and the count would
+      // otherwise go on across the runs of a cached statement.
+      sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_VM_STEP, 1);
     }
   }
 

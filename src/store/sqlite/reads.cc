@@ -80,8 +80,8 @@ std::string ListPageSql(const sql::ListSql& list) {
 namespace {
 
 // While it lives, each statement on the connection stops (SQLITE_INTERRUPT) once it has run
-// about `budget` virtual-machine instructions (SQLite counts them per statement); no bound
-// for a budget of 0.
+// about `budget` virtual-machine instructions in this run (SQLite counts them per statement;
+// Stmt resets the count when a cached statement is given back); no bound for a budget of 0.
 class WorkBudget {
  public:
   WorkBudget(Connection& conn, int64_t budget) : db_(budget > 0 ? conn.db() : nullptr) {

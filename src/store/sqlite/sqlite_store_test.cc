@@ -198,6 +198,29 @@ TEST_F(SqliteStoreTest, AListStopsAtItsWorkBudget) {
   EXPECT_EQ(owner->keys.front().id, "hidden-5999");
 }
 
+// A page that fits its budget fits it every time: the budget is per run of the (cached)
+// statement, not spent over its runs.
+TEST_F(SqliteStoreTest, APageThatFitsItsWorkBudgetFitsItEveryTime) {
+  std::unique_ptr<KeyStore> store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  for (int i = 0; i < 100; ++i) {
+    KeyRecord k = Key("k-" + std::to_string(i), "k-" + std::to_string(i));
+    k.created_at_us = 10 + i;
+    ASSERT_TRUE(store->InsertKey(k, {}).ok());
+  }
+  ListQuery q;
+  q.project_id = 1;
+  q.visible_to_user = 5;  // sees the 100 (shared)
+  q.limit = 100;
+  q.work_budget = kShortPageWork;  // ~3 times what one page takes
+  std::unique_ptr<KeyReader> snapshot = store->Snapshot();
+  for (int run = 0; run < 20; ++run) {
+    StatusOr<KeyPage> page = snapshot->ListKeys(q);
+    ASSERT_TRUE(page.ok()) << "run " << run << ": " << page.status().message();
+    EXPECT_EQ(page->keys.size(), 100u);
+  }
+}
+
 TEST_F(SqliteStoreTest, ASnapshotWithoutAFreeConnectionFailsItsReadsAsUnavailable) {
   auto opened = Open(db_path_, true, /*pool_size=*/1);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
