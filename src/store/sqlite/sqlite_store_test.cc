@@ -212,7 +212,8 @@ TEST_F(SqliteStoreTest, APageThatFitsItsWorkBudgetFitsItEveryTime) {
   q.project_id = 1;
   q.visible_to_user = 5;  // sees the 100 (shared)
   q.limit = 100;
-  q.work_budget = kShortPageWork;  // ~3 times what one page takes
+  q.work_budget = kShortPageWork;  // some 15 times what one page of these takes: counted
+                                   // over the runs, it would stop the 16th
   std::unique_ptr<KeyReader> snapshot = store->Snapshot();
   for (int run = 0; run < 20; ++run) {
     StatusOr<KeyPage> page = snapshot->ListKeys(q);
