@@ -343,12 +343,12 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer,
           PermissionDenied("This token is read-only: it may only read (GET)."), request_id));
       return true;
     }
-    // A quick answer counts against the rate once it is known to be one (below).
-    if (!quick_only) {
-      if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
-        labelled(call.caller.token_id)(*std::move(limited));
-        return true;
-      }
+    // Counted before any work: a caller over its rate is refused before its request costs
+    // anything, on whichever thread; a quick try left to the full handling is given back
+    // (below), so that every answer counts once.
+    if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
+      labelled(call.caller.token_id)(*std::move(limited));
+      return true;
     }
   }
   // Where the request came from, for the audit trail (the sign-in routes' too).
@@ -372,11 +372,11 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer,
     call.body = std::move(body).value();
   }
   Reply reply = (this->*route.handler)(call);
-  if (reply.not_quick) return false;
-  if (quick_only && route.authenticated) {
-    if (std::optional<HttpResponse> limited = RateLimited(call.caller.token_id, request_id)) {
-      reply.response = *std::move(limited);
+  if (reply.not_quick) {
+    if (route.authenticated && extras_.rate_limiter != nullptr) {
+      extras_.rate_limiter->Refund(call.caller.token_id);
     }
+    return false;
   }
   if (reply.response.has_value()) call.respond(std::move(*reply.response));
   return true;

@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "http/api_testing.h"
 #include "store/testing/forwarding_store.h"
 
 namespace keypaird::http {
@@ -34,12 +35,8 @@ class ApiTest : public ::testing::Test {
   HttpResponse Call(std::string method, std::string target, std::string body = "",
                     std::optional<std::string> auth = std::nullopt,
                     std::optional<std::string> content_type = "application/json") {
-    HttpRequest r;
-    r.method = std::move(method);
-    const size_t q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    r.authorization = auth.has_value() ? auth : std::optional<std::string>(token_);
+    HttpRequest r = testing::Request(std::move(method), target,
+                                     auth.has_value() ? auth : std::optional<std::string>(token_));
     r.content_type = std::move(content_type);
     r.body = std::move(body);
     return api_.Handle(r);
@@ -468,17 +465,9 @@ TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
   Api api(&keys, &authn, {nullptr, &limiter});
   StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
   ASSERT_TRUE(m.ok() && store->InsertToken(m->record, {}).ok());
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/api/v1/projects/1/authorized_keys";
-  r.authorization = "APIKey " + std::string(m->token.view());
-  auto kept = [&]() -> std::optional<HttpResponse> {
-    std::optional<HttpResponse> out;
-    const bool answered =
-        api.HandleQuick(r, api.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
-    EXPECT_EQ(answered, out.has_value());
-    return out;
-  };
+  const HttpRequest r = testing::Request("GET", "/api/v1/projects/1/authorized_keys",
+                                         "APIKey " + std::string(m->token.view()));
+  auto kept = [&] { return testing::QuickAnswer(api, r); };
   EXPECT_FALSE(kept().has_value());             // nothing kept: not counted
   EXPECT_EQ(api.Handle(r).status, 200);         // 1
   std::optional<HttpResponse> second = kept();  // 2
@@ -510,6 +499,14 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
   EXPECT_EQ(limiter.Acquire("t"), 0);
   EXPECT_EQ(limiter.Acquire("t"), 1);
   now += std::chrono::seconds(10);  // never more than the burst
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
+  EXPECT_EQ(limiter.Acquire("t"), 1);
+  limiter.Refund("t");  // a token given back may be taken again, once
+  EXPECT_EQ(limiter.Acquire("t"), 0);
+  EXPECT_EQ(limiter.Acquire("t"), 1);
+  now += std::chrono::seconds(10);
+  limiter.Refund("t");  // never above the burst
+  limiter.Refund("unknown");
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("t"), 0) << i;
   EXPECT_EQ(limiter.Acquire("t"), 1);
 }
@@ -593,17 +590,7 @@ TEST_F(ApiTest, AShortPageOfAListIsAnsweredFirstAndAnyOtherIsLeftToTheWorkers) {
     ASSERT_EQ(made.status, 201) << made.body->view();
   }
   auto quick = [&](const std::string& target, const std::string& token) {
-    HttpRequest r;
-    r.method = "GET";
-    const size_t q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    r.authorization = token;
-    std::optional<HttpResponse> out;
-    const bool answered =
-        api_.HandleQuick(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
-    EXPECT_EQ(answered, out.has_value()) << target;
-    return out;
+    return testing::QuickAnswer(api_, testing::Request("GET", target, token));
   };
   for (const std::string target :
        {"/cloud/v1/ssh_keys/1?limit=10",
@@ -753,12 +740,8 @@ TEST_F(ApiSnapshotTest, AReadOfOneKeyReadsTheTokenAndTheKeyFromOneSnapshot) {
 // A short page tried first is read under the short-page budget; one that runs over it is left
 // to the workers, which read it without one.
 TEST_F(ApiSnapshotTest, AShortPageOverItsBudgetIsLeftToTheWorkers) {
-  HttpRequest r;
-  r.method = "GET";
-  r.path = "/cloud/v1/ssh_keys/1";
-  r.query = "limit=10";
-  r.authorization = token;
-  auto quick = [&] { return api.HandleQuick(r, api.MatchRoute(r), [](const HttpResponse&) {}); };
+  const HttpRequest r = testing::Request("GET", "/cloud/v1/ssh_keys/1?limit=10", token);
+  auto quick = [&] { return testing::QuickAnswer(api, r).has_value(); };
   EXPECT_TRUE(quick());
   EXPECT_EQ(store.budgets, std::vector<int64_t>{store::kShortPageWork});
   store.over_budget = true;
@@ -766,6 +749,29 @@ TEST_F(ApiSnapshotTest, AShortPageOverItsBudgetIsLeftToTheWorkers) {
   EXPECT_FALSE(quick());
   EXPECT_EQ(api.Handle(r).status, 200);
   EXPECT_EQ(store.budgets, (std::vector<int64_t>{store::kShortPageWork, 0}));
+}
+
+// The rate is counted before a quick try does any work and given back when the try is left
+// to the workers: a caller over its rate costs no page read, and a page tried first and then
+// read by a worker counts once.
+TEST_F(ApiSnapshotTest, TheRateIsCountedBeforeAQuickTryAndGivenBackWhenTheTryIsLeft) {
+  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
+  RateLimiter limiter(1, 2, [&now] { return now; });
+  Api limited(&keys, &authn, {nullptr, &limiter});
+  const HttpRequest r = testing::Request("GET", "/cloud/v1/ssh_keys/1?limit=10", token);
+  store.over_budget = true;
+  EXPECT_FALSE(testing::QuickAnswer(limited, r).has_value());  // left: given back
+  EXPECT_EQ(limited.Handle(r).status, 200);                    // 1
+  store.over_budget = false;
+  std::optional<HttpResponse> second = testing::QuickAnswer(limited, r);  // 2
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 200);
+  store.budgets.clear();
+  std::optional<HttpResponse> third = testing::QuickAnswer(limited, r);  // 3: over the burst
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->status, 429);
+  EXPECT_TRUE(store.budgets.empty());  // refused before the page was read
+  EXPECT_EQ(limited.Handle(r).status, 429);
 }
 
 }  // namespace

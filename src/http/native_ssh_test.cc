@@ -9,6 +9,7 @@
 
 #include "ca/authority.h"
 #include "http/api.h"
+#include "http/api_testing.h"
 #include "sshkey/krl.h"
 #include "sshkey/sshkey.h"
 #include "store/key_store.h"
@@ -47,12 +48,7 @@ class NativeSshTest : public ::testing::Test {
   HttpResponse Call(const Api& api, std::string method, std::string target,
                     const std::string& token, std::string body = "",
                     std::optional<std::string> if_none_match = std::nullopt) {
-    HttpRequest r;
-    r.method = std::move(method);
-    const size_t q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    r.authorization = token;
+    HttpRequest r = testing::Request(std::move(method), target, token);
     if (!body.empty()) r.content_type = "application/json";
     r.body = std::move(body);
     r.if_none_match = std::move(if_none_match);
@@ -437,18 +433,9 @@ TEST_F(NativeSshTest, AuthorizedKeysAndTheKrlAreAnsweredFirstFromWhatIsKept) {
   auto kept = [&](const std::string& target, const std::string& token,
                   std::optional<std::string> if_none_match =
                       std::nullopt) -> std::optional<HttpResponse> {
-    HttpRequest r;
-    r.method = "GET";
-    const size_t q = target.find('?');
-    r.path = target.substr(0, q);
-    if (q != std::string::npos) r.query = target.substr(q + 1);
-    r.authorization = token;
+    HttpRequest r = testing::Request("GET", target, token);
     r.if_none_match = std::move(if_none_match);
-    std::optional<HttpResponse> out;
-    const bool answered =
-        api_.HandleQuick(r, api_.MatchRoute(r), [&out](HttpResponse a) { out = std::move(a); });
-    EXPECT_EQ(answered, out.has_value());
-    return out;
+    return testing::QuickAnswer(api_, r);
   };
   Import(alice_, "key-a", kKeyA);
   const std::string expiring = Mint(1, false, {1}, {"deploy", "alice"}, now_ + 500);

@@ -25,4 +25,10 @@ int RateLimiter::Acquire(std::string_view key) {
   return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
 }
 
+void RateLimiter::Refund(std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = buckets_.find(std::string(key));
+  if (it != buckets_.end()) it->second.tokens = std::min(burst_, it->second.tokens + 1.0);
+}
+
 }  // namespace keypaird::http

@@ -26,6 +26,10 @@ class RateLimiter {
   // seconds (>= 1) after which it would, for the Retry-After header.
   int Acquire(std::string_view key);
 
+  // Gives back the token an Acquire took for a request that was not answered after all (a
+  // quick try left to the full handling, which acquires again); never above the burst.
+  void Refund(std::string_view key);
+
  private:
   struct Bucket {
     double tokens;
