@@ -386,10 +386,27 @@ std::vector<std::pair<std::string, std::string>> QueryKrl(const std::string& krl
   return out;
 }
 
-TEST(SshKeygenKrlTest, QueryReportsRevokedCertificatesAndKeys) {
+// `krl` encoded, in the file at `path`; its bytes in `*bytes` when asked.
+void WriteKrl(const std::string& path, const Krl& krl, std::string* bytes = nullptr) {
+  StatusOr<std::string> encoded = EncodeKrl(krl);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
+  ASSERT_TRUE(WriteFile(path, *encoded, 0644));
+  if (bytes != nullptr) *bytes = *std::move(encoded);
+}
+
+// A scratch directory and a CA (its public key in ca.pub) for checking KRLs with ssh-keygen.
+class SshKeygenKrlTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir.ok());
+    ASSERT_TRUE(WriteFile(dir / "ca.pub", ca.PublicKeyLine() + "\n", 0644));
+  }
+
   TempDir dir;
-  ASSERT_TRUE(dir.ok());
   CaKey ca = NewCa();
+};
+
+TEST_F(SshKeygenKrlTest, QueryReportsRevokedCertificatesAndKeys) {
   CaKey other_ca = NewCa();
   UserKey a = MakeUserKey(dir, "a");  // certificate serial 5: revoked
   UserKey b = MakeUserKey(dir, "b");  // certificate serial 6: not revoked
@@ -411,9 +428,7 @@ TEST(SshKeygenKrlTest, QueryReportsRevokedCertificatesAndKeys) {
                            {std::string(ca.public_blob()), {{500, 999}}},
                            {"", {{77, 77}}}},
           .revoked_key_sha256 = {KeySha256(c.blob)}};
-  StatusOr<std::string> encoded = EncodeKrl(krl);
-  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
-  ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
+  ASSERT_NO_FATAL_FAILURE(WriteKrl(dir / "krl", krl));
 
   const std::vector<std::pair<std::string, std::string>> expected = {
       {a.path + "-cert.pub", "REVOKED"}, {b.path + "-cert.pub", "ok"},
@@ -456,11 +471,7 @@ std::vector<SerialRange> ListedSerials(const std::string& listing) {
   return listed;
 }
 
-TEST(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  CaKey ca = NewCa();
-  ASSERT_TRUE(WriteFile(dir / "ca.pub", ca.PublicKeyLine() + "\n", 0644));
+TEST_F(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
   std::vector<uint64_t> serials;
   for (uint64_t s = 1; s <= 300; s += 3) serials.push_back(s);  // dense: a bitmap
   for (uint64_t s = 1000; s < 1100; ++s) serials.push_back(s);  // a run: one range
@@ -471,9 +482,7 @@ TEST(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
           .generated_date = kAfter,
           .certificates = {{std::string(ca.public_blob()), SerialRangesOf(serials)}},
           .revoked_key_sha256 = {h1, h2}};
-  StatusOr<std::string> encoded = EncodeKrl(krl);
-  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
-  ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
+  ASSERT_NO_FATAL_FAILURE(WriteKrl(dir / "krl", krl));
 
   const std::string listing = ListKrl(dir / "krl");
   EXPECT_NE(listing.find("# KRL version 9\n"), std::string::npos) << listing;
@@ -493,10 +502,7 @@ TEST(SshKeygenKrlTest, ListingShowsOurSerialsAndHashes) {
   EXPECT_EQ(hashes, (std::set<std::string>{Hex(h1), Hex(h2)})) << listing;
 }
 
-TEST(SshKeygenKrlTest, ListingAndQueryAgreeWithOurBitmaps) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  CaKey ca = NewCa();
+TEST_F(SshKeygenKrlTest, ListingAndQueryAgreeWithOurBitmaps) {
   constexpr uint64_t kMax = 18'446'744'073'709'551'615u;
   std::vector<uint64_t> serials;
   for (uint64_t s = 1; s <= 20'000; s += 2) serials.push_back(s);   // three bitmaps
@@ -508,10 +514,9 @@ TEST(SshKeygenKrlTest, ListingAndQueryAgreeWithOurBitmaps) {
   Krl krl{.krl_version = 4,
           .generated_date = Now(),
           .certificates = {{std::string(ca.public_blob()), SerialRangesOf(serials)}}};
-  StatusOr<std::string> encoded = EncodeKrl(krl);
-  ASSERT_TRUE(encoded.ok()) << encoded.status().message();
-  EXPECT_LT(encoded->size(), 3'000u);  // bitmaps: 8 bytes a serial would be 80 KB
-  ASSERT_TRUE(WriteFile(dir / "krl", *encoded, 0644));
+  std::string encoded;
+  ASSERT_NO_FATAL_FAILURE(WriteKrl(dir / "krl", krl, &encoded));
+  EXPECT_LT(encoded.size(), 3'000u);  // bitmaps: 8 bytes a serial would be 80 KB
 
   const std::string listing = ListKrl(dir / "krl");
   EXPECT_EQ(MergedRanges(ListedSerials(listing)), SerialRangesOf(serials)) << listing;
@@ -536,11 +541,7 @@ TEST(SshKeygenKrlTest, ListingAndQueryAgreeWithOurBitmaps) {
   EXPECT_EQ(QueryKrl(dir / "krl", files), expected);
 }
 
-TEST(SshKeygenKrlTest, OurReaderReadsTheBitmapsSshKeygenWrites) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
-  CaKey ca = NewCa();
-  ASSERT_TRUE(WriteFile(dir / "ca.pub", ca.PublicKeyLine() + "\n", 0644));
+TEST_F(SshKeygenKrlTest, OurReaderReadsTheBitmapsSshKeygenWrites) {
   // Dense serials ssh-keygen writes as a bitmap (within the 16 384 bits it reads back: a
   // larger one it writes but then refuses, "bignum is too large"), a run and strays.
   std::vector<uint64_t> serials;
@@ -569,9 +570,7 @@ TEST(SshKeygenKrlTest, OurReaderReadsTheBitmapsSshKeygenWrites) {
   EXPECT_EQ(MergedRanges(ListedSerials(listing)), SerialRangesOf(serials)) << listing;
 }
 
-TEST(SshKeygenKrlTest, OurReaderReadsTheEmptyKrlSshKeygenWrites) {
-  TempDir dir;
-  ASSERT_TRUE(dir.ok());
+TEST_F(SshKeygenKrlTest, OurReaderReadsTheEmptyKrlSshKeygenWrites) {
   ASSERT_TRUE(WriteFile(dir / "spec", "", 0644));
   std::vector<std::string> make = {"ssh-keygen", "-k", "-z", "12", "-f", dir / "krl", dir / "spec"};
   RunResult r = RunCommand(make, 30s);
@@ -599,9 +598,7 @@ class SshdCertificateTest : public testing::Test {
             .comment = "sshd test",
             .certificates = {{std::string(ca_->public_blob()), SerialRangesOf({13, 40, 41, 42})}},
             .revoked_key_sha256 = {KeySha256(revoked_key_->blob)}};
-    StatusOr<std::string> encoded = EncodeKrl(krl);
-    ASSERT_TRUE(encoded.ok()) << encoded.status().message();
-    ASSERT_TRUE(WriteFile(*dir_ / "krl", *encoded, 0644));
+    ASSERT_NO_FATAL_FAILURE(WriteKrl(*dir_ / "krl", krl));
     ASSERT_TRUE(WriteFile(*dir_ / "ca.pub", ca_->PublicKeyLine("keypaird test CA") + "\n", 0644));
     std::string error;
     sshd_ = Sshd::Start(
