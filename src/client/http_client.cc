@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -627,6 +628,43 @@ class AnswerReader {
   size_t chunk_end_ = 0;  // bytes of the CRLF after a chunk's data still to come
 };
 
+std::string CaFileProblem(const std::string& path, std::string_view why) {
+  return "cannot load the trust anchors of --ca-file " + path + ": " + std::string(why);
+}
+
+// Before connecting: --ca-file can be read and holds a PEM certificate, so that the usual
+// mistakes (a wrong path, no permission, an empty file, a key) are configuration errors
+// whether or not the service answers. The certificates themselves are parsed once the service
+// is reached (NewTlsContext): an agent whose service is down answers from its cache without
+// OpenSSL's TLS set-up, ~4 ms of a run (docs/BENCHMARKS.md "The agent per login").
+Status CheckCaFile(const std::string& path) {
+  constexpr size_t kMaxCaFileBytes = 16 << 20;  // the whole ca-certificates bundle is ~200 KB
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rbe"), &std::fclose);
+  if (file == nullptr) return InvalidArgument(CaFileProblem(path, std::strerror(errno)));
+  std::string text;
+  char buffer[16384];
+  while (const size_t n = std::fread(buffer, 1, sizeof(buffer), file.get())) {
+    text.append(buffer, n);
+    if (text.size() > kMaxCaFileBytes) {
+      return InvalidArgument(CaFileProblem(path, "larger than 16 MiB"));
+    }
+  }
+  if (std::ferror(file.get()) != 0) {
+    return InvalidArgument(CaFileProblem(path, "it cannot be read"));
+  }
+  // "-----BEGIN CERTIFICATE-----", or the TRUSTED / X509 CERTIFICATE OpenSSL also reads.
+  constexpr std::string_view kBegin = "-----BEGIN ";
+  for (size_t at = text.find(kBegin); at != std::string::npos; at = text.find(kBegin, at + 1)) {
+    const size_t label = at + kBegin.size();
+    const size_t end = text.find("-----", label);
+    if (end != std::string::npos &&
+        std::string_view(text).substr(label, end - label).ends_with("CERTIFICATE")) {
+      return Status::Ok();
+    }
+  }
+  return InvalidArgument(CaFileProblem(path, "no PEM certificate in it"));
+}
+
 StatusOr<std::unique_ptr<SSL_CTX, SslCtxFree>> NewTlsContext(const std::string& ca_file) {
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_client_method()));
   if (ctx == nullptr) return Unavailable("TLS setup failed: " + TlsErrorText("out of memory"));
@@ -644,8 +682,7 @@ StatusOr<std::unique_ptr<SSL_CTX, SslCtxFree>> NewTlsContext(const std::string& 
     (void)SSL_CTX_load_verify_locations(ctx.get(), file, nullptr);
   }
   if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
-    return InvalidArgument("cannot load the trust anchors of --ca-file " + ca_file + ": " +
-                           TlsErrorText("no certificate in it"));
+    return InvalidArgument(CaFileProblem(ca_file, TlsErrorText("no certificate in it")));
   }
   ERR_clear_error();
   return ctx;
@@ -688,13 +725,8 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
   if (!request.form_body.empty() && !request.json_body.empty()) {
     return InvalidArgument("a request has a form body or a JSON body, not both");
   }
-  // Before connecting: an unreadable --ca-file is a configuration error whether or not the
-  // service answers (the system's trust store is read lazily: this costs little).
-  std::unique_ptr<SSL_CTX, SslCtxFree> tls;
-  if (url.tls) {
-    auto ctx = NewTlsContext(options.ca_file);
-    if (!ctx.ok()) return ctx.status();
-    tls = std::move(*ctx);
+  if (url.tls && !options.ca_file.empty()) {
+    if (Status s = CheckCaFile(options.ca_file); !s.ok()) return s;
   }
 
   const std::string within = FormatDurationMs(options.timeout.count());
@@ -705,8 +737,10 @@ StatusOr<HttpResponse> HttpCall(const HttpRequest& request, const HttpClientOpti
   StatusOr<ScopedFd> fd = Connect(*addresses, authority, !url.tls, deadline, timeout_message);
   if (!fd.ok()) return fd.status();
   Connection conn(std::move(*fd), deadline, authority, timeout_message);
-  if (tls != nullptr) {
-    if (Status s = conn.StartTls(tls.get(), url.host); !s.ok()) return s;
+  if (url.tls) {
+    auto tls = NewTlsContext(options.ca_file);
+    if (!tls.ok()) return tls.status();
+    if (Status s = conn.StartTls(tls->get(), url.host); !s.ok()) return s;
   }
 
   const std::string_view body = request.form_body.empty() ? request.json_body : request.form_body;

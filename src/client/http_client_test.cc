@@ -645,6 +645,37 @@ TEST_F(HttpClientTlsTest, AnUnreadableCaFileIsAConfigurationError) {
   const Status s = Failed(HttpCall(Get("https://127.0.0.1:1"), o), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Contains(s, "cannot load the trust anchors of --ca-file " + o.ca_file))
       << s.message();
+  EXPECT_TRUE(Contains(s, "No such file or directory")) << s.message();
+}
+
+// A --ca-file that holds no certificate at all (empty, a key, text) is refused before
+// connecting, whether or not the service answers; one whose certificate is damaged is found
+// when the service is reached (the anchors are parsed only then), never trusted.
+TEST_F(HttpClientTlsTest, ACaFileWithoutACertificateIsAConfigurationErrorBeforeConnecting) {
+  auto server = Serve(Always(FakeHttpServer::Reply(200, "x")), cert_, key_);
+  HttpClientOptions o = Options();
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"empty.pem", ""},
+           {"key.pem", testutil::ReadFile(key_)},
+           {"notes.pem", "-----BEGIN NOTES-----\nnot a certificate\n-----END NOTES-----\n"}}) {
+    o.ca_file = dir_ / name;
+    ASSERT_TRUE(testutil::WriteFile(o.ca_file, text, 0644));
+    for (const std::string& url : {server->Url(), std::string("https://127.0.0.1:1")}) {
+      const Status s = Failed(HttpCall(Get(url), o), StatusCode::kInvalidArgument);
+      EXPECT_TRUE(Contains(s, "--ca-file " + o.ca_file + ": no PEM certificate in it"))
+          << url << ": " << s.message();
+    }
+  }
+  o.ca_file = dir_ / "damaged.pem";
+  std::string damaged = testutil::ReadFile(cert_);
+  damaged.replace(damaged.find('\n') + 1, 8, "!!!!!!!!");
+  ASSERT_TRUE(testutil::WriteFile(o.ca_file, damaged, 0644));
+  Status s = Failed(HttpCall(Get(server->Url()), o), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(s, "cannot load the trust anchors of --ca-file " + o.ca_file))
+      << s.message();
+  // The service down: an outage (an agent falls back to its cache), not a trust.
+  s = Failed(HttpCall(Get("https://127.0.0.1:1"), o), StatusCode::kUnavailable);
+  EXPECT_TRUE(server->Requests().empty());
 }
 
 }  // namespace
