@@ -9,7 +9,8 @@ As in test_token_cache.py, a client hammers the text, keep-alive, one request af
 and records when it sent each request and what came back. One change is made through each
 path that changes the text — a certificate revoked; its key disabled, enabled, deleted; its
 owner disabled and enabled; a host deleted; a CA key rotated out and deleted; for
-authorized_keys a key imported, relabelled, disabled, deleted — and every answer to a request
+authorized_keys a key imported, relabelled, disabled, deleted, its owner disabled and
+enabled — and every answer to a request
 sent after the change returned must show it: the KRL (read by `ssh-keygen -Q`, once per
 distinct body, grouped by ETag) lists the certificate's serial, or no longer does;
 authorized_keys has the key's line, or no longer has it. Answers to requests sent before the
@@ -146,8 +147,15 @@ class Project:
         assert r.status == status, r
         return r
 
-    def key(self, labels=None, **fields):
-        """A key made by ssh-keygen and imported by the owner: (its private key path, id)."""
+    def disable_owner(self, disabled):
+        """The owner (user `uid`) disabled or enabled by the admin, through the API."""
+        r = self.server.request("PATCH", f"/api/v1/users/{self.uid}", {"disabled": disabled},
+                                self.admin)
+        assert r.status == 200 and r.json()["disabled"] is disabled, r
+
+    def key(self, labels=None, token=None, **fields):
+        """A key made by ssh-keygen and imported by the owner (or `token`'s user): (its private
+        key path, id)."""
         priv = self.tmp_path / unique_name("k")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(priv)],
                        check=True, timeout=30)
@@ -155,7 +163,7 @@ class Project:
                 **fields}
         if labels:
             body["labels"] = labels
-        return priv, self.call("POST", "/keys", body, status=201).json()["id"]
+        return priv, self.call("POST", "/keys", body, token=token, status=201).json()["id"]
 
     def certified_key(self):
         """A key of the owner's and its certificate: (key id, certificate file, serial)."""
@@ -204,14 +212,9 @@ def test_the_krl_lists_a_certificate_at_the_first_request_after_each_change(serv
 
     # (d) its owner disabled through the API, and enabled again.
     _, cert, _ = team.certified_key()
-
-    def owner(disabled):
-        r = server.request("PATCH", f"/api/v1/users/{team.uid}", {"disabled": disabled},
-                           team.admin)
-        assert r.status == 200 and r.json()["disabled"] is disabled, r
-
-    violations["user disabled"] = team.krl_through(cert, lambda: owner(True))
-    violations["user enabled"] = team.krl_through(cert, lambda: owner(False), listed=False)
+    violations["user disabled"] = team.krl_through(cert, lambda: team.disable_owner(True))
+    violations["user enabled"] = team.krl_through(cert, lambda: team.disable_owner(False),
+                                                  listed=False)
 
     # (e) a host deleted: its host certificate enters the KRL (the host CA's section).
     team.call("POST", "/ssh_host_ca", token=team.admin, status=201)
@@ -257,7 +260,8 @@ def has_line(body, priv):
 def test_authorized_keys_shows_each_change_at_the_first_request_after_it(server, tmp_path):
     team = Project(server, tmp_path, new_uid())
     deploy = {"login": "deploy"}
-    kept, _ = team.key(deploy)
+    kept, _ = team.key(deploy, token=team.admin)  # another user's: listed throughout
+    owned, _ = team.key(deploy)
     relabelled, relabelled_id = team.key(deploy)
     disabled, disabled_id = team.key(deploy)
     deleted, deleted_id = team.key(deploy)
@@ -284,6 +288,9 @@ def test_authorized_keys_shows_each_change_at_the_first_request_after_it(server,
         "PATCH", f"/keys/{disabled_id}", {"disabled": True}), listed=False)
     through("deleted", deleted, lambda: team.call(
         "DELETE", f"/keys/{deleted_id}", status=204), listed=False)
+    # A disabled person logs in with none of their keys; enabled again, with them all.
+    through("owner disabled", owned, lambda: team.disable_owner(True), listed=False)
+    through("owner enabled", owned, lambda: team.disable_owner(False), listed=True)
     assert_none(violations)
 
 

@@ -148,6 +148,22 @@ def test_a_disabled_or_deleted_key_no_longer_logs_in(fleet, keydir):
     assert not fleet.login(key)
 
 
+def test_a_disabled_persons_keys_no_longer_log_in(fleet, keydir):
+    key = keydir.keygen("ed25519")
+    fleet.add_key(f"{key}.pub", {"login": "root"})  # user 1's
+    assert fleet.login(key), fleet.explain()
+    admin = fleet.server.token(902, admin=True)
+
+    def disable_owner(disabled):
+        r = fleet.server.request("PATCH", "/api/v1/users/1", {"disabled": disabled}, admin)
+        assert r.status == 200 and r.json()["disabled"] is disabled, r
+
+    disable_owner(True)
+    assert not fleet.login(key)  # at once, the key itself untouched
+    disable_owner(False)
+    assert fleet.login(key), fleet.explain()
+
+
 def test_with_keypaird_stopped_the_cached_answer_lets_the_key_in_until_max_stale(fleet, keydir):
     key = keydir.keygen("ed25519")
     fleet.add_key(f"{key}.pub", {"login": "root"})

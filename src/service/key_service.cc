@@ -367,6 +367,7 @@ StatusOr<store::KeyPage> KeyService::List(const auth::Principal& caller,
   q.type = request.type;
   q.labels = request.labels;
   q.usable = request.usable;
+  q.owner_enabled = request.owner_enabled;
   q.now_us = now_();
   q.after = request.after;
   q.with_total = request.with_total;
@@ -378,7 +379,7 @@ bool KeyService::IsShortPage(const ListKeysRequest& request) {
   return request.project_id.has_value() && !request.every_project &&
          !request.owner_id.has_value() && request.name_contains.empty() &&
          request.fingerprint.empty() && request.type.empty() && request.labels.empty() &&
-         !request.usable.has_value() &&
+         !request.usable.has_value() && !request.owner_enabled &&
          (request.order == store::OrderBy::kCreatedAtAsc ||
           request.order == store::OrderBy::kCreatedAtDesc) &&
          request.limit >= 0 && request.offset >= 0 &&
@@ -448,6 +449,7 @@ StatusOr<GeneratedText> KeyService::AuthorizedKeys(const auth::Principal& caller
   req.project_id = request.project_id;
   req.order = store::OrderBy::kCreatedAtAsc;
   req.usable = true;
+  req.owner_enabled = true;  // a disabled person logs in with none of their keys
   req.with_total = false;
   req.limit = kPage;
   req.labels = request.labels;

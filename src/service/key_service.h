@@ -93,13 +93,15 @@ struct ListKeysRequest {
   std::string type;
   std::vector<store::LabelTerm> labels;
   std::optional<bool> usable;
+  bool owner_enabled = false;  // store::ListQuery::owner_enabled
   std::optional<store::KeyCursor> after;
   bool with_total = true;
   int64_t work_budget = 0;  // store::ListQuery::work_budget
 };
 
 // What a project's authorized_keys answer lists: the usable keys the caller sees in the
-// project (oldest first), those matching `labels` and `owner_id` when given.
+// project (oldest first) whose owner is not a disabled user, those matching `labels` and
+// `owner_id` when given.
 struct AuthorizedKeysRequest {
   int64_t project_id = 0;
   std::vector<store::LabelTerm> labels;

@@ -115,15 +115,18 @@ struct ListQuery {
   // Usable = not disabled and not expired at `now_us`; unset = either.
   std::optional<bool> usable;
   int64_t now_us = 0;
+  // Only keys whose owner is not a disabled user (authorized_keys: a person disabled logs in
+  // with none of their keys; a token user, who has no users row of their own, is enabled).
+  bool owner_enabled = false;
   // Keyset pagination: only keys after this one in `order` (use with offset 0).
   std::optional<KeyCursor> after;
   // False: `total` is not computed (a keyset walk needs none), which saves a count.
   bool with_total = true;
   // The most work each statement of the read may take (the count, the page), in SQLite
   // virtual-machine instructions (about; sqlite3_progress_handler): a read that would take
-  // more stops and fails with kResourceExhausted, having returned nothing. 0: no bound. For a page read where a long
-  // one must not run (an I/O thread), to be read again elsewhere without it. Only the
-  // SQLite store bounds the work; the others ignore it.
+  // more stops and fails with kResourceExhausted, having returned nothing. 0: no bound. For
+  // a page read where a long one must not run (an I/O thread), to be read again elsewhere
+  // without it. Only the SQLite store bounds the work; the others ignore it.
   int64_t work_budget = 0;
 };
 
@@ -268,8 +271,9 @@ struct ProjectGenerations {
   // enabled; a user disabled, enabled or removed (that moves every project's); a CA made,
   // rotated, or one of its keys deleted; a host certificate revoked.
   int64_t revocations = 0;
-  // Grows with every key made, changed or deleted in the project (what ListKeys answers for
-  // it). nullopt where the store does not keep it: on PostgreSQL a counter that every key
+  // Grows with every key made, changed or deleted in the project, and with every user
+  // disabled, enabled or removed (what ListKeys answers for it, owner_enabled included).
+  // nullopt where the store does not keep it: on PostgreSQL a counter that every key
   // made in a project updates would hold its row lock until commit, so the project's creates,
   // which commit concurrently, would commit one after another (see migration 3).
   std::optional<int64_t> keys;

@@ -912,6 +912,46 @@ TEST_P(KeyStoreContractTest, FingerprintTypeUsableAndProjectFilters) {
   EXPECT_EQ(total, 0);
 }
 
+// owner_enabled (authorized_keys) leaves out the keys of a disabled user, whatever else the
+// query asks, and takes them back when the user is enabled; a user with no users row (a
+// token's) counts as enabled.
+TEST_P(KeyStoreContractTest, OwnerEnabledLeavesOutTheKeysOfADisabledUser) {
+  ASSERT_TRUE(store().EnsureUser(7, 10, {}).ok());
+  ASSERT_TRUE(store().EnsureUser(8, 10, {}).ok());
+  MustInsert(Key("a", 1, "a", 1, /*user=*/7));
+  MustInsert(Key("b", 1, "b", 2, /*user=*/8));
+  MustInsert(Key("c", 1, "c", 3, /*user=*/9));  // no users row
+  MustInsert(Key("d", 1, "d", 4, /*user=*/8, /*shared=*/false));
+  ListQuery q;
+  q.project_id = 1;
+  q.owner_enabled = true;
+  EXPECT_THAT(Ids(q), ElementsAre("a", "b", "c", "d"));
+  ASSERT_TRUE(store().SetUserDisabled(8, true, 11, {}).ok());
+  int64_t total = -1;
+  EXPECT_THAT(Ids(q, &total), ElementsAre("a", "c"));
+  EXPECT_EQ(total, 2);
+  q.usable = true;
+  q.now_us = 5;
+  q.visible_to_user = 8;
+  EXPECT_THAT(Ids(q), ElementsAre("a", "c"));
+  q.owner_enabled = false;
+  EXPECT_THAT(Ids(q), ElementsAre("a", "b", "c", "d"));  // every other list still has them
+  q.owner_enabled = true;
+  q.owner_id = 8;
+  EXPECT_THAT(Ids(q), ElementsAre());
+  ASSERT_TRUE(store().SetUserDisabled(8, false, 12, {}).ok());
+  EXPECT_THAT(Ids(q), ElementsAre("b", "d"));
+  // Read in a snapshot too (the login path reads there).
+  ASSERT_TRUE(store().SetUserDisabled(7, true, 13, {}).ok());
+  q.owner_id.reset();
+  std::unique_ptr<KeyReader> snapshot = store().Snapshot();
+  StatusOr<KeyPage> page = snapshot->ListKeys(q);
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  std::vector<std::string> ids;
+  for (const KeyRecord& k : page->keys) ids.push_back(k.id);
+  EXPECT_THAT(ids, ElementsAre("b", "c", "d"));
+}
+
 TEST_P(KeyStoreContractTest, KeysetPagesVisitEveryKeyOnceInEveryOrderDespiteChanges) {
   // Equal creation times and names that sort differently from ids, in two projects.
   std::vector<KeyRecord> all_keys;
@@ -2034,10 +2074,14 @@ TEST_P(KeyStoreContractTest, AProjectsGenerationsMoveWithWhatItsKrlAndAuthorized
   g = generations(1);
   other = generations(2);
   ASSERT_TRUE(store().SetUserDisabled(7, true, 11, {}).ok());
-  after("a user disabled", true, false);
+  // Their keys leave authorized_keys (ListQuery::owner_enabled): keys moves too.
+  after("a user disabled", true, true);
   EXPECT_GT(generations(2).revocations, other.revocations) << "a user disabled: every project";
+  if (other.keys.has_value()) {
+    EXPECT_GT(*generations(2).keys, *other.keys) << "a user disabled: every project";
+  }
   ASSERT_TRUE(store().SetUserDisabled(7, false, 12, {}).ok());
-  after("a user enabled", true, false);
+  after("a user enabled", true, true);
 
   MustInsert(Key("k2", 1, "two"));
   g = generations(1);

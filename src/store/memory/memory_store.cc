@@ -165,6 +165,10 @@ class MemoryStore final : public KeyStore {
       std::lock_guard lock(mu_);
       for (const auto& [id, key] : keys_) {
         if (!Matches(query, key)) continue;
+        if (query.owner_enabled) {
+          auto owner = users_.find(key.user_id);
+          if (owner != users_.end() && owner->second.disabled) continue;
+        }
         if (query.after && !AfterCursor(query.order, key, *query.after)) continue;
         matches.push_back(key);
       }

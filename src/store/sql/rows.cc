@@ -447,8 +447,12 @@ ListSql BuildListSql(const ListQuery& q, Dialect dialect) {
         "(k.disabled = TRUE OR (k.expires_at_us IS NOT NULL AND k.expires_at_us <= #))";
     terms.Add(*q.usable ? usable : unusable, {q.now_us}, *q.usable ? 'u' : 'U');
   }
+  if (q.owner_enabled) {
+    terms.Add("NOT EXISTS (SELECT 1 FROM users u WHERE u.id = k.user_id AND u.disabled = TRUE)", {},
+              'd');
+  }
   if (!q.fingerprint.empty() || !q.fingerprint_sha256.empty() || !q.type.empty() ||
-      !q.labels.empty() || q.usable || !q.project_ids.empty()) {
+      !q.labels.empty() || q.usable || q.owner_enabled || !q.project_ids.empty()) {
     out.counted_columns_only = false;
   }
   // Keyset: only keys after the cursor. The first term bounds an index range; the second

@@ -44,14 +44,15 @@ Statements Make(Dialect dialect) {
       p("UPDATE tokens SET revoked_at_us = #2 "
         "WHERE (id = #1 OR parent_id = #1) AND revoked_at_us IS NULL");
   s.auth_generation = "SELECT value FROM auth_generation WHERE id = 1";
-  // Row 0 holds what moves every project's revocations (a user's changes). PostgreSQL keeps
-  // no keys generation (ProjectGenerations::keys).
+  // Row 0 holds what moves every project's revocations (a user's changes), which moves its
+  // keys too (a disabled owner's keys are left out of authorized_keys: ListQuery::
+  // owner_enabled). PostgreSQL keeps no keys generation (ProjectGenerations::keys).
   s.project_generations =
       dialect == Dialect::kPostgres
           ? p("SELECT COALESCE(SUM(revocations), 0)::BIGINT, NULL FROM project_generations "
               "WHERE project_id IN (0, #1)")
           : p("SELECT COALESCE(SUM(revocations), 0), "
-              "COALESCE((SELECT keys FROM project_generations WHERE project_id = #1), 0) "
+              "COALESCE(SUM(CASE WHEN project_id = 0 THEN revocations ELSE keys END), 0) "
               "FROM project_generations WHERE project_id IN (0, #1)");
 
   s.insert_login = p(
