@@ -2,6 +2,9 @@
 // before its handler (Api::Handle).
 #include "http/api.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -47,7 +50,8 @@ const std::vector<Api::Route>& Api::Routes() {
          .authenticated = false, .placement = P::kIoThread, .handler = &Api::ConsoleFile},
         // Sign-in (auth_routes.cc): the callback waits on the identity provider.
         {.method = "GET", .pattern = "/auth/login",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthLogin},
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthLogin,
+         .by_address = true},
         {.method = "GET", .pattern = "/auth/callback",
          .authenticated = false, .placement = P::kWorker, .handler = &Api::AuthCallback},
         {.method = "POST", .pattern = "/auth/logout",
@@ -58,9 +62,10 @@ const std::vector<Api::Route>& Api::Routes() {
         // the person decides in the browser, signed in.
         {.method = "POST", .pattern = "/auth/device",
          .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceStart,
-         .bodiless = true},
+         .bodiless = true, .by_address = true},
         {.method = "POST", .pattern = "/auth/device/token",
-         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceToken},
+         .authenticated = false, .placement = P::kWorker, .handler = &Api::DeviceToken,
+         .by_address = true},
         {.method = "POST", .pattern = "/auth/device/approve",
          .placement = P::kWorker, .handler = &Api::DeviceDecide},
         {.method = "POST", .pattern = "/cloud/v1/keypairs/{project_id}/{region_id}",
@@ -129,7 +134,7 @@ const std::vector<Api::Route>& Api::Routes() {
         // Enrolment is authorized by a join token, which the handler checks (not a token
         // of the API); a renewal by the host's own token.
         {.method = "POST", .pattern = "/api/v1/hosts/enroll", .authenticated = false,
-         .placement = P::kWorker, .handler = &Api::HostEnroll},
+         .placement = P::kWorker, .handler = &Api::HostEnroll, .by_address = true},
         {.method = "POST", .pattern = "/api/v1/hosts/{host_id}/renew",
          .placement = P::kWorker, .handler = &Api::HostRenew, .bodiless = true, .hosts = true},
         {.method = "GET", .pattern = "/api/v1/projects/{project_id}/hosts",
@@ -218,6 +223,20 @@ std::string ClientAddress(const HttpRequest& request, const std::vector<std::str
     if (!first.empty()) return first;
   }
   return request.peer_address;
+}
+
+// What the rate limit counts an open route's request against: the client's address, or
+// for IPv6 its /64 (a single host may pick any address of its /64).
+std::string AddressRateKey(const std::string& address) {
+  in6_addr v6{};
+  char out[INET6_ADDRSTRLEN] = {};
+  if (address.find(':') != std::string::npos && inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
+    std::memset(v6.s6_addr + 8, 0, 8);
+    if (inet_ntop(AF_INET6, &v6, out, sizeof(out)) != nullptr) {
+      return "address " + std::string(out) + "/64";
+    }
+  }
+  return "address " + address;
 }
 
 }  // namespace
@@ -353,6 +372,13 @@ bool Api::HandleAs(const HttpRequest& request, Match match, Responder outer,
   }
   // Where the request came from, for the audit trail (the sign-in routes' too).
   call.caller.source_ip = ClientAddress(request, extras_.trusted_proxies);
+  if (route.by_address) {
+    if (std::optional<HttpResponse> limited =
+            RateLimited(AddressRateKey(call.caller.source_ip), request_id)) {
+      labelled("")(*std::move(limited));
+      return true;
+    }
+  }
   call.caller.user_agent = ValidUtf8(request.user_agent.value_or("").substr(0, kMaxUserAgent));
   call.respond = labelled(call.caller.token_id);
 

@@ -299,6 +299,10 @@ struct Api::Route {
   // on the I/O thread with Call::quick_only (HandleQuick), and handed to the workers only
   // when it is not quick.
   bool quick_first = false;
+  // A route without a token that makes something (a sign-in's state, a device code, an
+  // enrolment) or checks a secret (a device code, a join token): the rate limit counts it
+  // against the client's address, as it counts the other routes against their token.
+  bool by_address = false;
   std::vector<std::string_view> segments = {};  // `pattern` split once, at first use
 };
 

@@ -454,6 +454,46 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
 }
 
+// The routes without a token that make something or check a secret (sign-in, device codes,
+// host enrolment) count against the client's address; the other open routes are not limited.
+TEST(ApiFaultTest, RateLimitCountsTheOpenRoutesThatMakeSomethingPerAddress) {
+  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
+  auth::Authenticator authn(store.get());
+  service::KeyService keys(store.get());
+  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
+  RateLimiter limiter(1, 2, [&now] { return now; });
+  Api api(&keys, &authn, {nullptr, &limiter});
+  auto enroll = [&](const std::string& address) {
+    HttpRequest r = testing::Request("POST", "/api/v1/hosts/enroll", "Bearer not-a-join-token");
+    r.peer_address = address;
+    r.content_type = "application/json";
+    r.body = R"({"project_id": 1, "hostnames": ["h.example.com"], "public_keys": []})";
+    return api.Handle(r);
+  };
+  EXPECT_NE(enroll("192.0.2.1").status, 429);
+  EXPECT_NE(enroll("192.0.2.1").status, 429);
+  HttpResponse limited = enroll("192.0.2.1");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("Retry-After"), "1");
+  EXPECT_NE(enroll("192.0.2.2").status, 429);  // another address has its own
+  // IPv6: one bucket per /64, which a single host may pick its addresses from.
+  EXPECT_NE(enroll("2001:db8::1").status, 429);
+  EXPECT_NE(enroll("2001:db8::ffff:2").status, 429);
+  EXPECT_EQ(enroll("2001:db8::3").status, 429);
+  EXPECT_NE(enroll("2001:db8:0:1::1").status, 429);
+  for (const char* path : {"/auth/login", "/auth/device", "/auth/device/token"}) {
+    HttpRequest r = testing::Request(std::string_view(path) == "/auth/login" ? "GET" : "POST", path,
+                                     std::nullopt);
+    r.peer_address = "192.0.2.1";
+    r.content_type = "application/json";
+    r.body = std::string_view(path) == "/auth/device/token" ? R"({"device_code": "x"})" : "";
+    EXPECT_EQ(api.Handle(r).status, 429) << path;
+  }
+  HttpRequest health = testing::Request("GET", "/healthz", std::nullopt);
+  health.peer_address = "192.0.2.1";
+  EXPECT_EQ(api.Handle(health).status, 200);
+}
+
 // A kept answer sent first (Api::HandleQuick) counts against the token's rate like any
 // answer; a try that found nothing kept does not (the full handling counts it once).
 TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
