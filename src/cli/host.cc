@@ -200,6 +200,21 @@ StatusOr<HttpUrl> ServiceUrl(const std::string& text) {
   return url;
 }
 
+// How often `host enroll` asks while the service answers 429, and the longest wait between.
+constexpr int kEnrollAttempts = 8;
+constexpr std::chrono::seconds kMaxRetryAfter{60};
+
+// A 429's Retry-After in seconds (1 to kMaxRetryAfter; 1 when absent or not a number).
+std::chrono::seconds RetryAfter(const client::HttpResponse& r) {
+  const std::string* value = r.Header("Retry-After");
+  int64_t s = 0;
+  if (value == nullptr ||
+      std::from_chars(value->data(), value->data() + value->size(), s).ec != std::errc() || s < 1) {
+    return std::chrono::seconds(1);
+  }
+  return std::min(std::chrono::seconds(s), kMaxRetryAfter);
+}
+
 // enroll and renew: one host, its state and its files.
 class Host {
  public:
@@ -248,8 +263,21 @@ class Host {
     const json request = {
         {"project_id", c_.project}, {"hostnames", c_.hostnames}, {"public_keys", KeyLines(*keys)}};
     const std::string target = "/api/v1/hosts/enroll";
-    StatusOr<client::HttpResponse> r =
-        Call(url_, target, join->view(), request.dump(), "application/json", client_);
+    // A wave of hosts enrolling from one address shares its rate (--rate-limit counts this
+    // route per client address): a 429 is waited out, as its Retry-After says, a few times.
+    // A request refused so spends nothing of the join token.
+    const std::string body = request.dump();
+    auto enrol = [&] {
+      return Call(url_, target, join->view(), body, "application/json", client_);
+    };
+    StatusOr<client::HttpResponse> r = enrol();
+    for (int attempt = 1; r.ok() && r->status == 429 && attempt < kEnrollAttempts; ++attempt) {
+      const std::chrono::seconds wait = RetryAfter(*r);
+      io_.log(url_.ToString() + target + " answered 429 (too many enrolments from here): " +
+              "trying again in " + std::to_string(wait.count()) + " s");
+      io_.sleep(wait);
+      r = enrol();
+    }
     if (!r.ok()) return Fail("cannot enrol: " + r.status().message());
     if (r->status != 201 && r->status != 200) {
       return Fail("the enrolment was refused: " + url_.ToString() + target + " answered " +

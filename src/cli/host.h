@@ -23,8 +23,10 @@
 #ifndef KEYPAIRD_CLI_HOST_H_
 #define KEYPAIRD_CLI_HOST_H_
 
+#include <chrono>
 #include <functional>
 #include <string_view>
+#include <thread>
 
 #include "common/clock.h"
 #include "config/config.h"
@@ -42,6 +44,10 @@ struct HostIo {
   // One message for the operator, without a final newline.
   std::function<void(std::string_view)> log;
   Clock now = SystemNowMicros;
+  // Waits out a 429 (the service's rate limit).
+  std::function<void(std::chrono::seconds)> sleep = [](std::chrono::seconds d) {
+    std::this_thread::sleep_for(d);
+  };
 };
 
 int HostEnrollCommand(const config::Config& c, const HostIo& io);

@@ -139,6 +139,11 @@ class HostCommandTest : public ::testing::Test {
   FakeReply Handle(const FakeRequest& r) {
     std::lock_guard<std::mutex> lock(mu_);
     if (r.method == "POST" && r.target == "/api/v1/hosts/enroll") {
+      if (busy_enrolments_ > 0) {
+        --busy_enrolments_;
+        return FakeHttpServer::Reply(429, R"({"message": "Too many requests"})",
+                                     {{"Content-Type", "application/json"}, {"Retry-After", "7"}});
+      }
       if (enroll_error_.has_value()) return *enroll_error_;
       return Json(201, Answer(/*with_token=*/true));
     }
@@ -173,6 +178,7 @@ class HostCommandTest : public ::testing::Test {
     HostIo io;
     io.out = [&](std::string_view text) { o.out += text; };
     io.log = [&](std::string_view text) { o.log.append(text).append("\n"); };
+    io.sleep = [this](std::chrono::seconds d) { slept_.push_back(d); };
     if (c->command == config::Command::kHostEnroll) {
       o.code = HostEnrollCommand(*c, io);
     } else if (c->command == config::Command::kHostRenew) {
@@ -243,6 +249,8 @@ class HostCommandTest : public ::testing::Test {
   int serial_ = 0;
   std::string user_ca_key_;
   std::optional<FakeReply> enroll_error_;
+  int busy_enrolments_ = 0;  // enrolments answered 429 before the next is taken
+  std::vector<std::chrono::seconds> slept_;
   bool host_deleted_ = false;
   std::string known_hosts_;
   size_t seen_ = 0;
@@ -437,6 +445,32 @@ TEST_F(HostCommandTest, EnrollRefusalsShowTheServiceMessageAndWriteNothing) {
     EXPECT_FALSE(Exists(state_dir_));
     EXPECT_FALSE(Exists(CertPath("ed25519")));
   }
+}
+
+// A 429 (the service's rate limit per address, for a wave of hosts) is waited out as its
+// Retry-After says, a bounded number of times; then the enrolment goes on, or fails.
+TEST_F(HostCommandTest, EnrollWaitsOutTheRateLimit) {
+  busy_enrolments_ = 2;
+  Outcome o = Run(EnrollArgs());
+  ASSERT_EQ(o.code, 0) << o.log;
+  EXPECT_EQ(slept_, (std::vector<std::chrono::seconds>(2, std::chrono::seconds(7))));
+  EXPECT_EQ(Targets(TakeRequests()).front(), "POST /api/v1/hosts/enroll");
+  EXPECT_NE(o.log.find("answered 429 (too many enrolments from here): trying again in 7 s"),
+            std::string::npos)
+      << o.log;
+  EXPECT_TRUE(Exists(CertPath("ed25519")));
+
+  std::filesystem::remove_all(state_dir_);
+  slept_.clear();
+  busy_enrolments_ = 1000;
+  o = Run(EnrollArgs());
+  EXPECT_EQ(o.code, 1);
+  EXPECT_EQ(slept_.size(), 7u);  // eight tries
+  EXPECT_NE(o.log.find("the enrolment was refused: " + server_->Url() +
+                       "/api/v1/hosts/enroll answered 429"),
+            std::string::npos)
+      << o.log;
+  EXPECT_FALSE(Exists(state_dir_));
 }
 
 TEST_F(HostCommandTest, EnrollRefusesAJoinTokenFileOthersCanReadOrAnotherToken) {
