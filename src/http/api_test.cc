@@ -454,15 +454,20 @@ TEST(ApiFaultTest, RateLimitIs429WithRetryAfter) {
   EXPECT_NE(text.body->view().find("keypaird_open_connections"), std::string_view::npos);
 }
 
+// An API over an in-memory store, limited to 1 request/s with a burst of 2, on a clock that
+// stands still (no refill meanwhile).
+class ApiRateLimitTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
+  auth::Authenticator authn{store.get()};
+  service::KeyService keys{store.get()};
+  RateLimiter limiter{1, 2, [] { return std::chrono::steady_clock::time_point{}; }};
+  Api api{&keys, &authn, {nullptr, &limiter}};
+};
+
 // The routes without a token that make something or check a secret (sign-in, device codes,
 // host enrolment) count against the client's address; the other open routes are not limited.
-TEST(ApiFaultTest, RateLimitCountsTheOpenRoutesThatMakeSomethingPerAddress) {
-  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
-  auth::Authenticator authn(store.get());
-  service::KeyService keys(store.get());
-  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
-  RateLimiter limiter(1, 2, [&now] { return now; });
-  Api api(&keys, &authn, {nullptr, &limiter});
+TEST_F(ApiRateLimitTest, TheOpenRoutesThatMakeSomethingCountPerAddress) {
   auto enroll = [&](const std::string& address) {
     HttpRequest r = testing::Request("POST", "/api/v1/hosts/enroll", "Bearer not-a-join-token");
     r.peer_address = address;
@@ -496,13 +501,7 @@ TEST(ApiFaultTest, RateLimitCountsTheOpenRoutesThatMakeSomethingPerAddress) {
 
 // A kept answer sent first (Api::HandleQuick) counts against the token's rate like any
 // answer; a try that found nothing kept does not (the full handling counts it once).
-TEST(ApiFaultTest, RateLimitCountsKeptAnswersOnce) {
-  std::unique_ptr<store::KeyStore> store = store::NewMemoryStore();
-  auth::Authenticator authn(store.get());
-  service::KeyService keys(store.get());
-  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
-  RateLimiter limiter(1, 2, [&now] { return now; });
-  Api api(&keys, &authn, {nullptr, &limiter});
+TEST_F(ApiRateLimitTest, KeptAnswersCountOnce) {
   StatusOr<auth::MintedToken> m = auth::MintToken(1, false, {1}, 0);
   ASSERT_TRUE(m.ok() && store->InsertToken(m->record, {}).ok());
   const HttpRequest r = testing::Request("GET", "/api/v1/projects/1/authorized_keys",
@@ -795,8 +794,7 @@ TEST_F(ApiSnapshotTest, AShortPageOverItsBudgetIsLeftToTheWorkers) {
 // to the workers: a caller over its rate costs no page read, and a page tried first and then
 // read by a worker counts once.
 TEST_F(ApiSnapshotTest, TheRateIsCountedBeforeAQuickTryAndGivenBackWhenTheTryIsLeft) {
-  const auto now = std::chrono::steady_clock::time_point{};  // no refill meanwhile
-  RateLimiter limiter(1, 2, [&now] { return now; });
+  RateLimiter limiter(1, 2, [] { return std::chrono::steady_clock::time_point{}; });  // no refill
   Api limited(&keys, &authn, {nullptr, &limiter});
   const HttpRequest r = testing::Request("GET", "/cloud/v1/ssh_keys/1?limit=10", token);
   store.over_budget = true;
