@@ -550,6 +550,25 @@ TEST(RateLimiterTest, RefillsAtTheConfiguredRate) {
   EXPECT_EQ(limiter.Acquire("t"), 1);
 }
 
+// Buckets that have filled up again are dropped, so the map holds about the keys seen within
+// burst / rate seconds however many came before (the open routes count client addresses).
+TEST(RateLimiterTest, FullBucketsAreDroppedAsTheMapGrows) {
+  auto now = std::chrono::steady_clock::time_point{};
+  RateLimiter limiter(10, 2, [&now] { return now; });
+  for (int i = 0; i < 100'000; ++i) {
+    ASSERT_EQ(limiter.Acquire("address " + std::to_string(i)), 0);
+    now += std::chrono::milliseconds(1);  // each bucket is full again 100 ms later
+  }
+  EXPECT_LT(limiter.size(), 3'000u);
+  // A bucket still refilling is kept through a sweep: its count goes on.
+  now += std::chrono::seconds(1);
+  EXPECT_EQ(limiter.Acquire("busy"), 0);
+  EXPECT_EQ(limiter.Acquire("busy"), 0);
+  EXPECT_EQ(limiter.Acquire("busy"), 1);
+  for (int i = 0; i < 5'000; ++i) (void)limiter.Acquire("other " + std::to_string(i));
+  EXPECT_EQ(limiter.Acquire("busy"), 1);  // still empty: no time passed
+}
+
 TEST_F(ApiTest, AConfiguredRegionListMakesOtherRegions404) {
   Api api(&keys_, &auth_, {nullptr, nullptr, {76, 1}});
   auto call = [&](std::string method, std::string path, std::string body = "") {

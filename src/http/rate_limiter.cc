@@ -11,6 +11,13 @@ RateLimiter::RateLimiter(double rate, double burst, Clock now)
 int RateLimiter::Acquire(std::string_view key) {
   const auto now = now_();
   std::lock_guard<std::mutex> lock(mu_);
+  if (buckets_.size() >= sweep_at_) {
+    std::erase_if(buckets_, [&](const auto& entry) {
+      const Bucket& b = entry.second;
+      return b.tokens + std::chrono::duration<double>(now - b.last).count() * rate_ >= burst_;
+    });
+    sweep_at_ = std::max(kFirstSweep, 2 * buckets_.size());
+  }
   auto [it, inserted] = buckets_.try_emplace(std::string(key), Bucket{burst_, now});
   Bucket& b = it->second;
   if (!inserted) {
@@ -23,6 +30,11 @@ int RateLimiter::Acquire(std::string_view key) {
     return 0;
   }
   return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
+}
+
+size_t RateLimiter::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return buckets_.size();
 }
 
 void RateLimiter::Refund(std::string_view key) {

@@ -3,6 +3,11 @@
 // Each token id may make `burst` requests at once and `rate` per second sustained.
 // The state lives in this process: with several nodes each node enforces the limit on
 // its own (document the per-node figure). Thread-safe.
+//
+// Keys need not be few (the open routes count client addresses): a bucket that has filled up
+// again says nothing a new one would not, so such buckets are dropped whenever the map has
+// doubled since the last sweep — the map holds about the keys seen within burst / rate
+// seconds, whatever number of keys came before.
 #ifndef KEYPAIRD_HTTP_RATE_LIMITER_H_
 #define KEYPAIRD_HTTP_RATE_LIMITER_H_
 
@@ -30,6 +35,9 @@ class RateLimiter {
   // quick try left to the full handling, which acquires again); never above the burst.
   void Refund(std::string_view key);
 
+  // Buckets held (for tests).
+  size_t size();
+
  private:
   struct Bucket {
     double tokens;
@@ -41,6 +49,8 @@ class RateLimiter {
   Clock now_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  size_t sweep_at_ = kFirstSweep;  // sweep when buckets_ reaches this size
+  static constexpr size_t kFirstSweep = 1024;
 };
 
 }  // namespace keypaird::http
