@@ -133,6 +133,29 @@ def test_rate_limit_per_token_answers_429_with_retry_after(fresh_server):
     assert s.request("GET", "/healthz").status == 200  # unauthenticated endpoints too
 
 
+def test_rate_limit_counts_enrolment_and_device_codes_per_client_address(fresh_server):
+    """The open routes that make something or check a secret count against the client's
+    address (here the forwarded one: the test's loopback is a trusted proxy)."""
+    s = fresh_server.start("--rate-limit", "0.5", "--rate-burst", "3",
+                           "--trusted-proxies", "127.0.0.1")
+
+    def enroll(address):
+        return s.request("POST", "/api/v1/hosts/enroll",
+                         {"project_id": 1, "hostnames": ["h.example.com"], "public_keys": []},
+                         headers={"Authorization": "Bearer not-a-join-token",
+                                  "X-Forwarded-For": address})
+
+    assert [enroll("198.51.100.7").status for _ in range(3)] == [401, 401, 401]
+    r = enroll("198.51.100.7")
+    expect_error(r, 429, "RateLimitError")
+    assert int(r.header("Retry-After")) >= 1
+    assert enroll("198.51.100.8").status == 401  # another address has its own
+    r = s.request("POST", "/auth/device", raw_body=b"",
+                  headers={"X-Forwarded-For": "198.51.100.7"})
+    expect_error(r, 429, "RateLimitError")  # the same bucket, whatever the route
+    assert s.request("GET", "/healthz", headers={"X-Forwarded-For": "198.51.100.7"}).status == 200
+
+
 # --- TLS -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
