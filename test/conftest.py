@@ -225,6 +225,11 @@ class Server:
     def request(self, method, path, body=None, token=None, **kw):
         return request(self.port, method, path, body, token, **kw)
 
+    def set_user_disabled(self, uid, disabled, admin):
+        """User `uid` disabled or enabled by `admin` (a token) through the API."""
+        r = self.request("PATCH", f"/api/v1/users/{uid}", {"disabled": disabled}, admin)
+        assert r.status == 200 and r.json()["disabled"] is disabled, r
+
 
 class Prism:
     """`prism proxy SPEC UPSTREAM` on a free port: forwards every call and reports any

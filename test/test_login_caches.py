@@ -148,10 +148,7 @@ class Project:
         return r
 
     def disable_owner(self, disabled):
-        """The owner (user `uid`) disabled or enabled by the admin, through the API."""
-        r = self.server.request("PATCH", f"/api/v1/users/{self.uid}", {"disabled": disabled},
-                                self.admin)
-        assert r.status == 200 and r.json()["disabled"] is disabled, r
+        self.server.set_user_disabled(self.uid, disabled, self.admin)
 
     def key(self, labels=None, token=None, **fields):
         """A key made by ssh-keygen and imported by the owner (or `token`'s user): (its private

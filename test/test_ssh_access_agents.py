@@ -153,14 +153,9 @@ def test_a_disabled_persons_keys_no_longer_log_in(fleet, keydir):
     fleet.add_key(f"{key}.pub", {"login": "root"})  # user 1's
     assert fleet.login(key), fleet.explain()
     admin = fleet.server.token(902, admin=True)
-
-    def disable_owner(disabled):
-        r = fleet.server.request("PATCH", "/api/v1/users/1", {"disabled": disabled}, admin)
-        assert r.status == 200 and r.json()["disabled"] is disabled, r
-
-    disable_owner(True)
+    fleet.server.set_user_disabled(1, True, admin)
     assert not fleet.login(key)  # at once, the key itself untouched
-    disable_owner(False)
+    fleet.server.set_user_disabled(1, False, admin)
     assert fleet.login(key), fleet.explain()
 
 

@@ -674,7 +674,7 @@ TEST_F(HttpClientTlsTest, ACaFileWithoutACertificateIsAConfigurationErrorBeforeC
   EXPECT_TRUE(Contains(s, "cannot load the trust anchors of --ca-file " + o.ca_file))
       << s.message();
   // The service down: an outage (an agent falls back to its cache), not a trust.
-  s = Failed(HttpCall(Get("https://127.0.0.1:1"), o), StatusCode::kUnavailable);
+  ExpectFailed(HttpCall(Get("https://127.0.0.1:1"), o), StatusCode::kUnavailable);
   EXPECT_TRUE(server->Requests().empty());
 }
 
