@@ -5,10 +5,12 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -98,6 +100,13 @@ struct FakeHttpServer::Impl {
   }
 
   void Serve(int fd) {
+    // OpenSSL writes with write(2): an alert or a reply to a client that has already gone
+    // would raise SIGPIPE and end the test process. A real server ignores the signal; this
+    // thread blocks it (a pending thread-directed signal dies with the thread).
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     SSL* ssl = nullptr;
     if (tls != nullptr) {
       ssl = SSL_new(tls);
