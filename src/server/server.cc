@@ -159,6 +159,9 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   int fd() const { return fd_; }
+  // Plain TCP: a read that returns less than asked for has emptied the socket. (Not so for
+  // TLS, whose reads end at a record's end.)
+  bool plain() const { return !ssl_; }
 
   // Reads up to `n` bytes into `buf`; *got is set on kOk.
   IoResult Read(char* buf, size_t n, size_t* got) {
@@ -270,8 +273,8 @@ class Connection {
   bool has_deadline() const { return has_deadline_; }
 
   // Readable and/or writable (edge-triggered): read, parse, dispatch, write, as far as
-  // possible without blocking.
-  void Drive();
+  // possible without blocking. `events` is what epoll reported (ReadAvailable).
+  void Drive(uint32_t events = kReadToTheEnd);
   // The answer to the request this connection is waiting for.
   void Answer(HttpResponse response);
   // Stop: answer what has been received, then close.
@@ -288,7 +291,13 @@ class Connection {
   static int OnMessageComplete(http_parser* p);
   static const http_parser_settings& Settings();
 
-  void ReadAvailable();
+  // Reads what the socket holds. A plain read that comes back short has emptied it and the
+  // next bytes raise a new edge, so it stops there instead of asking once more for EAGAIN
+  // (one system call in two on a keep-alive request); it reads on to EOF or EAGAIN when the
+  // peer has half-closed (EPOLLRDHUP, EPOLLHUP, EPOLLERR: the EOF raises no edge of its own
+  // once reported), on TLS, and when not driven by an event.
+  void ReadAvailable(uint32_t events = kReadToTheEnd);
+  static constexpr uint32_t kReadToTheEnd = EPOLLRDHUP;
   void Parse();
   void ParseLoop();
   // False (and refuse_ set) for a field the request may not carry.
@@ -625,11 +634,11 @@ int Connection::OnMessageComplete(http_parser* p) {
   return 0;
 }
 
-void Connection::Drive() {
+void Connection::Drive(uint32_t events) {
   if (closed_) return;
   if (!out_.empty() || out_body_) WriteOut();
   if (closed_) return;
-  ReadAvailable();
+  ReadAvailable(events);
   if (closed_) return;
   if (linger_) {
     if (peer_closed_ || lingered_ > kLingerBytes) Close();
@@ -640,7 +649,9 @@ void Connection::Drive() {
   if (!closed_ && peer_closed_ && idle()) Close();
 }
 
-void Connection::ReadAvailable() {
+void Connection::ReadAvailable(uint32_t events) {
+  const bool to_the_end =
+      (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 || !transport_->plain();
   char buf[kReadChunk];
   while (!peer_closed_ && (linger_ || in_.size() < kMaxBufferedInput)) {
     size_t got = 0;
@@ -651,6 +662,7 @@ void Connection::ReadAvailable() {
       } else {
         in_.append(buf, got);
       }
+      if (!to_the_end && got < sizeof(buf)) return;
       continue;
     }
     if (r == IoResult::kWouldBlock) return;
@@ -999,7 +1011,7 @@ void IoThread::Loop() {
       } else {
         auto it = connections_.find(tag);
         if (it == connections_.end()) continue;
-        it->second->Drive();
+        it->second->Drive(events[i].events);
         if (it->second->closed()) Release(tag);
       }
     }

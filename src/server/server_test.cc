@@ -324,6 +324,66 @@ TEST_F(ServerTest, ARefusalAfterTheClientHalfClosedClosesWithoutLingering) {
   }
 }
 
+// A plain read that comes back short ends the reading until the next edge; these pin what
+// must still happen: a half-close that arrives with the request, or after it, or a request
+// that arrives in pieces, is read to its end, answered, and the connection closes at once
+// (the read timeout is a minute, the client waits 10 s).
+TEST_F(ServerTest, ARequestInPiecesOrWithAHalfCloseIsAnsweredAndTheCloseIsSeen) {
+  ServerOptions options;
+  options.read_timeout = std::chrono::seconds(60);
+  options.max_body_bytes = 1 << 20;
+  Start(options);
+  const std::string request = "GET /io HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const int pieces : {1, 3}) {
+    for (const bool close_with_request : {true, false}) {
+      const int fd = Connect();
+      const size_t size = (request.size() + pieces - 1) / pieces;
+      for (size_t at = 0; at < request.size(); at += size) {
+        const std::string piece = request.substr(at, size);
+        ASSERT_EQ(send(fd, piece.data(), piece.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(piece.size()));
+        if (pieces > 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      std::string out;
+      char buf[4096];
+      ssize_t n = 0;
+      if (close_with_request) {
+        shutdown(fd, SHUT_WR);
+      } else {
+        // The answer first (the connection stays open), then the half-close on its own.
+        while (out.find("GET /io 0 -") == std::string::npos &&
+               (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+          out.append(buf, static_cast<size_t>(n));
+        }
+        shutdown(fd, SHUT_WR);
+      }
+      while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+      EXPECT_EQ(n, 0) << pieces << " pieces, close with the request " << close_with_request
+                      << ": no orderly close before the client's timeout (errno " << errno << ")";
+      close(fd);
+      const std::vector<Response> r = Parse(out);
+      ASSERT_EQ(r.size(), 1u) << out;
+      EXPECT_EQ(r[0].body, "GET /io 0 -");
+    }
+  }
+  // More than one read's worth sent at once, the connection left open: full reads go on.
+  const int fd = Connect();
+  const std::string body(200000, 'b');
+  const std::string big =
+      "POST /io HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  ASSERT_EQ(send(fd, big.data(), big.size(), MSG_NOSIGNAL), static_cast<ssize_t>(big.size()));
+  std::string out;
+  char buf[4096];
+  ssize_t n = 0;
+  while (out.find("POST /io 200000 -") == std::string::npos &&
+         (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(out.find("POST /io 200000 -"), std::string::npos) << "errno " << errno << ": " << out;
+  close(fd);
+}
+
 TEST_F(ServerTest, FramingThatAProxyCouldReadAnotherWayIs400) {
   Start();
   for (const std::string request : {
