@@ -6,8 +6,9 @@
 // reading a token answers — a token revoked, its user disabled or enabled — moves the
 // store's credentials generation in the change's own transaction (KeyReader::AuthGeneration,
 // kept by triggers: the command line and other nodes move it too). A request reads the
-// generation in the snapshot it reads everything else in; a record read in a snapshot of
-// the same generation is what the request would read itself. So a revocation stops its
+// generation in the snapshot it reads everything else in (on SQLite from the memo of an
+// unchanged database while no commit has come since it was read: store/sqlite/unchanged.h);
+// a record read in a snapshot of the same generation is what the request would read itself. So a revocation stops its
 // token at the first request whose snapshot begins after the revocation committed, on this
 // node and on every other: what the service promised without a cache.
 //

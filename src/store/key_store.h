@@ -500,7 +500,11 @@ class KeyStore : public KeyReader {
   // A reader whose calls all see one snapshot of the database, taken at its first read
   // and kept until it is destroyed: a request that reads a token and then a key pays
   // for one read transaction instead of two (SQLite). Writes made meanwhile, through
-  // this store or elsewhere, are not seen by it. Hold it briefly, on one thread at a
+  // this store or elsewhere, are not seen by it. SQLite: while the database has not
+  // changed since they were last read, the generations come from a memo without a
+  // transaction (sqlite/unchanged.h); a later read the memo cannot answer begins the
+  // transaction, which then sees the database as it is — newer than those answers if a
+  // commit came between, never older. Hold it briefly, on one thread at a
   // time: it may pin a pooled connection. Default (PostgreSQL, the fake): each call reads
   // on its own, as the store does. Never fails: a reader that cannot get a connection
   // fails its reads with kUnavailable.

@@ -42,6 +42,10 @@ class Diagnostics {
   // Group commit (SQLite); all zero where every write commits on its own.
   virtual WriteStats write_stats() const { return {}; }
 
+  // SQLite: generations a snapshot took from the memo of an unchanged database instead of
+  // reading them in a transaction (sqlite/unchanged.h). Zero elsewhere.
+  virtual int64_t unchanged_hits() const { return 0; }
+
   // SQLite: the writer's next WAL sync fails as a failing disk's would (tests of what
   // happens then). Nothing elsewhere.
   virtual void FailNextSyncForTesting() {}

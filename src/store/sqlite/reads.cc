@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "store/store_internal.h"
 
@@ -181,10 +182,14 @@ StatusOr<EventPage> ListEventsOn(Connection& conn, const EventQuery& query) {
 
 namespace {
 
-// KeyStore::Snapshot: one leased connection in one read transaction.
+// KeyStore::Snapshot: one leased connection in one read transaction (BEGIN is deferred:
+// the transaction starts at its first read). With `unchanged`, the generations are taken
+// from its memo while the snapshot has read nothing else and the WAL-index header is the
+// memo's (unchanged.h): a request answered from caches then opens no transaction at all.
 class SnapshotReader final : public KeyReader {
  public:
-  explicit SnapshotReader(StatusOr<Pool::Lease> lease) : lease_(std::move(lease)) {
+  SnapshotReader(StatusOr<Pool::Lease> lease, Unchanged* unchanged)
+      : lease_(std::move(lease)), unchanged_(unchanged) {
     if (lease_.ok()) began_ = (*lease_)->ExecCached("BEGIN");
   }
   ~SnapshotReader() override {
@@ -196,49 +201,110 @@ class SnapshotReader final : public KeyReader {
 
   StatusOr<KeyRecord> GetKey(std::string_view id) override {
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return GetKeyOn(**lease_, id);
   }
   StatusOr<KeyRecord> GetKeyByName(int64_t project_id, std::string_view name) override {
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return GetKeyByNameOn(**lease_, project_id, name);
   }
   StatusOr<KeyPage> ListKeys(const ListQuery& query) override {
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return ListKeysOn(**lease_, query);
   }
   StatusOr<TokenRecord> GetToken(std::string_view id) override {
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return GetTokenOn(**lease_, id);
   }
   StatusOr<EventPage> ListEvents(const EventQuery& query) override {
     if (Status s = ValidateEventQuery(query); !s.ok()) return s;
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return ListEventsOn(**lease_, query);
   }
   StatusOr<UserRecord> GetUser(int64_t id) override {
     if (Status s = Usable(); !s.ok()) return s;
+    read_ = true;
     return GetUserOn(**lease_, id);
   }
   StatusOr<int64_t> AuthGeneration() override {
     if (Status s = Usable(); !s.ok()) return s;
-    return AuthGenerationOn(**lease_);
+    if (auth_given_) return *auth_given_;  // asked again: the same answer
+    if (const auto* header = Header()) {
+      if (auto kept = unchanged_->memo.Auth(*header)) return *(auth_given_ = kept);
+    }
+    return FirstRead<int64_t>(
+        [&] { return AuthGenerationOn(**lease_); },
+        [&](const WalHeaderWatch::Header& at, int64_t g) { unchanged_->memo.KeepAuth(at, g); });
   }
   StatusOr<ProjectGenerations> GenerationsOf(int64_t project_id) override {
     if (Status s = Usable(); !s.ok()) return s;
-    return GenerationsOfOn(**lease_, project_id);
+    for (const auto& [id, given] : projects_given_) {
+      if (id == project_id) return given;  // asked again: the same answer
+    }
+    if (const auto* header = Header()) {
+      if (auto kept = unchanged_->memo.Project(*header, project_id)) {
+        projects_given_.emplace_back(project_id, *kept);
+        return *kept;
+      }
+    }
+    return FirstRead<ProjectGenerations>(
+        [&] { return GenerationsOfOn(**lease_, project_id); },
+        [&](const WalHeaderWatch::Header& at, const ProjectGenerations& g) {
+          unchanged_->memo.KeepProject(at, project_id, g);
+        });
   }
 
  private:
   Status Usable() const { return lease_.ok() ? began_ : lease_.status(); }
 
+  // The header this snapshot answers from the memo under — read at its first question —
+  // or null once it has read the database (its transaction is then the answer).
+  const WalHeaderWatch::Header* Header() {
+    if (read_ || unchanged_ == nullptr) return nullptr;
+    if (!header_read_) {
+      header_ = unchanged_->watch->Read();
+      header_read_ = true;
+    }
+    return header_ ? &*header_ : nullptr;
+  }
+
+  // Reads through the transaction; when that read began it (the snapshot had read nothing
+  // before) and the header was the same just before and just after, no commit came
+  // between: the value is the database's under that header, and `keep` remembers it.
+  template <typename T, typename ReadFn, typename KeepFn>
+  StatusOr<T> FirstRead(ReadFn read, KeepFn keep) {
+    const bool first = !read_ && unchanged_ != nullptr;
+    read_ = true;
+    const auto before = first ? unchanged_->watch->Read() : std::nullopt;
+    StatusOr<T> value = read();
+    if (before && value.ok()) {
+      if (const auto after = unchanged_->watch->Read(); after && *after == *before) {
+        keep(*before, *value);
+      }
+    }
+    return value;
+  }
+
   StatusOr<Pool::Lease> lease_;
   Status began_;
+  Unchanged* unchanged_;  // null: every read goes to the transaction
+  bool read_ = false;     // the transaction has begun
+  bool header_read_ = false;
+  std::optional<WalHeaderWatch::Header> header_;
+  // Answers given from the memo: a snapshot that has answered under one header answers
+  // the same again even if the database changed since (its transaction would begin later).
+  std::optional<int64_t> auth_given_;
+  std::vector<std::pair<int64_t, ProjectGenerations>> projects_given_;
 };
 
 }  // namespace
 
-std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease) {
-  return std::make_unique<SnapshotReader>(std::move(lease));
+std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease, Unchanged* unchanged) {
+  return std::make_unique<SnapshotReader>(std::move(lease), unchanged);
 }
 
 }  // namespace keypaird::store::sqlite

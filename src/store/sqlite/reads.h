@@ -16,6 +16,7 @@
 #include "store/key_store.h"
 #include "store/sql/rows.h"
 #include "store/sqlite/driver.h"
+#include "store/sqlite/unchanged.h"
 
 namespace keypaird::store::sqlite {
 
@@ -35,8 +36,10 @@ StatusOr<KeyPage> ListKeysOn(Connection& conn, const ListQuery& query);
 // One read transaction (or the caller's): the count, if asked for, and the page.
 StatusOr<EventPage> ListEventsOn(Connection& conn, const EventQuery& query);
 
-// KeyStore::Snapshot over `lease` (or its error, which every read then returns).
-std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease);
+// KeyStore::Snapshot over `lease` (or its error, which every read then returns). With
+// `unchanged` (not owned; null for none), the generations may come from its memo while
+// the database has not changed (unchanged.h).
+std::unique_ptr<KeyReader> MakeSnapshot(StatusOr<Pool::Lease> lease, Unchanged* unchanged);
 
 }  // namespace keypaird::store::sqlite
 

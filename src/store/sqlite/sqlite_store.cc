@@ -38,6 +38,7 @@
 #include "store/sqlite/driver.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/reads.h"
+#include "store/sqlite/unchanged.h"
 #include "store/sqlite/writer.h"
 #include "store/store_internal.h"
 
@@ -123,8 +124,11 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
       // for every transaction.
       if (Status s = (*writer)->Exec("PRAGMA temp_store=MEMORY"); !s.ok()) return s;
       if (Status s = (*writer)->Exec("PRAGMA synchronous=NORMAL"); !s.ok()) return s;
-      const char* wal = sqlite3_filename_wal(sqlite3_db_filename((*writer)->db(), "main"));
+      const char* main_file = sqlite3_db_filename((*writer)->db(), "main");
+      const char* wal = sqlite3_filename_wal(main_file);
       if (wal == nullptr) return Internal("the database has no WAL file name");
+      // The migrations have read the database: its -shm file is there, initialised.
+      store->unchanged_.watch = WalHeaderWatch::Open(std::string(main_file) + "-shm");
       store->writer_.SyncWal(wal);
       auto checkpoints = Connection::Open(filename, in_memory);
       if (!checkpoints.ok()) return checkpoints.status();
@@ -145,7 +149,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   // --- reads
 
   std::unique_ptr<KeyReader> Snapshot() override {
-    return MakeSnapshot(readers().Acquire(ReadDeadline()));
+    return MakeSnapshot(readers().Acquire(ReadDeadline()),
+                        unchanged_.watch != nullptr ? &unchanged_ : nullptr);
   }
 
   StatusOr<KeyRecord> GetKey(std::string_view id) override {
@@ -861,6 +866,7 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   }
 
   sql::WriteStats write_stats() const override { return writer_.stats(); }
+  int64_t unchanged_hits() const override { return unchanged_.memo.hits(); }
   void FailNextSyncForTesting() override { writer_.FailNextSyncForTesting(); }
 
  private:
@@ -980,6 +986,9 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:"
   Pool write_pool_;                             // exactly one connection
   Pool own_read_pool_;                          // pool_size connections; empty for ":memory:"
+  // The -shm header watch and the generations' memo (unchanged.h); no watch for
+  // ":memory:" or a -shm file that cannot be mapped. Goes before the connections do.
+  Unchanged unchanged_;
   Writer writer_;  // last: its thread stops (after draining) before the pools go
 };
 

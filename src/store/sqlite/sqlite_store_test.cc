@@ -149,6 +149,62 @@ TEST_F(SqliteStoreTest, ASnapshotReadsOneTransactionAndGivesItsConnectionBack) {
   EXPECT_TRUE(b->GetKey("id-2").ok());
 }
 
+// What a request reads first — the credentials generation, then its project's — comes from
+// the memo while the database has not changed (no read transaction: unchanged.h), and
+// never after a commit, whether the store made it or another connection did (the command
+// line, another node).
+TEST_F(SqliteStoreTest, AnUnchangedDatabasesGenerationsComeFromTheMemoUntilACommit) {
+  std::unique_ptr<KeyStore> store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  sql::Diagnostics* diagnostics = sql::DiagnosticsOf(*store);
+  ASSERT_NE(diagnostics, nullptr);
+  ASSERT_TRUE(store->InsertKey(Key("id-1", "first"), {}).ok());
+  auto ask = [&] {  // as a request does: one snapshot, the two generations
+    std::unique_ptr<KeyReader> snapshot = store->Snapshot();
+    StatusOr<int64_t> auth = snapshot->AuthGeneration();
+    StatusOr<ProjectGenerations> project = snapshot->GenerationsOf(1);
+    EXPECT_TRUE(auth.ok() && project.ok());
+    return std::pair<int64_t, int64_t>(auth.ok() ? *auth : -1,
+                                       project.ok() ? project->keys.value_or(-1) : -1);
+  };
+  const auto first = ask();  // the credentials' read begins the transaction: kept
+  EXPECT_EQ(diagnostics->unchanged_hits(), 0);
+  EXPECT_EQ(ask(), first);  // the credentials' from the memo; the project's read, kept
+  EXPECT_EQ(diagnostics->unchanged_hits(), 1);
+  EXPECT_EQ(ask(), first);  // both from the memo
+  EXPECT_EQ(diagnostics->unchanged_hits(), 3);
+
+  // The store's own commit: the project's generation moves, nothing comes from the memo.
+  ASSERT_TRUE(store->InsertKey(Key("id-2", "second"), {}).ok());
+  const auto after_insert = ask();
+  EXPECT_EQ(after_insert.first, first.first);
+  EXPECT_GT(after_insert.second, first.second);
+  EXPECT_EQ(diagnostics->unchanged_hits(), 3);
+
+  // Another connection's commit (a revocation elsewhere moves the same row).
+  RawDb raw(db_path_);
+  EXPECT_EQ(ask(), after_insert);  // the memo again
+  const int64_t hits = diagnostics->unchanged_hits();
+  EXPECT_EQ(hits, 4);
+  raw.Exec("UPDATE auth_generation SET value = value + 5 WHERE id = 1");
+  EXPECT_EQ(ask(), std::make_pair(first.first + 5, after_insert.second));
+  EXPECT_EQ(diagnostics->unchanged_hits(), hits);
+
+  // A snapshot that answered from the memo answers the same when asked again, as one
+  // transaction would, even if the database changed in between.
+  (void)ask();  // the project's generation kept again
+  std::unique_ptr<KeyReader> snapshot = store->Snapshot();
+  StatusOr<ProjectGenerations> before = snapshot->GenerationsOf(1);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(diagnostics->unchanged_hits(), hits + 2);
+  ASSERT_TRUE(store->InsertKey(Key("id-3", "third"), {}).ok());
+  StatusOr<ProjectGenerations> again = snapshot->GenerationsOf(1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->keys, before->keys);
+  // Its first read of anything else begins its transaction, which sees the new key.
+  EXPECT_TRUE(snapshot->GetKey("id-3").ok());
+}
+
 // A page read under a work budget stops when it would walk far past what it returns, and
 // fails as kResourceExhausted without leaving the connection stopped for the next read.
 TEST_F(SqliteStoreTest, AListStopsAtItsWorkBudget) {
