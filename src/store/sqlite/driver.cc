@@ -160,9 +160,13 @@ Status CreateDatabaseFile(const std::string& path) {
     if (Status s = MakeDirectories(parent); !s.ok()) return s;
   }
   // Create it ourselves so that it gets 0600 (SQLite would use 0644); the -wal and -shm
-  // files SQLite creates copy the main file's mode.
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Unavailable("cannot create the database file: " + ErrnoText(errno));
+  // files SQLite creates copy the main file's mode. An existing file is not opened: closing
+  // a descriptor of a file drops every POSIX lock this process holds on it, SQLite's too.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Unavailable("cannot create the database file: " + ErrnoText(errno));
+  }
   ::close(fd);
   return Status::Ok();
 }

@@ -127,8 +127,10 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
       const char* main_file = sqlite3_db_filename((*writer)->db(), "main");
       const char* wal = sqlite3_filename_wal(main_file);
       if (wal == nullptr) return Internal("the database has no WAL file name");
-      // The migrations have read the database: its -shm file is there, initialised.
-      store->unchanged_.watch = WalHeaderWatch::Open(std::string(main_file) + "-shm");
+      // Without a watch every snapshot reads its generations in its transaction.
+      if (auto watched = Connection::Open(filename, in_memory); watched.ok()) {
+        store->unchanged_.watch = WalHeaderWatch::Open(std::move(*watched));
+      }
       store->writer_.SyncWal(wal);
       auto checkpoints = Connection::Open(filename, in_memory);
       if (!checkpoints.ok()) return checkpoints.status();

@@ -1,11 +1,14 @@
 // SQLite-specific behaviour: files, pragmas, migrations, query plans. The shared
 // KeyStore behaviour is in store/store_contract_test.cc.
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -203,6 +206,64 @@ TEST_F(SqliteStoreTest, AnUnchangedDatabasesGenerationsComeFromTheMemoUntilAComm
   EXPECT_EQ(again->keys, before->keys);
   // Its first read of anything else begins its transaction, which sees the new key.
   EXPECT_TRUE(snapshot->GetKey("id-3").ok());
+}
+
+// Whether a process other than this one holds a POSIX lock on byte `offset` of `path`:
+// F_GETLK never reports the caller's own locks, so a child process asks (it only opens,
+// asks and exits).
+bool LockedByThisProcess(const fs::path& path, off_t offset) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = offset;
+    lock.l_len = 1;
+    const bool held = fd >= 0 && ::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+    ::_exit(held ? 0 : 1);
+  }
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// SQLite tells other processes that a database is open through a POSIX lock on byte 128 of
+// its -shm file (the "DMS" lock, walformat.html); a process that finds none takes itself for
+// the first, truncates the file and rebuilds the WAL index under the running store (a
+// server killed by SIGBUS, a WAL index rebuilt under its writer). Closing any descriptor of
+// the file drops the process's locks on it, so the store must never open one beside
+// SQLite's: not to watch the WAL index (unchanged.h), not when a second store opens the
+// same file in the same process.
+TEST_F(SqliteStoreTest, WhileOpenItKeepsTheLockThatTellsOtherProcessesTheDatabaseIsInUse) {
+  std::unique_ptr<KeyStore> store = MustOpen(db_path_);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->InsertKey(Key("id-1", "first"), {}).ok());
+  for (int i = 0; i < 3; ++i) {  // the generations read, then from the memo
+    std::unique_ptr<KeyReader> snapshot = store->Snapshot();
+    ASSERT_TRUE(snapshot->AuthGeneration().ok());
+  }
+  ASSERT_GT(sql::DiagnosticsOf(*store)->unchanged_hits(), 0);  // the watch is in use
+  const fs::path shm = db_path_.string() + "-shm";
+  // And the database file's SHARED lock (the byte after PENDING and RESERVED, at 1 GiB),
+  // which a connection in WAL mode holds while it is open: with it no other process's
+  // close checkpoints and deletes the WAL under the store.
+  constexpr off_t kShared = 0x40000002;
+  auto in_use = [&] {
+    return LockedByThisProcess(shm, 128) && LockedByThisProcess(db_path_, kShared);
+  };
+  EXPECT_TRUE(in_use());
+
+  std::unique_ptr<KeyStore> second = MustOpen(db_path_);
+  ASSERT_NE(second, nullptr);
+  second.reset();
+  EXPECT_TRUE(in_use());
+  ASSERT_TRUE(store->InsertKey(Key("id-2", "second"), {}).ok());
+  EXPECT_TRUE(in_use());
+  store.reset();
+  // The question tells the two apart.
+  EXPECT_FALSE(LockedByThisProcess(shm, 128));
+  EXPECT_FALSE(LockedByThisProcess(db_path_, kShared));
 }
 
 // A page read under a work budget stops when it would walk far past what it returns, and

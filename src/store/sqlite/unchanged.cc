@@ -1,34 +1,38 @@
 #include "store/sqlite/unchanged.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <utility>
 
 namespace keypaird::store::sqlite {
 namespace {
 
 constexpr size_t kHeaderBytes = std::tuple_size_v<WalHeaderWatch::Header>;
-constexpr size_t kIsInit = 12;  // the byte that says the header has been written
-constexpr size_t kMapBytes = 4096;
+constexpr size_t kIsInit = 12;           // the byte that says the header has been written
+constexpr int kRegionBytes = 32 * 1024;  // SQLite's WAL-index regions (walformat.html)
 
 }  // namespace
 
-std::unique_ptr<WalHeaderWatch> WalHeaderWatch::Open(const std::string& shm_path) {
-  const int fd = ::open(shm_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return nullptr;
-  struct stat st {};
-  void* map = MAP_FAILED;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= static_cast<off_t>(kMapBytes)) {
-    map = ::mmap(nullptr, kMapBytes, PROT_READ, MAP_SHARED, fd, 0);
+std::unique_ptr<WalHeaderWatch> WalHeaderWatch::Open(std::unique_ptr<Connection> conn) {
+  // SQLite maps the WAL index at a connection's first read in WAL mode; this one ends with
+  // the statement (no transaction stays open to hold back checkpoints).
+  if (!conn->Exec("SELECT 1 FROM sqlite_schema LIMIT 1").ok() || conn->InTransaction()) {
+    return nullptr;
   }
-  ::close(fd);  // the mapping stays
-  if (map == MAP_FAILED) return nullptr;
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(conn->db(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
+      file->pMethods->xShmMap == nullptr) {
+    return nullptr;
+  }
+  // Region 0, which the connection has mapped already (no extension): the same pages
+  // SQLite reads, valid until the connection closes.
+  void volatile* region = nullptr;
+  if (file->pMethods->xShmMap(file, 0, kRegionBytes, 0, &region) != SQLITE_OK ||
+      region == nullptr) {
+    return nullptr;
+  }
   return std::unique_ptr<WalHeaderWatch>(
-      new WalHeaderWatch(static_cast<const volatile unsigned char*>(map), kMapBytes));
+      new WalHeaderWatch(std::move(conn), static_cast<const volatile unsigned char*>(region)));
 }
-
-WalHeaderWatch::~WalHeaderWatch() { ::munmap(const_cast<unsigned char*>(map_), size_); }
 
 std::optional<WalHeaderWatch::Header> WalHeaderWatch::Read() const {
   // A writer writes the second copy, then (after a barrier) the first; reading the first,

@@ -20,9 +20,12 @@
 // on every node: what the read in the transaction promised (docs/BENCHMARKS.md "The token
 // cache").
 //
-// The watch is valid while the store that made it keeps a connection open (SQLite keeps
-// the -shm file, and never truncates it, while any connection of the process has it
-// mapped); SqliteStore destroys it first. Thread-safe.
+// The watch reads SQLite's own mapping of the -shm file, through a connection of its own
+// (the VFS's xShmMap): opening the file itself and closing that descriptor would drop every
+// POSIX lock the process holds on it (fcntl locks belong to the process and the file, not
+// to a descriptor), SQLite's "someone has this database open" lock among them, and the next
+// process to open the database would then rebuild the WAL index under the running store.
+// Thread-safe.
 #ifndef KEYPAIRD_STORE_SQLITE_UNCHANGED_H_
 #define KEYPAIRD_STORE_SQLITE_UNCHANGED_H_
 
@@ -37,6 +40,7 @@
 #include <unordered_map>
 
 #include "store/key_store.h"
+#include "store/sqlite/driver.h"
 
 namespace keypaird::store::sqlite {
 
@@ -44,10 +48,10 @@ class WalHeaderWatch {
  public:
   using Header = std::array<unsigned char, 48>;
 
-  // The watch of the -shm file at `shm_path`, or null when it cannot be mapped (no file, a
-  // file too short to hold the header): the caller then reads as before.
-  static std::unique_ptr<WalHeaderWatch> Open(const std::string& shm_path);
-  ~WalHeaderWatch();
+  // The watch of the WAL index of `conn`'s database (a connection of its own, kept open
+  // while the watch lives), or null when SQLite has none mapped (not in WAL mode, a VFS
+  // without shared memory): the caller then reads as before.
+  static std::unique_ptr<WalHeaderWatch> Open(std::unique_ptr<Connection> conn);
   WalHeaderWatch(const WalHeaderWatch&) = delete;
   WalHeaderWatch& operator=(const WalHeaderWatch&) = delete;
 
@@ -56,10 +60,11 @@ class WalHeaderWatch {
   std::optional<Header> Read() const;
 
  private:
-  WalHeaderWatch(const volatile unsigned char* map, size_t size) : map_(map), size_(size) {}
+  WalHeaderWatch(std::unique_ptr<Connection> conn, const volatile unsigned char* map)
+      : conn_(std::move(conn)), map_(map) {}
 
+  std::unique_ptr<Connection> conn_;  // its mapping is map_
   const volatile unsigned char* map_;
-  size_t size_;
 };
 
 class GenerationMemo {
@@ -90,7 +95,7 @@ class GenerationMemo {
 };
 
 // What a snapshot needs to answer from the memo: both, or neither (":memory:", or no
-// -shm file to map).
+// WAL index mapped).
 struct Unchanged {
   std::unique_ptr<WalHeaderWatch> watch;
   GenerationMemo memo;
