@@ -14,6 +14,8 @@
 #                    default: a temporary directory, removed at exit (seeds are never written)
 #   FUZZ_ARTIFACTS   where crash/leak/timeout inputs go (default build-fuzz/artifacts/)
 #   FUZZ_JOBS        parallel fuzzing processes per target (default 1)
+#   FUZZ_PARALLEL    targets fuzzed at once (default 2, one per core of the CI machine;
+#                    1 when FUZZ_JOBS > 1). Each still gets SECONDS of its own.
 # docs/fuzzing.md says how to run them for hours, merge corpora and reproduce a crash.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,30 +49,52 @@ max_len() {
   esac
 }
 
-passed=0
-failed=0
-for t in "${targets[@]}"; do
-  bin="$BUILD_DIR/fuzz/$t"
+jobs=${FUZZ_JOBS:-1}
+parallel=${FUZZ_PARALLEL:-2}
+[ "$jobs" -le 1 ] || parallel=1
+results=$(mktemp -d)
+trap 'rm -rf "$results"; [ -n "${FUZZ_CORPUS_DIR:-}" ] || rm -rf "$work"' EXIT
+
+fuzz_one() {  # fuzz_one TARGET: fuzzes it; its report on stdout, its status as exit status
+  local t=$1 bin="$BUILD_DIR/fuzz/$1" log="$artifacts/$1.log" stats execs rate
   mkdir -p "$work/$t"
-  log="$artifacts/$t.log"
-  args=(-max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2560
-        -print_final_stats=1 -artifact_prefix="$artifacts/$t-")
+  local args=(-max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=30 -rss_limit_mb=2560
+              -print_final_stats=1 -artifact_prefix="$artifacts/$t-")
   [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
-  jobs=${FUZZ_JOBS:-1}
   if [ "$jobs" -gt 1 ]; then args+=(-fork="$jobs" -ignore_crashes=0); fi
   echo "== $t: ${seconds}s"
-  # The working corpus first: new inputs go there, never into the committed seeds.
   if "$bin" "${args[@]}" "$work/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
-    passed=$((passed + 1))
     stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     echo "$t: ok, ${execs:-?} runs (${rate:-?}/s); ${stats#*DONE }"
   else
-    failed=$((failed + 1))
     grep -E 'ERROR:|invariant violated|SUMMARY|Test unit written|detail:' "$log" | head -20
     echo "$t: FAILED (full log above is in $log; reproduce: $bin <input>)"
-    tail -60 "$log" >&2
+    tail -60 "$log"
+    return 1
+  fi
+}
+
+# $parallel at a time; each report is printed whole, in the targets' order.
+running=0
+for t in "${targets[@]}"; do
+  if [ "$running" -ge "$parallel" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  (fuzz_one "$t" >"$results/$t.out" 2>&1; echo $? >"$results/$t.rc") &
+  running=$((running + 1))
+done
+wait
+passed=0
+failed=0
+for t in "${targets[@]}"; do
+  cat "$results/$t.out"
+  if [ "$(cat "$results/$t.rc" 2>/dev/null)" = 0 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
   fi
 done
 echo "fuzz: $passed passed, $failed failed"
