@@ -988,8 +988,8 @@ class SqliteStore final : public KeyStore, public sql::Diagnostics {
   std::unique_ptr<Checkpointer> checkpointer_;  // null for ":memory:"
   Pool write_pool_;                             // exactly one connection
   Pool own_read_pool_;                          // pool_size connections; empty for ":memory:"
-  // The -shm header watch and the generations' memo (unchanged.h); no watch for
-  // ":memory:" or a -shm file that cannot be mapped. Goes before the connections do.
+  // The WAL-index header watch (with a connection of its own) and the generations' memo
+  // (unchanged.h); no watch for ":memory:" or when SQLite has no WAL index mapped.
   Unchanged unchanged_;
   Writer writer_;  // last: its thread stops (after draining) before the pools go
 };
