@@ -33,10 +33,7 @@ scripts/sanitized-build.sh "${targets[@]}" || {
 artifacts=${FUZZ_ARTIFACTS:-$BUILD_DIR/artifacts}
 mkdir -p "$artifacts"
 work=${FUZZ_CORPUS_DIR:-}
-if [ -z "$work" ]; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-fi
+[ -n "$work" ] || work=$(mktemp -d)   # removed at exit (the trap below)
 
 max_len() {
   case $1 in
@@ -63,6 +60,7 @@ fuzz_one() {  # fuzz_one TARGET: fuzzes it; its report on stdout, its status as 
   [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
   if [ "$jobs" -gt 1 ]; then args+=(-fork="$jobs" -ignore_crashes=0); fi
   echo "== $t: ${seconds}s"
+  # The working corpus first: new inputs go there, never into the committed seeds.
   if "$bin" "${args[@]}" "$work/$t" "fuzz/corpus/$t" >"$log" 2>&1; then
     stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
