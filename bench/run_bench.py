@@ -427,9 +427,9 @@ def main():
     ap.add_argument("--json", help="write all results here")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--smoke", action="store_true",
-                    help="a quick check that the harness works: 2 s runs, 1 round, small data")
+                    help="a quick check that the harness works: 1 s runs, 1 round, small data")
     if "--smoke" in sys.argv[1:]:  # smaller defaults; options given explicitly still win
-        ap.set_defaults(duration=2, rounds=1, list_keys=2000, key_pool=3000, scaling="500,2000",
+        ap.set_defaults(duration=1, rounds=1, list_keys=2000, key_pool=3000, scaling="500,2000",
                         scaling_duration=1, rsa_type="rsa-2048", rsa_pool=4, rsa_duration=2,
                         krl_revoked=2000, login_duration=1,
                         scenarios=",".join(SMOKE_SCENARIOS))

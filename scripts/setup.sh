@@ -27,6 +27,7 @@ PACKAGES=(
 if [ "$test_set" -eq 1 ]; then
   PACKAGES+=(
     libgtest-dev libgmock-dev clang-tidy
+    clang-14 libclang-rt-14-dev  # the sanitized build and the fuzzers (scripts/sanitized-build.sh)
     openssh-client openssh-server  # generated keys proven with ssh-keygen and a real login
     putty-tools openssl  # generated PPK and PKCS#8 keys read back by puttygen and openssl
     chromium chromium-driver python3-selenium  # the console's browser tests (test/test_console.py)
