@@ -35,16 +35,7 @@ pgdir=$(mktemp -d)
 # that also makes it a scheduler autogroup of its own, whose weight lint.sh lowers to match.
 setsid nice -n 19 scripts/lint.sh --tidy-only "$logs/tidy.out" &
 tidy_pid=$!
-# The sanitized build (clang, the whole tree again: ~7 minutes of both cores) starts from here
-# the same way, for the same idle time; the sanitizer stage waits for it and then finds it up to
-# date (its own call of scripts/sanitized-build.sh builds whatever is left and shows a failure).
-san_pid=""
-if [ "${SANITIZE:-1}" != 0 ] || [ "${FUZZ_SECONDS:-30}" != 0 ]; then
-  setsid nice -n 19 sh -c 'if [ -w /proc/self/autogroup ]; then echo 19 >/proc/self/autogroup; fi
-                           exec scripts/sanitized-build.sh' >/dev/null 2>&1 &
-  san_pid=$!
-fi
-trap 'kill -- "-$tidy_pid" ${san_pid:+"-$san_pid"} 2>/dev/null; scripts/postgres.sh stop "$pgdir/cluster" >/dev/null 2>&1; rm -rf "$logs" "$pgdir"' EXIT
+trap 'kill -- "-$tidy_pid" 2>/dev/null; scripts/postgres.sh stop "$pgdir/cluster" >/dev/null 2>&1; rm -rf "$logs" "$pgdir"' EXIT
 failed=0
 
 echo "== PostgreSQL test cluster (scripts/postgres.sh)"
@@ -88,11 +79,6 @@ run_counted() {  # run_counted NAME COMMAND...: runs it, adds its "NAME: N passe
 if [ "${PACKAGE:-1}" != 0 ]; then
   echo "== Debian package: Release + hardening build and unit tests, unpacked and served (scripts/package-test.sh)"
   run_counted package scripts/package-test.sh
-fi
-if [ -n "$san_pid" ]; then
-  t_wait=$(date +%s)
-  wait "$san_pid"
-  echo "sanitized build: waited $(( $(date +%s) - t_wait ))s for it, started in the background after the build"
 fi
 if [ "${SANITIZE:-1}" != 0 ]; then
   echo "== ASan+UBSan build, unit and black-box tests (scripts/sanitize.sh)"
